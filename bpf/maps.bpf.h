@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* podwall's BPF maps. Layouts and sizes come from include/podwall/maps.h. */
+#ifndef PODWALL_MAPS_BPF_H
+#define PODWALL_MAPS_BPF_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "podwall/maps.h"
+
+/* Host veth ifindex -> endpoint. Full: the agent refuses the CNI ADD. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PW_MAX_ENDPOINTS);
+	__type(key, __u32);
+	__type(value, struct pw_endpoint);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pw_endpoints SEC(".maps");
+
+/* (endpoint, address) learned from the pod's own DNS answers -> expiry and
+ * ports. Full: the agent drops the answer with PW_R_DNS_LEARN. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PW_MAX_LEARNED);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pw_learned_key);
+	__type(value, struct pw_learned_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pw_learned SEC(".maps");
+
+/* (endpoint, IPv4 prefix) -> ports granted. Full: the policy is refused. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, PW_MAX_CIDR);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pw_cidr4_key);
+	__type(value, struct pw_cidr_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pw_cidr4 SEC(".maps");
+
+/* (endpoint, IPv6 prefix) -> ports granted. Full: the policy is refused. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, PW_MAX_CIDR);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pw_cidr6_key);
+	__type(value, struct pw_cidr_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pw_cidr6 SEC(".maps");
+
+/* Port set id -> immutable list of (protocol, port range). Full: policy refused. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PW_MAX_PORTSETS);
+	__type(key, __u32);
+	__type(value, struct pw_portset);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pw_ports SEC(".maps");
+
+/* Allowed and inbound connections. Full: LRU eviction; the evicted flow's next
+ * packet is checked against the rules again (never a pass by default). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PW_MAX_FLOWS);
+	__type(key, struct pw_flow_key);
+	__type(value, struct pw_flow_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pw_flows SEC(".maps");
+
+/* DNS queries sent to trusted resolvers. Full: LRU eviction; the evicted
+ * query's answer passes unlearned. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PW_MAX_DNS_PEND);
+	__type(key, struct pw_dns_pend_key);
+	__type(value, struct pw_dns_pend_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pw_dns_pend SEC(".maps");
+
+/* Trusted resolvers (address, port 53). Full: the agent refuses to start. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PW_MAX_RESOLVERS);
+	__type(key, struct pw_addr_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pw_resolvers SEC(".maps");
+
+/* Heartbeat, release mark, flags, event rate. One entry. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pw_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pw_config SEC(".maps");
+
+/* Global counters by enum pw_counter. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PW_C_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pw_counters SEC(".maps");
+
+/* Per-endpoint packet counts. Full: not counted per pod (global still is). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, PW_MAX_ENDPOINTS);
+	__type(key, __u32);
+	__type(value, struct pw_ep_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pw_ep_stats SEC(".maps");
+
+/* Per-endpoint deny-event token bucket. Full: events are not rate limited
+ * for the endpoints that do not fit (they are still counted). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PW_MAX_ENDPOINTS);
+	__type(key, __u32);
+	__type(value, struct pw_ep_rl);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pw_ep_rl SEC(".maps");
+
+/* Deny and audit events. Full: PW_C_EVENT_LOST. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, PW_EVENTS_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pw_events SEC(".maps");
+
+/* Held DNS answers, whole frames, to the agent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pw_dns_cap SEC(".maps");
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&pw_counters, &idx);
+
+	if (c)
+		*c += 1;
+}
+
+#endif /* PODWALL_MAPS_BPF_H */

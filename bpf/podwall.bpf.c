@@ -1,0 +1,512 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * podwall TC programs, attached to each enforced pod's host-side veth:
+ *   pod_egress  on TC ingress: packets the pod sends (the allowlist).
+ *   pod_ingress on TC egress:  packets to the pod (DNS hold, inbound flows).
+ *
+ * Identity is skb->ifindex, the host veth: never a packet field.
+ */
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "podwall/maps.h"
+#include "maps.bpf.h"
+#include "parse.bpf.h"
+
+#define DNS_PORT    53
+#define DNS_HDR_LEN 12
+#define FLOW_REFRESH_NS 1000000000ULL
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+static __always_inline void ep_count(const struct pw_endpoint *ep, __u8 reason, int audit)
+{
+	__u32 id = ep->ep_id;
+	struct pw_ep_stats *st = bpf_map_lookup_elem(&pw_ep_stats, &id);
+
+	if (!st)
+		return;
+	if (reason == PW_R_NONE)
+		st->pass++;
+	else if (audit)
+		st->audit++;
+	else if (reason < PW_R_MAX)
+		st->drop[reason]++;
+}
+
+/* Token bucket per endpoint: a flood of denied packets costs a counter. */
+static __always_inline int event_allowed(__u32 ep_id, __u32 *suppressed)
+{
+	__u32 zero = 0;
+	struct pw_config *cfg = bpf_map_lookup_elem(&pw_config, &zero);
+	struct pw_ep_rl *rl, fresh = {};
+	__u64 now = bpf_ktime_get_ns(), elapsed, cap;
+
+	if (!cfg || !cfg->events_per_sec)
+		return 0;
+	cap = (__u64)cfg->events_burst * 1000;
+	rl = bpf_map_lookup_elem(&pw_ep_rl, &ep_id);
+	if (!rl) {
+		fresh.last_ns = now;
+		fresh.tokens_milli = cap;
+		bpf_map_update_elem(&pw_ep_rl, &ep_id, &fresh, BPF_NOEXIST);
+		rl = bpf_map_lookup_elem(&pw_ep_rl, &ep_id);
+		if (!rl)
+			return 1; /* map full: not rate limited, still counted */
+	}
+	elapsed = now - rl->last_ns;
+	if (elapsed > 100000000000ULL)
+		elapsed = 100000000000ULL;
+	rl->last_ns = now;
+	rl->tokens_milli += elapsed / 1000 * cfg->events_per_sec / 1000;
+	if (rl->tokens_milli > cap)
+		rl->tokens_milli = cap;
+	if (rl->tokens_milli < 1000) {
+		__sync_fetch_and_add(&rl->suppressed, 1);
+		return 0;
+	}
+	rl->tokens_milli -= 1000;
+	*suppressed = rl->suppressed;
+	rl->suppressed = 0;
+	return 1;
+}
+
+static __always_inline void emit_event(struct __sk_buff *skb, const struct pw_endpoint *ep,
+				       const struct pw_pkt *p, __u8 reason, __u8 verdict)
+{
+	struct pw_event *ev;
+	__u32 suppressed = 0;
+
+	if (!event_allowed(ep->ep_id, &suppressed)) {
+		count(PW_C_EVENT_SUPPRESSED);
+		return;
+	}
+	ev = bpf_ringbuf_reserve(&pw_events, sizeof(*ev), 0);
+	if (!ev) {
+		count(PW_C_EVENT_LOST);
+		return;
+	}
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->ep_id = ep->ep_id;
+	ev->ifindex = skb->ifindex;
+	ev->reason = reason;
+	ev->verdict = verdict;
+	ev->family = p->family;
+	ev->proto = p->proto;
+	ev->sport = p->sport;
+	ev->dport = p->dport;
+	ev->saddr = p->saddr;
+	ev->daddr = p->daddr;
+	ev->suppressed = suppressed;
+	ev->pad = 0;
+	bpf_ringbuf_submit(ev, 0);
+}
+
+static __always_inline void flow_key_egress(struct pw_flow_key *k, const struct pw_endpoint *ep,
+					    const struct pw_pkt *p)
+{
+	k->ep_id = ep->ep_id;
+	k->family = p->family;
+	k->proto = p->proto;
+	k->lport = p->sport;
+	k->rport = p->dport;
+	k->laddr = p->saddr;
+	k->raddr = p->daddr;
+}
+
+static __always_inline int has_flow_key(const struct pw_pkt *p)
+{
+	return p->ports_known || p->icmp_echo_req;
+}
+
+static __always_inline void flow_create(const struct pw_endpoint *ep, const struct pw_pkt *p,
+					__u32 flags)
+{
+	struct pw_flow_key k = {};
+	struct pw_flow_val v = {};
+
+	if (!has_flow_key(p))
+		return;
+	flow_key_egress(&k, ep, p);
+	v.last_seen_ns = bpf_ktime_get_ns();
+	v.policy_gen = ep->policy_gen;
+	v.flags = flags;
+	if (bpf_map_update_elem(&pw_flows, &k, &v, BPF_ANY))
+		count(PW_C_FLOW_INSERT_FAIL);
+}
+
+static __always_inline int deny(struct __sk_buff *skb, const struct pw_endpoint *ep,
+				const struct pw_pkt *p, __u8 reason)
+{
+	int audit = ep->mode == PW_MODE_AUDIT;
+
+	count((audit ? PW_C_AUDIT : PW_C_DROP) + reason);
+	ep_count(ep, reason, audit);
+	emit_event(skb, ep, p, reason, audit ? PW_VERDICT_AUDIT : PW_VERDICT_DROP);
+	if (!audit)
+		return TC_ACT_SHOT;
+	/* Audit: remember the flow so one connection is one event, until the
+	 * endpoint's rules (or mode) change. */
+	if (reason == PW_R_NO_RULE || reason == PW_R_PORT || reason == PW_R_EXPIRED)
+		flow_create(ep, p, PW_FLOW_AUDIT);
+	return TC_ACT_OK;
+}
+
+static __always_inline int portset_allows(__u32 id, const struct pw_pkt *p)
+{
+	struct pw_portset *ps;
+	__u16 port = bpf_ntohs(p->dport);
+
+	if (!id)
+		return 0;
+	ps = bpf_map_lookup_elem(&pw_ports, &id);
+	if (!ps)
+		return 0;
+	for (int i = 0; i < PW_MAX_PORT_RANGES; i++) {
+		struct pw_port_range *r = &ps->r[i];
+
+		if (i >= ps->count)
+			break;
+		if (r->proto == PW_PROTO_ANY)
+			return 1;
+		if (r->proto != p->proto)
+			continue;
+		if (!p->ports_known) {
+			/* Fragments: only a grant of every port is safe. */
+			if (r->lo == 0 && r->hi == 65535)
+				return 1;
+			continue;
+		}
+		if (port >= r->lo && port <= r->hi)
+			return 1;
+	}
+	return 0;
+}
+
+static __always_inline __u32 cidr_portset(const struct pw_endpoint *ep, const struct pw_pkt *p)
+{
+	struct pw_cidr_val *v;
+
+	if (p->family == PW_FAMILY_V4) {
+		struct pw_cidr4_key k = {
+			.prefixlen = 64,
+			.ep_id = bpf_htonl(ep->ep_id),
+			.addr = p->daddr.v4,
+		};
+		v = bpf_map_lookup_elem(&pw_cidr4, &k);
+	} else {
+		struct pw_cidr6_key k = {
+			.prefixlen = 32 + 128,
+			.ep_id = bpf_htonl(ep->ep_id),
+		};
+		__builtin_memcpy(k.addr, p->daddr.v6, 16);
+		v = bpf_map_lookup_elem(&pw_cidr6, &k);
+	}
+	return v ? v->portset : 0;
+}
+
+/*
+ * The allow maps: learned hostname addresses, then CIDR rules. For a flow
+ * being re-checked after a policy change, a learned entry counts even past its
+ * expiry: established connections outlive the DNS TTL.
+ */
+static __always_inline __u8 rules_verdict(const struct pw_endpoint *ep, const struct pw_pkt *p,
+					  int recheck)
+{
+	struct pw_learned_key lk = {
+		.ep_id = ep->ep_id,
+		.family = p->family,
+		.addr = p->daddr,
+	};
+	struct pw_learned_val *lv;
+	__u32 cps;
+	int found = 0, expired = 0;
+
+	lv = bpf_map_lookup_elem(&pw_learned, &lk);
+	if (lv) {
+		found = 1;
+		if (!recheck && bpf_ktime_get_ns() > lv->expires_ns)
+			expired = 1;
+		else if (portset_allows(lv->portset, p)) {
+			count(PW_C_PASS_LEARNED);
+			return PW_R_NONE;
+		}
+	}
+	cps = cidr_portset(ep, p);
+	if (cps) {
+		found = 1;
+		if (portset_allows(cps, p)) {
+			count(PW_C_PASS_CIDR);
+			return PW_R_NONE;
+		}
+	}
+	if (expired)
+		return PW_R_EXPIRED;
+	return found ? PW_R_PORT : PW_R_NO_RULE;
+}
+
+static __always_inline int is_resolver(const struct pw_pkt *p, const union pw_ip *addr)
+{
+	struct pw_addr_key k = {.family = p->family, .addr = *addr};
+
+	return bpf_map_lookup_elem(&pw_resolvers, &k) != NULL;
+}
+
+static __always_inline int ip6_eq(const __u8 *a, const __u8 *b)
+{
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
+}
+
+static __always_inline int source_is_pod(const struct pw_endpoint *ep, const struct pw_pkt *p)
+{
+	if (p->family == PW_FAMILY_V4)
+		return (ep->flags & PW_EP_HAS_V4) && p->saddr.v4 == ep->ip4;
+	return (ep->flags & PW_EP_HAS_V6) && ip6_eq(p->saddr.v6, ep->ip6);
+}
+
+static __always_inline int is_v4mapped(const struct pw_pkt *p)
+{
+	return p->family == PW_FAMILY_V6 && p->daddr.w[0] == 0 && p->daddr.w[1] == 0 &&
+	       p->daddr.w[2] == bpf_htonl(0xffff);
+}
+
+/* Record a DNS query so that only an answer to it is ever learned from. */
+static __always_inline void dns_record_query(struct __sk_buff *skb, const struct pw_endpoint *ep,
+					     const struct pw_pkt *p)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	__u32 off = p->l4_off + sizeof(struct udphdr);
+	struct pw_dns_pend_key k = {};
+	struct pw_dns_pend_val v = {};
+	__u8 *dns;
+
+	if (off > 1024)
+		return;
+	dns = data + off;
+	if ((void *)(dns + DNS_HDR_LEN) > data_end)
+		return; /* not a DNS message: passes to the resolver, nothing recorded */
+	if (dns[2] & 0x80)
+		return; /* QR set: a response, not a query */
+	k.ep_id = ep->ep_id;
+	k.family = p->family;
+	k.pod_port = p->sport;
+	__builtin_memcpy(&k.dns_id, dns, 2);
+	k.resolver = p->daddr;
+	v.sent_ns = bpf_ktime_get_ns();
+	if (bpf_map_update_elem(&pw_dns_pend, &k, &v, BPF_ANY))
+		count(PW_C_PEND_INSERT_FAIL);
+}
+
+/* A packet from the pod that passed parsing and the spoof check. */
+static __always_inline __u8 egress_verdict(struct __sk_buff *skb, const struct pw_endpoint *ep,
+					   const struct pw_pkt *p)
+{
+	struct pw_flow_key fk = {};
+	struct pw_flow_val *fv;
+	__u8 reason;
+
+	if (is_v4mapped(p))
+		return PW_R_V4MAPPED;
+
+	if (has_flow_key(p)) {
+		flow_key_egress(&fk, ep, p);
+		fv = bpf_map_lookup_elem(&pw_flows, &fk);
+		if (fv && (fv->flags & PW_FLOW_INBOUND)) {
+			count(PW_C_PASS_FLOW);
+			return PW_R_NONE;
+		}
+		if (fv && fv->policy_gen == ep->policy_gen && !(fv->flags & PW_FLOW_AUDIT)) {
+			__u64 now = bpf_ktime_get_ns();
+
+			if (now - fv->last_seen_ns > FLOW_REFRESH_NS)
+				fv->last_seen_ns = now;
+			count(PW_C_PASS_FLOW);
+			return PW_R_NONE;
+		}
+		if (fv && fv->policy_gen == ep->policy_gen && ep->mode == PW_MODE_AUDIT)
+			return PW_R_NONE; /* audited flow, already reported once */
+		if (fv) {
+			/* Rules changed since this flow was allowed: check again. */
+			count(PW_C_FLOW_REVALIDATE);
+			reason = rules_verdict(ep, p, !(fv->flags & PW_FLOW_AUDIT));
+			if (reason == PW_R_NONE) {
+				fv->policy_gen = ep->policy_gen;
+				fv->flags = 0;
+				return PW_R_NONE;
+			}
+			bpf_map_delete_elem(&pw_flows, &fk);
+			return reason;
+		}
+	}
+
+	if ((p->proto == IPPROTO_UDP || p->proto == IPPROTO_TCP) && p->ports_known &&
+	    p->dport == bpf_htons(DNS_PORT)) {
+		if (!is_resolver(p, &p->daddr))
+			return PW_R_DNS;
+		if (p->proto == IPPROTO_UDP)
+			dns_record_query(skb, ep, p);
+		count(PW_C_PASS_DNS_QUERY);
+		return PW_R_NONE;
+	}
+
+	reason = rules_verdict(ep, p, 0);
+	if (reason == PW_R_NONE)
+		flow_create(ep, p, 0);
+	return reason;
+}
+
+SEC("tc")
+int pod_egress(struct __sk_buff *skb)
+{
+	__u32 ifindex = skb->ifindex;
+	struct pw_endpoint *ep;
+	struct pw_pkt pkt = {};
+	__u8 reason;
+
+	ep = bpf_map_lookup_elem(&pw_endpoints, &ifindex);
+	if (!ep) {
+		count(PW_C_PASS_UNMANAGED);
+		return TC_ACT_OK;
+	}
+	if (skb->vlan_present)
+		return deny(skb, ep, &pkt, PW_R_L2);
+
+	pull_headers(skb);
+	switch (parse_packet(skb, &pkt)) {
+	case PW_P_L2:
+		count(PW_C_PASS_L2);
+		return TC_ACT_OK;
+	case PW_P_DROP:
+		return deny(skb, ep, &pkt, pkt.reason);
+	}
+	if (!source_is_pod(ep, &pkt))
+		return deny(skb, ep, &pkt, PW_R_SPOOF);
+
+	reason = egress_verdict(skb, ep, &pkt);
+	if (reason != PW_R_NONE)
+		return deny(skb, ep, &pkt, reason);
+	ep_count(ep, PW_R_NONE, 0);
+	return TC_ACT_OK;
+}
+
+/* Hold a DNS answer for the agent: copy the frame out, drop the original. */
+static __always_inline int dns_answer(struct __sk_buff *skb, const struct pw_endpoint *ep,
+				      const struct pw_pkt *p)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	__u32 off = p->l4_off + sizeof(struct udphdr);
+	struct pw_dns_pend_key k = {};
+	struct pw_dns_meta meta = {};
+	struct pw_config *cfg;
+	__u32 zero = 0;
+	__u64 now;
+	__u8 *dns;
+
+	cfg = bpf_map_lookup_elem(&pw_config, &zero);
+	if (!cfg || !(cfg->flags & PW_CFG_HOLD_DNS))
+		return TC_ACT_OK;
+	if (cfg->release_mark && skb->mark == cfg->release_mark) {
+		count(PW_C_DNS_RELEASED);
+		return TC_ACT_OK;
+	}
+	if (off > 1024)
+		return TC_ACT_OK;
+	dns = data + off;
+	if ((void *)(dns + DNS_HDR_LEN) > data_end)
+		return TC_ACT_OK;
+
+	k.ep_id = ep->ep_id;
+	k.family = p->family;
+	k.pod_port = p->dport;
+	__builtin_memcpy(&k.dns_id, dns, 2);
+	k.resolver = p->saddr;
+	if (!bpf_map_lookup_elem(&pw_dns_pend, &k)) {
+		count(PW_C_DNS_UNMATCHED);
+		return TC_ACT_OK;
+	}
+	/* One answer per query: a second one passes unlearned. */
+	bpf_map_delete_elem(&pw_dns_pend, &k);
+
+	now = bpf_ktime_get_ns();
+	if (now - cfg->heartbeat_ns > cfg->agent_timeout_ns) {
+		count(PW_C_DNS_AGENT_AWAY);
+		return TC_ACT_OK;
+	}
+	if (skb->len > PW_DNS_CAP_MAX) {
+		count(PW_C_DNS_TOO_BIG);
+		return TC_ACT_OK;
+	}
+	meta.ts_ns = now;
+	meta.ifindex = skb->ifindex;
+	meta.ep_id = ep->ep_id;
+	meta.pkt_len = skb->len;
+	meta.family = p->family;
+	meta.pod_port = p->dport;
+	meta.dns_id = k.dns_id;
+	meta.resolver = p->saddr;
+	if (bpf_perf_event_output(skb, &pw_dns_cap, ((__u64)skb->len << 32) | BPF_F_CURRENT_CPU,
+				  &meta, sizeof(meta))) {
+		/* Never released unlearned: the client retries. */
+		count(PW_C_DROP + PW_R_DNS_CAPTURE);
+		emit_event(skb, ep, p, PW_R_DNS_CAPTURE, PW_VERDICT_DROP);
+		return TC_ACT_SHOT;
+	}
+	count(PW_C_DNS_HELD);
+	return TC_ACT_SHOT;
+}
+
+/* Note a connection coming into the pod, so that its replies pass. */
+static __always_inline void note_inbound(const struct pw_endpoint *ep, const struct pw_pkt *p)
+{
+	struct pw_flow_key k = {};
+	struct pw_flow_val v = {};
+
+	if (p->proto == IPPROTO_TCP ? !p->tcp_syn_only : !has_flow_key(p))
+		return;
+	if (p->family == PW_FAMILY_V4 ? !(ep->flags & PW_EP_HAS_V4) || p->daddr.v4 != ep->ip4
+				      : !(ep->flags & PW_EP_HAS_V6) ||
+						!ip6_eq(p->daddr.v6, ep->ip6))
+		return;
+	k.ep_id = ep->ep_id;
+	k.family = p->family;
+	k.proto = p->proto;
+	k.lport = p->dport;
+	k.rport = p->sport;
+	k.laddr = p->daddr;
+	k.raddr = p->saddr;
+	if (bpf_map_lookup_elem(&pw_flows, &k))
+		return;
+	v.last_seen_ns = bpf_ktime_get_ns();
+	v.policy_gen = ep->policy_gen;
+	v.flags = PW_FLOW_INBOUND;
+	if (bpf_map_update_elem(&pw_flows, &k, &v, BPF_NOEXIST) == 0)
+		count(PW_C_INGRESS_FLOW);
+}
+
+SEC("tc")
+int pod_ingress(struct __sk_buff *skb)
+{
+	__u32 ifindex = skb->ifindex;
+	struct pw_endpoint *ep;
+	struct pw_pkt pkt = {};
+
+	ep = bpf_map_lookup_elem(&pw_endpoints, &ifindex);
+	if (!ep)
+		return TC_ACT_OK;
+	pull_headers(skb);
+	if (parse_packet(skb, &pkt) != PW_P_OK)
+		return TC_ACT_OK; /* podwall governs egress; inbound is not filtered */
+
+	if (pkt.proto == IPPROTO_UDP && pkt.ports_known && pkt.sport == bpf_htons(DNS_PORT) &&
+	    is_resolver(&pkt, &pkt.saddr))
+		return dns_answer(skb, ep, &pkt);
+
+	note_inbound(ep, &pkt);
+	return TC_ACT_OK;
+}

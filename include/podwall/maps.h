@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * podwall: the one contract between the BPF data path and userspace.
+ *
+ * Every map key and value, the pin path, the map names, the deny-reason enum,
+ * the counter enum and the event records live here and nowhere else. Only
+ * fixed-width types; every struct has explicit zeroed padding and a size
+ * assertion so that the BPF object and the agent can never disagree silently.
+ *
+ * Byte order: fields typed __be16/__be32 and address byte arrays are in network
+ * order exactly as on the wire; everything else is host order.
+ */
+#ifndef PODWALL_MAPS_H
+#define PODWALL_MAPS_H
+
+#include <linux/types.h>
+
+#define PW_PIN_DIR "/sys/fs/bpf/podwall"
+
+/* Map names, as pinned under PW_PIN_DIR (at most 15 characters). */
+#define PW_MAP_ENDPOINTS "pw_endpoints"
+#define PW_MAP_LEARNED	 "pw_learned"
+#define PW_MAP_CIDR4	 "pw_cidr4"
+#define PW_MAP_CIDR6	 "pw_cidr6"
+#define PW_MAP_PORTS	 "pw_ports"
+#define PW_MAP_FLOWS	 "pw_flows"
+#define PW_MAP_DNS_PEND	 "pw_dns_pend"
+#define PW_MAP_RESOLVERS "pw_resolvers"
+#define PW_MAP_CONFIG	 "pw_config"
+#define PW_MAP_COUNTERS	 "pw_counters"
+#define PW_MAP_EP_STATS	 "pw_ep_stats"
+#define PW_MAP_EP_RL	 "pw_ep_rl"
+#define PW_MAP_EVENTS	 "pw_events"
+#define PW_MAP_DNS_CAP	 "pw_dns_cap"
+
+/* Map sizes (max_entries). Documented with their full behaviour in README.md. */
+#define PW_MAX_ENDPOINTS 1024
+#define PW_MAX_LEARNED	 (1 << 20)
+#define PW_MAX_CIDR	 65536
+#define PW_MAX_PORTSETS	 16384
+#define PW_MAX_FLOWS	 131072
+#define PW_MAX_DNS_PEND	 16384
+#define PW_MAX_RESOLVERS 64
+#define PW_EVENTS_BYTES	 (1 << 20)
+
+/* Port ranges one (endpoint, destination) can carry. */
+#define PW_MAX_PORT_RANGES 32
+/* Largest DNS answer frame the agent is handed; larger ones pass unheld. */
+#define PW_DNS_CAP_MAX 8192
+
+#define PW_FAMILY_V4 4
+#define PW_FAMILY_V6 6
+
+/* Protocol value meaning "every protocol, every port" (a rule with no ports). */
+#define PW_PROTO_ANY 0
+
+/* Endpoint modes. */
+enum pw_mode {
+	PW_MODE_ENFORCE = 0,
+	PW_MODE_AUDIT = 1,
+};
+
+/* Endpoint flags. */
+#define PW_EP_HAS_V4 (1u << 0)
+#define PW_EP_HAS_V6 (1u << 1)
+
+/*
+ * Why a packet was denied (or would have been, in audit mode). Shared by the
+ * BPF side (events, counters) and the agent (DNS-side drops).
+ */
+enum pw_reason {
+	PW_R_NONE = 0,		/* allowed */
+	PW_R_NO_RULE = 1,	/* default deny: no rule grants this destination */
+	PW_R_PORT = 2,		/* destination granted, but not this protocol/port */
+	PW_R_SPOOF = 3,		/* source address is not one of the pod's */
+	PW_R_FRAGMENT = 4,	/* IP fragment whose ports cannot be checked */
+	PW_R_IP_OPTIONS = 5,	/* IPv4 header with options */
+	PW_R_IPV6_EXT = 6,	/* IPv6 routing header or too many extension headers */
+	PW_R_MALFORMED = 7,	/* truncated or inconsistent headers */
+	PW_R_L2 = 8,		/* not IPv4/IPv6/ARP (VLAN tags, other ethertypes) */
+	PW_R_EXPIRED = 9,	/* learned address whose DNS TTL has run out */
+	PW_R_DNS = 10,		/* DNS to a server that is not a trusted resolver */
+	PW_R_V4MAPPED = 11,	/* IPv6 destination in ::ffff:0:0/96 */
+	PW_R_DNS_CAPTURE = 12,	/* DNS answer could not be handed to the agent */
+	PW_R_DNS_LEARN = 13,	/* agent could not write the learned entry */
+	PW_R_DNS_INVALID = 14,	/* agent refused the answer (mismatch, malformed) */
+	PW_R_MAX = 15,
+};
+
+/*
+ * Global per-CPU counters (pw_counters, PERCPU_ARRAY of __u64). Drops are
+ * counted per reason at PW_C_DROP + reason, audit passes at PW_C_AUDIT + reason.
+ */
+enum pw_counter {
+	PW_C_PASS_UNMANAGED = 0, /* ifindex not an endpoint */
+	PW_C_PASS_L2,		 /* ARP, neighbour discovery, MLD */
+	PW_C_PASS_FLOW,		 /* flow table hit */
+	PW_C_PASS_DNS_QUERY,	 /* DNS query to a trusted resolver */
+	PW_C_PASS_LEARNED,	 /* first packet to a learned address */
+	PW_C_PASS_CIDR,		 /* first packet to a CIDR rule */
+	PW_C_FLOW_INSERT_FAIL,	 /* flow could not be recorded (packet still passes) */
+	PW_C_PEND_INSERT_FAIL,	 /* DNS query could not be recorded (answer not learned) */
+	PW_C_EVENT_LOST,	 /* ring buffer full */
+	PW_C_EVENT_SUPPRESSED,	 /* per-endpoint rate limit */
+	PW_C_DNS_HELD,		 /* answer copied to the agent and dropped */
+	PW_C_DNS_RELEASED,	 /* answer re-injected by the agent (release mark) */
+	PW_C_DNS_UNMATCHED,	 /* answer with no recorded query: passed, not learned */
+	PW_C_DNS_AGENT_AWAY,	 /* heartbeat stale: passed unheld */
+	PW_C_DNS_TOO_BIG,	 /* larger than PW_DNS_CAP_MAX: passed unheld */
+	PW_C_INGRESS_FLOW,	 /* inbound connection noted for replies */
+	PW_C_FLOW_REVALIDATE,	 /* flow re-checked after a policy change */
+	PW_C_DROP,		 /* + enum pw_reason */
+	PW_C_AUDIT = PW_C_DROP + PW_R_MAX, /* + enum pw_reason */
+	PW_C_MAX = PW_C_AUDIT + PW_R_MAX,
+};
+
+/* An address of either family: v4 in the first 4 bytes, the rest zero. */
+union pw_ip {
+	__be32 v4;
+	__u8 v6[16];
+	__u32 w[4];
+};
+_Static_assert(sizeof(union pw_ip) == 16, "pw_ip size");
+
+/* pw_endpoints: HASH, key __u32 host veth ifindex -> value. PW_MAX_ENDPOINTS;
+ * when full the agent refuses the CNI ADD (the pod does not start). */
+struct pw_endpoint {
+	__u32 ep_id;	  /* agent-assigned, never reused while maps are pinned */
+	__u32 policy_gen; /* bumped on every change of this endpoint's rules */
+	__u8 mode;	  /* enum pw_mode */
+	__u8 flags;	  /* PW_EP_HAS_V4 | PW_EP_HAS_V6 */
+	__u8 pad[2];
+	__be32 ip4;	  /* the pod's IPv4 address, network order */
+	__u8 ip6[16];	  /* the pod's IPv6 address, network order */
+};
+_Static_assert(sizeof(struct pw_endpoint) == 32, "pw_endpoint size");
+
+/* pw_learned: HASH (no prealloc), PW_MAX_LEARNED; key: addresses an endpoint
+ * learned from its own DNS answers. When full, the agent drops the answer and
+ * emits PW_R_DNS_LEARN (never releases into a denying state). */
+struct pw_learned_key {
+	__u32 ep_id;
+	__u8 family; /* PW_FAMILY_V4 / PW_FAMILY_V6 */
+	__u8 pad[3];
+	union pw_ip addr; /* network order */
+};
+_Static_assert(sizeof(struct pw_learned_key) == 24, "pw_learned_key size");
+
+struct pw_learned_val {
+	__u64 expires_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u32 portset;	  /* id in pw_ports; the union of the rules' ports */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct pw_learned_val) == 16, "pw_learned_val size");
+
+/* pw_cidr4 / pw_cidr6: LPM_TRIE (no prealloc), PW_MAX_CIDR each. Key prefix
+ * covers ep_id (32 bits) and then the address. The agent writes every CIDR and
+ * every `except` as its own prefix, each carrying the union of ports granted to
+ * all addresses under it, so the longest match is the full answer. Full: the
+ * policy for that endpoint is refused whole and the previous one stays. */
+struct pw_cidr4_key {
+	__u32 prefixlen; /* 32 + address prefix length */
+	__u32 ep_id;	 /* big-endian so the trie compares it as bytes */
+	__be32 addr;
+};
+_Static_assert(sizeof(struct pw_cidr4_key) == 12, "pw_cidr4_key size");
+
+struct pw_cidr6_key {
+	__u32 prefixlen; /* 32 + address prefix length */
+	__u32 ep_id;	 /* big-endian */
+	__u8 addr[16];
+};
+_Static_assert(sizeof(struct pw_cidr6_key) == 24, "pw_cidr6_key size");
+
+struct pw_cidr_val {
+	__u32 portset; /* id in pw_ports; 0 = nothing granted (an except) */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct pw_cidr_val) == 8, "pw_cidr_val size");
+
+/* pw_ports: HASH, PW_MAX_PORTSETS, key __u32 portset id (never 0). Contents of
+ * an id never change while referenced, so a rule update is one atomic write of
+ * the referencing entry. Full: the policy update is refused. */
+struct pw_port_range {
+	__u16 lo;   /* host order, inclusive */
+	__u16 hi;   /* host order, inclusive */
+	__u8 proto; /* IPPROTO_TCP/UDP/SCTP, or PW_PROTO_ANY (all protocols, all ports) */
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct pw_port_range) == 8, "pw_port_range size");
+
+struct pw_portset {
+	__u32 count;
+	__u32 pad;
+	struct pw_port_range r[PW_MAX_PORT_RANGES];
+};
+_Static_assert(sizeof(struct pw_portset) == 8 + 8 * PW_MAX_PORT_RANGES, "pw_portset size");
+
+/* pw_flows: LRU_HASH, PW_MAX_FLOWS. Seen from the pod: local = pod address.
+ * For ICMP echo both ports hold the echo id. When full, the least recently
+ * used flow is evicted and its next packet is checked against the rules again. */
+struct pw_flow_key {
+	__u32 ep_id;
+	__u8 family;
+	__u8 proto;
+	__be16 lport;
+	__be16 rport;
+	__u8 pad[2];
+	union pw_ip laddr;
+	union pw_ip raddr;
+};
+_Static_assert(sizeof(struct pw_flow_key) == 44, "pw_flow_key size");
+
+#define PW_FLOW_INBOUND (1u << 0) /* connection came into the pod: replies pass */
+#define PW_FLOW_AUDIT	(1u << 1) /* passed only because the endpoint is in audit mode */
+
+struct pw_flow_val {
+	__u64 last_seen_ns;
+	__u32 policy_gen; /* endpoint policy_gen when the flow was last checked */
+	__u32 flags;	  /* PW_FLOW_* */
+};
+_Static_assert(sizeof(struct pw_flow_val) == 16, "pw_flow_val size");
+
+/* pw_dns_pend: LRU_HASH, PW_MAX_DNS_PEND. A DNS query the pod sent to a
+ * trusted resolver; only an answer matching one is held and learned from.
+ * When full the oldest query is forgotten: its answer passes unlearned. */
+struct pw_dns_pend_key {
+	__u32 ep_id;
+	__u8 family;
+	__u8 pad;
+	__be16 pod_port; /* the query's UDP source port */
+	__be16 dns_id;	 /* the DNS message id, as on the wire */
+	__u8 pad2[2];
+	union pw_ip resolver;
+};
+_Static_assert(sizeof(struct pw_dns_pend_key) == 28, "pw_dns_pend_key size");
+
+struct pw_dns_pend_val {
+	__u64 sent_ns;
+};
+
+/* pw_resolvers: HASH, PW_MAX_RESOLVERS: trusted DNS servers (port 53). */
+struct pw_addr_key {
+	__u8 family;
+	__u8 pad[3];
+	union pw_ip addr;
+};
+_Static_assert(sizeof(struct pw_addr_key) == 20, "pw_addr_key size");
+
+/* pw_config: ARRAY of one. */
+#define PW_CFG_HOLD_DNS (1u << 0) /* hold answers for learning (off: pass them) */
+
+struct pw_config {
+	__u64 heartbeat_ns;	/* agent's last heartbeat, CLOCK_MONOTONIC */
+	__u64 agent_timeout_ns; /* heartbeat older than this: agent is away */
+	__u32 release_mark;	/* skb->mark of frames the agent re-injects */
+	__u32 flags;		/* PW_CFG_* */
+	__u32 events_per_sec;	/* deny events per endpoint per second (0 = none) */
+	__u32 events_burst;
+};
+_Static_assert(sizeof(struct pw_config) == 32, "pw_config size");
+
+/* pw_ep_stats: PERCPU_HASH, PW_MAX_ENDPOINTS, key ep_id: per-pod packet counts. */
+struct pw_ep_stats {
+	__u64 pass;
+	__u64 audit;
+	__u64 drop[PW_R_MAX]; /* by enum pw_reason */
+};
+
+/* pw_ep_rl: HASH, PW_MAX_ENDPOINTS, key ep_id: deny-event token bucket. */
+struct pw_ep_rl {
+	__u64 last_ns;
+	__u64 tokens_milli; /* tokens * 1000 */
+	__u64 suppressed;   /* events not emitted since the last one that was */
+};
+
+/* pw_events: RINGBUF of struct pw_event, PW_EVENTS_BYTES. Full: PW_C_EVENT_LOST. */
+#define PW_VERDICT_DROP	 1
+#define PW_VERDICT_AUDIT 2
+
+struct pw_event {
+	__u64 ts_ns;
+	__u32 ep_id;
+	__u32 ifindex;
+	__u8 reason;  /* enum pw_reason */
+	__u8 verdict; /* PW_VERDICT_* */
+	__u8 family;
+	__u8 proto;
+	__be16 sport;
+	__be16 dport;
+	union pw_ip saddr;
+	union pw_ip daddr;
+	__u32 suppressed; /* events this endpoint had suppressed before this one */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct pw_event) == 64, "pw_event size");
+
+/* pw_dns_cap: PERF_EVENT_ARRAY. Each sample is this header followed by
+ * cap_len bytes of the frame, starting at the Ethernet header. */
+struct pw_dns_meta {
+	__u64 ts_ns;
+	__u32 ifindex;
+	__u32 ep_id;
+	__u32 pkt_len; /* bytes of frame that follow */
+	__u8 family;
+	__u8 pad;
+	__be16 pod_port;
+	__be16 dns_id;
+	__u8 pad2[2];
+	__u32 pad3;
+	union pw_ip resolver;
+};
+_Static_assert(sizeof(struct pw_dns_meta) == 48, "pw_dns_meta size");
+
+#endif /* PODWALL_MAPS_H */

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * EgressPolicy: the data model, decoding and validation, and pod selection.
+ *
+ * Decoding works on a jansson tree, so the same code serves YAML files
+ * (standalone mode, converted with pw_yaml_to_json) and Kubernetes API objects
+ * (JSON). A document that fails validation is refused whole, and the error
+ * names the source and the field, e.g.
+ *   "policies/a.yaml: spec.egress[0].toCIDRs[1].cidr: address has bits set ..."
+ */
+#ifndef PODWALL_POLICY_H
+#define PODWALL_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "podwall/maps.h"
+
+#define PW_ERR_LEN 512
+
+struct pw_label {
+	char *key;
+	char *value;
+};
+
+struct pw_labels {
+	struct pw_label *v;
+	size_t n;
+};
+
+enum pw_sel_op {
+	PW_SEL_IN,
+	PW_SEL_NOT_IN,
+	PW_SEL_EXISTS,
+	PW_SEL_DOES_NOT_EXIST,
+};
+
+struct pw_sel_expr {
+	char *key;
+	enum pw_sel_op op;
+	char **values;
+	size_t n_values;
+};
+
+/* A Kubernetes LabelSelector. Empty (no labels, no expressions) selects every
+ * pod of the policy's namespace. */
+struct pw_selector {
+	struct pw_labels match_labels;
+	struct pw_sel_expr *exprs;
+	size_t n_exprs;
+};
+
+/* One entry of `ports`. proto is IPPROTO_TCP/UDP/SCTP. port == 0 means every
+ * port of that protocol (lo 0, hi 65535 once compiled); end_port == 0 means
+ * just `port`. */
+struct pw_port {
+	uint8_t proto;
+	uint16_t port;
+	uint16_t end_port;
+};
+
+struct pw_cidr {
+	uint8_t family; /* PW_FAMILY_V4 / PW_FAMILY_V6 */
+	uint8_t prefix;
+	union pw_ip addr;
+};
+
+struct pw_cidr_rule {
+	struct pw_cidr cidr;
+	struct pw_cidr *except; /* each strictly inside cidr, same family */
+	size_t n_except;
+};
+
+enum pw_fqdn_kind {
+	PW_FQDN_NAME,	 /* matchName: exact */
+	PW_FQDN_PATTERN, /* matchPattern: "*.x" one label, "**.x" one or more */
+};
+
+struct pw_fqdn_rule {
+	enum pw_fqdn_kind kind;
+	char *pattern; /* normalized: lower case, no trailing dot */
+};
+
+/* One entry of spec.egress. A rule with no ports grants every protocol and
+ * every port on its destinations. */
+struct pw_rule {
+	struct pw_fqdn_rule *fqdns;
+	size_t n_fqdns;
+	struct pw_cidr_rule *cidrs;
+	size_t n_cidrs;
+	struct pw_port *ports;
+	size_t n_ports;
+};
+
+struct pw_policy {
+	char *name;
+	char *namespace; /* "default" when the document names none */
+	char *source;	 /* file path, or "k8s" */
+	uint8_t mode;	 /* enum pw_mode */
+	struct pw_selector selector;
+	struct pw_rule *rules;
+	size_t n_rules;
+};
+
+/* Decode one EgressPolicy object. On error returns -EINVAL, leaves *out
+ * untouched and writes "<source>: <field path>: <problem>" into err. */
+int pw_policy_from_json(const json_t *obj, const char *source, struct pw_policy *out, char *err,
+			size_t errlen);
+
+/* Parse a YAML stream (one or more documents) into a JSON array of documents.
+ * Plain scalars that read as integers, true/false or null become those JSON
+ * types; quoted scalars stay strings. Anchors/aliases are refused. */
+int pw_yaml_to_json(const char *buf, size_t len, json_t **out, char *err, size_t errlen);
+
+/* Parse a whole policy file: every document must be a valid EgressPolicy, or
+ * nothing is returned (-EINVAL, err names the file, document and field). */
+int pw_policy_file_parse(const char *buf, size_t len, const char *source, struct pw_policy **out,
+			 size_t *n_out, char *err, size_t errlen);
+
+void pw_policy_free(struct pw_policy *p); /* frees members, not p itself */
+void pw_policies_free(struct pw_policy *v, size_t n);
+
+void pw_labels_free(struct pw_labels *l);
+/* Value of key, or NULL. */
+const char *pw_labels_get(const struct pw_labels *l, const char *key);
+
+bool pw_selector_matches(const struct pw_selector *sel, const struct pw_labels *labels);
+/* Namespace and selector. */
+bool pw_policy_selects(const struct pw_policy *p, const char *pod_namespace,
+		       const struct pw_labels *labels);
+
+#endif

@@ -10,7 +10,7 @@ BPFTOOL  ?= bpftool
 ARCH_INC := /usr/include/$(shell uname -m)-linux-gnu
 
 CFLAGS   := -g -O2 -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
-	    -Wno-missing-field-initializers -D_GNU_SOURCE \
+	    -Wno-missing-field-initializers -Wno-format-truncation -D_GNU_SOURCE \
 	    -Iinclude -Iuser -I$(BUILD)
 LDLIBS   := -lbpf -lelf -lz -lldns -ljansson -lyaml -lmicrohttpd -lcurl -lpthread
 ifeq ($(SANITIZE),1)

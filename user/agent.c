@@ -1,0 +1,1096 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The agent's event loop: policy directory (inotify), control socket (CNI and
+ * CLI), deny events (ring buffer), held DNS answers (perf buffer), and a 1 s
+ * timer for the heartbeat, state flushes, garbage collection and reconcile.
+ *
+ * Start-up never opens or closes anything: the pinned maps and attached
+ * programs keep enforcing while we load; endpoints and policies are read back
+ * first, and only then are the maps rewritten (idempotently) and the programs
+ * replaced in place.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "agent_int.h"
+#include "ctl.h"
+#include "events_fmt.h"
+#include "ipaddr.h"
+#include "log.h"
+#include "version.h"
+
+enum { TAG_LISTEN = 1, TAG_INOTIFY, TAG_TIMER, TAG_SIGNAL, TAG_RING, TAG_PERF, TAG_METRICS };
+
+void pw_agent_default_opts(struct pw_agent_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->policy_dir = "/etc/podwall/policies";
+	o->pin_dir = PW_PIN_DIR;
+	o->socket_path = PW_CTL_SOCKET;
+	o->state_dir = "/run/podwall/state";
+	o->metrics_addr = "127.0.0.1:9090";
+	o->min_ttl = 5;
+	o->max_ttl = 3600;
+	o->max_addrs_per_name = 32;
+	o->events_keep = 4096;
+	o->events_per_sec = 100;
+	o->events_burst = 200;
+	o->release_mark = 0x70770001;
+	o->agent_timeout_ms = 3000;
+	o->learned_grace = 300;
+	o->flow_idle_tcp = 21600;
+	o->flow_idle_other = 60;
+	o->reconcile_interval = 10;
+}
+
+/* ---------------------------------------------------------------- policies */
+
+static void policy_file_free(struct pw_policy_file *f)
+{
+	pw_policies_free(f->pols, f->n_pols);
+	json_decref(f->good_json);
+	free(f->path);
+	free(f->error);
+}
+
+static void cache_path(const struct pw_agent *a, const char *path, char *buf, size_t len)
+{
+	const char *base = strrchr(path, '/');
+
+	snprintf(buf, len, "%s/policy-cache/%s.json", a->o.state_dir, base ? base + 1 : path);
+}
+
+/* Last good version of a file from before a restart, if the file is bad now. */
+static int policy_cache_load(struct pw_agent *a, struct pw_policy_file *f)
+{
+	char cpath[600], err[PW_ERR_LEN];
+	json_t *docs, *doc;
+	json_error_t jerr;
+	size_t i, n = 0;
+	struct pw_policy *v;
+
+	cache_path(a, f->path, cpath, sizeof(cpath));
+	docs = json_load_file(cpath, 0, &jerr);
+	if (!docs)
+		return -ENOENT;
+	v = calloc(json_array_size(docs) + 1, sizeof(*v));
+	if (!v) {
+		json_decref(docs);
+		return -ENOMEM;
+	}
+	json_array_foreach(docs, i, doc) {
+		if (pw_policy_from_json(doc, f->path, &v[n], err, sizeof(err))) {
+			pw_policies_free(v, n);
+			json_decref(docs);
+			return -EINVAL;
+		}
+		n++;
+	}
+	f->pols = v;
+	f->n_pols = n;
+	f->good_json = docs;
+	pw_warn("%s: using its last good version from %s", f->path, cpath);
+	return 0;
+}
+
+static void policy_cache_save(struct pw_agent *a, const struct pw_policy_file *f)
+{
+	char cpath[600], dir[520];
+
+	snprintf(dir, sizeof(dir), "%s/policy-cache", a->o.state_dir);
+	mkdir(dir, 0700);
+	cache_path(a, f->path, cpath, sizeof(cpath));
+	if (json_dump_file(f->good_json, cpath, JSON_COMPACT))
+		pw_warn("cannot write policy cache %s", cpath);
+}
+
+static void policy_cache_remove(struct pw_agent *a, const char *path)
+{
+	char cpath[600];
+
+	cache_path(a, path, cpath, sizeof(cpath));
+	unlink(cpath);
+}
+
+static int read_file(const char *path, char **buf, size_t *len)
+{
+	FILE *fp = fopen(path, "re");
+	long n;
+	int ret = 0;
+
+	*buf = NULL;
+	if (!fp)
+		return -errno;
+	if (fseek(fp, 0, SEEK_END) || (n = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET)) {
+		ret = -EIO;
+		goto out;
+	}
+	if (n > 4 << 20) {
+		ret = -EFBIG;
+		goto out;
+	}
+	*buf = malloc((size_t)n + 1);
+	if (!*buf) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	*len = fread(*buf, 1, (size_t)n, fp);
+	(*buf)[*len] = '\0';
+out:
+	fclose(fp);
+	return ret;
+}
+
+static bool policy_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (name[0] == '.')
+		return false;
+	return (n > 5 && !strcmp(name + n - 5, ".yaml")) || (n > 4 && !strcmp(name + n - 4, ".yml")) ||
+	       (n > 5 && !strcmp(name + n - 5, ".json"));
+}
+
+/* (Re)load one file. Returns 1 if its policies changed. */
+static int policy_file_load(struct pw_agent *a, struct pw_policy_file *f, const struct stat *st)
+{
+	char err[PW_ERR_LEN] = "", *buf = NULL;
+	struct pw_policy *pols = NULL;
+	size_t len = 0, n = 0;
+	json_t *docs = NULL;
+	int ret;
+
+	f->mtime = st->st_mtim;
+	ret = read_file(f->path, &buf, &len);
+	if (ret) {
+		snprintf(err, sizeof(err), "%s: cannot read: %s", f->path, strerror(-ret));
+		goto bad;
+	}
+	ret = pw_policy_file_parse(buf, len, f->path, &pols, &n, err, sizeof(err));
+	if (!ret)
+		ret = pw_yaml_to_json(buf, len, &docs, err, sizeof(err));
+	free(buf);
+	if (ret)
+		goto bad;
+	pw_policies_free(f->pols, f->n_pols);
+	json_decref(f->good_json);
+	f->pols = pols;
+	f->n_pols = n;
+	f->good_json = docs;
+	free(f->error);
+	f->error = NULL;
+	policy_cache_save(a, f);
+	a->st.policy_loads++;
+	pw_info("%s: loaded %zu polic%s", f->path, n, n == 1 ? "y" : "ies");
+	return 1;
+bad:
+	pw_policies_free(pols, n);
+	a->st.policy_errors++;
+	pw_err("policy refused, previous version stays in force: %s", err);
+	free(f->error);
+	f->error = strdup(err);
+	if (!f->pols && !f->good_json && policy_cache_load(a, f) == 0)
+		return 1;
+	return 0;
+}
+
+static void rebuild_policy_view(struct pw_agent *a)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->n_files; i++)
+		n += a->files[i].n_pols;
+	free(a->pols);
+	a->pols = calloc(n ? n : 1, sizeof(*a->pols));
+	a->n_pols = 0;
+	if (!a->pols)
+		return;
+	for (size_t i = 0; i < a->n_files; i++)
+		for (size_t j = 0; j < a->files[i].n_pols; j++)
+			a->pols[a->n_pols++] = a->files[i].pols[j]; /* borrowed */
+}
+
+static int name_cmp(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* Scan the policy directory. Returns 1 if anything changed. */
+static int policies_scan(struct pw_agent *a)
+{
+	char **names = NULL;
+	size_t n_names = 0;
+	struct dirent *de;
+	bool changed = false;
+	DIR *d;
+
+	d = opendir(a->o.policy_dir);
+	if (!d) {
+		pw_err("cannot read policy directory %s: %s", a->o.policy_dir, strerror(errno));
+		return 0;
+	}
+	while ((de = readdir(d))) {
+		char **nn;
+
+		if (!policy_name_ok(de->d_name))
+			continue;
+		nn = realloc(names, (n_names + 1) * sizeof(*nn));
+		if (!nn)
+			break;
+		names = nn;
+		if (asprintf(&names[n_names], "%s/%s", a->o.policy_dir, de->d_name) < 0)
+			break;
+		n_names++;
+	}
+	closedir(d);
+	qsort(names, n_names, sizeof(*names), name_cmp);
+
+	/* Files that are gone: their policies go. */
+	for (size_t i = 0; i < a->n_files;) {
+		bool present = false;
+
+		for (size_t j = 0; j < n_names && !present; j++)
+			present = !strcmp(names[j], a->files[i].path);
+		if (present) {
+			i++;
+			continue;
+		}
+		pw_info("%s: removed, its policies no longer apply", a->files[i].path);
+		policy_cache_remove(a, a->files[i].path);
+		policy_file_free(&a->files[i]);
+		memmove(&a->files[i], &a->files[i + 1], (a->n_files - i - 1) * sizeof(*a->files));
+		a->n_files--;
+		changed = true;
+	}
+	for (size_t j = 0; j < n_names; j++) {
+		struct pw_policy_file *f = NULL;
+		struct stat st;
+
+		if (stat(names[j], &st) || !S_ISREG(st.st_mode))
+			continue;
+		for (size_t i = 0; i < a->n_files && !f; i++)
+			if (!strcmp(a->files[i].path, names[j]))
+				f = &a->files[i];
+		if (!f) {
+			struct pw_policy_file *nf = realloc(a->files, (a->n_files + 1) * sizeof(*nf));
+
+			if (!nf)
+				continue;
+			a->files = nf;
+			f = &nf[a->n_files++];
+			memset(f, 0, sizeof(*f));
+			f->path = strdup(names[j]);
+		} else if (f->mtime.tv_sec == st.st_mtim.tv_sec &&
+			   f->mtime.tv_nsec == st.st_mtim.tv_nsec) {
+			continue;
+		}
+		if (policy_file_load(a, f, &st))
+			changed = true;
+	}
+	for (size_t j = 0; j < n_names; j++)
+		free(names[j]);
+	free(names);
+	if (changed)
+		rebuild_policy_view(a);
+	return changed;
+}
+
+/* --------------------------------------------------------------- endpoints */
+
+static bool is_veth(const char *ifname)
+{
+	struct ethtool_drvinfo info = {.cmd = ETHTOOL_GDRVINFO};
+	struct ifreq ifr = {};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool ret = false;
+
+	if (fd < 0)
+		return false;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&info;
+	if (!ioctl(fd, SIOCETHTOOL, &ifr))
+		ret = !strcmp(info.driver, "veth");
+	close(fd);
+	return ret;
+}
+
+static void ep_unlink_list(struct pw_agent *a, struct pw_ep *ep)
+{
+	for (struct pw_ep **pp = &a->eps; *pp; pp = &(*pp)->next)
+		if (*pp == ep) {
+			*pp = ep->next;
+			return;
+		}
+}
+
+static void ep_remove(struct pw_agent *a, struct pw_ep *ep, bool detach)
+{
+	char pod[300];
+
+	pw_info("endpoint %s (%s, ifindex %u) removed", pw_ep_pod(ep, pod, sizeof(pod)),
+		ep->host_ifname, ep->ifindex);
+	pw_sync_remove_ep(a, ep);
+	if (detach)
+		pw_bpf_detach(&a->bpf, (int)ep->ifindex);
+	pw_ep_unlink(ep, a->o.state_dir);
+	ep_unlink_list(a, ep);
+	pw_ep_free(ep);
+}
+
+static struct pw_ep *ep_by_container(struct pw_agent *a, const char *id)
+{
+	for (struct pw_ep *ep = a->eps; ep; ep = ep->next)
+		if (!strcmp(ep->container_id, id))
+			return ep;
+	return NULL;
+}
+
+/* Bring an endpoint under podwall: rules first, programs second. */
+static int ep_activate(struct pw_agent *a, struct pw_ep *ep, char *err, size_t errlen)
+{
+	int ret = pw_sync_ep(a, ep);
+
+	if (ret) {
+		snprintf(err, errlen, "cannot apply policies: %s",
+			 ep->compile_error ? ep->compile_error : strerror(-ret));
+		return ret;
+	}
+	ret = pw_bpf_attach(&a->bpf, (int)ep->ifindex);
+	if (ret) {
+		snprintf(err, errlen, "cannot attach programs to %s: %s", ep->host_ifname,
+			 strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+/* Read back endpoints from the state directory; keep those whose veth still
+ * exists as recorded, forget the rest. */
+static void endpoints_restore(struct pw_agent *a)
+{
+	struct dirent *de;
+	DIR *d = opendir(a->o.state_dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char path[600], err[PW_ERR_LEN];
+		size_t n = strlen(de->d_name);
+		json_error_t jerr;
+		struct pw_ep *ep;
+		json_t *o;
+		uint32_t ifindex;
+		const json_t *ji;
+
+		if (n < 6 || strcmp(de->d_name + n - 5, ".json"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", a->o.state_dir, de->d_name);
+		o = json_load_file(path, 0, &jerr);
+		if (!o)
+			continue;
+		ep = pw_ep_from_json(o, err, sizeof(err));
+		ji = json_object_get(o, "ifindex");
+		ifindex = json_is_integer(ji) ? (uint32_t)json_integer_value(ji) : 0;
+		json_decref(o);
+		if (!ep) {
+			pw_warn("%s: unreadable endpoint state (%s), ignored", path, err);
+			continue;
+		}
+		ep->ifindex = if_nametoindex(ep->host_ifname);
+		if (!ep->ifindex || ep->ifindex != ifindex) {
+			pw_info("endpoint %s/%s: %s is gone, forgetting it", ep->namespace, ep->name,
+				ep->host_ifname);
+			ep->ifindex = ifindex;
+			if (ifindex)
+				bpf_map_delete_elem(a->bpf.endpoints_fd, &ifindex);
+			pw_ep_unlink(ep, a->o.state_dir);
+			pw_ep_free(ep);
+			continue;
+		}
+		if (ep->ep_id >= a->next_ep_id)
+			a->next_ep_id = ep->ep_id + 1;
+		ep->managed = true; /* the kernel may still hold it; sync decides */
+		ep->next = a->eps;
+		a->eps = ep;
+	}
+	closedir(d);
+}
+
+/* Endpoint ids are never reused while the maps are pinned: continue after the
+ * largest one the kernel knows. */
+static void endpoint_ids_from_kernel(struct pw_agent *a)
+{
+	uint32_t key, next, *pk = NULL;
+	struct pw_endpoint v;
+
+	while (!bpf_map_get_next_key(a->bpf.endpoints_fd, pk, &next)) {
+		key = next;
+		pk = &key;
+		if (!bpf_map_lookup_elem(a->bpf.endpoints_fd, &key, &v) && v.ep_id >= a->next_ep_id)
+			a->next_ep_id = v.ep_id + 1;
+		if (!pw_agent_ep_by_ifindex(a, key)) {
+			/* An endpoint the agent has no record of: unmanage it. */
+			pw_warn("pw_endpoints: ifindex %u has no endpoint state, removing", key);
+			bpf_map_delete_elem(a->bpf.endpoints_fd, &key);
+			pk = NULL;
+		}
+	}
+	if (!a->next_ep_id)
+		a->next_ep_id = 1;
+}
+
+static void reconcile(struct pw_agent *a)
+{
+	for (struct pw_ep *ep = a->eps, *next; ep; ep = next) {
+		next = ep->next;
+		if (if_nametoindex(ep->host_ifname) != ep->ifindex) {
+			ep_remove(a, ep, false);
+			continue;
+		}
+		if (pw_bpf_attached((int)ep->ifindex) != 1) {
+			pw_warn("%s: podwall programs missing, attaching again", ep->host_ifname);
+			pw_bpf_attach(&a->bpf, (int)ep->ifindex);
+		}
+	}
+	a->last_reconcile_ns = pw_now_ns();
+}
+
+/* ------------------------------------------------------------ control API */
+
+static json_t *reply_err(const char *fmt, const char *arg)
+{
+	char buf[PW_ERR_LEN];
+
+	snprintf(buf, sizeof(buf), fmt, arg);
+	return json_pack("{s:b,s:s}", "ok", 0, "error", buf);
+}
+
+static json_t *cmd_cni_add(struct pw_agent *a, json_t *req)
+{
+	char err[PW_ERR_LEN], pod[300];
+	struct pw_ep *ep, *old;
+	int ret;
+
+	ep = pw_ep_from_json(req, err, sizeof(err));
+	if (!ep)
+		return reply_err("invalid cni_add request: %s", err);
+	ep->ifindex = if_nametoindex(ep->host_ifname);
+	if (!ep->ifindex || !is_veth(ep->host_ifname)) {
+		snprintf(err, sizeof(err), "%s: no such veth on this node", ep->host_ifname);
+		pw_ep_free(ep);
+		return reply_err("%s", err);
+	}
+	old = ep_by_container(a, ep->container_id);
+	if (old && old->ifindex == ep->ifindex) {
+		/* ADD again for the same pod: make sure, and say yes. */
+		pw_ep_free(ep);
+		ret = ep_activate(a, old, err, sizeof(err));
+		return ret ? reply_err("%s", err) : json_pack("{s:b}", "ok", 1);
+	}
+	if (old)
+		ep_remove(a, old, true);
+	old = pw_agent_ep_by_ifindex(a, ep->ifindex);
+	if (old)
+		ep_remove(a, old, false);
+	ep->ep_id = a->next_ep_id++;
+	ep->next = a->eps;
+	a->eps = ep;
+	ret = ep_activate(a, ep, err, sizeof(err));
+	if (!ret)
+		ret = pw_ep_save(ep, a->o.state_dir);
+	if (ret) {
+		pw_err("cni ADD %s refused: %s", pw_ep_pod(ep, pod, sizeof(pod)), err);
+		ep_remove(a, ep, true);
+		return reply_err("%s", err);
+	}
+	pw_info("endpoint %s added: %s ifindex %u id %u, %s", pw_ep_pod(ep, pod, sizeof(pod)),
+		ep->host_ifname, ep->ifindex, ep->ep_id,
+		ep->managed ? (ep->compiled.mode == PW_MODE_AUDIT ? "audit" : "enforced")
+			    : "no policy selects it");
+	return json_pack("{s:b,s:i,s:b}", "ok", 1, "ep_id", ep->ep_id, "enforced", ep->managed);
+}
+
+static json_t *cmd_cni_del(struct pw_agent *a, json_t *req)
+{
+	const char *id = json_string_value(json_object_get(req, "container_id"));
+	struct pw_ep *ep = id ? ep_by_container(a, id) : NULL;
+
+	if (ep)
+		ep_remove(a, ep, true);
+	return json_pack("{s:b}", "ok", 1);
+}
+
+static json_t *cmd_cni_check(struct pw_agent *a, json_t *req)
+{
+	const char *id = json_string_value(json_object_get(req, "container_id"));
+	struct pw_ep *ep = id ? ep_by_container(a, id) : NULL;
+	struct pw_endpoint v;
+
+	if (!ep)
+		return reply_err("container %s: not known to podwall", id ? id : "?");
+	if (pw_bpf_attached((int)ep->ifindex) != 1)
+		return reply_err("%s: podwall programs are not attached", ep->host_ifname);
+	if (ep->managed && bpf_map_lookup_elem(a->bpf.endpoints_fd, &ep->ifindex, &v))
+		return reply_err("%s: endpoint missing from pw_endpoints", ep->host_ifname);
+	return json_pack("{s:b}", "ok", 1);
+}
+
+static const char *mode_name(const struct pw_ep *ep)
+{
+	if (!ep->managed)
+		return "unselected";
+	return ep->compiled.mode == PW_MODE_AUDIT ? "audit" : "enforce";
+}
+
+static json_t *strv_json(char *const *v, size_t n)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_string(v[i]));
+	return arr;
+}
+
+static json_t *cmd_endpoints(struct pw_agent *a)
+{
+	json_t *arr = json_array();
+
+	for (struct pw_ep *ep = a->eps; ep; ep = ep->next) {
+		json_t *o = pw_ep_to_json(ep);
+		struct pw_ep_stats st;
+		char pod[300];
+
+		json_object_set_new(o, "pod", json_string(pw_ep_pod(ep, pod, sizeof(pod))));
+		json_object_set_new(o, "mode", json_string(mode_name(ep)));
+		json_object_set_new(o, "policies",
+				    strv_json(ep->compiled.policies, ep->compiled.n_policies));
+		json_object_set_new(o, "attached",
+				    json_boolean(pw_bpf_attached((int)ep->ifindex) == 1));
+		if (ep->compile_error)
+			json_object_set_new(o, "error", json_string(ep->compile_error));
+		if (ep->managed && !pw_bpf_ep_stats(&a->bpf, ep->ep_id, &st)) {
+			uint64_t drops = 0;
+
+			for (int r = 0; r < PW_R_MAX; r++)
+				drops += st.drop[r];
+			json_object_set_new(o, "packets",
+					    json_pack("{s:I,s:I,s:I}", "allowed", (json_int_t)st.pass,
+						      "denied", (json_int_t)drops, "audited",
+						      (json_int_t)st.audit));
+		}
+		json_array_append_new(arr, o);
+	}
+	return json_pack("{s:b,s:o}", "ok", 1, "endpoints", arr);
+}
+
+static json_t *cmd_policies(struct pw_agent *a)
+{
+	json_t *arr = json_array(), *errs = json_array();
+
+	for (size_t i = 0; i < a->n_files; i++) {
+		const struct pw_policy_file *f = &a->files[i];
+
+		if (f->error)
+			json_array_append_new(errs, json_pack("{s:s,s:s}", "source", f->path,
+							      "error", f->error));
+		for (size_t j = 0; j < f->n_pols; j++) {
+			const struct pw_policy *p = &f->pols[j];
+			json_t *sel = json_array();
+			char pod[300];
+
+			for (struct pw_ep *ep = a->eps; ep; ep = ep->next)
+				if (pw_policy_selects(p, ep->namespace, &ep->labels))
+					json_array_append_new(
+						sel, json_string(pw_ep_pod(ep, pod, sizeof(pod))));
+			json_array_append_new(
+				arr, json_pack("{s:s,s:s,s:s,s:s,s:i,s:o,s:b}", "namespace",
+					       p->namespace, "name", p->name, "source", p->source,
+					       "mode", p->mode == PW_MODE_AUDIT ? "audit" : "enforce",
+					       "rules", (int)p->n_rules, "selects", sel, "stale",
+					       f->error != NULL));
+		}
+	}
+	return json_pack("{s:b,s:o,s:o}", "ok", 1, "policies", arr, "errors", errs);
+}
+
+static json_t *cmd_fqdn(struct pw_agent *a, json_t *req)
+{
+	const char *want = json_string_value(json_object_get(req, "pod"));
+	uint64_t now = pw_now_ns();
+	json_t *arr = json_array();
+
+	for (struct pw_ep *ep = a->eps; ep; ep = ep->next) {
+		char pod[300], ip[PW_IP_STRLEN];
+
+		pw_ep_pod(ep, pod, sizeof(pod));
+		if (want && strcmp(want, pod))
+			continue;
+		for (size_t i = 0; i < ep->n_names; i++) {
+			const struct pw_learned_name *n = &ep->names[i];
+			json_t *addrs = json_array();
+
+			for (size_t j = 0; j < n->n_addrs; j++) {
+				int64_t left = (int64_t)(n->addrs[j].expires_ns - now) / 1000000000LL;
+
+				json_array_append_new(
+					addrs, json_pack("{s:s,s:I}", "ip",
+							 pw_ip_str(n->addrs[j].family, &n->addrs[j].ip, ip),
+							 "ttl_left", (json_int_t)left));
+			}
+			json_array_append_new(arr, json_pack("{s:s,s:s,s:o}", "pod", pod, "name",
+							     n->name, "addrs", addrs));
+		}
+	}
+	return json_pack("{s:b,s:o}", "ok", 1, "fqdn", arr);
+}
+
+static const char *const counter_names[PW_C_DROP] = {
+	[PW_C_PASS_UNMANAGED] = "pass_unmanaged",
+	[PW_C_PASS_L2] = "pass_l2",
+	[PW_C_PASS_FLOW] = "pass_flow",
+	[PW_C_PASS_DNS_QUERY] = "pass_dns_query",
+	[PW_C_PASS_LEARNED] = "pass_learned",
+	[PW_C_PASS_CIDR] = "pass_cidr",
+	[PW_C_FLOW_INSERT_FAIL] = "flow_insert_fail",
+	[PW_C_PEND_INSERT_FAIL] = "dns_pending_insert_fail",
+	[PW_C_EVENT_LOST] = "events_lost",
+	[PW_C_EVENT_SUPPRESSED] = "events_suppressed",
+	[PW_C_DNS_HELD] = "dns_held",
+	[PW_C_DNS_RELEASED] = "dns_released",
+	[PW_C_DNS_UNMATCHED] = "dns_unmatched",
+	[PW_C_DNS_AGENT_AWAY] = "dns_agent_away",
+	[PW_C_DNS_TOO_BIG] = "dns_too_big",
+	[PW_C_INGRESS_FLOW] = "ingress_flows",
+	[PW_C_FLOW_REVALIDATE] = "flow_revalidate",
+};
+
+json_t *pw_agent_counters_json(struct pw_agent *a)
+{
+	uint64_t c[PW_C_MAX];
+	json_t *o = json_object();
+	char name[64];
+
+	if (pw_bpf_counters(&a->bpf, c))
+		return o;
+	for (int i = 0; i < PW_C_DROP; i++)
+		json_object_set_new(o, counter_names[i], json_integer((json_int_t)c[i]));
+	for (int r = 1; r < PW_R_MAX; r++) {
+		snprintf(name, sizeof(name), "drop_%s", pw_reason_name((uint8_t)r));
+		json_object_set_new(o, name, json_integer((json_int_t)c[PW_C_DROP + r]));
+		snprintf(name, sizeof(name), "audit_%s", pw_reason_name((uint8_t)r));
+		json_object_set_new(o, name, json_integer((json_int_t)c[PW_C_AUDIT + r]));
+	}
+	return o;
+}
+
+static json_t *cmd_status(struct pw_agent *a)
+{
+	struct {
+		const char *name;
+		int fd;
+		long max;
+	} maps[] = {
+		{PW_MAP_ENDPOINTS, a->bpf.endpoints_fd, PW_MAX_ENDPOINTS},
+		{PW_MAP_LEARNED, a->bpf.learned_fd, PW_MAX_LEARNED},
+		{PW_MAP_CIDR4, a->bpf.cidr4_fd, PW_MAX_CIDR},
+		{PW_MAP_CIDR6, a->bpf.cidr6_fd, PW_MAX_CIDR},
+		{PW_MAP_PORTS, a->bpf.ports_fd, PW_MAX_PORTSETS},
+		{PW_MAP_FLOWS, a->bpf.flows_fd, PW_MAX_FLOWS},
+		{PW_MAP_DNS_PEND, a->bpf.dns_pend_fd, PW_MAX_DNS_PEND},
+		{PW_MAP_RESOLVERS, a->bpf.resolvers_fd, PW_MAX_RESOLVERS},
+	};
+	json_t *jm = json_object(), *missing = json_array(), *errs = json_array();
+	size_t n_eps = 0, n_managed = 0, attached = 0;
+	struct pw_agent_stats *s = &a->st;
+
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
+		json_object_set_new(jm, maps[i].name,
+				    json_pack("{s:I,s:I}", "entries",
+					      (json_int_t)pw_bpf_map_count(maps[i].fd), "max",
+					      (json_int_t)maps[i].max));
+	for (struct pw_ep *ep = a->eps; ep; ep = ep->next) {
+		n_eps++;
+		n_managed += ep->managed;
+		if (pw_bpf_attached((int)ep->ifindex) == 1)
+			attached++;
+		else
+			json_array_append_new(missing, json_string(ep->host_ifname));
+	}
+	for (size_t i = 0; i < a->n_files; i++)
+		if (a->files[i].error)
+			json_array_append_new(errs, json_string(a->files[i].error));
+	return json_pack(
+		"{s:b,s:s,s:I,s:s,s:s,s:{s:i,s:i,s:i,s:o},s:{s:i,s:i,s:o},s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
+		"ok", 1, "version", PW_VERSION, "uptime_s",
+		(json_int_t)((pw_now_ns() - a->start_ns) / 1000000000ULL), "pin_dir",
+		a->o.pin_dir, "policy_dir", a->o.policy_dir, "endpoints", "total", (int)n_eps,
+		"enforced", (int)n_managed, "programs_attached", (int)attached, "programs_missing",
+		missing, "policies", "loaded", (int)a->n_pols, "files", (int)a->n_files, "errors",
+		errs, "maps", jm, "counters", pw_agent_counters_json(a), "agent", "dns_held_seen",
+		(json_int_t)s->dns_samples, "dns_learned", (json_int_t)s->dns_learned,
+		"dns_released", (json_int_t)s->dns_released, "dns_release_failed",
+		(json_int_t)s->dns_release_fail, "dns_dropped_invalid",
+		(json_int_t)s->dns_dropped_invalid, "dns_dropped_learn",
+		(json_int_t)s->dns_dropped_learn, "dns_not_allowed", (json_int_t)s->dns_not_allowed,
+		"perf_lost", (json_int_t)s->perf_lost, "policy_errors", (json_int_t)s->policy_errors,
+		"events", (json_int_t)s->events_total);
+}
+
+static json_t *cmd_events(struct pw_agent *a, json_t *req, int fd, bool *keep)
+{
+	const char *pod = json_string_value(json_object_get(req, "pod"));
+	const char *rs = json_string_value(json_object_get(req, "reason"));
+	json_int_t since = json_integer_value(json_object_get(req, "since_ns"));
+	int reason = -1;
+	json_t *list;
+
+	if (rs && (reason = pw_reason_from_name(rs)) < 0)
+		return reply_err("unknown reason %s", rs);
+	list = pw_events_query(a, pod, reason, since > 0 ? (uint64_t)since : 0);
+	if (json_is_true(json_object_get(req, "follow"))) {
+		json_t *r = json_pack("{s:b,s:o}", "ok", 1, "events", list);
+
+		/* The backlog first, then the stream. */
+		if (pw_ctl_send(fd, r) == 0 && pw_events_follow(a, fd, pod, reason) == 0)
+			*keep = true;
+		json_decref(r);
+		return NULL;
+	}
+	return json_pack("{s:b,s:o}", "ok", 1, "events", list);
+}
+
+static void handle_client(struct pw_agent *a, int fd)
+{
+	const char *cmd;
+	json_t *req = NULL, *rep = NULL;
+	bool keep = false;
+	int err;
+
+	err = pw_ctl_recv(fd, &req, 1000);
+	if (err) {
+		rep = reply_err("bad request: %s", strerror(-err));
+		goto send;
+	}
+	cmd = json_string_value(json_object_get(req, "cmd"));
+	if (!cmd)
+		rep = reply_err("%s", "request without \"cmd\"");
+	else if (!strcmp(cmd, "cni_add"))
+		rep = cmd_cni_add(a, req);
+	else if (!strcmp(cmd, "cni_del"))
+		rep = cmd_cni_del(a, req);
+	else if (!strcmp(cmd, "cni_check"))
+		rep = cmd_cni_check(a, req);
+	else if (!strcmp(cmd, "status"))
+		rep = cmd_status(a);
+	else if (!strcmp(cmd, "endpoints"))
+		rep = cmd_endpoints(a);
+	else if (!strcmp(cmd, "policies"))
+		rep = cmd_policies(a);
+	else if (!strcmp(cmd, "fqdn"))
+		rep = cmd_fqdn(a, req);
+	else if (!strcmp(cmd, "events"))
+		rep = cmd_events(a, req, fd, &keep);
+	else
+		rep = reply_err("unknown command %s", cmd);
+send:
+	if (rep)
+		pw_ctl_send(fd, rep);
+	json_decref(rep);
+	json_decref(req);
+	if (!keep)
+		close(fd);
+}
+
+static int listen_ctl(struct pw_agent *a)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	char dir[sizeof(sun.sun_path)];
+	char *slash;
+	int fd;
+
+	if (strlen(a->o.socket_path) >= sizeof(sun.sun_path)) {
+		pw_err("--socket %s: path too long", a->o.socket_path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sun.sun_path, a->o.socket_path);
+	strcpy(dir, a->o.socket_path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		mkdir(dir, 0700);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(a->o.socket_path);
+	/* Root only: the socket is created 0600 and the directory is 0700. */
+	mode_t old = umask(0177);
+
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) || listen(fd, 64)) {
+		int err = -errno;
+
+		umask(old);
+		pw_err("cannot listen on %s: %s", a->o.socket_path, strerror(-err));
+		close(fd);
+		return err;
+	}
+	umask(old);
+	chmod(a->o.socket_path, 0600);
+	return fd;
+}
+
+/* ------------------------------------------------------------------ loop */
+
+static void heartbeat(struct pw_agent *a, bool alive)
+{
+	struct pw_config cfg = {
+		.heartbeat_ns = alive ? pw_now_ns() : 0,
+		.agent_timeout_ns = (uint64_t)a->o.agent_timeout_ms * 1000000ULL,
+		.release_mark = a->o.release_mark,
+		.flags = PW_CFG_HOLD_DNS,
+		.events_per_sec = a->o.events_per_sec,
+		.events_burst = a->o.events_burst,
+	};
+
+	if (pw_bpf_config_set(&a->bpf, &cfg))
+		pw_warn("cannot write pw_config heartbeat: %s", strerror(errno));
+}
+
+static void on_timer(struct pw_agent *a)
+{
+	uint64_t now = pw_now_ns(), ticks;
+
+	if (read(a->timer_fd, &ticks, sizeof(ticks)) < 0)
+		return;
+	heartbeat(a, true);
+	for (struct pw_ep *ep = a->eps; ep; ep = ep->next)
+		if (ep->learned_dirty) {
+			pw_ep_save(ep, a->o.state_dir);
+			ep->learned_dirty = false;
+		}
+	pw_metrics_run(a);
+	if (now - a->last_gc_ns >= 5000000000ULL)
+		pw_sync_gc(a, now);
+	if (now - a->last_reconcile_ns >= (uint64_t)a->o.reconcile_interval * 1000000000ULL)
+		reconcile(a);
+}
+
+static int epoll_add(int epfd, int fd, uint64_t tag)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tag};
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+static int setup_loop(struct pw_agent *a)
+{
+	struct itimerspec its = {.it_interval = {1, 0}, .it_value = {1, 0}};
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	a->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC);
+	a->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	a->inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	a->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (a->signal_fd < 0 || a->timer_fd < 0 || a->inotify_fd < 0 || a->epfd < 0)
+		return -errno;
+	if (inotify_add_watch(a->inotify_fd, a->o.policy_dir,
+			      IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE |
+				      IN_ATTRIB) < 0)
+		pw_warn("cannot watch %s (%s): changes are picked up every %u s", a->o.policy_dir,
+			strerror(errno), a->o.reconcile_interval);
+	timerfd_settime(a->timer_fd, 0, &its, NULL);
+	if (epoll_add(a->epfd, a->listen_fd, TAG_LISTEN) ||
+	    epoll_add(a->epfd, a->inotify_fd, TAG_INOTIFY) ||
+	    epoll_add(a->epfd, a->timer_fd, TAG_TIMER) ||
+	    epoll_add(a->epfd, a->signal_fd, TAG_SIGNAL) ||
+	    epoll_add(a->epfd, ring_buffer__epoll_fd(a->rb), TAG_RING) ||
+	    epoll_add(a->epfd, perf_buffer__epoll_fd(a->pb), TAG_PERF))
+		return -errno;
+	return 0;
+}
+
+static void on_inotify(struct pw_agent *a)
+{
+	char buf[4096];
+
+	while (read(a->inotify_fd, buf, sizeof(buf)) > 0)
+		;
+	if (policies_scan(a))
+		pw_sync_all(a);
+}
+
+static int loop(struct pw_agent *a)
+{
+	struct epoll_event evs[16];
+
+	while (!a->stop) {
+		int n = epoll_wait(a->epfd, evs, 16, 1000);
+
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		for (int i = 0; i < n; i++) {
+			switch (evs[i].data.u64) {
+			case TAG_LISTEN: {
+				int fd = accept4(a->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+				if (fd >= 0)
+					handle_client(a, fd);
+				break;
+			}
+			case TAG_INOTIFY:
+				on_inotify(a);
+				break;
+			case TAG_TIMER:
+				on_timer(a);
+				break;
+			case TAG_SIGNAL: {
+				struct signalfd_siginfo si;
+
+				if (read(a->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+					if (si.ssi_signo == SIGHUP) {
+						if (policies_scan(a))
+							pw_sync_all(a);
+					} else {
+						pw_info("signal %u: stopping; programs and maps stay "
+							"in place",
+							si.ssi_signo);
+						a->stop = true;
+					}
+				}
+				break;
+			}
+			case TAG_RING:
+				ring_buffer__consume(a->rb);
+				break;
+			case TAG_PERF:
+				perf_buffer__consume(a->pb);
+				break;
+			case TAG_METRICS:
+				pw_metrics_run(a);
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
+static void agent_free(struct pw_agent *a)
+{
+	pw_metrics_stop(a);
+	pw_dnshold_close(a);
+	pw_events_close(a);
+	for (struct pw_ep *ep = a->eps, *next; ep; ep = next) {
+		next = ep->next;
+		if (ep->learned_dirty)
+			pw_ep_save(ep, a->o.state_dir);
+		pw_ep_free(ep);
+	}
+	for (size_t i = 0; i < a->n_files; i++)
+		policy_file_free(&a->files[i]);
+	free(a->files);
+	free(a->pols);
+	free(a->portsets);
+	if (a->bpf.skel)
+		pw_bpf_close(&a->bpf);
+	for (int *fd = &a->epfd; fd <= &a->signal_fd; fd++)
+		if (*fd > 0)
+			close(*fd);
+	if (a->listen_fd > 0) {
+		close(a->listen_fd);
+		unlink(a->o.socket_path);
+	}
+}
+
+static size_t count_eps(const struct pw_agent *a)
+{
+	size_t n = 0;
+
+	for (const struct pw_ep *ep = a->eps; ep; ep = ep->next)
+		n++;
+	return n;
+}
+
+int pw_agent_run(const struct pw_agent_opts *o)
+{
+	struct pw_agent a = {.o = *o, .pkt_fd = -1, .epfd = -1, .listen_fd = -1};
+	int ret = 1;
+
+	a.start_ns = pw_now_ns();
+	if (geteuid() != 0) {
+		pw_err("the agent needs root (CAP_BPF, CAP_NET_ADMIN)");
+		return 1;
+	}
+	if (mkdir(o->state_dir, 0700) && errno != EEXIST) {
+		pw_err("cannot create state directory %s: %s", o->state_dir, strerror(errno));
+		return 1;
+	}
+	if (pw_bpf_open(&a.bpf, o->pin_dir))
+		goto out;
+	if (pw_portsets_load(&a) || pw_sync_resolvers(&a))
+		goto out;
+	if (!o->n_resolvers)
+		pw_warn("no --resolver given: pods' DNS is denied and no hostname can be learned");
+
+	/* Read back what we enforced before, then the policies, then rewrite. */
+	endpoints_restore(&a);
+	endpoint_ids_from_kernel(&a);
+	policies_scan(&a);
+	rebuild_policy_view(&a);
+	for (struct pw_ep *ep = a.eps; ep; ep = ep->next) {
+		char err[PW_ERR_LEN];
+
+		if (ep_activate(&a, ep, err, sizeof(err)))
+			pw_err("endpoint %s/%s: %s", ep->namespace, ep->name, err);
+	}
+	pw_sync_gc(&a, pw_now_ns());
+	reconcile(&a);
+
+	if (pw_events_open(&a) || pw_dnshold_open(&a))
+		goto out;
+	a.listen_fd = listen_ctl(&a);
+	if (a.listen_fd < 0 || setup_loop(&a))
+		goto out;
+	heartbeat(&a, true);
+	a.ready = true;
+	if (o->metrics_addr && *o->metrics_addr) {
+		int mfd = pw_metrics_start(&a);
+
+		if (mfd < 0 || epoll_add(a.epfd, mfd, TAG_METRICS))
+			goto out;
+	}
+	pw_info("podwall %s agent ready: %zu endpoints, %zu policies, socket %s", PW_VERSION,
+		count_eps(&a), a.n_pols, o->socket_path);
+	ret = loop(&a) ? 1 : 0;
+	/* Answers pass unheld at once rather than after the heartbeat times out. */
+	heartbeat(&a, false);
+out:
+	agent_free(&a);
+	return ret;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The podwall node agent: one process, one event loop. */
+#ifndef PODWALL_AGENT_H
+#define PODWALL_AGENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "podwall/maps.h"
+
+#define PW_MAX_RESOLVER_ARGS 16
+
+struct pw_agent_opts {
+	const char *policy_dir;
+	const char *pin_dir;
+	const char *socket_path;
+	const char *state_dir;
+	const char *metrics_addr; /* "127.0.0.1:9090", "" = off */
+	const char *resolvers[PW_MAX_RESOLVER_ARGS];
+	int n_resolvers;
+	uint32_t min_ttl, max_ttl;   /* seconds */
+	uint32_t max_addrs_per_name;
+	uint32_t events_keep;	     /* events kept in memory for the CLI */
+	uint32_t events_per_sec, events_burst;
+	uint32_t release_mark;
+	uint32_t agent_timeout_ms;
+	uint32_t learned_grace;	     /* seconds an expired entry is kept for flow re-checks */
+	uint32_t flow_idle_tcp, flow_idle_other; /* seconds */
+	uint32_t reconcile_interval; /* seconds */
+	bool verbose;
+};
+
+void pw_agent_default_opts(struct pw_agent_opts *o);
+/* Runs until SIGTERM/SIGINT. Returns a process exit code. */
+int pw_agent_run(const struct pw_agent_opts *o);
+
+#endif

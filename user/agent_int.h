@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* State shared by the agent's modules (agent.c, sync.c, dnshold.c, events.c). */
+#ifndef PODWALL_AGENT_INT_H
+#define PODWALL_AGENT_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "agent.h"
+#include "bpfglue.h"
+#include "endpoint.h"
+#include "policy.h"
+
+struct ring_buffer;
+struct perf_buffer;
+
+/* One policy file and the last version of it that was valid. */
+struct pw_policy_file {
+	char *path;
+	struct pw_policy *pols;
+	size_t n_pols;
+	char *error; /* last load error; pols is the last good version */
+	struct timespec mtime;
+	json_t *good_json; /* documents of the last good version (cached in state) */
+};
+
+struct pw_portset_ent {
+	uint32_t id;
+	struct pw_range_set set;
+};
+
+/* A deny/audit record kept for the CLI. */
+struct pw_event_rec {
+	uint64_t wall_ns;
+	char pod[256];
+	uint8_t reason;
+	json_t *json;
+};
+
+struct pw_follower {
+	int fd;
+	char *pod;    /* filter: "ns/name" or NULL */
+	int reason;   /* filter: enum pw_reason or -1 */
+	struct pw_follower *next;
+};
+
+/* Agent-side counters (the kernel's are in pw_counters). */
+struct pw_agent_stats {
+	uint64_t dns_samples, dns_learned, dns_released, dns_release_fail, dns_dropped_invalid,
+		dns_dropped_learn, dns_not_allowed, perf_lost, policy_loads, policy_errors,
+		compile_errors, events_total;
+};
+
+struct pw_agent {
+	struct pw_agent_opts o;
+	struct pw_bpf bpf;
+	struct pw_policy_file *files;
+	size_t n_files;
+	struct pw_policy *pols; /* merged view of all files' good policies (borrowed) */
+	size_t n_pols;
+	struct pw_ep *eps;
+	uint32_t next_ep_id;
+	struct pw_portset_ent *portsets;
+	size_t n_portsets;
+	uint32_t next_portset_id;
+
+	int epfd, listen_fd, inotify_fd, timer_fd, signal_fd, pkt_fd;
+	struct ring_buffer *rb;
+	struct perf_buffer *pb;
+
+	struct pw_event_rec *events; /* ring of o.events_keep */
+	size_t ev_head, ev_count;
+	struct pw_follower *followers;
+
+	struct pw_agent_stats st;
+	uint64_t start_ns, last_gc_ns, last_reconcile_ns;
+	bool stop;
+	void *metrics; /* struct MHD_Daemon * */
+	bool ready;    /* first policy load and endpoint sync done */
+};
+
+/* sync.c: the maps as the agent wants them. */
+int pw_sync_ep(struct pw_agent *a, struct pw_ep *ep);	/* compile + write */
+int pw_sync_all(struct pw_agent *a);			/* every endpoint */
+int pw_sync_remove_ep(struct pw_agent *a, struct pw_ep *ep); /* unmanage + delete */
+int pw_sync_learned_addr(struct pw_agent *a, struct pw_ep *ep, uint8_t family,
+			 const union pw_ip *ip);
+int pw_sync_resolvers(struct pw_agent *a);
+void pw_sync_gc(struct pw_agent *a, uint64_t now);	/* expiry, idle flows, portsets */
+int pw_portset_id(struct pw_agent *a, const struct pw_range_set *set, uint32_t *id);
+int pw_portsets_load(struct pw_agent *a);
+struct pw_ep *pw_agent_ep_by_id(struct pw_agent *a, uint32_t ep_id);
+struct pw_ep *pw_agent_ep_by_ifindex(struct pw_agent *a, uint32_t ifindex);
+
+/* dnshold.c */
+int pw_dnshold_open(struct pw_agent *a);
+void pw_dnshold_close(struct pw_agent *a);
+
+/* events.c */
+int pw_events_open(struct pw_agent *a);
+void pw_events_close(struct pw_agent *a);
+/* An agent-side deny (DNS answer dropped) in the same form as the kernel's. */
+void pw_events_emit_agent(struct pw_agent *a, const struct pw_ep *ep, uint8_t reason,
+			  uint8_t family, const union pw_ip *resolver, uint16_t pod_port,
+			  const char *qname, const char *why);
+json_t *pw_events_query(struct pw_agent *a, const char *pod, int reason, uint64_t since_wall_ns);
+int pw_events_follow(struct pw_agent *a, int fd, const char *pod, int reason);
+
+/* metrics.c: Prometheus text and probes over HTTP (libmicrohttpd), run from
+ * the agent's own loop so it reads agent state without locks. */
+int pw_metrics_start(struct pw_agent *a); /* returns an fd to poll, or -errno */
+void pw_metrics_run(struct pw_agent *a);
+void pw_metrics_stop(struct pw_agent *a);
+
+/* agent.c */
+json_t *pw_agent_counters_json(struct pw_agent *a);
+
+#endif

@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/magic.h>
+
+#include "bpfglue.h"
+#include "log.h"
+#include "podwall.skel.h"
+
+/* podwall's tc filters: fixed handle and priority so a restart replaces them. */
+#define PW_TC_HANDLE   0x9a11
+#define PW_TC_PRIORITY 0x9a11
+
+static bool libbpf_verbose;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char buf[1024];
+	size_t n;
+
+	if (level == LIBBPF_DEBUG && !libbpf_verbose)
+		return 0;
+	if (level == LIBBPF_INFO && !libbpf_verbose)
+		return 0;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	/* bpf_tc_hook_create() on an existing clsact: expected, not a warning. */
+	if (strstr(buf, "Exclusivity flag on") && !libbpf_verbose)
+		return 0;
+	n = strlen(buf);
+	if (n && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	pw_log(level == LIBBPF_WARN ? PW_LOG_WARN : PW_LOG_DEBUG, "libbpf: %s", buf);
+	return 0;
+}
+
+void pw_bpf_setup_logging(bool verbose)
+{
+	libbpf_verbose = verbose;
+	libbpf_set_print(libbpf_print);
+}
+
+uint64_t pw_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int check_bpffs(const char *pin_dir)
+{
+	char parent[256];
+	struct statfs st;
+	char *slash;
+
+	snprintf(parent, sizeof(parent), "%s", pin_dir);
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = '\0';
+	if (statfs(parent, &st) || st.f_type != BPF_FS_MAGIC) {
+		pw_err("%s is not on a bpf filesystem: is bpffs mounted at /sys/fs/bpf? "
+		       "(mount -t bpf bpf /sys/fs/bpf)",
+		       parent);
+		return -ENOTDIR;
+	}
+	if (mkdir(pin_dir, 0700) && errno != EEXIST) {
+		pw_err("cannot create pin directory %s: %s", pin_dir, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int pw_bpf_open(struct pw_bpf *b, const char *pin_dir)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
+	struct podwall_bpf *skel;
+	int err;
+
+	memset(b, 0, sizeof(*b));
+	snprintf(b->pin_dir, sizeof(b->pin_dir), "%s", pin_dir);
+	err = check_bpffs(pin_dir);
+	if (err)
+		return err;
+	skel = podwall_bpf__open_opts(&opts);
+	if (!skel) {
+		err = -errno;
+		pw_err("cannot open the BPF object: %s", strerror(-err));
+		return err;
+	}
+	err = podwall_bpf__load(skel);
+	if (err) {
+		pw_err("cannot load the BPF programs (%s). If the maps under %s come from an "
+		       "older podwall with another layout, stop the agent and remove that "
+		       "directory (enforcement stops until the agent is back); run with -v "
+		       "for the verifier log",
+		       strerror(-err), pin_dir);
+		podwall_bpf__destroy(skel);
+		return err;
+	}
+	b->skel = skel;
+#define FD(field, map) b->field = bpf_map__fd(skel->maps.map)
+	FD(endpoints_fd, pw_endpoints);
+	FD(learned_fd, pw_learned);
+	FD(cidr4_fd, pw_cidr4);
+	FD(cidr6_fd, pw_cidr6);
+	FD(ports_fd, pw_ports);
+	FD(flows_fd, pw_flows);
+	FD(dns_pend_fd, pw_dns_pend);
+	FD(resolvers_fd, pw_resolvers);
+	FD(config_fd, pw_config);
+	FD(counters_fd, pw_counters);
+	FD(ep_stats_fd, pw_ep_stats);
+	FD(ep_rl_fd, pw_ep_rl);
+	FD(events_fd, pw_events);
+	FD(dns_cap_fd, pw_dns_cap);
+#undef FD
+	b->egress_prog_fd = bpf_program__fd(skel->progs.pod_egress);
+	b->ingress_prog_fd = bpf_program__fd(skel->progs.pod_ingress);
+	return 0;
+}
+
+void pw_bpf_close(struct pw_bpf *b)
+{
+	/* Maps stay pinned and programs stay attached: enforcement continues. */
+	podwall_bpf__destroy(b->skel);
+	b->skel = NULL;
+}
+
+static int attach_one(int ifindex, enum bpf_tc_attach_point point, int prog_fd)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = point);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = PW_TC_HANDLE, .priority = PW_TC_PRIORITY,
+			    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
+
+	return bpf_tc_attach(&hook, &opts);
+}
+
+int pw_bpf_attach(struct pw_bpf *b, int ifindex)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+	int err;
+
+	/* One clsact qdisc serves both hooks; it may exist already (EEXIST). */
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST) {
+		pw_err("cannot create the clsact qdisc on ifindex %d: %s", ifindex, strerror(-err));
+		return err;
+	}
+
+	/* Egress first: a pod's packets are governed from the first one. */
+	err = attach_one(ifindex, BPF_TC_INGRESS, b->egress_prog_fd);
+	if (err) {
+		pw_err("cannot attach pod_egress to ifindex %d: %s", ifindex, strerror(-err));
+		return err;
+	}
+	err = attach_one(ifindex, BPF_TC_EGRESS, b->ingress_prog_fd);
+	if (err) {
+		pw_err("cannot attach pod_ingress to ifindex %d: %s", ifindex, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+static int detach_one(int ifindex, enum bpf_tc_attach_point point)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = point);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = PW_TC_HANDLE, .priority = PW_TC_PRIORITY);
+	int err = bpf_tc_detach(&hook, &opts);
+
+	return err == -ENOENT || err == -ENODEV || err == -EINVAL ? 0 : err;
+}
+
+int pw_bpf_detach(struct pw_bpf *b, int ifindex)
+{
+	int e1 = detach_one(ifindex, BPF_TC_INGRESS);
+	int e2 = detach_one(ifindex, BPF_TC_EGRESS);
+
+	return e1 ? e1 : e2;
+}
+
+static int query_one(int ifindex, enum bpf_tc_attach_point point)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = point);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = PW_TC_HANDLE, .priority = PW_TC_PRIORITY);
+	int err = bpf_tc_query(&hook, &opts);
+
+	if (!err)
+		return 1;
+	return err == -ENOENT || err == -EINVAL ? 0 : err;
+}
+
+int pw_bpf_attached(int ifindex)
+{
+	int a = query_one(ifindex, BPF_TC_INGRESS), e;
+
+	if (a <= 0)
+		return a;
+	e = query_one(ifindex, BPF_TC_EGRESS);
+	return e;
+}
+
+int pw_bpf_counters(struct pw_bpf *b, uint64_t out[PW_C_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *vals;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < PW_C_MAX; i++) {
+		out[i] = 0;
+		if (bpf_map_lookup_elem(b->counters_fd, &i, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			out[i] += vals[c];
+	}
+	free(vals);
+	return 0;
+}
+
+int pw_bpf_ep_stats(struct pw_bpf *b, uint32_t ep_id, struct pw_ep_stats *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct pw_ep_stats *vals;
+	int ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (ncpu <= 0)
+		return -EINVAL;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(b->ep_stats_fd, &ep_id, vals)) {
+		ret = -errno;
+		goto out;
+	}
+	for (int c = 0; c < ncpu; c++) {
+		out->pass += vals[c].pass;
+		out->audit += vals[c].audit;
+		for (int r = 0; r < PW_R_MAX; r++)
+			out->drop[r] += vals[c].drop[r];
+	}
+out:
+	free(vals);
+	return ret;
+}
+
+int pw_bpf_config_get(struct pw_bpf *b, struct pw_config *cfg)
+{
+	uint32_t zero = 0;
+
+	return bpf_map_lookup_elem(b->config_fd, &zero, cfg) ? -errno : 0;
+}
+
+int pw_bpf_config_set(struct pw_bpf *b, const struct pw_config *cfg)
+{
+	uint32_t zero = 0;
+
+	return bpf_map_update_elem(b->config_fd, &zero, cfg, BPF_ANY) ? -errno : 0;
+}
+
+long pw_bpf_map_count(int fd)
+{
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+	void *key = NULL, *next = NULL;
+	long n = 0;
+	int err;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	key = calloc(1, info.key_size);
+	next = calloc(1, info.key_size);
+	if (!key || !next) {
+		n = -ENOMEM;
+		goto out;
+	}
+	err = bpf_map_get_next_key(fd, NULL, next);
+	while (!err) {
+		n++;
+		memcpy(key, next, info.key_size);
+		err = bpf_map_get_next_key(fd, key, next);
+	}
+out:
+	free(key);
+	free(next);
+	return n;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Thin libbpf glue: load the TC object with its maps pinned under a pin
+ * directory (reusing maps already pinned there, so a restarted agent adopts
+ * the state the kernel kept enforcing), attach/detach the programs on a host
+ * veth, and small typed map helpers. No policy logic lives here.
+ */
+#ifndef PODWALL_BPFGLUE_H
+#define PODWALL_BPFGLUE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "podwall/maps.h"
+
+struct podwall_bpf;
+
+struct pw_bpf {
+	struct podwall_bpf *skel;
+	char pin_dir[256];
+	int endpoints_fd, learned_fd, cidr4_fd, cidr6_fd, ports_fd, flows_fd, dns_pend_fd;
+	int resolvers_fd, config_fd, counters_fd, ep_stats_fd, ep_rl_fd, events_fd, dns_cap_fd;
+	int egress_prog_fd, ingress_prog_fd;
+};
+
+/* Route libbpf's messages through pw_log; shown with -v. */
+void pw_bpf_setup_logging(bool verbose);
+
+/* Load and pin (or reuse pinned) maps under pin_dir. Returns 0 or -errno with
+ * an operator-facing log line saying what to check. */
+int pw_bpf_open(struct pw_bpf *b, const char *pin_dir);
+void pw_bpf_close(struct pw_bpf *b);
+
+/* Attach pod_egress to TC ingress and pod_ingress to TC egress of ifindex,
+ * atomically replacing an earlier podwall attachment (same handle/priority). */
+int pw_bpf_attach(struct pw_bpf *b, int ifindex);
+/* Remove podwall's filters from ifindex (the clsact qdisc stays). */
+int pw_bpf_detach(struct pw_bpf *b, int ifindex);
+/* 1 if both podwall filters are attached on ifindex, 0 if not, -errno. */
+int pw_bpf_attached(int ifindex);
+
+/* Sum a per-CPU counter array entry / per-endpoint stats over CPUs. */
+int pw_bpf_counters(struct pw_bpf *b, uint64_t out[PW_C_MAX]);
+int pw_bpf_ep_stats(struct pw_bpf *b, uint32_t ep_id, struct pw_ep_stats *out);
+
+/* Read-modify-write the config entry. */
+int pw_bpf_config_get(struct pw_bpf *b, struct pw_config *cfg);
+int pw_bpf_config_set(struct pw_bpf *b, const struct pw_config *cfg);
+
+/* Fill level of a hash/LRU/LPM map (iterates keys). */
+long pw_bpf_map_count(int fd);
+
+uint64_t pw_now_ns(void); /* CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns() */
+
+#endif

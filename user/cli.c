@@ -1,0 +1,580 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The operator CLI: each command asks the agent over its control socket and
+ * prints a table for people or the agent's JSON for scripts (-o json).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "ctl.h"
+#include "events_fmt.h"
+
+struct cli_opts {
+	const char *socket;
+	bool json;
+	const char *pod;
+	const char *reason;
+	uint64_t since_ns;
+	bool follow;
+};
+
+/* ---- a small table printer ---- */
+
+#define MAX_COLS 10
+
+struct table {
+	size_t ncols, nrows;
+	char **cells; /* nrows * ncols, owned */
+};
+
+static void table_add(struct table *t, ...)
+{
+	va_list ap;
+	char **n = realloc(t->cells, (t->nrows + 1) * t->ncols * sizeof(*n));
+
+	if (!n)
+		return;
+	t->cells = n;
+	va_start(ap, t);
+	for (size_t c = 0; c < t->ncols; c++) {
+		const char *s = va_arg(ap, const char *);
+
+		n[t->nrows * t->ncols + c] = strdup(s ? s : "-");
+	}
+	va_end(ap);
+	t->nrows++;
+}
+
+static void table_print(struct table *t)
+{
+	size_t w[MAX_COLS] = {0};
+
+	for (size_t r = 0; r < t->nrows; r++)
+		for (size_t c = 0; c < t->ncols; c++) {
+			size_t l = strlen(t->cells[r * t->ncols + c]);
+
+			if (l > w[c])
+				w[c] = l;
+		}
+	for (size_t r = 0; r < t->nrows; r++) {
+		for (size_t c = 0; c < t->ncols; c++)
+			printf(c + 1 < t->ncols ? "%-*s  " : "%-*s", c + 1 < t->ncols ? (int)w[c] : 0,
+			       t->cells[r * t->ncols + c]);
+		putchar('\n');
+	}
+	for (size_t i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	t->cells = NULL;
+	t->nrows = 0;
+}
+
+/* ---- option parsing shared by all commands ---- */
+
+static int parse_duration(const char *s, uint64_t *ns)
+{
+	char *end;
+	double v;
+	uint64_t mult;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || v < 0 || v > 365 * 86400.0)
+		return -EINVAL;
+	if (!strcmp(end, "s") || !*end)
+		mult = 1;
+	else if (!strcmp(end, "m"))
+		mult = 60;
+	else if (!strcmp(end, "h"))
+		mult = 3600;
+	else if (!strcmp(end, "d"))
+		mult = 86400;
+	else
+		return -EINVAL;
+	*ns = (uint64_t)(v * (double)mult * 1e9);
+	return 0;
+}
+
+static int parse_common(int argc, char **argv, const char *usage, const char *flags,
+			struct cli_opts *o)
+{
+	static const struct option longopts[] = {
+		{"socket", required_argument, NULL, 's'},
+		{"output", required_argument, NULL, 'o'},
+		{"pod", required_argument, NULL, 'p'},
+		{"reason", required_argument, NULL, 'r'},
+		{"since", required_argument, NULL, 'S'},
+		{"follow", no_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{},
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->socket = getenv("PODWALL_SOCKET") ? getenv("PODWALL_SOCKET") : PW_CTL_SOCKET;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:fh", longopts, NULL)) != -1) {
+		if (c != 'h' && c != '?' && c != 's' && c != 'o' && !strchr(flags, c)) {
+			fprintf(stderr, "%s: option not taken here\n\n%s", argv[0], usage);
+			return 2;
+		}
+		switch (c) {
+		case 's':
+			o->socket = optarg;
+			break;
+		case 'o':
+			if (strcmp(optarg, "json") && strcmp(optarg, "table")) {
+				fprintf(stderr, "-o %s: expected json or table\n", optarg);
+				return 2;
+			}
+			o->json = !strcmp(optarg, "json");
+			break;
+		case 'p':
+			if (!strchr(optarg, '/')) {
+				fprintf(stderr, "--pod %s: expected NAMESPACE/NAME\n", optarg);
+				return 2;
+			}
+			o->pod = optarg;
+			break;
+		case 'r':
+			if (pw_reason_from_name(optarg) < 0) {
+				fprintf(stderr, "--reason %s: unknown reason\n", optarg);
+				return 2;
+			}
+			o->reason = optarg;
+			break;
+		case 'S': {
+			struct timespec rt;
+			uint64_t d;
+
+			if (parse_duration(optarg, &d)) {
+				fprintf(stderr, "--since %s: expected a duration like 30s, 5m, 2h\n",
+					optarg);
+				return 2;
+			}
+			clock_gettime(CLOCK_REALTIME, &rt);
+			o->since_ns = (uint64_t)rt.tv_sec * 1000000000ULL + (uint64_t)rt.tv_nsec - d;
+			break;
+		}
+		case 'f':
+			o->follow = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 1;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "unexpected argument %s\n\n%s", argv[optind], usage);
+		return 2;
+	}
+	return 0;
+}
+
+static int call(const struct cli_opts *o, json_t *req, json_t **rep)
+{
+	int err = pw_ctl_call(o->socket, req, rep, 10000);
+
+	json_decref(req);
+	if (err == -ENOENT || err == -ECONNREFUSED) {
+		fprintf(stderr,
+			"podwall: the agent is not running (no answer on %s). Start it with "
+			"'podwall agent', or pass --socket PATH.\n",
+			o->socket);
+		return 1;
+	}
+	if (err == -EACCES) {
+		fprintf(stderr, "podwall: permission denied on %s: the control socket is root only\n",
+			o->socket);
+		return 1;
+	}
+	if (err) {
+		fprintf(stderr, "podwall: no answer from the agent on %s: %s\n", o->socket,
+			strerror(-err));
+		return 1;
+	}
+	if (!json_is_true(json_object_get(*rep, "ok"))) {
+		fprintf(stderr, "podwall: %s\n",
+			json_string_value(json_object_get(*rep, "error")) ?: "agent error");
+		json_decref(*rep);
+		return 1;
+	}
+	return 0;
+}
+
+static void print_json(json_t *v)
+{
+	char *s = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS);
+
+	if (s)
+		puts(s);
+	free(s);
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+static char *join(json_t *arr, const char *sep)
+{
+	size_t i, len = 1;
+	json_t *v;
+	char *s;
+
+	json_array_foreach(arr, i, v) len += strlen(json_string_value(v) ?: "") + strlen(sep);
+	s = calloc(1, len);
+	if (!s)
+		return NULL;
+	json_array_foreach(arr, i, v)
+	{
+		if (i)
+			strcat(s, sep);
+		strcat(s, json_string_value(v) ?: "");
+	}
+	return s;
+}
+
+/* ---- status ---- */
+
+static const char status_usage[] =
+	"usage: podwall status [-o json] [--socket PATH]\n\n"
+	"Agent health, programs attached, map fill levels and counters.\n\n"
+	"EXAMPLES\n"
+	"  podwall status\n"
+	"  podwall status -o json | jq .counters\n";
+
+int pw_cli_status(int argc, char **argv)
+{
+	struct cli_opts o;
+	json_t *rep, *maps, *v, *counters;
+	const char *k;
+	int ret = parse_common(argc, argv, status_usage, "", &o);
+	char buf[64];
+
+	if (ret)
+		return ret == 1 ? 0 : ret;
+	if ((ret = call(&o, json_pack("{s:s}", "cmd", "status"), &rep)))
+		return ret;
+	if (o.json) {
+		print_json(rep);
+		json_decref(rep);
+		return 0;
+	}
+	json_t *eps = json_object_get(rep, "endpoints"), *pols = json_object_get(rep, "policies");
+
+	printf("podwall %s, up %llds, pins in %s, policies from %s\n", jstr(rep, "version"),
+	       (long long)json_integer_value(json_object_get(rep, "uptime_s")), jstr(rep, "pin_dir"),
+	       jstr(rep, "policy_dir"));
+	printf("endpoints: %lld (%lld enforced), programs attached on %lld\n",
+	       (long long)json_integer_value(json_object_get(eps, "total")),
+	       (long long)json_integer_value(json_object_get(eps, "enforced")),
+	       (long long)json_integer_value(json_object_get(eps, "programs_attached")));
+	size_t i;
+
+	json_array_foreach(json_object_get(eps, "programs_missing"), i, v)
+		printf("  MISSING programs on %s\n", json_string_value(v));
+	printf("policies: %lld loaded from %lld files\n",
+	       (long long)json_integer_value(json_object_get(pols, "loaded")),
+	       (long long)json_integer_value(json_object_get(pols, "files")));
+	json_array_foreach(json_object_get(pols, "errors"), i, v)
+		printf("  ERROR %s\n", json_string_value(v));
+
+	struct table t = {.ncols = 3};
+
+	printf("\n");
+	table_add(&t, "MAP", "ENTRIES", "MAX");
+	maps = json_object_get(rep, "maps");
+	json_object_foreach(maps, k, v) {
+		char e[32], m[32];
+
+		snprintf(e, sizeof(e), "%lld", (long long)json_integer_value(json_object_get(v, "entries")));
+		snprintf(m, sizeof(m), "%lld", (long long)json_integer_value(json_object_get(v, "max")));
+		table_add(&t, k, e, m);
+	}
+	table_print(&t);
+	printf("\n");
+	t.ncols = 2;
+	table_add(&t, "COUNTER", "VALUE");
+	counters = json_object_get(rep, "counters");
+	json_object_foreach(counters, k, v) {
+		if (!json_integer_value(v))
+			continue; /* the JSON output has them all */
+		snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
+		table_add(&t, k, buf);
+	}
+	json_object_foreach(json_object_get(rep, "agent"), k, v) {
+		char name[80];
+
+		snprintf(name, sizeof(name), "agent_%s", k);
+		snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
+		table_add(&t, name, buf);
+	}
+	table_print(&t);
+	json_decref(rep);
+	return 0;
+}
+
+/* ---- endpoints ---- */
+
+static const char endpoints_usage[] =
+	"usage: podwall endpoints [-o json] [--socket PATH]\n\n"
+	"Pods the agent knows: host veth, addresses, selecting policies, mode, packets.\n\n"
+	"EXAMPLES\n"
+	"  podwall endpoints\n"
+	"  podwall endpoints -o json | jq '.[] | select(.mode==\"enforce\") | .pod'\n";
+
+int pw_cli_endpoints(int argc, char **argv)
+{
+	struct cli_opts o;
+	struct table t = {.ncols = 7};
+	json_t *rep, *ep;
+	size_t i;
+	int ret = parse_common(argc, argv, endpoints_usage, "", &o);
+
+	if (ret)
+		return ret == 1 ? 0 : ret;
+	if ((ret = call(&o, json_pack("{s:s}", "cmd", "endpoints"), &rep)))
+		return ret;
+	if (o.json) {
+		print_json(json_object_get(rep, "endpoints"));
+		json_decref(rep);
+		return 0;
+	}
+	table_add(&t, "POD", "VETH", "IFINDEX", "ADDRESSES", "MODE", "POLICIES", "ALLOWED/DENIED");
+	json_array_foreach(json_object_get(rep, "endpoints"), i, ep) {
+		char *ips = join(json_object_get(ep, "ips"), ","),
+		     *pols = join(json_object_get(ep, "policies"), ",");
+		json_t *pk = json_object_get(ep, "packets");
+		char idx[16], pkts[64] = "-";
+
+		snprintf(idx, sizeof(idx), "%lld",
+			 (long long)json_integer_value(json_object_get(ep, "ifindex")));
+		if (pk)
+			snprintf(pkts, sizeof(pkts), "%lld/%lld",
+				 (long long)json_integer_value(json_object_get(pk, "allowed")),
+				 (long long)json_integer_value(json_object_get(pk, "denied")));
+		table_add(&t, jstr(ep, "pod"), jstr(ep, "host_ifname"), idx, ips, jstr(ep, "mode"),
+			  pols && *pols ? pols : "-", pkts);
+		free(ips);
+		free(pols);
+		if (jstr(ep, "error"))
+			fprintf(stderr, "%s: %s\n", jstr(ep, "pod"), jstr(ep, "error"));
+	}
+	table_print(&t);
+	json_decref(rep);
+	return 0;
+}
+
+/* ---- policies ---- */
+
+static const char policies_usage[] =
+	"usage: podwall policies [-o json] [--socket PATH]\n\n"
+	"Loaded EgressPolicies, the pods each selects, and the last load error of each\n"
+	"file (a refused file keeps its previous version in force).\n\n"
+	"EXAMPLES\n"
+	"  podwall policies\n"
+	"  podwall policies -o json | jq .errors\n";
+
+int pw_cli_policies(int argc, char **argv)
+{
+	struct cli_opts o;
+	struct table t = {.ncols = 5};
+	json_t *rep, *p;
+	size_t i;
+	int ret = parse_common(argc, argv, policies_usage, "", &o);
+
+	if (ret)
+		return ret == 1 ? 0 : ret;
+	if ((ret = call(&o, json_pack("{s:s}", "cmd", "policies"), &rep)))
+		return ret;
+	if (o.json) {
+		json_object_del(rep, "ok");
+		print_json(rep);
+		json_decref(rep);
+		return 0;
+	}
+	table_add(&t, "POLICY", "MODE", "RULES", "SELECTS", "SOURCE");
+	json_array_foreach(json_object_get(rep, "policies"), i, p) {
+		char name[300], rules[16], *sel = join(json_object_get(p, "selects"), ",");
+
+		snprintf(name, sizeof(name), "%s/%s", jstr(p, "namespace"), jstr(p, "name"));
+		snprintf(rules, sizeof(rules), "%lld",
+			 (long long)json_integer_value(json_object_get(p, "rules")));
+		table_add(&t, name, jstr(p, "mode"), rules, sel && *sel ? sel : "-",
+			  jstr(p, "source"));
+		free(sel);
+	}
+	table_print(&t);
+	json_array_foreach(json_object_get(rep, "errors"), i, p)
+		printf("ERROR %s\n", jstr(p, "error"));
+	json_decref(rep);
+	return 0;
+}
+
+/* ---- fqdn ---- */
+
+static const char fqdn_usage[] =
+	"usage: podwall fqdn [--pod NAMESPACE/NAME] [-o json] [--socket PATH]\n\n"
+	"Hostnames each pod resolved and a rule allowed, with the addresses learned\n"
+	"and the seconds each has left (negative: expired, kept for established flows).\n\n"
+	"EXAMPLES\n"
+	"  podwall fqdn\n"
+	"  podwall fqdn --pod agents/coder-0 -o json\n";
+
+int pw_cli_fqdn(int argc, char **argv)
+{
+	struct cli_opts o;
+	struct table t = {.ncols = 4};
+	json_t *rep, *req, *n, *ad;
+	size_t i, j;
+	int ret = parse_common(argc, argv, fqdn_usage, "p", &o);
+
+	if (ret)
+		return ret == 1 ? 0 : ret;
+	req = json_pack("{s:s}", "cmd", "fqdn");
+	if (o.pod)
+		json_object_set_new(req, "pod", json_string(o.pod));
+	if ((ret = call(&o, req, &rep)))
+		return ret;
+	if (o.json) {
+		print_json(json_object_get(rep, "fqdn"));
+		json_decref(rep);
+		return 0;
+	}
+	table_add(&t, "POD", "NAME", "ADDRESS", "TTL-LEFT");
+	json_array_foreach(json_object_get(rep, "fqdn"), i, n) {
+		json_array_foreach(json_object_get(n, "addrs"), j, ad) {
+			char ttl[32];
+
+			snprintf(ttl, sizeof(ttl), "%llds",
+				 (long long)json_integer_value(json_object_get(ad, "ttl_left")));
+			table_add(&t, jstr(n, "pod"), jstr(n, "name"), jstr(ad, "ip"), ttl);
+		}
+	}
+	table_print(&t);
+	json_decref(rep);
+	return 0;
+}
+
+/* ---- events ---- */
+
+static const char events_usage[] =
+	"usage: podwall events [--follow] [--pod NAMESPACE/NAME] [--reason R]\n"
+	"                      [--since DURATION] [-o json] [--socket PATH]\n\n"
+	"What pods tried to reach and were denied (or would have been, in audit mode),\n"
+	"with the reason and the hostname the pod last resolved to that address.\n"
+	"Reasons: no-rule port spoof fragment ip-options ipv6-ext malformed l2 expired\n"
+	"         dns-untrusted v4-mapped dns-capture dns-learn dns-invalid\n\n"
+	"EXAMPLES\n"
+	"  podwall events --since 10m\n"
+	"  podwall events --pod agents/coder-0 --reason no-rule\n"
+	"  podwall events --follow -o json | jq -c '{pod, dst, dport, hostname, reason}'\n";
+
+static void event_row(struct table *t, json_t *e)
+{
+	char dst[128], port[16];
+	const char *host = jstr(e, "hostname");
+
+	snprintf(port, sizeof(port), "%lld", (long long)json_integer_value(json_object_get(e, "dport")));
+	snprintf(dst, sizeof(dst), "%s%s%s%s", jstr(e, "dst") ?: "-", host ? " (" : "",
+		 host ? host : "", host ? ")" : "");
+	table_add(t, jstr(e, "time"), jstr(e, "pod"), jstr(e, "verdict"), jstr(e, "reason"),
+		  jstr(e, "proto"), dst, port);
+}
+
+int pw_cli_events(int argc, char **argv)
+{
+	struct cli_opts o;
+	struct table t = {.ncols = 7};
+	json_t *rep, *req, *e;
+	size_t i;
+	int ret = parse_common(argc, argv, events_usage, "prSf", &o), fd;
+
+	if (ret)
+		return ret == 1 ? 0 : ret;
+	req = json_pack("{s:s,s:b}", "cmd", "events", "follow", o.follow);
+	if (o.pod)
+		json_object_set_new(req, "pod", json_string(o.pod));
+	if (o.reason)
+		json_object_set_new(req, "reason", json_string(o.reason));
+	if (o.since_ns)
+		json_object_set_new(req, "since_ns", json_integer((json_int_t)o.since_ns));
+	if (!o.follow) {
+		if ((ret = call(&o, req, &rep)))
+			return ret;
+		if (o.json) {
+			print_json(json_object_get(rep, "events"));
+		} else {
+			table_add(&t, "TIME", "POD", "VERDICT", "REASON", "PROTO", "DESTINATION",
+				  "PORT");
+			json_array_foreach(json_object_get(rep, "events"), i, e) event_row(&t, e);
+			table_print(&t);
+		}
+		json_decref(rep);
+		return 0;
+	}
+	/* Follow: the backlog, then one event per line until interrupted. */
+	fd = pw_ctl_connect(o.socket);
+	if (fd < 0) {
+		json_decref(req);
+		fprintf(stderr, "podwall: the agent is not running (no answer on %s)\n", o.socket);
+		return 1;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	ret = pw_ctl_send(fd, req);
+	json_decref(req);
+	if (!ret)
+		ret = pw_ctl_recv(fd, &rep, 10000);
+	if (ret || !json_is_true(json_object_get(rep, "ok"))) {
+		fprintf(stderr, "podwall: events --follow refused\n");
+		close(fd);
+		return 1;
+	}
+	if (!o.json)
+		printf("%-24s %-28s %-7s %-14s %-5s %s\n", "TIME", "POD", "VERDICT", "REASON",
+		       "PROTO", "DESTINATION:PORT");
+	for (int pass = 0;; pass++) {
+		json_t *list = pass ? NULL : json_object_get(rep, "events");
+
+		if (pass) {
+			json_decref(rep);
+			rep = NULL;
+			if (pw_ctl_recv(fd, &e, -1))
+				break;
+			list = json_array();
+			json_array_append_new(list, e);
+			rep = list;
+		}
+		json_array_foreach(list, i, e) {
+			if (o.json) {
+				char *s = json_dumps(e, JSON_COMPACT);
+
+				if (s)
+					puts(s);
+				free(s);
+				continue;
+			}
+			const char *host = jstr(e, "hostname");
+
+			printf("%-24s %-28s %-7s %-14s %-5s %s:%lld%s%s%s\n", jstr(e, "time"),
+			       jstr(e, "pod") ?: "-", jstr(e, "verdict"), jstr(e, "reason"),
+			       jstr(e, "proto") ?: "-", jstr(e, "dst") ?: "-",
+			       (long long)json_integer_value(json_object_get(e, "dport")),
+			       host ? " (" : "", host ? host : "", host ? ")" : "");
+		}
+	}
+	json_decref(rep);
+	close(fd);
+	return 0;
+}

@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compile.h"
+#include "fqdn.h"
+#include "ipaddr.h"
+
+static int range_cmp(const void *a, const void *b)
+{
+	const struct pw_port_range *x = a, *y = b;
+
+	if (x->proto != y->proto)
+		return x->proto < y->proto ? -1 : 1;
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return x->hi < y->hi ? -1 : x->hi > y->hi;
+}
+
+/* Sort and merge overlapping or adjacent ranges of the same protocol in place;
+ * returns the new count. */
+static uint32_t ranges_merge(struct pw_port_range *v, uint32_t n)
+{
+	uint32_t out = 0;
+
+	qsort(v, n, sizeof(*v), range_cmp);
+	for (uint32_t i = 0; i < n; i++) {
+		struct pw_port_range *last = out ? &v[out - 1] : NULL;
+
+		if (last && last->proto == v[i].proto && (uint32_t)v[i].lo <= (uint32_t)last->hi + 1) {
+			if (v[i].hi > last->hi)
+				last->hi = v[i].hi;
+			continue;
+		}
+		v[out++] = v[i];
+	}
+	return out;
+}
+
+int pw_rangeset_add(struct pw_range_set *s, uint8_t proto, uint16_t lo, uint16_t hi)
+{
+	struct pw_port_range tmp[PW_MAX_PORT_RANGES + 1];
+	uint32_t n;
+
+	if (s->n == 1 && s->r[0].proto == PW_PROTO_ANY)
+		return 0; /* already everything */
+	if (proto == PW_PROTO_ANY) {
+		memset(s, 0, sizeof(*s));
+		s->r[0].proto = PW_PROTO_ANY;
+		s->r[0].hi = 65535;
+		s->n = 1;
+		return 0;
+	}
+	memcpy(tmp, s->r, s->n * sizeof(*tmp));
+	tmp[s->n] = (struct pw_port_range){.lo = lo, .hi = hi, .proto = proto};
+	n = ranges_merge(tmp, s->n + 1);
+	if (n > PW_MAX_PORT_RANGES)
+		return -E2BIG;
+	memset(s, 0, sizeof(*s));
+	memcpy(s->r, tmp, n * sizeof(*tmp));
+	s->n = n;
+	return 0;
+}
+
+int pw_rangeset_union(struct pw_range_set *dst, const struct pw_range_set *src)
+{
+	for (uint32_t i = 0; i < src->n; i++) {
+		int err = pw_rangeset_add(dst, src->r[i].proto, src->r[i].lo, src->r[i].hi);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int pw_rangeset_from_rule(struct pw_range_set *s, const struct pw_rule *rule)
+{
+	memset(s, 0, sizeof(*s));
+	if (!rule->n_ports)
+		return pw_rangeset_add(s, PW_PROTO_ANY, 0, 65535);
+	for (size_t i = 0; i < rule->n_ports; i++) {
+		const struct pw_port *p = &rule->ports[i];
+		uint16_t lo = p->port, hi = p->end_port ? p->end_port : p->port;
+		int err;
+
+		if (!p->port)
+			hi = 65535;
+		err = pw_rangeset_add(s, p->proto, lo, hi);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+bool pw_rangeset_allows(const struct pw_range_set *s, uint8_t proto, uint16_t port)
+{
+	for (uint32_t i = 0; i < s->n; i++) {
+		if (s->r[i].proto == PW_PROTO_ANY)
+			return true;
+		if (s->r[i].proto == proto && port >= s->r[i].lo && port <= s->r[i].hi)
+			return true;
+	}
+	return false;
+}
+
+/* A contains B: same family, A no longer than B, B inside A. */
+static bool cidr_contains(const struct pw_cidr *a, uint8_t family, const union pw_ip *addr,
+			  uint8_t prefix)
+{
+	return a->family == family && a->prefix <= prefix &&
+	       pw_ip_in_prefix(family, addr, &a->addr, a->prefix);
+}
+
+struct rule_ref {
+	const struct pw_rule *rule;
+	struct pw_range_set ports;
+};
+
+static int add_prefix(struct pw_compiled *c, const struct pw_cidr *p)
+{
+	struct pw_cidr_entry *n;
+
+	for (size_t i = 0; i < c->n_cidrs; i++)
+		if (c->cidrs[i].family == p->family && c->cidrs[i].prefix == p->prefix &&
+		    !memcmp(&c->cidrs[i].addr, &p->addr, sizeof(p->addr)))
+			return 0;
+	n = realloc(c->cidrs, (c->n_cidrs + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	c->cidrs = n;
+	memset(&n[c->n_cidrs], 0, sizeof(*n));
+	n[c->n_cidrs].family = p->family;
+	n[c->n_cidrs].prefix = p->prefix;
+	n[c->n_cidrs].addr = p->addr;
+	c->n_cidrs++;
+	return 0;
+}
+
+static int add_fqdn(struct pw_compiled *c, const struct pw_fqdn_rule *f,
+		    const struct pw_range_set *ports)
+{
+	struct pw_fqdn_entry *n;
+
+	for (size_t i = 0; i < c->n_fqdns; i++)
+		if (!strcmp(c->fqdns[i].pattern, f->pattern))
+			return pw_rangeset_union(&c->fqdns[i].ports, ports);
+	n = realloc(c->fqdns, (c->n_fqdns + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	c->fqdns = n;
+	n[c->n_fqdns].kind = f->kind;
+	n[c->n_fqdns].pattern = strdup(f->pattern);
+	if (!n[c->n_fqdns].pattern)
+		return -ENOMEM;
+	n[c->n_fqdns].ports = *ports;
+	c->n_fqdns++;
+	return 0;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct pw_cidr_entry *x = a, *y = b;
+	int d;
+
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	d = memcmp(&x->addr, &y->addr, sizeof(x->addr));
+	if (d)
+		return d;
+	return x->prefix < y->prefix ? -1 : x->prefix > y->prefix;
+}
+
+/* ports(P) = union of the ports of every rule whose cidr contains P and none of
+ * whose excepts contains P. */
+static int cidr_ports(struct pw_cidr_entry *e, const struct rule_ref *refs, size_t n_refs)
+{
+	for (size_t i = 0; i < n_refs; i++) {
+		const struct pw_rule *r = refs[i].rule;
+
+		for (size_t j = 0; j < r->n_cidrs; j++) {
+			const struct pw_cidr_rule *cr = &r->cidrs[j];
+			bool excepted = false;
+			int err;
+
+			if (!cidr_contains(&cr->cidr, e->family, &e->addr, e->prefix))
+				continue;
+			for (size_t k = 0; k < cr->n_except && !excepted; k++)
+				excepted = cidr_contains(&cr->except[k], e->family, &e->addr,
+							 e->prefix);
+			if (excepted)
+				continue;
+			err = pw_rangeset_union(&e->ports, &refs[i].ports);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+int pw_compile(const struct pw_policy *pols, size_t n_pols, const char *pod_namespace,
+	       const struct pw_labels *labels, struct pw_compiled *out, char *err, size_t errlen)
+{
+	struct pw_compiled c = {.mode = PW_MODE_AUDIT};
+	struct rule_ref *refs = NULL;
+	size_t n_refs = 0;
+	int ret = 0;
+
+	for (size_t i = 0; i < n_pols; i++) {
+		const struct pw_policy *p = &pols[i];
+		struct rule_ref *nr;
+		char **np;
+
+		if (!pw_policy_selects(p, pod_namespace, labels))
+			continue;
+		c.selected = true;
+		if (p->mode == PW_MODE_ENFORCE)
+			c.mode = PW_MODE_ENFORCE;
+		np = realloc(c.policies, (c.n_policies + 1) * sizeof(*np));
+		if (!np) {
+			ret = -ENOMEM;
+			goto cleanup;
+		}
+		c.policies = np;
+		if (asprintf(&np[c.n_policies], "%s/%s", p->namespace, p->name) < 0) {
+			ret = -ENOMEM;
+			goto cleanup;
+		}
+		c.n_policies++;
+		nr = realloc(refs, (n_refs + p->n_rules) * sizeof(*nr));
+		if (!nr && p->n_rules) {
+			ret = -ENOMEM;
+			goto cleanup;
+		}
+		refs = nr;
+		for (size_t j = 0; j < p->n_rules; j++) {
+			refs[n_refs].rule = &p->rules[j];
+			ret = pw_rangeset_from_rule(&refs[n_refs].ports, &p->rules[j]);
+			if (ret) {
+				snprintf(err, errlen, "%s/%s: spec.egress[%zu]: too many port ranges",
+					 p->namespace, p->name, j);
+				goto cleanup;
+			}
+			n_refs++;
+		}
+	}
+	if (!c.selected)
+		c.mode = PW_MODE_ENFORCE;
+
+	for (size_t i = 0; i < n_refs; i++) {
+		const struct pw_rule *r = refs[i].rule;
+
+		for (size_t j = 0; j < r->n_cidrs; j++) {
+			ret = add_prefix(&c, &r->cidrs[j].cidr);
+			for (size_t k = 0; !ret && k < r->cidrs[j].n_except; k++)
+				ret = add_prefix(&c, &r->cidrs[j].except[k]);
+			if (ret)
+				goto cleanup;
+		}
+		for (size_t j = 0; j < r->n_fqdns; j++) {
+			ret = add_fqdn(&c, &r->fqdns[j], &refs[i].ports);
+			if (ret == -E2BIG)
+				snprintf(err, errlen, "hostname %s: more than %d port ranges in all",
+					 r->fqdns[j].pattern, PW_MAX_PORT_RANGES);
+			if (ret)
+				goto cleanup;
+		}
+	}
+	if (c.n_cidrs > 1)
+		qsort(c.cidrs, c.n_cidrs, sizeof(*c.cidrs), entry_cmp);
+	for (size_t i = 0; i < c.n_cidrs; i++) {
+		ret = cidr_ports(&c.cidrs[i], refs, n_refs);
+		if (ret) {
+			char ip[PW_IP_STRLEN];
+
+			snprintf(err, errlen, "%s/%u: more than %d port ranges in all",
+				 pw_ip_str(c.cidrs[i].family, &c.cidrs[i].addr, ip), c.cidrs[i].prefix,
+				 PW_MAX_PORT_RANGES);
+			goto cleanup;
+		}
+	}
+	*out = c;
+	memset(&c, 0, sizeof(c));
+cleanup:
+	if (ret == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	pw_compiled_free(&c);
+	free(refs);
+	return ret;
+}
+
+void pw_compiled_free(struct pw_compiled *c)
+{
+	for (size_t i = 0; i < c->n_fqdns; i++)
+		free(c->fqdns[i].pattern);
+	for (size_t i = 0; i < c->n_policies; i++)
+		free(c->policies[i]);
+	free(c->fqdns);
+	free(c->cidrs);
+	free(c->policies);
+	memset(c, 0, sizeof(*c));
+}
+
+int pw_compiled_fqdn_ports(const struct pw_compiled *c, const char *qname,
+			   struct pw_range_set *out)
+{
+	int matched = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < c->n_fqdns; i++) {
+		int err;
+
+		if (!pw_fqdn_match(c->fqdns[i].pattern, qname))
+			continue;
+		matched = 1;
+		err = pw_rangeset_union(out, &c->fqdns[i].ports);
+		if (err)
+			return err;
+	}
+	return matched;
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * compile: (policies, endpoint) -> what the maps must hold for that endpoint.
+ * Pure and idempotent: the same input always gives the same output in the
+ * same order, so writing it to the maps twice changes nothing.
+ *
+ * CIDR rules with `except` become a set of prefixes, each carrying the union
+ * of the ports granted to every address under it: for an address, the longest
+ * prefix of the set that contains it carries exactly the ports the policies
+ * grant it (an `except` is a longer prefix without that rule's ports).
+ */
+#ifndef PODWALL_COMPILE_H
+#define PODWALL_COMPILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "podwall/maps.h"
+#include "policy.h"
+
+/* Canonical list of (protocol, port range): sorted, merged; a PW_PROTO_ANY
+ * entry stands alone. Equal sets have equal bytes. */
+struct pw_range_set {
+	uint32_t n;
+	struct pw_port_range r[PW_MAX_PORT_RANGES];
+};
+
+struct pw_cidr_entry {
+	uint8_t family;
+	uint8_t prefix;
+	union pw_ip addr;
+	struct pw_range_set ports; /* may be empty: an except */
+};
+
+struct pw_fqdn_entry {
+	enum pw_fqdn_kind kind;
+	char *pattern;
+	struct pw_range_set ports;
+};
+
+struct pw_compiled {
+	bool selected; /* some policy selects the endpoint: default deny */
+	uint8_t mode;  /* enforce if any selecting policy enforces */
+	struct pw_cidr_entry *cidrs;
+	size_t n_cidrs;
+	struct pw_fqdn_entry *fqdns;
+	size_t n_fqdns;
+	char **policies; /* "namespace/name" of each selecting policy */
+	size_t n_policies;
+};
+
+/* Add (proto, lo..hi) keeping the set canonical. -E2BIG past PW_MAX_PORT_RANGES. */
+int pw_rangeset_add(struct pw_range_set *s, uint8_t proto, uint16_t lo, uint16_t hi);
+int pw_rangeset_union(struct pw_range_set *dst, const struct pw_range_set *src);
+/* The ports a rule grants (no ports: every protocol and port). */
+int pw_rangeset_from_rule(struct pw_range_set *s, const struct pw_rule *rule);
+bool pw_rangeset_allows(const struct pw_range_set *s, uint8_t proto, uint16_t port);
+
+int pw_compile(const struct pw_policy *pols, size_t n_pols, const char *pod_namespace,
+	       const struct pw_labels *labels, struct pw_compiled *out, char *err, size_t errlen);
+void pw_compiled_free(struct pw_compiled *c);
+
+/* Union of the ports of every hostname rule matching qname. Returns 1 if a
+ * rule matched, 0 if none, -E2BIG if the union does not fit. */
+int pw_compiled_fqdn_ports(const struct pw_compiled *c, const char *qname,
+			   struct pw_range_set *out);
+
+#endif

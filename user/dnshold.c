@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * dnshold: the agent's half of hold, learn, release. pod_ingress copied a DNS
+ * answer here and dropped the original; we check it, write what the pod may
+ * learn into pw_learned, and only then put the frame back on the same veth
+ * with the release mark. If the entry cannot be written the answer is dropped
+ * (the client retries) and an event says why: never a release into a state
+ * that denies.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "agent_int.h"
+#include "dns.h"
+#include "ipaddr.h"
+#include "log.h"
+
+#define PERF_PAGES 64 /* per CPU: 256 KiB, ~30 held answers of 8 KiB each */
+
+static uint64_t clamp_ttl_ns(const struct pw_agent *a, uint32_t ttl)
+{
+	if (ttl < a->o.min_ttl)
+		ttl = a->o.min_ttl;
+	if (ttl > a->o.max_ttl)
+		ttl = a->o.max_ttl;
+	return (uint64_t)ttl * 1000000000ULL;
+}
+
+static int release(struct pw_agent *a, const struct pw_dns_meta *m, uint8_t *frame, size_t len,
+		   size_t udp_off)
+{
+	struct sockaddr_ll sll = {
+		.sll_family = AF_PACKET,
+		.sll_ifindex = (int)m->ifindex,
+		.sll_halen = ETH_ALEN,
+	};
+	const struct ethhdr *eth = (const struct ethhdr *)frame;
+	ssize_t n;
+
+	if (pw_dns_fix_udp_checksum(frame, len, udp_off))
+		return -EINVAL;
+	sll.sll_protocol = eth->h_proto;
+	memcpy(sll.sll_addr, eth->h_dest, ETH_ALEN);
+	n = sendto(a->pkt_fd, frame, len, 0, (struct sockaddr *)&sll, sizeof(sll));
+	if (n < 0)
+		return -errno;
+	return n == (ssize_t)len ? 0 : -EIO;
+}
+
+/* Learn what the answer grants. Returns 0 (release), or a pw_reason to drop. */
+static uint8_t learn(struct pw_agent *a, struct pw_ep *ep, const struct pw_dns_answer *ans,
+		     const char **why)
+{
+	struct pw_range_set ports;
+	uint64_t now = pw_now_ns();
+	int matched;
+
+	matched = pw_compiled_fqdn_ports(&ep->compiled, ans->qname, &ports);
+	if (matched < 0) {
+		*why = "too many port ranges for this name";
+		return PW_R_DNS_LEARN;
+	}
+	if (!matched || !ans->n_addrs) {
+		/* Not a name this pod may reach: release unlearned; connections to it
+		 * are denied like any other destination. */
+		if (!matched)
+			a->st.dns_not_allowed++;
+		return PW_R_NONE;
+	}
+	for (size_t i = 0; i < ans->n_addrs; i++) {
+		const struct pw_dns_addr *d = &ans->addrs[i];
+		struct pw_learned_addr evicted = {0};
+		int err;
+
+		err = pw_ep_learn(ep, ans->qname, d->family, &d->addr,
+				  now + clamp_ttl_ns(a, d->ttl), now, a->o.max_addrs_per_name,
+				  &evicted);
+		if (!err)
+			err = pw_sync_learned_addr(a, ep, d->family, &d->addr);
+		if (!err && evicted.family)
+			err = pw_sync_learned_addr(a, ep, evicted.family, &evicted.ip);
+		if (err) {
+			*why = err == -E2BIG ? "too many port ranges for this address"
+					     : "cannot write pw_learned (full?)";
+			return PW_R_DNS_LEARN;
+		}
+	}
+	a->st.dns_learned += ans->n_addrs;
+	ep->learned_dirty = true;
+	return PW_R_NONE;
+}
+
+static void on_sample(void *ctx, int cpu, void *data, __u32 size)
+{
+	struct pw_agent *a = ctx;
+	struct pw_dns_meta m;
+	struct pw_dns_answer *ans = NULL;
+	const uint8_t *payload;
+	size_t plen, udp_off;
+	const char *why = NULL;
+	uint8_t *frame = NULL;
+	struct pw_ep *ep;
+	uint8_t reason;
+	int err;
+
+	a->st.dns_samples++;
+	if (size < sizeof(m))
+		return;
+	memcpy(&m, data, sizeof(m));
+	if (m.pkt_len > size - sizeof(m) || m.pkt_len > PW_DNS_CAP_MAX)
+		return;
+	ep = pw_agent_ep_by_ifindex(a, m.ifindex);
+	if (!ep || ep->ep_id != m.ep_id) {
+		a->st.dns_dropped_invalid++;
+		pw_warn("held DNS answer for unknown endpoint (ifindex %u, id %u): dropped",
+			m.ifindex, m.ep_id);
+		return;
+	}
+	/* Our own copy: the checksum is rewritten in place before release. */
+	frame = malloc(m.pkt_len);
+	ans = calloc(1, sizeof(*ans));
+	if (!frame || !ans) {
+		reason = PW_R_DNS_LEARN;
+		why = "out of memory";
+		goto drop;
+	}
+	memcpy(frame, (uint8_t *)data + sizeof(m), m.pkt_len);
+	if (pw_dns_frame_payload(frame, m.pkt_len, &m, &payload, &plen, &udp_off, &why) ||
+	    pw_dns_parse_answer(payload, plen, m.dns_id, ans, &why)) {
+		reason = PW_R_DNS_INVALID;
+		a->st.dns_dropped_invalid++;
+		goto drop;
+	}
+	reason = learn(a, ep, ans, &why);
+	if (reason != PW_R_NONE) {
+		a->st.dns_dropped_learn++;
+		goto drop;
+	}
+	err = release(a, &m, frame, m.pkt_len, udp_off);
+	if (err) {
+		a->st.dns_release_fail++;
+		pw_warn("cannot release DNS answer to ifindex %u: %s", m.ifindex, strerror(-err));
+	} else {
+		a->st.dns_released++;
+	}
+	goto out;
+drop:
+	pw_events_emit_agent(a, ep, reason, m.family, &m.resolver, ntohs(m.pod_port),
+			     ans && ans->qname[0] ? ans->qname : NULL, why);
+out:
+	free(frame);
+	free(ans);
+}
+
+static void on_lost(void *ctx, int cpu, __u64 cnt)
+{
+	struct pw_agent *a = ctx;
+
+	a->st.perf_lost += cnt;
+	pw_warn("lost %llu held DNS answers on CPU %d (perf buffer full); clients will retry",
+		(unsigned long long)cnt, cpu);
+}
+
+int pw_dnshold_open(struct pw_agent *a)
+{
+	int mark = (int)a->o.release_mark;
+
+	a->pkt_fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (a->pkt_fd < 0) {
+		pw_err("cannot open the AF_PACKET socket that releases DNS answers: %s",
+		       strerror(errno));
+		return -errno;
+	}
+	if (setsockopt(a->pkt_fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark))) {
+		pw_err("cannot set SO_MARK on the release socket (needs CAP_NET_ADMIN): %s",
+		       strerror(errno));
+		return -errno;
+	}
+	a->pb = perf_buffer__new(a->bpf.dns_cap_fd, PERF_PAGES, on_sample, on_lost, a, NULL);
+	if (!a->pb) {
+		pw_err("cannot open the pw_dns_cap perf buffer: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+void pw_dnshold_close(struct pw_agent *a)
+{
+	perf_buffer__free(a->pb);
+	a->pb = NULL;
+	if (a->pkt_fd >= 0)
+		close(a->pkt_fd);
+	a->pkt_fd = -1;
+}

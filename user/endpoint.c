@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "endpoint.h"
+#include "fqdn.h"
+#include "ipaddr.h"
+#include "log.h"
+
+static void learned_from_json(struct pw_ep *ep, const json_t *arr);
+
+struct pw_ep *pw_ep_new(void)
+{
+	return calloc(1, sizeof(struct pw_ep));
+}
+
+void pw_ep_forget_names(struct pw_ep *ep)
+{
+	for (size_t i = 0; i < ep->n_names; i++)
+		free(ep->names[i].addrs);
+	free(ep->names);
+	ep->names = NULL;
+	ep->n_names = 0;
+}
+
+void pw_ep_free(struct pw_ep *ep)
+{
+	if (!ep)
+		return;
+	free(ep->namespace);
+	free(ep->name);
+	free(ep->compile_error);
+	pw_labels_free(&ep->labels);
+	pw_compiled_free(&ep->compiled);
+	pw_ep_forget_names(ep);
+	free(ep);
+}
+
+const char *pw_ep_pod(const struct pw_ep *ep, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", ep->namespace ? ep->namespace : "?", ep->name ? ep->name : "?");
+	return buf;
+}
+
+json_t *pw_ep_to_json(const struct pw_ep *ep)
+{
+	json_t *o = json_object(), *labels = json_object(), *ips = json_array();
+	char buf[PW_IP_STRLEN];
+
+	for (size_t i = 0; i < ep->labels.n; i++)
+		json_object_set_new(labels, ep->labels.v[i].key, json_string(ep->labels.v[i].value));
+	if (ep->flags & PW_EP_HAS_V4)
+		json_array_append_new(ips, json_string(pw_ip_str(PW_FAMILY_V4,
+								 (const union pw_ip *)&ep->ip4, buf)));
+	if (ep->flags & PW_EP_HAS_V6)
+		json_array_append_new(ips, json_string(pw_ip_str(PW_FAMILY_V6,
+								 (const union pw_ip *)ep->ip6, buf)));
+	json_object_set_new(o, "container_id", json_string(ep->container_id));
+	json_object_set_new(o, "namespace", json_string(ep->namespace ? ep->namespace : ""));
+	json_object_set_new(o, "name", json_string(ep->name ? ep->name : ""));
+	json_object_set_new(o, "netns", json_string(ep->netns));
+	json_object_set_new(o, "ifname", json_string(ep->ifname));
+	json_object_set_new(o, "host_ifname", json_string(ep->host_ifname));
+	json_object_set_new(o, "ifindex", json_integer(ep->ifindex));
+	json_object_set_new(o, "ep_id", json_integer(ep->ep_id));
+	json_object_set_new(o, "labels", labels);
+	json_object_set_new(o, "ips", ips);
+	return o;
+}
+
+static int copy_str(char *dst, size_t len, const json_t *obj, const char *key, bool required)
+{
+	const json_t *v = json_object_get(obj, key);
+	const char *s;
+
+	if (!v) {
+		dst[0] = '\0';
+		return required ? -EINVAL : 0;
+	}
+	s = json_string_value(v);
+	if (!s || strlen(s) >= len)
+		return -EINVAL;
+	strcpy(dst, s);
+	return 0;
+}
+
+struct pw_ep *pw_ep_from_json(const json_t *obj, char *err, size_t errlen)
+{
+	struct pw_ep *ep = pw_ep_new();
+	const json_t *labels, *ips, *v;
+	const char *key, *ns, *name;
+	size_t i;
+
+	if (!ep) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (!json_is_object(obj)) {
+		snprintf(err, errlen, "not a JSON object");
+		goto fail;
+	}
+	if (copy_str(ep->container_id, sizeof(ep->container_id), obj, "container_id", true) ||
+	    !ep->container_id[0]) {
+		snprintf(err, errlen, "container_id: missing or too long");
+		goto fail;
+	}
+	if (copy_str(ep->netns, sizeof(ep->netns), obj, "netns", false) ||
+	    copy_str(ep->ifname, sizeof(ep->ifname), obj, "ifname", false)) {
+		snprintf(err, errlen, "netns/ifname: not a string or too long");
+		goto fail;
+	}
+	if (copy_str(ep->host_ifname, sizeof(ep->host_ifname), obj, "host_ifname", true) ||
+	    !ep->host_ifname[0]) {
+		snprintf(err, errlen, "host_ifname: missing or longer than %d", IF_NAMESIZE - 1);
+		goto fail;
+	}
+	ns = json_string_value(json_object_get(obj, "namespace"));
+	name = json_string_value(json_object_get(obj, "name"));
+	if (!ns || !*ns || !name || !*name) {
+		snprintf(err, errlen, "namespace and name: required (K8S_POD_NAMESPACE/K8S_POD_NAME)");
+		goto fail;
+	}
+	ep->namespace = strdup(ns);
+	ep->name = strdup(name);
+	if (!ep->namespace || !ep->name)
+		goto oom;
+	v = json_object_get(obj, "ep_id");
+	if (json_is_integer(v))
+		ep->ep_id = (uint32_t)json_integer_value(v);
+	labels = json_object_get(obj, "labels");
+	if (labels && !json_is_object(labels)) {
+		snprintf(err, errlen, "labels: must be an object of strings");
+		goto fail;
+	}
+	if (labels && json_object_size(labels)) {
+		ep->labels.v = calloc(json_object_size(labels), sizeof(*ep->labels.v));
+		if (!ep->labels.v)
+			goto oom;
+		json_object_foreach((json_t *)labels, key, v) {
+			struct pw_label *l = &ep->labels.v[ep->labels.n];
+
+			if (!json_is_string(v)) {
+				snprintf(err, errlen, "labels.%s: must be a string", key);
+				goto fail;
+			}
+			l->key = strdup(key);
+			l->value = strdup(json_string_value(v));
+			ep->labels.n++;
+			if (!l->key || !l->value)
+				goto oom;
+		}
+	}
+	ips = json_object_get(obj, "ips");
+	if (!json_is_array(ips) || !json_array_size(ips)) {
+		snprintf(err, errlen, "ips: at least one address required");
+		goto fail;
+	}
+	json_array_foreach(ips, i, v) {
+		const char *s = json_string_value(v);
+		char addr[PW_IP_STRLEN + 1];
+		union pw_ip ip;
+		uint8_t family;
+		size_t n;
+
+		if (!s) {
+			snprintf(err, errlen, "ips[%zu]: must be a string", i);
+			goto fail;
+		}
+		n = strcspn(s, "/");
+		if (n > PW_IP_STRLEN) {
+			snprintf(err, errlen, "ips[%zu]: not an address: %s", i, s);
+			goto fail;
+		}
+		memcpy(addr, s, n);
+		addr[n] = '\0';
+		if (pw_ip_parse(addr, &family, &ip)) {
+			snprintf(err, errlen, "ips[%zu]: not an address: %s", i, s);
+			goto fail;
+		}
+		if (family == PW_FAMILY_V4 && !(ep->flags & PW_EP_HAS_V4)) {
+			ep->ip4 = ip.v4;
+			ep->flags |= PW_EP_HAS_V4;
+		} else if (family == PW_FAMILY_V6 && !(ep->flags & PW_EP_HAS_V6)) {
+			memcpy(ep->ip6, ip.v6, 16);
+			ep->flags |= PW_EP_HAS_V6;
+		} else {
+			snprintf(err, errlen, "ips[%zu]: one address per family is supported", i);
+			goto fail;
+		}
+	}
+	learned_from_json(ep, json_object_get(obj, "learned"));
+	return ep;
+oom:
+	snprintf(err, errlen, "out of memory");
+fail:
+	pw_ep_free(ep);
+	return NULL;
+}
+
+static void state_path(char *buf, size_t len, const char *dir, const struct pw_ep *ep)
+{
+	snprintf(buf, len, "%s/%s.json", dir, ep->container_id);
+}
+
+/* Learned names survive an agent restart (same boot: monotonic times hold). */
+static json_t *learned_to_json(const struct pw_ep *ep)
+{
+	json_t *arr = json_array();
+	char buf[PW_IP_STRLEN];
+
+	for (size_t i = 0; i < ep->n_names; i++) {
+		const struct pw_learned_name *n = &ep->names[i];
+		json_t *addrs = json_array();
+
+		for (size_t j = 0; j < n->n_addrs; j++)
+			json_array_append_new(
+				addrs, json_pack("{s:s,s:I,s:I}", "ip",
+						 pw_ip_str(n->addrs[j].family, &n->addrs[j].ip, buf),
+						 "expires_ns", (json_int_t)n->addrs[j].expires_ns,
+						 "seen_ns", (json_int_t)n->addrs[j].seen_ns));
+		json_array_append_new(arr, json_pack("{s:s,s:I,s:o}", "name", n->name, "resolved_ns",
+						     (json_int_t)n->resolved_ns, "addrs", addrs));
+	}
+	return arr;
+}
+
+static void learned_from_json(struct pw_ep *ep, const json_t *arr)
+{
+	const json_t *n, *a;
+	size_t i, j;
+
+	json_array_foreach(arr, i, n) {
+		const char *name = json_string_value(json_object_get(n, "name"));
+		char norm[PW_FQDN_MAX + 1];
+		const char *why;
+
+		if (!name || pw_fqdn_normalize(name, norm, &why))
+			continue;
+		json_array_foreach(json_object_get(n, "addrs"), j, a) {
+			const char *ip = json_string_value(json_object_get(a, "ip"));
+			json_int_t exp = json_integer_value(json_object_get(a, "expires_ns"));
+			json_int_t seen = json_integer_value(json_object_get(a, "seen_ns"));
+			union pw_ip addr;
+			uint8_t family;
+
+			if (!ip || pw_ip_parse(ip, &family, &addr) || exp <= 0)
+				continue;
+			pw_ep_learn(ep, norm, family, &addr, (uint64_t)exp, (uint64_t)seen, SIZE_MAX,
+				    NULL);
+		}
+	}
+}
+
+int pw_ep_save(const struct pw_ep *ep, const char *state_dir)
+{
+	char path[512], tmp[520];
+	json_t *o = pw_ep_to_json(ep);
+	int ret = 0;
+
+	json_object_set_new(o, "learned", learned_to_json(ep));
+
+	state_path(path, sizeof(path), state_dir, ep);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (json_dump_file(o, tmp, JSON_INDENT(2)) || rename(tmp, path)) {
+		ret = -errno ? -errno : -EIO;
+		pw_err("cannot write endpoint state %s: %s", path, strerror(-ret));
+		unlink(tmp);
+	}
+	json_decref(o);
+	return ret;
+}
+
+int pw_ep_unlink(const struct pw_ep *ep, const char *state_dir)
+{
+	char path[512];
+
+	state_path(path, sizeof(path), state_dir, ep);
+	if (unlink(path) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static struct pw_learned_name *find_name(struct pw_ep *ep, const char *name)
+{
+	for (size_t i = 0; i < ep->n_names; i++)
+		if (!strcmp(ep->names[i].name, name))
+			return &ep->names[i];
+	return NULL;
+}
+
+int pw_ep_learn(struct pw_ep *ep, const char *name, uint8_t family, const union pw_ip *ip,
+		uint64_t expires_ns, uint64_t now_ns, size_t max_per_name,
+		struct pw_learned_addr *evicted)
+{
+	struct pw_learned_name *n = find_name(ep, name);
+	struct pw_learned_addr *a;
+
+	if (!n) {
+		struct pw_learned_name *nv = realloc(ep->names, (ep->n_names + 1) * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		ep->names = nv;
+		n = &nv[ep->n_names++];
+		memset(n, 0, sizeof(*n));
+		snprintf(n->name, sizeof(n->name), "%s", name);
+	}
+	n->resolved_ns = now_ns;
+	for (size_t i = 0; i < n->n_addrs; i++) {
+		a = &n->addrs[i];
+		if (a->family == family && !memcmp(&a->ip, ip, sizeof(*ip))) {
+			if (expires_ns > a->expires_ns)
+				a->expires_ns = expires_ns;
+			a->seen_ns = now_ns;
+			return 0;
+		}
+	}
+	if (n->n_addrs >= max_per_name) {
+		/* Evict the least recently seen address of this name. */
+		size_t lru = 0;
+
+		for (size_t i = 1; i < n->n_addrs; i++)
+			if (n->addrs[i].seen_ns < n->addrs[lru].seen_ns)
+				lru = i;
+		a = &n->addrs[lru];
+		if (evicted)
+			*evicted = *a;
+	} else {
+		struct pw_learned_addr *av = realloc(n->addrs, (n->n_addrs + 1) * sizeof(*av));
+
+		if (!av)
+			return -ENOMEM;
+		n->addrs = av;
+		a = &av[n->n_addrs++];
+	}
+	memset(a, 0, sizeof(*a));
+	a->family = family;
+	a->ip = *ip;
+	a->expires_ns = expires_ns;
+	a->seen_ns = now_ns;
+	return 0;
+}
+
+size_t pw_ep_expire(struct pw_ep *ep, uint64_t now_ns)
+{
+	size_t dropped = 0, out_names = 0;
+
+	for (size_t i = 0; i < ep->n_names; i++) {
+		struct pw_learned_name *n = &ep->names[i];
+		size_t out = 0;
+
+		for (size_t j = 0; j < n->n_addrs; j++) {
+			if (n->addrs[j].expires_ns <= now_ns) {
+				dropped++;
+				continue;
+			}
+			n->addrs[out++] = n->addrs[j];
+		}
+		n->n_addrs = out;
+		if (!out) {
+			free(n->addrs);
+			continue;
+		}
+		ep->names[out_names++] = *n;
+	}
+	ep->n_names = out_names;
+	return dropped;
+}
+
+const char *pw_ep_name_for(const struct pw_ep *ep, uint8_t family, const union pw_ip *ip)
+{
+	const char *best = NULL;
+	uint64_t best_ns = 0;
+
+	for (size_t i = 0; i < ep->n_names; i++) {
+		const struct pw_learned_name *n = &ep->names[i];
+
+		for (size_t j = 0; j < n->n_addrs; j++)
+			if (n->addrs[j].family == family && !memcmp(&n->addrs[j].ip, ip, sizeof(*ip)) &&
+			    n->addrs[j].seen_ns >= best_ns) {
+				best = n->name;
+				best_ns = n->addrs[j].seen_ns;
+			}
+	}
+	return best;
+}

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * An endpoint: one pod's host-side veth as the agent knows it, what it has
+ * learned from DNS, and its persistence in the state directory (one JSON file
+ * per container id) so that a restarted agent knows every pod it enforced.
+ */
+#ifndef PODWALL_ENDPOINT_H
+#define PODWALL_ENDPOINT_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "compile.h"
+#include "fqdn.h"
+#include "policy.h"
+
+/* One address learned for one name, with its own expiry. */
+struct pw_learned_addr {
+	uint8_t family;
+	union pw_ip ip;
+	uint64_t expires_ns; /* CLOCK_MONOTONIC */
+	uint64_t seen_ns;    /* last answer that carried it (LRU) */
+};
+
+/* A name this pod resolved and a rule allowed. */
+struct pw_learned_name {
+	char name[PW_FQDN_MAX + 1];
+	uint64_t resolved_ns;
+	struct pw_learned_addr *addrs;
+	size_t n_addrs;
+};
+
+struct pw_ep {
+	uint32_t ifindex;
+	uint32_t ep_id;
+	char host_ifname[IF_NAMESIZE];
+	char container_id[128];
+	char netns[256];
+	char ifname[IF_NAMESIZE];
+	char *namespace;
+	char *name;
+	struct pw_labels labels;
+	uint8_t flags; /* PW_EP_HAS_V4 | PW_EP_HAS_V6 */
+	__be32 ip4;
+	uint8_t ip6[16];
+
+	/* Derived state, rebuilt from policies. */
+	struct pw_compiled compiled;
+	bool managed;	     /* written to pw_endpoints (some policy selects it) */
+	uint32_t policy_gen; /* last generation written */
+	char *compile_error; /* last compile failure; previous rules stay */
+
+	struct pw_learned_name *names;
+	size_t n_names;
+	bool learned_dirty; /* names changed since the state file was written */
+
+	struct pw_ep *next;
+};
+
+struct pw_ep *pw_ep_new(void);
+void pw_ep_free(struct pw_ep *ep);
+
+/* JSON form used by the state directory and the CLI. */
+json_t *pw_ep_to_json(const struct pw_ep *ep);
+/* Returns a new endpoint or NULL with err set. */
+struct pw_ep *pw_ep_from_json(const json_t *obj, char *err, size_t errlen);
+
+int pw_ep_save(const struct pw_ep *ep, const char *state_dir);
+int pw_ep_unlink(const struct pw_ep *ep, const char *state_dir);
+
+/* "ns/name" into buf. */
+const char *pw_ep_pod(const struct pw_ep *ep, char *buf, size_t len);
+
+/* Learned names of this endpoint. Adding an address to a name keeps at most
+ * max_per_name addresses, evicting the least recently seen into *evicted
+ * (family 0 if none; may be NULL). */
+int pw_ep_learn(struct pw_ep *ep, const char *name, uint8_t family, const union pw_ip *ip,
+		uint64_t expires_ns, uint64_t now_ns, size_t max_per_name,
+		struct pw_learned_addr *evicted);
+/* Drop addresses expired before now (and names left empty). Returns how many
+ * addresses were dropped. */
+size_t pw_ep_expire(struct pw_ep *ep, uint64_t now_ns);
+/* The name this pod most recently resolved to ip, or NULL. */
+const char *pw_ep_name_for(const struct pw_ep *ep, uint8_t family, const union pw_ip *ip);
+void pw_ep_forget_names(struct pw_ep *ep);
+
+#endif

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "events_fmt.h"
+#include "ipaddr.h"
+
+static const char *const reason_names[PW_R_MAX] = {
+	[PW_R_NONE] = "allowed",
+	[PW_R_NO_RULE] = "no-rule",
+	[PW_R_PORT] = "port",
+	[PW_R_SPOOF] = "spoof",
+	[PW_R_FRAGMENT] = "fragment",
+	[PW_R_IP_OPTIONS] = "ip-options",
+	[PW_R_IPV6_EXT] = "ipv6-ext",
+	[PW_R_MALFORMED] = "malformed",
+	[PW_R_L2] = "l2",
+	[PW_R_EXPIRED] = "expired",
+	[PW_R_DNS] = "dns-untrusted",
+	[PW_R_V4MAPPED] = "v4-mapped",
+	[PW_R_DNS_CAPTURE] = "dns-capture",
+	[PW_R_DNS_LEARN] = "dns-learn",
+	[PW_R_DNS_INVALID] = "dns-invalid",
+};
+
+const char *pw_reason_name(uint8_t reason)
+{
+	return reason < PW_R_MAX && reason_names[reason] ? reason_names[reason] : "unknown";
+}
+
+int pw_reason_from_name(const char *s)
+{
+	for (int i = 0; i < PW_R_MAX; i++)
+		if (reason_names[i] && !strcmp(reason_names[i], s))
+			return i;
+	return -1;
+}
+
+const char *pw_proto_name(uint8_t proto, char *buf, size_t len)
+{
+	switch (proto) {
+	case 1:
+		return "icmp";
+	case 6:
+		return "tcp";
+	case 17:
+		return "udp";
+	case 58:
+		return "icmpv6";
+	case 132:
+		return "sctp";
+	default:
+		snprintf(buf, len, "%u", proto);
+		return buf;
+	}
+}
+
+const char *pw_time_str(uint64_t wall_ns, char *buf, size_t len)
+{
+	time_t s = (time_t)(wall_ns / 1000000000ULL);
+	struct tm tm;
+	char base[32];
+
+	gmtime_r(&s, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03uZ", base, (unsigned)(wall_ns / 1000000ULL % 1000));
+	return buf;
+}
+
+json_t *pw_event_to_json(const struct pw_event *e, const struct pw_event_ctx *c)
+{
+	char t[48], src[PW_IP_STRLEN], dst[PW_IP_STRLEN], pb[8];
+	json_t *o, *pols;
+	int has_l3 = e->family == PW_FAMILY_V4 || e->family == PW_FAMILY_V6;
+
+	o = json_object();
+	pols = json_array();
+	if (!o || !pols) {
+		json_decref(o);
+		json_decref(pols);
+		return NULL;
+	}
+	for (size_t i = 0; i < c->n_policies; i++)
+		json_array_append_new(pols, json_string(c->policies[i]));
+	json_object_set_new(o, "time", json_string(pw_time_str(c->wall_ns, t, sizeof(t))));
+	json_object_set_new(o, "pod", c->pod ? json_string(c->pod) : json_null());
+	json_object_set_new(o, "verdict",
+			    json_string(e->verdict == PW_VERDICT_AUDIT ? "audit" : "drop"));
+	json_object_set_new(o, "reason", json_string(pw_reason_name(e->reason)));
+	json_object_set_new(o, "family", has_l3 ? json_string(e->family == PW_FAMILY_V4 ? "ipv4"
+											 : "ipv6")
+						: json_null());
+	json_object_set_new(o, "proto", has_l3 ? json_string(pw_proto_name(e->proto, pb, sizeof(pb)))
+					       : json_null());
+	json_object_set_new(o, "src", has_l3 ? json_string(pw_ip_str(e->family, &e->saddr, src))
+					     : json_null());
+	json_object_set_new(o, "sport", json_integer(ntohs(e->sport)));
+	json_object_set_new(o, "dst", has_l3 ? json_string(pw_ip_str(e->family, &e->daddr, dst))
+					     : json_null());
+	json_object_set_new(o, "dport", json_integer(ntohs(e->dport)));
+	json_object_set_new(o, "hostname", c->hostname ? json_string(c->hostname) : json_null());
+	json_object_set_new(o, "policies", pols);
+	json_object_set_new(o, "ifindex", json_integer(e->ifindex));
+	json_object_set_new(o, "suppressed", json_integer(e->suppressed));
+	if (c->detail)
+		json_object_set_new(o, "detail", json_string(c->detail));
+	return o;
+}

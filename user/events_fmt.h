@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Turning a struct pw_event into the JSON record people and scripts read. Pure. */
+#ifndef PODWALL_EVENTS_FMT_H
+#define PODWALL_EVENTS_FMT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "podwall/maps.h"
+
+struct pw_event_ctx {
+	uint64_t wall_ns;	    /* event time, CLOCK_REALTIME */
+	const char *pod;	    /* "ns/name" or NULL if the endpoint is unknown */
+	const char *const *policies; /* selecting policies */
+	size_t n_policies;
+	const char *hostname;	    /* name the pod last resolved to the destination */
+	const char *detail;	    /* free text (agent-side drops) */
+};
+
+/* {"time","pod","verdict","reason","family","proto","src","sport","dst","dport",
+ *  "hostname","policies","ifindex","suppressed"[,"detail"]} */
+json_t *pw_event_to_json(const struct pw_event *e, const struct pw_event_ctx *c);
+
+const char *pw_reason_name(uint8_t reason);
+/* -1 if unknown. */
+int pw_reason_from_name(const char *s);
+const char *pw_proto_name(uint8_t proto, char *buf, size_t len);
+/* RFC 3339 UTC with milliseconds. */
+const char *pw_time_str(uint64_t wall_ns, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* podwall: the agent and the operator CLI, as a table of subcommands. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "bpfglue.h"
+#include "cli.h"
+#include "ctl.h"
+#include "log.h"
+#include "version.h"
+
+struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+static int cmd_agent(int argc, char **argv);
+static int cmd_version(int argc, char **argv);
+
+static const struct cmd cmds[] = {
+	{"agent", cmd_agent, "run the node agent (foreground)"},
+	{"status", pw_cli_status, "agent health, programs, map fill levels, counters"},
+	{"endpoints", pw_cli_endpoints, "pods, veths, addresses, policies, mode"},
+	{"policies", pw_cli_policies, "loaded policies, the pods each selects, load errors"},
+	{"fqdn", pw_cli_fqdn, "learned hostnames and addresses with time left"},
+	{"events", pw_cli_events, "what was denied (or audited), and why"},
+	{"version", cmd_version, "print the version"},
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: podwall COMMAND [OPTIONS]\n\n"
+		     "Default-deny egress for Kubernetes pods, with hostname, CIDR and port\n"
+		     "allowlists enforced by TC BPF programs.\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(out, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
+	fprintf(out, "\nRun 'podwall COMMAND --help' for a command's options and examples.\n");
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	printf("podwall %s\n", PW_VERSION);
+	return 0;
+}
+
+static void agent_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: podwall agent [OPTIONS]\n\n"
+		"Run the node agent: load the TC programs, keep the pinned maps in step with\n"
+		"the policies and pods, learn hostnames from pods' DNS answers, report denials.\n"
+		"Deny/audit events go to stdout as JSON lines; logs go to stderr.\n\n"
+		"options:\n"
+		"  --policy-dir DIR        EgressPolicy YAML files (default /etc/podwall/policies)\n"
+		"  --pin-dir DIR           bpffs directory for the maps (default %s)\n"
+		"  --socket PATH           control socket, root only (default %s)\n"
+		"  --state-dir DIR         endpoint state (default /run/podwall/state)\n"
+		"  --resolver IP           trusted DNS resolver; repeat for several\n"
+		"  --min-ttl SECONDS       shortest life of a learned address (default 5)\n"
+		"  --max-ttl SECONDS       longest life of a learned address (default 3600)\n"
+		"  --max-addrs-per-name N  addresses kept per (pod, name), LRU (default 32)\n"
+		"  --events-keep N         deny events kept for 'podwall events' (default 4096)\n"
+		"  --events-per-sec N      deny events per pod per second (default 100)\n"
+		"  --events-burst N        deny event burst per pod (default 200)\n"
+		"  --metrics-addr H:P      Prometheus /metrics, /healthz, /readyz (default\n"
+		"                          127.0.0.1:9090; '' to disable)\n"
+		"  --release-mark N        skb mark of released DNS answers (default 0x70770001)\n"
+		"  --agent-timeout-ms N    heartbeat age after which DNS answers pass unheld\n"
+		"                          (default 3000)\n"
+		"  --flow-idle-tcp S       idle TCP flows are forgotten after S seconds (21600)\n"
+		"  --flow-idle-other S     idle UDP/other flows, likewise (60)\n"
+		"  -v, --verbose           debug logs, including libbpf's\n\n"
+		"EXAMPLES\n"
+		"  podwall agent --policy-dir /etc/podwall/policies --resolver 10.43.0.10\n"
+		"  podwall agent --policy-dir ./policies --resolver 10.43.0.10 \\\n"
+		"      --min-ttl 30 --max-ttl 600 --metrics-addr 0.0.0.0:9090\n",
+		PW_PIN_DIR, PW_CTL_SOCKET);
+}
+
+static int parse_u32(const char *opt, const char *arg, unsigned long min, unsigned long max,
+		     uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 0);
+	if (errno || !*arg || *end || arg[0] == '-' || v < min || v > max) {
+		fprintf(stderr, "podwall agent: %s %s: expected a number from %lu to %lu\n", opt,
+			arg, min, max);
+		return -EINVAL;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int cmd_agent(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"policy-dir", required_argument, NULL, 'p'},
+		{"pin-dir", required_argument, NULL, 'P'},
+		{"socket", required_argument, NULL, 's'},
+		{"state-dir", required_argument, NULL, 'S'},
+		{"resolver", required_argument, NULL, 'r'},
+		{"min-ttl", required_argument, NULL, 1},
+		{"max-ttl", required_argument, NULL, 2},
+		{"max-addrs-per-name", required_argument, NULL, 3},
+		{"events-keep", required_argument, NULL, 4},
+		{"events-per-sec", required_argument, NULL, 5},
+		{"events-burst", required_argument, NULL, 6},
+		{"metrics-addr", required_argument, NULL, 7},
+		{"release-mark", required_argument, NULL, 8},
+		{"agent-timeout-ms", required_argument, NULL, 9},
+		{"flow-idle-tcp", required_argument, NULL, 10},
+		{"flow-idle-other", required_argument, NULL, 11},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{},
+	};
+	struct pw_agent_opts o;
+	int c, err = 0;
+
+	pw_agent_default_opts(&o);
+	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			o.policy_dir = optarg;
+			break;
+		case 'P':
+			o.pin_dir = optarg;
+			break;
+		case 's':
+			o.socket_path = optarg;
+			break;
+		case 'S':
+			o.state_dir = optarg;
+			break;
+		case 'r':
+			if (o.n_resolvers == PW_MAX_RESOLVER_ARGS) {
+				fprintf(stderr, "podwall agent: at most %d --resolver\n",
+					PW_MAX_RESOLVER_ARGS);
+				return 2;
+			}
+			o.resolvers[o.n_resolvers++] = optarg;
+			break;
+		case 1:
+			err = parse_u32("--min-ttl", optarg, 0, 86400, &o.min_ttl);
+			break;
+		case 2:
+			err = parse_u32("--max-ttl", optarg, 1, 7 * 86400, &o.max_ttl);
+			break;
+		case 3:
+			err = parse_u32("--max-addrs-per-name", optarg, 1, 4096,
+					&o.max_addrs_per_name);
+			break;
+		case 4:
+			err = parse_u32("--events-keep", optarg, 0, 1000000, &o.events_keep);
+			break;
+		case 5:
+			err = parse_u32("--events-per-sec", optarg, 0, 1000000, &o.events_per_sec);
+			break;
+		case 6:
+			err = parse_u32("--events-burst", optarg, 1, 1000000, &o.events_burst);
+			break;
+		case 7:
+			o.metrics_addr = optarg;
+			break;
+		case 8:
+			err = parse_u32("--release-mark", optarg, 1, 0xffffffffUL, &o.release_mark);
+			break;
+		case 9:
+			err = parse_u32("--agent-timeout-ms", optarg, 100, 600000,
+					&o.agent_timeout_ms);
+			break;
+		case 10:
+			err = parse_u32("--flow-idle-tcp", optarg, 1, 7 * 86400, &o.flow_idle_tcp);
+			break;
+		case 11:
+			err = parse_u32("--flow-idle-other", optarg, 1, 7 * 86400,
+					&o.flow_idle_other);
+			break;
+		case 'v':
+			o.verbose = true;
+			break;
+		case 'h':
+			agent_usage(stdout);
+			return 0;
+		default:
+			agent_usage(stderr);
+			return 2;
+		}
+		if (err)
+			return 2;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "podwall agent: unexpected argument %s\n", argv[optind]);
+		return 2;
+	}
+	if (o.min_ttl > o.max_ttl) {
+		fprintf(stderr, "podwall agent: --min-ttl must not exceed --max-ttl\n");
+		return 2;
+	}
+	if (o.verbose)
+		pw_log_level = PW_LOG_DEBUG;
+	pw_bpf_setup_logging(o.verbose);
+	return pw_agent_run(&o);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version"))
+		return cmd_version(0, NULL);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[1], cmds[i].name))
+			return cmds[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "podwall: unknown command '%s'\n\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

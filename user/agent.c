@@ -162,6 +162,27 @@ out:
 	return ret;
 }
 
+/* mkdir -p with mode 0700 for what it creates. */
+static int mkdir_p(const char *path)
+{
+	char buf[512];
+
+	if (strlen(path) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	strcpy(buf, path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0700) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
 static bool policy_name_ok(const char *name)
 {
 	size_t n = strlen(name);
@@ -838,7 +859,8 @@ static int listen_ctl(struct pw_agent *a)
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = '\0';
-		mkdir(dir, 0700);
+		if (mkdir_p(dir) == 0 && !strncmp(dir, "/run/podwall", 12))
+			chmod(dir, 0700); /* our own directory: root only */
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -1047,7 +1069,7 @@ int pw_agent_run(const struct pw_agent_opts *o)
 		pw_err("the agent needs root (CAP_BPF, CAP_NET_ADMIN)");
 		return 1;
 	}
-	if (mkdir(o->state_dir, 0700) && errno != EEXIST) {
+	if (mkdir_p(o->state_dir)) {
 		pw_err("cannot create state directory %s: %s", o->state_dir, strerror(errno));
 		return 1;
 	}

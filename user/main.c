@@ -11,6 +11,7 @@
 #include "agent.h"
 #include "bpfglue.h"
 #include "cli.h"
+#include "conflist.h"
 #include "ctl.h"
 #include "log.h"
 #include "version.h"
@@ -23,6 +24,7 @@ struct cmd {
 
 static int cmd_agent(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
+static int cmd_cni_chain(int argc, char **argv);
 
 static const struct cmd cmds[] = {
 	{"agent", cmd_agent, "run the node agent (foreground)"},
@@ -31,6 +33,8 @@ static const struct cmd cmds[] = {
 	{"policies", pw_cli_policies, "loaded policies, the pods each selects, load errors"},
 	{"fqdn", pw_cli_fqdn, "learned hostnames and addresses with time left"},
 	{"events", pw_cli_events, "what was denied (or audited), and why"},
+	{"cni-chain", cmd_cni_chain, "chain podwall-cni into a CNI conflist (k3s install)"},
+	{"cni-unchain", cmd_cni_chain, "remove podwall-cni from a CNI conflist"},
 	{"version", cmd_version, "print the version"},
 };
 
@@ -47,6 +51,60 @@ static void usage(FILE *out)
 static int cmd_version(int argc, char **argv)
 {
 	printf("podwall %s\n", PW_VERSION);
+	return 0;
+}
+
+static const char cni_chain_usage[] =
+	"usage: podwall cni-chain --conflist PATH [--socket PATH]\n"
+	"       podwall cni-unchain --conflist PATH\n\n"
+	"Append podwall-cni to the plugins of a CNI conflist (after the CNI's own\n"
+	"plugins), or remove it. Idempotent; the file is replaced atomically and left\n"
+	"untouched when nothing changes.\n\n"
+	"EXAMPLES\n"
+	"  podwall cni-chain --conflist /var/lib/rancher/k3s/agent/etc/cni/net.d/10-flannel.conflist\n"
+	"  podwall cni-unchain --conflist /var/lib/rancher/k3s/agent/etc/cni/net.d/10-flannel.conflist\n";
+
+static int cmd_cni_chain(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"conflist", required_argument, NULL, 'c'},
+		{"socket", required_argument, NULL, 's'},
+		{"help", no_argument, NULL, 'h'},
+		{},
+	};
+	bool unchain = !strcmp(argv[0], "cni-unchain"), changed = false;
+	const char *path = NULL, *sock = NULL;
+	char err[512];
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 's':
+			sock = optarg;
+			break;
+		case 'h':
+			fputs(cni_chain_usage, stdout);
+			return 0;
+		default:
+			fputs(cni_chain_usage, stderr);
+			return 2;
+		}
+	}
+	if (!path || optind < argc || (unchain && sock)) {
+		fputs(cni_chain_usage, stderr);
+		return 2;
+	}
+	ret = unchain ? pw_conflist_unchain_file(path, &changed, err, sizeof(err))
+		      : pw_conflist_chain_file(path, sock, &changed, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "podwall %s: %s: %s\n", argv[0], path, err);
+		return 1;
+	}
+	printf("%s: %s\n", path,
+	       changed ? (unchain ? "podwall-cni removed" : "podwall-cni chained") : "unchanged");
 	return 0;
 }
 

@@ -33,6 +33,8 @@ FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 HEADERS    := $(wildcard include/podwall/*.h user/*.h bpf/*.h)
 
+.SECONDARY: $(SKELS) $(BPF_OBJS)
+
 .PHONY: all deps test test-unit test-bpf test-fuzz test-e2e demo bench fuzz clean format tests-bin
 
 all: $(BUILD)/podwall $(BUILD)/podwall-cni $(BPF_OBJS)

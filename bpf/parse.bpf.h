@@ -61,8 +61,11 @@ struct pw_pkt {
 	__u8 ports_known;  /* 0 for fragments and protocols without ports */
 	__u8 tcp_syn_only; /* SYN without ACK */
 	__u8 reason;	   /* enum pw_reason, when PW_P_DROP */
+	__u8 nd_onlink_check; /* PW_P_L2 neighbour discovery to a unicast address */
 	__u8 icmp_echo_req;
 	__u16 l4_off;	   /* from the start of the frame */
+	__u8 is_frag;	   /* IPv4 MF/offset set, or an IPv6 fragment header */
+	__u8 icmp_echo_reply;
 };
 
 /* Make the headers we read linear; they usually are already. */
@@ -125,6 +128,7 @@ static __always_inline int parse_l4(struct __sk_buff *skb, struct pw_pkt *p, __u
 			p->sport = ih->id;
 			p->dport = ih->id;
 			p->icmp_echo_req = ih->type == ICMP_ECHO || ih->type == ICMPV6_ECHO_REQUEST;
+			p->icmp_echo_reply = !p->icmp_echo_req;
 		}
 		p->ports_known = 0; /* ICMP is granted by protocol, never by port */
 		return PW_P_OK;
@@ -160,7 +164,8 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, struct pw_pkt *p)
 	p->saddr.v4 = iph->saddr;
 	p->daddr.v4 = iph->daddr;
 	frag = bpf_ntohs(iph->frag_off);
-	p->ports_known = !(frag & (IP_MF | IP_OFFSET));
+	p->is_frag = !!(frag & (IP_MF | IP_OFFSET));
+	p->ports_known = !p->is_frag;
 	return parse_l4(skb, p, sizeof(struct ethhdr) + sizeof(struct iphdr));
 }
 
@@ -172,9 +177,18 @@ static __always_inline int is_v6_l2_control(struct __sk_buff *skb, struct pw_pkt
 
 	if (p->proto != IPPROTO_ICMPV6 || (void *)(ih + 1) > data_end)
 		return 0;
-	/* Neighbour discovery: hop limit 255, never with extension headers. */
-	if (ih->type >= 133 && ih->type <= 137)
-		return !saw_ext && ip6h->hop_limit == 255;
+	/* Neighbour discovery from a pod: router and neighbour solicitations and
+	 * neighbour advertisements only (never router advertisements or
+	 * redirects), hop limit 255, no extension headers. Link-scope
+	 * destinations pass here; a unicast one must be on the pod's own /64,
+	 * which pod_egress checks (a router would forward it otherwise). */
+	if (ih->type == 133 || ih->type == 135 || ih->type == 136) {
+		if (saw_ext || ip6h->hop_limit != 255)
+			return 0;
+		p->nd_onlink_check = !((p->daddr.v6[0] == 0xfe && (p->daddr.v6[1] & 0xc0) == 0x80) ||
+				       (p->daddr.v6[0] == 0xff && (p->daddr.v6[1] & 0x0f) == 0x02));
+		return 1;
+	}
 	/* MLD reports/queries: link-scope multicast, hop limit 1. */
 	if (ih->type == 130 || ih->type == 131 || ih->type == 132 ||
 	    ih->type == 143)
@@ -222,6 +236,7 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, struct pw_pkt *p)
 		}
 		saw_ext = 1;
 		if (nexthdr == NEXTHDR_FRAGMENT) {
+			p->is_frag = 1;
 			p->ports_known = 0;
 			nexthdr = hdr[0];
 			off += 8;

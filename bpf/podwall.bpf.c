@@ -244,6 +244,8 @@ static __always_inline __u8 rules_verdict(const struct pw_endpoint *ep, const st
 	}
 	if (expired)
 		return PW_R_EXPIRED;
+	if (found && p->is_frag)
+		return PW_R_FRAGMENT; /* granted, but not every port: ports unknowable */
 	return found ? PW_R_PORT : PW_R_NO_RULE;
 }
 
@@ -266,6 +268,14 @@ static __always_inline int source_is_pod(const struct pw_endpoint *ep, const str
 	if (p->family == PW_FAMILY_V4)
 		return (ep->flags & PW_EP_HAS_V4) && p->saddr.v4 == ep->ip4;
 	return (ep->flags & PW_EP_HAS_V6) && ip6_eq(p->saddr.v6, ep->ip6);
+}
+
+/* Neighbour discovery to a unicast address: only on the pod's own /64. */
+static __always_inline int same_v6_64(const struct pw_endpoint *ep, const union pw_ip *dst)
+{
+	const __u32 *a = (const __u32 *)ep->ip6;
+
+	return (ep->flags & PW_EP_HAS_V6) && a[0] == dst->w[0] && a[1] == dst->w[1];
 }
 
 static __always_inline int is_v4mapped(const struct pw_pkt *p)
@@ -313,7 +323,8 @@ static __always_inline __u8 egress_verdict(struct __sk_buff *skb, const struct p
 	if (is_v4mapped(p))
 		return PW_R_V4MAPPED;
 
-	if (has_flow_key(p)) {
+	/* An echo reply creates no flow, but may answer an inbound echo request. */
+	if (has_flow_key(p) || p->icmp_echo_reply) {
 		flow_key_egress(&fk, ep, p);
 		fv = bpf_map_lookup_elem(&pw_flows, &fk);
 		if (fv && (fv->flags & PW_FLOW_INBOUND)) {
@@ -379,6 +390,8 @@ int pod_egress(struct __sk_buff *skb)
 	pull_headers(skb);
 	switch (parse_packet(skb, &pkt)) {
 	case PW_P_L2:
+		if (pkt.nd_onlink_check && !same_v6_64(ep, &pkt.daddr))
+			return deny(skb, ep, &pkt, PW_R_L2);
 		count(PW_C_PASS_L2);
 		return TC_ACT_OK;
 	case PW_P_DROP:

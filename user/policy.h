@@ -21,6 +21,19 @@
 
 #define PW_ERR_LEN 512
 
+#define PW_POLICY_API_VERSION "podwall.io/v1alpha1"
+#define PW_POLICY_KIND	      "EgressPolicy"
+
+/* Limits on one EgressPolicy; a document over any of them is refused whole. */
+#define PW_POLICY_MAX_RULES  256 /* spec.egress */
+#define PW_POLICY_MAX_FQDNS  256 /* toFQDNs of one rule */
+#define PW_POLICY_MAX_CIDRS  256 /* toCIDRs of one rule */
+#define PW_POLICY_MAX_EXCEPT 64	 /* except of one toCIDRs entry */
+#define PW_POLICY_MAX_PORTS  32	 /* ports of one rule */
+
+/* YAML nesting deeper than this is refused (EgressPolicy needs about 8). */
+#define PW_YAML_MAX_DEPTH 64
+
 struct pw_label {
 	char *key;
 	char *value;
@@ -81,7 +94,7 @@ enum pw_fqdn_kind {
 
 struct pw_fqdn_rule {
 	enum pw_fqdn_kind kind;
-	char *pattern; /* normalized: lower case, no trailing dot */
+	char *pattern; /* normalized: lower case, no trailing dot, at most PW_FQDN_MAX chars */
 };
 
 /* One entry of spec.egress. A rule with no ports grants every protocol and
@@ -112,11 +125,17 @@ int pw_policy_from_json(const json_t *obj, const char *source, struct pw_policy 
 
 /* Parse a YAML stream (one or more documents) into a JSON array of documents.
  * Plain scalars that read as integers, true/false or null become those JSON
- * types; quoted scalars stay strings. Anchors/aliases are refused. */
+ * types; quoted scalars stay strings. Anchors/aliases are refused. So are
+ * duplicate or non-string mapping keys, tags other than !!str, integers with a
+ * leading zero (octal in YAML 1.1, decimal in 1.2), integers beyond 64 bits,
+ * NUL characters and nesting deeper than PW_YAML_MAX_DEPTH. Empty documents
+ * are skipped. On error *out is NULL and err reads "line L column C: ...". */
 int pw_yaml_to_json(const char *buf, size_t len, json_t **out, char *err, size_t errlen);
 
 /* Parse a whole policy file: every document must be a valid EgressPolicy, or
- * nothing is returned (-EINVAL, err names the file, document and field). */
+ * nothing is returned (-EINVAL, err names the file, document and field).
+ * Empty documents are skipped; a file with none gives *n_out == 0, *out NULL.
+ * Two documents with the same namespace/name are refused. */
 int pw_policy_file_parse(const char *buf, size_t len, const char *source, struct pw_policy **out,
 			 size_t *n_out, char *err, size_t errlen);
 
@@ -124,6 +143,8 @@ void pw_policy_free(struct pw_policy *p); /* frees members, not p itself */
 void pw_policies_free(struct pw_policy *v, size_t n);
 
 void pw_labels_free(struct pw_labels *l);
+/* Add key=value, or replace the value of key. 0 or -ENOMEM (l unchanged). */
+int pw_labels_set(struct pw_labels *l, const char *key, const char *value);
 /* Value of key, or NULL. */
 const char *pw_labels_get(const struct pw_labels *l, const char *key);
 

@@ -72,9 +72,13 @@ static uint8_t learn(struct pw_agent *a, struct pw_ep *ep, const struct pw_dns_a
 	}
 	if (!matched || !ans->n_addrs) {
 		/* Not a name this pod may reach: release unlearned; connections to it
-		 * are denied like any other destination. */
+		 * are denied like any other destination, and the deny event can say
+		 * which name the pod was after. */
 		if (!matched)
 			a->st.dns_not_allowed++;
+		for (size_t i = 0; i < ans->n_addrs; i++)
+			pw_ep_note_seen(ep, ans->qname, ans->addrs[i].family, &ans->addrs[i].addr,
+					now);
 		return PW_R_NONE;
 	}
 	for (size_t i = 0; i < ans->n_addrs; i++) {

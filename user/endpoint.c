@@ -371,6 +371,17 @@ size_t pw_ep_expire(struct pw_ep *ep, uint64_t now_ns)
 	return dropped;
 }
 
+void pw_ep_note_seen(struct pw_ep *ep, const char *name, uint8_t family, const union pw_ip *ip,
+		     uint64_t now_ns)
+{
+	struct pw_seen_name *s = &ep->seen[ep->seen_next++ % PW_EP_SEEN];
+
+	s->family = family;
+	s->ip = *ip;
+	s->seen_ns = now_ns;
+	snprintf(s->name, sizeof(s->name), "%s", name);
+}
+
 const char *pw_ep_name_for(const struct pw_ep *ep, uint8_t family, const union pw_ip *ip)
 {
 	const char *best = NULL;
@@ -385,6 +396,17 @@ const char *pw_ep_name_for(const struct pw_ep *ep, uint8_t family, const union p
 				best = n->name;
 				best_ns = n->addrs[j].seen_ns;
 			}
+	}
+	if (best)
+		return best;
+	for (size_t i = 0; i < PW_EP_SEEN; i++) {
+		const struct pw_seen_name *s = &ep->seen[i];
+
+		if (s->name[0] && s->family == family && !memcmp(&s->ip, ip, sizeof(*ip)) &&
+		    s->seen_ns >= best_ns) {
+			best = s->name;
+			best_ns = s->seen_ns;
+		}
 	}
 	return best;
 }

@@ -33,6 +33,16 @@ struct pw_learned_name {
 	size_t n_addrs;
 };
 
+/* A name the pod resolved but may not reach: kept only to say, in a deny
+ * event, what the pod was trying to reach. Never grants anything. */
+#define PW_EP_SEEN 32
+struct pw_seen_name {
+	uint8_t family;
+	union pw_ip ip;
+	uint64_t seen_ns;
+	char name[PW_FQDN_MAX + 1];
+};
+
 struct pw_ep {
 	uint32_t ifindex;
 	uint32_t ep_id;
@@ -56,6 +66,8 @@ struct pw_ep {
 	struct pw_learned_name *names;
 	size_t n_names;
 	bool learned_dirty; /* names changed since the state file was written */
+	struct pw_seen_name seen[PW_EP_SEEN]; /* ring */
+	unsigned int seen_next;
 
 	struct pw_ep *next;
 };
@@ -83,7 +95,11 @@ int pw_ep_learn(struct pw_ep *ep, const char *name, uint8_t family, const union 
 /* Drop addresses expired before now (and names left empty). Returns how many
  * addresses were dropped. */
 size_t pw_ep_expire(struct pw_ep *ep, uint64_t now_ns);
-/* The name this pod most recently resolved to ip, or NULL. */
+/* Remember that name resolved to ip for this pod (not learned). */
+void pw_ep_note_seen(struct pw_ep *ep, const char *name, uint8_t family, const union pw_ip *ip,
+		     uint64_t now_ns);
+/* The name this pod most recently resolved to ip (learned, or else only
+ * seen), or NULL. */
 const char *pw_ep_name_for(const struct pw_ep *ep, uint8_t family, const union pw_ip *ip);
 void pw_ep_forget_names(struct pw_ep *ep);
 

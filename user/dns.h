@@ -10,6 +10,7 @@
 #ifndef PODWALL_DNS_H
 #define PODWALL_DNS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,14 +35,15 @@ struct pw_dns_answer {
 	uint16_t rcode;
 	struct pw_dns_addr addrs[PW_DNS_MAX_ADDRS];
 	size_t n_addrs;
-	size_t n_ignored; /* records off the chain, special addresses, over the cap */
+	size_t n_ignored;  /* records off the chain, special addresses, over the cap */
+	bool chain_broken; /* CNAME loop or chain longer than PW_DNS_MAX_CHAIN: nothing taken */
 };
 
 /*
  * Locate the DNS payload in a captured Ethernet frame and check the frame
  * against the recorded query: IPv4/IPv6 without options or extension headers,
  * UDP from meta->resolver port 53 to meta->pod_port, family as recorded, no
- * fragments, lengths consistent. On success *payload/*plen is the DNS message
+ * fragments, lengths consistent. On success *payload, *plen is the DNS message
  * and *udp_off the offset of the UDP header in the frame.
  * Returns 0 or -EINVAL with *why set.
  */
@@ -56,6 +58,21 @@ int pw_dns_frame_payload(const uint8_t *frame, size_t len, const struct pw_dns_m
  * at the question name are taken; never IPv4-mapped IPv6, loopback,
  * link-local, unspecified, multicast or broadcast addresses (pw_ip_is_special).
  * Returns 0 (possibly with no addresses, e.g. NXDOMAIN) or -EINVAL with *why.
+ *
+ * Details of the contract:
+ * - 0 with no addresses (the answer is still released) when: qtype is not A or
+ *   AAAA; rcode (with the EDNS extension) is not NOERROR; the question name is
+ *   not a hostname pw_fqdn_normalize accepts (qname is then ""); the CNAME chain
+ *   loops or is too long (chain_broken).
+ * - Only records of the question's own type are taken (A for A, AAAA for AAAA);
+ *   CNAMEs, A and AAAA must be class IN. TTLs with the top bit set count as 0
+ *   (RFC 2181 section 8). Duplicates are merged keeping the largest TTL.
+ * - TC set: records missing at the end of the message are accepted (the counts
+ *   may promise more); a record cut in the middle is still -EINVAL.
+ * - A record whose RDATA ldns does not decode to exactly RDLENGTH bytes (or an
+ *   A/AAAA whose RDATA is not 4/16 bytes) is skipped and counted in n_ignored;
+ *   the walk resumes after RDLENGTH, where the pod's own resolver resumes.
+ * - -ENOMEM if ldns cannot allocate. On any error n_addrs is 0.
  */
 int pw_dns_parse_answer(const uint8_t *msg, size_t len, uint16_t expect_id,
 			struct pw_dns_answer *out, const char **why);

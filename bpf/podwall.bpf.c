@@ -192,14 +192,14 @@ static __always_inline __u32 cidr_portset(const struct pw_endpoint *ep, const st
 	if (p->family == PW_FAMILY_V4) {
 		struct pw_cidr4_key k = {
 			.prefixlen = 64,
-			.ep_id = bpf_htonl(ep->ep_id),
-			.addr = p->daddr.v4,
+			.ep_id = ep->ep_id,
 		};
+		__builtin_memcpy(k.addr, &p->daddr.v4, 4);
 		v = bpf_map_lookup_elem(&pw_cidr4, &k);
 	} else {
 		struct pw_cidr6_key k = {
 			.prefixlen = 32 + 128,
-			.ep_id = bpf_htonl(ep->ep_id),
+			.ep_id = ep->ep_id,
 		};
 		__builtin_memcpy(k.addr, p->daddr.v6, 16);
 		v = bpf_map_lookup_elem(&pw_cidr6, &k);
@@ -266,7 +266,7 @@ static __always_inline int ip6_eq(const __u8 *a, const __u8 *b)
 static __always_inline int source_is_pod(const struct pw_endpoint *ep, const struct pw_pkt *p)
 {
 	if (p->family == PW_FAMILY_V4)
-		return (ep->flags & PW_EP_HAS_V4) && p->saddr.v4 == ep->ip4;
+		return (ep->flags & PW_EP_HAS_V4) && p->saddr.v4 == *(const __u32 *)ep->ip4;
 	return (ep->flags & PW_EP_HAS_V6) && ip6_eq(p->saddr.v6, ep->ip6);
 }
 
@@ -482,7 +482,7 @@ static __always_inline void note_inbound(const struct pw_endpoint *ep, const str
 
 	if (p->proto == IPPROTO_TCP ? !p->tcp_syn_only : !has_flow_key(p))
 		return;
-	if (p->family == PW_FAMILY_V4 ? !(ep->flags & PW_EP_HAS_V4) || p->daddr.v4 != ep->ip4
+	if (p->family == PW_FAMILY_V4 ? !(ep->flags & PW_EP_HAS_V4) || p->daddr.v4 != *(const __u32 *)ep->ip4
 				      : !(ep->flags & PW_EP_HAS_V6) ||
 						!ip6_eq(p->daddr.v6, ep->ip6))
 		return;

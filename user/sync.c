@@ -113,11 +113,11 @@ static void cidr_key_make(struct cidr_key *k, uint32_t ep_id, const struct pw_ci
 	k->family = e->family;
 	if (e->family == PW_FAMILY_V4) {
 		k->k4.prefixlen = 32 + e->prefix;
-		k->k4.ep_id = htonl(ep_id);
-		k->k4.addr = e->addr.v4;
+		k->k4.ep_id = ep_id;
+		memcpy(k->k4.addr, &e->addr.v4, 4);
 	} else {
 		k->k6.prefixlen = 32 + e->prefix;
-		k->k6.ep_id = htonl(ep_id);
+		k->k6.ep_id = ep_id;
 		memcpy(k->k6.addr, e->addr.v6, 16);
 	}
 }
@@ -155,7 +155,7 @@ static void cidr_delete_stale(int fd, uint8_t family, uint32_t ep_id, const stru
 		memcpy(key, next, ksz);
 		pk = key;
 		memcpy(&id, key + 4, 4);
-		if (ntohl(id) != ep_id || (c && cidr_wanted(c, family, key, ep_id)))
+		if (id != ep_id || (c && cidr_wanted(c, family, key, ep_id)))
 			continue;
 		uint8_t *nv = realloc(victims, (n + 1) * ksz);
 
@@ -354,9 +354,9 @@ static int endpoint_write(struct pw_agent *a, struct pw_ep *ep)
 		.policy_gen = ep->policy_gen + 1,
 		.mode = ep->compiled.mode,
 		.flags = ep->flags,
-		.ip4 = ep->ip4,
 	};
 
+	memcpy(v.ip4, &ep->ip4, 4);
 	memcpy(v.ip6, ep->ip6, 16);
 	if (!ep->managed) {
 		/* Per-pod counters exist before the first packet is governed. */

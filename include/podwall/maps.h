@@ -130,7 +130,7 @@ struct pw_endpoint {
 	__u8 mode;	  /* enum pw_mode */
 	__u8 flags;	  /* PW_EP_HAS_V4 | PW_EP_HAS_V6 */
 	__u8 pad[2];
-	__be32 ip4;	  /* the pod's IPv4 address, network order */
+	__u8 ip4[4];	  /* the pod's IPv4 address, network order */
 	__u8 ip6[16];	  /* the pod's IPv6 address, network order */
 };
 _Static_assert(sizeof(struct pw_endpoint) == 32, "pw_endpoint size");
@@ -160,15 +160,15 @@ _Static_assert(sizeof(struct pw_learned_val) == 16, "pw_learned_val size");
  * policy for that endpoint is refused whole and the previous one stays. */
 struct pw_cidr4_key {
 	__u32 prefixlen; /* 32 + address prefix length */
-	__u32 ep_id;	 /* big-endian so the trie compares it as bytes */
-	__be32 addr;
+	__u32 ep_id;	 /* always fully matched, so host order is fine */
+	__u8 addr[4];	 /* network order */
 };
 _Static_assert(sizeof(struct pw_cidr4_key) == 12, "pw_cidr4_key size");
 
 struct pw_cidr6_key {
 	__u32 prefixlen; /* 32 + address prefix length */
-	__u32 ep_id;	 /* big-endian */
-	__u8 addr[16];
+	__u32 ep_id;	 /* always fully matched, so host order is fine */
+	__u8 addr[16];	 /* network order */
 };
 _Static_assert(sizeof(struct pw_cidr6_key) == 24, "pw_cidr6_key size");
 

@@ -402,15 +402,15 @@ static void cidr_key(const char *cidr, void *key, int *fam)
 
 		memset(k, 0, sizeof(*k));
 		k->prefixlen = 32 + plen;
-		k->ep_id = htonl(EP_ID);
-		k->addr = ip_of(buf).v4;
+		k->ep_id = EP_ID;
+		memcpy(k->addr, ip_of(buf).v6, 4);
 	} else {
 		struct pw_cidr6_key *k = key;
 		union pw_ip a = ip_of(buf);
 
 		memset(k, 0, sizeof(*k));
 		k->prefixlen = 32 + plen;
-		k->ep_id = htonl(EP_ID);
+		k->ep_id = EP_ID;
 		memcpy(k->addr, a.v6, 16);
 	}
 }
@@ -499,7 +499,7 @@ static void seed(const struct row *row)
 	ep.policy_gen = EP_GEN;
 	ep.mode = row->audit ? PW_MODE_AUDIT : PW_MODE_ENFORCE;
 	ep.flags = PW_EP_HAS_V4 | (row->v4_only ? 0 : PW_EP_HAS_V6);
-	ep.ip4 = ip_of(POD4).v4;
+	memcpy(ep.ip4, ip_of(POD4).v6, 4);
 	if (!row->v4_only)
 		memcpy(ep.ip6, ip_of(POD6).v6, 16);
 	ep_put(&ep);

@@ -371,6 +371,18 @@ static __always_inline __u8 egress_verdict(struct __sk_buff *skb, const struct p
 	return reason;
 }
 
+/* A pod no policy selects: Kubernetes' allow-all, minus forged sources. */
+static __always_inline int open_egress(struct __sk_buff *skb, const struct pw_endpoint *ep)
+{
+	struct pw_pkt pkt = {};
+
+	pull_headers(skb);
+	if (parse_packet(skb, &pkt) == PW_P_OK && !source_is_pod(ep, &pkt))
+		return deny(skb, ep, &pkt, PW_R_SPOOF);
+	count(PW_C_PASS_UNMANAGED);
+	return TC_ACT_OK;
+}
+
 SEC("tc")
 int pod_egress(struct __sk_buff *skb)
 {
@@ -384,6 +396,8 @@ int pod_egress(struct __sk_buff *skb)
 		count(PW_C_PASS_UNMANAGED);
 		return TC_ACT_OK;
 	}
+	if (ep->mode == PW_MODE_OPEN)
+		return open_egress(skb, ep);
 	if (skb->vlan_present)
 		return deny(skb, ep, &pkt, PW_R_L2);
 
@@ -510,7 +524,7 @@ int pod_ingress(struct __sk_buff *skb)
 	struct pw_pkt pkt = {};
 
 	ep = bpf_map_lookup_elem(&pw_endpoints, &ifindex);
-	if (!ep)
+	if (!ep || ep->mode == PW_MODE_OPEN)
 		return TC_ACT_OK;
 	pull_headers(skb);
 	if (parse_packet(skb, &pkt) != PW_P_OK)

@@ -572,7 +572,7 @@ static json_t *cmd_cni_check(struct pw_agent *a, json_t *req)
 		return reply_err("container %s: not known to podwall", id ? id : "?");
 	if (pw_bpf_attached((int)ep->ifindex) != 1)
 		return reply_err("%s: podwall programs are not attached", ep->host_ifname);
-	if (ep->managed && bpf_map_lookup_elem(a->bpf.endpoints_fd, &ep->ifindex, &v))
+	if (bpf_map_lookup_elem(a->bpf.endpoints_fd, &ep->ifindex, &v))
 		return reply_err("%s: endpoint missing from pw_endpoints", ep->host_ifname);
 	return json_pack("{s:b}", "ok", 1);
 }

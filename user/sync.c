@@ -347,18 +347,19 @@ static void flows_delete_ep(struct pw_agent *a, uint32_t ep_id)
 
 /* ---- endpoints ---- */
 
-static int endpoint_write(struct pw_agent *a, struct pw_ep *ep)
+/* Write the endpoint entry: PW_MODE_OPEN for a pod no policy selects. */
+static int endpoint_write(struct pw_agent *a, struct pw_ep *ep, uint8_t mode)
 {
 	struct pw_endpoint v = {
 		.ep_id = ep->ep_id,
 		.policy_gen = ep->policy_gen + 1,
-		.mode = ep->compiled.mode,
+		.mode = mode,
 		.flags = ep->flags,
 	};
 
 	memcpy(v.ip4, &ep->ip4, 4);
 	memcpy(v.ip6, ep->ip6, 16);
-	if (!ep->managed) {
+	if (!ep->managed && mode != PW_MODE_OPEN) {
 		/* Per-pod counters exist before the first packet is governed. */
 		struct pw_ep_stats *zero;
 		int ncpu = libbpf_num_possible_cpus();
@@ -377,15 +378,13 @@ static int endpoint_write(struct pw_agent *a, struct pw_ep *ep)
 		return err;
 	}
 	ep->policy_gen = v.policy_gen;
-	ep->managed = true;
+	ep->managed = mode != PW_MODE_OPEN;
 	return 0;
 }
 
-int pw_sync_remove_ep(struct pw_agent *a, struct pw_ep *ep)
+/* Everything the endpoint was granted (its entry must already be gone or open). */
+static void rules_remove(struct pw_agent *a, struct pw_ep *ep)
 {
-	/* The endpoint entry goes first: the pod is unmanaged before its rules go. */
-	if (bpf_map_delete_elem(a->bpf.endpoints_fd, &ep->ifindex) && errno != ENOENT)
-		pw_warn("pw_endpoints: cannot delete ifindex %u: %s", ep->ifindex, strerror(errno));
 	cidr_delete_stale(a->bpf.cidr4_fd, PW_FAMILY_V4, ep->ep_id, NULL);
 	cidr_delete_stale(a->bpf.cidr6_fd, PW_FAMILY_V6, ep->ep_id, NULL);
 	learned_delete_all(a, ep->ep_id);
@@ -393,6 +392,14 @@ int pw_sync_remove_ep(struct pw_agent *a, struct pw_ep *ep)
 	bpf_map_delete_elem(a->bpf.ep_stats_fd, &ep->ep_id);
 	bpf_map_delete_elem(a->bpf.ep_rl_fd, &ep->ep_id);
 	ep->managed = false;
+}
+
+int pw_sync_remove_ep(struct pw_agent *a, struct pw_ep *ep)
+{
+	/* The endpoint entry goes first: the pod is unmanaged before its rules go. */
+	if (bpf_map_delete_elem(a->bpf.endpoints_fd, &ep->ifindex) && errno != ENOENT)
+		pw_warn("pw_endpoints: cannot delete ifindex %u: %s", ep->ifindex, strerror(errno));
+	rules_remove(a, ep);
 	return 0;
 }
 
@@ -414,8 +421,16 @@ int pw_sync_ep(struct pw_agent *a, struct pw_ep *ep)
 		return ret;
 	}
 	if (!c.selected) {
-		if (ep->managed)
-			pw_sync_remove_ep(a, ep);
+		bool was = ep->managed;
+
+		/* Open first (allow-all, sources still checked), then drop the rules. */
+		ret = endpoint_write(a, ep, PW_MODE_OPEN);
+		if (ret) {
+			pw_compiled_free(&c);
+			return ret;
+		}
+		if (was)
+			rules_remove(a, ep);
 		pw_compiled_free(&ep->compiled);
 		ep->compiled = c;
 		pw_ep_forget_names(ep);
@@ -436,7 +451,7 @@ int pw_sync_ep(struct pw_agent *a, struct pw_ep *ep)
 	if (ret)
 		pw_warn("endpoint %u: learned entries not fully rewritten: %s", ep->ep_id,
 			strerror(-ret));
-	ret = endpoint_write(a, ep);
+	ret = endpoint_write(a, ep, ep->compiled.mode);
 	if (ret)
 		return ret;
 	free(ep->compile_error);

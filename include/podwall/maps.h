@@ -58,6 +58,10 @@
 enum pw_mode {
 	PW_MODE_ENFORCE = 0,
 	PW_MODE_AUDIT = 1,
+	/* No policy selects the pod: everything passes except a spoofed source
+	 * address, so no pod on the node can forge a resolver's answer (or any
+	 * other pod's traffic). */
+	PW_MODE_OPEN = 2,
 };
 
 /* Endpoint flags. */

@@ -167,6 +167,7 @@ struct row {
 	const char *name;
 	const struct seed *seed;
 	__u8 audit;	  /* endpoint in audit mode */
+	__u8 open;	  /* endpoint no policy selects (PW_MODE_OPEN) */
 	__u8 v4_only;	  /* endpoint has no IPv6 address */
 	__u8 hb_stale;	  /* agent heartbeat older than its timeout */
 	__u8 hold_off;	  /* PW_CFG_HOLD_DNS not set */
@@ -497,7 +498,7 @@ static void seed(const struct row *row)
 	memset(&ep, 0, sizeof(ep));
 	ep.ep_id = EP_ID;
 	ep.policy_gen = EP_GEN;
-	ep.mode = row->audit ? PW_MODE_AUDIT : PW_MODE_ENFORCE;
+	ep.mode = row->open ? PW_MODE_OPEN : row->audit ? PW_MODE_AUDIT : PW_MODE_ENFORCE;
 	ep.flags = PW_EP_HAS_V4 | (row->v4_only ? 0 : PW_EP_HAS_V6);
 	memcpy(ep.ip4, ip_of(POD4).v6, 4);
 	if (!row->v4_only)
@@ -1411,6 +1412,19 @@ static const struct row rows[] = {
 		  PASS(CT(PW_C_FLOW_REVALIDATE), CT(PW_C_PASS_LEARNED)),
 		  .check = chk_flow_learned4_gen2},
 		 {PKT(TCP4("203.0.113.180", 443, .sport = 40001)), SHOT(PW_R_EXPIRED)},
+	 }},
+
+	/* 8b. open mode: a pod no policy selects */
+	{"open: any destination passes", &STD, .open = 1,
+	 ONE(PKT(TCP4("203.0.113.200", 25)), PASS(CT(PW_C_PASS_UNMANAGED)))},
+	{"open: spoofed v4 source drops (no forged resolver answers)", &STD, .open = 1,
+	 ONE(PKT(UDP4(POD4, 40000, .src = "10.43.0.10", .sport = 53)), SHOT(PW_R_SPOOF))},
+	{"open: spoofed v6 source drops", &STD, .open = 1,
+	 ONE(PKT(TCP6("2001:db8:400::80", 443, .src = "2001:db8:10::99")), SHOT(PW_R_SPOOF))},
+	{"open: a DNS query is not recorded and its answer is not held", &STD, .open = 1,
+	 .steps = {
+		 {PKT(DNSQ4(RES4)), PASS(CT(PW_C_PASS_UNMANAGED))},
+		 {.prog = INGRESS, PKT(DNSA4(RES4)), PASS()},
 	 }},
 
 	/* 9. audit mode */

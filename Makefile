@@ -61,16 +61,16 @@ $(BUILD)/podwall: $(BUILD)/obj/main.o $(BUILD)/libpodwall.a
 $(BUILD)/podwall-cni: $(BUILD)/obj/cni_main.o $(BUILD)/libpodwall.a
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpodwall.a $(HEADERS)
+$(UNIT_BINS): $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpodwall.a $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests $(LDFLAGS) $< $(BUILD)/libpodwall.a -o $@ $(LDLIBS) -lcmocka
 
-$(BUILD)/tests/test_bpf%: tests/bpf/test_bpf%.c $(BUILD)/libpodwall.a $(HEADERS) $(SKELS)
+$(BPFT_BINS): $(BUILD)/tests/%: tests/bpf/%.c $(BUILD)/libpodwall.a $(HEADERS) $(SKELS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests $(LDFLAGS) $< $(BUILD)/libpodwall.a -o $@ $(LDLIBS) -lcmocka
 
 # libFuzzer targets: always clang, always sanitized, own object files.
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(HEADERS)
+$(FUZZ_BINS): $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(HEADERS) $(SKELS)
 	@mkdir -p $(dir $@)
 	$(CLANG) -g -O1 -D_GNU_SOURCE -Iinclude -Iuser -I$(BUILD) -fsanitize=fuzzer,address,undefined \
 		$< $(filter-out user/agent.c,$(LIB_SRCS)) -o $@ $(LDLIBS)

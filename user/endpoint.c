@@ -12,6 +12,7 @@
 #include "log.h"
 
 static void learned_from_json(struct pw_ep *ep, const json_t *arr);
+static struct pw_learned_name *find_name(struct pw_ep *ep, const char *name);
 
 struct pw_ep *pw_ep_new(void)
 {
@@ -235,6 +236,8 @@ static void learned_from_json(struct pw_ep *ep, const json_t *arr)
 
 	json_array_foreach(arr, i, n) {
 		const char *name = json_string_value(json_object_get(n, "name"));
+		json_int_t resolved = json_integer_value(json_object_get(n, "resolved_ns"));
+		struct pw_learned_name *ln;
 		char norm[PW_FQDN_MAX + 1];
 		const char *why;
 
@@ -252,6 +255,10 @@ static void learned_from_json(struct pw_ep *ep, const json_t *arr)
 			pw_ep_learn(ep, norm, family, &addr, (uint64_t)exp, (uint64_t)seen, SIZE_MAX,
 				    NULL);
 		}
+		/* pw_ep_learn set it to the last address's seen_ns: restore it. */
+		ln = find_name(ep, norm);
+		if (ln && resolved > 0)
+			ln->resolved_ns = (uint64_t)resolved;
 	}
 }
 
@@ -299,6 +306,8 @@ int pw_ep_learn(struct pw_ep *ep, const char *name, uint8_t family, const union 
 	struct pw_learned_name *n = find_name(ep, name);
 	struct pw_learned_addr *a;
 
+	if (evicted)
+		memset(evicted, 0, sizeof(*evicted)); /* family 0: nothing evicted */
 	if (!n) {
 		struct pw_learned_name *nv = realloc(ep->names, (ep->n_names + 1) * sizeof(*nv));
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +54,8 @@ int pw_cidr_parse(const char *s, uint8_t *family, union pw_ip *ip, uint8_t *pref
 	addr[n] = '\0';
 	if (pw_ip_parse(addr, family, ip))
 		return -EINVAL;
-	if (!slash[1] || slash[1] == '-' || slash[1] == '+')
+	/* Digits only: strtol alone would take " 24", "+24" and "-0". */
+	if (!isdigit((unsigned char)slash[1]))
 		return -EINVAL;
 	errno = 0;
 	len = strtol(slash + 1, &end, 10);

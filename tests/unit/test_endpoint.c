@@ -1,0 +1,612 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Endpoints: JSON round trip (with learned names, through the state
+ * directory), what pw_ep_from_json refuses, learning with a per-name LRU cap,
+ * expiry, and which name an address is reported under.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "endpoint.h"
+#include "ipaddr.h"
+
+/* ---- helpers --------------------------------------------------------------------- */
+
+/* Every row struct starts with its name. */
+static const char *row_name(const void *row)
+{
+	return *(const char *const *)row;
+}
+
+/* Run one table: each row its own cmocka test, named after the row. */
+static int run_table(const char *group, CMUnitTestFunction fn, const void *rows, size_t row_size,
+		     size_t n)
+{
+	struct CMUnitTest *tests = calloc(n, sizeof(*tests));
+	int failed;
+
+	if (!tests)
+		return 1;
+	for (size_t i = 0; i < n; i++) {
+		const void *row = (const char *)rows + i * row_size;
+
+		tests[i].name = row_name(row);
+		tests[i].test_func = fn;
+		tests[i].initial_state = (void *)row;
+	}
+	failed = _cmocka_run_group_tests(group, tests, n, NULL, NULL);
+	free(tests);
+	return failed;
+}
+
+#define RUN_TABLE(group, fn, rows)                                                                 \
+	run_table(group, fn, rows, sizeof((rows)[0]), sizeof(rows) / sizeof((rows)[0]))
+
+static union pw_ip ip_of(const char *s, uint8_t *family)
+{
+	union pw_ip ip;
+	uint8_t f;
+
+	if (pw_ip_parse(s, family ? family : &f, &ip))
+		fail_msg("bad address in test data: %s", s);
+	return ip;
+}
+
+static json_t *json_of(const char *text)
+{
+	json_error_t jerr;
+	json_t *o = json_loads(text, 0, &jerr);
+
+	if (!o)
+		fail_msg("bad JSON in test data: %s: %s", jerr.text, text);
+	return o;
+}
+
+/* Learn s for name; returns the evicted address (family 0 if none). */
+static struct pw_learned_addr learn(struct pw_ep *ep, const char *name, const char *s,
+				    uint64_t expires, uint64_t now, size_t cap)
+{
+	struct pw_learned_addr ev;
+	union pw_ip ip;
+	uint8_t family;
+
+	ip = ip_of(s, &family);
+	/* Stale contents from an earlier call must not read as an eviction. */
+	memset(&ev, 0x5a, sizeof(ev));
+	ev.family = PW_FAMILY_V4;
+	assert_int_equal(pw_ep_learn(ep, name, family, &ip, expires, now, cap, &ev), 0);
+	return ev;
+}
+
+static const struct pw_learned_name *name_of(const struct pw_ep *ep, const char *name)
+{
+	for (size_t i = 0; i < ep->n_names; i++)
+		if (!strcmp(ep->names[i].name, name))
+			return &ep->names[i];
+	return NULL;
+}
+
+static const struct pw_learned_addr *addr_of(const struct pw_ep *ep, const char *name,
+					     const char *s)
+{
+	const struct pw_learned_name *n = name_of(ep, name);
+	union pw_ip ip;
+	uint8_t family;
+
+	ip = ip_of(s, &family);
+	for (size_t i = 0; n && i < n->n_addrs; i++)
+		if (n->addrs[i].family == family && !memcmp(&n->addrs[i].ip, &ip, sizeof(ip)))
+			return &n->addrs[i];
+	return NULL;
+}
+
+static const char *name_for(const struct pw_ep *ep, const char *s)
+{
+	union pw_ip ip;
+	uint8_t family;
+
+	ip = ip_of(s, &family);
+	return pw_ep_name_for(ep, family, &ip);
+}
+
+static struct pw_ep *sample_ep(void)
+{
+	struct pw_ep *ep = pw_ep_new();
+	union pw_ip ip;
+
+	assert_non_null(ep);
+	ep->ifindex = 42;
+	ep->ep_id = 7;
+	strcpy(ep->host_ifname, "veth1a2b3c4d");
+	strcpy(ep->container_id,
+	       "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0");
+	strcpy(ep->netns, "/var/run/netns/cni-5e1c0f3a-0000-4000-8000-000000000001");
+	strcpy(ep->ifname, "eth0");
+	ep->namespace = strdup("shop");
+	ep->name = strdup("web-0");
+	assert_true(ep->namespace && ep->name);
+	assert_int_equal(pw_labels_set(&ep->labels, "app", "web"), 0);
+	assert_int_equal(pw_labels_set(&ep->labels, "app.kubernetes.io/tier", "front end"), 0);
+	ep->flags = PW_EP_HAS_V4 | PW_EP_HAS_V6;
+	ip = ip_of("192.0.2.10", NULL);
+	ep->ip4 = ip.v4;
+	ip = ip_of("2001:db8::10", NULL);
+	memcpy(ep->ip6, ip.v6, 16);
+	return ep;
+}
+
+static void assert_same_ep(const struct pw_ep *a, const struct pw_ep *b)
+{
+	assert_int_equal(a->ep_id, b->ep_id);
+	assert_string_equal(a->host_ifname, b->host_ifname);
+	assert_string_equal(a->container_id, b->container_id);
+	assert_string_equal(a->netns, b->netns);
+	assert_string_equal(a->ifname, b->ifname);
+	assert_string_equal(a->namespace, b->namespace);
+	assert_string_equal(a->name, b->name);
+	assert_int_equal(a->flags, b->flags);
+	if (a->flags & PW_EP_HAS_V4)
+		assert_memory_equal(&a->ip4, &b->ip4, sizeof(a->ip4));
+	if (a->flags & PW_EP_HAS_V6)
+		assert_memory_equal(a->ip6, b->ip6, sizeof(a->ip6));
+	assert_int_equal(a->labels.n, b->labels.n);
+	for (size_t i = 0; i < a->labels.n; i++) {
+		const char *v = pw_labels_get(&b->labels, a->labels.v[i].key);
+
+		assert_non_null(v);
+		assert_string_equal(v, a->labels.v[i].value);
+	}
+}
+
+static void assert_same_names(const struct pw_ep *a, const struct pw_ep *b)
+{
+	assert_int_equal(a->n_names, b->n_names);
+	for (size_t i = 0; i < a->n_names; i++) {
+		const struct pw_learned_name *x = &a->names[i], *y = &b->names[i];
+
+		assert_string_equal(x->name, y->name);
+		assert_int_equal(x->resolved_ns, y->resolved_ns);
+		assert_int_equal(x->n_addrs, y->n_addrs);
+		for (size_t j = 0; j < x->n_addrs; j++) {
+			assert_int_equal(x->addrs[j].family, y->addrs[j].family);
+			assert_memory_equal(&x->addrs[j].ip, &y->addrs[j].ip,
+					    sizeof(x->addrs[j].ip));
+			assert_int_equal(x->addrs[j].expires_ns, y->addrs[j].expires_ns);
+			assert_int_equal(x->addrs[j].seen_ns, y->addrs[j].seen_ns);
+		}
+	}
+}
+
+/* ---- JSON round trip --------------------------------------------------------------- */
+
+static void test_json_round_trip(void **state)
+{
+	struct pw_ep *ep = sample_ep(), *back;
+	char err[256] = "", pod[64];
+	json_t *o;
+
+	o = pw_ep_to_json(ep);
+	assert_non_null(o);
+	/* The agent reads ifindex itself and checks it against host_ifname. */
+	assert_int_equal(json_integer_value(json_object_get(o, "ifindex")), 42);
+	assert_int_equal(json_array_size(json_object_get(o, "ips")), 2);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(o, "ips"), 0)),
+			    "192.0.2.10");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(o, "ips"), 1)),
+			    "2001:db8::10");
+	back = pw_ep_from_json(o, err, sizeof(err));
+	if (!back)
+		fail_msg("pw_ep_from_json: %s", err);
+	assert_same_ep(ep, back);
+	assert_string_equal(pw_ep_pod(back, pod, sizeof(pod)), "shop/web-0");
+	pw_ep_free(back);
+	json_decref(o);
+
+	/* One family only. */
+	ep->flags = PW_EP_HAS_V6;
+	o = pw_ep_to_json(ep);
+	back = pw_ep_from_json(o, err, sizeof(err));
+	assert_non_null(back);
+	assert_same_ep(ep, back);
+	pw_ep_free(back);
+	json_decref(o);
+	pw_ep_free(ep);
+}
+
+static json_t *load_state(const char *dir, const struct pw_ep *ep)
+{
+	char path[512];
+	json_error_t jerr;
+	json_t *o;
+
+	snprintf(path, sizeof(path), "%s/%s.json", dir, ep->container_id);
+	o = json_load_file(path, 0, &jerr);
+	if (!o)
+		fail_msg("%s: %s", path, jerr.text);
+	return o;
+}
+
+/* Learned names survive a save and a load: every address, expiry and time. */
+static void test_state_round_trip_learned(void **state)
+{
+	char dir[] = "/tmp/pw-test-endpoint.XXXXXX", path[512], err[256] = "";
+	struct pw_ep *ep = sample_ep(), *back;
+	json_t *o;
+
+	assert_non_null(mkdtemp(dir));
+	learn(ep, "api.example.com", "192.0.2.1", 10000, 100, 8);
+	learn(ep, "api.example.com", "2001:db8::1", 20000, 200, 8);
+	learn(ep, "cdn.example.org", "198.51.100.7", 30000, 250, 8);
+	/* Refreshed last: resolved_ns is no longer the last address's seen_ns. */
+	learn(ep, "api.example.com", "192.0.2.1", 40000, 300, 8);
+	assert_int_equal(name_of(ep, "api.example.com")->resolved_ns, 300);
+
+	assert_int_equal(pw_ep_save(ep, dir), 0);
+	o = load_state(dir, ep);
+	back = pw_ep_from_json(o, err, sizeof(err));
+	if (!back)
+		fail_msg("pw_ep_from_json: %s", err);
+	assert_same_ep(ep, back);
+	assert_same_names(ep, back);
+	assert_string_equal(name_for(back, "192.0.2.1"), "api.example.com");
+	json_decref(o);
+
+	/* Saving over an existing file replaces it (no .tmp left behind). */
+	learn(ep, "cdn.example.org", "198.51.100.8", 50000, 400, 8);
+	assert_int_equal(pw_ep_save(ep, dir), 0);
+	o = load_state(dir, ep);
+	pw_ep_free(back);
+	back = pw_ep_from_json(o, err, sizeof(err));
+	assert_non_null(back);
+	assert_same_names(ep, back);
+	json_decref(o);
+	snprintf(path, sizeof(path), "%s/%s.json.tmp", dir, ep->container_id);
+	assert_int_equal(access(path, F_OK), -1);
+
+	assert_int_equal(pw_ep_unlink(ep, dir), 0);
+	snprintf(path, sizeof(path), "%s/%s.json", dir, ep->container_id);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(pw_ep_unlink(ep, dir), 0); /* already gone: fine */
+	assert_int_equal(rmdir(dir), 0);
+	pw_ep_free(back);
+	pw_ep_free(ep);
+}
+
+/* A state file edited by hand or from an older agent: bad learned entries are
+ * skipped, names are normalized, the endpoint itself still loads. */
+static void test_learned_junk_skipped(void **state)
+{
+	char err[256] = "";
+	struct pw_ep *ep;
+	json_t *o;
+
+	o = json_of("{\"container_id\":\"c1\",\"host_ifname\":\"veth0\",\"namespace\":\"shop\","
+		    "\"name\":\"web\",\"ips\":[\"192.0.2.10\"],\"learned\":["
+		    "{\"name\":\"API.Example.COM.\",\"resolved_ns\":5,\"addrs\":["
+		    "{\"ip\":\"192.0.2.1\",\"expires_ns\":100,\"seen_ns\":5},"
+		    "{\"ip\":\"not-an-ip\",\"expires_ns\":100,\"seen_ns\":5},"
+		    "{\"ip\":\"192.0.2.2\",\"expires_ns\":0,\"seen_ns\":5},"
+		    "{\"ip\":\"192.0.2.3\",\"seen_ns\":5},"
+		    "{\"expires_ns\":100},"
+		    "\"192.0.2.4\"]},"
+		    "{\"name\":\"bad name!\",\"addrs\":[{\"ip\":\"192.0.2.5\",\"expires_ns\":9}]},"
+		    "{\"addrs\":[{\"ip\":\"192.0.2.6\",\"expires_ns\":9}]},"
+		    "{\"name\":\"empty.example.org\",\"addrs\":[]},"
+		    "42]}");
+	ep = pw_ep_from_json(o, err, sizeof(err));
+	if (!ep)
+		fail_msg("pw_ep_from_json: %s", err);
+	assert_int_equal(ep->n_names, 1);
+	assert_string_equal(ep->names[0].name, "api.example.com");
+	assert_int_equal(ep->names[0].n_addrs, 1);
+	assert_non_null(addr_of(ep, "api.example.com", "192.0.2.1"));
+	pw_ep_free(ep);
+	json_decref(o);
+
+	/* "learned" of the wrong type is ignored as a whole. */
+	o = json_of("{\"container_id\":\"c1\",\"host_ifname\":\"veth0\",\"namespace\":\"shop\","
+		    "\"name\":\"web\",\"ips\":[\"192.0.2.10\"],\"learned\":{\"a\":1}}");
+	ep = pw_ep_from_json(o, err, sizeof(err));
+	assert_non_null(ep);
+	assert_int_equal(ep->n_names, 0);
+	pw_ep_free(ep);
+	json_decref(o);
+}
+
+/* ---- pw_ep_from_json: accepted and refused ------------------------------------------- */
+
+#define A16  "aaaaaaaaaaaaaaaa"
+#define A127 A16 A16 A16 A16 A16 A16 A16 "aaaaaaaaaaaaaaa"
+#define TAIL "\"namespace\":\"shop\",\"name\":\"web\""
+
+struct from_json_row {
+	const char *name;
+	const char *json;
+	const char *err; /* substring of the error; NULL: accepted */
+	uint8_t flags;	 /* when accepted */
+};
+
+/* clang-format off */
+static const struct from_json_row from_json_rows[] = {
+	{"minimal v4", "{\"container_id\":\"c1\",\"host_ifname\":\"veth0\"," TAIL ","
+	 "\"ips\":[\"192.0.2.10\"]}", NULL, PW_EP_HAS_V4},
+	{"v6 only", "{\"container_id\":\"c1\",\"host_ifname\":\"veth0\"," TAIL ","
+	 "\"ips\":[\"2001:db8::10\"]}", NULL, PW_EP_HAS_V6},
+	{"v6 then v4", "{\"container_id\":\"c1\",\"host_ifname\":\"veth0\"," TAIL ","
+	 "\"ips\":[\"2001:db8::10\",\"192.0.2.10\"]}", NULL, PW_EP_HAS_V4 | PW_EP_HAS_V6},
+	{"CNI address with prefix length", "{\"container_id\":\"c1\",\"host_ifname\":\"veth0\","
+	 TAIL ",\"ips\":[\"192.0.2.10/24\",\"2001:db8::10/64\"]}", NULL,
+	 PW_EP_HAS_V4 | PW_EP_HAS_V6},
+	{"container_id of 127", "{\"container_id\":\"" A127 "\",\"host_ifname\":\"veth0\"," TAIL
+	 ",\"ips\":[\"192.0.2.10\"]}", NULL, PW_EP_HAS_V4},
+	{"host_ifname of 15", "{\"container_id\":\"c1\",\"host_ifname\":\"veth0123456789a\","
+	 TAIL ",\"ips\":[\"192.0.2.10\"]}", NULL, PW_EP_HAS_V4},
+	{"empty labels", "{\"container_id\":\"c1\",\"host_ifname\":\"veth0\"," TAIL ","
+	 "\"labels\":{},\"ips\":[\"192.0.2.10\"]}", NULL, PW_EP_HAS_V4},
+	{"not an object", "[]", "not a JSON object"},
+	{"missing container_id", "{\"host_ifname\":\"veth0\"," TAIL ",\"ips\":[\"192.0.2.10\"]}",
+	 "container_id"},
+	{"empty container_id", "{\"container_id\":\"\",\"host_ifname\":\"veth0\"," TAIL ","
+	 "\"ips\":[\"192.0.2.10\"]}", "container_id"},
+	{"container_id not a string", "{\"container_id\":7,\"host_ifname\":\"veth0\"," TAIL ","
+	 "\"ips\":[\"192.0.2.10\"]}", "container_id"},
+	{"container_id of 128", "{\"container_id\":\"" A127 "a\",\"host_ifname\":\"veth0\"," TAIL
+	 ",\"ips\":[\"192.0.2.10\"]}", "container_id"},
+	{"missing host_ifname", "{\"container_id\":\"c1\"," TAIL ",\"ips\":[\"192.0.2.10\"]}",
+	 "host_ifname"},
+	{"host_ifname of 16", "{\"container_id\":\"c1\",\"host_ifname\":\"veth0123456789ab\","
+	 TAIL ",\"ips\":[\"192.0.2.10\"]}", "host_ifname"},
+	{"netns not a string", "{\"container_id\":\"c1\",\"host_ifname\":\"veth0\",\"netns\":1,"
+	 TAIL ",\"ips\":[\"192.0.2.10\"]}", "netns"},
+	{"ifname too long", "{\"container_id\":\"c1\",\"host_ifname\":\"veth0\","
+	 "\"ifname\":\"eth0123456789abcd\"," TAIL ",\"ips\":[\"192.0.2.10\"]}", "ifname"},
+	{"missing namespace", "{\"container_id\":\"c1\",\"host_ifname\":\"veth0\","
+	 "\"name\":\"web\",\"ips\":[\"192.0.2.10\"]}", "namespace"},
+	{"namespace not a string", "{\"container_id\":\"c1\",\"host_ifname\":\"veth0\","
+	 "\"namespace\":[],\"name\":\"web\",\"ips\":[\"192.0.2.10\"]}", "namespace"},
+	{"empty name", "{\"container_id\":\"c1\",\"host_ifname\":\"veth0\","
+	 "\"namespace\":\"shop\",\"name\":\"\",\"ips\":[\"192.0.2.10\"]}", "name"},
+	{"missing name", "{\"container_id\":\"c1\",\"host_ifname\":\"veth0\","
+	 "\"namespace\":\"shop\",\"ips\":[\"192.0.2.10\"]}", "name"},
+	{"labels not an object", "{\"container_id\":\"c1\",\"host_ifname\":\"veth0\"," TAIL ","
+	 "\"labels\":[\"app=web\"],\"ips\":[\"192.0.2.10\"]}", "labels: must be an object"},
+	{"label value a number", "{\"container_id\":\"c1\",\"host_ifname\":\"veth0\"," TAIL ","
+	 "\"labels\":{\"app\":\"web\",\"replicas\":3},\"ips\":[\"192.0.2.10\"]}",
+	 "labels.replicas: must be a string"},
+	{"label value null", "{\"container_id\":\"c1\",\"host_ifname\":\"veth0\"," TAIL ","
+	 "\"labels\":{\"app\":null},\"ips\":[\"192.0.2.10\"]}", "labels.app: must be a string"},
+	{"ips missing", "{\"container_id\":\"c1\",\"host_ifname\":\"veth0\"," TAIL "}",
+	 "ips: at least one"},
+	{"ips empty", "{\"container_id\":\"c1\",\"host_ifname\":\"veth0\"," TAIL ",\"ips\":[]}",
+	 "ips: at least one"},
+	{"ips not an array", "{\"container_id\":\"c1\",\"host_ifname\":\"veth0\"," TAIL ","
+	 "\"ips\":\"192.0.2.10\"}", "ips: at least one"},
+	{"ips[0] not a string", "{\"container_id\":\"c1\",\"host_ifname\":\"veth0\"," TAIL ","
+	 "\"ips\":[3221225994]}", "ips[0]: must be a string"},
+	{"bad address", "{\"container_id\":\"c1\",\"host_ifname\":\"veth0\"," TAIL ","
+	 "\"ips\":[\"192.0.2.300\"]}", "ips[0]: not an address"},
+	{"hostname as address", "{\"container_id\":\"c1\",\"host_ifname\":\"veth0\"," TAIL ","
+	 "\"ips\":[\"192.0.2.10\",\"web.example.com\"]}", "ips[1]: not an address"},
+	{"empty address", "{\"container_id\":\"c1\",\"host_ifname\":\"veth0\"," TAIL ","
+	 "\"ips\":[\"\"]}", "ips[0]: not an address"},
+	{"address too long", "{\"container_id\":\"c1\",\"host_ifname\":\"veth0\"," TAIL ","
+	 "\"ips\":[\"2001:0db8:0000:0000:0000:0000:0000:0000:0000:0010\"]}",
+	 "ips[0]: not an address"},
+	{"two v4 addresses", "{\"container_id\":\"c1\",\"host_ifname\":\"veth0\"," TAIL ","
+	 "\"ips\":[\"192.0.2.10\",\"192.0.2.11\"]}", "ips[1]: one address per family"},
+	{"two v6 addresses", "{\"container_id\":\"c1\",\"host_ifname\":\"veth0\"," TAIL ","
+	 "\"ips\":[\"2001:db8::10\",\"192.0.2.10\",\"2001:db8::11\"]}",
+	 "ips[2]: one address per family"},
+	{"same v4 twice", "{\"container_id\":\"c1\",\"host_ifname\":\"veth0\"," TAIL ","
+	 "\"ips\":[\"192.0.2.10\",\"192.0.2.10\"]}", "ips[1]: one address per family"},
+};
+/* clang-format on */
+
+static void test_from_json_row(void **state)
+{
+	const struct from_json_row *r = *state;
+	char err[256];
+	struct pw_ep *ep;
+	json_t *o = json_of(r->json);
+
+	strcpy(err, "(unset)");
+	ep = pw_ep_from_json(o, err, sizeof(err));
+	json_decref(o);
+	if (!r->err) {
+		if (!ep)
+			fail_msg("want accepted, got \"%s\"", err);
+		assert_int_equal(ep->flags, r->flags);
+		pw_ep_free(ep);
+		return;
+	}
+	if (ep) {
+		pw_ep_free(ep);
+		fail_msg("want refused with \"%s\", got accepted", r->err);
+	}
+	if (!strstr(err, r->err))
+		fail_msg("error \"%s\", want it to contain \"%s\"", err, r->err);
+}
+
+/* ---- learning, LRU, expiry, name_for ------------------------------------------------- */
+
+static void test_learn_lru(void **state)
+{
+	struct pw_ep *ep = pw_ep_new();
+	const struct pw_learned_addr *a;
+	struct pw_learned_addr ev;
+	char buf[PW_IP_STRLEN];
+
+	assert_non_null(ep);
+	ev = learn(ep, "api.example.com", "192.0.2.1", 1000, 10, 3);
+	assert_int_equal(ev.family, 0);
+	ev = learn(ep, "api.example.com", "192.0.2.2", 1000, 20, 3);
+	assert_int_equal(ev.family, 0);
+	ev = learn(ep, "api.example.com", "2001:db8::3", 1000, 30, 3);
+	assert_int_equal(ev.family, 0);
+	assert_int_equal(name_of(ep, "api.example.com")->n_addrs, 3);
+	assert_int_equal(name_of(ep, "api.example.com")->resolved_ns, 30);
+
+	/* Full: the least recently seen (192.0.2.1) goes, and is handed back. */
+	ev = learn(ep, "api.example.com", "192.0.2.4", 1000, 40, 3);
+	assert_int_equal(ev.family, PW_FAMILY_V4);
+	assert_string_equal(pw_ip_str(ev.family, &ev.ip, buf), "192.0.2.1");
+	assert_int_equal(ev.seen_ns, 10);
+	assert_int_equal(ev.expires_ns, 1000);
+	assert_int_equal(name_of(ep, "api.example.com")->n_addrs, 3);
+	assert_null(addr_of(ep, "api.example.com", "192.0.2.1"));
+	assert_null(name_for(ep, "192.0.2.1"));
+
+	/* Seen again: it becomes the most recent; a shorter TTL does not shorten. */
+	ev = learn(ep, "api.example.com", "192.0.2.2", 500, 50, 3);
+	assert_int_equal(ev.family, 0);
+	a = addr_of(ep, "api.example.com", "192.0.2.2");
+	assert_non_null(a);
+	assert_int_equal(a->seen_ns, 50);
+	assert_int_equal(a->expires_ns, 1000);
+	learn(ep, "api.example.com", "192.0.2.2", 5000, 55, 3);
+	assert_int_equal(addr_of(ep, "api.example.com", "192.0.2.2")->expires_ns, 5000);
+
+	/* So the next eviction takes 2001:db8::3 (seen 30), not 192.0.2.2. */
+	ev = learn(ep, "api.example.com", "192.0.2.5", 1000, 60, 3);
+	assert_int_equal(ev.family, PW_FAMILY_V6);
+	assert_string_equal(pw_ip_str(ev.family, &ev.ip, buf), "2001:db8::3");
+	assert_non_null(addr_of(ep, "api.example.com", "192.0.2.2"));
+	assert_non_null(addr_of(ep, "api.example.com", "192.0.2.4"));
+	assert_non_null(addr_of(ep, "api.example.com", "192.0.2.5"));
+
+	/* The cap is per name: another name fills its own. */
+	for (int i = 0; i < 3; i++) {
+		char s[32];
+
+		snprintf(s, sizeof(s), "198.51.100.%d", i + 1);
+		ev = learn(ep, "cdn.example.org", s, 1000, 70 + (uint64_t)i, 3);
+		assert_int_equal(ev.family, 0);
+	}
+	assert_int_equal(ep->n_names, 2);
+	assert_int_equal(name_of(ep, "api.example.com")->n_addrs, 3);
+	assert_int_equal(name_of(ep, "cdn.example.org")->n_addrs, 3);
+
+	/* Same bytes, other family: a different address. */
+	learn(ep, "v.example.net", "192.0.2.9", 1000, 80, 3);
+	learn(ep, "v.example.net", "c000:209::", 1000, 81, 3);
+	assert_int_equal(name_of(ep, "v.example.net")->n_addrs, 2);
+
+	/* Cap 1: each new address replaces the last; NULL evicted is allowed. */
+	{
+		union pw_ip ip;
+		uint8_t family;
+
+		learn(ep, "one.example.net", "203.0.113.1", 1000, 90, 1);
+		ip = ip_of("203.0.113.2", &family);
+		assert_int_equal(pw_ep_learn(ep, "one.example.net", family, &ip, 1000, 91, 1, NULL),
+				 0);
+		assert_int_equal(name_of(ep, "one.example.net")->n_addrs, 1);
+		assert_non_null(addr_of(ep, "one.example.net", "203.0.113.2"));
+	}
+
+	pw_ep_forget_names(ep);
+	assert_int_equal(ep->n_names, 0);
+	assert_null(ep->names);
+	assert_null(name_for(ep, "192.0.2.2"));
+	pw_ep_free(ep);
+}
+
+static void test_expire(void **state)
+{
+	struct pw_ep *ep = pw_ep_new();
+
+	assert_non_null(ep);
+	assert_int_equal(pw_ep_expire(ep, 1000), 0);
+	learn(ep, "a.example.com", "192.0.2.1", 100, 1, 8);
+	learn(ep, "a.example.com", "192.0.2.2", 200, 1, 8);
+	learn(ep, "b.example.com", "198.51.100.1", 150, 1, 8);
+	learn(ep, "c.example.com", "2001:db8::1", 300, 1, 8);
+	learn(ep, "c.example.com", "2001:db8::2", 300, 1, 8);
+
+	assert_int_equal(pw_ep_expire(ep, 99), 0);
+	assert_int_equal(ep->n_names, 3);
+	/* Expiring exactly now counts as expired. */
+	assert_int_equal(pw_ep_expire(ep, 100), 1);
+	assert_null(addr_of(ep, "a.example.com", "192.0.2.1"));
+	assert_non_null(addr_of(ep, "a.example.com", "192.0.2.2"));
+	/* A name left with no address goes; the others keep their order. */
+	assert_int_equal(pw_ep_expire(ep, 150), 1);
+	assert_int_equal(ep->n_names, 2);
+	assert_string_equal(ep->names[0].name, "a.example.com");
+	assert_string_equal(ep->names[1].name, "c.example.com");
+	assert_null(name_for(ep, "198.51.100.1"));
+	assert_int_equal(pw_ep_expire(ep, 150), 0);
+	/* Several at once, across names. */
+	assert_int_equal(pw_ep_expire(ep, 1000), 3);
+	assert_int_equal(ep->n_names, 0);
+
+	/* Learning works again after everything expired. */
+	learn(ep, "d.example.com", "203.0.113.4", 2000, 1500, 8);
+	assert_int_equal(ep->n_names, 1);
+	assert_string_equal(name_for(ep, "203.0.113.4"), "d.example.com");
+	pw_ep_free(ep);
+}
+
+static void test_name_for(void **state)
+{
+	struct pw_ep *ep = pw_ep_new();
+
+	assert_non_null(ep);
+	assert_null(name_for(ep, "192.0.2.1"));
+	learn(ep, "a.example.com", "192.0.2.1", 1000, 100, 8);
+	learn(ep, "b.example.com", "192.0.2.1", 1000, 200, 8);
+	learn(ep, "c.example.com", "192.0.2.1", 1000, 150, 8);
+	assert_string_equal(name_for(ep, "192.0.2.1"), "b.example.com");
+	/* a resolves to it again, later: a is now the name to report. */
+	learn(ep, "a.example.com", "192.0.2.1", 1000, 300, 8);
+	assert_string_equal(name_for(ep, "192.0.2.1"), "a.example.com");
+	/* Other addresses and families do not match. */
+	assert_null(name_for(ep, "192.0.2.2"));
+	assert_null(name_for(ep, "c000:201::"));
+	assert_null(name_for(ep, "::ffff:192.0.2.1"));
+	learn(ep, "six.example.com", "2001:db8::1", 1000, 400, 8);
+	assert_string_equal(name_for(ep, "2001:db8::1"), "six.example.com");
+	assert_string_equal(name_for(ep, "192.0.2.1"), "a.example.com");
+	pw_ep_free(ep);
+}
+
+static void test_pod_name(void **state)
+{
+	struct pw_ep *ep = pw_ep_new();
+	char buf[16];
+
+	assert_non_null(ep);
+	assert_string_equal(pw_ep_pod(ep, buf, sizeof(buf)), "?/?");
+	ep->namespace = strdup("shop");
+	ep->name = strdup("a-very-long-pod-name");
+	assert_string_equal(pw_ep_pod(ep, buf, sizeof(buf)), "shop/a-very-lon");
+	pw_ep_free(ep);
+	pw_ep_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_json_round_trip),
+	    cmocka_unit_test(test_state_round_trip_learned),
+	    cmocka_unit_test(test_learned_junk_skipped),
+	    cmocka_unit_test(test_learn_lru),
+	    cmocka_unit_test(test_expire),
+	    cmocka_unit_test(test_name_for),
+	    cmocka_unit_test(test_pod_name),
+	};
+	int failed = 0;
+
+	failed += cmocka_run_group_tests_name("endpoint", tests, NULL, NULL);
+	failed += RUN_TABLE("pw_ep_from_json", test_from_json_row, from_json_rows);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Event records as JSON (every field, for v4, v6 and frames with no IP
+ * header), reason and protocol names, RFC 3339 times, and the growing text
+ * buffer behind /metrics.
+ */
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "events_fmt.h"
+#include "ipaddr.h"
+#include "metrics_fmt.h"
+
+/* ---- helpers --------------------------------------------------------------------- */
+
+/* Every row struct starts with its name. */
+static const char *row_name(const void *row)
+{
+	return *(const char *const *)row;
+}
+
+/* Run one table: each row its own cmocka test, named after the row. */
+static int run_table(const char *group, CMUnitTestFunction fn, const void *rows, size_t row_size,
+		     size_t n)
+{
+	struct CMUnitTest *tests = calloc(n, sizeof(*tests));
+	int failed;
+
+	if (!tests)
+		return 1;
+	for (size_t i = 0; i < n; i++) {
+		const void *row = (const char *)rows + i * row_size;
+
+		tests[i].name = row_name(row);
+		tests[i].test_func = fn;
+		tests[i].initial_state = (void *)row;
+	}
+	failed = _cmocka_run_group_tests(group, tests, n, NULL, NULL);
+	free(tests);
+	return failed;
+}
+
+#define RUN_TABLE(group, fn, rows)                                                                 \
+	run_table(group, fn, rows, sizeof((rows)[0]), sizeof(rows) / sizeof((rows)[0]))
+
+/* ---- pw_event_to_json --------------------------------------------------------------- */
+
+#define T0    1700000000123456789ULL /* 2023-11-14T22:13:20.123Z */
+#define T0STR "\"2023-11-14T22:13:20.123Z\""
+
+struct event_row {
+	const char *name;
+	uint8_t family;
+	const char *src, *dst; /* parsed into saddr/daddr when family is 4 or 6 */
+	uint8_t proto;
+	uint16_t sport, dport; /* host order here; network order in the event */
+	uint8_t reason, verdict;
+	uint32_t ifindex, suppressed;
+	const char *pod;
+	const char *policies[3];
+	const char *hostname, *detail;
+	const char *want; /* the whole record */
+};
+
+/* clang-format off */
+static const struct event_row event_rows[] = {
+	{"v4 tcp drop, hostname and one policy",
+	 PW_FAMILY_V4, "192.0.2.10", "198.51.100.7", 6, 40000, 443, PW_R_NO_RULE,
+	 PW_VERDICT_DROP, 42, 0, "shop/web-0", {"shop/egress"}, "api.example.com", NULL,
+	 "{\"time\":" T0STR ",\"pod\":\"shop/web-0\",\"verdict\":\"drop\",\"reason\":\"no-rule\","
+	 "\"family\":\"ipv4\",\"proto\":\"tcp\",\"src\":\"192.0.2.10\",\"sport\":40000,"
+	 "\"dst\":\"198.51.100.7\",\"dport\":443,\"hostname\":\"api.example.com\","
+	 "\"policies\":[\"shop/egress\"],\"ifindex\":42,\"suppressed\":0}"},
+	{"v6 udp audit, two policies, no hostname",
+	 PW_FAMILY_V6, "2001:db8::10", "2001:db8:bad::53", 17, 5353, 53, PW_R_PORT,
+	 PW_VERDICT_AUDIT, 7, 12, "shop/web-0", {"shop/a", "shop/b"}, NULL, NULL,
+	 "{\"time\":" T0STR ",\"pod\":\"shop/web-0\",\"verdict\":\"audit\",\"reason\":\"port\","
+	 "\"family\":\"ipv6\",\"proto\":\"udp\",\"src\":\"2001:db8::10\",\"sport\":5353,"
+	 "\"dst\":\"2001:db8:bad::53\",\"dport\":53,\"hostname\":null,"
+	 "\"policies\":[\"shop/a\",\"shop/b\"],\"ifindex\":7,\"suppressed\":12}"},
+	{"unknown family: no L3 fields, unknown pod",
+	 0, NULL, NULL, 0, 0, 0, PW_R_L2, PW_VERDICT_DROP, 3, 0, NULL, {NULL}, NULL, NULL,
+	 "{\"time\":" T0STR ",\"pod\":null,\"verdict\":\"drop\",\"reason\":\"l2\","
+	 "\"family\":null,\"proto\":null,\"src\":null,\"sport\":0,"
+	 "\"dst\":null,\"dport\":0,\"hostname\":null,"
+	 "\"policies\":[],\"ifindex\":3,\"suppressed\":0}"},
+	{"agent-side drop with detail",
+	 PW_FAMILY_V4, "198.51.100.53", "192.0.2.10", 17, 53, 33000, PW_R_DNS_INVALID,
+	 PW_VERDICT_DROP, 42, 0, "shop/web-0", {"shop/egress"}, NULL,
+	 "answer does not match the query",
+	 "{\"time\":" T0STR ",\"pod\":\"shop/web-0\",\"verdict\":\"drop\","
+	 "\"reason\":\"dns-invalid\",\"family\":\"ipv4\",\"proto\":\"udp\","
+	 "\"src\":\"198.51.100.53\",\"sport\":53,\"dst\":\"192.0.2.10\",\"dport\":33000,"
+	 "\"hostname\":null,\"policies\":[\"shop/egress\"],\"ifindex\":42,\"suppressed\":0,"
+	 "\"detail\":\"answer does not match the query\"}"},
+	{"v6 icmpv6, v4-mapped destination",
+	 PW_FAMILY_V6, "2001:db8::10", "::ffff:203.0.113.9", 58, 0, 0, PW_R_V4MAPPED,
+	 PW_VERDICT_DROP, 9, 1, "shop/web-0", {NULL}, NULL, NULL,
+	 "{\"time\":" T0STR ",\"pod\":\"shop/web-0\",\"verdict\":\"drop\","
+	 "\"reason\":\"v4-mapped\",\"family\":\"ipv6\",\"proto\":\"icmpv6\","
+	 "\"src\":\"2001:db8::10\",\"sport\":0,\"dst\":\"::ffff:203.0.113.9\",\"dport\":0,"
+	 "\"hostname\":null,\"policies\":[],\"ifindex\":9,\"suppressed\":1}"},
+	{"unnamed protocol, top ports, reason out of range",
+	 PW_FAMILY_V4, "192.0.2.10", "203.0.113.200", 47, 65535, 65535, 200,
+	 PW_VERDICT_DROP, 4294967295U, 4294967295U, "shop/web-0", {NULL}, NULL, NULL,
+	 "{\"time\":" T0STR ",\"pod\":\"shop/web-0\",\"verdict\":\"drop\","
+	 "\"reason\":\"unknown\",\"family\":\"ipv4\",\"proto\":\"47\","
+	 "\"src\":\"192.0.2.10\",\"sport\":65535,\"dst\":\"203.0.113.200\",\"dport\":65535,"
+	 "\"hostname\":null,\"policies\":[],\"ifindex\":4294967295,\"suppressed\":4294967295}"},
+};
+/* clang-format on */
+
+static void test_event_row(void **state)
+{
+	const struct event_row *r = *state;
+	struct pw_event e = {0};
+	struct pw_event_ctx c = {0};
+	json_error_t jerr;
+	json_t *got, *want;
+	uint8_t family;
+	size_t n = 0;
+
+	e.ts_ns = 99; /* monotonic: not what the record shows */
+	e.ep_id = 5;
+	e.family = r->family;
+	if (r->src) {
+		assert_int_equal(pw_ip_parse(r->src, &family, &e.saddr), 0);
+		assert_int_equal(family, r->family);
+		assert_int_equal(pw_ip_parse(r->dst, &family, &e.daddr), 0);
+		assert_int_equal(family, r->family);
+	}
+	e.proto = r->proto;
+	e.sport = htons(r->sport);
+	e.dport = htons(r->dport);
+	e.reason = r->reason;
+	e.verdict = r->verdict;
+	e.ifindex = r->ifindex;
+	e.suppressed = r->suppressed;
+	while (n < 3 && r->policies[n])
+		n++;
+	c.wall_ns = T0;
+	c.pod = r->pod;
+	c.policies = r->policies;
+	c.n_policies = n;
+	c.hostname = r->hostname;
+	c.detail = r->detail;
+
+	want = json_loads(r->want, 0, &jerr);
+	if (!want)
+		fail_msg("bad JSON in test data: %s", jerr.text);
+	got = pw_event_to_json(&e, &c);
+	assert_non_null(got);
+	if (!json_equal(got, want)) {
+		char *s = json_dumps(got, JSON_SORT_KEYS);
+
+		fail_msg("got %s\nwant %s", s, r->want);
+	}
+	json_decref(got);
+	json_decref(want);
+}
+
+/* ---- names -------------------------------------------------------------------------- */
+
+/* Reason names are what operators grep for and what `podwall events --reason`
+ * takes: pinned here so a rename is a deliberate change. */
+static const char *const want_reasons[PW_R_MAX] = {
+    [PW_R_NONE] = "allowed",
+    [PW_R_NO_RULE] = "no-rule",
+    [PW_R_PORT] = "port",
+    [PW_R_SPOOF] = "spoof",
+    [PW_R_FRAGMENT] = "fragment",
+    [PW_R_IP_OPTIONS] = "ip-options",
+    [PW_R_IPV6_EXT] = "ipv6-ext",
+    [PW_R_MALFORMED] = "malformed",
+    [PW_R_L2] = "l2",
+    [PW_R_EXPIRED] = "expired",
+    [PW_R_DNS] = "dns-untrusted",
+    [PW_R_V4MAPPED] = "v4-mapped",
+    [PW_R_DNS_CAPTURE] = "dns-capture",
+    [PW_R_DNS_LEARN] = "dns-learn",
+    [PW_R_DNS_INVALID] = "dns-invalid",
+};
+
+static void test_reason_names(void **state)
+{
+	for (int i = 0; i < PW_R_MAX; i++) {
+		const char *name = pw_reason_name((uint8_t)i);
+
+		assert_non_null(want_reasons[i]);
+		assert_string_equal(name, want_reasons[i]);
+		assert_true(strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(name));
+		for (int j = 0; j < i; j++)
+			if (!strcmp(name, pw_reason_name((uint8_t)j)))
+				fail_msg("reasons %d and %d are both \"%s\"", j, i, name);
+		assert_int_equal(pw_reason_from_name(name), i);
+	}
+	assert_string_equal(pw_reason_name(PW_R_MAX), "unknown");
+	assert_string_equal(pw_reason_name(255), "unknown");
+	assert_int_equal(pw_reason_from_name("unknown"), -1);
+	assert_int_equal(pw_reason_from_name(""), -1);
+	assert_int_equal(pw_reason_from_name("No-Rule"), -1);
+	assert_int_equal(pw_reason_from_name("no-rule "), -1);
+	assert_int_equal(pw_reason_from_name("no"), -1);
+}
+
+static void test_proto_names(void **state)
+{
+	static const struct {
+		uint8_t proto;
+		const char *name;
+	} rows[] = {
+	    {1, "icmp"}, {6, "tcp"}, {17, "udp"}, {58, "icmpv6"}, {132, "sctp"},
+	    {0, "0"},	 {2, "2"},   {47, "47"},  {255, "255"},
+	};
+	char buf[8];
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		assert_string_equal(pw_proto_name(rows[i].proto, buf, sizeof(buf)), rows[i].name);
+}
+
+static void test_time_str(void **state)
+{
+	static const struct {
+		uint64_t ns;
+		const char *want;
+	} rows[] = {
+	    {0, "1970-01-01T00:00:00.000Z"},
+	    {T0, "2023-11-14T22:13:20.123Z"},
+	    {1700000000999999999ULL, "2023-11-14T22:13:20.999Z"}, /* truncated, not rounded */
+	    {1700000000000999999ULL, "2023-11-14T22:13:20.000Z"},
+	    {4102444799000000000ULL, "2099-12-31T23:59:59.000Z"},
+	};
+	char buf[48];
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		assert_string_equal(pw_time_str(rows[i].ns, buf, sizeof(buf)), rows[i].want);
+}
+
+/* ---- metrics buffer ------------------------------------------------------------------ */
+
+/* Many small writes past 4096 bytes: the text is exactly what was written. */
+static void test_metrics_growth(void **state)
+{
+	struct pw_metrics_buf b = {0};
+	size_t want_len = 0, want_cap = 64 * 1024;
+	char *want = calloc(1, want_cap), *got;
+
+	assert_non_null(want);
+	pw_mb_help(&b, "podwall_packets_denied_total", "counter", "Packets denied, by reason.");
+	want_len += (size_t)snprintf(want + want_len, want_cap - want_len,
+				     "# HELP podwall_packets_denied_total Packets denied, by "
+				     "reason.\n# TYPE podwall_packets_denied_total counter\n");
+	for (unsigned i = 0; i < 500; i++) {
+		pw_mb_printf(&b,
+			     "podwall_packets_denied_total{pod=\"shop/web-%u\",reason=\"%s\"} %u\n",
+			     i, pw_reason_name((uint8_t)(i % PW_R_MAX)), i * 7);
+		want_len += (size_t)snprintf(
+		    want + want_len, want_cap - want_len,
+		    "podwall_packets_denied_total{pod=\"shop/web-%u\",reason=\"%s\"} %u\n", i,
+		    pw_reason_name((uint8_t)(i % PW_R_MAX)), i * 7);
+		assert_int_equal(b.len, want_len);
+		assert_true(b.cap > b.len);
+	}
+	assert_true(want_len > 4 * 4096);
+	assert_false(b.failed);
+	got = pw_mb_take(&b);
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	assert_null(b.s);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(b.cap, 0);
+	free(got);
+	free(want);
+}
+
+/* One write larger than twice the buffer; writes that end exactly at the edge. */
+static void test_metrics_big_and_edges(void **state)
+{
+	struct pw_metrics_buf b = {0};
+	char *big = malloc(10001), *got;
+	char edge[4096];
+
+	assert_non_null(big);
+	memset(big, 'x', 10000);
+	big[10000] = '\0';
+	pw_mb_printf(&b, "%s", big);
+	pw_mb_printf(&b, "%s\n", "!");
+	got = pw_mb_take(&b);
+	assert_non_null(got);
+	assert_int_equal(strlen(got), 10002);
+	assert_memory_equal(got, big, 10000);
+	assert_string_equal(got + 10000, "!\n");
+	free(got);
+
+	/* 4095 bytes fit the first 4096 with the NUL; the next byte does not. */
+	memset(edge, 'a', sizeof(edge) - 1);
+	edge[sizeof(edge) - 1] = '\0';
+	pw_mb_printf(&b, "%s", edge);
+	assert_int_equal(b.len, 4095);
+	assert_int_equal(b.cap, 4096);
+	pw_mb_printf(&b, "b");
+	pw_mb_printf(&b, "%s", "");
+	assert_int_equal(b.len, 4096);
+	assert_true(b.cap > 4096);
+	got = pw_mb_take(&b);
+	assert_non_null(got);
+	assert_int_equal(strlen(got), 4096);
+	assert_memory_equal(got, edge, 4095);
+	assert_int_equal(got[4095], 'b');
+	free(got);
+
+	/* Exactly 4096 in the first write. */
+	memset(big, 'c', 4096);
+	big[4096] = '\0';
+	pw_mb_printf(&b, "%s", big);
+	got = pw_mb_take(&b);
+	assert_non_null(got);
+	assert_int_equal(strlen(got), 4096);
+	free(got);
+	free(big);
+}
+
+/* After a failure nothing is written and take gives NULL, freeing the text. */
+static void test_metrics_failed(void **state)
+{
+	struct pw_metrics_buf b = {0};
+
+	pw_mb_printf(&b, "podwall_up 1\n");
+	b.failed = 1;
+	pw_mb_printf(&b, "podwall_more 2\n");
+	assert_int_equal(b.len, strlen("podwall_up 1\n"));
+	assert_null(pw_mb_take(&b));
+	assert_null(b.s);
+	assert_int_equal(b.len, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_reason_names),
+	    cmocka_unit_test(test_proto_names),
+	    cmocka_unit_test(test_time_str),
+	    cmocka_unit_test(test_metrics_growth),
+	    cmocka_unit_test(test_metrics_big_and_edges),
+	    cmocka_unit_test(test_metrics_failed),
+	};
+	int failed = 0;
+
+	failed += cmocka_run_group_tests_name("events", tests, NULL, NULL);
+	failed += RUN_TABLE("pw_event_to_json", test_event_row, event_rows);
+	return failed ? 1 : 0;
+}

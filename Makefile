@@ -71,7 +71,8 @@ $(BPFT_BINS): $(BUILD)/tests/%: tests/bpf/%.c $(BUILD)/libpodwall.a $(HEADERS) $
 
 # libFuzzer targets: always clang, always sanitized, over the pure parsing
 # modules (no maps, no sockets), with their own object files.
-FUZZ_LIB_SRCS := user/policy.c user/fqdn.c user/ipaddr.c user/log.c user/dns.c user/compile.c
+FUZZ_LIB_SRCS := user/policy.c user/fqdn.c user/ipaddr.c user/log.c user/dns.c user/compile.c \
+		 user/cni.c user/ctl_client.c user/endpoint.c
 $(FUZZ_BINS): $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CLANG) -g -O1 -D_GNU_SOURCE -Iinclude -Iuser -fsanitize=fuzzer,address,undefined \

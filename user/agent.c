@@ -801,46 +801,194 @@ static json_t *cmd_events(struct pw_agent *a, json_t *req, int fd, bool *keep)
 	return json_pack("{s:b,s:o}", "ok", 1, "events", list);
 }
 
-static void handle_client(struct pw_agent *a, int fd)
+bool pw_agent_add_ready(struct pw_agent *a, json_t *req, const char **why)
 {
-	const char *cmd;
-	json_t *req = NULL, *rep = NULL;
-	bool keep = false;
-	int err;
+	/* Standalone: policies are files already loaded, labels come with the
+	 * request, so an ADD can always be answered at once. */
+	return true;
+}
 
-	err = pw_ctl_recv(fd, &req, 1000);
-	if (err) {
-		rep = reply_err("bad request: %s", strerror(-err));
-		goto send;
-	}
-	cmd = json_string_value(json_object_get(req, "cmd"));
-	if (!cmd)
-		rep = reply_err("%s", "request without \"cmd\"");
-	else if (!strcmp(cmd, "cni_add"))
-		rep = cmd_cni_add(a, req);
-	else if (!strcmp(cmd, "cni_del"))
-		rep = cmd_cni_del(a, req);
-	else if (!strcmp(cmd, "cni_check"))
-		rep = cmd_cni_check(a, req);
-	else if (!strcmp(cmd, "status"))
-		rep = cmd_status(a);
-	else if (!strcmp(cmd, "endpoints"))
-		rep = cmd_endpoints(a);
-	else if (!strcmp(cmd, "policies"))
-		rep = cmd_policies(a);
-	else if (!strcmp(cmd, "fqdn"))
-		rep = cmd_fqdn(a, req);
-	else if (!strcmp(cmd, "events"))
-		rep = cmd_events(a, req, fd, &keep);
-	else
-		rep = reply_err("unknown command %s", cmd);
-send:
+#define CLIENT_MAX_REQUEST (1 << 20)
+#define CNI_ADD_WAIT_NS	   (10ULL * 1000000000ULL)
+
+static void client_close(struct pw_agent *a, struct pw_client *c, bool close_fd)
+{
+	for (struct pw_client **pp = &a->clients; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	epoll_ctl(a->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	if (close_fd)
+		close(c->fd);
+	json_decref(c->deferred);
+	free(c->buf);
+	free(c);
+}
+
+/* Replies go out blocking (bounded by a send timeout): they can be large. */
+static void client_reply(struct pw_agent *a, struct pw_client *c, json_t *rep)
+{
+	struct timeval tv = {.tv_sec = 2};
+	int fl = fcntl(c->fd, F_GETFL);
+
+	if (fl >= 0)
+		fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK);
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (rep)
-		pw_ctl_send(fd, rep);
+		pw_ctl_send(c->fd, rep);
 	json_decref(rep);
+}
+
+/* Returns the reply, or NULL when the request was kept (follow, deferred). */
+static json_t *dispatch(struct pw_agent *a, struct pw_client *c, json_t *req, bool *keep)
+{
+	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+
+	if (!cmd)
+		return reply_err("%s", "request without \"cmd\"");
+	if (!strcmp(cmd, "cni_add")) {
+		const char *why = NULL;
+
+		if (!pw_agent_add_ready(a, req, &why)) {
+			uint64_t now = pw_now_ns();
+
+			if (!c->deferred_ns)
+				c->deferred_ns = now;
+			if (now - c->deferred_ns < CNI_ADD_WAIT_NS) {
+				if (c->deferred != req) {
+					json_decref(c->deferred);
+					c->deferred = json_incref(req);
+				}
+				*keep = true;
+				return NULL;
+			}
+			return reply_err("not ready to enforce this pod: %s", why ? why : "?");
+		}
+		return cmd_cni_add(a, req);
+	}
+	if (!strcmp(cmd, "cni_del"))
+		return cmd_cni_del(a, req);
+	if (!strcmp(cmd, "cni_check"))
+		return cmd_cni_check(a, req);
+	if (!strcmp(cmd, "status"))
+		return cmd_status(a);
+	if (!strcmp(cmd, "endpoints"))
+		return cmd_endpoints(a);
+	if (!strcmp(cmd, "policies"))
+		return cmd_policies(a);
+	if (!strcmp(cmd, "fqdn"))
+		return cmd_fqdn(a, req);
+	if (!strcmp(cmd, "events"))
+		return cmd_events(a, req, c->fd, keep);
+	return reply_err("unknown command %s", cmd);
+}
+
+static void client_request(struct pw_agent *a, struct pw_client *c, json_t *req)
+{
+	bool keep = false;
+	json_t *rep = dispatch(a, c, req, &keep);
+
+	if (keep && c->deferred)
+		return; /* waits; retried by pw_agent_retry_deferred() */
+	if (keep) {
+		/* An events follower: the fd now belongs to the follower list. */
+		client_close(a, c, false);
+		return;
+	}
+	client_reply(a, c, rep);
+	client_close(a, c, true);
+}
+
+void pw_agent_retry_deferred(struct pw_agent *a)
+{
+	for (struct pw_client *c = a->clients, *next; c; c = next) {
+		next = c->next;
+		if (c->deferred) {
+			json_t *req = json_incref(c->deferred);
+
+			client_request(a, c, req);
+			json_decref(req);
+		}
+	}
+}
+
+static void client_readable(struct pw_agent *a, struct pw_client *c)
+{
+	json_error_t jerr;
+	char *nl;
+	json_t *req;
+
+	for (;;) {
+		ssize_t n;
+
+		if (c->cap - c->len < 4096) {
+			size_t cap = c->cap ? c->cap * 2 : 8192;
+			char *nb;
+
+			if (cap > CLIENT_MAX_REQUEST) {
+				client_reply(a, c, reply_err("%s", "request too large"));
+				client_close(a, c, true);
+				return;
+			}
+			nb = realloc(c->buf, cap);
+			if (!nb) {
+				client_close(a, c, true);
+				return;
+			}
+			c->buf = nb;
+			c->cap = cap;
+		}
+		n = recv(c->fd, c->buf + c->len, c->cap - c->len - 1, 0);
+		if (n > 0) {
+			c->len += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		client_close(a, c, true); /* EOF or error before a full request */
+		return;
+	}
+	c->buf[c->len] = '\0';
+	nl = memchr(c->buf, '\n', c->len);
+	if (!nl)
+		return; /* more to come */
+	*nl = '\0';
+	epoll_ctl(a->epfd, EPOLL_CTL_DEL, c->fd, NULL); /* one request per connection */
+	req = json_loads(c->buf, 0, &jerr);
+	if (!req) {
+		client_reply(a, c, reply_err("bad request: %s", jerr.text));
+		client_close(a, c, true);
+		return;
+	}
+	client_request(a, c, req);
 	json_decref(req);
-	if (!keep)
+}
+
+static void client_accept(struct pw_agent *a)
+{
+	int fd = accept4(a->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	struct epoll_event ev = {.events = EPOLLIN};
+	struct pw_client *c;
+
+	if (fd < 0)
+		return;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
 		close(fd);
+		return;
+	}
+	c->fd = fd;
+	ev.data.ptr = c;
+	if (epoll_ctl(a->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		close(fd);
+		free(c);
+		return;
+	}
+	c->next = a->clients;
+	a->clients = c;
 }
 
 static int listen_ctl(struct pw_agent *a)
@@ -916,6 +1064,7 @@ static void on_timer(struct pw_agent *a)
 		pw_sync_gc(a, now);
 	if (now - a->last_reconcile_ns >= (uint64_t)a->o.reconcile_interval * 1000000000ULL)
 		reconcile(a);
+	pw_agent_retry_deferred(a);
 }
 
 static int epoll_add(int epfd, int fd, uint64_t tag)
@@ -979,13 +1128,9 @@ static int loop(struct pw_agent *a)
 			return -errno;
 		for (int i = 0; i < n; i++) {
 			switch (evs[i].data.u64) {
-			case TAG_LISTEN: {
-				int fd = accept4(a->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-
-				if (fd >= 0)
-					handle_client(a, fd);
+			case TAG_LISTEN:
+				client_accept(a);
 				break;
-			}
 			case TAG_INOTIFY:
 				on_inotify(a);
 				break;
@@ -1017,6 +1162,9 @@ static int loop(struct pw_agent *a)
 			case TAG_METRICS:
 				pw_metrics_run(a);
 				break;
+			default: /* a control-socket client */
+				client_readable(a, evs[i].data.ptr);
+				break;
 			}
 		}
 	}
@@ -1026,6 +1174,8 @@ static int loop(struct pw_agent *a)
 static void agent_free(struct pw_agent *a)
 {
 	pw_metrics_stop(a);
+	while (a->clients)
+		client_close(a, a->clients, true);
 	pw_dnshold_close(a);
 	pw_events_close(a);
 	for (struct pw_ep *ep = a->eps, *next; ep; ep = next) {

@@ -39,6 +39,16 @@ struct pw_event_rec {
 	json_t *json;
 };
 
+/* A control-socket connection: one request line, one reply. */
+struct pw_client {
+	int fd;
+	char *buf;
+	size_t len, cap;
+	json_t *deferred;	/* a cni_add waiting for the pod's policy (k8s mode) */
+	uint64_t deferred_ns;	/* when it started waiting */
+	struct pw_client *next;
+};
+
 struct pw_follower {
 	int fd;
 	char *pod;    /* filter: "ns/name" or NULL */
@@ -73,6 +83,7 @@ struct pw_agent {
 	struct pw_event_rec *events; /* ring of o.events_keep */
 	size_t ev_head, ev_count;
 	struct pw_follower *followers;
+	struct pw_client *clients;
 
 	struct pw_agent_stats st;
 	uint64_t start_ns, last_gc_ns, last_reconcile_ns;
@@ -116,5 +127,10 @@ void pw_metrics_stop(struct pw_agent *a);
 
 /* agent.c */
 json_t *pw_agent_counters_json(struct pw_agent *a);
+/* May a cni_add be answered now? (k8s mode: after the first sync, once the
+ * pod is known.) false with *why while it must wait. */
+bool pw_agent_add_ready(struct pw_agent *a, json_t *req, const char **why);
+/* Answer the cni_add requests that were waiting, if they may go now. */
+void pw_agent_retry_deferred(struct pw_agent *a);
 
 #endif

@@ -35,7 +35,7 @@ HEADERS    := $(wildcard include/podwall/*.h user/*.h bpf/*.h)
 
 .SECONDARY: $(SKELS) $(BPF_OBJS)
 
-.PHONY: all deps test test-unit test-bpf test-fuzz test-e2e demo bench fuzz clean format tests-bin
+.PHONY: all deps test test-unit test-bpf test-fuzz test-e2e test-attack test-fault test-k8s demo bench fuzz clean format tests-bin
 
 all: $(BUILD)/podwall $(BUILD)/podwall-cni $(BPF_OBJS)
 
@@ -90,7 +90,7 @@ test: deps
 	$(MAKE) BUILD=$(TEST_BUILD) SANITIZE=1 tests-bin
 	tools/run-tests.sh $(TEST_BUILD)
 
-test-unit test-bpf test-fuzz test-e2e:
+test-unit test-bpf test-fuzz test-e2e test-attack test-fault test-k8s:
 	$(MAKE) BUILD=$(TEST_BUILD) SANITIZE=1 tests-bin
 	tools/run-tests.sh $(TEST_BUILD) $(patsubst test-%,%,$@)
 

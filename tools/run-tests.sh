@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Run podwall's test tiers against a (sanitized) build directory.
-#   tools/run-tests.sh BUILD [unit|bpf|fuzz|e2e|k8s ...]   (default: all)
+#   tools/run-tests.sh BUILD [unit|bpf|fuzz|e2e|attack|fault|k8s ...]   (default: all)
 # Tiers that need root or BPF fail loudly under CI=true instead of skipping.
 set -uo pipefail
 
 BUILD=${1:?usage: run-tests.sh BUILD [tier...]}
 shift
 TIERS=("$@")
-[ ${#TIERS[@]} -eq 0 ] && TIERS=(unit bpf fuzz e2e k8s)
+[ ${#TIERS[@]} -eq 0 ] && TIERS=(unit bpf fuzz e2e attack fault k8s)
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 BUILD=$(cd "$BUILD" && pwd)
@@ -85,7 +85,14 @@ for tier in "${TIERS[@]}"; do
 		;;
 	e2e)
 		if need_root e2e; then
-			suite "e2e" tests/e2e/run.sh "$BUILD"
+			for t in run dns ops; do
+				[ -f "tests/e2e/$t.sh" ] && suite "e2e/$t" bash "tests/e2e/$t.sh" "$BUILD"
+			done
+		fi
+		;;
+	attack | fault)
+		if need_root "$tier"; then
+			suite "$tier" bash "tests/$tier/run.sh" "$BUILD"
 		fi
 		;;
 	k8s)

@@ -459,24 +459,25 @@ static void endpoints_restore(struct pw_agent *a)
 }
 
 /* Endpoint ids are never reused while the maps are pinned: continue after the
- * largest one the kernel knows. */
+ * largest one the kernel knows. An entry the agent has no record of is
+ * removed (its pod is unmanaged). */
+static bool endpoint_unknown(const void *key, const void *value, void *ctx)
+{
+	const struct pw_endpoint *v = value;
+	struct pw_agent *a = ctx;
+	uint32_t ifindex = *(const uint32_t *)key;
+
+	if (v && v->ep_id >= a->next_ep_id)
+		a->next_ep_id = v->ep_id + 1;
+	if (pw_agent_ep_by_ifindex(a, ifindex))
+		return false;
+	pw_warn("pw_endpoints: ifindex %u has no endpoint state, removing", ifindex);
+	return true;
+}
+
 static void endpoint_ids_from_kernel(struct pw_agent *a)
 {
-	uint32_t key, next, *pk = NULL;
-	struct pw_endpoint v;
-
-	while (!bpf_map_get_next_key(a->bpf.endpoints_fd, pk, &next)) {
-		key = next;
-		pk = &key;
-		if (!bpf_map_lookup_elem(a->bpf.endpoints_fd, &key, &v) && v.ep_id >= a->next_ep_id)
-			a->next_ep_id = v.ep_id + 1;
-		if (!pw_agent_ep_by_ifindex(a, key)) {
-			/* An endpoint the agent has no record of: unmanage it. */
-			pw_warn("pw_endpoints: ifindex %u has no endpoint state, removing", key);
-			bpf_map_delete_elem(a->bpf.endpoints_fd, &key);
-			pk = NULL;
-		}
-	}
+	pw_bpf_map_sweep(a->bpf.endpoints_fd, endpoint_unknown, a, NULL);
 	if (!a->next_ep_id)
 		a->next_ep_id = 1;
 }

@@ -272,30 +272,62 @@ int pw_bpf_config_set(struct pw_bpf *b, const struct pw_config *cfg)
 	return bpf_map_update_elem(b->config_fd, &zero, cfg, BPF_ANY) ? -errno : 0;
 }
 
-long pw_bpf_map_count(int fd)
+long pw_bpf_map_sweep(int fd, pw_map_visit_fn fn, void *ctx, long *deleted)
 {
 	struct bpf_map_info info = {};
 	uint32_t len = sizeof(info);
-	void *key = NULL, *next = NULL;
-	long n = 0;
+	uint8_t *key = NULL, *next = NULL, *val = NULL, *victims = NULL;
+	size_t n_victims = 0, cap = 0;
+	long seen = 0;
 	int err;
 
+	if (deleted)
+		*deleted = 0;
 	if (bpf_obj_get_info_by_fd(fd, &info, &len))
 		return -errno;
+	if (info.type == BPF_MAP_TYPE_PERCPU_HASH || info.type == BPF_MAP_TYPE_PERCPU_ARRAY ||
+	    info.type == BPF_MAP_TYPE_LRU_PERCPU_HASH)
+		return -EINVAL; /* values are per CPU: not for this helper */
 	key = calloc(1, info.key_size);
 	next = calloc(1, info.key_size);
-	if (!key || !next) {
-		n = -ENOMEM;
+	val = calloc(1, info.value_size ? info.value_size : 1);
+	if (!key || !next || !val) {
+		seen = -ENOMEM;
 		goto out;
 	}
 	err = bpf_map_get_next_key(fd, NULL, next);
 	while (!err) {
-		n++;
 		memcpy(key, next, info.key_size);
+		seen++;
+		if (fn && fn(key, bpf_map_lookup_elem(fd, key, val) ? NULL : val, ctx)) {
+			if (n_victims == cap) {
+				size_t ncap = cap ? cap * 2 : 64;
+				uint8_t *nv = realloc(victims, ncap * info.key_size);
+
+				if (!nv) {
+					seen = -ENOMEM;
+					goto out;
+				}
+				victims = nv;
+				cap = ncap;
+			}
+			memcpy(victims + n_victims++ * info.key_size, key, info.key_size);
+		}
 		err = bpf_map_get_next_key(fd, key, next);
 	}
+	/* Deleting while walking would restart hash iteration: delete after. */
+	for (size_t i = 0; i < n_victims; i++)
+		if (!bpf_map_delete_elem(fd, victims + i * info.key_size) && deleted)
+			(*deleted)++;
 out:
 	free(key);
 	free(next);
-	return n;
+	free(val);
+	free(victims);
+	return seen;
+}
+
+long pw_bpf_map_count(int fd)
+{
+	return pw_bpf_map_sweep(fd, NULL, NULL, NULL);
 }

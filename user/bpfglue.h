@@ -50,6 +50,13 @@ int pw_bpf_config_set(struct pw_bpf *b, const struct pw_config *cfg);
 /* Fill level of a hash/LRU/LPM map (iterates keys). */
 long pw_bpf_map_count(int fd);
 
+/* Walk every entry of a (non per-CPU) map: fn(key, value, ctx) sees each one
+ * (value NULL if it vanished meanwhile); the entries for which it returns true
+ * are deleted after the walk. fn may be NULL (just count). Returns the number
+ * of entries seen, or -errno. */
+typedef bool (*pw_map_visit_fn)(const void *key, const void *value, void *ctx);
+long pw_bpf_map_sweep(int fd, pw_map_visit_fn fn, void *ctx, long *deleted);
+
 uint64_t pw_now_ns(void); /* CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns() */
 
 #endif

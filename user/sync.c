@@ -35,32 +35,36 @@ struct pw_ep *pw_agent_ep_by_ifindex(struct pw_agent *a, uint32_t ifindex)
 
 /* ---- port sets: content-addressed, immutable while referenced ---- */
 
+static bool portset_adopt(const void *key, const void *value, void *ctx)
+{
+	const struct pw_portset *ps = value;
+	struct pw_agent *a = ctx;
+	uint32_t id = *(const uint32_t *)key;
+	struct pw_portset_ent *n;
+
+	if (!ps)
+		return false;
+	n = realloc(a->portsets, (a->n_portsets + 1) * sizeof(*n));
+	if (!n)
+		return false;
+	a->portsets = n;
+	n += a->n_portsets++;
+	memset(n, 0, sizeof(*n));
+	n->id = id;
+	n->set.n = ps->count > PW_MAX_PORT_RANGES ? PW_MAX_PORT_RANGES : ps->count;
+	memcpy(n->set.r, ps->r, n->set.n * sizeof(ps->r[0]));
+	if (id >= a->next_portset_id)
+		a->next_portset_id = id + 1;
+	return false;
+}
+
 int pw_portsets_load(struct pw_agent *a)
 {
-	uint32_t key, next, *pk = NULL;
-	struct pw_portset ps;
+	long n = pw_bpf_map_sweep(a->bpf.ports_fd, portset_adopt, a, NULL);
 
-	while (!bpf_map_get_next_key(a->bpf.ports_fd, pk, &next)) {
-		key = next;
-		pk = &key;
-		if (bpf_map_lookup_elem(a->bpf.ports_fd, &key, &ps))
-			continue;
-		struct pw_portset_ent *n = realloc(a->portsets, (a->n_portsets + 1) * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		a->portsets = n;
-		memset(&n[a->n_portsets], 0, sizeof(*n));
-		n[a->n_portsets].id = key;
-		n[a->n_portsets].set.n = ps.count > PW_MAX_PORT_RANGES ? PW_MAX_PORT_RANGES : ps.count;
-		memcpy(n[a->n_portsets].set.r, ps.r, sizeof(ps.r));
-		a->n_portsets++;
-		if (key >= a->next_portset_id)
-			a->next_portset_id = key + 1;
-	}
 	if (!a->next_portset_id)
 		a->next_portset_id = 1;
-	return 0;
+	return n < 0 ? (int)n : 0;
 }
 
 int pw_portset_id(struct pw_agent *a, const struct pw_range_set *set, uint32_t *id)
@@ -122,52 +126,39 @@ static void cidr_key_make(struct cidr_key *k, uint32_t ep_id, const struct pw_ci
 	}
 }
 
-static bool cidr_wanted(const struct pw_compiled *c, uint8_t family, const void *key,
-			uint32_t ep_id)
-{
-	struct cidr_key k;
+struct cidr_sweep {
+	uint8_t family;
+	uint32_t ep_id;
+	const struct pw_compiled *keep; /* NULL: delete all of the endpoint's */
+};
 
-	for (size_t i = 0; i < c->n_cidrs; i++) {
-		if (c->cidrs[i].family != family)
+/* Is key one of this endpoint's prefixes that keep does not want? */
+static bool cidr_stale(const void *key, const void *value, void *ctx)
+{
+	const struct cidr_sweep *cs = ctx;
+	const struct pw_cidr4_key *k4 = key; /* ep_id sits at the same offset in both */
+	struct cidr_key want;
+
+	if (k4->ep_id != cs->ep_id)
+		return false;
+	for (size_t i = 0; cs->keep && i < cs->keep->n_cidrs; i++) {
+		if (cs->keep->cidrs[i].family != cs->family)
 			continue;
-		cidr_key_make(&k, ep_id, &c->cidrs[i]);
-		if (family == PW_FAMILY_V4 ? !memcmp(&k.k4, key, sizeof(k.k4))
-					   : !memcmp(&k.k6, key, sizeof(k.k6)))
-			return true;
+		cidr_key_make(&want, cs->ep_id, &cs->keep->cidrs[i]);
+		if (cs->family == PW_FAMILY_V4 ? !memcmp(&want.k4, key, sizeof(want.k4))
+					       : !memcmp(&want.k6, key, sizeof(want.k6)))
+			return false;
 	}
-	return false;
+	return true;
 }
 
 /* Delete this endpoint's entries of one LPM map that c does not want
  * (c == NULL: all of them). */
 static void cidr_delete_stale(int fd, uint8_t family, uint32_t ep_id, const struct pw_compiled *c)
 {
-	size_t ksz = family == PW_FAMILY_V4 ? sizeof(struct pw_cidr4_key)
-					    : sizeof(struct pw_cidr6_key);
-	uint8_t key[sizeof(struct pw_cidr6_key)], next[sizeof(struct pw_cidr6_key)];
-	uint8_t *victims = NULL;
-	size_t n = 0;
-	void *pk = NULL;
+	struct cidr_sweep cs = {.family = family, .ep_id = ep_id, .keep = c};
 
-	while (!bpf_map_get_next_key(fd, pk, next)) {
-		uint32_t id;
-
-		memcpy(key, next, ksz);
-		pk = key;
-		memcpy(&id, key + 4, 4);
-		if (id != ep_id || (c && cidr_wanted(c, family, key, ep_id)))
-			continue;
-		uint8_t *nv = realloc(victims, (n + 1) * ksz);
-
-		if (!nv)
-			break;
-		victims = nv;
-		memcpy(victims + n * ksz, key, ksz);
-		n++;
-	}
-	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(fd, victims + i * ksz);
-	free(victims);
+	pw_bpf_map_sweep(fd, cidr_stale, &cs, NULL);
 }
 
 static int cidr_write(struct pw_agent *a, struct pw_ep *ep, const struct pw_compiled *c)
@@ -247,11 +238,25 @@ int pw_sync_learned_addr(struct pw_agent *a, struct pw_ep *ep, uint8_t family,
 }
 
 /* Drop names no rule allows any more; rewrite the endpoint's learned entries. */
+/* A learned entry of this endpoint for an address none of its names has. */
+static bool learned_unknown(const void *key, const void *value, void *ctx)
+{
+	const struct pw_learned_key *k = key;
+	const struct pw_ep *ep = ctx;
+
+	if (k->ep_id != ep->ep_id)
+		return false;
+	for (size_t i = 0; i < ep->n_names; i++)
+		for (size_t j = 0; j < ep->names[i].n_addrs; j++)
+			if (ep->names[i].addrs[j].family == k->family &&
+			    !memcmp(&ep->names[i].addrs[j].ip, &k->addr, sizeof(k->addr)))
+				return false;
+	return true;
+}
+
 static int learned_resync(struct pw_agent *a, struct pw_ep *ep)
 {
-	struct pw_learned_key key, next, *pk = NULL;
-	struct pw_learned_key *victims = NULL;
-	size_t n_victims = 0, out = 0;
+	size_t out = 0;
 	int ret = 0;
 
 	for (size_t i = 0; i < ep->n_names; i++) {
@@ -266,33 +271,10 @@ static int learned_resync(struct pw_agent *a, struct pw_ep *ep)
 	ep->n_names = out;
 
 	/* Entries in the map this endpoint no longer wants. Entries the agent has
-	 * no name for (it restarted) are kept until they expire. */
-	while (!bpf_map_get_next_key(a->bpf.learned_fd, pk, &next)) {
-		bool known = false;
-
-		key = next;
-		pk = &key;
-		if (key.ep_id != ep->ep_id)
-			continue;
-		for (size_t i = 0; i < ep->n_names && !known; i++)
-			for (size_t j = 0; j < ep->names[i].n_addrs && !known; j++)
-				known = ep->names[i].addrs[j].family == key.family &&
-					!memcmp(&ep->names[i].addrs[j].ip, &key.addr,
-						sizeof(key.addr));
-		/* Learned before a crash and not yet saved: it expires on its own
-		 * while the endpoint has hostname rules at all. */
-		if (known || ep->compiled.n_fqdns)
-			continue;
-		struct pw_learned_key *nv = realloc(victims, (n_victims + 1) * sizeof(*nv));
-
-		if (!nv)
-			break;
-		victims = nv;
-		victims[n_victims++] = key;
-	}
-	for (size_t i = 0; i < n_victims; i++)
-		bpf_map_delete_elem(a->bpf.learned_fd, &victims[i]);
-	free(victims);
+	 * no name for (learned just before a crash, not yet saved) expire on their
+	 * own while the endpoint has hostname rules at all. */
+	if (!ep->compiled.n_fqdns)
+		pw_bpf_map_sweep(a->bpf.learned_fd, learned_unknown, ep, NULL);
 
 	for (size_t i = 0; i < ep->n_names && !ret; i++)
 		for (size_t j = 0; j < ep->names[i].n_addrs && !ret; j++)
@@ -301,49 +283,17 @@ static int learned_resync(struct pw_agent *a, struct pw_ep *ep)
 	return ret;
 }
 
-static void learned_delete_all(struct pw_agent *a, uint32_t ep_id)
+/* Keys of pw_learned, pw_flows and pw_dns_pend all start with the endpoint id. */
+static bool of_endpoint(const void *key, const void *value, void *ctx)
 {
-	struct pw_learned_key key, next, *pk = NULL, *victims = NULL;
-	size_t n = 0;
-
-	while (!bpf_map_get_next_key(a->bpf.learned_fd, pk, &next)) {
-		key = next;
-		pk = &key;
-		if (key.ep_id != ep_id)
-			continue;
-		struct pw_learned_key *nv = realloc(victims, (n + 1) * sizeof(*nv));
-
-		if (!nv)
-			break;
-		victims = nv;
-		victims[n++] = key;
-	}
-	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(a->bpf.learned_fd, &victims[i]);
-	free(victims);
+	return *(const uint32_t *)key == *(const uint32_t *)ctx;
 }
 
-static void flows_delete_ep(struct pw_agent *a, uint32_t ep_id)
+static void ep_entries_delete(int fd, uint32_t ep_id)
 {
-	struct pw_flow_key key, next, *pk = NULL, *victims = NULL;
-	size_t n = 0;
-
-	while (!bpf_map_get_next_key(a->bpf.flows_fd, pk, &next)) {
-		key = next;
-		pk = &key;
-		if (key.ep_id != ep_id)
-			continue;
-		struct pw_flow_key *nv = realloc(victims, (n + 1) * sizeof(*nv));
-
-		if (!nv)
-			break;
-		victims = nv;
-		victims[n++] = key;
-	}
-	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(a->bpf.flows_fd, &victims[i]);
-	free(victims);
+	pw_bpf_map_sweep(fd, of_endpoint, &ep_id, NULL);
 }
+
 
 /* ---- endpoints ---- */
 
@@ -387,8 +337,9 @@ static void rules_remove(struct pw_agent *a, struct pw_ep *ep)
 {
 	cidr_delete_stale(a->bpf.cidr4_fd, PW_FAMILY_V4, ep->ep_id, NULL);
 	cidr_delete_stale(a->bpf.cidr6_fd, PW_FAMILY_V6, ep->ep_id, NULL);
-	learned_delete_all(a, ep->ep_id);
-	flows_delete_ep(a, ep->ep_id);
+	ep_entries_delete(a->bpf.learned_fd, ep->ep_id);
+	ep_entries_delete(a->bpf.flows_fd, ep->ep_id);
+	ep_entries_delete(a->bpf.dns_pend_fd, ep->ep_id);
 	bpf_map_delete_elem(a->bpf.ep_stats_fd, &ep->ep_id);
 	bpf_map_delete_elem(a->bpf.ep_rl_fd, &ep->ep_id);
 	ep->managed = false;
@@ -485,11 +436,25 @@ int pw_sync_all(struct pw_agent *a)
 	return ret;
 }
 
+struct resolver_sweep {
+	const struct pw_addr_key *want;
+	int n;
+};
+
+static bool resolver_unwanted(const void *key, const void *value, void *ctx)
+{
+	const struct resolver_sweep *rs = ctx;
+
+	for (int i = 0; i < rs->n; i++)
+		if (!memcmp(&rs->want[i], key, sizeof(rs->want[i])))
+			return false;
+	return true;
+}
+
 int pw_sync_resolvers(struct pw_agent *a)
 {
-	struct pw_addr_key want[PW_MAX_RESOLVER_ARGS] = {}, key, next, *pk = NULL;
-	struct pw_addr_key victims[PW_MAX_RESOLVERS];
-	size_t n_victims = 0;
+	struct pw_addr_key want[PW_MAX_RESOLVER_ARGS] = {};
+	struct resolver_sweep rs = {.want = want, .n = a->o.n_resolvers};
 	uint32_t one = 1;
 
 	for (int i = 0; i < a->o.n_resolvers; i++) {
@@ -502,169 +467,106 @@ int pw_sync_resolvers(struct pw_agent *a)
 			return -errno;
 		}
 	}
-	while (!bpf_map_get_next_key(a->bpf.resolvers_fd, pk, &next) &&
-	       n_victims < PW_MAX_RESOLVERS) {
-		bool keep = false;
-
-		key = next;
-		pk = &key;
-		for (int i = 0; i < a->o.n_resolvers; i++)
-			keep |= !memcmp(&want[i], &key, sizeof(key));
-		if (!keep)
-			victims[n_victims++] = key;
-	}
-	for (size_t i = 0; i < n_victims; i++)
-		bpf_map_delete_elem(a->bpf.resolvers_fd, &victims[i]);
+	pw_bpf_map_sweep(a->bpf.resolvers_fd, resolver_unwanted, &rs, NULL);
 	return 0;
 }
 
 /* ---- garbage collection ---- */
 
-static void gc_learned(struct pw_agent *a, uint64_t now)
+struct gc_ctx {
+	struct pw_agent *a;
+	uint64_t now;
+	uint64_t grace_ns;
+	uint8_t *used; /* gc_portsets: which a->portsets[] are referenced */
+};
+
+/* Expired (past the grace that lets established flows be re-checked), or of
+ * an endpoint that is gone or no longer enforced. */
+static bool learned_dead(const void *key, const void *value, void *ctx)
 {
-	uint64_t grace = (uint64_t)a->o.learned_grace * 1000000000ULL;
-	struct pw_learned_key key, next, *pk = NULL, *victims = NULL;
-	size_t n = 0;
+	const struct pw_learned_key *k = key;
+	const struct pw_learned_val *v = value;
+	struct gc_ctx *g = ctx;
+	struct pw_ep *ep = pw_agent_ep_by_id(g->a, k->ep_id);
 
-	for (struct pw_ep *ep = a->eps; ep; ep = ep->next)
-		if (now > grace)
-			pw_ep_expire(ep, now - grace);
-	while (!bpf_map_get_next_key(a->bpf.learned_fd, pk, &next)) {
-		struct pw_learned_val v;
-		struct pw_ep *ep;
-
-		key = next;
-		pk = &key;
-		if (bpf_map_lookup_elem(a->bpf.learned_fd, &key, &v))
-			continue;
-		ep = pw_agent_ep_by_id(a, key.ep_id);
-		if (ep && ep->managed && v.expires_ns + grace > now)
-			continue;
-		struct pw_learned_key *nv = realloc(victims, (n + 1) * sizeof(*nv));
-
-		if (!nv)
-			break;
-		victims = nv;
-		victims[n++] = key;
-	}
-	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(a->bpf.learned_fd, &victims[i]);
-	free(victims);
+	return v && !(ep && ep->managed && v->expires_ns + g->grace_ns > g->now);
 }
 
-static void gc_flows(struct pw_agent *a, uint64_t now)
+static bool flow_idle(const void *key, const void *value, void *ctx)
 {
-	struct pw_flow_key key, next, *pk = NULL, *victims = NULL;
-	size_t n = 0;
+	const struct pw_flow_key *k = key;
+	const struct pw_flow_val *v = value;
+	struct gc_ctx *g = ctx;
+	uint64_t idle = k->proto == 6 ? g->a->o.flow_idle_tcp : g->a->o.flow_idle_other;
 
-	while (!bpf_map_get_next_key(a->bpf.flows_fd, pk, &next)) {
-		struct pw_flow_val v;
-		uint64_t idle;
-
-		key = next;
-		pk = &key;
-		if (bpf_map_lookup_elem(a->bpf.flows_fd, &key, &v))
-			continue;
-		idle = key.proto == 6 ? a->o.flow_idle_tcp : a->o.flow_idle_other;
-		if (pw_agent_ep_by_id(a, key.ep_id) && v.last_seen_ns + idle * 1000000000ULL > now)
-			continue;
-		struct pw_flow_key *nv = realloc(victims, (n + 1) * sizeof(*nv));
-
-		if (!nv)
-			break;
-		victims = nv;
-		victims[n++] = key;
-	}
-	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(a->bpf.flows_fd, &victims[i]);
-	free(victims);
+	return v && !(pw_agent_ep_by_id(g->a, k->ep_id) &&
+		      v->last_seen_ns + idle * 1000000000ULL > g->now);
 }
 
-static void gc_pending(struct pw_agent *a, uint64_t now)
+/* A query never answered within 30 s will not be. */
+static bool pending_stale(const void *key, const void *value, void *ctx)
 {
-	struct pw_dns_pend_key key, next, *pk = NULL, *victims = NULL;
-	size_t n = 0;
+	const struct pw_dns_pend_val *v = value;
+	struct gc_ctx *g = ctx;
 
-	while (!bpf_map_get_next_key(a->bpf.dns_pend_fd, pk, &next)) {
-		struct pw_dns_pend_val v;
-
-		key = next;
-		pk = &key;
-		if (bpf_map_lookup_elem(a->bpf.dns_pend_fd, &key, &v) ||
-		    v.sent_ns + 30000000000ULL > now)
-			continue;
-		struct pw_dns_pend_key *nv = realloc(victims, (n + 1) * sizeof(*nv));
-
-		if (!nv)
-			break;
-		victims = nv;
-		victims[n++] = key;
-	}
-	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(a->bpf.dns_pend_fd, &victims[i]);
-	free(victims);
+	return v && v->sent_ns + 30000000000ULL <= g->now;
 }
 
-static void mark_used(struct pw_agent *a, uint8_t *used, uint32_t id)
+static bool mark_portset(uint32_t id, struct gc_ctx *g)
 {
-	for (size_t i = 0; i < a->n_portsets; i++)
-		if (a->portsets[i].id == id)
-			used[i] = 1;
+	for (size_t i = 0; i < g->a->n_portsets; i++)
+		if (g->a->portsets[i].id == id)
+			g->used[i] = 1;
+	return false;
+}
+
+static bool mark_cidr(const void *key, const void *value, void *ctx)
+{
+	return value && mark_portset(((const struct pw_cidr_val *)value)->portset, ctx);
+}
+
+static bool mark_learned(const void *key, const void *value, void *ctx)
+{
+	return value && mark_portset(((const struct pw_learned_val *)value)->portset, ctx);
 }
 
 /* Mark and sweep: a port set no map entry references is deleted. */
-static void gc_portsets(struct pw_agent *a)
+static void gc_portsets(struct gc_ctx *g)
 {
-	uint8_t *used = calloc(a->n_portsets ? a->n_portsets : 1, 1);
+	struct pw_agent *a = g->a;
 	size_t out = 0;
 
-	if (!used)
+	g->used = calloc(a->n_portsets ? a->n_portsets : 1, 1);
+	if (!g->used)
 		return;
-	{
-		struct pw_cidr6_key k, nk;
-		struct pw_cidr4_key k4, nk4;
-		struct pw_learned_key lk, nlk;
-		struct pw_cidr_val cv;
-		struct pw_learned_val lv;
-		void *pk = NULL;
-
-		while (!bpf_map_get_next_key(a->bpf.cidr4_fd, pk, &nk4)) {
-			k4 = nk4;
-			pk = &k4;
-			if (!bpf_map_lookup_elem(a->bpf.cidr4_fd, &k4, &cv))
-				mark_used(a, used, cv.portset);
-		}
-		pk = NULL;
-		while (!bpf_map_get_next_key(a->bpf.cidr6_fd, pk, &nk)) {
-			k = nk;
-			pk = &k;
-			if (!bpf_map_lookup_elem(a->bpf.cidr6_fd, &k, &cv))
-				mark_used(a, used, cv.portset);
-		}
-		pk = NULL;
-		while (!bpf_map_get_next_key(a->bpf.learned_fd, pk, &nlk)) {
-			lk = nlk;
-			pk = &lk;
-			if (!bpf_map_lookup_elem(a->bpf.learned_fd, &lk, &lv))
-				mark_used(a, used, lv.portset);
-		}
-	}
+	if (pw_bpf_map_sweep(a->bpf.cidr4_fd, mark_cidr, g, NULL) < 0 ||
+	    pw_bpf_map_sweep(a->bpf.cidr6_fd, mark_cidr, g, NULL) < 0 ||
+	    pw_bpf_map_sweep(a->bpf.learned_fd, mark_learned, g, NULL) < 0)
+		goto out; /* an incomplete mark must not sweep */
 	for (size_t i = 0; i < a->n_portsets; i++) {
-		if (!used[i]) {
+		if (!g->used[i]) {
 			bpf_map_delete_elem(a->bpf.ports_fd, &a->portsets[i].id);
 			continue;
 		}
 		a->portsets[out++] = a->portsets[i];
 	}
 	a->n_portsets = out;
-	free(used);
+out:
+	free(g->used);
+	g->used = NULL;
 }
 
 void pw_sync_gc(struct pw_agent *a, uint64_t now)
 {
-	gc_learned(a, now);
-	gc_flows(a, now);
-	gc_pending(a, now);
-	gc_portsets(a);
+	struct gc_ctx g = {.a = a, .now = now,
+			   .grace_ns = (uint64_t)a->o.learned_grace * 1000000000ULL};
+
+	for (struct pw_ep *ep = a->eps; ep; ep = ep->next)
+		if (now > g.grace_ns)
+			pw_ep_expire(ep, now - g.grace_ns);
+	pw_bpf_map_sweep(a->bpf.learned_fd, learned_dead, &g, NULL);
+	pw_bpf_map_sweep(a->bpf.flows_fd, flow_idle, &g, NULL);
+	pw_bpf_map_sweep(a->bpf.dns_pend_fd, pending_stale, &g, NULL);
+	gc_portsets(&g);
 	a->last_gc_ns = now;
 }

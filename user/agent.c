@@ -726,13 +726,9 @@ json_t *pw_agent_counters_json(struct pw_agent *a)
 	return o;
 }
 
-static json_t *cmd_status(struct pw_agent *a)
+void pw_agent_maps(const struct pw_agent *a, struct pw_map_ref out[PW_AGENT_MAPS])
 {
-	struct {
-		const char *name;
-		int fd;
-		long max;
-	} maps[] = {
+	const struct pw_map_ref maps[PW_AGENT_MAPS] = {
 		{PW_MAP_ENDPOINTS, a->bpf.endpoints_fd, PW_MAX_ENDPOINTS},
 		{PW_MAP_LEARNED, a->bpf.learned_fd, PW_MAX_LEARNED},
 		{PW_MAP_CIDR4, a->bpf.cidr4_fd, PW_MAX_CIDR},
@@ -742,11 +738,18 @@ static json_t *cmd_status(struct pw_agent *a)
 		{PW_MAP_DNS_PEND, a->bpf.dns_pend_fd, PW_MAX_DNS_PEND},
 		{PW_MAP_RESOLVERS, a->bpf.resolvers_fd, PW_MAX_RESOLVERS},
 	};
-	json_t *jm = json_object(), *missing = json_array(), *errs = json_array();
+
+	memcpy(out, maps, sizeof(maps));
+}
+
+static json_t *cmd_status(struct pw_agent *a)
+{
+	struct pw_map_ref maps[PW_AGENT_MAPS];	json_t *jm = json_object(), *missing = json_array(), *errs = json_array();
 	size_t n_eps = 0, n_managed = 0, attached = 0;
 	struct pw_agent_stats *s = &a->st;
 
-	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
+	pw_agent_maps(a, maps);
+	for (size_t i = 0; i < PW_AGENT_MAPS; i++)
 		json_object_set_new(jm, maps[i].name,
 				    json_pack("{s:I,s:I}", "entries",
 					      (json_int_t)pw_bpf_map_count(maps[i].fd), "max",

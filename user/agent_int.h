@@ -127,6 +127,15 @@ void pw_metrics_stop(struct pw_agent *a);
 
 /* agent.c */
 json_t *pw_agent_counters_json(struct pw_agent *a);
+
+/* The maps whose fill level status and metrics report. */
+struct pw_map_ref {
+	const char *name;
+	int fd;
+	long max;
+};
+#define PW_AGENT_MAPS 8
+void pw_agent_maps(const struct pw_agent *a, struct pw_map_ref out[PW_AGENT_MAPS]);
 /* May a cni_add be answered now? (k8s mode: after the first sync, once the
  * pod is known.) false with *why while it must wait. */
 bool pw_agent_add_ready(struct pw_agent *a, json_t *req, const char **why);

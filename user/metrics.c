@@ -40,20 +40,7 @@ static char *render_metrics(struct pw_agent *a)
 	struct pw_metrics_buf b = {0};
 	uint64_t c[PW_C_MAX];
 	const struct pw_agent_stats *s = &a->st;
-	const struct {
-		const char *name;
-		int fd;
-		long max;
-	} maps[] = {
-		{PW_MAP_ENDPOINTS, a->bpf.endpoints_fd, PW_MAX_ENDPOINTS},
-		{PW_MAP_LEARNED, a->bpf.learned_fd, PW_MAX_LEARNED},
-		{PW_MAP_CIDR4, a->bpf.cidr4_fd, PW_MAX_CIDR},
-		{PW_MAP_CIDR6, a->bpf.cidr6_fd, PW_MAX_CIDR},
-		{PW_MAP_PORTS, a->bpf.ports_fd, PW_MAX_PORTSETS},
-		{PW_MAP_FLOWS, a->bpf.flows_fd, PW_MAX_FLOWS},
-		{PW_MAP_DNS_PEND, a->bpf.dns_pend_fd, PW_MAX_DNS_PEND},
-	};
-
+	struct pw_map_ref maps[PW_AGENT_MAPS];
 	pw_mb_help(&b, "podwall_packets_allowed_total", "counter",
 		   "Packets from enforced pods that passed, by pod.");
 	pw_mb_help(&b, "podwall_packets_denied_total", "counter",
@@ -113,7 +100,8 @@ static char *render_metrics(struct pw_agent *a)
 	pw_mb_printf(&b, "podwall_perf_samples_lost_total %llu\n", (unsigned long long)s->perf_lost);
 	pw_mb_help(&b, "podwall_map_entries", "gauge", "Entries in each pinned map.");
 	pw_mb_help(&b, "podwall_map_max_entries", "gauge", "Capacity of each pinned map.");
-	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+	pw_agent_maps(a, maps);
+	for (size_t i = 0; i < PW_AGENT_MAPS; i++) {
 		pw_mb_printf(&b, "podwall_map_entries{map=\"%s\"} %ld\n", maps[i].name,
 			     pw_bpf_map_count(maps[i].fd));
 		pw_mb_printf(&b, "podwall_map_max_entries{map=\"%s\"} %ld\n", maps[i].name,

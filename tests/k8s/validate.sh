@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# deploy/ without a cluster: `kubectl kustomize deploy/` renders; the CRD is a
+# structural schema; every example passes the CRD schema and the agent's own
+# parser; every negative example in tests/k8s/negative/ is refused by both (or,
+# where its first line says so, by the agent alone); on generated hostnames and
+# CIDRs the schema never accepts what the agent refuses; the DaemonSet's
+# install-cni script works on fake k3s trees (install_cni_test.sh; needs
+# BUILD/podwall, or PODWALL=path).
+#
+#   tests/k8s/validate.sh [BUILD]
+#
+# Uses BUILD/tests/policy_check when present (default build/asan), otherwise
+# compiles it into a temporary directory. One line per case, then
+# "N passed, M failed"; exits non-zero on any failure.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+BUILD=${1:-build/asan}
+PY=/usr/bin/python3
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+WORK=$(mktemp -d /tmp/podwall-validate.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+
+passed=0
+failed=0
+fail() { # NAME MESSAGE
+	failed=$((failed + 1))
+	echo "FAIL validate/$1"
+	echo "     $2"
+}
+
+if ! command -v kubectl >/dev/null; then
+	fail kustomize "kubectl is missing (Debian: kubernetes-client; run 'make deps')"
+	echo "$passed passed, $failed failed"
+	exit 1
+fi
+if ! "$PY" -c 'import yaml' 2>/dev/null; then
+	fail schema "$PY cannot import yaml (Debian: python3-yaml; run 'make deps')"
+	echo "$passed passed, $failed failed"
+	exit 1
+fi
+
+if kubectl kustomize deploy/ >"$WORK/rendered.yaml" 2>"$WORK/kustomize.err"; then
+	passed=$((passed + 1))
+	echo "ok   validate/kustomize"
+else
+	fail kustomize "$(head -c 600 "$WORK/kustomize.err")"
+	echo "$passed passed, $failed failed"
+	exit 1
+fi
+
+CHECK=$BUILD/tests/policy_check
+if [ ! -x "$CHECK" ]; then
+	CHECK=$WORK/policy_check
+	gcc -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+		-Wno-missing-field-initializers -D_GNU_SOURCE -fsanitize=address,undefined \
+		-Iinclude -Iuser tests/k8s/policy_check.c user/policy.c user/fqdn.c user/ipaddr.c \
+		-o "$CHECK" -ljansson -lyaml 2>"$WORK/cc.err" || {
+		fail policy_check "cannot build: $(head -c 600 "$WORK/cc.err")"
+		echo "$passed passed, $failed failed"
+		exit 1
+	}
+fi
+
+out=$("$PY" tests/k8s/crd_schema.py --crd deploy/crd.yaml --rendered "$WORK/rendered.yaml" \
+	--policy-check "$CHECK" --examples deploy/examples --negative tests/k8s/negative 2>&1)
+rc=$?
+printf '%s\n' "$out" | grep -v -E '^[0-9]+ passed, [0-9]+ failed$'
+last=$(printf '%s\n' "$out" | tail -n1)
+if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+	passed=$((passed + BASH_REMATCH[1]))
+	failed=$((failed + BASH_REMATCH[2]))
+else
+	fail schema "crd_schema.py ended without a summary (exit $rc)"
+fi
+# The init container's script on fake k3s trees, with the real podwall binary.
+PODWALL=${PODWALL:-$BUILD/podwall}
+if [ -x "$PODWALL" ]; then
+	while IFS= read -r line; do
+		echo "$line"
+		case "$line" in
+		ok*) passed=$((passed + 1)) ;;
+		FAIL*) failed=$((failed + 1)) ;;
+		esac
+	done < <(tests/k8s/install_cni_test.sh "$WORK/rendered.yaml" "$PODWALL" 2>&1)
+elif [ "${CI:-}" = true ]; then
+	fail install-cni "no podwall binary at $PODWALL (build it first); required under CI=true"
+else
+	echo "SKIP validate/install-cni: no podwall binary at $PODWALL (build it, or set PODWALL=);" \
+		"fails under CI=true" >&2
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -10,7 +10,7 @@ PKGS=(
 	libcmocka-dev libclang-rt-14-dev
 	iproute2 iptables ipset containernetworking-plugins dnsmasq-base dnsutils
 	iperf3 squid dnsperf python3 python3-scapy python3-yaml jq curl socat
-	procps psmisc
+	procps psmisc openssl
 )
 # kubectl (for `kubectl kustomize deploy/`): Debian's kubernetes-client, unless
 # some other package already provides the command.

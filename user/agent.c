@@ -34,9 +34,11 @@
 #include <bpf/libbpf.h>
 
 #include "agent_int.h"
+#include "conflist.h"
 #include "ctl.h"
 #include "events_fmt.h"
 #include "ipaddr.h"
+#include "k8s.h"
 #include "log.h"
 #include "version.h"
 
@@ -45,7 +47,8 @@ enum { TAG_LISTEN = 1, TAG_INOTIFY, TAG_TIMER, TAG_SIGNAL, TAG_RING, TAG_PERF, T
 void pw_agent_default_opts(struct pw_agent_opts *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->policy_dir = "/etc/podwall/policies";
+	o->policy_dir = NULL; /* main: /etc/podwall/policies unless --k8s */
+	o->dns_service = NULL;
 	o->pin_dir = PW_PIN_DIR;
 	o->socket_path = PW_CTL_SOCKET;
 	o->state_dir = "/run/podwall/state";
@@ -252,6 +255,59 @@ static void rebuild_policy_view(struct pw_agent *a)
 			a->pols[a->n_pols++] = a->files[i].pols[j]; /* borrowed */
 }
 
+void pw_agent_policy_object(struct pw_agent *a, const char *source, const json_t *obj)
+{
+	struct pw_policy_file *f = NULL;
+	char err[PW_ERR_LEN];
+	struct pw_policy *pol;
+
+	for (size_t i = 0; i < a->n_files && !f; i++)
+		if (!strcmp(a->files[i].path, source))
+			f = &a->files[i];
+	if (!obj) {
+		if (f) {
+			pw_info("%s: deleted, its rules no longer apply", source);
+			policy_file_free(f);
+			memmove(f, f + 1, (size_t)(a->files + a->n_files - f - 1) * sizeof(*f));
+			a->n_files--;
+			rebuild_policy_view(a);
+		}
+		return;
+	}
+	pol = calloc(1, sizeof(*pol));
+	if (!pol)
+		return;
+	if (pw_policy_from_json(obj, source, pol, err, sizeof(err))) {
+		free(pol);
+		a->st.policy_errors++;
+		pw_err("policy refused, previous version stays in force: %s", err);
+		if (f) {
+			free(f->error);
+			f->error = strdup(err);
+		}
+		return;
+	}
+	if (!f) {
+		struct pw_policy_file *nf = realloc(a->files, (a->n_files + 1) * sizeof(*nf));
+
+		if (!nf) {
+			pw_policies_free(pol, 1);
+			return;
+		}
+		a->files = nf;
+		f = &nf[a->n_files++];
+		memset(f, 0, sizeof(*f));
+		f->path = strdup(source);
+	}
+	pw_policies_free(f->pols, f->n_pols);
+	f->pols = pol;
+	f->n_pols = 1;
+	free(f->error);
+	f->error = NULL;
+	a->st.policy_loads++;
+	rebuild_policy_view(a);
+}
+
 static int name_cmp(const void *x, const void *y)
 {
 	return strcmp(*(char *const *)x, *(char *const *)y);
@@ -266,6 +322,8 @@ static int policies_scan(struct pw_agent *a)
 	bool changed = false;
 	DIR *d;
 
+	if (!a->o.policy_dir)
+		return 0;
 	d = opendir(a->o.policy_dir);
 	if (!d) {
 		pw_err("cannot read policy directory %s: %s", a->o.policy_dir, strerror(errno));
@@ -289,7 +347,7 @@ static int policies_scan(struct pw_agent *a)
 
 	/* Files that are gone: their policies go. */
 	for (size_t i = 0; i < a->n_files;) {
-		bool present = false;
+		bool present = !strncmp(a->files[i].path, "k8s:", 4); /* not a file */
 
 		for (size_t j = 0; j < n_names && !present; j++)
 			present = !strcmp(names[j], a->files[i].path);
@@ -517,6 +575,15 @@ static json_t *cmd_cni_add(struct pw_agent *a, json_t *req)
 	ep = pw_ep_from_json(req, err, sizeof(err));
 	if (!ep)
 		return reply_err("invalid cni_add request: %s", err);
+	if (a->o.k8s) {
+		/* The pod's labels are the API's, never the request's. */
+		struct pw_labels l;
+
+		if (pw_kube_pod_labels(a, ep->namespace, ep->name, &l)) {
+			pw_labels_free(&ep->labels);
+			ep->labels = l;
+		}
+	}
 	ep->ifindex = if_nametoindex(ep->host_ifname);
 	if (!ep->ifindex || !is_veth(ep->host_ifname)) {
 		snprintf(err, sizeof(err), "%s: no such veth on this node", ep->host_ifname);
@@ -765,8 +832,8 @@ static json_t *cmd_status(struct pw_agent *a)
 	for (size_t i = 0; i < a->n_files; i++)
 		if (a->files[i].error)
 			json_array_append_new(errs, json_string(a->files[i].error));
-	return json_pack(
-		"{s:b,s:s,s:I,s:s,s:s,s:{s:i,s:i,s:i,s:o},s:{s:i,s:i,s:o},s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
+	json_t *st = json_pack(
+		"{s:b,s:s,s:I,s:s,s:s?,s:{s:i,s:i,s:i,s:o},s:{s:i,s:i,s:o},s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
 		"ok", 1, "version", PW_VERSION, "uptime_s",
 		(json_int_t)((pw_now_ns() - a->start_ns) / 1000000000ULL), "pin_dir",
 		a->o.pin_dir, "policy_dir", a->o.policy_dir, "endpoints", "total", (int)n_eps,
@@ -780,6 +847,11 @@ static json_t *cmd_status(struct pw_agent *a)
 		(json_int_t)s->dns_dropped_learn, "dns_not_allowed", (json_int_t)s->dns_not_allowed,
 		"perf_lost", (json_int_t)s->perf_lost, "policy_errors", (json_int_t)s->policy_errors,
 		"events", (json_int_t)s->events_total);
+	if (st && a->k8s)
+		json_object_set_new(st, "kubernetes",
+				    json_pack("{s:s,s:b}", "server", pw_k8s_server(a->k8s), "synced",
+					      a->k8s_synced));
+	return st;
 }
 
 static json_t *cmd_events(struct pw_agent *a, json_t *req, int fd, bool *keep)
@@ -807,8 +879,23 @@ static json_t *cmd_events(struct pw_agent *a, json_t *req, int fd, bool *keep)
 
 bool pw_agent_add_ready(struct pw_agent *a, json_t *req, const char **why)
 {
+	const char *ns = json_string_value(json_object_get(req, "namespace"));
+	const char *name = json_string_value(json_object_get(req, "name"));
+	struct pw_labels l = {0};
+
 	/* Standalone: policies are files already loaded, labels come with the
 	 * request, so an ADD can always be answered at once. */
+	if (!a->o.k8s)
+		return true;
+	if (!a->k8s_synced) {
+		*why = "waiting for the first full sync with the Kubernetes API";
+		return false;
+	}
+	if (!ns || !name || !pw_kube_pod_labels(a, ns, name, &l)) {
+		*why = "the pod is not (yet) known to the Kubernetes API on this node";
+		return false;
+	}
+	pw_labels_free(&l);
 	return true;
 }
 
@@ -900,6 +987,8 @@ static void client_request(struct pw_agent *a, struct pw_client *c, json_t *req)
 		client_close(a, c, false);
 		return;
 	}
+	if (!rep)
+		rep = reply_err("%s", "internal error: the reply could not be built");
 	client_reply(a, c, rep);
 	client_close(a, c, true);
 }
@@ -1036,6 +1125,35 @@ static int listen_ctl(struct pw_agent *a)
 
 /* ------------------------------------------------------------------ loop */
 
+/* k3s rewrites its conflist when it starts: chain podwall-cni in again. */
+static void conflist_chain(struct pw_agent *a)
+{
+	char err[512], dir[512];
+	bool changed = false;
+	char *slash;
+
+	if (!a->o.cni_conflist)
+		return;
+	if (a->conflist_wd < 0) {
+		snprintf(dir, sizeof(dir), "%s", a->o.cni_conflist);
+		slash = strrchr(dir, '/');
+		if (slash && slash != dir)
+			*slash = '\0';
+		a->conflist_wd = inotify_add_watch(a->inotify_fd, dir,
+						   IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE);
+		if (a->conflist_wd < 0)
+			pw_warn("cannot watch %s (%s): checked every %u s", dir, strerror(errno),
+				a->o.reconcile_interval);
+	}
+	if (access(a->o.cni_conflist, F_OK))
+		return; /* not written yet; the watch will tell */
+	if (pw_conflist_chain_file(a->o.cni_conflist, a->o.socket_path, &changed, err,
+				   sizeof(err)))
+		pw_err("cannot chain podwall-cni into %s: %s", a->o.cni_conflist, err);
+	else if (changed)
+		pw_info("%s: podwall-cni chained", a->o.cni_conflist);
+}
+
 static void heartbeat(struct pw_agent *a, bool alive)
 {
 	struct pw_config cfg = {
@@ -1064,10 +1182,15 @@ static void on_timer(struct pw_agent *a)
 			ep->learned_dirty = false;
 		}
 	pw_metrics_run(a);
-	if (now - a->last_gc_ns >= 5000000000ULL)
+	if (a->ready && now - a->last_gc_ns >= 5000000000ULL)
 		pw_sync_gc(a, now);
-	if (now - a->last_reconcile_ns >= (uint64_t)a->o.reconcile_interval * 1000000000ULL)
+	if (a->ready &&
+	    now - a->last_reconcile_ns >= (uint64_t)a->o.reconcile_interval * 1000000000ULL) {
 		reconcile(a);
+		conflist_chain(a);
+		if (policies_scan(a))
+			pw_sync_all(a);
+	}
 	pw_agent_retry_deferred(a);
 }
 
@@ -1095,7 +1218,8 @@ static int setup_loop(struct pw_agent *a)
 	a->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (a->signal_fd < 0 || a->timer_fd < 0 || a->inotify_fd < 0 || a->epfd < 0)
 		return -errno;
-	if (inotify_add_watch(a->inotify_fd, a->o.policy_dir,
+	if (a->o.policy_dir &&
+	    inotify_add_watch(a->inotify_fd, a->o.policy_dir,
 			      IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE |
 				      IN_ATTRIB) < 0)
 		pw_warn("cannot watch %s (%s): changes are picked up every %u s", a->o.policy_dir,
@@ -1113,11 +1237,23 @@ static int setup_loop(struct pw_agent *a)
 
 static void on_inotify(struct pw_agent *a)
 {
-	char buf[4096];
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool policies = false, conflist = false;
+	ssize_t n;
 
-	while (read(a->inotify_fd, buf, sizeof(buf)) > 0)
-		;
-	if (policies_scan(a))
+	while ((n = read(a->inotify_fd, buf, sizeof(buf))) > 0)
+		for (char *p = buf; p < buf + n;) {
+			struct inotify_event *ev = (struct inotify_event *)p;
+
+			if (ev->wd == a->conflist_wd)
+				conflist = true;
+			else
+				policies = true;
+			p += sizeof(*ev) + ev->len;
+		}
+	if (conflist)
+		conflist_chain(a);
+	if (policies && policies_scan(a) && a->ready)
 		pw_sync_all(a);
 }
 
@@ -1126,11 +1262,15 @@ static int loop(struct pw_agent *a)
 	struct epoll_event evs[16];
 
 	while (!a->stop) {
-		int n = epoll_wait(a->epfd, evs, 16, 1000);
+		int n = epoll_wait(a->epfd, evs, 16, pw_kube_timeout_ms(a, 1000));
 
 		if (n < 0 && errno != EINTR)
 			return -errno;
 		for (int i = 0; i < n; i++) {
+			if (evs[i].data.u64 & PW_TAG_K8S_FD) {
+				pw_kube_on_fd(a, (int)(uint32_t)evs[i].data.u64, evs[i].events);
+				continue;
+			}
 			switch (evs[i].data.u64) {
 			case TAG_LISTEN:
 				client_accept(a);
@@ -1146,7 +1286,7 @@ static int loop(struct pw_agent *a)
 
 				if (read(a->signal_fd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo == SIGHUP) {
-						if (policies_scan(a))
+						if (policies_scan(a) && a->ready)
 							pw_sync_all(a);
 					} else {
 						pw_info("signal %u: stopping; programs and maps stay "
@@ -1171,6 +1311,7 @@ static int loop(struct pw_agent *a)
 				break;
 			}
 		}
+		pw_kube_tick(a);
 	}
 	return 0;
 }
@@ -1178,6 +1319,7 @@ static int loop(struct pw_agent *a)
 static void agent_free(struct pw_agent *a)
 {
 	pw_metrics_stop(a);
+	pw_kube_stop(a);
 	while (a->clients)
 		client_close(a, a->clients, true);
 	pw_dnshold_close(a);
@@ -1204,6 +1346,20 @@ static void agent_free(struct pw_agent *a)
 	}
 }
 
+void pw_agent_start_enforcing(struct pw_agent *a)
+{
+	for (struct pw_ep *ep = a->eps; ep; ep = ep->next) {
+		char err[PW_ERR_LEN];
+
+		if (ep_activate(a, ep, err, sizeof(err)))
+			pw_err("endpoint %s/%s: %s", ep->namespace, ep->name, err);
+	}
+	pw_sync_gc(a, pw_now_ns());
+	reconcile(a);
+	a->dirty = false;
+	a->ready = true;
+}
+
 static size_t count_eps(const struct pw_agent *a)
 {
 	size_t n = 0;
@@ -1215,7 +1371,7 @@ static size_t count_eps(const struct pw_agent *a)
 
 int pw_agent_run(const struct pw_agent_opts *o)
 {
-	struct pw_agent a = {.o = *o, .pkt_fd = -1, .epfd = -1, .listen_fd = -1};
+	struct pw_agent a = {.o = *o, .pkt_fd = -1, .epfd = -1, .listen_fd = -1, .conflist_wd = -1};
 	int ret = 1;
 
 	a.start_ns = pw_now_ns();
@@ -1239,22 +1395,19 @@ int pw_agent_run(const struct pw_agent_opts *o)
 	endpoint_ids_from_kernel(&a);
 	policies_scan(&a);
 	rebuild_policy_view(&a);
-	for (struct pw_ep *ep = a.eps; ep; ep = ep->next) {
-		char err[PW_ERR_LEN];
-
-		if (ep_activate(&a, ep, err, sizeof(err)))
-			pw_err("endpoint %s/%s: %s", ep->namespace, ep->name, err);
-	}
-	pw_sync_gc(&a, pw_now_ns());
-	reconcile(&a);
+	/* Kubernetes mode waits for the first full sync (kube.c). */
+	if (!o->k8s)
+		pw_agent_start_enforcing(&a);
 
 	if (pw_events_open(&a) || pw_dnshold_open(&a))
 		goto out;
 	a.listen_fd = listen_ctl(&a);
 	if (a.listen_fd < 0 || setup_loop(&a))
 		goto out;
+	if (o->k8s && pw_kube_start(&a))
+		goto out;
+	conflist_chain(&a);
 	heartbeat(&a, true);
-	a.ready = true;
 	if (o->metrics_addr && *o->metrics_addr) {
 		int mfd = pw_metrics_start(&a);
 

@@ -11,7 +11,7 @@
 #define PW_MAX_RESOLVER_ARGS 16
 
 struct pw_agent_opts {
-	const char *policy_dir;
+	const char *policy_dir; /* NULL in Kubernetes mode: no policy files */
 	const char *pin_dir;
 	const char *socket_path;
 	const char *state_dir;
@@ -28,6 +28,14 @@ struct pw_agent_opts {
 	uint32_t flow_idle_tcp, flow_idle_other; /* seconds */
 	uint32_t reconcile_interval; /* seconds */
 	bool verbose;
+
+	/* Kubernetes mode: policies, pod labels and resolvers from the API. */
+	bool k8s;
+	const char *kubeconfig;	 /* NULL: in-cluster */
+	const char *kube_context;
+	const char *node_name;
+	const char *dns_service; /* "ns/name"; "" = only --resolver */
+	const char *cni_conflist; /* chain podwall-cni into it, again whenever rewritten */
 };
 
 void pw_agent_default_opts(struct pw_agent_opts *o);

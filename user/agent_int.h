@@ -90,6 +90,10 @@ struct pw_agent {
 	bool stop;
 	void *metrics; /* struct MHD_Daemon * */
 	bool ready;    /* first policy load and endpoint sync done */
+	bool dirty;    /* policies or labels changed: sync every endpoint */
+	struct pw_k8s *k8s;
+	bool k8s_synced;
+	int conflist_wd; /* inotify watch on the conflist's directory, or -1 */
 };
 
 /* sync.c: the maps as the agent wants them. */
@@ -119,6 +123,19 @@ void pw_events_emit_agent(struct pw_agent *a, const struct pw_ep *ep, uint8_t re
 json_t *pw_events_query(struct pw_agent *a, const char *pod, int reason, uint64_t since_wall_ns);
 int pw_events_follow(struct pw_agent *a, int fd, const char *pod, int reason);
 
+/* kube.c: Kubernetes mode glue between k8s.c and the agent. */
+#define PW_TAG_K8S_FD (1ULL << 62) /* epoll data: this bit | fd */
+int pw_kube_start(struct pw_agent *a);
+void pw_kube_on_fd(struct pw_agent *a, int fd, uint32_t events);
+void pw_kube_tick(struct pw_agent *a);
+int pw_kube_timeout_ms(struct pw_agent *a, int max_ms);
+void pw_kube_stop(struct pw_agent *a);
+/* Labels of the pod from the API (k8s mode); false while unknown. */
+bool pw_kube_pod_labels(struct pw_agent *a, const char *ns, const char *name,
+			struct pw_labels *out);
+/* Trusted resolvers from the cluster DNS service; returns how many. */
+size_t pw_kube_resolvers(struct pw_agent *a, struct pw_addr_key *out, size_t max);
+
 /* metrics.c: Prometheus text and probes over HTTP (libmicrohttpd), run from
  * the agent's own loop so it reads agent state without locks. */
 int pw_metrics_start(struct pw_agent *a); /* returns an fd to poll, or -errno */
@@ -127,6 +144,11 @@ void pw_metrics_stop(struct pw_agent *a);
 
 /* agent.c */
 json_t *pw_agent_counters_json(struct pw_agent *a);
+/* Replace the policies of one source ("k8s:ns/name") with those decoded from
+ * obj, or remove them (obj NULL). A bad object keeps the previous version. */
+void pw_agent_policy_object(struct pw_agent *a, const char *source, const json_t *obj);
+/* First full sync (Kubernetes mode): apply everything, answer ADDs. */
+void pw_agent_start_enforcing(struct pw_agent *a);
 
 /* The maps whose fill level status and metrics report. */
 struct pw_map_ref {

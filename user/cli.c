@@ -275,7 +275,13 @@ int pw_cli_status(int argc, char **argv)
 
 	printf("podwall %s, up %llds, pins in %s, policies from %s\n", jstr(rep, "version"),
 	       (long long)json_integer_value(json_object_get(rep, "uptime_s")), jstr(rep, "pin_dir"),
-	       jstr(rep, "policy_dir"));
+	       jstr(rep, "policy_dir") ?: "the Kubernetes API");
+	if (json_object_get(rep, "kubernetes"))
+		printf("kubernetes: %s, first sync %s\n",
+		       jstr(json_object_get(rep, "kubernetes"), "server"),
+		       json_is_true(json_object_get(json_object_get(rep, "kubernetes"), "synced"))
+			       ? "done"
+			       : "NOT DONE (nothing applied yet)");
 	printf("endpoints: %lld (%lld enforced), programs attached on %lld\n",
 	       (long long)json_integer_value(json_object_get(eps, "total")),
 	       (long long)json_integer_value(json_object_get(eps, "enforced")),

@@ -134,11 +134,24 @@ static void agent_usage(FILE *out)
 		"                          (default 3000)\n"
 		"  --flow-idle-tcp S       idle TCP flows are forgotten after S seconds (21600)\n"
 		"  --flow-idle-other S     idle UDP/other flows, likewise (60)\n"
+		"  --k8s                   Kubernetes mode: EgressPolicies, pod labels and the\n"
+		"                          cluster DNS (trusted resolvers) from the API server;\n"
+		"                          nothing applied, no CNI ADD answered before the\n"
+		"                          first full sync. --policy-dir is then optional.\n"
+		"  --kubeconfig PATH       outside the cluster (default: in-cluster config)\n"
+		"  --context NAME          kubeconfig context (default: current-context)\n"
+		"  --node-name NAME        this node (default: $NODE_NAME)\n"
+		"  --dns-service NS/NAME   cluster DNS service (default kube-system/kube-dns;\n"
+		"                          '' to trust only --resolver)\n"
+		"  --cni-conflist PATH     chain podwall-cni into this conflist, and again\n"
+		"                          whenever it is rewritten (k3s does at start)\n"
 		"  -v, --verbose           debug logs, including libbpf's\n\n"
 		"EXAMPLES\n"
 		"  podwall agent --policy-dir /etc/podwall/policies --resolver 10.43.0.10\n"
 		"  podwall agent --policy-dir ./policies --resolver 10.43.0.10 \\\n"
-		"      --min-ttl 30 --max-ttl 600 --metrics-addr 0.0.0.0:9090\n",
+		"      --min-ttl 30 --max-ttl 600 --metrics-addr 0.0.0.0:9090\n"
+		"  podwall agent --k8s --node-name \"$NODE_NAME\" \\\n"
+		"      --cni-conflist /var/lib/rancher/k3s/agent/etc/cni/net.d/10-flannel.conflist\n",
 		PW_PIN_DIR, PW_CTL_SOCKET);
 }
 
@@ -178,6 +191,12 @@ static int cmd_agent(int argc, char **argv)
 		{"agent-timeout-ms", required_argument, NULL, 9},
 		{"flow-idle-tcp", required_argument, NULL, 10},
 		{"flow-idle-other", required_argument, NULL, 11},
+		{"k8s", no_argument, NULL, 12},
+		{"kubeconfig", required_argument, NULL, 13},
+		{"context", required_argument, NULL, 14},
+		{"node-name", required_argument, NULL, 15},
+		{"dns-service", required_argument, NULL, 16},
+		{"cni-conflist", required_argument, NULL, 17},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{},
@@ -244,6 +263,30 @@ static int cmd_agent(int argc, char **argv)
 			err = parse_u32("--flow-idle-other", optarg, 1, 7 * 86400,
 					&o.flow_idle_other);
 			break;
+		case 12:
+			o.k8s = true;
+			break;
+		case 13:
+			o.kubeconfig = optarg;
+			break;
+		case 14:
+			o.kube_context = optarg;
+			break;
+		case 15:
+			o.node_name = optarg;
+			break;
+		case 16:
+			if (*optarg && !strchr(optarg, '/')) {
+				fprintf(stderr, "podwall agent: --dns-service %s: expected "
+						"NAMESPACE/NAME, or '' for none\n",
+					optarg);
+				return 2;
+			}
+			o.dns_service = optarg;
+			break;
+		case 17:
+			o.cni_conflist = optarg;
+			break;
 		case 'v':
 			o.verbose = true;
 			break;
@@ -259,6 +302,15 @@ static int cmd_agent(int argc, char **argv)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "podwall agent: unexpected argument %s\n", argv[optind]);
+		return 2;
+	}
+	if (!o.k8s && !o.policy_dir)
+		o.policy_dir = "/etc/podwall/policies";
+	if (o.k8s && !o.node_name)
+		o.node_name = getenv("NODE_NAME");
+	if ((o.kubeconfig || o.node_name || o.dns_service) && !o.k8s) {
+		fprintf(stderr, "podwall agent: --kubeconfig, --node-name and --dns-service "
+				"go with --k8s\n");
 		return 2;
 	}
 	if (o.min_ttl > o.max_ttl) {

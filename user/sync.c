@@ -451,22 +451,26 @@ static bool resolver_unwanted(const void *key, const void *value, void *ctx)
 	return true;
 }
 
+/* --resolver addresses, plus the cluster DNS service's in Kubernetes mode. */
 int pw_sync_resolvers(struct pw_agent *a)
 {
-	struct pw_addr_key want[PW_MAX_RESOLVER_ARGS] = {};
-	struct resolver_sweep rs = {.want = want, .n = a->o.n_resolvers};
+	struct pw_addr_key want[PW_MAX_RESOLVERS] = {};
+	struct resolver_sweep rs = {.want = want};
+	char buf[PW_IP_STRLEN];
 	uint32_t one = 1;
 
-	for (int i = 0; i < a->o.n_resolvers; i++) {
+	for (int i = 0; i < a->o.n_resolvers; i++, rs.n++)
 		if (pw_ip_parse(a->o.resolvers[i], &want[i].family, &want[i].addr)) {
 			pw_err("--resolver %s: not an IPv4 or IPv6 address", a->o.resolvers[i]);
 			return -EINVAL;
 		}
+	rs.n += (int)pw_kube_resolvers(a, want + rs.n, PW_MAX_RESOLVERS - (size_t)rs.n);
+	for (int i = 0; i < rs.n; i++)
 		if (bpf_map_update_elem(a->bpf.resolvers_fd, &want[i], &one, BPF_ANY)) {
-			pw_err("pw_resolvers: cannot add %s: %s", a->o.resolvers[i], strerror(errno));
+			pw_err("pw_resolvers: cannot add %s: %s",
+			       pw_ip_str(want[i].family, &want[i].addr, buf), strerror(errno));
 			return -errno;
 		}
-	}
 	pw_bpf_map_sweep(a->bpf.resolvers_fd, resolver_unwanted, &rs, NULL);
 	return 0;
 }

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * kube: Kubernetes mode. EgressPolicies, the labels of this node's pods and
+ * the cluster DNS (the trusted resolvers) come from the API server through
+ * k8s.c. Nothing is applied and no CNI ADD is answered until every resource
+ * has been listed once, so a restart never briefly opens or closes anything:
+ * until then the kernel keeps enforcing what the maps already hold.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "agent_int.h"
+#include "k8s.h"
+#include "log.h"
+
+static int watch_fd(int fd, int op, uint32_t events, void *ctx)
+{
+	struct pw_agent *a = ctx;
+	struct epoll_event ev = {.events = events, .data.u64 = PW_TAG_K8S_FD | (uint32_t)fd};
+
+	if (epoll_ctl(a->epfd, op, fd, op == EPOLL_CTL_DEL ? NULL : &ev)) {
+		if (op == EPOLL_CTL_DEL && (errno == EBADF || errno == ENOENT))
+			return 0;
+		return -errno;
+	}
+	return 0;
+}
+
+static void on_pod(struct pw_agent *a, const json_t *obj)
+{
+	struct pw_k8s_pod pod;
+	char err[256];
+
+	if (!obj || pw_k8s_pod_info(obj, &pod, err, sizeof(err)))
+		return;
+	for (struct pw_ep *ep = a->eps; ep; ep = ep->next) {
+		if (strcmp(ep->namespace, pod.namespace) || strcmp(ep->name, pod.name))
+			continue;
+		/* A label change re-evaluates which policies select the pod. */
+		pw_labels_free(&ep->labels);
+		ep->labels = pod.labels;
+		memset(&pod.labels, 0, sizeof(pod.labels));
+		a->dirty = true;
+		break;
+	}
+	pw_k8s_pod_free(&pod);
+}
+
+static void on_change(enum pw_k8s_kind kind, enum pw_k8s_change type, const json_t *old_obj,
+		      const json_t *new_obj, void *ctx)
+{
+	struct pw_agent *a = ctx;
+
+	switch (kind) {
+	case PW_K8S_PODS:
+		if (type == PW_K8S_ADDED || type == PW_K8S_MODIFIED)
+			on_pod(a, new_obj);
+		break;
+	case PW_K8S_POLICIES: {
+		const json_t *o = new_obj ? new_obj : old_obj;
+		const json_t *md = json_object_get(o, "metadata");
+		char source[600];
+
+		if (!o)
+			break;
+		snprintf(source, sizeof(source), "k8s:%s/%s",
+			 json_string_value(json_object_get(md, "namespace")) ?: "?",
+			 json_string_value(json_object_get(md, "name")) ?: "?");
+		pw_agent_policy_object(a, source, type == PW_K8S_DELETED ? NULL : new_obj);
+		a->dirty = true;
+		break;
+	}
+	case PW_K8S_DNS_SERVICE:
+	case PW_K8S_DNS_SLICES:
+		if (a->k8s_synced && pw_sync_resolvers(a))
+			pw_warn("could not update the trusted resolvers from the DNS service");
+		break;
+	default:
+		break;
+	}
+	if (type == PW_K8S_SYNCED && !a->k8s_synced && pw_k8s_synced(a->k8s)) {
+		a->k8s_synced = true;
+		pw_info("Kubernetes API: first full sync done, enforcing");
+		pw_sync_resolvers(a);
+		pw_agent_start_enforcing(a);
+	}
+}
+
+int pw_kube_start(struct pw_agent *a)
+{
+	struct pw_k8s_config cfg = {
+		.kubeconfig = a->o.kubeconfig,
+		.context = a->o.kube_context,
+		.node_name = a->o.node_name,
+		.dns_service = a->o.dns_service,
+		.on_change = on_change,
+		.watch_fd = watch_fd,
+		.ctx = a,
+	};
+	char err[512];
+
+	if (!a->o.node_name || !*a->o.node_name) {
+		pw_err("--k8s needs --node-name (the DaemonSet passes the downward API's "
+		       "spec.nodeName)");
+		return -EINVAL;
+	}
+	if (pw_k8s_new(&cfg, &a->k8s, err, sizeof(err))) {
+		pw_err("Kubernetes API client: %s", err);
+		return -EINVAL;
+	}
+	pw_info("Kubernetes mode: node %s, API %s; nothing applied until the first full sync",
+		a->o.node_name, pw_k8s_server(a->k8s));
+	return 0;
+}
+
+void pw_kube_on_fd(struct pw_agent *a, int fd, uint32_t events)
+{
+	if (a->k8s)
+		pw_k8s_on_fd(a->k8s, fd, events);
+}
+
+void pw_kube_tick(struct pw_agent *a)
+{
+	if (!a->k8s)
+		return;
+	pw_k8s_on_timeout(a->k8s);
+	if (a->dirty && a->k8s_synced) {
+		a->dirty = false;
+		pw_sync_all(a);
+	}
+	if (a->k8s_synced)
+		pw_agent_retry_deferred(a);
+}
+
+int pw_kube_timeout_ms(struct pw_agent *a, int max_ms)
+{
+	int t;
+
+	if (!a->k8s)
+		return max_ms;
+	t = pw_k8s_next_timeout_ms(a->k8s);
+	return t < 0 || t > max_ms ? max_ms : t;
+}
+
+void pw_kube_stop(struct pw_agent *a)
+{
+	pw_k8s_free(a->k8s);
+	a->k8s = NULL;
+}
+
+bool pw_kube_pod_labels(struct pw_agent *a, const char *ns, const char *name,
+			struct pw_labels *out)
+{
+	const json_t *obj = a->k8s ? pw_k8s_get(a->k8s, PW_K8S_PODS, ns, name) : NULL;
+	struct pw_k8s_pod pod;
+	char err[256];
+
+	if (!obj || pw_k8s_pod_info(obj, &pod, err, sizeof(err)))
+		return false;
+	*out = pod.labels;
+	memset(&pod.labels, 0, sizeof(pod.labels));
+	pw_k8s_pod_free(&pod);
+	return true;
+}
+
+size_t pw_kube_resolvers(struct pw_agent *a, struct pw_addr_key *out, size_t max)
+{
+	struct pw_k8s_addr addrs[PW_K8S_MAX_RESOLVERS];
+	size_t n;
+
+	if (!a->k8s || !a->k8s_synced)
+		return 0;
+	n = pw_k8s_resolvers(a->k8s, addrs, PW_K8S_MAX_RESOLVERS);
+	if (n > max)
+		n = max;
+	for (size_t i = 0; i < n; i++) {
+		memset(&out[i], 0, sizeof(out[i]));
+		out[i].family = addrs[i].family;
+		out[i].addr = addrs[i].ip;
+	}
+	return n;
+}

@@ -96,8 +96,9 @@ for tier in "${TIERS[@]}"; do
 		fi
 		;;
 	k8s)
-		if [ -x tests/k8s/run.sh ]; then
-			suite "k8s" tests/k8s/run.sh "$BUILD"
+		suite "k8s/client" bash tests/k8s/run.sh "$BUILD"
+		if need_root k8s-agent && [ -f tests/k8s/agent_e2e.sh ]; then
+			suite "k8s/agent" bash tests/k8s/agent_e2e.sh "$BUILD"
 		fi
 		;;
 	*)

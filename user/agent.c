@@ -343,7 +343,8 @@ static int policies_scan(struct pw_agent *a)
 		n_names++;
 	}
 	closedir(d);
-	qsort(names, n_names, sizeof(*names), name_cmp);
+	if (n_names)
+		qsort(names, n_names, sizeof(*names), name_cmp);
 
 	/* Files that are gone: their policies go. */
 	for (size_t i = 0; i < a->n_files;) {

@@ -1,0 +1,565 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# podwall e2e: the operator surface (issue 4): deny events, the CLI, metrics,
+# bpftool-readable maps, the control socket.
+#
+# usage: tests/e2e/ops.sh [BUILD_DIR] [CASE...]
+# Same topology as run.sh (tests/e2e/lib.sh). The agent serves /metrics on
+# 127.0.0.1:$METRICS_PORT inside the node namespace. Every loop is bounded.
+set -u
+
+ONLY=()
+for a in "$@"; do
+	case "$a" in
+	-h | --help)
+		sed -n '3,8p' "$0"
+		exit 0
+		;;
+	*) if [[ $a == *_* ]] && [[ $a != */* ]]; then ONLY+=("$a"); else BUILD=$a; fi ;;
+	esac
+done
+
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+METRICS_PORT=9464
+MURL="http://127.0.0.1:$METRICS_PORT"
+PW_MAPS="pw_endpoints pw_learned pw_cidr4 pw_cidr6 pw_ports pw_flows pw_dns_pend pw_resolvers
+pw_config pw_counters pw_ep_stats pw_ep_rl pw_events pw_dns_cap"
+
+# ============================================================ helpers (this suite's own)
+
+ops_agent_start() { agent_start --metrics-addr "127.0.0.1:$METRICS_PORT"; }
+
+kpod() { echo "e2e/$(cat "$TMP/pods/$1/k8s_name")"; }
+pod_ensure() { [ -d "$TMP/pods/$1" ] || cni_add "$1" e2e "$2" "$3"; }
+
+resolve() {
+	local got
+	got=$(dns_query "$1" "$2" "$3" "${5:-A}") || true
+	[ "$got" = "$4" ] || fail "$1: $3 @$2 answered '$got', want $4"
+}
+
+# udp_fire POD IP PORT N: N datagrams, one packet each, no waiting for replies.
+udp_fire() {
+	in_pod "$1" timeout 10 "$PY" -c '
+import socket, sys, time
+ip, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for i in range(n):
+    s = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_DGRAM)
+    s.sendto(b"podwall-e2e %d" % i, (ip, port))
+    s.close()
+    time.sleep(0.05)
+' "$2" "$3" "$4"
+}
+
+# tcp_syn_once POD IP PORT: one connection attempt that gives up at 0.5 s,
+# before the kernel retransmits the SYN (initial RTO 1 s): exactly one packet.
+tcp_syn_once() {
+	in_pod "$1" timeout 10 "$PY" -c '
+import socket, sys
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET, socket.SOCK_STREAM)
+s.settimeout(0.5)
+try:
+    s.connect((sys.argv[1], int(sys.argv[2])))
+    sys.exit(0)
+except OSError:
+    sys.exit(1)
+' "$2" "$3"
+}
+
+# json events from the CLI; ev_in JSON POD DST DPORT REASON [HOSTNAME|-]
+ev_in() {
+	jq -e --arg pod "$2" --arg d "$3" --argjson p "$4" --arg r "$5" --arg h "${6:-}" \
+		'any(.[]; .pod == $pod and .dst == $d and .dport == $p and .reason == $r
+		  and ($h == "" or ($h == "-" and .hostname == null) or .hostname == $h))' <<<"$1" >/dev/null
+}
+cli_ev_seen() { ev_in "$(agent_cli events -o json)" "$@"; }
+
+metrics() { in_node curl -sS --max-time 5 "$MURL/metrics"; }
+# metric_value 'NAME{labels}': its value, 0 if absent.
+metric_value() {
+	metrics | awk -v k="$1" '$1 == k {v = $2} END {print v + 0}'
+}
+http_code() { in_node curl -s -o /dev/null --max-time 5 -w '%{http_code}' "$MURL$1"; }
+
+# not_running_msg CMD...: fails (non-zero) with a one-line, plain message.
+not_running_msg() {
+	local out rc=0
+	out=$(timeout 20 "$PODWALL" "$@" --socket "$SOCK" 2>&1) || rc=$?
+	[ "$rc" != 0 ] || fail "podwall $* exited 0 with no agent: $out"
+	[ "$rc" != 124 ] || fail "podwall $* hung with no agent"
+	grep -qi 'agent is not running' <<<"$out" || fail "podwall $*: unclear message: $out"
+	grep -q "$SOCK" <<<"$out" || fail "podwall $*: message does not name the socket: $out"
+	[ "$(wc -l <<<"$out")" -le 3 ] || fail "podwall $*: more than a short message: $out"
+	e2e_log "podwall $* (rc $rc): $out"
+}
+CLI_CMDS=("status" "status -o json" "endpoints" "endpoints -o json" "policies" "policies -o json"
+	"fqdn" "fqdn -o json" "events" "events -o json" "events --follow -o json")
+
+# ============================================================ cases
+
+cli_without_agent() {
+	agent_running && fail "agent is running"
+	local c
+	for c in "${CLI_CMDS[@]}"; do
+		# shellcheck disable=SC2086
+		not_running_msg $c
+	done
+}
+
+# A fresh install: no policy files yet. The agent must come up.
+agent_starts_with_no_policies() {
+	[ -z "$(ls -A "$TMP/policies")" ] || fail "policy directory not empty"
+	ops_agent_start || fail "the agent does not start with an empty policy directory: $(grep -v libbpf: "$TMP/agent.log" | tail -3 | tr '\n' ' ') (exit status $(cat "$TMP/agent.rc" 2>/dev/null))"
+	agent_cli status -o json | jq -e '.ok == true and .policies.loaded == 0' >/dev/null ||
+		fail "status with no policies: $(agent_cli status -o json | head -c 300)"
+}
+
+agent_starts() {
+	policy_write ev "apiVersion: podwall.io/v1alpha1
+kind: EgressPolicy
+metadata: {name: ev, namespace: e2e}
+spec:
+  podSelector: {matchLabels: {app: ev}}
+  mode: enforce
+  egress:
+    - toFQDNs: [{matchName: allowed.example.test}]
+      ports: [{port: 443, protocol: TCP}]"
+	policy_write ev2 "apiVersion: podwall.io/v1alpha1
+kind: EgressPolicy
+metadata: {name: ev2, namespace: e2e}
+spec:
+  podSelector: {matchLabels: {app: ev2}}
+  mode: enforce
+  egress:
+    - toCIDRs: [{cidr: 192.0.2.0/24, except: [$SRV_B/32]}]
+      ports: [{port: 443, protocol: TCP}]
+    - toCIDRs: [{cidr: $SRV6_A/128}]
+      ports: [{port: 443, protocol: TCP}]"
+	policy_cidr mx e2e app=mx enforce "$SRV_A/32:443/TCP"
+	agent_running || ops_agent_start || fail "agent did not start"
+	local p
+	for p in ev ev2 mx; do
+		wait_until 5 policy_loaded "$p" || fail "policy $p not loaded"
+	done
+	cni_add ev e2e ev-0 app=ev
+	cni_add ev2 e2e ev-1 app=ev2
+	cni_add mx e2e mx-0 app=mx
+}
+
+control_socket_root_only() {
+	need_agent
+	local m
+	m=$(stat -c '%a %U %F' "$SOCK")
+	[ "$m" = "600 root socket" ] || fail "control socket: '$m', want '600 root socket'"
+	# A user other than root cannot talk to the agent, even with the way to
+	# the socket open (the test's temp dir opened to others for a moment).
+	local out rc=0
+	chmod 0711 "$TMP"
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups timeout 10 "$PODWALL" status --socket "$SOCK" 2>&1) || rc=$?
+	chmod 0700 "$TMP"
+	[ "$rc" != 0 ] || fail "user nobody got an answer from the agent: $out"
+	grep -qi 'permission denied' <<<"$out" || fail "non-root: unclear message: $out"
+	e2e_log "as nobody (rc $rc): $out"
+}
+
+# A denied connection, with the pod, destination, port, reason and the name
+# the pod resolved; a denial to an address never resolved has no hostname.
+deny_event_json() {
+	need_agent
+	pod_ensure ev ev-0 app=ev
+	local ip ev t
+	ip=$(pod_ip4 ev)
+	resolve ev "$DNS4" denied.example.test "$SRV_B"
+	assert_fails connect ev "$SRV_B" 443 1
+	resolve ev "$DNS4" allowed.example.test "$SRV_A"
+	assert_fails connect ev "$SRV_A" 8080 1
+	assert_fails connect ev "$UP_INET4" 80 1
+	assert_ok wait_until 3 cli_ev_seen e2e/ev-0 "$UP_INET4" 80 no-rule
+	ev=$(agent_cli events -o json)
+	jq -e 'type == "array"' <<<"$ev" >/dev/null || fail "events -o json is not an array"
+	jq -e --arg ip "$ip" --arg d "$SRV_B" 'any(.[]; .pod == "e2e/ev-0" and .verdict == "drop"
+		and .reason == "no-rule" and .proto == "tcp" and .family == "ipv4" and .src == $ip
+		and .dst == $d and .dport == 443 and .hostname == "denied.example.test"
+		and .policies == ["e2e/ev"] and (.time | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T"))
+		and (.sport | type == "number") and (.ifindex | type == "number"))' <<<"$ev" >/dev/null ||
+		fail "no complete no-rule event for $SRV_B:443 (denied.example.test): $(jq -c '.[] | select(.pod == "e2e/ev-0")' <<<"$ev" | head -3)"
+	ev_in "$ev" e2e/ev-0 "$SRV_A" 8080 port allowed.example.test || fail "no port event for $SRV_A:8080 (allowed.example.test)"
+	ev_in "$ev" e2e/ev-0 "$UP_INET4" 80 no-rule - || fail "no hostname-less event for $UP_INET4:80"
+	# the same in the table, and on the agent's stdout
+	t=$(agent_cli events)
+	grep -E "e2e/ev-0 +drop +no-rule +tcp +$SRV_B \(denied\.example\.test\) +443" <<<"$t" >/dev/null ||
+		fail "table: no row for $SRV_B (denied.example.test) 443: $(agent_cli events | head -5)"
+	grep -q '"dst":"'"$SRV_B"'".*"hostname":"denied.example.test"' "$TMP/agent.events" ||
+		fail "agent stdout has no JSON line for the denial"
+}
+
+# --follow prints the backlog, then each new deny as it happens: within 1 s.
+events_follow_streams() {
+	need_agent
+	pod_ensure ev ev-0 app=ev
+	local f=$TMP/follow.out t0 t1 i port=$((40000 + RANDOM % 20000))
+	assert_fails connect ev "$UP_INET4" 8443 1 # a backlog entry, to see the stream is up
+	assert_ok wait_until 3 cli_ev_seen e2e/ev-0 "$UP_INET4" 8443 no-rule
+	bg_start follow timeout 60 "$PODWALL" events --follow -o json --pod e2e/ev-0 --socket "$SOCK" >"$f"
+	wait_until 5 grep -q '"dport":8443' "$f" || fail "follow printed no backlog: $(head -3 "$f")"
+	t0=$(date +%s%N)
+	udp_fire ev "$SRV_B" "$port" 1
+	for ((i = 0; i < 150; i++)); do
+		grep -q "\"dport\":$port" "$f" && break
+		sleep 0.02
+	done
+	t1=$(date +%s%N)
+	bg_kill follow
+	grep -q "\"dport\":$port" "$f" || fail "follow did not print the new deny within 3 s"
+	local ms=$(((t1 - t0) / 1000000))
+	e2e_log "follow: new deny printed $ms ms after the datagram was sent"
+	grep "\"dport\":$port" "$f" | jq -e --arg d "$SRV_B" '.pod == "e2e/ev-0" and .dst == $d and .proto == "udp" and .reason == "no-rule"' >/dev/null ||
+		fail "follow line: $(grep "\"dport\":$port" "$f")"
+	[ "$ms" -le 1000 ] || fail "follow printed the deny after $ms ms (> 1 s)"
+	# every line is one JSON object, all for the pod asked for
+	jq -s -e 'length >= 2 and all(.[]; .pod == "e2e/ev-0")' "$f" >/dev/null ||
+		fail "follow output: $(head -5 "$f")"
+}
+
+events_filters() {
+	need_agent
+	pod_ensure ev ev-0 app=ev
+	pod_ensure ev2 ev-1 app=ev2
+	assert_fails connect ev2 "$SRV_B" 443 1       # except: no-rule
+	assert_fails connect ev2 "$SRV_A" 8080 1      # port
+	assert_fails connect ev "$UP_INET4" 8080 1    # no-rule
+	assert_ok wait_until 3 cli_ev_seen e2e/ev-0 "$UP_INET4" 8080 no-rule
+	assert_ok wait_until 3 cli_ev_seen e2e/ev-1 "$SRV_A" 8080 port
+	local j
+	j=$(agent_cli events -o json --pod e2e/ev-1)
+	jq -e 'length > 0 and all(.[]; .pod == "e2e/ev-1")' <<<"$j" >/dev/null || fail "--pod e2e/ev-1: $(jq -c '[.[].pod] | unique' <<<"$j")"
+	ev_in "$j" e2e/ev-1 "$SRV_B" 443 no-rule || fail "--pod e2e/ev-1 lacks the $SRV_B:443 deny"
+	j=$(agent_cli events -o json --pod e2e/ev-0)
+	jq -e 'length > 0 and all(.[]; .pod == "e2e/ev-0")' <<<"$j" >/dev/null || fail "--pod e2e/ev-0: $(jq -c '[.[].pod] | unique' <<<"$j")"
+	j=$(agent_cli events -o json --reason port)
+	jq -e 'length > 0 and all(.[]; .reason == "port")' <<<"$j" >/dev/null || fail "--reason port: $(jq -c '[.[].reason] | unique' <<<"$j")"
+	ev_in "$j" e2e/ev-1 "$SRV_A" 8080 port || fail "--reason port lacks ev-1's $SRV_A:8080"
+	j=$(agent_cli events -o json --pod e2e/ev-1 --reason no-rule)
+	jq -e 'length > 0 and all(.[]; .pod == "e2e/ev-1" and .reason == "no-rule")' <<<"$j" >/dev/null ||
+		fail "--pod e2e/ev-1 --reason no-rule: $(jq -c '[.[] | [.pod, .reason]] | unique' <<<"$j")"
+	j=$(agent_cli events -o json --pod e2e/nobody-0)
+	jq -e 'length == 0' <<<"$j" >/dev/null || fail "--pod of an unknown pod lists events"
+	# table form, filtered
+	agent_cli events --pod e2e/ev-1 | tail -n +2 | awk '$2 != "e2e/ev-1" {bad = 1} END {exit bad}' ||
+		fail "table --pod e2e/ev-1 shows other pods"
+	# --since: nothing older than the window
+	sleep 2
+	j=$(agent_cli events -o json --since 1s --pod e2e/ev-1)
+	jq -e 'length == 0' <<<"$j" >/dev/null || fail "--since 1s lists events older than 1 s: $(jq -c '.[0]' <<<"$j")"
+	j=$(agent_cli events -o json --since 10m --pod e2e/ev-1)
+	jq -e 'length > 0' <<<"$j" >/dev/null || fail "--since 10m lost the events"
+	# an unknown reason is refused, not an empty list
+	local out rc=0
+	out=$(agent_cli events --reason no-such-reason 2>&1) || rc=$?
+	[ "$rc" != 0 ] || fail "--reason no-such-reason accepted: $out"
+	e2e_log "--reason no-such-reason (rc $rc): $out"
+}
+
+# podwall_packets_denied_total moves by exactly the packets denied: 5 UDP
+# datagrams (no-rule), 3 TCP SYNs that give up before a retransmission (port).
+metrics_denied_exact() {
+	need_agent
+	pod_ensure mx mx-0 app=mx
+	local k_nr='podwall_packets_denied_total{namespace="e2e",pod="mx-0",reason="no-rule"}'
+	local k_pt='podwall_packets_denied_total{namespace="e2e",pod="mx-0",reason="port"}'
+	local nr0 pt0 nr1 pt1 st0 st1 ep0 ep1
+	local m
+	m=$(metrics)
+	grep -qF "$k_nr" <<<"$m" || fail "metrics has no $k_nr: $(grep 'pod="mx-0"' <<<"$m" | head -3)"
+	nr0=$(metric_value "$k_nr")
+	pt0=$(metric_value "$k_pt")
+	st0=$(agent_cli status -o json | jq '.counters["drop_no-rule"]')
+	ep0=$(agent_cli endpoints -o json | jq '.[] | select(.pod == "e2e/mx-0") | .packets.denied')
+	udp_fire mx "$SRV_B" 9999 5
+	local i
+	for i in 1 2 3; do tcp_syn_once mx "$SRV_A" 8080 && fail "TCP to $SRV_A:8080 connected"; done
+	wait_until 3 eval '[ "$(metric_value "$k_nr")" -ge $((nr0 + 5)) ] && [ "$(metric_value "$k_pt")" -ge $((pt0 + 3)) ]' || true
+	sleep 1.5 # anything late would show now
+	nr1=$(metric_value "$k_nr")
+	pt1=$(metric_value "$k_pt")
+	st1=$(agent_cli status -o json | jq '.counters["drop_no-rule"]')
+	ep1=$(agent_cli endpoints -o json | jq '.[] | select(.pod == "e2e/mx-0") | .packets.denied')
+	e2e_log "no-rule $nr0 -> $nr1, port $pt0 -> $pt1, status drop_no-rule $st0 -> $st1, endpoint denied $ep0 -> $ep1"
+	[ "$((nr1 - nr0))" = 5 ] || fail "no-rule moved by $((nr1 - nr0)), want 5"
+	[ "$((pt1 - pt0))" = 3 ] || fail "port moved by $((pt1 - pt0)), want 3"
+	[ "$((ep1 - ep0))" = 8 ] || fail "podwall endpoints: denied moved by $((ep1 - ep0)), want 8"
+	[ "$((st1 - st0))" -ge 5 ] || fail "status drop_no-rule moved by $((st1 - st0)), want >= 5"
+	assert_fails server_saw "$SRV_B" 9999 "$(pod_ip4 mx)"
+	# one event per datagram (well under the rate limit)
+	local n
+	n=$(agent_cli events -o json --pod e2e/mx-0 | jq --arg d "$SRV_B" '[.[] | select(.dst == $d and .dport == 9999)] | length')
+	[ "$n" = 5 ] || fail "$n events for the 5 datagrams"
+}
+
+# DNS answers held/released and learned addresses move with one lookup.
+metrics_dns_counters() {
+	need_agent
+	pod_ensure ev2 ev-1 app=ev2
+	pod_ensure ev ev-0 app=ev
+	local k_h='podwall_dns_answers_total{result="held"}' k_r='podwall_dns_answers_total{result="released"}'
+	local k_l='podwall_dns_learned_addresses_total'
+	local h0 r0 l0 h1 r1 l1
+	h0=$(metric_value "$k_h")
+	r0=$(metric_value "$k_r")
+	l0=$(metric_value "$k_l")
+	resolve ev "$DNS4" allowed.example.test "$SRV_A"
+	sleep 0.5
+	h1=$(metric_value "$k_h")
+	r1=$(metric_value "$k_r")
+	l1=$(metric_value "$k_l")
+	e2e_log "held $h0 -> $h1, released $r0 -> $r1, learned $l0 -> $l1"
+	[ "$((h1 - h0))" = 1 ] || fail "held moved by $((h1 - h0)), want 1"
+	[ "$((r1 - r0))" = 1 ] || fail "released moved by $((r1 - r0)), want 1"
+	[ "$((l1 - l0))" = 1 ] || fail "learned addresses moved by $((l1 - l0)), want 1"
+	# the rest of what issue 4 lists is there
+	local m
+	m=$(metrics)
+	for k in podwall_packets_allowed_total podwall_perf_samples_lost_total 'podwall_map_entries{map="pw_endpoints"}' \
+		'podwall_map_max_entries{map="pw_learned"}'; do
+		grep -qF "$k" <<<"$m" || fail "/metrics has no $k"
+	done
+	grep -qiE '^podwall_[a-z_]*heartbeat' <<<"$m" || fail "/metrics has no heartbeat metric"
+	grep -qiE '^podwall_[a-z_]*(policy|load)_errors' <<<"$m" || fail "/metrics has no policy load error metric"
+	grep -q '^# TYPE podwall_packets_denied_total counter' <<<"$m" || fail "no TYPE line for podwall_packets_denied_total"
+	local ne
+	ne=$(agent_cli status -o json | jq .maps.pw_endpoints.entries)
+	[ "$(awk -v k='podwall_map_entries{map="pw_endpoints"}' '$1 == k {print $2}' <<<"$m")" = "$ne" ] ||
+		fail "map_entries pw_endpoints differs from status ($ne)"
+}
+
+health_probes() {
+	need_agent
+	local c
+	c=$(http_code /healthz)
+	[ "$c" = 200 ] || fail "/healthz: $c"
+	c=$(http_code /readyz)
+	[ "$c" = 200 ] || fail "/readyz: $c"
+	c=$(http_code /metrics)
+	[ "$c" = 200 ] || fail "/metrics: $c"
+	c=$(in_node curl -sS --max-time 5 -D - -o /dev/null "$MURL/metrics")
+	grep -qi '^content-type: text/plain' <<<"$c" ||
+		fail "/metrics content type is not text/plain"
+	c=$(http_code /no-such-path)
+	[ "$c" = 404 ] || fail "/no-such-path: $c"
+}
+
+# Every pinned map dumps, and where it has BTF its keys and values have names.
+bpftool_dumps_named_fields() {
+	need_agent
+	pod_ensure ev ev-0 app=ev
+	pod_ensure ev2 ev-1 app=ev2
+	local m d
+	# something in every map: a flow, a learned address, an event
+	resolve ev "$DNS4" allowed.example.test "$SRV_A"
+	assert_ok connect ev "$SRV_A" 443
+	assert_fails connect ev "$SRV_B" 443 1
+	# an unanswered query stays in pw_dns_pend: the resolver paused for a moment
+	kill -STOP "$(cat "$TMP/pids/dnsmasq")"
+	in_pod ev timeout 5 dig +time=1 +tries=1 @"$DNS4" allowed.example.test >/dev/null 2>&1 || true
+	bpftool -j map dump pinned "$PIN/pw_dns_pend" >"$TMP/pw_dns_pend.json" 2>&1 || true
+	kill -CONT "$(cat "$TMP/pids/dnsmasq")"
+	# the pinned set is the documented one
+	[ "$(ls "$PIN" | sort | tr '\n' ' ')" = "$(echo $PW_MAPS | tr ' ' '\n' | sort | tr '\n' ' ')" ] ||
+		fail "pinned maps: $(ls "$PIN" | tr '\n' ' ') (want $PW_MAPS)"
+	# pw_events is a ring buffer: it has no keys, and bpftool cannot dump one
+	# (bpftool 7.1: "Found 0 elements", exit status 244). "map show" must work.
+	local rc
+	for m in $PW_MAPS; do
+		rc=0
+		bpftool map dump pinned "$PIN/$m" >"$TMP/bpftool.out" 2>&1 || rc=$?
+		if [ "$m" = pw_events ]; then
+			bpftool -j map show pinned "$PIN/$m" | jq -e '.type == "ringbuf"' >/dev/null ||
+				fail "pw_events: bpftool map show failed"
+			e2e_log "pw_events (ringbuf): dump exit status $rc: $(tr '\n' ' ' <"$TMP/bpftool.out")"
+			continue
+		fi
+		[ "$rc" = 0 ] || fail "bpftool map dump pinned $m: exit status $rc: $(head -3 "$TMP/bpftool.out")"
+	done
+	# map, then a jq test every (formatted) entry passes; at least one entry
+	local checks=(
+		"pw_endpoints|(.key|type==\"number\") and (.value|has(\"ep_id\") and has(\"policy_gen\") and has(\"mode\") and has(\"ip4\") and has(\"ip6\"))"
+		"pw_learned|(.key|has(\"ep_id\") and has(\"family\") and has(\"addr\")) and (.value|has(\"expires_ns\") and has(\"portset\"))"
+		"pw_cidr4|(.key|has(\"prefixlen\") and has(\"ep_id\") and has(\"addr\")) and (.value|has(\"portset\"))"
+		"pw_cidr6|(.key|has(\"prefixlen\") and has(\"ep_id\") and has(\"addr\")) and (.value|has(\"portset\"))"
+		"pw_ports|(.key|type==\"number\") and (.value|has(\"count\") and (.r[0]|has(\"lo\") and has(\"hi\") and has(\"proto\")))"
+		"pw_flows|(.key|has(\"ep_id\") and has(\"proto\") and has(\"lport\") and has(\"rport\") and has(\"laddr\") and has(\"raddr\")) and (.value|has(\"last_seen_ns\") and has(\"policy_gen\"))"
+		"pw_resolvers|(.key|has(\"family\") and has(\"addr\"))"
+		"pw_config|(.value|has(\"heartbeat_ns\") and has(\"agent_timeout_ns\") and has(\"release_mark\") and has(\"flags\"))"
+		"pw_ep_rl|(.key|type==\"number\") and (.value|has(\"last_ns\") and has(\"tokens_milli\") and has(\"suppressed\"))"
+		"pw_ep_stats|(.key|type==\"number\") and (.values[0].value|has(\"pass\") and has(\"audit\") and has(\"drop\"))"
+		"pw_counters|(.key|type==\"number\") and (.values[0].value|type==\"number\")"
+	)
+	local c test
+	for c in "${checks[@]}"; do
+		m=${c%%|*}
+		test=${c#*|}
+		d=$(bpftool -j map dump pinned "$PIN/$m")
+		jq -e "length > 0 and all(.[]; .formatted != null and (.formatted | $test))" <<<"$d" >/dev/null ||
+			fail "$m: entries lack named fields (or map empty): $(head -c 400 <<<"$d")"
+		e2e_log "$m: $(jq -c '.[0].formatted' <<<"$d" | head -c 200)"
+	done
+	jq -e 'length > 0 and all(.[]; .formatted.key | has("ep_id") and has("pod_port") and has("dns_id") and has("resolver"))
+		and all(.[]; .formatted.value | has("sent_ns"))' "$TMP/pw_dns_pend.json" >/dev/null ||
+		fail "pw_dns_pend: no entry with named fields while a query was outstanding: $(head -c 400 "$TMP/pw_dns_pend.json")"
+	# BTF ids on every map that can carry them
+	for m in $PW_MAPS; do
+		case $m in pw_events | pw_dns_cap) continue ;; esac
+		bpftool -j map show pinned "$PIN/$m" | jq -e '(.btf_id // 0) > 0' >/dev/null || fail "$m has no BTF"
+	done
+	# the README's example reading: the endpoint is there by ifindex, with its ip4
+	bpftool -j map dump pinned "$PIN/pw_endpoints" | jq -e --argjson k "$(pod_ifindex ev)" \
+		--arg ip "$(pod_ip4 ev)" 'any(.[]; .formatted.key == $k and (.formatted.value.ip4 | map(tostring) | join(".")) == $ip)' >/dev/null ||
+		fail "pw_endpoints: no entry for ifindex $(pod_ifindex ev) with ip4 $(pod_ip4 ev)"
+	# the dnsmasq pause did not outlive this case
+	resolve ev "$DNS4" allowed.example.test "$SRV_A"
+}
+
+cli_status() {
+	need_agent
+	local t j n
+	n=$(ls "$TMP/pods" | grep -cvx -e dns -e '.*\.failed')
+	t=$(agent_cli status)
+	grep -q 'endpoints:' <<<"$t" && grep -q 'pw_endpoints' <<<"$t" && grep -q 'drop_no-rule' <<<"$t" ||
+		fail "status table: $(head -5 <<<"$t")"
+	j=$(agent_cli status -o json)
+	jq -e --argjson n "$n" '.ok == true and .endpoints.total == $n and .endpoints.enforced == $n
+		and .endpoints.programs_attached == $n and .endpoints.programs_missing == []
+		and .maps.pw_endpoints.entries == $n and (.counters | has("dns_held"))
+		and (.uptime_s | type == "number")' <<<"$j" >/dev/null ||
+		fail "status json (want $n endpoints): $(jq -c '{ok, endpoints, policies}' <<<"$j")"
+}
+
+cli_endpoints() {
+	need_agent
+	pod_ensure ev ev-0 app=ev
+	local t j
+	t=$(agent_cli endpoints)
+	grep -E "^e2e/ev-0 +$(pod_veth ev) +$(pod_ifindex ev) +$(pod_ip4 ev),$(pod_ip6 ev) +enforce +e2e/ev " <<<"$t" >/dev/null ||
+		fail "endpoints table has no row for e2e/ev-0: $t"
+	j=$(agent_cli endpoints -o json)
+	jq -e --arg v "$(pod_veth ev)" --argjson i "$(pod_ifindex ev)" --arg ip "$(pod_ip4 ev)" \
+		'any(.[]; .pod == "e2e/ev-0" and .namespace == "e2e" and .name == "ev-0" and .host_ifname == $v
+		  and .ifindex == $i and (.ips | index($ip)) and .mode == "enforce" and .policies == ["e2e/ev"]
+		  and .labels.app == "ev" and .attached == true and (.packets.denied | type == "number"))' <<<"$j" >/dev/null ||
+		fail "endpoints json: $(jq -c '.[] | select(.pod == "e2e/ev-0")' <<<"$j")"
+}
+
+cli_policies() {
+	need_agent
+	local t j
+	t=$(agent_cli policies)
+	grep -E '^e2e/ev +enforce +1 +e2e/ev-0 ' <<<"$t" >/dev/null || fail "policies table: $t"
+	grep -E '^e2e/ev2 +enforce +2 +e2e/ev-1 ' <<<"$t" >/dev/null || fail "policies table: $t"
+	j=$(agent_cli policies -o json)
+	jq -e '(.errors == []) and any(.policies[]; .namespace == "e2e" and .name == "ev" and .mode == "enforce"
+		  and .selects == ["e2e/ev-0"] and (.source | endswith("/ev.yaml")))' <<<"$j" >/dev/null ||
+		fail "policies json: $(jq -c . <<<"$j" | head -c 400)"
+	# a refused file: named with the document and field; the others stay
+	policy_write bad "apiVersion: podwall.io/v1alpha1
+kind: EgressPolicy
+metadata: {name: bad, namespace: e2e}
+spec:
+  podSelector: {matchLabels: {app: bad}}
+  egress:
+    - toCIDRs: [{cidr: 10.20.0.1/16}]"
+	wait_until 5 eval 'agent_cli policies -o json | jq -e ".errors | length > 0" >/dev/null' ||
+		fail "no load error for bad.yaml: $(agent_cli policies -o json | jq -c .errors)"
+	j=$(agent_cli policies -o json)
+	e2e_log "load error: $(jq -c .errors <<<"$j")"
+	jq -e '.errors | tostring | test("bad.yaml") and test("cidr")' <<<"$j" >/dev/null ||
+		fail "the error does not name the file and field: $(jq -c .errors <<<"$j")"
+	t=$(agent_cli policies)
+	grep -q 'ERROR' <<<"$t" || fail "policies table shows no ERROR line: $t"
+	grep -E '^e2e/ev ' <<<"$t" >/dev/null || fail "the good policies went away: $t"
+	agent_cli status -o json | jq -e '.policies.errors | length > 0' >/dev/null || fail "status shows no policy error"
+	policy_remove bad
+	wait_until 5 eval 'agent_cli policies -o json | jq -e ".errors == []" >/dev/null' ||
+		fail "load error stays after bad.yaml was removed: $(agent_cli policies -o json | jq -c .errors)"
+}
+
+cli_fqdn() {
+	need_agent
+	pod_ensure ev ev-0 app=ev
+	resolve ev "$DNS4" allowed.example.test "$SRV_A"
+	local t j
+	t=$(agent_cli fqdn)
+	grep -E "^e2e/ev-0 +allowed\.example\.test +$SRV_A +[0-9]+s" <<<"$t" >/dev/null || fail "fqdn table: $t"
+	j=$(agent_cli fqdn -o json)
+	jq -e --arg ip "$SRV_A" 'any(.[]; .pod == "e2e/ev-0" and .name == "allowed.example.test"
+		and any(.addrs[]; .ip == $ip and .ttl_left > 0))' <<<"$j" >/dev/null || fail "fqdn json: $j"
+	j=$(agent_cli fqdn -o json --pod e2e/ev-0)
+	jq -e 'length > 0 and all(.[]; .pod == "e2e/ev-0")' <<<"$j" >/dev/null || fail "fqdn --pod e2e/ev-0: $j"
+	j=$(agent_cli fqdn -o json --pod e2e/ev-1)
+	jq -e 'all(.[]; .pod == "e2e/ev-1")' <<<"$j" >/dev/null || fail "fqdn --pod e2e/ev-1 shows other pods: $j"
+}
+
+cli_help_examples() {
+	local c out
+	for c in status endpoints policies fqdn events agent; do
+		out=$(timeout 10 "$PODWALL" "$c" --help 2>&1) || fail "podwall $c --help failed"
+		grep -q EXAMPLES <<<"$out" || fail "podwall $c --help has no examples"
+	done
+}
+
+# SIGTERM: a clean exit; the CLI then says plainly that the agent is not
+# running. After kill -9 the socket file stays behind: the same message.
+cli_agent_stopped() {
+	need_agent
+	agent_stop || fail "agent did not stop on SIGTERM"
+	[ "$(cat "$TMP/agent.rc" 2>/dev/null)" = 0 ] || fail "agent exit status $(cat "$TMP/agent.rc" 2>/dev/null)"
+	local c
+	for c in "status" "events -o json" "fqdn"; do
+		# shellcheck disable=SC2086
+		not_running_msg $c
+	done
+	ops_agent_start || fail "agent did not start again"
+	agent_kill9
+	[ -S "$SOCK" ] && e2e_log "socket file left by kill -9"
+	for c in "status" "endpoints -o json" "events --follow"; do
+		# shellcheck disable=SC2086
+		not_running_msg $c
+	done
+}
+
+sanitizers_clean() {
+	local f
+	for f in "$TMP/agent.log" "$TMP/cni.log"; do
+		if grep -E -n 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$f" >&2; then
+			fail "sanitizer report in $(basename "$f")"
+		fi
+	done
+}
+
+CASES="cli_without_agent agent_starts_with_no_policies agent_starts control_socket_root_only
+deny_event_json events_follow_streams events_filters metrics_denied_exact metrics_dns_counters
+health_probes bpftool_dumps_named_fields cli_status cli_endpoints cli_policies cli_fqdn
+cli_help_examples cli_agent_stopped sanitizers_clean"
+
+# ============================================================ main
+
+e2e_require
+e2e_init
+e2e_setup
+echo "# e2e ops: prefix $PFX, node $NODE, dns $DNS4 / $DNS6, temp $TMP, build $BUILD"
+
+selected() {
+	[ ${#ONLY[@]} = 0 ] && return 0
+	local c
+	for c in "${ONLY[@]}"; do [ "$c" = "$1" ] && return 0; done
+	return 1
+}
+
+for c in $CASES; do
+	if [ "$c" = agent_starts ] && ! selected agent_starts; then
+		( set -e; agent_starts ) >/dev/null 2>&1 || true
+	fi
+	selected "$c" || continue
+	run_test "$c"
+done
+e2e_summary

@@ -753,6 +753,43 @@ static int alloc_array(struct dec *d, size_t n, size_t size, void *out)
 	return 0;
 }
 
+typedef int (*decode_elem_fn)(struct dec *d, const json_t *v, void *elem, void *ctx);
+
+/* obj[key], when present, must be an array of at most max elements, each
+ * decoded by fn into a new zeroed array *out (elem_size each) of *n. On error
+ * *out and *n describe what was allocated, so the caller's free handles it. */
+static int decode_list(struct dec *d, const json_t *obj, const char *key, size_t max,
+		       size_t elem_size, void *out, size_t *n, decode_elem_fn fn, void *ctx)
+{
+	const json_t *arr = field(obj, key);
+	size_t old, cnt;
+	char *base;
+	int ret;
+
+	if (!arr)
+		return 0;
+	old = path_key(d, key);
+	ret = want_array(d, arr, max);
+	if (ret)
+		return ret;
+	cnt = json_array_size(arr);
+	ret = alloc_array(d, cnt, elem_size, out);
+	if (ret)
+		return ret;
+	*n = cnt;
+	memcpy(&base, out, sizeof(base));
+	for (size_t i = 0; i < cnt; i++) {
+		size_t o2 = path_idx(d, i);
+
+		ret = fn(d, json_array_get(arr, i), base + i * elem_size, ctx);
+		if (ret)
+			return ret;
+		path_pop(d, o2);
+	}
+	path_pop(d, old);
+	return 0;
+}
+
 static int decode_match_labels(struct dec *d, const json_t *obj, struct pw_labels *out)
 {
 	char sb[SHOWN_LEN];
@@ -867,10 +904,15 @@ static int decode_expr(struct dec *d, const json_t *obj, struct pw_sel_expr *e)
 	return 0;
 }
 
+static int expr_elem(struct dec *d, const json_t *v, void *elem, void *ctx)
+{
+	return decode_expr(d, v, elem);
+}
+
 static int decode_selector(struct dec *d, const json_t *obj, struct pw_selector *sel)
 {
 	static const char *const fields[] = {"matchLabels", "matchExpressions", NULL};
-	const json_t *jl, *je;
+	const json_t *jl;
 	size_t old;
 	int ret;
 
@@ -889,25 +931,10 @@ static int decode_selector(struct dec *d, const json_t *obj, struct pw_selector 
 		path_pop(d, old);
 	}
 
-	je = field(obj, "matchExpressions");
-	if (je) {
-		old = path_key(d, "matchExpressions");
-		ret = want_array(d, je, SIZE_MAX);
-		if (!ret)
-			ret = alloc_array(d, json_array_size(je), sizeof(*sel->exprs), &sel->exprs);
-		if (ret)
-			return ret;
-		sel->n_exprs = json_array_size(je);
-		for (size_t i = 0; i < sel->n_exprs; i++) {
-			size_t o2 = path_idx(d, i);
-
-			ret = decode_expr(d, json_array_get(je, i), &sel->exprs[i]);
-			if (ret)
-				return ret;
-			path_pop(d, o2);
-		}
-		path_pop(d, old);
-	}
+	ret = decode_list(d, obj, "matchExpressions", SIZE_MAX, sizeof(*sel->exprs), &sel->exprs, &sel->n_exprs,
+			  expr_elem, NULL);
+	if (ret)
+		return ret;
 	return 0;
 }
 
@@ -1104,11 +1131,24 @@ static int decode_port(struct dec *d, const json_t *obj, struct pw_port *p)
 	return 0;
 }
 
+static int fqdn_elem(struct dec *d, const json_t *v, void *elem, void *ctx)
+{
+	return decode_fqdn(d, v, elem);
+}
+
+static int cidr_rule_elem(struct dec *d, const json_t *v, void *elem, void *ctx)
+{
+	return decode_cidr_rule(d, v, elem);
+}
+
+static int port_elem(struct dec *d, const json_t *v, void *elem, void *ctx)
+{
+	return decode_port(d, v, elem);
+}
+
 static int decode_rule(struct dec *d, const json_t *obj, struct pw_rule *r)
 {
 	static const char *const fields[] = {"toFQDNs", "toCIDRs", "ports", NULL};
-	const json_t *jf, *jc, *jp;
-	size_t old, i;
 	int ret;
 
 	ret = want_object(d, obj);
@@ -1117,75 +1157,35 @@ static int decode_rule(struct dec *d, const json_t *obj, struct pw_rule *r)
 	if (ret)
 		return ret;
 
-	jf = field(obj, "toFQDNs");
-	if (jf) {
-		old = path_key(d, "toFQDNs");
-		ret = want_array(d, jf, PW_POLICY_MAX_FQDNS);
-		if (!ret)
-			ret = alloc_array(d, json_array_size(jf), sizeof(*r->fqdns), &r->fqdns);
-		if (ret)
-			return ret;
-		r->n_fqdns = json_array_size(jf);
-		for (i = 0; i < r->n_fqdns; i++) {
-			size_t o2 = path_idx(d, i);
+	ret = decode_list(d, obj, "toFQDNs", PW_POLICY_MAX_FQDNS, sizeof(*r->fqdns), &r->fqdns, &r->n_fqdns,
+			  fqdn_elem, NULL);
+	if (ret)
+		return ret;
 
-			ret = decode_fqdn(d, json_array_get(jf, i), &r->fqdns[i]);
-			if (ret)
-				return ret;
-			path_pop(d, o2);
-		}
-		path_pop(d, old);
-	}
+	ret = decode_list(d, obj, "toCIDRs", PW_POLICY_MAX_CIDRS, sizeof(*r->cidrs), &r->cidrs, &r->n_cidrs,
+			  cidr_rule_elem, NULL);
+	if (ret)
+		return ret;
 
-	jc = field(obj, "toCIDRs");
-	if (jc) {
-		old = path_key(d, "toCIDRs");
-		ret = want_array(d, jc, PW_POLICY_MAX_CIDRS);
-		if (!ret)
-			ret = alloc_array(d, json_array_size(jc), sizeof(*r->cidrs), &r->cidrs);
-		if (ret)
-			return ret;
-		r->n_cidrs = json_array_size(jc);
-		for (i = 0; i < r->n_cidrs; i++) {
-			size_t o2 = path_idx(d, i);
-
-			ret = decode_cidr_rule(d, json_array_get(jc, i), &r->cidrs[i]);
-			if (ret)
-				return ret;
-			path_pop(d, o2);
-		}
-		path_pop(d, old);
-	}
-
-	jp = field(obj, "ports");
-	if (jp) {
-		old = path_key(d, "ports");
-		ret = want_array(d, jp, PW_POLICY_MAX_PORTS);
-		if (!ret)
-			ret = alloc_array(d, json_array_size(jp), sizeof(*r->ports), &r->ports);
-		if (ret)
-			return ret;
-		r->n_ports = json_array_size(jp);
-		for (i = 0; i < r->n_ports; i++) {
-			size_t o2 = path_idx(d, i);
-
-			ret = decode_port(d, json_array_get(jp, i), &r->ports[i]);
-			if (ret)
-				return ret;
-			path_pop(d, o2);
-		}
-		path_pop(d, old);
-	}
+	ret = decode_list(d, obj, "ports", PW_POLICY_MAX_PORTS, sizeof(*r->ports), &r->ports, &r->n_ports,
+			  port_elem, NULL);
+	if (ret)
+		return ret;
 
 	if (!r->n_fqdns && !r->n_cidrs)
 		return fail(d, "needs at least one destination in toFQDNs or toCIDRs");
 	return 0;
 }
 
+static int rule_elem(struct dec *d, const json_t *v, void *elem, void *ctx)
+{
+	return decode_rule(d, v, elem);
+}
+
 static int decode_spec(struct dec *d, const json_t *spec, struct pw_policy *p)
 {
 	static const char *const fields[] = {"podSelector", "mode", "egress", NULL};
-	const json_t *jsel, *jmode, *jeg;
+	const json_t *jsel, *jmode;
 	char sb[SHOWN_LEN];
 	const char *s;
 	size_t old;
@@ -1225,25 +1225,10 @@ static int decode_spec(struct dec *d, const json_t *spec, struct pw_policy *p)
 		path_pop(d, old);
 	}
 
-	jeg = field(spec, "egress");
-	if (jeg) {
-		old = path_key(d, "egress");
-		ret = want_array(d, jeg, PW_POLICY_MAX_RULES);
-		if (!ret)
-			ret = alloc_array(d, json_array_size(jeg), sizeof(*p->rules), &p->rules);
-		if (ret)
-			return ret;
-		p->n_rules = json_array_size(jeg);
-		for (size_t i = 0; i < p->n_rules; i++) {
-			size_t o2 = path_idx(d, i);
-
-			ret = decode_rule(d, json_array_get(jeg, i), &p->rules[i]);
-			if (ret)
-				return ret;
-			path_pop(d, o2);
-		}
-		path_pop(d, old);
-	}
+	ret = decode_list(d, spec, "egress", PW_POLICY_MAX_RULES, sizeof(*p->rules), &p->rules, &p->n_rules,
+			  rule_elem, NULL);
+	if (ret)
+		return ret;
 	return 0;
 }
 

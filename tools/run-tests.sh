@@ -91,7 +91,9 @@ for tier in "${TIERS[@]}"; do
 		fi
 		;;
 	attack | fault)
-		if need_root "$tier"; then
+		if [ ! -f "tests/$tier/run.sh" ]; then
+			echo "no tests/$tier/run.sh" >&2
+		elif need_root "$tier"; then
 			suite "$tier" bash "tests/$tier/run.sh" "$BUILD"
 		fi
 		;;

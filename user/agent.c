@@ -510,7 +510,17 @@ static void endpoints_restore(struct pw_agent *a)
 		}
 		if (ep->ep_id >= a->next_ep_id)
 			a->next_ep_id = ep->ep_id + 1;
-		ep->managed = true; /* the kernel may still hold it; sync decides */
+		{
+			/* Continue the kernel's generation: a restart must not make a
+			 * flow recorded before a policy change look current again. */
+			struct pw_endpoint kv;
+
+			if (!bpf_map_lookup_elem(a->bpf.endpoints_fd, &ep->ifindex, &kv) &&
+			    kv.ep_id == ep->ep_id) {
+				ep->policy_gen = kv.policy_gen;
+				ep->managed = kv.mode != PW_MODE_OPEN;
+			}
+		}
 		ep->next = a->eps;
 		a->eps = ep;
 	}
@@ -1388,7 +1398,7 @@ int pw_agent_run(const struct pw_agent_opts *o)
 		goto out;
 	if (pw_portsets_load(&a) || pw_sync_resolvers(&a))
 		goto out;
-	if (!o->n_resolvers)
+	if (!o->n_resolvers && !o->k8s)
 		pw_warn("no --resolver given: pods' DNS is denied and no hostname can be learned");
 
 	/* Read back what we enforced before, then the policies, then rewrite. */

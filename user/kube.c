@@ -96,6 +96,8 @@ int pw_kube_start(struct pw_agent *a)
 		.context = a->o.kube_context,
 		.node_name = a->o.node_name,
 		.dns_service = a->o.dns_service,
+		/* Retry soon while a CNI ADD may be waiting for the first sync. */
+		.backoff_max_ms = 5000,
 		.on_change = on_change,
 		.watch_fd = watch_fd,
 		.ctx = a,

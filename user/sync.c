@@ -465,13 +465,18 @@ int pw_sync_resolvers(struct pw_agent *a)
 			return -EINVAL;
 		}
 	rs.n += (int)pw_kube_resolvers(a, want + rs.n, PW_MAX_RESOLVERS - (size_t)rs.n);
-	for (int i = 0; i < rs.n; i++)
+	/* Kubernetes mode before the first sync: add, never remove (the pinned
+	 * map still holds the cluster DNS the API will confirm). */
+	if (a->o.k8s && !a->k8s_synced)
+		rs.n = -1;
+	for (int i = 0; i < (rs.n < 0 ? a->o.n_resolvers : rs.n); i++)
 		if (bpf_map_update_elem(a->bpf.resolvers_fd, &want[i], &one, BPF_ANY)) {
 			pw_err("pw_resolvers: cannot add %s: %s",
 			       pw_ip_str(want[i].family, &want[i].addr, buf), strerror(errno));
 			return -errno;
 		}
-	pw_bpf_map_sweep(a->bpf.resolvers_fd, resolver_unwanted, &rs, NULL);
+	if (rs.n >= 0)
+		pw_bpf_map_sweep(a->bpf.resolvers_fd, resolver_unwanted, &rs, NULL);
 	return 0;
 }
 

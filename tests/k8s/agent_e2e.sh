@@ -1,0 +1,744 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# The real agent in Kubernetes mode, driven by the fake API server
+# (tests/k8s/fake_apiserver.py), with netns pods made by the real CNI plugins
+# (tests/e2e/lib.sh: bridge + host-local, podwall-cni chained after them).
+#
+#   tests/k8s/agent_e2e.sh [BUILD]      (default build/asan; root)
+#
+# The fake API server runs INSIDE the node network namespace and binds
+# 127.0.0.1 there, so the agent's API traffic never leaves the test's
+# namespaces; the "internet" is the harness's documentation addresses.
+#
+# Cases (one line each, then "N passed, M failed"; exit status 1 on failure):
+#   policy_create_delete   a policy created through the API takes effect,
+#                          a deleted one stops applying
+#   label_change           a label change moves a pod into and out of a policy
+#                          (the CNI's labels are ignored: the API's count)
+#   watch_dropped          watches cut while changes happen (in the gap and
+#                          right after): resync with nothing missed
+#   gone_410_relist        compaction + cut watches: 410 (ERROR event, then
+#                          HTTP 410) -> relist, the changes take effect
+#   token_rotation         the server's token rotated, the kubeconfig's
+#                          tokenFile rewritten: picked up, no endless 401s
+#   dns_resolvers          trusted resolvers = kube-dns Service IPs +
+#                          EndpointSlice addresses; learning; untrusted denied
+#   cni_conflist           --cni-conflist: chained at start, re-chained
+#                          within 2 s after k3s-style overwrites, valid JSON
+#   restart_api_down       agent restarted (pinned maps) while the API is
+#                          down: nothing changes, ADD waits, status/readyz,
+#                          then sync, ADD completes and is enforced
+#   restart_stale_flow     an idle connection revoked by a policy change stays
+#                          revoked across an agent restart
+#   sanitizers_clean       the agents exited 0 on SIGTERM, no ASan/UBSan report
+#
+# E2E_KEEP=1 keeps the temp dir (logs: agent.log, agent.events, k8s/api*.err).
+set -uo pipefail
+
+BUILD=${1:-${BUILD:-build/asan}}
+export BUILD
+export E2E_TIMEOUT=${E2E_TIMEOUT:-420}
+. "$(cd "$(dirname "$0")" && pwd)/../e2e/lib.sh"
+
+command -v curl >/dev/null || e2e_cannot_run "missing tool: curl"
+e2e_require
+e2e_init
+e2e_setup
+
+K=$TMP/k8s
+mkdir -p "$K" "$TMP/netd"
+NODE_NAME=node1
+METRICS=127.0.0.1:9090
+CONFLIST=$TMP/netd/10-flannel.conflist
+CONFLIST_ORIG=$REPO/tests/unit/testdata/k3s-flannel.conflist
+SERVICE_IP=$DNS4 # the kube-dns Service's clusterIP: the harness's dnsmasq
+SPARE_IP=10.42.0.250 # a pod-subnet address nothing answers on (a "moved" Service IP)
+
+# ---------------------------------------------------------------- fake API
+
+# api_start NAME [server args]: a fake API server in the node netns; sets API
+# and CTL (ports) and writes $K/NAME.kubeconfig (tokenFile: $K/NAME.client-token).
+api_start() {
+	local name=$1
+	shift
+	echo "tok-$name-1" >"$K/$name.server-token"
+	echo "tok-$name-1" >"$K/$name.client-token"
+	rm -f "$K/$name.ports"
+	bg_start "api-$name" ip netns exec "$NODE" "$PY" "$REPO/tests/k8s/fake_apiserver.py" \
+		--port-file "$K/$name.ports" --token-file "$K/$name.server-token" --verbose "$@"
+	wait_until 10 test -s "$K/$name.ports" || fail "fake API server $name did not start: $(tail -3 "$TMP/api-$name.err")"
+	API=$(jq -r .api "$K/$name.ports")
+	CTL=$(jq -r .control "$K/$name.ports")
+	cat >"$K/$name.kubeconfig" <<-EOF
+		apiVersion: v1
+		kind: Config
+		clusters:
+		- name: fake
+		  cluster:
+		    server: http://127.0.0.1:$API
+		users:
+		- name: agent
+		  user:
+		    tokenFile: $K/$name.client-token
+		contexts:
+		- name: fake
+		  context: {cluster: fake, user: agent}
+		current-context: fake
+	EOF
+	API_NAME=$name
+	# run_test runs each case in a subshell: the current server is a file
+	echo "$name" >"$K/current"
+}
+# api_current: API, CTL and API_NAME of the server started last.
+api_current() {
+	API_NAME=$(cat "$K/current")
+	API=$(jq -r .api "$K/$API_NAME.ports")
+	CTL=$(jq -r .control "$K/$API_NAME.ports")
+}
+
+# ctl PATH [JSON]: the fake server's control API (inside the node netns).
+ctl() {
+	local body=${2:-}
+	api_current
+	[ -n "$body" ] || body='{}'
+	in_node curl -sf -m 5 -X POST "http://127.0.0.1:$CTL/_test/$1" -d "$body" >>"$K/ctl.log" ||
+		fail "control API /_test/$1 failed"
+	echo >>"$K/ctl.log"
+}
+ctl_get() {
+	api_current
+	in_node curl -sf -m 5 "http://127.0.0.1:$CTL/_test/$1"
+}
+api_stats() { ctl_get stats; }
+
+api_apply() { ctl apply "$(jq -cn --arg r "$1" --argjson o "$2" '{resource:$r,object:$o}')"; }
+api_delete() { ctl delete "$(jq -cn --arg r "$1" --arg ns "$2" --arg n "$3" '{resource:$r,namespace:$ns,name:$n}')"; }
+
+# pod_obj NS NAME k=v...: a Pod of this node.
+pod_obj() {
+	local ns=$1 name=$2 kv labels='{}'
+	shift 2
+	for kv in "$@"; do
+		labels=$(jq -c --arg k "${kv%%=*}" --arg v "${kv#*=}" '. + {($k): $v}' <<<"$labels")
+	done
+	jq -cn --arg ns "$ns" --arg n "$name" --arg node "$NODE_NAME" --argjson l "$labels" \
+		'{apiVersion:"v1",kind:"Pod",metadata:{namespace:$ns,name:$n,labels:$l},
+		  spec:{nodeName:$node,containers:[{name:"c",image:"busybox"}]},status:{phase:"Running"}}'
+}
+api_pod() { api_apply pods "$(pod_obj "$@")"; }
+
+# api_policy_cidr NS NAME KEY=VALUE "CIDR:PORT ..." [MODE]: TCP rules.
+api_policy_cidr() {
+	local ns=$1 name=$2 sel=$3 rules=$4 mode=${5:-enforce} r eg='[]'
+	for r in $rules; do
+		eg=$(jq -c --arg c "${r%:*}" --argjson p "${r##*:}" \
+			'. + [{toCIDRs:[{cidr:$c}],ports:[{port:$p,protocol:"TCP"}]}]' <<<"$eg")
+	done
+	api_apply egresspolicies "$(jq -cn --arg ns "$ns" --arg n "$name" --arg k "${sel%%=*}" \
+		--arg v "${sel#*=}" --arg m "$mode" --argjson eg "$eg" \
+		'{apiVersion:"podwall.io/v1alpha1",kind:"EgressPolicy",metadata:{namespace:$ns,name:$n},
+		  spec:{podSelector:{matchLabels:{($k):$v}},mode:$m,egress:$eg}}')"
+}
+
+# api_policy_fqdn NS NAME KEY=VALUE HOSTNAME PORT
+api_policy_fqdn() {
+	api_apply egresspolicies "$(jq -cn --arg ns "$1" --arg n "$2" --arg k "${3%%=*}" \
+		--arg v "${3#*=}" --arg h "$4" --argjson p "$5" \
+		'{apiVersion:"podwall.io/v1alpha1",kind:"EgressPolicy",metadata:{namespace:$ns,name:$n},
+		  spec:{podSelector:{matchLabels:{($k):$v}},
+		        egress:[{toFQDNs:[{matchName:$h}],ports:[{port:$p,protocol:"TCP"}]}]}}')"
+}
+
+# api_dns_service IP: the kube-dns Service with that cluster IP.
+api_dns_service() {
+	api_apply services "$(jq -cn --arg ip "$1" \
+		'{apiVersion:"v1",kind:"Service",metadata:{namespace:"kube-system",name:"kube-dns",
+		  labels:{"k8s-app":"kube-dns"}},
+		  spec:{clusterIP:$ip,clusterIPs:[$ip],type:"ClusterIP",
+		        ports:[{name:"dns",port:53,protocol:"UDP"},{name:"dns-tcp",port:53,protocol:"TCP"}]}}')"
+}
+
+# api_dns_slice NAME ADDRESS_TYPE ADDR: an EndpointSlice of kube-dns.
+api_dns_slice() {
+	api_apply endpointslices "$(jq -cn --arg n "$1" --arg t "$2" --arg a "$3" \
+		'{apiVersion:"discovery.k8s.io/v1",kind:"EndpointSlice",
+		  metadata:{namespace:"kube-system",name:$n,labels:{"kubernetes.io/service-name":"kube-dns"}},
+		  addressType:$t,endpoints:[{addresses:[$a],conditions:{ready:true}}],
+		  ports:[{name:"dns",port:53,protocol:"UDP"}]}')"
+}
+
+# ---------------------------------------------------------------- agent
+
+# k8s_agent_start KUBECONFIG [extra args]: the agent in Kubernetes mode in the
+# node netns, no --resolver (the trusted resolvers must come from the API).
+# Returns once the control socket answers (which it does before the sync).
+k8s_agent_start() {
+	local kc=$1 i end=$((SECONDS + 30))
+	shift
+	agent_running && fail "k8s_agent_start: agent already running"
+	echo "== $(date +%T.%N) k8s_agent_start $kc $*" >>"$TMP/agent.log"
+	rm -f "$TMP/agent.rc" "$TMP/pids/agent"
+	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} \
+		bg_start agent-wrap bash -c '
+		nsenter --net="/run/netns/$1" "$2" agent "${@:6}" \
+			--pin-dir "$4" --socket "$5" --state-dir "$3/state" \
+			>>"$3/agent.events" 2>>"$3/agent.log" </dev/null &
+		echo $! >"$3/pids/agent.tmp"
+		mv "$3/pids/agent.tmp" "$3/pids/agent"
+		wait $!
+		echo $? >"$3/agent.rc"' agent-wrap "$NODE" "$PODWALL" "$TMP" "$PIN" "$SOCK" \
+		--k8s --kubeconfig "$kc" --node-name "$NODE_NAME" --metrics-addr "$METRICS" -v "$@"
+	for ((i = 0; i < 150 && SECONDS < end; i++)); do
+		timeout 2 "$PODWALL" status --socket "$SOCK" >/dev/null 2>&1 && return 0
+		[ $i -gt 5 ] && ! agent_running && break
+		sleep 0.2
+	done
+	echo "agent did not come up (exit status $(cat "$TMP/agent.rc" 2>/dev/null || echo '?'))" >&2
+	grep -v 'libbpf:' "$TMP/agent.log" | tail -n 10 >&2
+	return 1
+}
+
+k8s_synced() { [ "$(agent_cli status -o json 2>/dev/null | jq -r '.kubernetes.synced')" = true ]; }
+readyz_code() { in_node curl -s -o /dev/null -m 3 -w '%{http_code}' "http://$METRICS/readyz"; }
+
+# ---------------------------------------------------------------- checks
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+allowed() { connect "$1" "$2" "$3" 2 >/dev/null 2>&1; }
+denied() { ! connect "$1" "$2" "$3" 1 >/dev/null 2>&1; }
+
+# within SECS CMD...: CMD until it succeeds, at most SECS seconds and 300 tries.
+within() {
+	local end=$(($(now_ms) + $1 * 1000)) i
+	shift
+	for ((i = 0; i < 300; i++)); do
+		"$@" >/dev/null 2>&1 && return 0
+		[ "$(now_ms)" -lt "$end" ] || return 1
+		sleep 0.2
+	done
+	return 1
+}
+
+expect_allowed() { allowed "$@" || fail "$1 -> $2:$3 should connect (it did not)"; e2e_log "ok: $1 -> $2:$3 connects"; }
+expect_denied() { denied "$@" || fail "$1 -> $2:$3 should be denied (it connected)"; e2e_log "ok: $1 -> $2:$3 denied"; }
+# become_allowed/become_denied POD IP PORT [SECS]: a change takes effect in time.
+become_allowed() {
+	local t0
+	t0=$(now_ms)
+	within "${4:-10}" allowed "$1" "$2" "$3" || fail "$1 -> $2:$3 still denied after ${4:-10} s"
+	e2e_log "ok: $1 -> $2:$3 connects (after $(($(now_ms) - t0)) ms)"
+}
+become_denied() {
+	local t0
+	t0=$(now_ms)
+	within "${4:-10}" denied "$1" "$2" "$3" || fail "$1 -> $2:$3 still connects after ${4:-10} s"
+	e2e_log "ok: $1 -> $2:$3 denied (after $(($(now_ms) - t0)) ms)"
+	# and it stays so (not a lost packet)
+	expect_denied "$1" "$2" "$3"
+}
+
+# dns_gets POD SERVER NAME ADDR: the answer holds ADDR.
+dns_gets() { dns_query "$1" "$2" "$3" 2>/dev/null | grep -qxF "$4"; }
+# dns_blocked POD SERVER NAME: no answer (1 s, one try: a denial costs a timeout).
+dns_blocked() {
+	! in_pod "$1" timeout 5 dig +time=1 +tries=1 +short @"$2" "$3" A 2>/dev/null | grep -qE '^[0-9a-f.:]+$'
+}
+
+# ep_policies POD: the policies the agent says select the pod (comma list).
+ep_policies() {
+	local n
+	n="$(cat "$TMP/pods/$1/k8s_ns")/$(cat "$TMP/pods/$1/k8s_name")"
+	agent_cli endpoints -o json 2>/dev/null | jq -r --arg n "$n" \
+		'(if type == "array" then . else .endpoints end)[] | select((.pod // ((.namespace // "") + "/" + (.name // ""))) == $n) |
+		 (.policies // []) | sort | join(",")'
+}
+
+# endpoint_gen POD: the policy generation in the pod's pinned endpoint entry.
+endpoint_gen() {
+	bpftool -j map dump pinned "$PIN/pw_endpoints" 2>/dev/null |
+		jq -r --argjson k "$(pod_ifindex "$1")" '.[] | select(.formatted.key == $k) | .formatted.value.policy_gen'
+}
+
+# map_snapshot FILE: the pinned maps that define enforcement, normalised.
+map_snapshot() {
+	local m
+	for m in pw_endpoints pw_cidr4 pw_cidr6 pw_ports pw_resolvers; do
+		echo "== $m"
+		bpftool -j map dump pinned "$PIN/$m" 2>/dev/null | jq -S -c '.[]' | sort
+	done >"$1"
+}
+
+# ================================================================= cases
+
+case_policy_create_delete() {
+	need_agent
+	api_pod c1 p1 app=c1
+	cni_add c1 c1 p1 || fail "CNI ADD c1 failed"
+	# no policy selects it: allow-all
+	expect_allowed c1 "$SRV_B" 443
+	api_policy_cidr c1 base app=c1 "$SRV_A/32:443"
+	become_denied c1 "$SRV_B" 443
+	expect_allowed c1 "$SRV_A" 443
+	event_seen drop "$SRV_B" 443 no-rule c1 || fail "no drop event for $SRV_B:443 from c1"
+	# a second policy created through the API: denied -> allowed
+	api_policy_cidr c1 extra app=c1 "$SRV_B/32:443"
+	become_allowed c1 "$SRV_B" 443
+	[ "$(ep_policies c1)" = "c1/base,c1/extra" ] || fail "policies of c1: '$(ep_policies c1)'"
+	# deleted through the API: stops applying
+	api_delete egresspolicies c1 extra
+	become_denied c1 "$SRV_B" 443
+	expect_allowed c1 "$SRV_A" 443
+	# the last one deleted: back to allow-all
+	api_delete egresspolicies c1 base
+	become_allowed c1 "$SRV_B" 443
+	expect_allowed c1 "$SRV_A" 80
+}
+
+case_label_change() {
+	need_agent
+	api_policy_cidr c2 locked app=c2-locked "$SRV_A/32:443"
+	api_pod c2 p2 app=c2
+	# the CNI request claims the selected label: the API's label counts
+	cni_add c2 c2 p2 app=c2-locked || fail "CNI ADD c2 failed"
+	expect_allowed c2 "$SRV_B" 443
+	[ -z "$(ep_policies c2)" ] || fail "c2 selected by '$(ep_policies c2)' (labels from the CNI request?)"
+	# into the policy
+	api_pod c2 p2 app=c2-locked
+	become_denied c2 "$SRV_B" 443
+	expect_allowed c2 "$SRV_A" 443
+	expect_denied c2 "$SRV_A" 80
+	[ "$(ep_policies c2)" = c2/locked ] || fail "c2 policies: '$(ep_policies c2)'"
+	# out of it again: allow-all
+	api_pod c2 p2 app=c2 tier=x
+	become_allowed c2 "$SRV_B" 443
+	expect_allowed c2 "$SRV_A" 80
+	[ -z "$(ep_policies c2)" ] || fail "c2 still selected by '$(ep_policies c2)'"
+}
+
+case_watch_dropped() {
+	need_agent
+	local w0 w1
+	api_pod c3 p3 app=c3
+	api_policy_cidr c3 base app=c3 "$SRV_A/32:443"
+	api_policy_cidr c3 port80 app=c3 "$SRV_A/32:80"
+	cni_add c3 c3 p3 || fail "CNI ADD c3 failed"
+	within 10 allowed c3 "$SRV_A" 80 || fail "c3 policies not in place"
+	expect_denied c3 "$SRV_B" 443
+	expect_denied c3 "$SRV_C" 443
+	w0=$(api_stats | jq '.watches.egresspolicies // 0')
+	# changes the open watches do not deliver (in the gap), then the cut
+	ctl config '{"pause_watches": true}'
+	api_policy_cidr c3 base app=c3 "$SRV_A/32:443 $SRV_B/32:443" # modified in the gap
+	api_delete egresspolicies c3 port80                             # deleted in the gap
+	ctl drop-watches
+	ctl config '{"pause_watches": false}'
+	# and a change right after the drop, while the agent reconnects
+	api_policy_cidr c3 later app=c3 "$SRV_C/32:443"
+	become_allowed c3 "$SRV_B" 443
+	become_allowed c3 "$SRV_C" 443
+	become_denied c3 "$SRV_A" 80
+	expect_allowed c3 "$SRV_A" 443
+	w1=$(api_stats | jq '.watches.egresspolicies // 0')
+	[ "$w1" -gt "$w0" ] || fail "the agent did not watch egresspolicies again ($w0 -> $w1)"
+	e2e_log "egresspolicies watches $w0 -> $w1"
+	# pods watch resumed too: a label change after all this still works
+	api_pod c3 p3 app=c3-free
+	become_allowed c3 "$SRV_A" 80
+}
+
+case_gone_410_relist() {
+	need_agent
+	local s0 s1 g0 l0 round
+	api_pod c4 p4 app=c4
+	api_policy_cidr c4 base app=c4 "$SRV_A/32:443"
+	api_policy_cidr c4 gap app=c4 "$SRV_A/32:80"
+	cni_add c4 c4 p4 || fail "CNI ADD c4 failed"
+	within 10 allowed c4 "$SRV_A" 80 || fail "c4 policies not in place"
+	expect_denied c4 "$SRV_B" 443
+	for round in event http; do
+		s0=$(api_stats)
+		g0=$(jq '.gone' <<<"$s0")
+		l0=$(jq '.lists.egresspolicies // 0' <<<"$s0")
+		[ "$round" = http ] && ctl config '{"gone_as_http": true}'
+		# the agent's resourceVersion falls behind the compaction: watches
+		# paused (no events, no bookmarks), a change, compact, cut
+		ctl config '{"pause_watches": true}'
+		if [ "$round" = event ]; then
+			api_policy_cidr c4 base app=c4 "$SRV_A/32:443 $SRV_B/32:443"
+			api_delete egresspolicies c4 gap
+		else
+			api_policy_cidr c4 base app=c4 "$SRV_A/32:443 $SRV_B/32:443 $SRV_C/32:443"
+			api_policy_cidr c4 gap app=c4 "$SRV_A/32:80"
+		fi
+		ctl compact
+		ctl drop-watches
+		ctl config '{"pause_watches": false}'
+		if [ "$round" = event ]; then
+			api_policy_cidr c4 after app=c4 "$SRV_C/32:443"
+			become_allowed c4 "$SRV_B" 443
+			become_allowed c4 "$SRV_C" 443
+			become_denied c4 "$SRV_A" 80
+		else
+			api_delete egresspolicies c4 after
+			# SRV_C:443 now only through base (modified in the gap); port 80 back
+			become_allowed c4 "$SRV_A" 80
+			expect_allowed c4 "$SRV_C" 443
+			api_pod c4 p4 app=c4-out
+			become_allowed c4 "$SRV_B" 80
+		fi
+		s1=$(api_stats)
+		[ "$(jq '.gone' <<<"$s1")" -gt "$g0" ] || fail "($round) the server answered no 410"
+		[ "$(jq '.lists.egresspolicies // 0' <<<"$s1")" -gt "$l0" ] ||
+			fail "($round) the agent did not list egresspolicies again after 410"
+		e2e_log "($round) 410s $g0 -> $(jq .gone <<<"$s1"), egresspolicies lists $l0 -> $(jq '.lists.egresspolicies' <<<"$s1")"
+	done
+	ctl config '{"gone_as_http": false}'
+}
+
+case_token_rotation() {
+	need_agent
+	local u0 u1 u2 n401a n401b last
+	api_pod c5 p5 app=c5
+	api_policy_cidr c5 base app=c5 "$SRV_A/32:443"
+	api_current
+	cni_add c5 c5 p5 || fail "CNI ADD c5 failed"
+	expect_denied c5 "$SRV_B" 443
+	u0=$(api_stats | jq .unauthorized)
+	# the server's token changes; the open watches are cut, so every new
+	# request is refused until the agent has the new token
+	ctl rotate-token '{"token": "tok-rotated-2"}'
+	ctl drop-watches
+	sleep 1
+	# kubelet-style: the token file replaced (a new inode), not edited
+	echo tok-rotated-2 >"$K/$API_NAME.client-token.tmp"
+	mv -f "$K/$API_NAME.client-token.tmp" "$K/$API_NAME.client-token"
+	api_policy_cidr c5 more app=c5 "$SRV_B/32:443"
+	become_allowed c5 "$SRV_B" 443 40
+	u1=$(api_stats | jq .unauthorized)
+	n401a=$(grep -c '" 401 ' "$TMP/api-$API_NAME.err" || true)
+	sleep 4
+	u2=$(api_stats | jq .unauthorized)
+	n401b=$(grep -c '" 401 ' "$TMP/api-$API_NAME.err" || true)
+	last=$(api_stats | jq -r '.auth_tokens[-1]')
+	e2e_log "401s: before $u0, when the change took effect $u1, 4 s later $u2 (server log: $n401a -> $n401b); last token presented: $last"
+	[ "$u2" = "$u1" ] || fail "401s go on after the token file was rewritten ($u1 -> $u2 in 4 s)"
+	[ "$n401b" = "$n401a" ] || fail "server log: 401s go on ($n401a -> $n401b)"
+	[ $((u1 - u0)) -le 30 ] || fail "$((u1 - u0)) 401s for one rotation"
+	[ "$last" = tok-rotated-2 ] || fail "last token presented: $last"
+	# later changes still flow
+	api_delete egresspolicies c5 more
+	become_denied c5 "$SRV_B" 443
+}
+
+case_dns_resolvers() {
+	need_agent
+	api_pod c7 p7 app=c7
+	api_policy_fqdn c7 fqdn app=c7 allowed.example.test 443
+	cni_add c7 c7 p7 || fail "CNI ADD c7 failed"
+	within 10 test -n "$(ep_policies c7)" || fail "c7 not selected: '$(ep_policies c7)'"
+	# nothing learned yet
+	expect_denied c7 "$SRV_A" 443
+	# DNS to the Service's IP: trusted, answered, learned from
+	dns_gets c7 "$SERVICE_IP" allowed.example.test "$SRV_A" ||
+		fail "DNS to the kube-dns Service IP $SERVICE_IP failed"
+	e2e_log "ok: DNS via the Service IP $SERVICE_IP answered"
+	expect_allowed c7 "$SRV_A" 443
+	agent_cli fqdn --pod c7/p7 | grep -q allowed.example.test || fail "nothing learned: $(agent_cli fqdn --pod c7/p7)"
+	expect_denied c7 "$SRV_B" 443
+	# another DNS server: denied
+	dns_blocked c7 "$ROGUE_DNS" allowed.example.test || fail "DNS to $ROGUE_DNS answered"
+	event_seen drop "$ROGUE_DNS" 53 dns-untrusted c7 || fail "no dns-untrusted event for $ROGUE_DNS"
+	e2e_log "ok: DNS to $ROGUE_DNS denied (dns-untrusted)"
+	# EndpointSlice addresses are trusted too: dnsmasq's IPv6 address
+	dns_blocked c7 "$DNS6" allowed.example.test || fail "DNS to $DNS6 answered before any slice names it"
+	api_dns_slice kube-dns-v6 IPv6 "$DNS6"
+	within 10 dns_gets c7 "$DNS6" allowed.example.test "$SRV_A" ||
+		fail "DNS to the EndpointSlice address $DNS6 still denied"
+	e2e_log "ok: DNS via the EndpointSlice address $DNS6 answered"
+	# the Service's IP removed from the API (moved to an address nothing uses)
+	api_dns_service "$SPARE_IP"
+	within 10 dns_blocked c7 "$SERVICE_IP" allowed.example.test ||
+		fail "DNS to $SERVICE_IP still answered after the Service lost that IP"
+	dns_blocked c7 "$SERVICE_IP" allowed.example.test || fail "DNS to $SERVICE_IP answered again"
+	e2e_log "ok: DNS to $SERVICE_IP denied once the Service no longer has it"
+	dns_gets c7 "$DNS6" allowed.example.test "$SRV_A" || fail "DNS to the slice address stopped"
+	bpftool -j map dump pinned "$PIN/pw_resolvers" >&2 || true
+	# the slice deleted: its address is no longer trusted
+	api_delete endpointslices kube-system kube-dns-v6
+	within 10 dns_blocked c7 "$DNS6" allowed.example.test || fail "DNS to $DNS6 still answered after the slice was deleted"
+	# restore the Service for what follows
+	api_dns_service "$SERVICE_IP"
+	within 10 dns_gets c7 "$SERVICE_IP" allowed.example.test "$SRV_A" ||
+		fail "DNS to $SERVICE_IP not trusted again after the Service got it back"
+}
+
+# conflist_ok FILE: valid JSON, the k3s plugins in order, podwall-cni last, once.
+conflist_ok() {
+	jq -e '(.plugins | map(.type)) == ["flannel","portmap","bandwidth","podwall-cni"]
+	       and .name == "cbr0" and .cniVersion == "1.0.0"' "$1" >/dev/null 2>&1
+}
+
+case_cni_conflist() {
+	need_agent
+	local t0 dt h1 h2 how
+	[ -s "$K/conflist.at-start" ] || fail "no copy of the conflist taken at agent start"
+	conflist_ok "$K/conflist.at-start" || fail "not chained at start: $(cat "$K/conflist.at-start")"
+	e2e_log "ok: chained at start: $(jq -c '.plugins | map(.type)' "$K/conflist.at-start")"
+	jq -e --arg s "$SOCK" '.plugins[-1].socket == $s' "$CONFLIST" >/dev/null ||
+		e2e_log "note: podwall-cni entry has no socket $SOCK: $(jq -c '.plugins[-1]' "$CONFLIST")"
+	for how in in-place rename in-place; do
+		if [ "$how" = in-place ]; then
+			cat "$CONFLIST_ORIG" >"$CONFLIST" # open(O_TRUNC) + write, as os.WriteFile
+		else
+			cp "$CONFLIST_ORIG" "$CONFLIST.new" && mv -f "$CONFLIST.new" "$CONFLIST"
+		fi
+		t0=$(now_ms)
+		within 2 conflist_ok "$CONFLIST" ||
+			fail "($how) not re-chained within 2 s: $(jq -c '.plugins | map(.type)' "$CONFLIST" 2>&1)"
+		dt=$(($(now_ms) - t0))
+		e2e_log "ok: ($how) re-chained after $dt ms"
+		# stable: no rewrite loop, the file stays valid
+		h1=$(sha256sum <"$CONFLIST")
+		sleep 1
+		h2=$(sha256sum <"$CONFLIST")
+		[ "$h1" = "$h2" ] || fail "($how) the conflist keeps changing"
+		conflist_ok "$CONFLIST" || fail "($how) broken after settling: $(cat "$CONFLIST")"
+	done
+	local f
+	for f in "$TMP"/netd/* "$TMP"/netd/.[!.]*; do
+		[ -e "$f" ] && [ "$f" != "$CONFLIST" ] && fail "stray file in net.d: $f"
+	done
+	return 0
+}
+
+# soft: record a failed expectation and go on (a case that must show every
+# deviation, not only the first); soft_done fails the case if any was recorded.
+SOFT_FAILS=()
+soft() {
+	local what=$1
+	shift
+	if "$@" >/dev/null 2>&1; then
+		e2e_log "ok: $what"
+	else
+		SOFT_FAILS+=("$what")
+		printf 'FAILED: %s\n' "$what" >&2
+	fi
+}
+soft_done() {
+	[ ${#SOFT_FAILS[@]} = 0 ] && return 0
+	fail "$(printf '%s; ' "${SOFT_FAILS[@]}")"
+}
+
+# check_c6 PHASE: what must hold before, during and after the outage. The
+# checks run side by side (a denial costs a timeout), so the outage stays short.
+check_c6() {
+	local p=$1 i=0 pids=() f
+	rm -f "$K"/chk.*
+	_chk() { # FILE WHAT CMD...
+		local f=$1 what=$2
+		shift 2
+		if "$@" >/dev/null 2>&1; then echo "ok: $what" >"$f"; else echo "FAILED: $what" >"$f"; fi
+	}
+	_chk "$K/chk.1" "$p: c6 -> $SRV_A:443 connects" allowed c6 "$SRV_A" 443 &
+	pids+=($!)
+	_chk "$K/chk.2" "$p: c6 -> $SRV_B:443 denied" denied c6 "$SRV_B" 443 &
+	pids+=($!)
+	_chk "$K/chk.3" "$p: c6 -> $SRV_A:80 denied" denied c6 "$SRV_A" 80 &
+	pids+=($!)
+	_chk "$K/chk.4" "$p: c6 DNS via the trusted resolver $SERVICE_IP answered" \
+		dns_gets c6 "$SERVICE_IP" allowed.example.test "$SRV_A" &
+	pids+=($!)
+	_chk "$K/chk.5" "$p: c6 DNS to $ROGUE_DNS denied" dns_blocked c6 "$ROGUE_DNS" allowed.example.test &
+	pids+=($!)
+	_chk "$K/chk.6" "$p: c6o (no policy) -> $SRV_B:443 connects" allowed c6o "$SRV_B" 443 &
+	pids+=($!)
+	wait "${pids[@]}"
+	for ((i = 1; i <= 6; i++)); do
+		f=$K/chk.$i
+		[ -s "$f" ] || echo "FAILED: $p: check $i gave no result" >"$f"
+		if grep -q '^ok: ' "$f"; then
+			e2e_log "$(cat "$f")"
+		else
+			cat "$f" >&2
+			SOFT_FAILS+=("$(sed 's/^FAILED: //' "$f")")
+		fi
+	done
+}
+
+# maps_same A B: equal snapshots; otherwise the differing entries, shortened.
+maps_same() {
+	diff "$1" "$2" >"$2.diff" && return 0
+	grep -E '^(<|>|==)' "$2.diff" | cut -c1-240 >&2
+	return 1
+}
+
+case_restart_api_down() {
+	need_agent
+	local obj res i t_up t_sync t_agent add_t0 add_dt code s
+	SOFT_FAILS=()
+	# --- a previous agent run enforces a selected and an unselected pod
+	api_pod c6 p6 app=c6
+	api_pod c6 p6open app=none
+	api_policy_cidr c6 base app=c6 "$SRV_A/32:443"
+	cni_add c6 c6 p6 || fail "CNI ADD c6 failed"
+	cni_add c6o c6 p6open || fail "CNI ADD c6o failed"
+	within 10 test "$(ep_policies c6)" = c6/base || fail "c6 policies: '$(ep_policies c6)'"
+	check_c6 before
+	soft_done # the baseline must hold, or the rest means nothing
+	map_snapshot "$K/maps.before"
+	# --- stop it (SIGTERM); the API goes away; a new API server, down
+	agent_stop || fail "agent did not stop on SIGTERM"
+	soft "first agent exited 0 on SIGTERM (status $(cat "$TMP/agent.rc" 2>/dev/null))" \
+		test "$(cat "$TMP/agent.rc" 2>/dev/null)" = 0
+	for res in pods services endpointslices egresspolicies; do
+		ctl_get "state?resource=$res" | jq -c '.items[]' >"$K/state.$res"
+	done
+	bg_kill "api-$API_NAME"
+	api_start b --api-down
+	for res in pods services endpointslices egresspolicies; do
+		while read -r obj; do
+			api_apply "$res" "$(jq -c 'del(.metadata.resourceVersion, .metadata.managedFields)' <<<"$obj")"
+		done <"$K/state.$res"
+	done
+	api_pod c6 p6new app=c6 # the pod whose ADD comes during the outage
+	# --- the agent restarts before the API is reachable
+	k8s_agent_start "$K/b.kubeconfig" || fail "agent did not start against a down API"
+	t_agent=$(now_ms)
+	s=$(agent_cli status -o json) || fail "status failed during the outage"
+	e2e_log "status during the outage: $(jq -c .kubernetes <<<"$s")"
+	soft "down: kubernetes.synced false" test "$(jq -r .kubernetes.synced <<<"$s")" = false
+	code=$(readyz_code)
+	soft "down: /readyz 503 (got $code)" test "$code" = 503
+	map_snapshot "$K/maps.down"
+	if maps_same "$K/maps.before" "$K/maps.down"; then
+		e2e_log "ok: down: pinned maps unchanged (pw_endpoints, pw_cidr4/6, pw_ports, pw_resolvers)"
+	else
+		SOFT_FAILS+=("down: pinned maps changed (diff above)")
+		echo "FAILED: down: pinned maps changed while the API was down (< before, > now)" >&2
+	fi
+	check_c6 down
+	# a new pod's CNI ADD, in the background: it must wait. (Issued late in
+	# the outage: the agent's API retries back off, and the agent answers an
+	# ADD within 10 s, so a long outage before it would test the backoff.)
+	(
+		rc=0
+		cni_add c6n c6 p6new || rc=$?
+		now_ms >"$K/c6n.done"
+		echo $rc >"$K/c6n.rc"
+	) >"$K/c6n.out" 2>&1 &
+	within 10 grep -q 'ADD podwall-cni c6n' "$TMP/cni.log" || fail "podwall-cni ADD for c6n never started: $(tail -3 "$K/c6n.out")"
+	add_t0=$(now_ms)
+	sleep 1.5
+	soft "down: CNI ADD still waiting $(($(now_ms) - add_t0)) ms after it started" test ! -e "$K/c6n.rc"
+	[ -e "$K/c6n.rc" ] && e2e_log "ADD returned rc $(cat "$K/c6n.rc") after $(($(cat "$K/c6n.done") - add_t0)) ms: $(tail -3 "$K/c6n.out")"
+	code=$(readyz_code)
+	soft "down: /readyz still 503 before api-up (got $code)" test "$code" = 503
+	soft "down: still not synced before api-up" test "$(agent_cli status -o json | jq -r .kubernetes.synced)" = false
+	e2e_log "outage as seen by the agent: $(($(now_ms) - t_agent)) ms"
+	# --- the API comes up
+	t_up=$(now_ms)
+	ctl api-up
+	within 30 k8s_synced || fail "$(printf '%s; ' "${SOFT_FAILS[@]}")not synced 30 s after the API came up"
+	t_sync=$(now_ms)
+	e2e_log "synced $((t_sync - t_up)) ms after api-up ($(agent_cli status -o json | jq -c .kubernetes))"
+	soft "up: /readyz 200" within 5 test "$(readyz_code)" = 200
+	for ((i = 0; i < 150; i++)); do
+		[ -e "$K/c6n.rc" ] && break
+		sleep 0.2
+	done
+	wait
+	if [ -e "$K/c6n.rc" ]; then
+		add_dt=$(($(cat "$K/c6n.done") - add_t0))
+		e2e_log "CNI ADD returned rc $(cat "$K/c6n.rc") $add_dt ms after it started (api-up at $((t_up - add_t0)) ms, synced at $((t_sync - add_t0)) ms)"
+		soft "up: CNI ADD completed ok" test "$(cat "$K/c6n.rc")" = 0
+		[ "$(cat "$K/c6n.rc")" = 0 ] || e2e_log "ADD output: $(tr '\n' ' ' <"$TMP/pods/c6n.failed" 2>/dev/null)"
+	else
+		soft "up: CNI ADD returned within 30 s of api-up" false
+	fi
+	if [ -d "$TMP/pods/c6n" ]; then
+		soft "up: new pod c6n -> $SRV_A:443 connects" allowed c6n "$SRV_A" 443
+		soft "up: new pod c6n -> $SRV_B:443 denied" denied c6n "$SRV_B" 443
+		soft "up: c6n selected by c6/base" test "$(ep_policies c6n)" = c6/base
+	fi
+	check_c6 after
+	map_snapshot "$K/maps.after"
+	diff "$K/maps.before" "$K/maps.after" >"$K/maps.after.diff" || true
+	soft_done
+}
+
+# An idle connection allowed when it was opened, revoked by a policy change
+# before its next packet, must stay revoked across an agent restart (flows
+# are re-checked when the endpoint's policy generation differs from theirs).
+case_restart_stale_flow() {
+	need_agent
+	local idle=$REPO/tests/k8s/agent_e2e_idle.py gen
+	api_pod c9 p9 app=c9
+	api_policy_cidr c9 base app=c9 "$SRV_A/32:443 $SRV_A/32:9000"
+	cni_add c9 c9 p9 || fail "CNI ADD c9 failed"
+	expect_allowed c9 "$SRV_A" 443
+	# two idle echo connections, opened while port 9000 is granted
+	in_pod c9 timeout 100 "$PY" "$idle" "$SRV_A" 9000 "$K/trig1" --seconds 90 >"$K/idle1.out" 2>&1 &
+	in_pod c9 timeout 100 "$PY" "$idle" "$SRV_A" 9000 "$K/trig2" --seconds 90 >"$K/idle2.out" 2>&1 &
+	within 5 grep -q established "$K/idle1.out" || fail "idle connection 1: $(cat "$K/idle1.out")"
+	within 5 grep -q established "$K/idle2.out" || fail "idle connection 2: $(cat "$K/idle2.out")"
+	gen=$(endpoint_gen c9)
+	# port 9000 revoked through the API
+	api_policy_cidr c9 base app=c9 "$SRV_A/32:443"
+	within 10 test "$(endpoint_gen c9)" != "$gen" || fail "policy change not applied"
+	become_denied c9 "$SRV_A" 9000
+	e2e_log "policy_gen: $gen when the connections opened, $(endpoint_gen c9) after the change"
+	# the control: without a restart the idle connection is cut on its next packet
+	touch "$K/trig1"
+	within 5 grep -qE 'echoed|blocked' "$K/idle1.out" || fail "idle connection 1 gave no result"
+	grep -q blocked "$K/idle1.out" || fail "idle connection 1 still passes after the policy change: $(cat "$K/idle1.out")"
+	e2e_log "ok: idle connection 1 blocked after the change (no restart)"
+	# restart the agent (SIGTERM, same API): nothing revoked may come back
+	agent_stop || fail "agent did not stop"
+	[ "$(cat "$TMP/agent.rc" 2>/dev/null)" = 0 ] || fail "agent exit status $(cat "$TMP/agent.rc" 2>/dev/null)"
+	api_current
+	k8s_agent_start "$K/$API_NAME.kubeconfig" || fail "agent did not restart"
+	within 20 k8s_synced || fail "no sync after the restart"
+	sleep 0.5
+	e2e_log "policy_gen after the restart: $(endpoint_gen c9)"
+	touch "$K/trig2"
+	within 5 grep -qE 'echoed|blocked' "$K/idle2.out" || fail "idle connection 2 gave no result"
+	wait
+	expect_denied c9 "$SRV_A" 9000
+	grep -q blocked "$K/idle2.out" ||
+		fail "a connection revoked before the restart passes again after it: $(tail -1 "$K/idle2.out") (policy_gen $gen when opened, back to $(endpoint_gen c9) after the restart; new connections to $SRV_A:9000 are denied)"
+	e2e_log "ok: idle connection 2 blocked after the restart"
+}
+
+case_sanitizers_clean() {
+	local f rc
+	agent_stop || fail "agent did not stop on SIGTERM"
+	rc=$(cat "$TMP/agent.rc" 2>/dev/null)
+	[ "$rc" = 0 ] || fail "agent exit status $rc on SIGTERM"
+	for f in "$TMP/agent.log" "$TMP"/*.err "$TMP/cni.log"; do
+		if grep -nE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f" >&2; then
+			fail "sanitizer report in $f"
+		fi
+	done
+}
+
+# ================================================================= main
+
+api_start a
+api_dns_service "$SERVICE_IP"
+cp "$CONFLIST_ORIG" "$CONFLIST"
+k8s_agent_start "$K/a.kubeconfig" --cni-conflist "$CONFLIST" || fail "the agent did not start"
+cp "$CONFLIST" "$K/conflist.at-start"
+within 20 k8s_synced || fail "no first sync with the fake API: $(grep -v libbpf "$TMP/agent.log" | tail -5)"
+
+run_test case_policy_create_delete
+run_test case_label_change
+run_test case_watch_dropped
+run_test case_gone_410_relist
+run_test case_token_rotation
+run_test case_dns_resolvers
+run_test case_cni_conflist
+run_test case_restart_api_down
+run_test case_restart_stale_flow
+run_test case_sanitizers_clean
+e2e_summary

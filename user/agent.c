@@ -42,6 +42,8 @@
 #include "log.h"
 #include "version.h"
 
+static void heartbeat(struct pw_agent *a, bool alive);
+
 enum { TAG_LISTEN = 1, TAG_INOTIFY, TAG_TIMER, TAG_SIGNAL, TAG_RING, TAG_PERF, TAG_METRICS };
 
 void pw_agent_default_opts(struct pw_agent_opts *o)
@@ -510,6 +512,7 @@ static void endpoints_restore(struct pw_agent *a)
 		}
 		if (ep->ep_id >= a->next_ep_id)
 			a->next_ep_id = ep->ep_id + 1;
+		ep->may_have_learned = true; /* the kernel may hold its learned entries */
 		{
 			/* Continue the kernel's generation: a restart must not make a
 			 * flow recorded before a policy change look current again. */
@@ -546,6 +549,12 @@ static bool endpoint_unknown(const void *key, const void *value, void *ctx)
 
 static void endpoint_ids_from_kernel(struct pw_agent *a)
 {
+	struct pw_config cfg;
+
+	/* Ids of endpoints deleted before a restart are in no map any more: the
+	 * config map remembers the next one. */
+	if (!pw_bpf_config_get(&a->bpf, &cfg) && cfg.next_ep_id > a->next_ep_id)
+		a->next_ep_id = cfg.next_ep_id;
 	pw_bpf_map_sweep(a->bpf.endpoints_fd, endpoint_unknown, a, NULL);
 	if (!a->next_ep_id)
 		a->next_ep_id = 1;
@@ -611,9 +620,20 @@ static json_t *cmd_cni_add(struct pw_agent *a, json_t *req)
 	if (old)
 		ep_remove(a, old, true);
 	old = pw_agent_ep_by_ifindex(a, ep->ifindex);
-	if (old)
+	if (old && !strcmp(old->host_ifname, ep->host_ifname) &&
+	    if_nametoindex(old->host_ifname) == old->ifindex) {
+		/* That veth is a live pod's: never hand it to another container. */
+		snprintf(err, sizeof(err), "%s belongs to pod %s (container %s)", ep->host_ifname,
+			 pw_ep_pod(old, pod, sizeof(pod)), old->container_id);
+		pw_ep_free(ep);
+		return reply_err("%s", err);
+	}
+	if (old) /* its veth is gone and the ifindex was reused */
 		ep_remove(a, old, false);
+	pthread_mutex_lock(&a->cfg_lock);
 	ep->ep_id = a->next_ep_id++;
+	pthread_mutex_unlock(&a->cfg_lock);
+	heartbeat(a, true); /* persists next_ep_id in the pinned config map */
 	ep->next = a->eps;
 	a->eps = ep;
 	ret = ep_activate(a, ep, err, sizeof(err));
@@ -1168,7 +1188,6 @@ static void conflist_chain(struct pw_agent *a)
 static void heartbeat(struct pw_agent *a, bool alive)
 {
 	struct pw_config cfg = {
-		.heartbeat_ns = alive ? pw_now_ns() : 0,
 		.agent_timeout_ns = (uint64_t)a->o.agent_timeout_ms * 1000000ULL,
 		.release_mark = a->o.release_mark,
 		.flags = PW_CFG_HOLD_DNS,
@@ -1176,8 +1195,59 @@ static void heartbeat(struct pw_agent *a, bool alive)
 		.events_burst = a->o.events_burst,
 	};
 
+	pthread_mutex_lock(&a->cfg_lock);
+	cfg.heartbeat_ns = alive ? pw_now_ns() : 0;
+	cfg.next_ep_id = a->next_ep_id;
 	if (pw_bpf_config_set(&a->bpf, &cfg))
 		pw_warn("cannot write pw_config heartbeat: %s", strerror(errno));
+	pthread_mutex_unlock(&a->cfg_lock);
+}
+
+/* The agent as a whole is alive while its loop makes progress, even when one
+ * iteration is long (a DNS flood, a walk of a full map): a thread of its own
+ * writes the heartbeat then. A loop stuck for half the timeout stops it, and
+ * pod_ingress passes DNS answers unheld. */
+static struct pw_agent *progress_agent;
+
+static void note_progress(void)
+{
+	if (progress_agent)
+		atomic_store(&progress_agent->progress_ns, pw_now_ns());
+}
+
+static void *heartbeat_thread(void *arg)
+{
+	struct pw_agent *a = arg;
+	uint64_t stuck = (uint64_t)a->o.agent_timeout_ms * 1000000ULL / 2;
+	struct timespec tick = {.tv_nsec = 250000000L};
+
+	while (!atomic_load(&a->hb_stop)) {
+		if (pw_now_ns() - atomic_load(&a->progress_ns) < stuck)
+			heartbeat(a, true);
+		nanosleep(&tick, NULL);
+	}
+	return NULL;
+}
+
+static int heartbeat_start(struct pw_agent *a)
+{
+	progress_agent = a;
+	pw_bpf_progress_hook = note_progress;
+	note_progress();
+	heartbeat(a, true);
+	if (pthread_create(&a->hb_thread, NULL, heartbeat_thread, a))
+		return -EAGAIN;
+	a->hb_running = true;
+	return 0;
+}
+
+static void heartbeat_stop(struct pw_agent *a)
+{
+	if (!a->hb_running)
+		return;
+	atomic_store(&a->hb_stop, true);
+	pthread_join(a->hb_thread, NULL);
+	a->hb_running = false;
 }
 
 static void on_timer(struct pw_agent *a)
@@ -1186,15 +1256,19 @@ static void on_timer(struct pw_agent *a)
 
 	if (read(a->timer_fd, &ticks, sizeof(ticks)) < 0)
 		return;
-	heartbeat(a, true);
-	for (struct pw_ep *ep = a->eps; ep; ep = ep->next)
-		if (ep->learned_dirty) {
-			pw_ep_save(ep, a->o.state_dir);
-			ep->learned_dirty = false;
-		}
+	/* Learned names are saved every 5 s: what a crash loses meanwhile stays
+	 * enforced until it expires (adopted on restart), it is only unnamed. */
+	if (now - a->last_flush_ns >= 5000000000ULL) {
+		for (struct pw_ep *ep = a->eps; ep; ep = ep->next)
+			if (ep->learned_dirty) {
+				pw_ep_save(ep, a->o.state_dir);
+				ep->learned_dirty = false;
+			}
+		a->last_flush_ns = now;
+	}
 	pw_metrics_run(a);
 	if (a->ready && now - a->last_gc_ns >= 5000000000ULL)
-		pw_sync_gc(a, now);
+		pw_sync_gc(a, now, false);
 	if (a->ready &&
 	    now - a->last_reconcile_ns >= (uint64_t)a->o.reconcile_interval * 1000000000ULL) {
 		reconcile(a);
@@ -1275,6 +1349,7 @@ static int loop(struct pw_agent *a)
 	while (!a->stop) {
 		int n = epoll_wait(a->epfd, evs, 16, pw_kube_timeout_ms(a, 1000));
 
+		note_progress();
 		if (n < 0 && errno != EINTR)
 			return -errno;
 		for (int i = 0; i < n; i++) {
@@ -1329,6 +1404,9 @@ static int loop(struct pw_agent *a)
 
 static void agent_free(struct pw_agent *a)
 {
+	heartbeat_stop(a);
+	pw_bpf_progress_hook = NULL;
+	progress_agent = NULL;
 	pw_metrics_stop(a);
 	pw_kube_stop(a);
 	while (a->clients)
@@ -1365,7 +1443,7 @@ void pw_agent_start_enforcing(struct pw_agent *a)
 		if (ep_activate(a, ep, err, sizeof(err)))
 			pw_err("endpoint %s/%s: %s", ep->namespace, ep->name, err);
 	}
-	pw_sync_gc(a, pw_now_ns());
+	pw_sync_gc(a, pw_now_ns(), true);
 	reconcile(a);
 	a->dirty = false;
 	a->ready = true;
@@ -1382,7 +1460,8 @@ static size_t count_eps(const struct pw_agent *a)
 
 int pw_agent_run(const struct pw_agent_opts *o)
 {
-	struct pw_agent a = {.o = *o, .pkt_fd = -1, .epfd = -1, .listen_fd = -1, .conflist_wd = -1};
+	struct pw_agent a = {.o = *o, .pkt_fd = -1, .epfd = -1, .listen_fd = -1, .conflist_wd = -1,
+			     .cfg_lock = PTHREAD_MUTEX_INITIALIZER};
 	int ret = 1;
 
 	a.start_ns = pw_now_ns();
@@ -1418,7 +1497,8 @@ int pw_agent_run(const struct pw_agent_opts *o)
 	if (o->k8s && pw_kube_start(&a))
 		goto out;
 	conflist_chain(&a);
-	heartbeat(&a, true);
+	if (heartbeat_start(&a))
+		goto out;
 	if (o->metrics_addr && *o->metrics_addr) {
 		int mfd = pw_metrics_start(&a);
 
@@ -1429,6 +1509,7 @@ int pw_agent_run(const struct pw_agent_opts *o)
 		count_eps(&a), a.n_pols, o->socket_path);
 	ret = loop(&a) ? 1 : 0;
 	/* Answers pass unheld at once rather than after the heartbeat times out. */
+	heartbeat_stop(&a);
 	heartbeat(&a, false);
 out:
 	agent_free(&a);

@@ -3,6 +3,8 @@
 #ifndef PODWALL_AGENT_INT_H
 #define PODWALL_AGENT_INT_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -86,10 +88,17 @@ struct pw_agent {
 	struct pw_client *clients;
 
 	struct pw_agent_stats st;
-	uint64_t start_ns, last_gc_ns, last_reconcile_ns;
+	uint64_t start_ns, last_gc_ns, last_reconcile_ns, last_flush_ns;
+	uint64_t gc_flows_ns, gc_pending_ns, gc_maps_ns; /* last whole-map walks */
 	bool stop;
 	void *metrics; /* struct MHD_Daemon * */
 	bool ready;    /* first policy load and endpoint sync done */
+	/* The heartbeat thread writes pw_config while the loop makes progress. */
+	pthread_t hb_thread;
+	bool hb_running;
+	atomic_bool hb_stop;
+	pthread_mutex_t cfg_lock;	/* pw_config writes, next_ep_id */
+	_Atomic uint64_t progress_ns;	/* the loop's last sign of life */
 	bool dirty;    /* policies or labels changed: sync every endpoint */
 	struct pw_k8s *k8s;
 	bool k8s_synced;
@@ -103,7 +112,7 @@ int pw_sync_remove_ep(struct pw_agent *a, struct pw_ep *ep); /* unmanage + delet
 int pw_sync_learned_addr(struct pw_agent *a, struct pw_ep *ep, uint8_t family,
 			 const union pw_ip *ip);
 int pw_sync_resolvers(struct pw_agent *a);
-void pw_sync_gc(struct pw_agent *a, uint64_t now);	/* expiry, idle flows, portsets */
+void pw_sync_gc(struct pw_agent *a, uint64_t now, bool full); /* expiry, idle flows, portsets */
 int pw_portset_id(struct pw_agent *a, const struct pw_range_set *set, uint32_t *id);
 int pw_portsets_load(struct pw_agent *a);
 struct pw_ep *pw_agent_ep_by_id(struct pw_agent *a, uint32_t ep_id);

@@ -80,6 +80,43 @@ static int check_bpffs(const char *pin_dir)
 	return 0;
 }
 
+/* A map pinned by another podwall version cannot be reused: say which and what
+ * to do, before libbpf fails the whole load. */
+static int check_pinned(struct bpf_object *obj, const char *pin_dir)
+{
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, obj) {
+		struct bpf_map_info info = {};
+		uint32_t len = sizeof(info);
+		char path[512];
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, bpf_map__name(map));
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue; /* not pinned yet: created at load */
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) ||
+		    info.type != (uint32_t)bpf_map__type(map) ||
+		    info.key_size != bpf_map__key_size(map) ||
+		    info.value_size != bpf_map__value_size(map) ||
+		    info.max_entries != bpf_map__max_entries(map) ||
+		    info.map_flags != bpf_map__map_flags(map)) {
+			pw_err("%s was pinned by another podwall version (type %u, key %u B, value "
+			       "%u B, %u entries; this one needs type %u, key %u B, value %u B, %u "
+			       "entries). Stop the agent, remove %s (enforcement stops until the "
+			       "agent is back) and start it again",
+			       path, info.type, info.key_size, info.value_size, info.max_entries,
+			       bpf_map__type(map), bpf_map__key_size(map), bpf_map__value_size(map),
+			       bpf_map__max_entries(map), pin_dir);
+			close(fd);
+			return -EEXIST;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
 int pw_bpf_open(struct pw_bpf *b, const char *pin_dir)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
@@ -97,13 +134,15 @@ int pw_bpf_open(struct pw_bpf *b, const char *pin_dir)
 		pw_err("cannot open the BPF object: %s", strerror(-err));
 		return err;
 	}
+	err = check_pinned(skel->obj, pin_dir);
+	if (err) {
+		podwall_bpf__destroy(skel);
+		return err;
+	}
 	err = podwall_bpf__load(skel);
 	if (err) {
-		pw_err("cannot load the BPF programs (%s). If the maps under %s come from an "
-		       "older podwall with another layout, stop the agent and remove that "
-		       "directory (enforcement stops until the agent is back); run with -v "
-		       "for the verifier log",
-		       strerror(-err), pin_dir);
+		pw_err("cannot load the BPF programs: %s (run with -v for the verifier log)",
+		       strerror(-err));
 		podwall_bpf__destroy(skel);
 		return err;
 	}
@@ -272,14 +311,111 @@ int pw_bpf_config_set(struct pw_bpf *b, const struct pw_config *cfg)
 	return bpf_map_update_elem(b->config_fd, &zero, cfg, BPF_ANY) ? -errno : 0;
 }
 
+#define SWEEP_BATCH 1024
+
+struct victims {
+	uint8_t *v;
+	size_t n, cap, ksz;
+};
+
+static int victim_add(struct victims *vs, const void *key)
+{
+	if (vs->n == vs->cap) {
+		size_t cap = vs->cap ? vs->cap * 2 : 64;
+		uint8_t *nv = realloc(vs->v, cap * vs->ksz);
+
+		if (!nv)
+			return -ENOMEM;
+		vs->v = nv;
+		vs->cap = cap;
+	}
+	memcpy(vs->v + vs->n++ * vs->ksz, key, vs->ksz);
+	return 0;
+}
+
+/* The whole map, SWEEP_BATCH entries a syscall (hash and array maps). Returns
+ * the number seen, -EOPNOTSUPP if the map has no batch lookup (LPM tries). */
+static long sweep_batched(int fd, const struct bpf_map_info *info, pw_map_visit_fn fn, void *ctx,
+			  struct victims *vs)
+{
+	uint8_t *keys = calloc(SWEEP_BATCH, info->key_size);
+	uint8_t *vals = calloc(SWEEP_BATCH, info->value_size ? info->value_size : 1);
+	uint64_t token_in = 0, token_out = 0; /* opaque cursor (a bucket index) */
+	bool first = true, done = false;
+	long seen = 0;
+
+	if (!keys || !vals) {
+		seen = -ENOMEM;
+		goto out;
+	}
+	while (!done) {
+		__u32 count = SWEEP_BATCH;
+		int err = bpf_map_lookup_batch(fd, first ? NULL : &token_in, &token_out, keys, vals,
+					       &count, NULL);
+
+		if (err) {
+			if (errno != ENOENT) {
+				seen = first ? -EOPNOTSUPP : -errno;
+				goto out;
+			}
+			done = true; /* the last batch (count may still be > 0) */
+		}
+		first = false;
+		token_in = token_out;
+		for (__u32 i = 0; i < count; i++) {
+			seen++;
+			if (fn && fn(keys + (size_t)i * info->key_size,
+				     vals + (size_t)i * info->value_size, ctx) &&
+			    victim_add(vs, keys + (size_t)i * info->key_size)) {
+				seen = -ENOMEM;
+				goto out;
+			}
+		}
+		pw_bpf_progress();
+	}
+out:
+	free(keys);
+	free(vals);
+	return seen;
+}
+
+static long sweep_by_key(int fd, const struct bpf_map_info *info, pw_map_visit_fn fn, void *ctx,
+			 struct victims *vs)
+{
+	uint8_t *key = calloc(1, info->key_size), *next = calloc(1, info->key_size);
+	uint8_t *val = calloc(1, info->value_size ? info->value_size : 1);
+	long seen = 0;
+	int err;
+
+	if (!key || !next || !val) {
+		seen = -ENOMEM;
+		goto out;
+	}
+	err = bpf_map_get_next_key(fd, NULL, next);
+	while (!err) {
+		memcpy(key, next, info->key_size);
+		if (!(++seen & 4095))
+			pw_bpf_progress();
+		if (fn && fn(key, bpf_map_lookup_elem(fd, key, val) ? NULL : val, ctx) &&
+		    victim_add(vs, key)) {
+			seen = -ENOMEM;
+			goto out;
+		}
+		err = bpf_map_get_next_key(fd, key, next);
+	}
+out:
+	free(key);
+	free(next);
+	free(val);
+	return seen;
+}
+
 long pw_bpf_map_sweep(int fd, pw_map_visit_fn fn, void *ctx, long *deleted)
 {
 	struct bpf_map_info info = {};
 	uint32_t len = sizeof(info);
-	uint8_t *key = NULL, *next = NULL, *val = NULL, *victims = NULL;
-	size_t n_victims = 0, cap = 0;
-	long seen = 0;
-	int err;
+	struct victims vs = {0};
+	long seen;
 
 	if (deleted)
 		*deleted = 0;
@@ -288,43 +424,25 @@ long pw_bpf_map_sweep(int fd, pw_map_visit_fn fn, void *ctx, long *deleted)
 	if (info.type == BPF_MAP_TYPE_PERCPU_HASH || info.type == BPF_MAP_TYPE_PERCPU_ARRAY ||
 	    info.type == BPF_MAP_TYPE_LRU_PERCPU_HASH)
 		return -EINVAL; /* values are per CPU: not for this helper */
-	key = calloc(1, info.key_size);
-	next = calloc(1, info.key_size);
-	val = calloc(1, info.value_size ? info.value_size : 1);
-	if (!key || !next || !val) {
-		seen = -ENOMEM;
-		goto out;
-	}
-	err = bpf_map_get_next_key(fd, NULL, next);
-	while (!err) {
-		memcpy(key, next, info.key_size);
-		seen++;
-		if (fn && fn(key, bpf_map_lookup_elem(fd, key, val) ? NULL : val, ctx)) {
-			if (n_victims == cap) {
-				size_t ncap = cap ? cap * 2 : 64;
-				uint8_t *nv = realloc(victims, ncap * info.key_size);
-
-				if (!nv) {
-					seen = -ENOMEM;
-					goto out;
-				}
-				victims = nv;
-				cap = ncap;
-			}
-			memcpy(victims + n_victims++ * info.key_size, key, info.key_size);
-		}
-		err = bpf_map_get_next_key(fd, key, next);
-	}
+	vs.ksz = info.key_size;
+	seen = sweep_batched(fd, &info, fn, ctx, &vs);
+	if (seen == -EOPNOTSUPP)
+		seen = sweep_by_key(fd, &info, fn, ctx, &vs);
 	/* Deleting while walking would restart hash iteration: delete after. */
-	for (size_t i = 0; i < n_victims; i++)
-		if (!bpf_map_delete_elem(fd, victims + i * info.key_size) && deleted)
+	for (size_t i = 0; seen >= 0 && i < vs.n; i++)
+		if (!bpf_map_delete_elem(fd, vs.v + i * vs.ksz) && deleted)
 			(*deleted)++;
-out:
-	free(key);
-	free(next);
-	free(val);
-	free(victims);
+	free(vs.v);
 	return seen;
+}
+
+/* Set by the agent: called while long walks make progress (heartbeat). */
+void (*pw_bpf_progress_hook)(void);
+
+void pw_bpf_progress(void)
+{
+	if (pw_bpf_progress_hook)
+		pw_bpf_progress_hook();
 }
 
 long pw_bpf_map_count(int fd)

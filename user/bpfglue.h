@@ -57,6 +57,10 @@ long pw_bpf_map_count(int fd);
 typedef bool (*pw_map_visit_fn)(const void *key, const void *value, void *ctx);
 long pw_bpf_map_sweep(int fd, pw_map_visit_fn fn, void *ctx, long *deleted);
 
+/* Long walks call this as they go, so a watchdog can tell "busy" from "stuck". */
+extern void (*pw_bpf_progress_hook)(void);
+void pw_bpf_progress(void);
+
 uint64_t pw_now_ns(void); /* CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns() */
 
 #endif

@@ -118,6 +118,7 @@ static void on_sample(void *ctx, int cpu, void *data, __u32 size)
 	int err;
 
 	a->st.dns_samples++;
+	pw_bpf_progress(); /* a flood is work, not a hang */
 	if (size < sizeof(m))
 		return;
 	memcpy(&m, data, sizeof(m));

@@ -12,7 +12,6 @@
 #include "log.h"
 
 static void learned_from_json(struct pw_ep *ep, const json_t *arr);
-static struct pw_learned_name *find_name(struct pw_ep *ep, const char *name);
 
 struct pw_ep *pw_ep_new(void)
 {
@@ -256,7 +255,7 @@ static void learned_from_json(struct pw_ep *ep, const json_t *arr)
 				    NULL);
 		}
 		/* pw_ep_learn set it to the last address's seen_ns: restore it. */
-		ln = find_name(ep, norm);
+		ln = pw_ep_find_name(ep, norm);
 		if (ln && resolved > 0)
 			ln->resolved_ns = (uint64_t)resolved;
 	}
@@ -291,7 +290,7 @@ int pw_ep_unlink(const struct pw_ep *ep, const char *state_dir)
 	return 0;
 }
 
-static struct pw_learned_name *find_name(struct pw_ep *ep, const char *name)
+struct pw_learned_name *pw_ep_find_name(struct pw_ep *ep, const char *name)
 {
 	for (size_t i = 0; i < ep->n_names; i++)
 		if (!strcmp(ep->names[i].name, name))
@@ -303,18 +302,23 @@ int pw_ep_learn(struct pw_ep *ep, const char *name, uint8_t family, const union 
 		uint64_t expires_ns, uint64_t now_ns, size_t max_per_name,
 		struct pw_learned_addr *evicted)
 {
-	struct pw_learned_name *n = find_name(ep, name);
+	struct pw_learned_name *n = pw_ep_find_name(ep, name);
 	struct pw_learned_addr *a;
 
 	if (evicted)
 		memset(evicted, 0, sizeof(*evicted)); /* family 0: nothing evicted */
+	ep->may_have_learned = true;
 	if (!n) {
-		struct pw_learned_name *nv = realloc(ep->names, (ep->n_names + 1) * sizeof(*nv));
+		if (ep->n_names == ep->cap_names) {
+			size_t cap = ep->cap_names ? ep->cap_names * 2 : 4;
+			struct pw_learned_name *nv = realloc(ep->names, cap * sizeof(*nv));
 
-		if (!nv)
-			return -ENOMEM;
-		ep->names = nv;
-		n = &nv[ep->n_names++];
+			if (!nv)
+				return -ENOMEM;
+			ep->names = nv;
+			ep->cap_names = cap;
+		}
+		n = &ep->names[ep->n_names++];
 		memset(n, 0, sizeof(*n));
 		snprintf(n->name, sizeof(n->name), "%s", name);
 	}
@@ -339,12 +343,19 @@ int pw_ep_learn(struct pw_ep *ep, const char *name, uint8_t family, const union 
 		if (evicted)
 			*evicted = *a;
 	} else {
-		struct pw_learned_addr *av = realloc(n->addrs, (n->n_addrs + 1) * sizeof(*av));
+		if (n->n_addrs == n->cap_addrs) {
+			size_t cap = n->cap_addrs ? n->cap_addrs * 2 : 2;
+			struct pw_learned_addr *av;
 
-		if (!av)
-			return -ENOMEM;
-		n->addrs = av;
-		a = &av[n->n_addrs++];
+			if (cap > max_per_name)
+				cap = max_per_name;
+			av = realloc(n->addrs, cap * sizeof(*av));
+			if (!av)
+				return -ENOMEM;
+			n->addrs = av;
+			n->cap_addrs = cap;
+		}
+		a = &n->addrs[n->n_addrs++];
 	}
 	memset(a, 0, sizeof(*a));
 	a->family = family;
@@ -354,23 +365,39 @@ int pw_ep_learn(struct pw_ep *ep, const char *name, uint8_t family, const union 
 	return 0;
 }
 
-size_t pw_ep_expire(struct pw_ep *ep, uint64_t now_ns)
+size_t pw_ep_expire(struct pw_ep *ep, uint64_t now_ns, struct pw_learned_addr **out)
 {
-	size_t dropped = 0, out_names = 0;
+	size_t dropped = 0, out_names = 0, cap = 0;
 
+	if (out)
+		*out = NULL;
 	for (size_t i = 0; i < ep->n_names; i++) {
 		struct pw_learned_name *n = &ep->names[i];
-		size_t out = 0;
+		size_t kept = 0;
 
 		for (size_t j = 0; j < n->n_addrs; j++) {
-			if (n->addrs[j].expires_ns <= now_ns) {
-				dropped++;
+			if (n->addrs[j].expires_ns > now_ns) {
+				n->addrs[kept++] = n->addrs[j];
 				continue;
 			}
-			n->addrs[out++] = n->addrs[j];
+			if (out && dropped == cap) {
+				struct pw_learned_addr *nv;
+
+				cap = cap ? cap * 2 : 16;
+				nv = realloc(*out, cap * sizeof(*nv));
+				if (!nv) { /* keep it: collected at the next pass */
+					n->addrs[kept++] = n->addrs[j];
+					cap = dropped;
+					continue;
+				}
+				*out = nv;
+			}
+			if (out)
+				(*out)[dropped] = n->addrs[j];
+			dropped++;
 		}
-		n->n_addrs = out;
-		if (!out) {
+		n->n_addrs = kept;
+		if (!kept) {
 			free(n->addrs);
 			continue;
 		}

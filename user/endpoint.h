@@ -30,7 +30,11 @@ struct pw_learned_name {
 	char name[PW_FQDN_MAX + 1];
 	uint64_t resolved_ns;
 	struct pw_learned_addr *addrs;
-	size_t n_addrs;
+	size_t n_addrs, cap_addrs;
+	/* The ports the endpoint's hostname rules grant this name, cached when the
+	 * rules are compiled or the name is learned (sync.c). */
+	bool ports_valid;
+	struct pw_range_set ports;
 };
 
 /* A name the pod resolved but may not reach: kept only to say, in a deny
@@ -64,7 +68,8 @@ struct pw_ep {
 	char *compile_error; /* last compile failure; previous rules stay */
 
 	struct pw_learned_name *names;
-	size_t n_names;
+	size_t n_names, cap_names;
+	bool may_have_learned; /* pw_learned may hold entries of this endpoint */
 	bool learned_dirty; /* names changed since the state file was written */
 	struct pw_seen_name seen[PW_EP_SEEN]; /* ring */
 	unsigned int seen_next;
@@ -93,8 +98,9 @@ int pw_ep_learn(struct pw_ep *ep, const char *name, uint8_t family, const union 
 		uint64_t expires_ns, uint64_t now_ns, size_t max_per_name,
 		struct pw_learned_addr *evicted);
 /* Drop addresses expired before now (and names left empty). Returns how many
- * addresses were dropped. */
-size_t pw_ep_expire(struct pw_ep *ep, uint64_t now_ns);
+ * addresses were dropped; with out, also hands them over (caller frees *out). */
+size_t pw_ep_expire(struct pw_ep *ep, uint64_t now_ns, struct pw_learned_addr **out);
+struct pw_learned_name *pw_ep_find_name(struct pw_ep *ep, const char *name);
 /* Remember that name resolved to ip for this pod (not learned). */
 void pw_ep_note_seen(struct pw_ep *ep, const char *name, uint8_t family, const union pw_ip *ip,
 		     uint64_t now_ns);

@@ -189,7 +189,23 @@ static int cidr_write(struct pw_agent *a, struct pw_ep *ep, const struct pw_comp
 
 /* What the kernel entry for (ep, addr) must be: the union of the ports of the
  * rules matching every name that resolved to addr, and the latest expiry. */
-static int learned_value(struct pw_agent *a, const struct pw_ep *ep, const struct pw_compiled *c,
+/* The ports the rules grant a learned name: cached per name (the rules are
+ * matched once per name, not once per address). <= 0: no rule matches. */
+static int name_ports(const struct pw_compiled *c, struct pw_learned_name *n,
+		      struct pw_range_set *out)
+{
+	if (!n->ports_valid) {
+		int m = pw_compiled_fqdn_ports(c, n->name, &n->ports);
+
+		if (m <= 0)
+			return m;
+		n->ports_valid = true;
+	}
+	*out = n->ports;
+	return 1;
+}
+
+static int learned_value(struct pw_agent *a, struct pw_ep *ep, const struct pw_compiled *c,
 			 uint8_t family, const union pw_ip *ip, struct pw_learned_val *out)
 {
 	struct pw_range_set ports = {};
@@ -197,13 +213,13 @@ static int learned_value(struct pw_agent *a, const struct pw_ep *ep, const struc
 	bool any = false;
 
 	for (size_t i = 0; i < ep->n_names; i++) {
-		const struct pw_learned_name *n = &ep->names[i];
+		struct pw_learned_name *n = &ep->names[i];
 		struct pw_range_set np;
 
 		for (size_t j = 0; j < n->n_addrs; j++) {
 			if (n->addrs[j].family != family || memcmp(&n->addrs[j].ip, ip, sizeof(*ip)))
 				continue;
-			if (pw_compiled_fqdn_ports(c, n->name, &np) <= 0)
+			if (name_ports(c, n, &np) <= 0)
 				break;
 			if (pw_rangeset_union(&ports, &np))
 				return -E2BIG;
@@ -262,7 +278,8 @@ static int learned_resync(struct pw_agent *a, struct pw_ep *ep)
 	for (size_t i = 0; i < ep->n_names; i++) {
 		struct pw_range_set ports;
 
-		if (pw_compiled_fqdn_ports(&ep->compiled, ep->names[i].name, &ports) > 0) {
+		ep->names[i].ports_valid = false; /* the rules changed */
+		if (name_ports(&ep->compiled, &ep->names[i], &ports) > 0) {
 			ep->names[out++] = ep->names[i];
 			continue;
 		}
@@ -272,9 +289,13 @@ static int learned_resync(struct pw_agent *a, struct pw_ep *ep)
 
 	/* Entries in the map this endpoint no longer wants. Entries the agent has
 	 * no name for (learned just before a crash, not yet saved) expire on their
-	 * own while the endpoint has hostname rules at all. */
-	if (!ep->compiled.n_fqdns)
-		pw_bpf_map_sweep(a->bpf.learned_fd, learned_unknown, ep, NULL);
+	 * own while the endpoint has hostname rules at all. A new endpoint has
+	 * none: no walk of the whole map for it. */
+	if (!ep->compiled.n_fqdns && ep->may_have_learned) {
+		if (pw_bpf_map_sweep(a->bpf.learned_fd, learned_unknown, ep, NULL) >= 0 &&
+		    !ep->n_names)
+			ep->may_have_learned = false;
+	}
 
 	for (size_t i = 0; i < ep->n_names && !ret; i++)
 		for (size_t j = 0; j < ep->names[i].n_addrs && !ret; j++)
@@ -432,7 +453,7 @@ int pw_sync_all(struct pw_agent *a)
 		if (err && !ret)
 			ret = err;
 	}
-	pw_sync_gc(a, pw_now_ns());
+	pw_sync_gc(a, pw_now_ns(), true);
 	return ret;
 }
 
@@ -565,17 +586,42 @@ out:
 	g->used = NULL;
 }
 
-void pw_sync_gc(struct pw_agent *a, uint64_t now)
-{
-	struct gc_ctx g = {.a = a, .now = now,
-			   .grace_ns = (uint64_t)a->o.learned_grace * 1000000000ULL};
+#define SEC_NS(s) ((uint64_t)(s) * 1000000000ULL)
 
-	for (struct pw_ep *ep = a->eps; ep; ep = ep->next)
-		if (now > g.grace_ns)
-			pw_ep_expire(ep, now - g.grace_ns);
-	pw_bpf_map_sweep(a->bpf.learned_fd, learned_dead, &g, NULL);
-	pw_bpf_map_sweep(a->bpf.flows_fd, flow_idle, &g, NULL);
-	pw_bpf_map_sweep(a->bpf.dns_pend_fd, pending_stale, &g, NULL);
-	gc_portsets(&g);
+/*
+ * Expiry of learned addresses comes from the agent's own state, cheaply, every
+ * call; whole-map walks (which stall the loop that releases DNS answers for as
+ * long as they take) run on their own, longer periods, or at once with full:
+ * flows every 60 s, pending queries every 30 s, pw_learned (orphans of gone
+ * endpoints, entries adopted across a crash) and port sets every 300 s.
+ */
+void pw_sync_gc(struct pw_agent *a, uint64_t now, bool full)
+{
+	struct gc_ctx g = {.a = a, .now = now, .grace_ns = SEC_NS(a->o.learned_grace)};
+
+	for (struct pw_ep *ep = a->eps; ep; ep = ep->next) {
+		struct pw_learned_addr *gone = NULL;
+		size_t n;
+
+		if (now <= g.grace_ns)
+			break;
+		n = pw_ep_expire(ep, now - g.grace_ns, &gone);
+		for (size_t i = 0; i < n; i++)
+			pw_sync_learned_addr(a, ep, gone[i].family, &gone[i].ip);
+		free(gone);
+	}
+	if (full || now - a->gc_flows_ns >= SEC_NS(60)) {
+		pw_bpf_map_sweep(a->bpf.flows_fd, flow_idle, &g, NULL);
+		a->gc_flows_ns = now;
+	}
+	if (full || now - a->gc_pending_ns >= SEC_NS(30)) {
+		pw_bpf_map_sweep(a->bpf.dns_pend_fd, pending_stale, &g, NULL);
+		a->gc_pending_ns = now;
+	}
+	if (full || now - a->gc_maps_ns >= SEC_NS(300)) {
+		pw_bpf_map_sweep(a->bpf.learned_fd, learned_dead, &g, NULL);
+		gc_portsets(&g);
+		a->gc_maps_ns = now;
+	}
 	a->last_gc_ns = now;
 }

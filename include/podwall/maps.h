@@ -261,8 +261,10 @@ struct pw_config {
 	__u32 flags;		/* PW_CFG_* */
 	__u32 events_per_sec;	/* deny events per endpoint per second (0 = none) */
 	__u32 events_burst;
+	__u32 next_ep_id;	/* agent only: endpoint ids are never reused */
+	__u32 pad;
 };
-_Static_assert(sizeof(struct pw_config) == 32, "pw_config size");
+_Static_assert(sizeof(struct pw_config) == 40, "pw_config size");
 
 /* pw_ep_stats: PERCPU_HASH, PW_MAX_ENDPOINTS, key ep_id: per-pod packet counts. */
 struct pw_ep_stats {

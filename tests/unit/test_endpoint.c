@@ -525,28 +525,28 @@ static void test_expire(void **state)
 	struct pw_ep *ep = pw_ep_new();
 
 	assert_non_null(ep);
-	assert_int_equal(pw_ep_expire(ep, 1000), 0);
+	assert_int_equal(pw_ep_expire(ep, 1000, NULL), 0);
 	learn(ep, "a.example.com", "192.0.2.1", 100, 1, 8);
 	learn(ep, "a.example.com", "192.0.2.2", 200, 1, 8);
 	learn(ep, "b.example.com", "198.51.100.1", 150, 1, 8);
 	learn(ep, "c.example.com", "2001:db8::1", 300, 1, 8);
 	learn(ep, "c.example.com", "2001:db8::2", 300, 1, 8);
 
-	assert_int_equal(pw_ep_expire(ep, 99), 0);
+	assert_int_equal(pw_ep_expire(ep, 99, NULL), 0);
 	assert_int_equal(ep->n_names, 3);
 	/* Expiring exactly now counts as expired. */
-	assert_int_equal(pw_ep_expire(ep, 100), 1);
+	assert_int_equal(pw_ep_expire(ep, 100, NULL), 1);
 	assert_null(addr_of(ep, "a.example.com", "192.0.2.1"));
 	assert_non_null(addr_of(ep, "a.example.com", "192.0.2.2"));
 	/* A name left with no address goes; the others keep their order. */
-	assert_int_equal(pw_ep_expire(ep, 150), 1);
+	assert_int_equal(pw_ep_expire(ep, 150, NULL), 1);
 	assert_int_equal(ep->n_names, 2);
 	assert_string_equal(ep->names[0].name, "a.example.com");
 	assert_string_equal(ep->names[1].name, "c.example.com");
 	assert_null(name_for(ep, "198.51.100.1"));
-	assert_int_equal(pw_ep_expire(ep, 150), 0);
+	assert_int_equal(pw_ep_expire(ep, 150, NULL), 0);
 	/* Several at once, across names. */
-	assert_int_equal(pw_ep_expire(ep, 1000), 3);
+	assert_int_equal(pw_ep_expire(ep, 1000, NULL), 3);
 	assert_int_equal(ep->n_names, 0);
 
 	/* Learning works again after everything expired. */

@@ -100,7 +100,8 @@ static int check_pinned(struct bpf_object *obj, const char *pin_dir)
 		    info.type != (uint32_t)bpf_map__type(map) ||
 		    info.key_size != bpf_map__key_size(map) ||
 		    info.value_size != bpf_map__value_size(map) ||
-		    info.max_entries != bpf_map__max_entries(map) ||
+		    (bpf_map__max_entries(map) && /* 0: sized at load (one per CPU) */
+		     info.max_entries != bpf_map__max_entries(map)) ||
 		    info.map_flags != bpf_map__map_flags(map)) {
 			pw_err("%s was pinned by another podwall version (type %u, key %u B, value "
 			       "%u B, %u entries; this one needs type %u, key %u B, value %u B, %u "

@@ -15,41 +15,15 @@
 
 #include <cmocka.h>
 
+#include "unit/table.h"
+
 #include "events_fmt.h"
 #include "ipaddr.h"
 #include "metrics_fmt.h"
 
 /* ---- helpers --------------------------------------------------------------------- */
 
-/* Every row struct starts with its name. */
-static const char *row_name(const void *row)
-{
-	return *(const char *const *)row;
-}
-
-/* Run one table: each row its own cmocka test, named after the row. */
-static int run_table(const char *group, CMUnitTestFunction fn, const void *rows, size_t row_size,
-		     size_t n)
-{
-	struct CMUnitTest *tests = calloc(n, sizeof(*tests));
-	int failed;
-
-	if (!tests)
-		return 1;
-	for (size_t i = 0; i < n; i++) {
-		const void *row = (const char *)rows + i * row_size;
-
-		tests[i].name = row_name(row);
-		tests[i].test_func = fn;
-		tests[i].initial_state = (void *)row;
-	}
-	failed = _cmocka_run_group_tests(group, tests, n, NULL, NULL);
-	free(tests);
-	return failed;
-}
-
-#define RUN_TABLE(group, fn, rows)                                                                 \
-	run_table(group, fn, rows, sizeof((rows)[0]), sizeof(rows) / sizeof((rows)[0]))
+/* row_name(), run_table(), RUN_TABLE(): tests/unit/table.h */
 
 /* ---- pw_event_to_json --------------------------------------------------------------- */
 

@@ -341,17 +341,20 @@ static long sweep_batched(int fd, const struct bpf_map_info *info, pw_map_visit_
 {
 	uint8_t *keys = calloc(SWEEP_BATCH, info->key_size);
 	uint8_t *vals = calloc(SWEEP_BATCH, info->value_size ? info->value_size : 1);
-	uint64_t token_in = 0, token_out = 0; /* opaque cursor (a bucket index) */
+	/* The cursor is opaque: a bucket index for hash maps, a whole key for
+	 * maps using the generic batch code. Key-sized, or larger. */
+	size_t tsz = info->key_size > 8 ? info->key_size : 8;
+	uint8_t *token_in = calloc(1, tsz), *token_out = calloc(1, tsz);
 	bool first = true, done = false;
 	long seen = 0;
 
-	if (!keys || !vals) {
+	if (!keys || !vals || !token_in || !token_out) {
 		seen = -ENOMEM;
 		goto out;
 	}
 	while (!done) {
 		__u32 count = SWEEP_BATCH;
-		int err = bpf_map_lookup_batch(fd, first ? NULL : &token_in, &token_out, keys, vals,
+		int err = bpf_map_lookup_batch(fd, first ? NULL : token_in, token_out, keys, vals,
 					       &count, NULL);
 
 		if (err) {
@@ -362,7 +365,7 @@ static long sweep_batched(int fd, const struct bpf_map_info *info, pw_map_visit_
 			done = true; /* the last batch (count may still be > 0) */
 		}
 		first = false;
-		token_in = token_out;
+		memcpy(token_in, token_out, tsz);
 		for (__u32 i = 0; i < count; i++) {
 			seen++;
 			if (fn && fn(keys + (size_t)i * info->key_size,
@@ -377,6 +380,8 @@ static long sweep_batched(int fd, const struct bpf_map_info *info, pw_map_visit_
 out:
 	free(keys);
 	free(vals);
+	free(token_in);
+	free(token_out);
 	return seen;
 }
 

@@ -344,7 +344,9 @@ int pw_ep_learn(struct pw_ep *ep, const char *name, uint8_t family, const union 
 			*evicted = *a;
 	} else {
 		if (n->n_addrs == n->cap_addrs) {
-			size_t cap = n->cap_addrs ? n->cap_addrs * 2 : 2;
+			/* Small steps: most names have a handful of addresses,
+			 * and memory is per pod per name. */
+			size_t cap = n->cap_addrs + 8;
 			struct pw_learned_addr *av;
 
 			if (cap > max_per_name)

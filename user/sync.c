@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -621,6 +622,7 @@ void pw_sync_gc(struct pw_agent *a, uint64_t now, bool full)
 	if (full || now - a->gc_maps_ns >= SEC_NS(300)) {
 		pw_bpf_map_sweep(a->bpf.learned_fd, learned_dead, &g, NULL);
 		gc_portsets(&g);
+		malloc_trim(0); /* give the walks' buffers back */
 		a->gc_maps_ns = now;
 	}
 	a->last_gc_ns = now;

@@ -1353,6 +1353,8 @@ static int loop(struct pw_agent *a)
 		if (n < 0 && errno != EINTR)
 			return -errno;
 		for (int i = 0; i < n; i++) {
+			uint64_t t0 = pw_now_ns();
+
 			if (evs[i].data.u64 & PW_TAG_K8S_FD) {
 				pw_kube_on_fd(a, (int)(uint32_t)evs[i].data.u64, evs[i].events);
 				continue;
@@ -1396,6 +1398,12 @@ static int loop(struct pw_agent *a)
 				client_readable(a, evs[i].data.ptr);
 				break;
 			}
+			/* Long work on the loop delays held DNS answers: say so. */
+			if (pw_now_ns() - t0 > 500000000ULL)
+				pw_warn("event loop: %llu ms on one event (tag %llu)",
+					(unsigned long long)((pw_now_ns() - t0) / 1000000),
+					(unsigned long long)(evs[i].data.u64 < 64 ? evs[i].data.u64
+										: 0));
 		}
 		pw_kube_tick(a);
 	}

@@ -434,10 +434,24 @@ long pw_bpf_map_sweep(int fd, pw_map_visit_fn fn, void *ctx, long *deleted)
 	seen = sweep_batched(fd, &info, fn, ctx, &vs);
 	if (seen == -EOPNOTSUPP)
 		seen = sweep_by_key(fd, &info, fn, ctx, &vs);
-	/* Deleting while walking would restart hash iteration: delete after. */
-	for (size_t i = 0; seen >= 0 && i < vs.n; i++)
-		if (!bpf_map_delete_elem(fd, vs.v + i * vs.ksz) && deleted)
-			(*deleted)++;
+	/* Deleting while walking would restart hash iteration: delete after, a
+	 * batch a syscall where the map can (a million orphans take seconds one by
+	 * one), reporting progress as it goes. */
+	for (size_t i = 0; seen >= 0 && i < vs.n;) {
+		__u32 count = vs.n - i < SWEEP_BATCH ? (__u32)(vs.n - i) : SWEEP_BATCH;
+
+		if (bpf_map_delete_batch(fd, vs.v + i * vs.ksz, &count, NULL) && !count) {
+			count = 1; /* no batch delete here (or the key vanished) */
+			if (bpf_map_delete_elem(fd, vs.v + i * vs.ksz))
+				count = 0;
+			i++;
+		} else {
+			i += count;
+		}
+		if (deleted)
+			*deleted += count;
+		pw_bpf_progress();
+	}
 	free(vs.v);
 	return seen;
 }

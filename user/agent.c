@@ -1204,9 +1204,13 @@ static void heartbeat(struct pw_agent *a, bool alive)
 }
 
 /* The agent as a whole is alive while its loop makes progress, even when one
- * iteration is long (a DNS flood, a walk of a full map): a thread of its own
- * writes the heartbeat then. A loop stuck for half the timeout stops it, and
- * pod_ingress passes DNS answers unheld. */
+ * event takes long (a DNS flood, a policy change with full maps): a thread of
+ * its own writes the heartbeat, so held answers wait (bounded by the perf
+ * buffer, overflow counted) instead of passing unlearned. A loop that shows no
+ * progress for PW_AGENT_HUNG_NS is hung: the heartbeat stops, and pod_ingress
+ * passes DNS answers unheld. */
+#define PW_AGENT_HUNG_NS (30ULL * 1000000000ULL)
+
 static struct pw_agent *progress_agent;
 
 static void note_progress(void)
@@ -1218,12 +1222,23 @@ static void note_progress(void)
 static void *heartbeat_thread(void *arg)
 {
 	struct pw_agent *a = arg;
-	uint64_t stuck = (uint64_t)a->o.agent_timeout_ms * 1000000ULL / 2;
+	uint64_t stuck = PW_AGENT_HUNG_NS;
 	struct timespec tick = {.tv_nsec = 250000000L};
 
+	bool quiet = false;
+
 	while (!atomic_load(&a->hb_stop)) {
-		if (pw_now_ns() - atomic_load(&a->progress_ns) < stuck)
+		uint64_t idle = pw_now_ns() - atomic_load(&a->progress_ns);
+
+		if (idle < stuck) {
 			heartbeat(a, true);
+			quiet = false;
+		} else if (!quiet) {
+			pw_warn("event loop hung for %llu ms: heartbeat withheld, DNS answers pass "
+				"unheld until it moves again",
+				(unsigned long long)(idle / 1000000));
+			quiet = true;
+		}
 		nanosleep(&tick, NULL);
 	}
 	return NULL;

@@ -451,6 +451,7 @@ int pw_sync_all(struct pw_agent *a)
 	for (struct pw_ep *ep = a->eps; ep; ep = ep->next) {
 		int err = pw_sync_ep(a, ep);
 
+		pw_bpf_progress();
 		if (err && !ret)
 			ret = err;
 	}
@@ -596,33 +597,41 @@ out:
  * flows every 60 s, pending queries every 30 s, pw_learned (orphans of gone
  * endpoints, entries adopted across a crash) and port sets every 300 s.
  */
+/* Time one garbage-collection step; a slow one is worth a line in the log. */
+#define GC_STEP(name, stmt)                                                                        \
+	do {                                                                                       \
+		uint64_t _t = pw_now_ns();                                                         \
+		stmt;                                                                              \
+		pw_bpf_progress();                                                                 \
+		if (pw_now_ns() - _t > 300000000ULL)                                               \
+			pw_warn("gc: %s took %llu ms", name,                                      \
+				(unsigned long long)((pw_now_ns() - _t) / 1000000));               \
+	} while (0)
+
 void pw_sync_gc(struct pw_agent *a, uint64_t now, bool full)
 {
 	struct gc_ctx g = {.a = a, .now = now, .grace_ns = SEC_NS(a->o.learned_grace)};
 
-	for (struct pw_ep *ep = a->eps; ep; ep = ep->next) {
+	GC_STEP("expiry", for (struct pw_ep *ep = a->eps; ep && now > g.grace_ns; ep = ep->next) {
 		struct pw_learned_addr *gone = NULL;
-		size_t n;
+		size_t n = pw_ep_expire(ep, now - g.grace_ns, &gone);
 
-		if (now <= g.grace_ns)
-			break;
-		n = pw_ep_expire(ep, now - g.grace_ns, &gone);
 		for (size_t i = 0; i < n; i++)
 			pw_sync_learned_addr(a, ep, gone[i].family, &gone[i].ip);
 		free(gone);
-	}
+	});
 	if (full || now - a->gc_flows_ns >= SEC_NS(60)) {
-		pw_bpf_map_sweep(a->bpf.flows_fd, flow_idle, &g, NULL);
+		GC_STEP("pw_flows", pw_bpf_map_sweep(a->bpf.flows_fd, flow_idle, &g, NULL));
 		a->gc_flows_ns = now;
 	}
 	if (full || now - a->gc_pending_ns >= SEC_NS(30)) {
-		pw_bpf_map_sweep(a->bpf.dns_pend_fd, pending_stale, &g, NULL);
+		GC_STEP("pw_dns_pend", pw_bpf_map_sweep(a->bpf.dns_pend_fd, pending_stale, &g, NULL));
 		a->gc_pending_ns = now;
 	}
 	if (full || now - a->gc_maps_ns >= SEC_NS(300)) {
-		pw_bpf_map_sweep(a->bpf.learned_fd, learned_dead, &g, NULL);
-		gc_portsets(&g);
-		malloc_trim(0); /* give the walks' buffers back */
+		GC_STEP("pw_learned", pw_bpf_map_sweep(a->bpf.learned_fd, learned_dead, &g, NULL));
+		GC_STEP("pw_ports", gc_portsets(&g));
+		GC_STEP("trim", malloc_trim(0)); /* give the walks' buffers back */
 		a->gc_maps_ns = now;
 	}
 	a->last_gc_ns = now;

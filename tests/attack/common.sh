@@ -112,3 +112,58 @@ ev_seen() {
 		'fromjson? | select(.verdict == $v and .dst == $d and .dport == $p
 		  and ($r == "" or .reason == $r))' "$TMP/agent.events" 2>/dev/null | grep -q .
 }
+
+# ------------------------------------------------------------ runner (attack, fault)
+
+# suite_args "$@": BUILD and case names (anything with an underscore that is not a
+# directory) into BUILD and ONLY; -h prints the script's header lines FROM-TO.
+suite_args() {
+	local help=$1 a
+	shift
+	ONLY=()
+	for a in "$@"; do
+		case "$a" in
+		-h | --help)
+			sed -n "$help" "$0"
+			exit 0
+			;;
+		*) if [[ $a == *_* ]] && ! [ -d "$a" ]; then ONLY+=("$a"); else BUILD=$a; fi ;;
+		esac
+	done
+}
+
+# suite_start NAME: topology and suite_setup, or one failing line and exit.
+suite_start() {
+	suite_require
+	e2e_init
+	e2e_setup
+	echo "# $1: prefix $PFX, temp $TMP, build $BUILD"
+	(set -e; suite_setup) >"$TMP/setup.log" 2>&1 || {
+		echo "not ok - setup"
+		tail -n 30 "$TMP/setup.log" | sed 's/^/#   /'
+		tail -n 15 "$TMP/agent.log" | sed 's/^/#   /'
+		echo "0 passed, 1 failed"
+		exit 1
+	}
+}
+
+# suite_cases CASE...: each case (or only those named), then cleanup_CASE if
+# defined and, for suites that set AGENT_ARGS, the agent back up if a case left
+# it down; then the summary.
+suite_cases() {
+	local c
+	for c in "$@"; do
+		if [ ${#ONLY[@]} -gt 0 ] && [ "$c" != sanitizers_clean ] &&
+			! printf '%s\n' "${ONLY[@]}" | grep -qx "$c"; then
+			continue
+		fi
+		cap_mark
+		run_test "$c"
+		if declare -F "cleanup_$c" >/dev/null; then "cleanup_$c"; fi
+		# a case that left the agent down must not take the rest with it
+		if declare -p AGENT_ARGS >/dev/null 2>&1; then
+			agent_running || agent_start "${AGENT_ARGS[@]}" >/dev/null 2>&1 || true
+		fi
+	done
+	e2e_summary
+}

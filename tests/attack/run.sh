@@ -556,40 +556,13 @@ sanitizers_clean"
 
 # ============================================================ main
 
-ONLY=()
-for a in "$@"; do
-	case "$a" in
-	-h | --help)
-		sed -n '3,10p' "$0"
-		exit 0
-		;;
-	*) if [[ $a == *_* ]] && ! [ -d "$a" ]; then ONLY+=("$a"); else BUILD=$a; fi ;;
-	esac
-done
-
-# shellcheck source=../e2e/lib.sh
-. "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib.sh"
 # shellcheck source=common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-suite_require
-e2e_init
-e2e_setup
-echo "# attack: prefix $PFX, temp $TMP, build $BUILD"
-(set -e; suite_setup) >"$TMP/setup.log" 2>&1 || {
-	echo "not ok - setup"
-	tail -n 30 "$TMP/setup.log" | sed 's/^/#   /'
-	tail -n 15 "$TMP/agent.log" | sed 's/^/#   /'
-	echo "0 passed, 1 failed"
-	exit 1
-}
+suite_args 3,10p "$@" # before lib.sh, which reads BUILD
+# shellcheck source=../e2e/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib.sh"
+suite_start attack
 RDNS4=$(pod_ip4 rdns)
 XDNS4=$(pod_ip4 xdns)
 
-for c in $CASES; do
-	if [ ${#ONLY[@]} -gt 0 ] && [ "$c" != sanitizers_clean ] && ! printf '%s\n' "${ONLY[@]}" | grep -qx "$c"; then
-		continue
-	fi
-	cap_mark
-	run_test "$c"
-done
-e2e_summary
+suite_cases $CASES

@@ -588,43 +588,13 @@ learned_map_full flows_map_full sanitizers_clean"
 
 # ============================================================ main
 
-ONLY=()
-for a in "$@"; do
-	case "$a" in
-	-h | --help)
-		sed -n '3,11p' "$0"
-		exit 0
-		;;
-	*) if [[ $a == *_* ]] && ! [ -d "$a" ]; then ONLY+=("$a"); else BUILD=$a; fi ;;
-	esac
-done
-
-# shellcheck source=../e2e/lib.sh
-. "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib.sh"
 # shellcheck source=../attack/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../attack/common.sh"
-suite_require
-e2e_init
-e2e_setup
-echo "# fault: prefix $PFX, temp $TMP, build $BUILD"
-(set -e; suite_setup) >"$TMP/setup.log" 2>&1 || {
-	echo "not ok - setup"
-	tail -n 30 "$TMP/setup.log" | sed 's/^/#   /'
-	tail -n 15 "$TMP/agent.log" | sed 's/^/#   /'
-	echo "0 passed, 1 failed"
-	exit 1
-}
+suite_args 3,11p "$@" # before lib.sh, which reads BUILD
+# shellcheck source=../e2e/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib.sh"
+suite_start fault
 XDNS4=$(pod_ip4 xdns)
 AGENT_ARGS=(--resolver "$XDNS4")
 
-for c in $CASES; do
-	if [ ${#ONLY[@]} -gt 0 ] && [ "$c" != sanitizers_clean ] && ! printf '%s\n' "${ONLY[@]}" | grep -qx "$c"; then
-		continue
-	fi
-	cap_mark
-	run_test "$c"
-	if declare -F "cleanup_$c" >/dev/null; then "cleanup_$c"; fi
-	# a case that left the agent down must not take the rest with it
-	agent_running || agent_start "${AGENT_ARGS[@]}" >/dev/null 2>&1 || true
-done
-e2e_summary
+suite_cases $CASES

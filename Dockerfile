@@ -20,7 +20,10 @@ WORKDIR /src
 COPY Makefile ./
 COPY include/ include/
 COPY bpf/ bpf/
-COPY user/ user/
+COPY lib/ lib/
+COPY agent/ agent/
+COPY cli/ cli/
+COPY cni/ cni/
 # A build directory of our own: nothing from a host build/ can leak in.
 RUN make BUILD=/out -j"$(nproc)" all \
 	&& strip /out/podwall /out/podwall-cni \

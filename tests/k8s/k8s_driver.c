@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Drives the real k8s client (user/k8s.c) against tests/k8s/fake_apiserver.py.
+ * Drives the real k8s client (lib/sys/k8s.c) against tests/k8s/fake_apiserver.py.
  *
  *   k8s_driver CASE --control URL (--kubeconfig FILE | --incluster SA_DIR) --workdir DIR
  *

@@ -40,8 +40,8 @@ done
 
 CFLAGS=(-g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter
 	-Wno-missing-field-initializers -D_GNU_SOURCE -fsanitize=address,undefined
-	-fno-omit-frame-pointer -Iinclude -Iuser)
-LIBSRC=(user/k8s.c user/policy.c user/fqdn.c user/ipaddr.c user/log.c)
+	-fno-omit-frame-pointer -Iinclude -Ilib/core -Ilib/sys)
+LIBSRC=(lib/sys/k8s.c lib/core/policy.c lib/core/fqdn.c lib/core/ipaddr.c lib/core/log.c)
 
 DRIVER=$BUILD/tests/k8s_driver
 if [ ! -x "$DRIVER" ]; then

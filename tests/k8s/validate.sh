@@ -56,7 +56,7 @@ if [ ! -x "$CHECK" ]; then
 	CHECK=$WORK/policy_check
 	gcc -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 		-Wno-missing-field-initializers -D_GNU_SOURCE -fsanitize=address,undefined \
-		-Iinclude -Iuser tests/k8s/policy_check.c user/policy.c user/fqdn.c user/ipaddr.c \
+		-Iinclude -Ilib/core -Ilib/sys tests/k8s/policy_check.c lib/core/policy.c lib/core/fqdn.c lib/core/ipaddr.c \
 		-o "$CHECK" -ljansson -lyaml 2>"$WORK/cc.err" || {
 		fail policy_check "cannot build: $(head -c 600 "$WORK/cc.err")"
 		echo "$passed passed, $failed failed"

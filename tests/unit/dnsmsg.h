@@ -269,7 +269,7 @@ static inline void dm_meta(struct pw_dns_meta *meta, uint8_t family, uint16_t dn
 }
 
 /* Sum of the UDP pseudo-header and datagram, checksum field included: a valid
- * checksum makes this 0xffff. Independent of user/dns.c on purpose. */
+ * checksum makes this 0xffff. Independent of lib/core/dns.c on purpose. */
 static inline uint16_t dm_udp_verify(const uint8_t *frame, size_t udp_off)
 {
 	const uint8_t *udp = frame + udp_off;

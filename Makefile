@@ -1,6 +1,8 @@
 # podwall build. `make` builds everything into $(BUILD); `make test` builds a
-# sanitized copy into build/asan and runs every test tier; `make demo` runs the
-# demo; `make deps` installs what is missing (Debian 12, as root).
+# sanitized copy into build/asan and runs every test tier (install the packages
+# first: `tools/install-deps.sh && make test`, or `make deps`); `make demo` runs
+# the demo; `make check-format` checks the sources against .clang-format.
+# `make V=1` shows every command.
 
 BUILD    ?= build
 SRC_INC  := -Iinclude -Ilib/core -Ilib/sys -Iagent -Icli -Icni
@@ -8,91 +10,157 @@ SANITIZE ?= 0
 CC       ?= gcc
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
+CLANG_FORMAT ?= clang-format
 ARCH_INC := /usr/include/$(shell uname -m)-linux-gnu
 
 CFLAGS   := -g -O2 -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	    -Wno-missing-field-initializers -Wno-format-truncation -D_GNU_SOURCE \
-	    $(SRC_INC) -I$(BUILD)
+	    $(SRC_INC) -I$(BUILD) -MMD -MP
+# Libraries a layer may link. lib/core is pure: no libbpf, no threads.
+CORE_LIBS := -lldns -ljansson -lyaml -lz
 LDLIBS   := -lbpf -lelf -lz -lldns -ljansson -lyaml -lmicrohttpd -lcurl -lpthread
 ifeq ($(SANITIZE),1)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined
 endif
-BPF_CFLAGS := -g -O2 -target bpf -Wall -Werror -Iinclude -Ibpf -I$(ARCH_INC)
+BPF_CFLAGS := -g -O2 -target bpf -Wall -Werror -Iinclude -Ibpf -I$(ARCH_INC) -MMD -MP
+
+# Quiet unless V=1: one short line a step.
+ifeq ($(V),1)
+Q   :=
+msg  =
+else
+Q   := @
+msg  = @printf '  %-8s %s\n' '$(1)' '$(2)';
+endif
+
+.DELETE_ON_ERROR:
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
-# Layers, dependencies pointing down: lib/core (pure: parsing, names, policy,
-# compile, formatting; no libbpf, sockets or threads) <- lib/sys (adapters: BPF
-# loader and maps, control-socket client, Kubernetes client, CNI I/O) <- the
-# programs: agent/ (the daemon), cli/ (the podwall command), cni/ (podwall-cni).
-SRC_DIRS   := lib/core lib/sys agent cli cni
-MAIN_SRCS  := cli/main.c cni/cni_main.c
-LIB_SRCS   := $(filter-out $(MAIN_SRCS),$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
-LIB_OBJS   := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+
+# Layers, dependencies pointing down, one archive each:
+#   lib/core  pure code: parsing, names, policy, compile, formatting, CNI config
+#             (no libbpf, sockets or threads; `make check-layers` enforces it)
+#   lib/sys   adapters: BPF loader and maps, control-socket client, Kubernetes
+#             HTTP client, CNI I/O
+#   agent/    the daemon; cli/ the podwall command; cni/ podwall-cni
+obj         = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+CORE_SRCS  := $(wildcard lib/core/*.c)
+SYS_SRCS   := $(wildcard lib/sys/*.c)
+AGENT_SRCS := $(wildcard agent/*.c)
+CLI_SRCS   := $(filter-out cli/main.c,$(wildcard cli/*.c))
+CORE_A     := $(BUILD)/libpw-core.a
+SYS_A      := $(BUILD)/libpw-sys.a
+AGENT_A    := $(BUILD)/libpw-agent.a
+CLI_A      := $(BUILD)/libpw-cli.a
+# Link order: upper layers first, so an archive resolves only against the ones
+# below it (an upward reference fails the link).
+ALL_A      := $(CLI_A) $(AGENT_A) $(SYS_A) $(CORE_A)
+
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 BPFT_SRCS  := $(wildcard tests/bpf/test_*.c)
 BPFT_BINS  := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(BPFT_SRCS))
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
-HEADERS    := $(wildcard include/podwall/*.h bpf/*.h $(foreach d,$(SRC_DIRS),$(d)/*.h))
 
 .SECONDARY: $(SKELS) $(BPF_OBJS)
 
-.PHONY: all deps test test-unit test-bpf test-fuzz test-e2e test-attack test-fault test-k8s demo bench fuzz clean format tests-bin
+.PHONY: all deps test test-unit test-bpf test-fuzz test-e2e test-attack test-fault test-k8s \
+	demo bench fuzz clean format check-format check-layers tests-bin
 
 all: $(BUILD)/podwall $(BUILD)/podwall-cni $(BPF_OBJS)
 
 deps:
 	@tools/install-deps.sh
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c $(HEADERS) | $(BUILD)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(BUILD)/%.bpf.o: bpf/%.bpf.c | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
-	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
-$(BUILD)/obj/%.o: %.c $(HEADERS) $(SKELS) | $(BUILD)
+$(BUILD)/obj/%.o: %.c | $(BUILD)
+	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/libpodwall.a: $(LIB_OBJS)
-	rm -f $@ && ar rcs $@ $^
+# Only the loader includes the skeleton.
+$(call obj,lib/sys/bpfglue.c): $(BUILD)/podwall.skel.h
 
-$(BUILD)/podwall: $(BUILD)/obj/cli/main.o $(BUILD)/libpodwall.a
-	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+$(CORE_A):  $(call obj,$(CORE_SRCS))
+$(SYS_A):   $(call obj,$(SYS_SRCS))
+$(AGENT_A): $(call obj,$(AGENT_SRCS))
+$(CLI_A):   $(call obj,$(CLI_SRCS))
+$(ALL_A):
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/podwall-cni: $(BUILD)/obj/cni/cni_main.o $(BUILD)/libpodwall.a
-	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+$(BUILD)/podwall: $(call obj,cli/main.c) $(ALL_A)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
-$(UNIT_BINS): $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpodwall.a $(HEADERS)
+$(BUILD)/podwall-cni: $(call obj,cni/cni_main.c) $(SYS_A) $(CORE_A)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+# lib/core links without libbpf, libelf, libcurl or libmicrohttpd: every object of
+# the archive, forced in, must resolve against libc and CORE_LIBS; and it calls no
+# socket or thread function of libc.
+$(BUILD)/core-linked: $(CORE_A)
+	$(call msg,CHECK,lib/core: no libbpf sockets threads)
+	$(Q)printf 'int main(void) { return 0; }\n' > $@.c
+	$(Q)$(CC) $(LDFLAGS) $@.c -Wl,--whole-archive $(CORE_A) -Wl,--no-whole-archive \
+		-o $@.bin $(CORE_LIBS) || { echo "lib/core must not use libbpf, sockets, threads or lib/sys" >&2; exit 1; }
+	$(Q)bad=$$(nm -u $(CORE_A) | awk '{print $$2}' | \
+		grep -E '^(bpf_|libbpf_|btf_|pthread_|socket$$|connect$$|bind$$|listen$$|accept4?$$)' | \
+		sort -u); [ -z "$$bad" ] || { echo "lib/core uses: $$bad" >&2; exit 1; }
+	$(Q)rm -f $@.c $@.bin && touch $@
+
+check-layers: $(BUILD)/core-linked
+
+$(BUILD)/tests/%.o: tests/unit/%.c | $(BUILD)
+	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests $(LDFLAGS) $< $(BUILD)/libpodwall.a -o $@ $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
 
-$(BPFT_BINS): $(BUILD)/tests/%: tests/bpf/%.c $(BUILD)/libpodwall.a $(HEADERS) $(SKELS)
+$(BUILD)/tests/%.o: tests/bpf/%.c $(SKELS) | $(BUILD)
+	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests $(LDFLAGS) $< $(BUILD)/libpodwall.a -o $@ $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
+
+$(UNIT_BINS) $(BPFT_BINS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(ALL_A)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
 
 # libFuzzer targets: always clang, always sanitized, over the pure parsing
 # modules (no maps, no sockets), with their own object files.
 FUZZ_LIB_SRCS := lib/core/policy.c lib/core/fqdn.c lib/core/ipaddr.c lib/core/log.c lib/core/dns.c \
 		 lib/core/compile.c lib/core/endpoint.c lib/sys/cni.c lib/sys/ctl_client.c
-$(FUZZ_BINS): $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(HEADERS)
+# One clang call over several sources writes no usable -MMD file: depend on every header.
+FUZZ_HDRS := $(wildcard include/podwall/*.h lib/*/*.h tests/unit/*.h)
+$(FUZZ_BINS): $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(FUZZ_HDRS)
+	$(call msg,FUZZ,$@)
 	@mkdir -p $(dir $@)
-	$(CLANG) -g -O1 -D_GNU_SOURCE $(SRC_INC) -fsanitize=fuzzer,address,undefined \
+	$(Q)$(CLANG) -g -O1 -D_GNU_SOURCE $(SRC_INC) -fsanitize=fuzzer,address,undefined \
 		$< $(FUZZ_LIB_SRCS) -o $@ -lldns -ljansson -lyaml
 
-tests-bin: all $(UNIT_BINS) $(BPFT_BINS) $(FUZZ_BINS)
+tests-bin: all check-layers $(UNIT_BINS) $(BPFT_BINS) $(FUZZ_BINS)
 
 $(BUILD):
 	@mkdir -p $(BUILD)
 
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
 # ---- tests: `make test` is the one command; it needs root for bpf and e2e ----
+# It installs nothing: run `tools/install-deps.sh` (or `make deps`) first.
 TEST_BUILD := build/asan
 
-test: deps
+test:
 	$(MAKE) BUILD=$(TEST_BUILD) SANITIZE=1 tests-bin
 	tools/run-tests.sh $(TEST_BUILD)
 
@@ -110,8 +178,16 @@ demo: deps all
 bench: deps all
 	tools/bench.sh $(BUILD)
 
+FORMAT_SRCS := $(wildcard lib/*/*.c lib/*/*.h agent/*.c agent/*.h cli/*.c cli/*.h cni/*.c \
+		 cni/*.h bpf/*.c bpf/*.h include/podwall/*.h tests/*/*.c tests/*/*.h)
+
 format:
-	clang-format -i $(wildcard $(foreach d,$(SRC_DIRS),$(d)/*.c $(d)/*.h) bpf/*.c bpf/*.h include/podwall/*.h tests/*/*.c)
+	$(CLANG_FORMAT) -i $(FORMAT_SRCS)
+
+# Fails (and shows the differences) when a source is not formatted as .clang-format says.
+check-format:
+	$(CLANG_FORMAT) --dry-run -Werror $(FORMAT_SRCS)
 
 clean:
-	rm -rf build
+	@case "$(BUILD)" in ''|/|.|..) echo "clean: refusing BUILD='$(BUILD)'" >&2; exit 1;; esac
+	rm -rf $(BUILD)

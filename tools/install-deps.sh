@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PKGS=(
-	make gcc clang llvm libc6-dev pkg-config
+	make gcc clang llvm clang-format libc6-dev pkg-config
 	libbpf-dev bpftool libelf-dev zlib1g-dev
 	libldns-dev libjansson-dev libyaml-dev libmicrohttpd-dev libcurl4-openssl-dev
 	libcmocka-dev libclang-rt-14-dev

@@ -334,8 +334,36 @@ static int victim_add(struct victims *vs, const void *key)
 	return 0;
 }
 
+/* Test knob: act as a kernel without batch map operations. */
+bool pw_bpf_no_batch;
+
+/* What a kernel does for a map type without batch ops (5.10's LPM tries; 6.1
+ * has them): -ENOTSUPP, and libbpf hands back the caller's count unchanged. */
+#define ENOTSUPP_KERNEL 524
+
+static int lookup_batch(int fd, void *in, void *out, void *keys, void *vals, __u32 *count)
+{
+	if (pw_bpf_no_batch) {
+		errno = ENOTSUPP_KERNEL;
+		return -ENOTSUPP_KERNEL;
+	}
+	return bpf_map_lookup_batch(fd, in, out, keys, vals, count, NULL);
+}
+
+static int delete_batch(int fd, const void *keys, __u32 *count)
+{
+	if (pw_bpf_no_batch) {
+		errno = ENOTSUPP_KERNEL;
+		return -ENOTSUPP_KERNEL;
+	}
+	return bpf_map_delete_batch(fd, keys, count, NULL);
+}
+
 /* The whole map, SWEEP_BATCH entries a syscall (hash and array maps). Returns
- * the number seen, -EOPNOTSUPP if the map has no batch lookup (LPM tries). */
+ * the number seen, -EOPNOTSUPP if the first call fails (no batch lookup for
+ * this map on this kernel: nothing visited yet, the caller walks key by key).
+ * The count of a failed call is only read where the kernel defines it: at the
+ * end of the map (ENOENT). */
 static long sweep_batched(int fd, const struct bpf_map_info *info, pw_map_visit_fn fn, void *ctx,
 			  struct victims *vs)
 {
@@ -354,8 +382,7 @@ static long sweep_batched(int fd, const struct bpf_map_info *info, pw_map_visit_
 	}
 	while (!done) {
 		__u32 count = SWEEP_BATCH;
-		int err = bpf_map_lookup_batch(fd, first ? NULL : token_in, token_out, keys, vals,
-					       &count, NULL);
+		int err = lookup_batch(fd, first ? NULL : token_in, token_out, keys, vals, &count);
 
 		if (err) {
 			if (errno != ENOENT) {
@@ -363,6 +390,10 @@ static long sweep_batched(int fd, const struct bpf_map_info *info, pw_map_visit_
 				goto out;
 			}
 			done = true; /* the last batch (count may still be > 0) */
+		}
+		if (count > SWEEP_BATCH) {
+			seen = -EIO;
+			goto out;
 		}
 		first = false;
 		memcpy(token_in, token_out, tsz);
@@ -416,6 +447,40 @@ out:
 	return seen;
 }
 
+/* Delete the victims, a batch a syscall where the kernel can (a million
+ * orphans take seconds one by one). Only a batch call that succeeded for every
+ * key it was given is believed: after a failure libbpf may hand back the
+ * caller's own count (no batch op: 5.10's LPM tries), so from the first
+ * failure on every key is deleted by itself. Returns the keys gone afterwards
+ * (deleted now, or already gone: ENOENT). */
+static long delete_victims(int fd, const struct victims *vs)
+{
+	bool batch = true;
+	long gone = 0;
+
+	for (size_t i = 0; i < vs->n;) {
+		const uint8_t *key = vs->v + i * vs->ksz;
+
+		if (batch) {
+			__u32 want = vs->n - i < SWEEP_BATCH ? (__u32)(vs->n - i) : SWEEP_BATCH;
+			__u32 count = want;
+
+			if (!delete_batch(fd, key, &count) && count == want) {
+				i += want;
+				gone += want;
+				pw_bpf_progress();
+				continue;
+			}
+			batch = false; /* from key i on, one by one */
+		}
+		if (!bpf_map_delete_elem(fd, key) || errno == ENOENT)
+			gone++;
+		if (!(++i & 4095))
+			pw_bpf_progress();
+	}
+	return gone;
+}
+
 long pw_bpf_map_sweep(int fd, pw_map_visit_fn fn, void *ctx, long *deleted)
 {
 	struct bpf_map_info info = {};
@@ -434,23 +499,12 @@ long pw_bpf_map_sweep(int fd, pw_map_visit_fn fn, void *ctx, long *deleted)
 	seen = sweep_batched(fd, &info, fn, ctx, &vs);
 	if (seen == -EOPNOTSUPP)
 		seen = sweep_by_key(fd, &info, fn, ctx, &vs);
-	/* Deleting while walking would restart hash iteration: delete after, a
-	 * batch a syscall where the map can (a million orphans take seconds one by
-	 * one), reporting progress as it goes. */
-	for (size_t i = 0; seen >= 0 && i < vs.n;) {
-		__u32 count = vs.n - i < SWEEP_BATCH ? (__u32)(vs.n - i) : SWEEP_BATCH;
+	/* Deleting while walking would restart hash iteration: delete after. */
+	if (seen >= 0 && vs.n) {
+		long gone = delete_victims(fd, &vs);
 
-		if (bpf_map_delete_batch(fd, vs.v + i * vs.ksz, &count, NULL) && !count) {
-			count = 1; /* no batch delete here (or the key vanished) */
-			if (bpf_map_delete_elem(fd, vs.v + i * vs.ksz))
-				count = 0;
-			i++;
-		} else {
-			i += count;
-		}
 		if (deleted)
-			*deleted += count;
-		pw_bpf_progress();
+			*deleted = gone;
 	}
 	free(vs.v);
 	return seen;

@@ -57,6 +57,11 @@ long pw_bpf_map_count(int fd);
 typedef bool (*pw_map_visit_fn)(const void *key, const void *value, void *ctx);
 long pw_bpf_map_sweep(int fd, pw_map_visit_fn fn, void *ctx, long *deleted);
 
+/* Test knob: when set, the map walks act as on a kernel without batch map
+ * operations (5.10's LPM tries: -ENOTSUPP, count unchanged) and take their
+ * key-by-key paths. */
+extern bool pw_bpf_no_batch;
+
 /* Long walks call this as they go, so a watchdog can tell "busy" from "stuck". */
 extern void (*pw_bpf_progress_hook)(void);
 void pw_bpf_progress(void);

@@ -229,6 +229,9 @@ static int policy_file_load(struct pw_agent *a, struct pw_policy_file *f, const 
 	policy_cache_save(a, f);
 	a->st.policy_loads++;
 	pw_info("%s: loaded %zu polic%s", f->path, n, n == 1 ? "y" : "ies");
+	for (size_t i = 0; i < n; i++)
+		if (pols[i].warning)
+			pw_warn("%s", pols[i].warning);
 	return 1;
 bad:
 	pw_policies_free(pols, n);
@@ -744,11 +747,11 @@ static json_t *cmd_policies(struct pw_agent *a)
 					json_array_append_new(
 						sel, json_string(pw_ep_pod(ep, pod, sizeof(pod))));
 			json_array_append_new(
-				arr, json_pack("{s:s,s:s,s:s,s:s,s:i,s:o,s:b}", "namespace",
+				arr, json_pack("{s:s,s:s,s:s,s:s,s:i,s:o,s:b,s:s?}", "namespace",
 					       p->namespace, "name", p->name, "source", p->source,
 					       "mode", p->mode == PW_MODE_AUDIT ? "audit" : "enforce",
 					       "rules", (int)p->n_rules, "selects", sel, "stale",
-					       f->error != NULL));
+					       f->error != NULL, "warning", p->warning));
 		}
 	}
 	return json_pack("{s:b,s:o,s:o}", "ok", 1, "policies", arr, "errors", errs);

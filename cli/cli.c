@@ -422,6 +422,9 @@ int pw_cli_policies(int argc, char **argv)
 		free(sel);
 	}
 	table_print(&t);
+	json_array_foreach(json_object_get(rep, "policies"), i, p)
+		if (json_is_string(json_object_get(p, "warning")))
+			printf("WARNING %s\n", jstr(p, "warning"));
 	json_array_foreach(json_object_get(rep, "errors"), i, p)
 		printf("ERROR %s\n", jstr(p, "error"));
 	json_decref(rep);

@@ -1278,6 +1278,21 @@ static int decode_metadata(struct dec *d, const json_t *md, struct pw_policy *p)
 	ret = dup_str(d, s, &p->namespace);
 	if (ret)
 		return ret;
+	if (!jns) {
+		/* Valid (kubectl would apply it to the current namespace), but a
+		 * file on disk has no current namespace: say which one it got. */
+		char where[48] = "";
+
+		if (d->doc_no)
+			snprintf(where, sizeof(where), " (document %zu)", d->doc_no);
+		if (asprintf(&p->warning,
+			     "%s%s: metadata.namespace: missing, policy %s applies to namespace "
+			     "\"default\"",
+			     d->source, where, p->name) < 0) {
+			p->warning = NULL;
+			return oom(d);
+		}
+	}
 	path_pop(d, old);
 	return 0;
 }
@@ -1384,6 +1399,15 @@ int pw_policy_file_parse(const char *buf, size_t len, const char *source, struct
 		snprintf(d.err, d.errlen, "%s: %s", d.source, yerr);
 		goto cleanup;
 	}
+	if (!json_array_size(docs)) {
+		/* A truncated or half-written file is not "no policies". */
+		snprintf(d.err, d.errlen,
+			 "%s: holds no document (an empty file is refused; delete the file to "
+			 "remove its policies)",
+			 d.source);
+		ret = -EINVAL;
+		goto cleanup;
+	}
 	ret = alloc_array(&d, json_array_size(docs), sizeof(*v), &v);
 	if (ret)
 		goto cleanup;
@@ -1451,6 +1475,7 @@ void pw_policy_free(struct pw_policy *p)
 	free(p->name);
 	free(p->namespace);
 	free(p->source);
+	free(p->warning);
 	selector_free(&p->selector);
 	for (size_t i = 0; i < p->n_rules; i++) {
 		struct pw_rule *r = &p->rules[i];

@@ -112,6 +112,7 @@ struct pw_policy {
 	char *name;
 	char *namespace; /* "default" when the document names none */
 	char *source;	 /* file path, or "k8s" */
+	char *warning;	 /* valid but worth saying (no metadata.namespace), or NULL */
 	uint8_t mode;	 /* enum pw_mode */
 	struct pw_selector selector;
 	struct pw_rule *rules;
@@ -134,8 +135,10 @@ int pw_yaml_to_json(const char *buf, size_t len, json_t **out, char *err, size_t
 
 /* Parse a whole policy file: every document must be a valid EgressPolicy, or
  * nothing is returned (-EINVAL, err names the file, document and field).
- * Empty documents are skipped; a file with none gives *n_out == 0, *out NULL.
- * Two documents with the same namespace/name are refused. */
+ * Empty documents are skipped; a file with none (zero bytes, only comments,
+ * only "---") is refused: removing a policy is deleting its file. Two
+ * documents with the same namespace/name are refused. A document without
+ * metadata.namespace gets "default" and a warning naming the file. */
 int pw_policy_file_parse(const char *buf, size_t len, const char *source, struct pw_policy **out,
 			 size_t *n_out, char *err, size_t errlen);
 

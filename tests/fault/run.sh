@@ -400,13 +400,15 @@ malformed_policy_file() {
 		assert_fails connect mp "$SRV_A" 8080 1
 	}
 	try_bad() { # FILE WHAT FIELD-REGEX YAML
-		local file=$1 what=$2 field=$3
+		local file=$1 what=$2 field=$3 before errs
+		before=$(policy_errors)
 		policy_write "$file" "$4"
-		sleep 1.5
-		local errs
-		errs=$(agent_cli policies -o json | jq -c '.errors')
+		# the refusal replaces the previous error (or the empty list): poll for it
+		wait_until 5 policy_error_is_new "$before" "$field" || true
+		errs=$(policy_errors)
 		e2e_log "$what: errors: $errs"
 		[ "$errs" != "[]" ] && [ "$errs" != null ] || fail "$what: no error reported by podwall policies"
+		[ "$errs" != "$before" ] || fail "$what: the error did not change: $errs"
 		grep -qiE "$field" <<<"$errs" || fail "$what: the error does not name the field ($field): $errs"
 		check_kept
 	}
@@ -459,6 +461,92 @@ spec:
 	policy_cidr mp e2e app=mp enforce "$SRV_A/32:443/TCP $SRV_A/32:8080/TCP"
 	assert_ok wait_until 5 connect mp "$SRV_A" 8080 0.5
 	[ "$(agent_cli policies -o json | jq -c '.errors')" = "[]" ] || fail "errors remain after the fix"
+}
+
+policy_errors() { agent_cli policies -o json | jq -c '.errors'; }
+# policy_error_is_new BEFORE REGEX: the errors changed and name REGEX
+policy_error_is_new() {
+	local e
+	e=$(policy_errors) && [ "$e" != "$1" ] && grep -qiE "$2" <<<"$e"
+}
+
+# A policy file with no document (truncated to zero bytes, only comments, only
+# "---") is a malformed file, not "no policies": the last good version stays
+# and the pod stays enforced. Deleting the file is what removes the policy.
+empty_policy_file() {
+	policy_cidr ef e2e app=ef enforce "$SRV_A/32:443/TCP"
+	wait_until 5 policy_loaded ef || fail "policy ef"
+	cni_add ef e2e ef-0 app=ef
+	local f=$TMP/policies/ef.yaml how before
+	assert_ok connect ef "$SRV_A" 443
+	assert_fails connect ef "$SRV_B" 443 1
+	for how in truncate comments dashes; do
+		# the good version back first, so that each refusal is a new error
+		policy_cidr ef e2e app=ef enforce "$SRV_A/32:443/TCP"
+		wait_until 5 eval '[ "$(policy_errors)" = "[]" ]' || fail "ef: errors stay: $(policy_errors)"
+		before=$(policy_errors)
+		case "$how" in
+		truncate) : >"$f" ;; # in place, as a crashed editor or a full disk leaves it
+		comments) policy_write ef "# nothing here any more" ;;
+		dashes) policy_write ef "---" ;;
+		esac
+		wait_until 5 policy_error_is_new "$before" "ef.yaml.*no document" ||
+			fail "$how: no error naming ef.yaml: $(policy_errors)"
+		e2e_log "$how: $(policy_errors)"
+		policy_loaded ef || fail "$how: the last good version of ef was dropped"
+		[ "$(endpoint_mode "$(pod_ifindex ef)")" = 0 ] ||
+			fail "$how: the pod's endpoint is no longer enforced (mode $(endpoint_mode "$(pod_ifindex ef)"))"
+		cap_mark
+		assert_fails connect ef "$SRV_B" 443 1
+		cap_saw "$(pod_ip4 ef)" "$SRV_B" && fail "BYPASS ($how): ef reached $SRV_B"
+		assert_ok connect ef "$SRV_A" 443
+		grep -q "ef.yaml: holds no document" "$TMP/agent.log" || fail "$how: the agent did not log the refusal"
+	done
+	# deleting the file is how a policy goes away: the pod opens
+	policy_remove ef
+	wait_until 5 eval '! policy_loaded ef' || fail "ef still loaded after its file was deleted"
+	wait_until 5 eval '[ "$(endpoint_mode "$(pod_ifindex ef)")" = 2 ]' ||
+		fail "the pod is not open after the file was deleted (mode $(endpoint_mode "$(pod_ifindex ef)"))"
+	assert_ok wait_until 5 connect ef "$SRV_B" 443 0.5
+	[ "$(policy_errors)" = "[]" ] || fail "errors remain after the file was deleted: $(policy_errors)"
+}
+cleanup_empty_policy_file() {
+	policy_remove ef
+	[ -d "$TMP/pods/ef" ] && cni_del ef
+	true
+}
+
+# A document without metadata.namespace applies to "default", and the agent
+# warns, naming the file and the document.
+policy_without_namespace() {
+	policy_write nons "apiVersion: podwall.io/v1alpha1
+kind: EgressPolicy
+metadata: {name: nons-a, namespace: e2e}
+spec: {podSelector: {matchLabels: {app: nons}}, egress: []}
+---
+apiVersion: podwall.io/v1alpha1
+kind: EgressPolicy
+metadata: {name: nons}
+spec:
+  podSelector: {matchLabels: {app: nons}}
+  egress:
+    - toCIDRs: [{cidr: $SRV_A/32}]
+      ports: [{port: 443, protocol: TCP}]"
+	wait_until 5 policy_loaded nons || fail "policy nons"
+	local want='nons.yaml (document 2): metadata.namespace: missing, policy nons applies to namespace "default"'
+	wait_until 5 grep -qF "$want" "$TMP/agent.log" || fail "no warning naming the file in agent.log"
+	agent_cli policies | grep '^WARNING /' | grep -qF "$want" || fail "podwall policies does not show the warning"
+	agent_cli policies -o json | jq -e --arg w "$want" \
+		'.policies | any(.[]; .name == "nons" and .namespace == "default" and (.warning | endswith($w)))' >/dev/null ||
+		fail "policies -o json: no warning on nons"
+	cni_add nons default nons-0 app=nons
+	assert_ok connect nons "$SRV_A" 443
+	assert_fails connect nons "$SRV_B" 443 1
+}
+cleanup_policy_without_namespace() {
+	policy_remove nons
+	[ -d "$TMP/pods/nons" ] && cni_del nons
+	true
 }
 
 # sock_req LINE: one request line to the agent's socket, print the reply line
@@ -583,6 +671,7 @@ sanitizers_clean() {
 }
 
 CASES="agent_kill9_under_load agent_restart_under_load stale_pins_refused malformed_policy_file
+empty_policy_file policy_without_namespace
 malformed_cni_request cni_add_races_policy_change pending_map_full perf_ring_overflow
 learned_map_full flows_map_full sanitizers_clean"
 

@@ -392,9 +392,12 @@ static void test_nulls_are_absent(void **state)
 	pw_policies_free(v, n);
 }
 
+/* A file with no document is refused, never read as "no policies": a
+ * truncated file must not open the pods its policies selected. */
 static void test_empty_file(void **state)
 {
-	static const char *const inputs[] = {"", "# only a comment\n", "---\n", "---\n...\n---\n"};
+	static const char *const inputs[] = {"",	 "# only a comment\n", "\n\n  \n", "---\n",
+					     "---\n...\n---\n", "--- # c\n---\n"};
 	char err[PW_ERR_LEN];
 	struct pw_policy *v = (void *)1;
 	size_t n = 7;
@@ -402,10 +405,38 @@ static void test_empty_file(void **state)
 	for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
 		assert_int_equal(pw_policy_file_parse(inputs[i], strlen(inputs[i]), "e.yaml", &v,
 						      &n, err, sizeof(err)),
-				 0);
+				 -EINVAL);
 		assert_null(v);
 		assert_int_equal(n, 0);
+		assert_string_equal(err, "e.yaml: holds no document (an empty file is refused; "
+					 "delete the file to remove its policies)");
 	}
+}
+
+/* No metadata.namespace: valid, in "default", with a warning naming the file
+ * and the document; a document that names its namespace has none. */
+static void test_namespace_missing_warns(void **state)
+{
+	static const char yaml[] = "apiVersion: podwall.io/v1alpha1\n"
+				   "kind: EgressPolicy\n"
+				   "metadata: {name: a, namespace: e2e}\n"
+				   "spec: {podSelector: {}, egress: []}\n"
+				   "---\n"
+				   "apiVersion: podwall.io/v1alpha1\n"
+				   "kind: EgressPolicy\n"
+				   "metadata: {name: b}\n"
+				   "spec: {podSelector: {}, egress: []}\n";
+	struct pw_policy *v;
+	size_t n;
+
+	v = parse_ok(yaml, sizeof(yaml) - 1, "w.yaml", &n);
+	assert_int_equal(n, 2);
+	assert_null(v[0].warning);
+	assert_string_equal(v[1].namespace, "default");
+	assert_non_null(v[1].warning);
+	assert_string_equal(v[1].warning, "w.yaml (document 2): metadata.namespace: missing, "
+					  "policy b applies to namespace \"default\"");
+	pw_policies_free(v, n);
 }
 
 /* The quoted "443" stays a string through YAML and is refused as a port. */
@@ -1040,6 +1071,7 @@ int main(void)
 	    cmocka_unit_test(test_audit_mode_and_defaults),
 	    cmocka_unit_test(test_nulls_are_absent),
 	    cmocka_unit_test(test_empty_file),
+	    cmocka_unit_test(test_namespace_missing_warns),
 	    cmocka_unit_test(test_quoted_port_refused),
 	    cmocka_unit_test(test_from_json_error_leaves_out),
 	    cmocka_unit_test(test_small_err_buffer),

@@ -788,26 +788,6 @@ static json_t *cmd_fqdn(struct pw_agent *a, json_t *req)
 	return json_pack("{s:b,s:o}", "ok", 1, "fqdn", arr);
 }
 
-static const char *const counter_names[PW_C_DROP] = {
-	[PW_C_PASS_UNMANAGED] = "pass_unmanaged",
-	[PW_C_PASS_L2] = "pass_l2",
-	[PW_C_PASS_FLOW] = "pass_flow",
-	[PW_C_PASS_DNS_QUERY] = "pass_dns_query",
-	[PW_C_PASS_LEARNED] = "pass_learned",
-	[PW_C_PASS_CIDR] = "pass_cidr",
-	[PW_C_FLOW_INSERT_FAIL] = "flow_insert_fail",
-	[PW_C_PEND_INSERT_FAIL] = "dns_pending_insert_fail",
-	[PW_C_EVENT_LOST] = "events_lost",
-	[PW_C_EVENT_SUPPRESSED] = "events_suppressed",
-	[PW_C_DNS_HELD] = "dns_held",
-	[PW_C_DNS_RELEASED] = "dns_released",
-	[PW_C_DNS_UNMATCHED] = "dns_unmatched",
-	[PW_C_DNS_AGENT_AWAY] = "dns_agent_away",
-	[PW_C_DNS_TOO_BIG] = "dns_too_big",
-	[PW_C_INGRESS_FLOW] = "ingress_flows",
-	[PW_C_FLOW_REVALIDATE] = "flow_revalidate",
-};
-
 json_t *pw_agent_counters_json(struct pw_agent *a)
 {
 	uint64_t c[PW_C_MAX];
@@ -817,7 +797,7 @@ json_t *pw_agent_counters_json(struct pw_agent *a)
 	if (pw_bpf_counters(&a->bpf, c))
 		return o;
 	for (int i = 0; i < PW_C_DROP; i++)
-		json_object_set_new(o, counter_names[i], json_integer((json_int_t)c[i]));
+		json_object_set_new(o, pw_counter_name(i), json_integer((json_int_t)c[i]));
 	for (int r = 1; r < PW_R_MAX; r++) {
 		snprintf(name, sizeof(name), "drop_%s", pw_reason_name((uint8_t)r));
 		json_object_set_new(o, name, json_integer((json_int_t)c[PW_C_DROP + r]));
@@ -829,18 +809,14 @@ json_t *pw_agent_counters_json(struct pw_agent *a)
 
 void pw_agent_maps(const struct pw_agent *a, struct pw_map_ref out[PW_AGENT_MAPS])
 {
-	const struct pw_map_ref maps[PW_AGENT_MAPS] = {
-		{PW_MAP_ENDPOINTS, a->bpf.endpoints_fd, PW_MAX_ENDPOINTS},
-		{PW_MAP_LEARNED, a->bpf.learned_fd, PW_MAX_LEARNED},
-		{PW_MAP_CIDR4, a->bpf.cidr4_fd, PW_MAX_CIDR},
-		{PW_MAP_CIDR6, a->bpf.cidr6_fd, PW_MAX_CIDR},
-		{PW_MAP_PORTS, a->bpf.ports_fd, PW_MAX_PORTSETS},
-		{PW_MAP_FLOWS, a->bpf.flows_fd, PW_MAX_FLOWS},
-		{PW_MAP_DNS_PEND, a->bpf.dns_pend_fd, PW_MAX_DNS_PEND},
-		{PW_MAP_RESOLVERS, a->bpf.resolvers_fd, PW_MAX_RESOLVERS},
-	};
+#define PW_MAP_REF(name, max, shown) {PW_MAP_NAME(name), a->bpf.name##_fd, max, shown},
+	const struct pw_map_ref maps[] = {PW_MAPS(PW_MAP_REF)};
+#undef PW_MAP_REF
+	size_t n = 0;
 
-	memcpy(out, maps, sizeof(maps));
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
+		if (maps[i].shown)
+			out[n++] = maps[i];
 }
 
 static json_t *cmd_status(struct pw_agent *a)

@@ -164,8 +164,10 @@ struct pw_map_ref {
 	const char *name;
 	int fd;
 	long max;
+	int shown;
 };
-#define PW_AGENT_MAPS 8
+#define PW_MAP_SHOWN(name, max, shown) +(shown)
+#define PW_AGENT_MAPS (0 PW_MAPS(PW_MAP_SHOWN))
 void pw_agent_maps(const struct pw_agent *a, struct pw_map_ref out[PW_AGENT_MAPS]);
 /* May a cni_add be answered now? (k8s mode: after the first sync, once the
  * pod is known.) false with *why while it must wait. */

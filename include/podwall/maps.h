@@ -3,9 +3,10 @@
  * podwall: the one contract between the BPF data path and userspace.
  *
  * Every map key and value, the pin path, the map names, the deny-reason enum,
- * the counter enum and the event records live here and nowhere else. Only
- * fixed-width types; every struct has explicit zeroed padding and a size
- * assertion so that the BPF object and the agent can never disagree silently.
+ * the counter enum (with their names, as X-macro lists) and the event records
+ * live here and nowhere else. Only fixed-width types; every struct has explicit
+ * zeroed padding and a size assertion so that the BPF object and the agent can
+ * never disagree silently.
  *
  * Byte order: fields typed __be16/__be32 and address byte arrays are in network
  * order exactly as on the wire; everything else is host order.
@@ -17,21 +18,36 @@
 
 #define PW_PIN_DIR "/sys/fs/bpf/podwall"
 
-/* Map names, as pinned under PW_PIN_DIR (at most 15 characters). */
-#define PW_MAP_ENDPOINTS "pw_endpoints"
-#define PW_MAP_LEARNED	 "pw_learned"
-#define PW_MAP_CIDR4	 "pw_cidr4"
-#define PW_MAP_CIDR6	 "pw_cidr6"
-#define PW_MAP_PORTS	 "pw_ports"
-#define PW_MAP_FLOWS	 "pw_flows"
-#define PW_MAP_DNS_PEND	 "pw_dns_pend"
-#define PW_MAP_RESOLVERS "pw_resolvers"
-#define PW_MAP_CONFIG	 "pw_config"
-#define PW_MAP_COUNTERS	 "pw_counters"
-#define PW_MAP_EP_STATS	 "pw_ep_stats"
-#define PW_MAP_EP_RL	 "pw_ep_rl"
-#define PW_MAP_EVENTS	 "pw_events"
-#define PW_MAP_DNS_CAP	 "pw_dns_cap"
+/*
+ * Every map, once: X(name, max_entries, shown). The BPF definition is pw_<name>
+ * (bpf/maps.bpf.h), pinned as "pw_<name>" under PW_PIN_DIR (PW_MAP_NAME) and
+ * reached from userspace as struct pw_bpf's <name>_fd. The loader takes each
+ * descriptor from the skeleton's maps.pw_<name>, so a map renamed on one side
+ * only does not compile. shown: 1 for the tables whose fill level `podwall
+ * status` and the metrics report.
+ */
+#define PW_MAPS(X)                                                                                 \
+	X(endpoints, PW_MAX_ENDPOINTS, 1)                                                          \
+	X(learned, PW_MAX_LEARNED, 1)                                                              \
+	X(cidr4, PW_MAX_CIDR, 1)                                                                   \
+	X(cidr6, PW_MAX_CIDR, 1)                                                                   \
+	X(ports, PW_MAX_PORTSETS, 1)                                                               \
+	X(flows, PW_MAX_FLOWS, 1)                                                                  \
+	X(dns_pend, PW_MAX_DNS_PEND, 1)                                                            \
+	X(resolvers, PW_MAX_RESOLVERS, 1)                                                          \
+	X(config, 1, 0)                                                                            \
+	X(counters, PW_C_MAX, 0)                                                                   \
+	X(ep_stats, PW_MAX_ENDPOINTS, 0)                                                           \
+	X(ep_rl, PW_MAX_ENDPOINTS, 0)                                                              \
+	X(events, PW_EVENTS_BYTES, 0)                                                              \
+	X(dns_cap, 0, 0)
+
+/* The pinned name of map <name>: "pw_<name>", at most 15 characters. */
+#define PW_MAP_NAME(name) "pw_" #name
+#define PW_MAP_NAME_FITS(name, max, shown)                                                         \
+	_Static_assert(sizeof(PW_MAP_NAME(name)) <= 16, PW_MAP_NAME(name) " is over 15 characters");
+PW_MAPS(PW_MAP_NAME_FITS)
+#undef PW_MAP_NAME_FITS
 
 /* Map sizes (max_entries). Documented with their full behaviour in README.md. */
 #define PW_MAX_ENDPOINTS 1024
@@ -71,52 +87,70 @@ enum pw_mode {
 /*
  * Why a packet was denied (or would have been, in audit mode). Shared by the
  * BPF side (events, counters) and the agent (DNS-side drops).
+ *
+ * X(ID, name): PW_R_<ID> is numbered in list order (the number is in event
+ * records and counter slots: append only); name is what events, `podwall
+ * events --reason`, the counters ("drop_<name>") and the metrics show.
  */
+#define PW_REASONS(X)                                                                              \
+	X(NONE, "allowed")	       /* allowed */                                                 \
+	X(NO_RULE, "no-rule")	       /* default deny: no rule grants this destination */           \
+	X(PORT, "port")		       /* destination granted, but not this protocol/port */        \
+	X(SPOOF, "spoof")	       /* source address is not one of the pod's */                  \
+	X(FRAGMENT, "fragment")	       /* IP fragment whose ports cannot be checked */               \
+	X(IP_OPTIONS, "ip-options")    /* IPv4 header with options */                                \
+	X(IPV6_EXT, "ipv6-ext")	       /* IPv6 routing header or too many extension headers */       \
+	X(MALFORMED, "malformed")      /* truncated or inconsistent headers */                       \
+	X(L2, "l2")		       /* not IPv4/IPv6/ARP (VLAN tags, other ethertypes) */          \
+	X(EXPIRED, "expired")	       /* learned address whose DNS TTL has run out */               \
+	X(DNS, "dns-untrusted")	       /* DNS to a server that is not a trusted resolver */          \
+	X(V4MAPPED, "v4-mapped")       /* IPv6 destination in ::ffff:0:0/96 */                       \
+	X(DNS_CAPTURE, "dns-capture")  /* DNS answer could not be handed to the agent */             \
+	X(DNS_LEARN, "dns-learn")      /* agent could not write the learned entry */                 \
+	X(DNS_INVALID, "dns-invalid")  /* agent refused the answer (mismatch, malformed) */
+
+#define PW_REASON_ENUM(id, name) PW_R_##id,
 enum pw_reason {
-	PW_R_NONE = 0,		/* allowed */
-	PW_R_NO_RULE = 1,	/* default deny: no rule grants this destination */
-	PW_R_PORT = 2,		/* destination granted, but not this protocol/port */
-	PW_R_SPOOF = 3,		/* source address is not one of the pod's */
-	PW_R_FRAGMENT = 4,	/* IP fragment whose ports cannot be checked */
-	PW_R_IP_OPTIONS = 5,	/* IPv4 header with options */
-	PW_R_IPV6_EXT = 6,	/* IPv6 routing header or too many extension headers */
-	PW_R_MALFORMED = 7,	/* truncated or inconsistent headers */
-	PW_R_L2 = 8,		/* not IPv4/IPv6/ARP (VLAN tags, other ethertypes) */
-	PW_R_EXPIRED = 9,	/* learned address whose DNS TTL has run out */
-	PW_R_DNS = 10,		/* DNS to a server that is not a trusted resolver */
-	PW_R_V4MAPPED = 11,	/* IPv6 destination in ::ffff:0:0/96 */
-	PW_R_DNS_CAPTURE = 12,	/* DNS answer could not be handed to the agent */
-	PW_R_DNS_LEARN = 13,	/* agent could not write the learned entry */
-	PW_R_DNS_INVALID = 14,	/* agent refused the answer (mismatch, malformed) */
-	PW_R_MAX = 15,
+	PW_REASONS(PW_REASON_ENUM)
+	PW_R_MAX,
 };
+#undef PW_REASON_ENUM
+_Static_assert(PW_R_NONE == 0, "reason 0 means allowed");
 
 /*
  * Global per-CPU counters (pw_counters, PERCPU_ARRAY of __u64). Drops are
  * counted per reason at PW_C_DROP + reason, audit passes at PW_C_AUDIT + reason.
+ *
+ * X(ID, name): PW_C_<ID> in list order (append only); name is the key in
+ * `podwall counters` and the kind in podwall_datapath_total.
  */
+#define PW_COUNTERS(X)                                                                             \
+	X(PASS_UNMANAGED, "pass_unmanaged")	       /* ifindex not an endpoint */                   \
+	X(PASS_L2, "pass_l2")			       /* ARP, neighbour discovery, MLD */             \
+	X(PASS_FLOW, "pass_flow")		       /* flow table hit */                            \
+	X(PASS_DNS_QUERY, "pass_dns_query")	       /* DNS query to a trusted resolver */           \
+	X(PASS_LEARNED, "pass_learned")		       /* first packet to a learned address */         \
+	X(PASS_CIDR, "pass_cidr")		       /* first packet to a CIDR rule */               \
+	X(FLOW_INSERT_FAIL, "flow_insert_fail")	       /* flow not recorded (packet still passes) */   \
+	X(PEND_INSERT_FAIL, "dns_pending_insert_fail") /* query not recorded (answer not learned) */  \
+	X(EVENT_LOST, "events_lost")		       /* ring buffer full */                          \
+	X(EVENT_SUPPRESSED, "events_suppressed")       /* per-endpoint rate limit */                   \
+	X(DNS_HELD, "dns_held")			       /* answer copied to the agent and dropped */    \
+	X(DNS_RELEASED, "dns_released")		       /* answer re-injected by the agent */           \
+	X(DNS_UNMATCHED, "dns_unmatched")	       /* no recorded query: passed, not learned */    \
+	X(DNS_AGENT_AWAY, "dns_agent_away")	       /* heartbeat stale: passed unheld */            \
+	X(DNS_TOO_BIG, "dns_too_big")		       /* over PW_DNS_CAP_MAX: passed unheld */        \
+	X(INGRESS_FLOW, "ingress_flows")	       /* inbound connection noted for replies */      \
+	X(FLOW_REVALIDATE, "flow_revalidate")	       /* flow re-checked after a policy change */
+
+#define PW_COUNTER_ENUM(id, name) PW_C_##id,
 enum pw_counter {
-	PW_C_PASS_UNMANAGED = 0, /* ifindex not an endpoint */
-	PW_C_PASS_L2,		 /* ARP, neighbour discovery, MLD */
-	PW_C_PASS_FLOW,		 /* flow table hit */
-	PW_C_PASS_DNS_QUERY,	 /* DNS query to a trusted resolver */
-	PW_C_PASS_LEARNED,	 /* first packet to a learned address */
-	PW_C_PASS_CIDR,		 /* first packet to a CIDR rule */
-	PW_C_FLOW_INSERT_FAIL,	 /* flow could not be recorded (packet still passes) */
-	PW_C_PEND_INSERT_FAIL,	 /* DNS query could not be recorded (answer not learned) */
-	PW_C_EVENT_LOST,	 /* ring buffer full */
-	PW_C_EVENT_SUPPRESSED,	 /* per-endpoint rate limit */
-	PW_C_DNS_HELD,		 /* answer copied to the agent and dropped */
-	PW_C_DNS_RELEASED,	 /* answer re-injected by the agent (release mark) */
-	PW_C_DNS_UNMATCHED,	 /* answer with no recorded query: passed, not learned */
-	PW_C_DNS_AGENT_AWAY,	 /* heartbeat stale: passed unheld */
-	PW_C_DNS_TOO_BIG,	 /* larger than PW_DNS_CAP_MAX: passed unheld */
-	PW_C_INGRESS_FLOW,	 /* inbound connection noted for replies */
-	PW_C_FLOW_REVALIDATE,	 /* flow re-checked after a policy change */
-	PW_C_DROP,		 /* + enum pw_reason */
+	PW_COUNTERS(PW_COUNTER_ENUM)
+	PW_C_DROP,			   /* + enum pw_reason */
 	PW_C_AUDIT = PW_C_DROP + PW_R_MAX, /* + enum pw_reason */
 	PW_C_MAX = PW_C_AUDIT + PW_R_MAX,
 };
+#undef PW_COUNTER_ENUM
 
 /* An address of either family: v4 in the first 4 bytes, the rest zero. */
 union pw_ip {

@@ -7,23 +7,13 @@
 #include "events_fmt.h"
 #include "ipaddr.h"
 
-static const char *const reason_names[PW_R_MAX] = {
-	[PW_R_NONE] = "allowed",
-	[PW_R_NO_RULE] = "no-rule",
-	[PW_R_PORT] = "port",
-	[PW_R_SPOOF] = "spoof",
-	[PW_R_FRAGMENT] = "fragment",
-	[PW_R_IP_OPTIONS] = "ip-options",
-	[PW_R_IPV6_EXT] = "ipv6-ext",
-	[PW_R_MALFORMED] = "malformed",
-	[PW_R_L2] = "l2",
-	[PW_R_EXPIRED] = "expired",
-	[PW_R_DNS] = "dns-untrusted",
-	[PW_R_V4MAPPED] = "v4-mapped",
-	[PW_R_DNS_CAPTURE] = "dns-capture",
-	[PW_R_DNS_LEARN] = "dns-learn",
-	[PW_R_DNS_INVALID] = "dns-invalid",
-};
+#define PW_REASON_NAME(id, name) [PW_R_##id] = name,
+static const char *const reason_names[PW_R_MAX] = {PW_REASONS(PW_REASON_NAME)};
+#undef PW_REASON_NAME
+
+#define PW_COUNTER_NAME(id, name) [PW_C_##id] = name,
+static const char *const counter_names[PW_C_DROP] = {PW_COUNTERS(PW_COUNTER_NAME)};
+#undef PW_COUNTER_NAME
 
 const char *pw_reason_name(uint8_t reason)
 {
@@ -36,6 +26,11 @@ int pw_reason_from_name(const char *s)
 		if (reason_names[i] && !strcmp(reason_names[i], s))
 			return i;
 	return -1;
+}
+
+const char *pw_counter_name(int counter)
+{
+	return counter >= 0 && counter < PW_C_DROP ? counter_names[counter] : NULL;
 }
 
 const char *pw_proto_name(uint8_t proto, char *buf, size_t len)

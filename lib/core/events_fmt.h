@@ -26,6 +26,8 @@ json_t *pw_event_to_json(const struct pw_event *e, const struct pw_event_ctx *c)
 const char *pw_reason_name(uint8_t reason);
 /* -1 if unknown. */
 int pw_reason_from_name(const char *s);
+/* Name of a counter below PW_C_DROP ("pass_flow"), NULL for the others. */
+const char *pw_counter_name(int counter);
 const char *pw_proto_name(uint8_t proto, char *buf, size_t len);
 /* RFC 3339 UTC with milliseconds. */
 const char *pw_time_str(uint64_t wall_ns, char *buf, size_t len);

@@ -148,22 +148,9 @@ int pw_bpf_open(struct pw_bpf *b, const char *pin_dir)
 		return err;
 	}
 	b->skel = skel;
-#define FD(field, map) b->field = bpf_map__fd(skel->maps.map)
-	FD(endpoints_fd, pw_endpoints);
-	FD(learned_fd, pw_learned);
-	FD(cidr4_fd, pw_cidr4);
-	FD(cidr6_fd, pw_cidr6);
-	FD(ports_fd, pw_ports);
-	FD(flows_fd, pw_flows);
-	FD(dns_pend_fd, pw_dns_pend);
-	FD(resolvers_fd, pw_resolvers);
-	FD(config_fd, pw_config);
-	FD(counters_fd, pw_counters);
-	FD(ep_stats_fd, pw_ep_stats);
-	FD(ep_rl_fd, pw_ep_rl);
-	FD(events_fd, pw_events);
-	FD(dns_cap_fd, pw_dns_cap);
-#undef FD
+#define PW_MAP_FD(name, max, shown) b->name##_fd = bpf_map__fd(skel->maps.pw_##name);
+	PW_MAPS(PW_MAP_FD)
+#undef PW_MAP_FD
 	b->egress_prog_fd = bpf_program__fd(skel->progs.pod_egress);
 	b->ingress_prog_fd = bpf_program__fd(skel->progs.pod_ingress);
 	return 0;

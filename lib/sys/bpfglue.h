@@ -18,8 +18,10 @@ struct podwall_bpf;
 struct pw_bpf {
 	struct podwall_bpf *skel;
 	char pin_dir[256];
-	int endpoints_fd, learned_fd, cidr4_fd, cidr6_fd, ports_fd, flows_fd, dns_pend_fd;
-	int resolvers_fd, config_fd, counters_fd, ep_stats_fd, ep_rl_fd, events_fd, dns_cap_fd;
+	/* endpoints_fd, learned_fd, ...: one <name>_fd a map of PW_MAPS. */
+#define PW_MAP_FD_FIELD(name, max, shown) int name##_fd;
+	PW_MAPS(PW_MAP_FD_FIELD)
+#undef PW_MAP_FD_FIELD
 	int egress_prog_fd, ingress_prog_fd;
 };
 

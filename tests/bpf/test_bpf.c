@@ -799,12 +799,9 @@ static void events_drain(void)
 
 static const char *ctr_name(int i)
 {
-	static const char *names[] = {
-		"PASS_UNMANAGED", "PASS_L2", "PASS_FLOW", "PASS_DNS_QUERY", "PASS_LEARNED",
-		"PASS_CIDR", "FLOW_INSERT_FAIL", "PEND_INSERT_FAIL", "EVENT_LOST",
-		"EVENT_SUPPRESSED", "DNS_HELD", "DNS_RELEASED", "DNS_UNMATCHED",
-		"DNS_AGENT_AWAY", "DNS_TOO_BIG", "INGRESS_FLOW", "FLOW_REVALIDATE",
-	};
+#define PW_COUNTER_ID(id, name) #id,
+	static const char *names[] = {PW_COUNTERS(PW_COUNTER_ID)};
+#undef PW_COUNTER_ID
 	static char buf[32];
 
 	_Static_assert(sizeof(names) / sizeof(names[0]) == PW_C_DROP, "counter names");

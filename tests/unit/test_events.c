@@ -185,6 +185,45 @@ static void test_reason_names(void **state)
 	assert_int_equal(pw_reason_from_name("no"), -1);
 }
 
+/* The counter names are the keys of `podwall counters` and the kinds of
+ * podwall_datapath_total: pinned here, as users and dashboards read them. */
+static const char *const want_counters[PW_C_DROP] = {
+    [PW_C_PASS_UNMANAGED] = "pass_unmanaged",
+    [PW_C_PASS_L2] = "pass_l2",
+    [PW_C_PASS_FLOW] = "pass_flow",
+    [PW_C_PASS_DNS_QUERY] = "pass_dns_query",
+    [PW_C_PASS_LEARNED] = "pass_learned",
+    [PW_C_PASS_CIDR] = "pass_cidr",
+    [PW_C_FLOW_INSERT_FAIL] = "flow_insert_fail",
+    [PW_C_PEND_INSERT_FAIL] = "dns_pending_insert_fail",
+    [PW_C_EVENT_LOST] = "events_lost",
+    [PW_C_EVENT_SUPPRESSED] = "events_suppressed",
+    [PW_C_DNS_HELD] = "dns_held",
+    [PW_C_DNS_RELEASED] = "dns_released",
+    [PW_C_DNS_UNMATCHED] = "dns_unmatched",
+    [PW_C_DNS_AGENT_AWAY] = "dns_agent_away",
+    [PW_C_DNS_TOO_BIG] = "dns_too_big",
+    [PW_C_INGRESS_FLOW] = "ingress_flows",
+    [PW_C_FLOW_REVALIDATE] = "flow_revalidate",
+};
+
+static void test_counter_names(void **state)
+{
+	for (int i = 0; i < PW_C_DROP; i++) {
+		const char *name = pw_counter_name(i);
+
+		assert_non_null(want_counters[i]);
+		assert_non_null(name);
+		assert_string_equal(name, want_counters[i]);
+		for (int j = 0; j < i; j++)
+			if (!strcmp(name, pw_counter_name(j)))
+				fail_msg("counters %d and %d are both \"%s\"", j, i, name);
+	}
+	assert_null(pw_counter_name(-1));
+	assert_null(pw_counter_name(PW_C_DROP));
+	assert_null(pw_counter_name(PW_C_MAX));
+}
+
 static void test_proto_names(void **state)
 {
 	static const struct {
@@ -320,6 +359,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_reason_names),
+	    cmocka_unit_test(test_counter_names),
 	    cmocka_unit_test(test_proto_names),
 	    cmocka_unit_test(test_time_str),
 	    cmocka_unit_test(test_metrics_growth),

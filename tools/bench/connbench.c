@@ -485,9 +485,9 @@ static int cmd_dnsreact(const char *server, const char *names, const char *netns
 		int ep_fd;
 		struct pw_endpoint ep;
 
-		snprintf(path, sizeof(path), "%s/%s", pin, PW_MAP_ENDPOINTS);
+		snprintf(path, sizeof(path), "%s/%s", pin, PW_MAP_NAME(endpoints));
 		ep_fd = bpf_obj_get(path);
-		snprintf(path, sizeof(path), "%s/%s", pin, PW_MAP_LEARNED);
+		snprintf(path, sizeof(path), "%s/%s", pin, PW_MAP_NAME(learned));
 		learned_fd = bpf_obj_get(path);
 		if (ep_fd < 0 || learned_fd < 0 || bpf_map_lookup_elem(ep_fd, &ifindex, &ep))
 			die("cannot read the endpoint from the maps under %s", pin);

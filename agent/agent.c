@@ -39,6 +39,7 @@
 #include "events_fmt.h"
 #include "ipaddr.h"
 #include "k8s.h"
+#include "lock.h"
 #include "log.h"
 #include "version.h"
 
@@ -1460,8 +1461,58 @@ static size_t count_eps(const struct pw_agent *a)
 	return n;
 }
 
+/* One agent per node: the pin directory and the socket are locked before
+ * anything is read or written, so a second agent refuses at once and touches
+ * nothing (it would otherwise sweep pw_endpoints of entries it has no state
+ * for, and unlink the first agent's socket). locks[0] pin dir, [1] socket. */
+static int agent_lock(const struct pw_agent_opts *o, int locks[2])
+{
+	char path[512], dir[512], *slash;
+	bool created = false;
+	pid_t holder = 0;
+	int fd;
+
+	fd = pw_lock_dir(o->pin_dir, &created, &holder);
+	if (fd == -EWOULDBLOCK) {
+		pw_err("another podwall agent (pid %d) holds the pin directory %s: one agent per "
+		       "node; this one exits and touches nothing",
+		       (int)holder, o->pin_dir);
+		return fd;
+	}
+	if (fd < 0) {
+		pw_err("cannot lock the pin directory %s: %s (is bpffs mounted at /sys/fs/bpf? "
+		       "mount -t bpf bpf /sys/fs/bpf)",
+		       o->pin_dir, strerror(-fd));
+		return fd;
+	}
+	locks[0] = fd;
+	snprintf(dir, sizeof(dir), "%s", o->socket_path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir_p(dir) == 0 && !strncmp(dir, "/run/podwall", 12))
+			chmod(dir, 0700); /* our own directory: root only */
+	}
+	snprintf(path, sizeof(path), "%s.lock", o->socket_path);
+	fd = pw_lock_file(path, &holder);
+	if (fd < 0) {
+		if (fd == -EWOULDBLOCK)
+			pw_err("another podwall agent (pid %d) holds the socket %s (lock %s): one "
+			       "agent per node; this one exits and touches nothing",
+			       (int)holder, o->socket_path, path);
+		else
+			pw_err("cannot lock %s: %s", path, strerror(-fd));
+		if (created)
+			rmdir(o->pin_dir); /* it was ours, and empty */
+		return fd;
+	}
+	locks[1] = fd;
+	return 0;
+}
+
 int pw_agent_run(const struct pw_agent_opts *o)
 {
+	int locks[2] = {-1, -1};
 	struct pw_agent a = {.o = *o, .pkt_fd = -1, .epfd = -1, .listen_fd = -1, .conflist_wd = -1,
 			     .cfg_lock = PTHREAD_MUTEX_INITIALIZER};
 	int ret = 1;
@@ -1471,9 +1522,15 @@ int pw_agent_run(const struct pw_agent_opts *o)
 		pw_err("the agent needs root (CAP_BPF, CAP_NET_ADMIN)");
 		return 1;
 	}
+	if (agent_lock(o, locks)) {
+		for (int i = 0; i < 2; i++)
+			if (locks[i] >= 0)
+				close(locks[i]);
+		return 1;
+	}
 	if (mkdir_p(o->state_dir)) {
 		pw_err("cannot create state directory %s: %s", o->state_dir, strerror(errno));
-		return 1;
+		goto out;
 	}
 	if (pw_bpf_open(&a.bpf, o->pin_dir))
 		goto out;
@@ -1515,5 +1572,7 @@ int pw_agent_run(const struct pw_agent_opts *o)
 	heartbeat(&a, false);
 out:
 	agent_free(&a);
+	for (int i = 0; i < 2; i++)
+		close(locks[i]); /* after the socket is gone */
 	return ret;
 }

@@ -189,6 +189,59 @@ stale_pins_refused() {
 	assert_fails connect k "$SRV_B" 443 1
 }
 
+# A second agent on the same node: on the same pin directory, or on the same
+# socket. It must refuse at once, naming the first agent's PID, and touch
+# nothing: pw_endpoints unchanged, the first agent's socket still its own, the
+# pods still enforced.
+second_agent_refused() {
+	local pid eps0 ino0 out rc t0 took second=$PIN/second
+	pid=$(cat "$TMP/pids/agent")
+	eps0=$(bpftool -j map dump pinned "$PIN/pw_endpoints" | jq -cS 'sort_by(.key)')
+	[ "$(jq length <<<"$eps0")" -gt 0 ] || fail "pw_endpoints is empty before the test"
+	ino0=$(stat -c %i "$SOCK")
+	second_agent() { # PIN SOCKET STATE
+		t0=$SECONDS
+		out=$(timeout 20 nsenter --net="/run/netns/$NODE" "$PODWALL" agent --policy-dir "$TMP/policies" \
+			--pin-dir "$1" --socket "$2" --state-dir "$3" --resolver "$XDNS4" --metrics-addr '' \
+			2>&1 </dev/null) && rc=0 || rc=$?
+		took=$((SECONDS - t0))
+		e2e_log "second agent (pin $1, socket $2): exit $rc after ${took}s: $(grep -v libbpf: <<<"$out" | tail -2)"
+		[ "$rc" != 0 ] && [ "$rc" != 124 ] || fail "a second agent ran (exit $rc)"
+		[ "$took" -le 5 ] || fail "the second agent took ${took}s to refuse"
+		grep -q "pid $pid" <<<"$out" || fail "the refusal does not name the first agent's pid $pid: $out"
+		grep -E 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' <<<"$out" && fail "sanitizer report"
+		true
+	}
+	check_untouched() { # WHAT
+		[ "$(bpftool -j map dump pinned "$PIN/pw_endpoints" | jq -cS 'sort_by(.key)')" = "$eps0" ] ||
+			fail "$1: pw_endpoints changed"
+		[ -S "$SOCK" ] && [ "$(stat -c %i "$SOCK")" = "$ino0" ] || fail "$1: the first agent's socket was replaced or removed"
+		assert_ok agent_status
+		cap_mark
+		assert_fails connect k "$SRV_B" 443 1
+		cap_saw "$(pod_ip4 k)" "$SRV_B" && fail "BYPASS ($1): k reached $SRV_B"
+		assert_ok connect k "$SRV_A" 443
+	}
+	second_agent "$PIN" "$TMP/second.sock" "$TMP/second-state"
+	grep -q "$PIN" <<<"$out" || fail "the refusal does not name the pin directory"
+	[ ! -e "$TMP/second.sock" ] || fail "the second agent made a socket"
+	[ ! -e "$TMP/second-state" ] || fail "the second agent made a state directory"
+	check_untouched "same pin directory"
+	second_agent "$second" "$SOCK" "$TMP/second-state"
+	grep -q "$SOCK" <<<"$out" || fail "the refusal does not name the socket"
+	[ ! -e "$second" ] || fail "the second agent left $second behind"
+	check_untouched "same socket"
+	# the first agent still answers for new pods, and still reports ready
+	cni_add sa e2e sa-0 app=fl || fail "ADD after the second agent"
+	assert_fails connect sa "$SRV_B" 443 1
+	assert_ok connect sa "$SRV_A" 443
+}
+cleanup_second_agent_refused() {
+	[ -d "$TMP/pods/sa" ] && cni_del sa
+	rm -rf "$PIN/second" "$TMP/second-state"
+	true
+}
+
 # pw_learned filled for real (2^20 entries that grant nothing, written by the
 # test for this pod): an answer the agent cannot learn is dropped, counted,
 # and never released. The agent's status is not asked while the map is full
@@ -671,7 +724,7 @@ sanitizers_clean() {
 }
 
 CASES="agent_kill9_under_load agent_restart_under_load stale_pins_refused malformed_policy_file
-empty_policy_file policy_without_namespace
+empty_policy_file policy_without_namespace second_agent_refused
 malformed_cni_request cni_add_races_policy_change pending_map_full perf_ring_overflow
 learned_map_full flows_map_full sanitizers_clean"
 

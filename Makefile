@@ -7,6 +7,8 @@
 BUILD    ?= build
 SRC_INC  := -Iinclude -Ilib/core -Ilib/sys -Iagent -Icli -Icni
 SANITIZE ?= 0
+# The commit the binaries report (podwall version, podwall_build_info).
+PW_COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 CC       ?= gcc
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
@@ -15,7 +17,7 @@ ARCH_INC := /usr/include/$(shell uname -m)-linux-gnu
 
 CFLAGS   := -g -O2 -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	    -Wno-missing-field-initializers -Wno-format-truncation -D_GNU_SOURCE \
-	    $(SRC_INC) -I$(BUILD) -MMD -MP
+	    $(SRC_INC) -I$(BUILD) -MMD -MP -DPW_COMMIT='"$(PW_COMMIT)"'
 # Libraries a layer may link. lib/core is pure: no libbpf, no threads.
 CORE_LIBS := -lldns -ljansson -lyaml -lz
 LDLIBS   := -lbpf -lelf -lz -lldns -ljansson -lyaml -lmicrohttpd -lcurl -lpthread

@@ -55,7 +55,8 @@ void pw_agent_default_opts(struct pw_agent_opts *o)
 	o->pin_dir = PW_PIN_DIR;
 	o->socket_path = PW_CTL_SOCKET;
 	o->state_dir = "/run/podwall/state";
-	o->metrics_addr = "127.0.0.1:9090";
+	o->metrics_addr = "127.0.0.1:9977";
+	o->probe_addr = "127.0.0.1:9978";
 	o->min_ttl = 5;
 	o->max_ttl = 3600;
 	o->max_addrs_per_name = 32;
@@ -1558,7 +1559,7 @@ int pw_agent_run(const struct pw_agent_opts *o)
 	conflist_chain(&a);
 	if (heartbeat_start(&a))
 		goto out;
-	if (o->metrics_addr && *o->metrics_addr) {
+	{
 		int mfd = pw_metrics_start(&a);
 
 		if (mfd < 0 || epoll_add(a.epfd, mfd, TAG_METRICS))

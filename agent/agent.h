@@ -15,7 +15,9 @@ struct pw_agent_opts {
 	const char *pin_dir;
 	const char *socket_path;
 	const char *state_dir;
-	const char *metrics_addr; /* "127.0.0.1:9090", "" = off */
+	const char *metrics_addr; /* /metrics: "127.0.0.1:9977", "" = off */
+	const char *probe_addr;	  /* /healthz, /readyz: "127.0.0.1:9978", "" = off */
+	bool metrics_pod_labels;  /* per-pod families (source_namespace, source_pod) */
 	const char *resolvers[PW_MAX_RESOLVER_ARGS];
 	int n_resolvers;
 	uint32_t min_ttl, max_ttl;   /* seconds */

@@ -13,9 +13,11 @@
 #include "agent.h"
 #include "bpfglue.h"
 #include "endpoint.h"
+#include "metrics_fmt.h"
 #include "policy.h"
 
 struct ring_buffer;
+struct pw_metrics;
 struct perf_buffer;
 
 /* One policy file and the last version of it that was valid. */
@@ -63,6 +65,8 @@ struct pw_agent_stats {
 	uint64_t dns_samples, dns_learned, dns_released, dns_release_fail, dns_dropped_invalid,
 		dns_dropped_learn, dns_not_allowed, perf_lost, policy_loads, policy_errors,
 		compile_errors, events_total;
+	uint64_t dns_hold_hist[PW_HOLD_BUCKETS + 1]; /* released answers, by hold time */
+	uint64_t dns_hold_sum_ns;
 };
 
 struct pw_agent {
@@ -91,7 +95,7 @@ struct pw_agent {
 	uint64_t start_ns, last_gc_ns, last_reconcile_ns, last_flush_ns;
 	uint64_t gc_flows_ns, gc_pending_ns, gc_maps_ns; /* last whole-map walks */
 	bool stop;
-	void *metrics; /* struct MHD_Daemon * */
+	struct pw_metrics *metrics; /* metrics.c: the HTTP listeners */
 	bool ready;    /* first policy load and endpoint sync done */
 	/* The heartbeat thread writes pw_config while the loop makes progress. */
 	pthread_t hb_thread;
@@ -147,8 +151,14 @@ size_t pw_kube_resolvers(struct pw_agent *a, struct pw_addr_key *out, size_t max
 
 /* metrics.c: Prometheus text and probes over HTTP (libmicrohttpd), run from
  * the agent's own loop so it reads agent state without locks. */
-int pw_metrics_start(struct pw_agent *a); /* returns an fd to poll, or -errno */
-void pw_metrics_run(struct pw_agent *a);
+struct sockaddr_storage;
+/* Returns an fd to poll, or -EINVAL for a bad address. A listener that cannot
+ * bind is retried from pw_metrics_run, never an error. */
+int pw_metrics_start(struct pw_agent *a);
+void pw_metrics_run(struct pw_agent *a); /* on the fd, and from the 1 s timer */
+/* true when every configured listener is up; *down: how many are not. */
+bool pw_metrics_serving(struct pw_agent *a, unsigned *down);
+int pw_metrics_parse_addr(const char *s, struct sockaddr_storage *ss);
 void pw_metrics_stop(struct pw_agent *a);
 
 /* agent.c */

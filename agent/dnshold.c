@@ -156,7 +156,11 @@ static void on_sample(void *ctx, int cpu, void *data, __u32 size)
 		a->st.dns_release_fail++;
 		pw_warn("cannot release DNS answer to ifindex %u: %s", m.ifindex, strerror(-err));
 	} else {
+		uint64_t now = pw_now_ns(), held = now > m.ts_ns ? now - m.ts_ns : 0;
+
 		a->st.dns_released++;
+		a->st.dns_hold_hist[pw_hold_bucket(held)]++;
+		a->st.dns_hold_sum_ns += held;
 	}
 	goto out;
 drop:

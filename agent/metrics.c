@@ -1,15 +1,30 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * metrics: /metrics (Prometheus text format), /healthz and /readyz over HTTP,
- * served by libmicrohttpd in "external epoll" mode from the agent's own loop,
- * so handlers read agent state with no locks and no second thread.
+ * metrics: /metrics (Prometheus text format) and the probes /healthz and
+ * /readyz over HTTP, served by libmicrohttpd in "external epoll" mode from the
+ * agent's own loop, so handlers read agent state with no locks and no second
+ * thread.
+ *
+ * Two listeners: metrics on --metrics-addr (in the DaemonSet the node's
+ * address, for Prometheus), probes on --probe-addr (loopback, for the
+ * kubelet); one listener serves both when the addresses are equal. A listener
+ * that cannot bind (port in use) is logged and retried every 5 s: the agent
+ * never exits over it, since a node whose conflist chains podwall-cni cannot
+ * start pods without the agent.
+ *
+ * Each family is written as one group (HELP, TYPE, all of its samples), which
+ * strict parsers (OpenMetrics) require. Counters never mix kinds: what the
+ * kernel did with a DNS answer and what the agent did with a held one are two
+ * families, each partitioning its total.
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -17,6 +32,240 @@
 #include "events_fmt.h"
 #include "log.h"
 #include "metrics_fmt.h"
+#include "version.h"
+
+#ifndef PW_COMMIT
+#define PW_COMMIT "unknown"
+#endif
+
+#define ROUTE_METRICS 1u
+#define ROUTE_PROBES  2u
+#define RETRY_NS      5000000000ULL
+
+struct pw_listener {
+	const char *what; /* "metrics", "probes", "metrics and probes" */
+	const char *addr; /* as given */
+	struct sockaddr_storage ss;
+	unsigned routes;
+	struct MHD_Daemon *d;
+	uint64_t next_try_ns;
+	unsigned failures;
+	struct pw_agent *a;
+};
+
+struct pw_metrics {
+	int epfd; /* holds the listeners' epoll fds; the agent polls this one */
+	struct pw_listener l[2];
+	size_t n;
+};
+
+/* ------------------------------------------------------------ rendering */
+
+static void fam(struct pw_metrics_buf *b, const char *name, const char *type, const char *help,
+		const char *labels, unsigned long long v)
+{
+	pw_mb_help(b, name, type, help);
+	pw_mb_sample(b, name, labels, v);
+}
+
+/* A family with one label whose values are given with their counter index. */
+struct lv {
+	const char *value;
+	unsigned long long n;
+};
+
+static void fam_by(struct pw_metrics_buf *b, const char *name, const char *help,
+		   const char *label, const struct lv *v, size_t n)
+{
+	char lab[128];
+
+	pw_mb_help(b, name, "counter", help);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(lab, sizeof(lab), "%s=\"%s\"", label, v[i].value);
+		pw_mb_sample(b, name, lab, v[i].n);
+	}
+}
+
+static void fam_reasons(struct pw_metrics_buf *b, const char *name, const char *help,
+			const uint64_t *c, int base)
+{
+	char lab[96];
+
+	pw_mb_help(b, name, "counter", help);
+	for (int r = 1; r < PW_R_MAX; r++) {
+		snprintf(lab, sizeof(lab), "reason=\"%s\"", pw_reason_name((uint8_t)r));
+		pw_mb_sample(b, name, lab, c[base + r]);
+	}
+}
+
+static void render_kernel(struct pw_metrics_buf *b, const uint64_t *c)
+{
+	const struct lv passed[] = {
+		{"unmanaged", c[PW_C_PASS_UNMANAGED]}, {"l2", c[PW_C_PASS_L2]},
+		{"flow", c[PW_C_PASS_FLOW]},	       {"dns_query", c[PW_C_PASS_DNS_QUERY]},
+		{"learned", c[PW_C_PASS_LEARNED]},     {"cidr", c[PW_C_PASS_CIDR]},
+	};
+	const struct lv answers[] = {
+		{"held", c[PW_C_DNS_HELD]},
+		{"unmatched", c[PW_C_DNS_UNMATCHED]},
+		{"agent_away", c[PW_C_DNS_AGENT_AWAY]},
+		{"too_big", c[PW_C_DNS_TOO_BIG]},
+		{"capture_failed", c[PW_C_DROP + PW_R_DNS_CAPTURE]},
+	};
+	const struct lv insert[] = {
+		{PW_MAP_FLOWS, c[PW_C_FLOW_INSERT_FAIL]},
+		{PW_MAP_DNS_PEND, c[PW_C_PEND_INSERT_FAIL]},
+	};
+	const struct lv evdrop[] = {
+		{"ring_full", c[PW_C_EVENT_LOST]},
+		{"rate_limit", c[PW_C_EVENT_SUPPRESSED]},
+	};
+
+	fam_by(b, "podwall_packets_passed_total",
+	       "Packets the data path passed (all pods), by the verdict step that passed them.",
+	       "path", passed, sizeof(passed) / sizeof(passed[0]));
+	fam_reasons(b, "podwall_packets_denied_total",
+		    "Packets the data path dropped (all pods), by reason.", c, PW_C_DROP);
+	fam_reasons(b, "podwall_packets_audited_total",
+		    "Packets of audit-mode pods that enforce mode would drop, by reason.", c,
+		    PW_C_AUDIT);
+	fam_by(b, "podwall_map_insert_failures_total",
+	       "Entries the data path could not record (the packet still passed), by map.",
+	       "map", insert, sizeof(insert) / sizeof(insert[0]));
+	fam_by(b, "podwall_events_dropped_total",
+	       "Deny/audit events the data path did not deliver, by cause.", "cause", evdrop,
+	       sizeof(evdrop) / sizeof(evdrop[0]));
+	fam(b, "podwall_inbound_flows_total", "counter",
+	    "Connections into pods noted so that their replies pass.", "", c[PW_C_INGRESS_FLOW]);
+	fam(b, "podwall_flow_revalidations_total", "counter",
+	    "Flows re-checked against the policy after it changed.", "",
+	    c[PW_C_FLOW_REVALIDATE]);
+	fam_by(b, "podwall_dns_answers_total",
+	       "DNS answers to enforced pods by what the data path did with them (each answer "
+	       "once).",
+	       "path", answers, sizeof(answers) / sizeof(answers[0]));
+	fam(b, "podwall_dns_reinjected_total", "counter",
+	    "Held DNS answers re-injected by the agent, as the data path saw them pass.", "",
+	    c[PW_C_DNS_RELEASED]);
+}
+
+static void render_pods(struct pw_agent *a, struct pw_metrics_buf *b)
+{
+	static const char *const names[3] = {"podwall_pod_packets_allowed_total",
+					     "podwall_pod_packets_denied_total",
+					     "podwall_pod_packets_audited_total"};
+	static const char *const helps[3] = {
+		"Packets an enforced pod sent that passed.",
+		"Packets an enforced pod sent that were dropped, by reason.",
+		"Packets an audit-mode pod sent that enforce mode would drop.",
+	};
+
+	for (int f = 0; f < 3; f++) {
+		pw_mb_help(b, names[f], "counter", helps[f]);
+		for (struct pw_ep *ep = a->eps; ep; ep = ep->next) {
+			char ns[256], pod[256], lab[700];
+			struct pw_ep_stats st;
+
+			if (!ep->managed || pw_bpf_ep_stats(&a->bpf, ep->ep_id, &st))
+				continue;
+			snprintf(lab, sizeof(lab), "source_namespace=\"%s\",source_pod=\"%s\"",
+				 pw_mb_escape(ep->namespace, ns, sizeof(ns)),
+				 pw_mb_escape(ep->name, pod, sizeof(pod)));
+			if (f == 0) {
+				pw_mb_sample(b, names[f], lab, st.pass);
+			} else if (f == 2) {
+				pw_mb_sample(b, names[f], lab, st.audit);
+			} else {
+				size_t l = strlen(lab);
+
+				for (int r = 1; r < PW_R_MAX; r++) {
+					snprintf(lab + l, sizeof(lab) - l, ",reason=\"%s\"",
+						 pw_reason_name((uint8_t)r));
+					pw_mb_sample(b, names[f], lab, st.drop[r]);
+				}
+			}
+		}
+	}
+}
+
+static char *render_metrics(struct pw_agent *a, bool openmetrics)
+{
+	const struct pw_agent_stats *s = &a->st;
+	struct pw_map_ref maps[PW_AGENT_MAPS];
+	struct pw_metrics_buf b = {.openmetrics = openmetrics};
+	struct pw_config cfg;
+	uint64_t c[PW_C_MAX];
+	char lab[128];
+
+	pw_mb_help(&b, "podwall_build_info", "gauge",
+		   "The agent's version and commit (value 1).");
+	pw_mb_printf(&b, "podwall_build_info{version=\"%s\",commit=\"%s\"} 1\n", PW_VERSION,
+		     PW_COMMIT);
+	fam(&b, "podwall_agent_ready", "gauge",
+	    "1 once the first policy load and endpoint sync are done.", "", a->ready);
+	pw_mb_help(&b, "podwall_agent_heartbeat_age_seconds", "gauge",
+		   "Age of the heartbeat in pw_config, as the data path sees it; past "
+		   "--agent-timeout-ms DNS answers pass unheld.");
+	if (!pw_bpf_config_get(&a->bpf, &cfg) && cfg.heartbeat_ns &&
+	    cfg.heartbeat_ns <= pw_now_ns())
+		pw_mb_sample_f(&b, "podwall_agent_heartbeat_age_seconds", "",
+			       (double)(pw_now_ns() - cfg.heartbeat_ns) / 1e9);
+	else
+		pw_mb_printf(&b, "podwall_agent_heartbeat_age_seconds +Inf\n");
+
+	if (!pw_bpf_counters(&a->bpf, c))
+		render_kernel(&b, c);
+
+	const struct lv held[] = {
+		{"released", s->dns_released},
+		{"dropped_invalid", s->dns_dropped_invalid},
+		{"dropped_learn_failed", s->dns_dropped_learn},
+		{"release_failed", s->dns_release_fail},
+	};
+	fam_by(&b, "podwall_dns_held_answers_total",
+	       "Held DNS answers by what the agent did with them (each answer once).", "outcome",
+	       held, sizeof(held) / sizeof(held[0]));
+	fam(&b, "podwall_dns_not_allowed_total", "counter",
+	    "Held DNS answers for names no rule of the pod grants (released, nothing learned).",
+	    "", s->dns_not_allowed);
+	fam(&b, "podwall_dns_learned_addresses_total", "counter",
+	    "Addresses learned from DNS answers.", "", s->dns_learned);
+	pw_mb_histogram(&b, "podwall_dns_hold_seconds",
+			"Time from capture in the data path to release, of released DNS answers.",
+			pw_hold_bounds, PW_HOLD_BUCKETS, s->dns_hold_hist,
+			(double)s->dns_hold_sum_ns / 1e9);
+	fam(&b, "podwall_perf_samples_lost_total", "counter",
+	    "Held DNS answers lost because the perf buffer was full (clients retry).", "",
+	    s->perf_lost);
+
+	pw_agent_maps(a, maps);
+	pw_mb_help(&b, "podwall_map_entries", "gauge", "Entries in each pinned map.");
+	for (size_t i = 0; i < PW_AGENT_MAPS; i++) {
+		snprintf(lab, sizeof(lab), "map=\"%s\"", maps[i].name);
+		pw_mb_printf(&b, "podwall_map_entries{%s} %ld\n", lab,
+			     pw_bpf_map_count(maps[i].fd));
+	}
+	pw_mb_help(&b, "podwall_map_max_entries", "gauge", "Capacity of each pinned map.");
+	for (size_t i = 0; i < PW_AGENT_MAPS; i++) {
+		snprintf(lab, sizeof(lab), "map=\"%s\"", maps[i].name);
+		pw_mb_printf(&b, "podwall_map_max_entries{%s} %ld\n", lab, maps[i].max);
+	}
+
+	fam(&b, "podwall_policy_loads_total", "counter", "Policy loads that were applied.", "",
+	    s->policy_loads);
+	fam(&b, "podwall_policy_load_errors_total", "counter",
+	    "Policies refused (the previous version stayed in force).", "", s->policy_errors);
+	fam(&b, "podwall_policy_compile_errors_total", "counter",
+	    "Endpoint compiles that failed (the previous rules stayed in force).", "",
+	    s->compile_errors);
+	fam(&b, "podwall_events_total", "counter", "Deny/audit events the agent recorded.", "",
+	    s->events_total);
+	if (a->o.metrics_pod_labels)
+		render_pods(a, &b);
+	return pw_mb_take(&b);
+}
+
+/* ------------------------------------------------------------ HTTP */
 
 static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, char *body,
 			       const char *type)
@@ -24,6 +273,8 @@ static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, char *
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
+	if (!body)
+		return MHD_NO;
 	r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
 	if (!r) {
 		free(body);
@@ -35,161 +286,197 @@ static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, char *
 	return ret;
 }
 
-static char *render_metrics(struct pw_agent *a)
-{
-	struct pw_metrics_buf b = {0};
-	uint64_t c[PW_C_MAX];
-	const struct pw_agent_stats *s = &a->st;
-	struct pw_map_ref maps[PW_AGENT_MAPS];
-	pw_mb_help(&b, "podwall_packets_allowed_total", "counter",
-		   "Packets from enforced pods that passed, by pod.");
-	pw_mb_help(&b, "podwall_packets_denied_total", "counter",
-		   "Packets from enforced pods that were dropped, by pod and reason.");
-	pw_mb_help(&b, "podwall_packets_audited_total", "counter",
-		   "Packets an audit-mode pod sent that enforce mode would drop, by pod.");
-	for (struct pw_ep *ep = a->eps; ep; ep = ep->next) {
-		struct pw_ep_stats st;
-
-		if (!ep->managed || pw_bpf_ep_stats(&a->bpf, ep->ep_id, &st))
-			continue;
-		pw_mb_printf(&b, "podwall_packets_allowed_total{namespace=\"%s\",pod=\"%s\"} %llu\n",
-			     ep->namespace, ep->name, (unsigned long long)st.pass);
-		pw_mb_printf(&b, "podwall_packets_audited_total{namespace=\"%s\",pod=\"%s\"} %llu\n",
-			     ep->namespace, ep->name, (unsigned long long)st.audit);
-		for (int r = 1; r < PW_R_MAX; r++)
-			pw_mb_printf(&b,
-				     "podwall_packets_denied_total{namespace=\"%s\",pod=\"%s\","
-				     "reason=\"%s\"} %llu\n",
-				     ep->namespace, ep->name, pw_reason_name((uint8_t)r),
-				     (unsigned long long)st.drop[r]);
-	}
-	if (!pw_bpf_counters(&a->bpf, c)) {
-		pw_mb_help(&b, "podwall_datapath_total", "counter",
-			   "Data path counters of all pods (pw_counters), by kind.");
-		json_t *cj = pw_agent_counters_json(a);
-		const char *k;
-		json_t *v;
-
-		json_object_foreach(cj, k, v)
-			pw_mb_printf(&b, "podwall_datapath_total{kind=\"%s\"} %lld\n", k,
-				     (long long)json_integer_value(v));
-		json_decref(cj);
-		pw_mb_help(&b, "podwall_dns_answers_total", "counter",
-			   "DNS answers by what happened to them.");
-		pw_mb_printf(&b, "podwall_dns_answers_total{result=\"held\"} %llu\n",
-			     (unsigned long long)c[PW_C_DNS_HELD]);
-		pw_mb_printf(&b, "podwall_dns_answers_total{result=\"unmatched\"} %llu\n",
-			     (unsigned long long)c[PW_C_DNS_UNMATCHED]);
-		pw_mb_printf(&b, "podwall_dns_answers_total{result=\"agent_away\"} %llu\n",
-			     (unsigned long long)c[PW_C_DNS_AGENT_AWAY]);
-		pw_mb_printf(&b, "podwall_dns_answers_total{result=\"capture_failed\"} %llu\n",
-			     (unsigned long long)c[PW_C_DROP + PW_R_DNS_CAPTURE]);
-	}
-	pw_mb_printf(&b, "podwall_dns_answers_total{result=\"released\"} %llu\n",
-		     (unsigned long long)s->dns_released);
-	pw_mb_printf(&b, "podwall_dns_answers_total{result=\"dropped_invalid\"} %llu\n",
-		     (unsigned long long)s->dns_dropped_invalid);
-	pw_mb_printf(&b, "podwall_dns_answers_total{result=\"dropped_learn_failed\"} %llu\n",
-		     (unsigned long long)s->dns_dropped_learn);
-	pw_mb_help(&b, "podwall_dns_learned_addresses_total", "counter",
-		   "Addresses learned from DNS answers.");
-	pw_mb_printf(&b, "podwall_dns_learned_addresses_total %llu\n",
-		     (unsigned long long)s->dns_learned);
-	pw_mb_help(&b, "podwall_perf_samples_lost_total", "counter",
-		   "Held DNS answers lost because the perf buffer was full.");
-	pw_mb_printf(&b, "podwall_perf_samples_lost_total %llu\n", (unsigned long long)s->perf_lost);
-	pw_mb_help(&b, "podwall_map_entries", "gauge", "Entries in each pinned map.");
-	pw_mb_help(&b, "podwall_map_max_entries", "gauge", "Capacity of each pinned map.");
-	pw_agent_maps(a, maps);
-	for (size_t i = 0; i < PW_AGENT_MAPS; i++) {
-		pw_mb_printf(&b, "podwall_map_entries{map=\"%s\"} %ld\n", maps[i].name,
-			     pw_bpf_map_count(maps[i].fd));
-		pw_mb_printf(&b, "podwall_map_max_entries{map=\"%s\"} %ld\n", maps[i].name,
-			     maps[i].max);
-	}
-	pw_mb_help(&b, "podwall_policy_load_errors_total", "counter",
-		   "Policy files refused (the previous version stayed in force).");
-	pw_mb_printf(&b, "podwall_policy_load_errors_total %llu\n",
-		     (unsigned long long)s->policy_errors);
-	pw_mb_help(&b, "podwall_agent_heartbeat_seconds", "gauge",
-		   "Monotonic time of the agent's last heartbeat.");
-	pw_mb_printf(&b, "podwall_agent_heartbeat_seconds %.3f\n", (double)pw_now_ns() / 1e9);
-	return pw_mb_take(&b);
-}
-
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
 			       const char *method, const char *version, const char *upload_data,
 			       size_t *upload_size, void **req_cls)
 {
-	struct pw_agent *a = cls;
+	const struct pw_listener *l = cls;
+	struct pw_agent *a = l->a;
 
 	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
 		return respond(c, MHD_HTTP_METHOD_NOT_ALLOWED, strdup("GET only\n"), "text/plain");
-	if (!strcmp(url, "/metrics")) {
-		char *body = render_metrics(a);
+	if ((l->routes & ROUTE_METRICS) && !strcmp(url, "/metrics")) {
+		const char *acc = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept");
+		bool om = acc && strstr(acc, "application/openmetrics-text");
 
-		if (!body)
-			return MHD_NO;
-		return respond(c, MHD_HTTP_OK, body, "text/plain; version=0.0.4");
+		return respond(c, MHD_HTTP_OK, render_metrics(a, om),
+			       om ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
+				  : "text/plain; version=0.0.4; charset=utf-8");
 	}
-	if (!strcmp(url, "/healthz"))
+	if ((l->routes & ROUTE_PROBES) && !strcmp(url, "/healthz"))
 		return respond(c, MHD_HTTP_OK, strdup("ok\n"), "text/plain");
-	if (!strcmp(url, "/readyz"))
+	if ((l->routes & ROUTE_PROBES) && !strcmp(url, "/readyz"))
 		return a->ready ? respond(c, MHD_HTTP_OK, strdup("ready\n"), "text/plain")
 				: respond(c, MHD_HTTP_SERVICE_UNAVAILABLE, strdup("starting\n"),
 					  "text/plain");
 	return respond(c, MHD_HTTP_NOT_FOUND, strdup("not found\n"), "text/plain");
 }
 
+/* "1.2.3.4:P" or "[v6]:P". 0 or -EINVAL. */
+int pw_metrics_parse_addr(const char *s, struct sockaddr_storage *ss)
+{
+	const char *colon = strrchr(s, ':');
+	char host[64], *end;
+	size_t hl;
+	long port;
+
+	memset(ss, 0, sizeof(*ss));
+	if (!colon)
+		return -EINVAL;
+	hl = (size_t)(colon - s);
+	if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') {
+		s++;
+		hl -= 2;
+	}
+	if (!hl || hl >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno || *end || end == colon + 1 || port < 1 || port > 65535)
+		return -EINVAL;
+	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
+		((struct sockaddr_in *)ss)->sin_family = AF_INET;
+		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
+		((struct sockaddr_in6 *)ss)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static void try_listen(struct pw_metrics *m, struct pw_listener *l, uint64_t now)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+	const union MHD_DaemonInfo *info;
+	unsigned flags = MHD_USE_EPOLL;
+	int err;
+
+	if (l->d || now < l->next_try_ns)
+		return;
+	if (l->ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	errno = 0;
+	l->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, l, MHD_OPTION_SOCK_ADDR,
+				(struct sockaddr *)&l->ss, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+				MHD_OPTION_CONNECTION_LIMIT, 32u,
+				MHD_OPTION_END);
+	err = errno;
+	info = l->d ? MHD_get_daemon_info(l->d, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
+	if (info) {
+		ev.data.fd = info->epoll_fd;
+		if (!epoll_ctl(m->epfd, EPOLL_CTL_ADD, info->epoll_fd, &ev)) {
+			pw_info("%s on http://%s%s%s", l->what, l->addr,
+				(l->routes & ROUTE_METRICS) ? "/metrics" : "",
+				(l->routes & ROUTE_PROBES) ? " /healthz /readyz" : "");
+			l->failures = 0;
+			return;
+		}
+		err = errno;
+	}
+	if (l->d)
+		MHD_stop_daemon(l->d);
+	l->d = NULL;
+	l->next_try_ns = now + RETRY_NS;
+	/* Said at once, then once a minute while it lasts. */
+	if (l->failures++ % 12 == 0)
+		pw_warn("cannot serve %s on %s: %s; retrying every 5 s (enforcement is not "
+			"affected; is another process on that port?)",
+			l->what, l->addr, err ? strerror(err) : "listen failed");
+}
+
 int pw_metrics_start(struct pw_agent *a)
 {
-	struct sockaddr_in sin = {.sin_family = AF_INET};
-	const union MHD_DaemonInfo *info;
-	char host[64];
-	const char *colon = strrchr(a->o.metrics_addr, ':');
-	long port;
-	struct MHD_Daemon *d;
+	const char *maddr = a->o.metrics_addr ? a->o.metrics_addr : "";
+	const char *paddr = a->o.probe_addr ? a->o.probe_addr : "";
+	struct pw_metrics *m;
+	struct {
+		const char *addr, *what, *opt;
+		unsigned routes;
+	} want[2] = {{maddr, "metrics", "--metrics-addr", ROUTE_METRICS},
+		     {paddr, "probes", "--probe-addr", ROUTE_PROBES}};
+	size_t nwant = 2;
 
-	if (!colon || (size_t)(colon - a->o.metrics_addr) >= sizeof(host)) {
-		pw_err("--metrics-addr %s: expected HOST:PORT, e.g. 127.0.0.1:9090",
-		       a->o.metrics_addr);
-		return -EINVAL;
+	if (*maddr && !strcmp(maddr, paddr)) {
+		want[0].what = "metrics and probes";
+		want[0].routes |= ROUTE_PROBES;
+		nwant = 1;
 	}
-	memcpy(host, a->o.metrics_addr, (size_t)(colon - a->o.metrics_addr));
-	host[colon - a->o.metrics_addr] = '\0';
-	port = strtol(colon + 1, NULL, 10);
-	if (port < 1 || port > 65535 || inet_pton(AF_INET, host, &sin.sin_addr) != 1) {
-		pw_err("--metrics-addr %s: expected an IPv4 address and a port 1-65535",
-		       a->o.metrics_addr);
-		return -EINVAL;
+	for (size_t i = 0; i < nwant; i++) {
+		struct sockaddr_storage ss;
+
+		if (*want[i].addr && pw_metrics_parse_addr(want[i].addr, &ss)) {
+			pw_err("%s %s: expected IPv4:PORT or [IPv6]:PORT, e.g. 127.0.0.1:9978",
+			       want[i].opt, want[i].addr);
+			return -EINVAL;
+		}
 	}
-	sin.sin_port = htons((uint16_t)port);
-	d = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, handler, a, MHD_OPTION_SOCK_ADDR,
-			     (struct sockaddr *)&sin, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-			     MHD_OPTION_CONNECTION_LIMIT, 32u, MHD_OPTION_END);
-	if (!d) {
-		pw_err("cannot serve metrics on %s (port in use?)", a->o.metrics_addr);
-		return -EADDRINUSE;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (m->epfd < 0) {
+		free(m);
+		return -errno;
 	}
-	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_EPOLL_FD);
-	if (!info) {
-		MHD_stop_daemon(d);
-		return -EINVAL;
+	for (size_t i = 0; i < nwant; i++) {
+		if (!*want[i].addr)
+			continue;
+		m->l[m->n] = (struct pw_listener){.what = want[i].what,
+						  .addr = want[i].addr,
+						  .routes = want[i].routes,
+						  .a = a};
+		pw_metrics_parse_addr(want[i].addr, &m->l[m->n].ss);
+		m->n++;
 	}
-	a->metrics = d;
-	pw_info("metrics and probes on http://%s/metrics, /healthz, /readyz", a->o.metrics_addr);
-	return info->epoll_fd;
+	a->metrics = m;
+	for (size_t i = 0; i < m->n; i++)
+		try_listen(m, &m->l[i], pw_now_ns());
+	return m->epfd;
 }
 
 void pw_metrics_run(struct pw_agent *a)
 {
-	if (a->metrics)
-		MHD_run(a->metrics);
+	struct pw_metrics *m = a->metrics;
+	uint64_t now;
+
+	if (!m)
+		return;
+	now = pw_now_ns();
+	for (size_t i = 0; i < m->n; i++) {
+		if (m->l[i].d)
+			MHD_run(m->l[i].d);
+		else
+			try_listen(m, &m->l[i], now);
+	}
+}
+
+bool pw_metrics_serving(struct pw_agent *a, unsigned *down)
+{
+	struct pw_metrics *m = a->metrics;
+	unsigned n = 0;
+
+	for (size_t i = 0; m && i < m->n; i++)
+		n += !m->l[i].d;
+	if (down)
+		*down = n;
+	return m && !n;
 }
 
 void pw_metrics_stop(struct pw_agent *a)
 {
-	if (a->metrics)
-		MHD_stop_daemon(a->metrics);
+	struct pw_metrics *m = a->metrics;
+
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->l[i].d)
+			MHD_stop_daemon(m->l[i].d);
+	close(m->epfd);
+	free(m);
 	a->metrics = NULL;
 }

@@ -127,8 +127,11 @@ static void agent_usage(FILE *out)
 		"  --events-keep N         deny events kept for 'podwall events' (default 4096)\n"
 		"  --events-per-sec N      deny events per pod per second (default 100)\n"
 		"  --events-burst N        deny event burst per pod (default 200)\n"
-		"  --metrics-addr H:P      Prometheus /metrics, /healthz, /readyz (default\n"
-		"                          127.0.0.1:9090; '' to disable)\n"
+		"  --metrics-addr H:P      Prometheus /metrics (default 127.0.0.1:9977; [::1]:P\n"
+		"                          for IPv6; '' to disable). Busy port: retried every 5 s\n"
+		"  --probe-addr H:P        /healthz and /readyz (default 127.0.0.1:9978)\n"
+		"  --metrics-pod-labels    also per-pod families, labelled source_namespace and\n"
+		"                          source_pod (one series per pod and reason)\n"
 		"  --release-mark N        skb mark of released DNS answers (default 0x70770001)\n"
 		"  --agent-timeout-ms N    heartbeat age after which DNS answers pass unheld\n"
 		"                          (default 3000)\n"
@@ -149,7 +152,7 @@ static void agent_usage(FILE *out)
 		"EXAMPLES\n"
 		"  podwall agent --policy-dir /etc/podwall/policies --resolver 10.43.0.10\n"
 		"  podwall agent --policy-dir ./policies --resolver 10.43.0.10 \\\n"
-		"      --min-ttl 30 --max-ttl 600 --metrics-addr 0.0.0.0:9090\n"
+		"      --min-ttl 30 --max-ttl 600 --metrics-addr \"$NODE_IP:9977\"\n"
 		"  podwall agent --k8s --node-name \"$NODE_NAME\" \\\n"
 		"      --cni-conflist /var/lib/rancher/k3s/agent/etc/cni/net.d/10-flannel.conflist\n",
 		PW_PIN_DIR, PW_CTL_SOCKET);
@@ -197,6 +200,8 @@ static int cmd_agent(int argc, char **argv)
 		{"node-name", required_argument, NULL, 15},
 		{"dns-service", required_argument, NULL, 16},
 		{"cni-conflist", required_argument, NULL, 17},
+		{"probe-addr", required_argument, NULL, 18},
+		{"metrics-pod-labels", no_argument, NULL, 19},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{},
@@ -286,6 +291,12 @@ static int cmd_agent(int argc, char **argv)
 			break;
 		case 17:
 			o.cni_conflist = optarg;
+			break;
+		case 18:
+			o.probe_addr = optarg;
+			break;
+		case 19:
+			o.metrics_pod_labels = true;
 			break;
 		case 'v':
 			o.verbose = true;

@@ -11,6 +11,7 @@ PKGS=(
 	iproute2 iptables ipset containernetworking-plugins dnsmasq-base dnsutils
 	iperf3 squid dnsperf python3 python3-scapy python3-yaml jq curl socat
 	procps psmisc openssl
+	prometheus python3-prometheus-client
 )
 # kubectl (for `kubectl kustomize deploy/`): Debian's kubernetes-client, unless
 # some other package already provides the command.
@@ -36,6 +37,9 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"
 # squid's package starts a service; podwall's bench runs its own instance.
-if command -v systemctl >/dev/null 2>&1 && systemctl is-active -q squid 2>/dev/null; then
-	systemctl stop squid || true
-fi
+# prometheus is installed for promtool only; its service is not wanted.
+for svc in squid prometheus; do
+	if command -v systemctl >/dev/null 2>&1 && systemctl is-active -q "$svc" 2>/dev/null; then
+		systemctl stop "$svc" || true
+	fi
+done

@@ -21,14 +21,20 @@ done
 
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-METRICS_PORT=9464
-MURL="http://127.0.0.1:$METRICS_PORT"
+# As in the DaemonSet: metrics on the node's address, probes on loopback.
+METRICS_PORT=9977
+PROBE_PORT=9978
+MURL="http://$UP_NODE4:$METRICS_PORT"
+PURL="http://127.0.0.1:$PROBE_PORT"
 PW_MAPS="pw_endpoints pw_learned pw_cidr4 pw_cidr6 pw_ports pw_flows pw_dns_pend pw_resolvers
 pw_config pw_counters pw_ep_stats pw_ep_rl pw_events pw_dns_cap"
 
 # ============================================================ helpers (this suite's own)
 
-ops_agent_start() { agent_start --metrics-addr "127.0.0.1:$METRICS_PORT"; }
+ops_agent_start() {
+	agent_start --metrics-addr "$UP_NODE4:$METRICS_PORT" --probe-addr "127.0.0.1:$PROBE_PORT" \
+		--metrics-pod-labels "$@"
+}
 
 kpod() { echo "e2e/$(cat "$TMP/pods/$1/k8s_name")"; }
 pod_ensure() { [ -d "$TMP/pods/$1" ] || cni_add "$1" e2e "$2" "$3"; }
@@ -80,7 +86,7 @@ metrics() { in_node curl -sS --max-time 5 "$MURL/metrics"; }
 metric_value() {
 	metrics | awk -v k="$1" '$1 == k {v = $2} END {print v + 0}'
 }
-http_code() { in_node curl -s -o /dev/null --max-time 5 -w '%{http_code}' "$MURL$1"; }
+http_code() { in_node curl -s -o /dev/null --max-time 5 -w '%{http_code}' "${2:-$MURL}$1"; }
 
 # not_running_msg CMD...: fails (non-zero) with a one-line, plain message.
 not_running_msg() {
@@ -266,12 +272,12 @@ events_filters() {
 metrics_denied_exact() {
 	need_agent
 	pod_ensure mx mx-0 app=mx
-	local k_nr='podwall_packets_denied_total{namespace="e2e",pod="mx-0",reason="no-rule"}'
-	local k_pt='podwall_packets_denied_total{namespace="e2e",pod="mx-0",reason="port"}'
+	local k_nr='podwall_pod_packets_denied_total{source_namespace="e2e",source_pod="mx-0",reason="no-rule"}'
+	local k_pt='podwall_pod_packets_denied_total{source_namespace="e2e",source_pod="mx-0",reason="port"}'
 	local nr0 pt0 nr1 pt1 st0 st1 ep0 ep1
 	local m
 	m=$(metrics)
-	grep -qF "$k_nr" <<<"$m" || fail "metrics has no $k_nr: $(grep 'pod="mx-0"' <<<"$m" | head -3)"
+	grep -qF "$k_nr" <<<"$m" || fail "metrics has no $k_nr: $(grep 'source_pod="mx-0"' <<<"$m" | head -3)"
 	nr0=$(metric_value "$k_nr")
 	pt0=$(metric_value "$k_pt")
 	st0=$(agent_cli status -o json | jq '.counters["drop_no-rule"]')
@@ -302,7 +308,7 @@ metrics_dns_counters() {
 	need_agent
 	pod_ensure ev2 ev-1 app=ev2
 	pod_ensure ev ev-0 app=ev
-	local k_h='podwall_dns_answers_total{result="held"}' k_r='podwall_dns_answers_total{result="released"}'
+	local k_h='podwall_dns_answers_total{path="held"}' k_r='podwall_dns_held_answers_total{outcome="released"}'
 	local k_l='podwall_dns_learned_addresses_total'
 	local h0 r0 l0 h1 r1 l1
 	h0=$(metric_value "$k_h")
@@ -320,13 +326,14 @@ metrics_dns_counters() {
 	# the rest of what issue 4 lists is there
 	local m
 	m=$(metrics)
-	for k in podwall_packets_allowed_total podwall_perf_samples_lost_total 'podwall_map_entries{map="pw_endpoints"}' \
+	for k in podwall_pod_packets_allowed_total podwall_perf_samples_lost_total 'podwall_map_entries{map="pw_endpoints"}' \
 		'podwall_map_max_entries{map="pw_learned"}'; do
 		grep -qF "$k" <<<"$m" || fail "/metrics has no $k"
 	done
 	grep -qiE '^podwall_[a-z_]*heartbeat' <<<"$m" || fail "/metrics has no heartbeat metric"
 	grep -qiE '^podwall_[a-z_]*(policy|load)_errors' <<<"$m" || fail "/metrics has no policy load error metric"
 	grep -q '^# TYPE podwall_packets_denied_total counter' <<<"$m" || fail "no TYPE line for podwall_packets_denied_total"
+	grep -q '^# TYPE podwall_pod_packets_denied_total counter' <<<"$m" || fail "no TYPE line for podwall_pod_packets_denied_total"
 	local ne
 	ne=$(agent_cli status -o json | jq .maps.pw_endpoints.entries)
 	[ "$(awk -v k='podwall_map_entries{map="pw_endpoints"}' '$1 == k {print $2}' <<<"$m")" = "$ne" ] ||
@@ -336,10 +343,15 @@ metrics_dns_counters() {
 health_probes() {
 	need_agent
 	local c
-	c=$(http_code /healthz)
+	c=$(http_code /healthz "$PURL")
 	[ "$c" = 200 ] || fail "/healthz: $c"
-	c=$(http_code /readyz)
+	c=$(http_code /readyz "$PURL")
 	[ "$c" = 200 ] || fail "/readyz: $c"
+	# probes stay on loopback: the node-address listener has only /metrics
+	c=$(http_code /healthz)
+	[ "$c" = 404 ] || fail "/healthz on the metrics address ($MURL): $c, want 404"
+	c=$(http_code /metrics "$PURL")
+	[ "$c" = 404 ] || fail "/metrics on the probe address ($PURL): $c, want 404"
 	c=$(http_code /metrics)
 	[ "$c" = 200 ] || fail "/metrics: $c"
 	c=$(in_node curl -sS --max-time 5 -D - -o /dev/null "$MURL/metrics")
@@ -347,6 +359,74 @@ health_probes() {
 		fail "/metrics content type is not text/plain"
 	c=$(http_code /no-such-path)
 	[ "$c" = 404 ] || fail "/no-such-path: $c"
+}
+
+# The real /metrics page through the strict parsers: promtool, and
+# prometheus_client's text and OpenMetrics parsers (each family one group,
+# nothing typed unknown, no family twice). Then what the page says adds up.
+metrics_strict_parsers() {
+	need_agent
+	pod_ensure ev ev-0 app=ev
+	pod_ensure mx mx-0 app=mx
+	resolve ev "$DNS4" allowed.example.test "$SRV_A"
+	assert_ok connect ev "$SRV_A" 443
+	assert_fails connect ev "$SRV_B" 443 1
+	udp_fire mx "$SRV_B" 9999 2
+	local m out
+	m=$(metrics)
+	printf '%s\n' "$m" >"$TMP/metrics.txt"
+	out=$(promtool check metrics <"$TMP/metrics.txt" 2>&1) || fail "promtool check metrics: $out"
+	e2e_log "promtool check metrics: ${out:-no complaints}"
+	in_node curl -sS --max-time 5 -H 'Accept: application/openmetrics-text; version=1.0.0' \
+		-D "$TMP/metrics.om.hdr" -o "$TMP/metrics.om" "$MURL/metrics" || fail "OpenMetrics page"
+	grep -qi '^content-type: application/openmetrics-text' "$TMP/metrics.om.hdr" ||
+		fail "an OpenMetrics Accept header got $(grep -i content-type "$TMP/metrics.om.hdr")"
+	out=$("$PY" "$E2E_DIR/metrics_check.py" "$TMP/metrics.txt" "$TMP/metrics.om" --require podwall_build_info podwall_dns_hold_seconds \
+		podwall_agent_heartbeat_age_seconds podwall_pod_packets_denied \
+		podwall_dns_held_answers 2>&1) || fail "$out"
+	e2e_log "$out"
+	grep -qE '^podwall_build_info\{version="[^"]+",commit="[^"]+"\} 1$' <<<"$m" ||
+		fail "no podwall_build_info: $(grep build_info <<<"$m")"
+	local age
+	age=$(awk '$1 == "podwall_agent_heartbeat_age_seconds" {print $2}' <<<"$m")
+	awk -v a="$age" 'BEGIN {exit !(a >= 0 && a < 5)}' || fail "heartbeat age '$age' is not a fresh age in seconds"
+	# one answer held, released, its hold time observed
+	[ "$(awk '$1 == "podwall_dns_hold_seconds_count" {print $2}' <<<"$m")" -ge 1 ] ||
+		fail "hold histogram is empty: $(grep hold_seconds <<<"$m" | tail -3)"
+	# held answers partition: released + dropped + release_failed <= held (never more)
+	local held out_sum
+	held=$(awk '$1 == "podwall_dns_answers_total{path=\"held\"}" {print $2}' <<<"$m")
+	out_sum=$(awk '$1 ~ /^podwall_dns_held_answers_total\{/ {s += $2} END {print s + 0}' <<<"$m")
+	[ "$out_sum" -le "$held" ] || fail "held answers' outcomes ($out_sum) exceed the held answers ($held)"
+	# no family mixes kinds any more
+	grep -q 'podwall_datapath_total' <<<"$m" && fail "podwall_datapath_total (mixed kinds) still there"
+	grep -q 'result="' <<<"$m" && fail "dns_answers_total{result} (held counted with its outcomes) still there"
+	return 0
+}
+
+# Metrics port taken by another process: the agent comes up, enforces, says so,
+# and serves /metrics once the port is free; probes are unaffected. Per-pod
+# families only with --metrics-pod-labels.
+metrics_port_busy() {
+	agent_running && agent_stop >/dev/null
+	bg_start squatter nsenter --net="/run/netns/$NODE" "$PY" -c '
+import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("'"$UP_NODE4"'", '"$METRICS_PORT"')); s.listen(1)
+time.sleep(60)'
+	wait_until 5 eval 'in_node ss -ltnH "sport = :$METRICS_PORT" | grep -q LISTEN' || fail "squatter did not listen"
+	agent_start --metrics-addr "$UP_NODE4:$METRICS_PORT" --probe-addr "127.0.0.1:$PROBE_PORT" ||
+		fail "agent did not start with its metrics port taken"
+	wait_until 5 grep -q "cannot serve metrics on $UP_NODE4:$METRICS_PORT" "$TMP/agent.log" ||
+		fail "no log line about the busy metrics port"
+	[ "$(http_code /healthz "$PURL")" = 200 ] || fail "probes down while the metrics port is busy"
+	agent_cli status >/dev/null || fail "status failed while the metrics port is busy"
+	bg_kill squatter
+	wait_until 10 eval '[ "$(http_code /metrics)" = 200 ]' || fail "/metrics never came up once the port was free"
+	agent_running || fail "agent exited"
+	metrics | grep -q '^podwall_pod_' && fail "per-pod families without --metrics-pod-labels"
+	agent_stop >/dev/null
+	ops_agent_start || fail "agent did not start again"
 }
 
 # Every pinned map dumps, and where it has BTF its keys and values have names.
@@ -538,7 +618,7 @@ sanitizers_clean() {
 
 CASES="cli_without_agent agent_starts_with_no_policies agent_starts control_socket_root_only
 deny_event_json events_follow_streams events_filters metrics_denied_exact metrics_dns_counters
-health_probes bpftool_dumps_named_fields cli_status cli_endpoints cli_policies cli_fqdn
+health_probes metrics_strict_parsers metrics_port_busy bpftool_dumps_named_fields cli_status cli_endpoints cli_policies cli_fqdn
 cli_help_examples cli_agent_stopped sanitizers_clean"
 
 # ============================================================ main

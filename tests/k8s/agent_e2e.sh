@@ -48,7 +48,7 @@ e2e_setup
 K=$TMP/k8s
 mkdir -p "$K" "$TMP/netd"
 NODE_NAME=node1
-METRICS=127.0.0.1:9090
+METRICS=127.0.0.1:9978 # the probes; /metrics is on the same listener here
 CONFLIST=$TMP/netd/10-flannel.conflist
 CONFLIST_ORIG=$REPO/tests/unit/testdata/k3s-flannel.conflist
 SERVICE_IP=$DNS4 # the kube-dns Service's clusterIP: the harness's dnsmasq
@@ -187,7 +187,7 @@ k8s_agent_start() {
 		mv "$3/pids/agent.tmp" "$3/pids/agent"
 		wait $!
 		echo $? >"$3/agent.rc"' agent-wrap "$NODE" "$PODWALL" "$TMP" "$PIN" "$SOCK" \
-		--k8s --kubeconfig "$kc" --node-name "$NODE_NAME" --metrics-addr "$METRICS" -v "$@"
+		--k8s --kubeconfig "$kc" --node-name "$NODE_NAME" --metrics-addr "$METRICS" --probe-addr "$METRICS" -v "$@"
 	for ((i = 0; i < 150 && SECONDS < end; i++)); do
 		timeout 2 "$PODWALL" status --socket "$SOCK" >/dev/null 2>&1 && return 0
 		[ $i -gt 5 ] && ! agent_running && break

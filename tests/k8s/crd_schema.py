@@ -318,8 +318,8 @@ def check_rendered(docs):
         p.append("agent: NODE_NAME from the downward API (spec.nodeName) expected")
     for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
         g = agent.get(probe, {}).get("httpGet", {})
-        if (g.get("host"), g.get("port"), g.get("path")) != ("127.0.0.1", 9090, path):
-            p.append("agent: %s must be httpGet 127.0.0.1:9090%s" % (probe, path))
+        if (g.get("host"), g.get("port"), g.get("path")) != ("127.0.0.1", 9978, path):
+            p.append("agent: %s must be httpGet 127.0.0.1:9978%s" % (probe, path))
     res = agent.get("resources", {})
     if not res.get("requests") or not res.get("limits"):
         p.append("agent: resource requests and limits expected")

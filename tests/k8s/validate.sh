@@ -6,7 +6,8 @@
 # where its first line says so, by the agent alone); on generated hostnames and
 # CIDRs the schema never accepts what the agent refuses; the DaemonSet's
 # install-cni script works on fake k3s trees (install_cni_test.sh; needs
-# BUILD/podwall, or PODWALL=path).
+# BUILD/podwall, or PODWALL=path); deploy/monitoring/ passes promtool and
+# matches the DaemonSet (monitoring.sh).
 #
 #   tests/k8s/validate.sh [BUILD]
 #
@@ -91,6 +92,14 @@ else
 	echo "SKIP validate/install-cni: no podwall binary at $PODWALL (build it, or set PODWALL=);" \
 		"fails under CI=true" >&2
 fi
+# deploy/monitoring/: rules (promtool), dashboard, PodMonitor and ports.
+while IFS= read -r line; do
+	echo "$line"
+	case "$line" in
+	ok*) passed=$((passed + 1)) ;;
+	FAIL*) failed=$((failed + 1)) ;;
+	esac
+done < <(tests/k8s/monitoring.sh 2>&1)
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

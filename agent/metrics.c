@@ -98,55 +98,91 @@ static void fam_reasons(struct pw_metrics_buf *b, const char *name, const char *
 	}
 }
 
+/*
+ * Where each global counter goes: its family and the value of that family's
+ * one label. Families are written in this table's order of first appearance,
+ * all of a family's rows together. A counter added to PW_COUNTERS without a
+ * row here still shows, in podwall_datapath_other_total{counter}.
+ */
+struct counter_row {
+	const char *family, *label, *help, *value;
+};
+
+#define PASSED                                                                                     	"podwall_packets_passed_total", "path",                                                    		"Packets the data path passed (all pods), by the verdict step that passed them."
+#define ANSWERS                                                                                    	"podwall_dns_answers_total", "path",                                                       		"DNS answers to enforced pods by what the data path did with them (each answer "    		"once)."
+#define INSERT                                                                                     	"podwall_map_insert_failures_total", "map",                                                		"Entries the data path could not record (the packet still passed), by map."
+#define EVDROP                                                                                     	"podwall_events_dropped_total", "cause",                                                   		"Deny/audit events the data path did not deliver, by cause."
+
+static const struct counter_row counter_rows[PW_C_DROP] = {
+	[PW_C_PASS_UNMANAGED] = {PASSED, "unmanaged"},
+	[PW_C_PASS_L2] = {PASSED, "l2"},
+	[PW_C_PASS_FLOW] = {PASSED, "flow"},
+	[PW_C_PASS_DNS_QUERY] = {PASSED, "dns_query"},
+	[PW_C_PASS_LEARNED] = {PASSED, "learned"},
+	[PW_C_PASS_CIDR] = {PASSED, "cidr"},
+	[PW_C_DNS_HELD] = {ANSWERS, "held"},
+	[PW_C_DNS_UNMATCHED] = {ANSWERS, "unmatched"},
+	[PW_C_DNS_AGENT_AWAY] = {ANSWERS, "agent_away"},
+	[PW_C_DNS_TOO_BIG] = {ANSWERS, "too_big"},
+	[PW_C_FLOW_INSERT_FAIL] = {INSERT, PW_MAP_NAME(flows)},
+	[PW_C_PEND_INSERT_FAIL] = {INSERT, PW_MAP_NAME(dns_pend)},
+	[PW_C_EVENT_LOST] = {EVDROP, "ring_full"},
+	[PW_C_EVENT_SUPPRESSED] = {EVDROP, "rate_limit"},
+	[PW_C_INGRESS_FLOW] = {"podwall_inbound_flows_total", NULL,
+			       "Connections into pods noted so that their replies pass."},
+	[PW_C_FLOW_REVALIDATE] = {"podwall_flow_revalidations_total", NULL,
+				  "Flows re-checked against the policy after it changed."},
+	[PW_C_DNS_RELEASED] = {"podwall_dns_reinjected_total", NULL,
+			       "Held DNS answers re-injected by the agent, as the data path saw "
+			       "them pass."},
+};
+
 static void render_kernel(struct pw_metrics_buf *b, const uint64_t *c)
 {
-	const struct lv passed[] = {
-		{"unmanaged", c[PW_C_PASS_UNMANAGED]}, {"l2", c[PW_C_PASS_L2]},
-		{"flow", c[PW_C_PASS_FLOW]},	       {"dns_query", c[PW_C_PASS_DNS_QUERY]},
-		{"learned", c[PW_C_PASS_LEARNED]},     {"cidr", c[PW_C_PASS_CIDR]},
-	};
-	const struct lv answers[] = {
-		{"held", c[PW_C_DNS_HELD]},
-		{"unmatched", c[PW_C_DNS_UNMATCHED]},
-		{"agent_away", c[PW_C_DNS_AGENT_AWAY]},
-		{"too_big", c[PW_C_DNS_TOO_BIG]},
-		{"capture_failed", c[PW_C_DROP + PW_R_DNS_CAPTURE]},
-	};
-	const struct lv insert[] = {
-		{PW_MAP_FLOWS, c[PW_C_FLOW_INSERT_FAIL]},
-		{PW_MAP_DNS_PEND, c[PW_C_PEND_INSERT_FAIL]},
-	};
-	const struct lv evdrop[] = {
-		{"ring_full", c[PW_C_EVENT_LOST]},
-		{"rate_limit", c[PW_C_EVENT_SUPPRESSED]},
-	};
+	bool done[PW_C_DROP] = {0}, other = false;
+	char lab[128];
 
-	fam_by(b, "podwall_packets_passed_total",
-	       "Packets the data path passed (all pods), by the verdict step that passed them.",
-	       "path", passed, sizeof(passed) / sizeof(passed[0]));
+	for (int i = 0; i < PW_C_DROP; i++) {
+		const struct counter_row *r = &counter_rows[i];
+
+		if (done[i] || !r->family) {
+			other |= !r->family;
+			continue;
+		}
+		pw_mb_help(b, r->family, "counter", r->help);
+		for (int j = i; j < PW_C_DROP; j++) {
+			const struct counter_row *q = &counter_rows[j];
+
+			if (done[j] || !q->family || strcmp(q->family, r->family))
+				continue;
+			done[j] = true;
+			if (q->label)
+				snprintf(lab, sizeof(lab), "%s=\"%s\"", q->label, q->value);
+			else
+				lab[0] = '\0';
+			pw_mb_sample(b, q->family, lab, c[j]);
+			/* what the data path dropped while handing an answer over
+			 * is one of the answers' paths too */
+			if (j == PW_C_DNS_TOO_BIG)
+				pw_mb_sample(b, q->family, "path=\"capture_failed\"",
+					     c[PW_C_DROP + PW_R_DNS_CAPTURE]);
+		}
+	}
+	if (other) {
+		pw_mb_help(b, "podwall_datapath_other_total", "counter",
+			   "Data path counters without a family of their own yet, by name.");
+		for (int i = 0; i < PW_C_DROP; i++) {
+			if (counter_rows[i].family)
+				continue;
+			snprintf(lab, sizeof(lab), "counter=\"%s\"", pw_counter_name(i));
+			pw_mb_sample(b, "podwall_datapath_other_total", lab, c[i]);
+		}
+	}
 	fam_reasons(b, "podwall_packets_denied_total",
 		    "Packets the data path dropped (all pods), by reason.", c, PW_C_DROP);
 	fam_reasons(b, "podwall_packets_audited_total",
 		    "Packets of audit-mode pods that enforce mode would drop, by reason.", c,
 		    PW_C_AUDIT);
-	fam_by(b, "podwall_map_insert_failures_total",
-	       "Entries the data path could not record (the packet still passed), by map.",
-	       "map", insert, sizeof(insert) / sizeof(insert[0]));
-	fam_by(b, "podwall_events_dropped_total",
-	       "Deny/audit events the data path did not deliver, by cause.", "cause", evdrop,
-	       sizeof(evdrop) / sizeof(evdrop[0]));
-	fam(b, "podwall_inbound_flows_total", "counter",
-	    "Connections into pods noted so that their replies pass.", "", c[PW_C_INGRESS_FLOW]);
-	fam(b, "podwall_flow_revalidations_total", "counter",
-	    "Flows re-checked against the policy after it changed.", "",
-	    c[PW_C_FLOW_REVALIDATE]);
-	fam_by(b, "podwall_dns_answers_total",
-	       "DNS answers to enforced pods by what the data path did with them (each answer "
-	       "once).",
-	       "path", answers, sizeof(answers) / sizeof(answers[0]));
-	fam(b, "podwall_dns_reinjected_total", "counter",
-	    "Held DNS answers re-injected by the agent, as the data path saw them pass.", "",
-	    c[PW_C_DNS_RELEASED]);
 }
 
 static void render_pods(struct pw_agent *a, struct pw_metrics_buf *b)

@@ -122,7 +122,8 @@ _Static_assert(PW_R_NONE == 0, "reason 0 means allowed");
  * counted per reason at PW_C_DROP + reason, audit passes at PW_C_AUDIT + reason.
  *
  * X(ID, name): PW_C_<ID> in list order (append only); name is the key in
- * `podwall counters` and the kind in podwall_datapath_total.
+ * `podwall counters` and its row in agent/metrics.c
+ * (counter_rows) says which metric family shows it.
  */
 #define PW_COUNTERS(X)                                                                             \
 	X(PASS_UNMANAGED, "pass_unmanaged")	       /* ifindex not an endpoint */                   \

@@ -79,6 +79,7 @@ static void policy_file_free(struct pw_policy_file *f)
 	json_decref(f->good_json);
 	free(f->path);
 	free(f->error);
+	free(f->uid);
 }
 
 static void cache_path(const struct pw_agent *a, const char *path, char *buf, size_t len)
@@ -262,6 +263,128 @@ static void rebuild_policy_view(struct pw_agent *a)
 			a->pols[a->n_pols++] = a->files[i].pols[j]; /* borrowed */
 }
 
+/*
+ * Kubernetes mode: the last good version of each EgressPolicy object, in
+ * STATE/policy-cache/k8s/NAMESPACE_NAME.json, as file mode keeps the last good
+ * version of each file. When the API holds a version the agent refuses, the
+ * cached one stays in force, across agent restarts and until a valid version
+ * arrives (fail-closed: a refused edit never unselects pods). The cache is
+ * keyed by the object's uid: a deleted and re-created object never inherits
+ * the rules of the old one.
+ */
+static int k8s_cache_path(const struct pw_agent *a, const char *source, char *buf, size_t len)
+{
+	const char *p = source + 4, *slash; /* after "k8s:" */
+	int n;
+
+	if (strncmp(source, "k8s:", 4))
+		return -EINVAL;
+	slash = strchr(p, '/');
+	/* NAMESPACE/NAME as the API validates them; anything else is never cached. */
+	if (!slash || slash == p || strchr(slash + 1, '/') || p[0] == '.' || strstr(p, "..") ||
+	    strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789-./") != strlen(p))
+		return -EINVAL;
+	/* '_' for the '/': namespaces are DNS labels, they never hold one. */
+	n = snprintf(buf, len, "%s/policy-cache/k8s/%.*s_%s.json", a->o.state_dir,
+		     (int)(slash - p), p, slash + 1);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static void k8s_cache_save(struct pw_agent *a, const char *source, const json_t *obj)
+{
+	char path[700], tmp[720], dir[600];
+
+	if (k8s_cache_path(a, source, path, sizeof(path)))
+		return;
+	snprintf(dir, sizeof(dir), "%s/policy-cache", a->o.state_dir);
+	mkdir(dir, 0700);
+	snprintf(dir, sizeof(dir), "%s/policy-cache/k8s", a->o.state_dir);
+	mkdir(dir, 0700);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (json_dump_file(obj, tmp, JSON_COMPACT) || rename(tmp, path)) {
+		pw_warn("%s: cannot keep its last good version in %s: %s", source, path,
+			strerror(errno));
+		unlink(tmp);
+	}
+}
+
+static void k8s_cache_remove(struct pw_agent *a, const char *source)
+{
+	char path[700];
+
+	if (!k8s_cache_path(a, source, path, sizeof(path)))
+		unlink(path);
+}
+
+static const char *obj_uid(const json_t *obj)
+{
+	return json_string_value(json_object_get(json_object_get(obj, "metadata"), "uid")) ?: "";
+}
+
+/* The cached last good version of the object the API now holds (same uid). */
+static struct pw_policy *k8s_cache_load(struct pw_agent *a, const char *source,
+					const json_t *now)
+{
+	char path[700], err[PW_ERR_LEN];
+	struct pw_policy *pol;
+	json_error_t jerr;
+	json_t *obj;
+
+	if (k8s_cache_path(a, source, path, sizeof(path)))
+		return NULL;
+	obj = json_load_file(path, 0, &jerr);
+	if (!obj)
+		return NULL;
+	pol = calloc(1, sizeof(*pol));
+	if (pol && strcmp(obj_uid(obj), obj_uid(now))) {
+		pw_info("%s: the cached version belongs to an older object (uid %s), not used",
+			source, obj_uid(obj));
+		free(pol);
+		pol = NULL;
+	} else if (pol && pw_policy_from_json(obj, source, pol, err, sizeof(err))) {
+		pw_warn("%s: cached version in %s is not valid: %s", source, path, err);
+		free(pol);
+		pol = NULL;
+	}
+	json_decref(obj);
+	if (pol)
+		pw_warn("%s: using its last good version from %s", source, path);
+	return pol;
+}
+
+/* After a full LIST: forget the cached versions of objects the API no longer has. */
+void pw_agent_policy_cache_prune(struct pw_agent *a)
+{
+	char dir[600], path[700], source[600];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/policy-cache/k8s", a->o.state_dir);
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		char *us;
+		bool known = false;
+
+		if (de->d_name[0] == '.' || n < 6 || strcmp(de->d_name + n - 5, ".json"))
+			continue;
+		snprintf(source, sizeof(source), "k8s:%.*s", (int)(n - 5), de->d_name);
+		us = strchr(source, '_');
+		if (us)
+			*us = '/';
+		for (size_t i = 0; i < a->n_files && !known; i++)
+			known = !strcmp(a->files[i].path, source);
+		if (known)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		pw_info("%s: gone from the API, its cached version removed", source);
+		unlink(path);
+	}
+	closedir(d);
+}
+
 void pw_agent_policy_object(struct pw_agent *a, const char *source, const json_t *obj)
 {
 	struct pw_policy_file *f = NULL;
@@ -272,6 +395,7 @@ void pw_agent_policy_object(struct pw_agent *a, const char *source, const json_t
 		if (!strcmp(a->files[i].path, source))
 			f = &a->files[i];
 	if (!obj) {
+		k8s_cache_remove(a, source);
 		if (f) {
 			pw_info("%s: deleted, its rules no longer apply", source);
 			policy_file_free(f);
@@ -281,36 +405,56 @@ void pw_agent_policy_object(struct pw_agent *a, const char *source, const json_t
 		}
 		return;
 	}
+	if (!f) {
+		/* Known from now on, even refused: `podwall policies` and status
+		 * show the error of a brand-new policy too. */
+		struct pw_policy_file *nf = realloc(a->files, (a->n_files + 1) * sizeof(*nf));
+
+		if (!nf)
+			return;
+		a->files = nf;
+		f = &nf[a->n_files++];
+		memset(f, 0, sizeof(*f));
+		f->path = strdup(source);
+		if (!f->path) {
+			a->n_files--;
+			return;
+		}
+	}
 	pol = calloc(1, sizeof(*pol));
 	if (!pol)
 		return;
 	if (pw_policy_from_json(obj, source, pol, err, sizeof(err))) {
 		free(pol);
 		a->st.policy_errors++;
-		pw_err("policy refused, previous version stays in force: %s", err);
-		if (f) {
-			free(f->error);
-			f->error = strdup(err);
+		free(f->error);
+		f->error = strdup(err);
+		if (f->pols && strcmp(obj_uid(obj), f->uid ?: "")) {
+			/* Re-created under the same name: the old rules are not its. */
+			pw_policies_free(f->pols, f->n_pols);
+			f->pols = NULL;
+			f->n_pols = 0;
 		}
+		if (!f->pols && (f->pols = k8s_cache_load(a, source, obj))) {
+			f->n_pols = 1;
+			free(f->uid);
+			f->uid = strdup(obj_uid(obj));
+		}
+		if (f->pols)
+			pw_err("policy refused, previous version stays in force: %s", err);
+		else
+			pw_err("policy refused (no earlier version to keep): %s", err);
+		rebuild_policy_view(a);
 		return;
-	}
-	if (!f) {
-		struct pw_policy_file *nf = realloc(a->files, (a->n_files + 1) * sizeof(*nf));
-
-		if (!nf) {
-			pw_policies_free(pol, 1);
-			return;
-		}
-		a->files = nf;
-		f = &nf[a->n_files++];
-		memset(f, 0, sizeof(*f));
-		f->path = strdup(source);
 	}
 	pw_policies_free(f->pols, f->n_pols);
 	f->pols = pol;
 	f->n_pols = 1;
 	free(f->error);
 	f->error = NULL;
+	free(f->uid);
+	f->uid = strdup(obj_uid(obj));
+	k8s_cache_save(a, source, obj);
 	a->st.policy_loads++;
 	rebuild_policy_view(a);
 }
@@ -859,10 +1003,20 @@ static json_t *cmd_status(struct pw_agent *a)
 		(json_int_t)s->dns_dropped_learn, "dns_not_allowed", (json_int_t)s->dns_not_allowed,
 		"perf_lost", (json_int_t)s->perf_lost, "policy_errors", (json_int_t)s->policy_errors,
 		"events", (json_int_t)s->events_total);
-	if (st && a->k8s)
-		json_object_set_new(st, "kubernetes",
-				    json_pack("{s:s,s:b}", "server", pw_k8s_server(a->k8s), "synced",
-					      a->k8s_synced));
+	if (st && a->k8s) {
+		struct pw_k8s_health h;
+
+		/* Losing the API is shown, never made a readiness failure: the
+		 * node keeps enforcing what it has, and new pods wait. */
+		pw_k8s_health(a->k8s, &h);
+		json_object_set_new(
+			st, "kubernetes",
+			json_pack("{s:s,s:b,s:[{s:s,s:s,s:s,s:s,s:I}]}", "server",
+				  pw_k8s_server(a->k8s), "synced", a->k8s_synced, "conditions",
+				  "type", "APIConnected", "status",
+				  h.state == PW_K8S_API_OK ? "True" : "False", "reason", h.reason,
+				  "message", h.message, "since_unix_ms", (json_int_t)h.since_ms));
+	}
 	return st;
 }
 

@@ -28,6 +28,7 @@ struct pw_policy_file {
 	char *error; /* last load error; pols is the last good version */
 	struct timespec mtime;
 	json_t *good_json; /* documents of the last good version (cached in state) */
+	char *uid;	   /* k8s: metadata.uid of the object pols came from */
 };
 
 struct pw_portset_ent {
@@ -166,6 +167,8 @@ json_t *pw_agent_counters_json(struct pw_agent *a);
 /* Replace the policies of one source ("k8s:ns/name") with those decoded from
  * obj, or remove them (obj NULL). A bad object keeps the previous version. */
 void pw_agent_policy_object(struct pw_agent *a, const char *source, const json_t *obj);
+/* After a full LIST of EgressPolicies: drop cached versions of deleted objects. */
+void pw_agent_policy_cache_prune(struct pw_agent *a);
 /* First full sync (Kubernetes mode): apply everything, answer ADDs. */
 void pw_agent_start_enforcing(struct pw_agent *a);
 

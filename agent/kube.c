@@ -64,6 +64,11 @@ static void on_change(enum pw_k8s_kind kind, enum pw_k8s_change type, const json
 		const json_t *md = json_object_get(o, "metadata");
 		char source[600];
 
+		if (type == PW_K8S_SYNCED) {
+			/* A complete LIST: every object the API has was delivered. */
+			pw_agent_policy_cache_prune(a);
+			break;
+		}
 		if (!o)
 			break;
 		snprintf(source, sizeof(source), "k8s:%s/%s",

@@ -29,6 +29,7 @@
 #include <microhttpd.h>
 
 #include "agent_int.h"
+#include "k8s.h"
 #include "events_fmt.h"
 #include "log.h"
 #include "metrics_fmt.h"
@@ -296,6 +297,20 @@ static char *render_metrics(struct pw_agent *a, bool openmetrics)
 	    s->compile_errors);
 	fam(&b, "podwall_events_total", "counter", "Deny/audit events the agent recorded.", "",
 	    s->events_total);
+	if (a->k8s) {
+		struct pw_k8s_health h;
+
+		pw_k8s_health(a->k8s, &h);
+		pw_mb_help(&b, "podwall_kubernetes_api_up", "gauge",
+			   "1 while every list/watch of the Kubernetes API works; 0 after a "
+			   "failure (reason: Unreachable, Unauthorized, Forbidden).");
+		pw_mb_printf(&b, "podwall_kubernetes_api_up{reason=\"%s\"} %d\n", h.reason,
+			     h.state == PW_K8S_API_OK);
+		pw_mb_help(&b, "podwall_kubernetes_api_down_since_seconds", "gauge",
+			   "Unix time of the first failure in a row talking to the API; 0 when up.");
+		pw_mb_sample_f(&b, "podwall_kubernetes_api_down_since_seconds", "",
+			       (double)h.since_ms / 1e3);
+	}
 	if (a->o.metrics_pod_labels)
 		render_pods(a, &b);
 	return pw_mb_take(&b);

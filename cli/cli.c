@@ -282,6 +282,21 @@ int pw_cli_status(int argc, char **argv)
 		       json_is_true(json_object_get(json_object_get(rep, "kubernetes"), "synced"))
 			       ? "done"
 			       : "NOT DONE (nothing applied yet)");
+	size_t ci;
+	json_t *cond;
+
+	json_array_foreach(json_object_get(json_object_get(rep, "kubernetes"), "conditions"), ci,
+			   cond) {
+		time_t since =
+			(time_t)(json_integer_value(json_object_get(cond, "since_unix_ms")) / 1000);
+		char when[32] = "";
+
+		if (!strcmp(jstr(cond, "status") ?: "", "True"))
+			continue;
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&since));
+		printf("kubernetes API: %s since %s (enforcing what was last synced): %s\n",
+		       jstr(cond, "reason"), when, jstr(cond, "message"));
+	}
 	printf("endpoints: %lld (%lld enforced), programs attached on %lld\n",
 	       (long long)json_integer_value(json_object_get(eps, "total")),
 	       (long long)json_integer_value(json_object_get(eps, "enforced")),

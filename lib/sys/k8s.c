@@ -51,6 +51,21 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The API answered: whatever failed before, it is reachable and lets us in. */
+static void api_ok(struct pw_k8s_stats *st)
+{
+	st->failing_since_ms = 0;
+	st->last_http = 0;
+}
+
 static int __attribute__((format(printf, 3, 4)))
 errf(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -842,6 +857,8 @@ static void failed(struct reflector *r, bool relist, const char *fmt, ...)
 	int64_t delay;
 	va_list ap;
 
+	if (!r->st.failing_since_ms)
+		r->st.failing_since_ms = wall_ms();
 	va_start(ap, fmt);
 	vsnprintf(r->st.last_error, sizeof(r->st.last_error), fmt, ap);
 	va_end(ap);
@@ -1029,8 +1046,10 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 
 	if (!q->status) {
 		curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &q->status);
-		if (q->type == REQ_WATCH && q->status == 200)
+		if (q->type == REQ_WATCH && q->status == 200) {
 			q->r->st.watching = true;
+			api_ok(&q->r->st);
+		}
 	}
 	if (q->type == REQ_WATCH && q->status == 200)
 		return watch_feed(q, data, n) ? n : 0;
@@ -1268,6 +1287,7 @@ static void list_done(struct reflector *r, struct request *q, CURLcode res, long
 	int ret;
 
 	if (res != CURLE_OK || status != 200) {
+		r->st.last_http = res == CURLE_OK ? status : 0;
 		json_decref(r->pending);
 		r->pending = NULL;
 		free(r->cont);
@@ -1342,6 +1362,7 @@ static void list_done(struct reflector *r, struct request *q, CURLcode res, long
 	r->failures = 0;
 	r->st.lists++;
 	r->st.last_error[0] = '\0';
+	api_ok(&r->st);
 	if (!r->synced)
 		pw_info("k8s: %s: synced, %zu objects at resourceVersion %s", kind_names[r->kind],
 			json_object_size(r->cache), r->rv);
@@ -1368,6 +1389,7 @@ static void watch_done(struct reflector *r, struct request *q, CURLcode res, lon
 	char why[256];
 
 	r->st.watching = false;
+	r->st.last_http = res == CURLE_OK && status != 200 ? status : 0;
 	if (q->outcome == OUT_GONE || (q->outcome == OUT_NONE && status == 410)) {
 		r->st.relists_gone++;
 		r->need_list = true;
@@ -1833,6 +1855,33 @@ void pw_k8s_stats(const struct pw_k8s *k, enum pw_k8s_kind kind, struct pw_k8s_s
 	st->synced = pw_k8s_kind_synced(k, kind);
 	st->token_reloads = k->auth.token_reloads;
 	snprintf(st->resource_version, sizeof(st->resource_version), "%s", r->rv ? r->rv : "");
+}
+
+void pw_k8s_health(const struct pw_k8s *k, struct pw_k8s_health *h)
+{
+	static const char *const reasons[] = {"Connected", "Unreachable", "Unauthorized",
+					      "Forbidden"};
+	static const int rank[] = {0, 1, 3, 2}; /* 401 over 403 over unreachable */
+
+	memset(h, 0, sizeof(*h));
+	for (int i = 0; i < PW_K8S_NKINDS; i++) {
+		const struct reflector *r = &k->refl[i];
+		enum pw_k8s_api_state s;
+
+		if (!r->path || !r->st.failing_since_ms)
+			continue;
+		s = r->st.last_http == 401   ? PW_K8S_API_UNAUTHORIZED
+		    : r->st.last_http == 403 ? PW_K8S_API_FORBIDDEN
+					     : PW_K8S_API_UNREACHABLE;
+		if (!h->since_ms || r->st.failing_since_ms < h->since_ms)
+			h->since_ms = r->st.failing_since_ms;
+		if (rank[s] > rank[h->state]) {
+			h->state = s;
+			snprintf(h->message, sizeof(h->message), "%s: %s", kind_names[i],
+				 r->st.last_error);
+		}
+	}
+	h->reason = reasons[h->state];
 }
 
 const char *pw_k8s_server(const struct pw_k8s *k)

@@ -148,7 +148,25 @@ struct pw_k8s_stats {
 	bool watching; /* a WATCH stream is open (answered 200, not ended) */
 	char resource_version[64];
 	char last_error[256]; /* "" if none since the last success */
+	long last_http;	      /* HTTP status of the last failed request; 0: none or network */
+	int64_t failing_since_ms; /* wall clock of the first failure in a row; 0: working */
 };
+
+/* Can the agent talk to the API? (status, metrics, a condition) */
+enum pw_k8s_api_state {
+	PW_K8S_API_OK,		 /* every resource listed or watched since its last failure */
+	PW_K8S_API_UNREACHABLE,	 /* network error, timeout, 5xx */
+	PW_K8S_API_UNAUTHORIZED, /* 401: the token or certificate is not accepted */
+	PW_K8S_API_FORBIDDEN,	 /* 403: RBAC does not allow what podwall needs */
+};
+struct pw_k8s_health {
+	enum pw_k8s_api_state state;
+	const char *reason;	  /* "Connected", "Unreachable", "Unauthorized", "Forbidden" */
+	char message[300];	  /* "egresspolicies: watch: HTTP 403: ..." */
+	int64_t since_ms;	  /* wall clock of the first failure (0 when OK) */
+};
+/* The worst state over every resource: 401 over 403 over unreachable. */
+void pw_k8s_health(const struct pw_k8s *k, struct pw_k8s_health *h);
 
 /*
  * Read the configuration (kubeconfig or in-cluster environment and files) and

@@ -30,9 +30,13 @@
 #                          then sync, ADD completes and is enforced
 #   restart_stale_flow     an idle connection revoked by a policy change stays
 #                          revoked across an agent restart
+#   refused_kept           a refused version keeps the last good one in force,
+#                          across an agent restart (state directory); a
+#                          brand-new refused policy shows its error
+#   api_lost               403, 401: status condition, metric, /readyz 200
 #   sanitizers_clean       the agents exited 0 on SIGTERM, no ASan/UBSan report
 #
-# E2E_KEEP=1 keeps the temp dir (logs: agent.log, agent.events, k8s/api*.err).
+# K8S_CASES="a b" runs only those cases. E2E_KEEP=1 keeps the temp dir (logs: agent.log, agent.events, k8s/api*.err).
 set -uo pipefail
 
 BUILD=${1:-${BUILD:-build/asan}}
@@ -436,7 +440,7 @@ case_dns_resolvers() {
 	api_pod c7 p7 app=c7
 	api_policy_fqdn c7 fqdn app=c7 allowed.example.test 443
 	cni_add c7 c7 p7 || fail "CNI ADD c7 failed"
-	within 10 test -n "$(ep_policies c7)" || fail "c7 not selected: '$(ep_policies c7)'"
+	within 10 eval 'test -n "$(ep_policies c7)"' || fail "c7 not selected: '$(ep_policies c7)'"
 	# nothing learned yet
 	expect_denied c7 "$SRV_A" 443
 	# DNS to the Service's IP: trusted, answered, learned from
@@ -583,7 +587,7 @@ case_restart_api_down() {
 	api_policy_cidr c6 base app=c6 "$SRV_A/32:443"
 	cni_add c6 c6 p6 || fail "CNI ADD c6 failed"
 	cni_add c6o c6 p6open || fail "CNI ADD c6o failed"
-	within 10 test "$(ep_policies c6)" = c6/base || fail "c6 policies: '$(ep_policies c6)'"
+	within 10 eval 'test "$(ep_policies c6)" = c6/base' || fail "c6 policies: '$(ep_policies c6)'"
 	check_c6 before
 	soft_done # the baseline must hold, or the rest means nothing
 	map_snapshot "$K/maps.before"
@@ -642,7 +646,7 @@ case_restart_api_down() {
 	within 30 k8s_synced || fail "$(printf '%s; ' "${SOFT_FAILS[@]}")not synced 30 s after the API came up"
 	t_sync=$(now_ms)
 	e2e_log "synced $((t_sync - t_up)) ms after api-up ($(agent_cli status -o json | jq -c .kubernetes))"
-	soft "up: /readyz 200" within 5 test "$(readyz_code)" = 200
+	soft "up: /readyz 200" within 5 eval 'test "$(readyz_code)" = 200'
 	for ((i = 0; i < 150; i++)); do
 		[ -e "$K/c6n.rc" ] && break
 		sleep 0.2
@@ -685,7 +689,7 @@ case_restart_stale_flow() {
 	gen=$(endpoint_gen c9)
 	# port 9000 revoked through the API
 	api_policy_cidr c9 base app=c9 "$SRV_A/32:443"
-	within 10 test "$(endpoint_gen c9)" != "$gen" || fail "policy change not applied"
+	within 10 eval 'test "$(endpoint_gen c9)" != "$gen"' || fail "policy change not applied"
 	become_denied c9 "$SRV_A" 9000
 	e2e_log "policy_gen: $gen when the connections opened, $(endpoint_gen c9) after the change"
 	# the control: without a restart the idle connection is cut on its next packet
@@ -710,6 +714,100 @@ case_restart_stale_flow() {
 	e2e_log "ok: idle connection 2 blocked after the restart"
 }
 
+# pol_error NS/NAME: the agent's error for that policy object ("" if none).
+pol_error() {
+	agent_cli policies -o json 2>/dev/null |
+		jq -r --arg s "k8s:$1" '.errors[] | select(.source == $s) | .error'
+}
+
+# A version of a policy the agent refuses (host bits in a CIDR, an unknown
+# field kept by the CRD) leaves the last good version in force, also after an
+# agent restart: it is kept in the state directory. A brand-new refused
+# policy shows its error too.
+case_refused_kept() {
+	need_agent
+	local bad
+	api_pod c10 p10 app=c10
+	api_policy_cidr c10 base app=c10 "$SRV_A/32:443"
+	cni_add c10 c10 p10 || fail "CNI ADD c10 failed"
+	within 10 eval 'test "$(ep_policies c10)" = c10/base' || fail "c10 policies: '$(ep_policies c10)'"
+	expect_denied c10 "$SRV_B" 443
+	# refused: host bits set beyond the prefix (would open SRV_B's /24)
+	api_policy_cidr c10 base app=c10 "$SRV_A/32:443 $SRV_B/24:443"
+	within 10 eval 'test -n "$(pol_error c10/base)"' || fail "no error shown for the refused c10/base"
+	e2e_log "refused: $(pol_error c10/base)"
+	pol_error c10/base | grep -q 'toCIDRs' || fail "the error names no field: $(pol_error c10/base)"
+	expect_denied c10 "$SRV_B" 443
+	expect_allowed c10 "$SRV_A" 443
+	# brand-new and refused: a misspelt field the API server kept
+	bad=$(jq -cn '{apiVersion:"podwall.io/v1alpha1",kind:"EgressPolicy",
+		metadata:{namespace:"c10",name:"typo"},
+		spec:{podSelector:{matchLabel:{app:"c10"}},egress:[]}}')
+	api_apply egresspolicies "$bad"
+	within 10 eval 'test -n "$(pol_error c10/typo)"' || fail "no error shown for the brand-new refused c10/typo"
+	pol_error c10/typo | grep -q 'matchLabel' || fail "c10/typo error: $(pol_error c10/typo)"
+	e2e_log "brand-new refused: $(pol_error c10/typo)"
+	agent_cli policies | grep -q '^ERROR .*c10/typo' || fail "podwall policies shows no ERROR line for c10/typo"
+	# restart: the refused version is what the API has; the last good one stays
+	agent_stop || fail "agent did not stop"
+	api_current
+	k8s_agent_start "$K/$API_NAME.kubeconfig" || fail "agent did not restart"
+	within 20 k8s_synced || fail "no sync after the restart"
+	within 10 eval 'test "$(ep_policies c10)" = c10/base' || fail "after restart c10 policies: '$(ep_policies c10)' (fail-open)"
+	expect_denied c10 "$SRV_B" 443
+	expect_allowed c10 "$SRV_A" 443
+	test -n "$(pol_error c10/base)" || fail "after restart no error shown for c10/base"
+	test -n "$(pol_error c10/typo)" || fail "after restart no error shown for c10/typo"
+	e2e_log "podwall policies after the restart:
+$(agent_cli policies)"
+	# a valid version replaces it and clears the error
+	api_policy_cidr c10 base app=c10 "$SRV_A/32:443 $SRV_B/32:443"
+	become_allowed c10 "$SRV_B" 443
+	within 10 eval 'test -z "$(pol_error c10/base)"' || fail "error still shown: $(pol_error c10/base)"
+	# deleted and re-created under the same name, refused: the old rules are
+	# not the new object's (nothing selects the pod but what is valid)
+	api_delete egresspolicies c10 base
+	api_delete egresspolicies c10 typo
+	become_allowed c10 "$SRV_C" 443
+	ls "$TMP/state/policy-cache/k8s/" >&2 2>/dev/null
+	test ! -e "$TMP/state/policy-cache/k8s/c10_base.json" || fail "cache of the deleted c10/base kept"
+}
+
+# metric NAME: the sample lines of that metric.
+metric() { in_node curl -sf -m 3 "http://$METRICS/metrics" | grep -E "^$1(\{| )"; }
+api_cond() { agent_cli status -o json | jq -r '.kubernetes.conditions[] | select(.type == "APIConnected") | "\(.status) \(.reason)"'; }
+cond_is() { [ "$(api_cond)" = "$*" ]; }
+
+# Losing the API (401, 403, unreachable) shows in status, a metric and a
+# condition; /readyz stays 200 (the node enforces what it has).
+case_api_lost() {
+	need_agent
+	api_current
+	within 10 cond_is True Connected || fail "condition before: $(api_cond)"
+	metric podwall_kubernetes_api_up | grep -q ' 1$' || fail "metric before: $(metric podwall_kubernetes_api_up)"
+	# 403 on egresspolicies (a Role that lost the permission)
+	ctl config '{"forbid": ["egresspolicies"]}'
+	ctl drop-watches
+	within 15 cond_is False Forbidden || fail "403: condition $(api_cond)"
+	e2e_log "403: $(agent_cli status | grep 'kubernetes API')"
+	agent_cli status | grep -q 'kubernetes API: Forbidden since' || fail "403 not in podwall status"
+	metric podwall_kubernetes_api_up | grep -q 'reason="Forbidden"} 0$' ||
+		fail "403: metric $(metric podwall_kubernetes_api_up)"
+	[ "$(readyz_code)" = 200 ] || fail "403: /readyz $(readyz_code)"
+	ctl config '{"forbid": []}'
+	# 401: the token no longer valid
+	ctl rotate-token '{"token": "tok-nobody"}'
+	ctl drop-watches
+	within 15 cond_is False Unauthorized || fail "401: condition $(api_cond)"
+	metric podwall_kubernetes_api_up | grep -q 'reason="Unauthorized"} 0$' ||
+		fail "401: metric $(metric podwall_kubernetes_api_up)"
+	[ "$(readyz_code)" = 200 ] || fail "401: /readyz $(readyz_code)"
+	e2e_log "401: $(agent_cli status | grep 'kubernetes API')"
+	ctl rotate-token "$(jq -cn --arg t "$(cat "$K/$API_NAME.client-token")" '{token:$t}')"
+	within 20 cond_is True Connected || fail "not connected again: $(api_cond)"
+	metric podwall_kubernetes_api_up | grep -q 'reason="Connected"} 1$' || fail "metric after: $(metric podwall_kubernetes_api_up)"
+}
+
 case_sanitizers_clean() {
 	local f rc
 	agent_stop || fail "agent did not stop on SIGTERM"
@@ -731,14 +829,23 @@ k8s_agent_start "$K/a.kubeconfig" --cni-conflist "$CONFLIST" || fail "the agent 
 cp "$CONFLIST" "$K/conflist.at-start"
 within 20 k8s_synced || fail "no first sync with the fake API: $(grep -v libbpf "$TMP/agent.log" | tail -5)"
 
-run_test case_policy_create_delete
-run_test case_label_change
-run_test case_watch_dropped
-run_test case_gone_410_relist
-run_test case_token_rotation
-run_test case_dns_resolvers
-run_test case_cni_conflist
-run_test case_restart_api_down
-run_test case_restart_stale_flow
-run_test case_sanitizers_clean
+# K8S_CASES="refused_kept api_lost": only those (and sanitizers_clean).
+k8s_case() {
+	local c=${1#case_}
+	[ -z "${K8S_CASES:-}" ] || [ "$c" = sanitizers_clean ] || [[ " $K8S_CASES " == *" $c "* ]] ||
+		return 0
+	run_test "$1"
+}
+k8s_case case_policy_create_delete
+k8s_case case_label_change
+k8s_case case_watch_dropped
+k8s_case case_gone_410_relist
+k8s_case case_token_rotation
+k8s_case case_dns_resolvers
+k8s_case case_cni_conflist
+k8s_case case_restart_api_down
+k8s_case case_restart_stale_flow
+k8s_case case_refused_kept
+k8s_case case_api_lost
+k8s_case case_sanitizers_clean
 e2e_summary

@@ -39,7 +39,9 @@ The control side (plain HTTP on its own port, no auth, JSON in and out):
   POST /_test/config       {"gone_as_http": bool, "bookmark_interval": s,
                             "fail_continue": n, "compact_on_continue": n,
                             "garbage_next_watch": n, "fail_lists": n,
-                            "pause_watches": bool, "split_chunks": bool}
+                            "pause_watches": bool, "split_chunks": bool,
+                            "forbid": [PLURAL...]}  (403 for those resources,
+                            as a Role without the permission)
                            (pause_watches: open watches send nothing, not even
                            bookmarks, until unpaused: changes made meanwhile are
                            "in the gap" for a client whose watch is then cut)
@@ -198,7 +200,8 @@ class Store:
         self.drop_gen = 0
         self.config = {"gone_as_http": False, "bookmark_interval": args.bookmark_interval,
                        "fail_continue": 0, "compact_on_continue": 0, "garbage_next_watch": 0,
-                       "fail_lists": 0, "split_chunks": True, "pause_watches": False}
+                       "fail_lists": 0, "split_chunks": True, "pause_watches": False,
+                       "forbid": []}
         self.stats = {"requests": 0, "unauthorized": 0, "lists": {}, "continues": {},
                       "watches": {}, "watch_rvs": {}, "gone": 0, "open_watches": 0,
                       "auth_tokens": [], "client_certs": 0}
@@ -350,6 +353,11 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
             self.send_status(404, "NotFound", "the server could not find the requested resource")
             return
         plural, ns, name = r
+        if plural in self.store.config["forbid"]:
+            self.send_status(403, "Forbidden",
+                             '%s is forbidden: User "system:serviceaccount:podwall:podwall" '
+                             'cannot list resource "%s"' % (plural, plural))
+            return
         try:
             matcher = Matcher(plural, ns, q.get("labelSelector"), q.get("fieldSelector"))
         except BadSelector as e:

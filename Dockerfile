@@ -2,9 +2,10 @@
 # podwall image for the DaemonSet in deploy/: the agent (podwall, with its BPF
 # object built in as a skeleton) and the chained CNI plugin (podwall-cni).
 #
-#   docker build -t podwall:0.1.0 .
-#   docker save podwall:0.1.0 | sudo k3s ctr images import -
+#   docker build -t localhost/podwall:0.1.0 .
+#   docker save localhost/podwall:0.1.0 | sudo k3s ctr images import -
 #   kubectl apply -k deploy/
+#   docker run --rm localhost/podwall:0.1.0 version   (or: ... podwall version)
 #
 # Builder: Debian 12 with the -dev packages (the same list as tools/install-deps.sh,
 # build part only). Runtime: Debian 12 slim with the shared libraries only.
@@ -37,7 +38,7 @@ RUN apt-get update -q && apt-get install -y -q --no-install-recommends \
 	&& rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/podwall /out/podwall-cni /usr/local/bin/
 # Fail the build, not the node, if a runtime library is missing.
-RUN podwall version && ! ldd /usr/local/bin/podwall /usr/local/bin/podwall-cni | grep -q 'not found'
+RUN podwall version && podwall podwall version && ! ldd /usr/local/bin/podwall /usr/local/bin/podwall-cni | grep -q 'not found'
 LABEL org.opencontainers.image.title="podwall" \
 	org.opencontainers.image.description="Default-deny egress for Kubernetes pods: hostname, CIDR and port allowlists enforced by TC BPF" \
 	org.opencontainers.image.licenses="GPL-2.0-only OR BSD-2-Clause"

@@ -336,6 +336,12 @@ static int cmd_agent(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	/* The image's entrypoint is podwall: `docker run IMAGE podwall version`
+	 * and `docker run IMAGE version` both work. */
+	if (argc > 1 && !strcmp(argv[1], "podwall")) {
+		argv++;
+		argc--;
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

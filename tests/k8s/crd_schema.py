@@ -15,7 +15,9 @@ The validator covers the OpenAPI subset the CRD uses (type, properties,
 required, items, enum, pattern, minimum/maximum, min/maxLength, min/maxItems,
 additionalProperties as a schema, anyOf/oneOf/allOf/not) the way the API
 server applies it, with kubectl's default strict field validation: a field the
-structural schema does not declare is an error. Null is refused (the agent
+structural schema does not declare is an error, except under
+x-kubernetes-preserve-unknown-fields (the spec's objects: kept for the agent,
+which refuses it). Null is refused (the agent
 treats it as absent; refusing is the stricter side). The CEL rules
 (x-kubernetes-validations) it knows are listed in CEL_RULES; an unknown rule is
 a failure, never skipped.
@@ -101,6 +103,8 @@ def check(s, v, path, errs, structural=True):
                 check(props[k], val, p, errs, structural)
             elif isinstance(addl, dict):
                 check(addl, val, "%s[%r]" % (path, k), errs, structural)
+            elif s.get("x-kubernetes-preserve-unknown-fields"):
+                pass  # kept by the API server; the agent refuses it
             elif structural and t == "object" and (props is not None or addl is not None):
                 errs.append("%s: unknown field" % p)
         for r in s.get("required", []):
@@ -216,7 +220,13 @@ def lint(crd):
         if not isinstance(s, dict):
             p.append("%s: not a schema" % path)
             return
-        for bad in ("$ref", "x-kubernetes-preserve-unknown-fields", "x-kubernetes-int-or-string",
+        if path.startswith("openAPIV3Schema.spec") and not in_comb and "properties" in s \
+                and s.get("x-kubernetes-preserve-unknown-fields") is not True:
+            p.append("%s: needs x-kubernetes-preserve-unknown-fields: true (a pruned typo "
+                     "would silently widen or narrow the policy)" % path)
+        if "x-kubernetes-preserve-unknown-fields" in s and "properties" not in s:
+            p.append("%s: x-kubernetes-preserve-unknown-fields only beside properties" % path)
+        for bad in ("$ref", "x-kubernetes-int-or-string",
                     "uniqueItems", "default", "nullable"):
             if bad in s:
                 p.append("%s: %s is not used by this CRD (or not allowed)" % (path, bad))

@@ -52,6 +52,26 @@ else
 	exit 1
 fi
 
+# kubectl 1.20 (Debian's kubernetes-client) embeds kustomize v2.0.3: every
+# kustomization must stick to the fields it knows (no `labels:`, no components).
+for k in $(find deploy -name kustomization.yaml | sort); do
+	if bad=$("$PY" -c '
+import sys, yaml
+known = {"apiVersion", "kind", "resources", "bases", "images", "namespace", "namePrefix",
+         "nameSuffix", "commonLabels", "commonAnnotations", "patchesStrategicMerge",
+         "patchesJson6902", "configMapGenerator", "secretGenerator", "generatorOptions",
+         "vars", "crds"}
+doc = yaml.safe_load(open(sys.argv[1]))
+bad = sorted(set(doc) - known)
+print(" ".join(bad))
+sys.exit(1 if bad else 0)' "$k"); then
+		passed=$((passed + 1))
+		echo "ok   validate/kubectl-1.20/$k"
+	else
+		fail "kubectl-1.20/$k" "fields kubectl 1.20's kustomize does not know: $bad"
+	fi
+done
+
 CHECK=$BUILD/tests/policy_check
 if [ ! -x "$CHECK" ]; then
 	CHECK=$WORK/policy_check

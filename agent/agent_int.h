@@ -4,6 +4,7 @@
 #define PODWALL_AGENT_INT_H
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -89,6 +90,11 @@ struct pw_agent {
 
 	struct pw_event_rec *events; /* ring of o.events_keep */
 	size_t ev_head, ev_count;
+	uint64_t ev_seq;	     /* records made since start: the id's second half */
+	char ev_prefix[24];	     /* the id's first half: the agent's start time */
+	char node[256];		     /* --node-name, or the host name */
+	FILE *ev_file;		     /* <state-dir>/events.jsonl: the ring across restarts */
+	size_t ev_file_lines;
 	struct pw_follower *followers;
 	struct pw_client *clients;
 

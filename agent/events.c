@@ -4,12 +4,18 @@
  * agent's own DNS drops), enriched with the pod, its policies and the hostname
  * the pod last resolved to the destination; written as JSON lines to stdout,
  * kept in a bounded ring for `podwall events`, streamed to followers.
+ *
+ * The ring survives a restart: every record is appended to
+ * <state-dir>/events.jsonl, which is rewritten from the ring whenever it has
+ * grown to twice --events-keep lines, and read back at start. Each record has
+ * an id unique across restarts: the agent's start time, then a sequence.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,14 +23,73 @@
 
 #include "agent_int.h"
 #include "ctl.h"
+#include "events_filter.h"
 #include "events_fmt.h"
 #include "ipaddr.h"
 #include "log.h"
 
+#define EV_FILE "events.jsonl"
+
+/* Keep a record in the ring (taking the reference). */
+static void ring_put(struct pw_agent *a, json_t *ev, const char *pod, uint8_t reason,
+		     uint64_t wall_ns)
+{
+	struct pw_event_rec *r;
+
+	if (!a->o.events_keep) {
+		json_decref(ev);
+		return;
+	}
+	r = &a->events[(a->ev_head + a->ev_count) % a->o.events_keep];
+	if (a->ev_count == a->o.events_keep) {
+		json_decref(r->json);
+		a->ev_head = (a->ev_head + 1) % a->o.events_keep;
+	} else {
+		a->ev_count++;
+	}
+	r->json = ev;
+	r->reason = reason;
+	r->wall_ns = wall_ns;
+	snprintf(r->pod, sizeof(r->pod), "%s", pod);
+}
+
+static void file_path(const struct pw_agent *a, char *buf, size_t len, const char *suffix)
+{
+	snprintf(buf, len, "%s/%s%s", a->o.state_dir, EV_FILE, suffix);
+}
+
+/* Rewrite the file from the ring: at most events_keep lines again. */
+static void file_compact(struct pw_agent *a)
+{
+	char path[512], tmp[520];
+	FILE *f;
+
+	file_path(a, path, sizeof(path), "");
+	file_path(a, tmp, sizeof(tmp), ".tmp");
+	f = fopen(tmp, "we");
+	if (!f)
+		return;
+	for (size_t i = 0; i < a->ev_count; i++) {
+		char *line = json_dumps(a->events[(a->ev_head + i) % a->o.events_keep].json,
+					JSON_COMPACT);
+
+		if (line)
+			fprintf(f, "%s\n", line);
+		free(line);
+	}
+	if (fclose(f) || rename(tmp, path)) {
+		unlink(tmp);
+		return;
+	}
+	if (a->ev_file)
+		fclose(a->ev_file);
+	a->ev_file = fopen(path, "ae");
+	a->ev_file_lines = a->ev_count;
+}
+
 static void store(struct pw_agent *a, json_t *ev, const char *pod, uint8_t reason,
 		  uint64_t wall_ns)
 {
-	struct pw_event_rec *r;
 	char *line;
 
 	a->st.events_total++;
@@ -32,6 +97,11 @@ static void store(struct pw_agent *a, json_t *ev, const char *pod, uint8_t reaso
 	if (line) {
 		fprintf(stdout, "%s\n", line);
 		fflush(stdout);
+		if (a->ev_file) {
+			fprintf(a->ev_file, "%s\n", line);
+			fflush(a->ev_file);
+			a->ev_file_lines++;
+		}
 	}
 	/* Followers that match get the line; a follower that fails is dropped. */
 	for (struct pw_follower **fp = &a->followers; *fp;) {
@@ -51,21 +121,24 @@ static void store(struct pw_agent *a, json_t *ev, const char *pod, uint8_t reaso
 		fp = &f->next;
 	}
 	free(line);
-	if (!a->o.events_keep) {
-		json_decref(ev);
-		return;
+	ring_put(a, ev, pod, reason, wall_ns);
+	if (a->ev_file && a->ev_file_lines >= 2 * (size_t)a->o.events_keep)
+		file_compact(a);
+}
+
+/* The record's id, node and pod names. */
+static void ctx_names(struct pw_agent *a, const struct pw_ep *ep, struct pw_event_ctx *ec,
+		      char *id, size_t idlen)
+{
+	snprintf(id, idlen, "%s-%llu", a->ev_prefix, (unsigned long long)++a->ev_seq);
+	ec->id = id;
+	ec->node = a->node;
+	if (ep) {
+		ec->namespace = ep->namespace;
+		ec->pod = ep->name;
+		ec->policies = (const char *const *)ep->compiled.policies;
+		ec->n_policies = ep->compiled.n_policies;
 	}
-	r = &a->events[(a->ev_head + a->ev_count) % a->o.events_keep];
-	if (a->ev_count == a->o.events_keep) {
-		json_decref(r->json);
-		a->ev_head = (a->ev_head + 1) % a->o.events_keep;
-	} else {
-		a->ev_count++;
-	}
-	r->json = ev;
-	r->reason = reason;
-	r->wall_ns = wall_ns;
-	snprintf(r->pod, sizeof(r->pod), "%s", pod);
 }
 
 static uint64_t wall_from_mono(uint64_t mono_ns)
@@ -84,17 +157,15 @@ static int on_event(void *ctx, void *data, size_t size)
 	const struct pw_event *e = data;
 	struct pw_event_ctx ec = {0};
 	struct pw_ep *ep;
-	char pod[300] = "?/?";
+	char pod[300] = "?/?", id[64];
 	json_t *ev;
 
 	if (size < sizeof(*e))
 		return 0;
 	ep = pw_agent_ep_by_id(a, e->ep_id);
+	ctx_names(a, ep, &ec, id, sizeof(id));
 	if (ep) {
 		pw_ep_pod(ep, pod, sizeof(pod));
-		ec.pod = pod;
-		ec.policies = (const char *const *)ep->compiled.policies;
-		ec.n_policies = ep->compiled.n_policies;
 		ec.hostname = pw_ep_name_for(ep, e->family, &e->daddr);
 	}
 	ec.wall_ns = wall_from_mono(e->ts_ns);
@@ -111,9 +182,10 @@ void pw_events_emit_agent(struct pw_agent *a, const struct pw_ep *ep, uint8_t re
 	struct pw_event e = {.ts_ns = pw_now_ns(), .reason = reason,
 			     .verdict = PW_VERDICT_DROP, .family = family, .proto = 17};
 	struct pw_event_ctx ec = {0};
-	char pod[300] = "?/?";
+	char pod[300] = "?/?", id[64];
 	json_t *ev;
 
+	ctx_names(a, ep, &ec, id, sizeof(id));
 	if (ep) {
 		e.ep_id = ep->ep_id;
 		e.ifindex = ep->ifindex;
@@ -122,9 +194,6 @@ void pw_events_emit_agent(struct pw_agent *a, const struct pw_ep *ep, uint8_t re
 		else
 			memcpy(e.daddr.v6, ep->ip6, 16);
 		pw_ep_pod(ep, pod, sizeof(pod));
-		ec.pod = pod;
-		ec.policies = (const char *const *)ep->compiled.policies;
-		ec.n_policies = ep->compiled.n_policies;
 	}
 	/* The held answer went resolver:53 -> pod:port. */
 	e.saddr = *resolver;
@@ -170,12 +239,73 @@ int pw_events_follow(struct pw_agent *a, int fd, const char *pod, int reason)
 	return 0;
 }
 
+/* The records a previous agent kept, back into the ring. */
+static void file_load(struct pw_agent *a)
+{
+	char path[512], *line = NULL;
+	size_t cap = 0, n = 0;
+	FILE *f;
+
+	file_path(a, path, sizeof(path), "");
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (getline(&line, &cap, f) > 0) {
+		json_t *ev = json_loads(line, 0, NULL);
+		const char *ns, *name, *rs, *t;
+		uint64_t wall = 0;
+		char pod[300];
+		int reason;
+
+		if (!json_is_object(ev)) {
+			json_decref(ev);
+			continue;
+		}
+		ns = json_string_value(json_object_get(ev, "namespace"));
+		name = json_string_value(json_object_get(ev, "pod"));
+		rs = json_string_value(json_object_get(ev, "reason"));
+		t = json_string_value(json_object_get(ev, "time"));
+		reason = rs ? pw_reason_from_name(rs) : -1;
+		if (!t || pw_time_parse(t, &wall) || reason < 0) {
+			json_decref(ev); /* not a record of ours: skipped */
+			continue;
+		}
+		snprintf(pod, sizeof(pod), "%s/%s", ns ? ns : "?", name ? name : "?");
+		ring_put(a, ev, pod, (uint8_t)reason, wall);
+		n++;
+	}
+	free(line);
+	fclose(f);
+	if (n)
+		pw_info("%zu events kept from before the restart (%s), %zu in the ring", n, path,
+			a->ev_count);
+}
+
 int pw_events_open(struct pw_agent *a)
 {
+	struct timespec rt;
+	char path[512];
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	snprintf(a->ev_prefix, sizeof(a->ev_prefix), "%llx",
+		 (unsigned long long)rt.tv_sec * 1000ULL + (unsigned long long)rt.tv_nsec / 1000000);
+	if (a->o.node_name && *a->o.node_name)
+		snprintf(a->node, sizeof(a->node), "%s", a->o.node_name);
+	else if (gethostname(a->node, sizeof(a->node) - 1))
+		snprintf(a->node, sizeof(a->node), "unknown");
 	if (a->o.events_keep) {
 		a->events = calloc(a->o.events_keep, sizeof(*a->events));
 		if (!a->events)
 			return -ENOMEM;
+		file_load(a);
+		/* Start the file again from the ring: bounded from the first line. */
+		mkdir(a->o.state_dir, 0700);
+		file_compact(a);
+		if (!a->ev_file) {
+			file_path(a, path, sizeof(path), "");
+			pw_warn("cannot write %s: %s; events will not survive a restart", path,
+				strerror(errno));
+		}
 	}
 	a->rb = ring_buffer__new(a->bpf.events_fd, on_event, a, NULL);
 	if (!a->rb) {
@@ -189,6 +319,9 @@ void pw_events_close(struct pw_agent *a)
 {
 	ring_buffer__free(a->rb);
 	a->rb = NULL;
+	if (a->ev_file)
+		fclose(a->ev_file);
+	a->ev_file = NULL;
 	for (size_t i = 0; i < a->ev_count; i++)
 		json_decref(a->events[(a->ev_head + i) % a->o.events_keep].json);
 	free(a->events);

@@ -66,6 +66,8 @@ struct pw_pkt {
 	__u16 l4_off;	   /* from the start of the frame */
 	__u8 is_frag;	   /* IPv4 MF/offset set, or an IPv6 fragment header */
 	__u8 icmp_echo_reply;
+	__u8 icmp_type; /* ICMP/ICMPv6 message type and code, for events */
+	__u8 icmp_code;
 };
 
 /* Make the headers we read linear; they usually are already. */
@@ -122,6 +124,8 @@ static __always_inline int parse_l4(struct __sk_buff *skb, struct pw_pkt *p, __u
 
 		if ((void *)(ih + 1) > data_end)
 			goto malformed;
+		p->icmp_type = ih->type;
+		p->icmp_code = ih->code;
 		if ((p->proto == IPPROTO_ICMP && (ih->type == ICMP_ECHO || ih->type == ICMP_ECHOREPLY)) ||
 		    (p->proto == IPPROTO_ICMPV6 &&
 		     (ih->type == ICMPV6_ECHO_REQUEST || ih->type == ICMPV6_ECHO_REPLY))) {

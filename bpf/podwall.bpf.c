@@ -100,6 +100,8 @@ static __always_inline void emit_event(struct __sk_buff *skb, const struct pw_en
 	ev->saddr = p->saddr;
 	ev->daddr = p->daddr;
 	ev->suppressed = suppressed;
+	ev->icmp_type = p->icmp_type;
+	ev->icmp_code = p->icmp_code;
 	ev->pad = 0;
 	bpf_ringbuf_submit(ev, 0);
 }

@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "ctl.h"
+#include "events_filter.h"
 #include "events_fmt.h"
 
 struct cli_opts {
@@ -494,111 +495,306 @@ int pw_cli_fqdn(int argc, char **argv)
 /* ---- events ---- */
 
 static const char events_usage[] =
-	"usage: podwall events [--follow] [--pod NAMESPACE/NAME] [--reason R]\n"
-	"                      [--since DURATION] [-o json] [--socket PATH]\n\n"
+	"usage: podwall events [--follow] [--last N] [FILTERS] [-o table|json|compact]\n"
+	"                      [--no-headers] [--socket PATH]\n\n"
 	"What pods tried to reach and were denied (or would have been, in audit mode),\n"
-	"with the reason and the hostname the pod last resolved to that address.\n"
-	"Reasons: no-rule port spoof fragment ip-options ipv6-ext malformed l2 expired\n"
-	"         dns-untrusted v4-mapped dns-capture dns-learn dns-invalid\n\n"
+	"with the reason and the hostname the pod last resolved to that address. The\n"
+	"agent keeps the last --events-keep records, also across its restarts; --follow\n"
+	"prints them, then each new one, and reconnects when the agent restarts.\n\n"
+	"filters (all must match):\n"
+	"  --namespace NS          the pod's namespace\n"
+	"  --pod [NS/]PREFIX       pods whose name starts with PREFIX\n"
+	"  --verdict V             drop or audit\n"
+	"  --reason R              one of: no-rule port spoof fragment ip-options ipv6-ext\n"
+	"                          malformed l2 expired dns-untrusted v4-mapped dns-capture\n"
+	"                          dns-learn dns-invalid\n"
+	"  --to-fqdn PATTERN       the hostname: a name, *.one.label or **.any.labels\n"
+	"  --to-ip ADDR|CIDR       the destination address\n"
+	"  --to-port N             the destination port\n"
+	"  --since WHEN            newer than WHEN: a duration back (30s, 5m, 1h30m, 2d)\n"
+	"  --until WHEN            or an RFC 3339 time (2026-12-01T09:00:00Z)\n"
+	"  --last N                only the last N records (before following)\n\n"
+	"output: table (default; the same with and without --follow), json (one JSON\n"
+	"object a line, the same with and without --follow), compact (one short line).\n\n"
 	"EXAMPLES\n"
 	"  podwall events --since 10m\n"
-	"  podwall events --pod agents/coder-0 --reason no-rule\n"
+	"  podwall events --pod agents/coder- --reason no-rule --last 20\n"
+	"  podwall events --to-fqdn '**.github.com' --verdict audit\n"
+	"  podwall events --to-ip 192.0.2.0/24 --to-port 443 --since 1h30m --until 1h\n"
 	"  podwall events --follow -o json | jq -c '{pod, dst, dport, hostname, reason}'\n";
 
-static void event_row(struct table *t, json_t *e)
-{
-	char dst[128], port[16];
-	const char *host = jstr(e, "hostname");
+enum ev_out { EV_TABLE, EV_JSON, EV_COMPACT };
 
-	snprintf(port, sizeof(port), "%lld", (long long)json_integer_value(json_object_get(e, "dport")));
-	snprintf(dst, sizeof(dst), "%s%s%s%s", jstr(e, "dst") ?: "-", host ? " (" : "",
-		 host ? host : "", host ? ")" : "");
-	table_add(t, jstr(e, "time"), jstr(e, "pod"), jstr(e, "verdict"), jstr(e, "reason"),
-		  jstr(e, "proto"), dst, port);
+#define EV_ROW_FMT "%-24s  %-32s  %-7s  %-13s  %-6s  %-40s  %s\n"
+
+static void event_dest(json_t *e, char *dst, size_t dlen, char *port, size_t plen)
+{
+	const char *host = jstr(e, "hostname");
+	json_t *icmp = json_object_get(e, "icmp");
+
+	snprintf(dst, dlen, "%s%s%s%s", jstr(e, "dst") ?: "-", host ? " (" : "", host ? host : "",
+		 host ? ")" : "");
+	if (icmp)
+		snprintf(port, plen, "type %lld code %lld",
+			 (long long)json_integer_value(json_object_get(icmp, "type")),
+			 (long long)json_integer_value(json_object_get(icmp, "code")));
+	else
+		snprintf(port, plen, "%lld",
+			 (long long)json_integer_value(json_object_get(e, "dport")));
+}
+
+static void event_print(json_t *e, enum ev_out out)
+{
+	char dst[400], port[48], pod[300];
+
+	if (out == EV_JSON) {
+		char *s = json_dumps(e, JSON_COMPACT);
+
+		if (s)
+			puts(s);
+		free(s);
+		return;
+	}
+	event_dest(e, dst, sizeof(dst), port, sizeof(port));
+	snprintf(pod, sizeof(pod), "%s/%s", jstr(e, "namespace") ?: "?", jstr(e, "pod") ?: "?");
+	if (out == EV_COMPACT) {
+		printf("%s [%s] %s -> %s:%s %s %s\n", jstr(e, "time") ?: "-",
+		       jstr(e, "node") ?: "-", pod, dst, port,
+		       jstr(e, "verdict") ?: "-", jstr(e, "reason") ?: "-");
+		return;
+	}
+	printf(EV_ROW_FMT, jstr(e, "time") ?: "-", pod, jstr(e, "verdict") ?: "-",
+	       jstr(e, "reason") ?: "-", jstr(e, "proto") ?: "-", dst, port);
+}
+
+/* Ids of the records printed lately: after a reconnect the backlog repeats. */
+#define EV_SEEN 256
+struct ev_seen {
+	char id[EV_SEEN][48];
+	unsigned next;
+};
+
+static bool ev_seen_add(struct ev_seen *s, json_t *e)
+{
+	const char *id = jstr(e, "id");
+
+	if (!id)
+		return true;
+	for (unsigned i = 0; i < EV_SEEN; i++)
+		if (!strcmp(s->id[i], id))
+			return false;
+	snprintf(s->id[s->next++ % EV_SEEN], sizeof(s->id[0]), "%s", id);
+	return true;
+}
+
+static void event_header(void)
+{
+	printf(EV_ROW_FMT, "TIME", "POD", "VERDICT", "REASON", "PROTO", "DESTINATION", "PORT");
+}
+
+static int events_follow(const char *sock, const struct pw_ev_filter *f, long last,
+			 enum ev_out out, bool headers)
+{
+	struct ev_seen *seen = calloc(1, sizeof(*seen));
+	bool first = true;
+	int ret = 0;
+
+	if (!seen)
+		return 1;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (int tries = 0;;) {
+		json_t *req = json_pack("{s:s,s:b}", "cmd", "events", "follow", 1), *rep = NULL, *e;
+		int fd = pw_ctl_connect(sock);
+		size_t i, n, skip = 0;
+
+		if (fd < 0) {
+			json_decref(req);
+			if (first) {
+				fprintf(stderr, "podwall: the agent is not running (no answer on %s)\n",
+					sock);
+				ret = 1;
+				break;
+			}
+			if (tries++ % 10 == 0)
+				fprintf(stderr, "podwall: waiting for the agent on %s ...\n", sock);
+			sleep(1);
+			continue;
+		}
+		if (pw_ctl_send(fd, req) || pw_ctl_recv(fd, &rep, 10000) ||
+		    !json_is_true(json_object_get(rep, "ok"))) {
+			json_decref(req);
+			json_decref(rep);
+			close(fd);
+			if (first) {
+				fprintf(stderr, "podwall: events --follow refused\n");
+				ret = 1;
+				break;
+			}
+			sleep(1);
+			continue;
+		}
+		json_decref(req);
+		if (!first)
+			fprintf(stderr, "podwall: reconnected to the agent on %s\n", sock);
+		else if (out == EV_TABLE && headers)
+			event_header();
+		/* The backlog: filtered, the last N, what was not printed yet. */
+		n = 0;
+		json_array_foreach(json_object_get(rep, "events"), i, e) n += pw_ev_filter_match(f, e);
+		if (first && last >= 0 && (size_t)last < n)
+			skip = n - (size_t)last;
+		json_array_foreach(json_object_get(rep, "events"), i, e) {
+			if (!pw_ev_filter_match(f, e))
+				continue;
+			if (skip) {
+				skip--;
+				ev_seen_add(seen, e);
+				continue;
+			}
+			if (ev_seen_add(seen, e))
+				event_print(e, out);
+		}
+		json_decref(rep);
+		first = false;
+		tries = 0;
+		while (!pw_ctl_recv(fd, &e, -1)) {
+			if (pw_ev_filter_match(f, e) && ev_seen_add(seen, e))
+				event_print(e, out);
+			json_decref(e);
+		}
+		close(fd);
+		fprintf(stderr, "podwall: the agent went away; reconnecting\n");
+	}
+	free(seen);
+	return ret;
 }
 
 int pw_cli_events(int argc, char **argv)
 {
-	struct cli_opts o;
-	struct table t = {.ncols = 7};
-	json_t *rep, *req, *e;
-	size_t i;
-	int ret = parse_common(argc, argv, events_usage, "prSf", &o), fd;
+	static const struct option longopts[] = {
+		{"socket", required_argument, NULL, 's'},
+		{"output", required_argument, NULL, 'o'},
+		{"follow", no_argument, NULL, 'f'},
+		{"no-headers", no_argument, NULL, 'H'},
+		{"last", required_argument, NULL, 'l'},
+		{"namespace", required_argument, NULL, 1},
+		{"pod", required_argument, NULL, 1},
+		{"verdict", required_argument, NULL, 1},
+		{"reason", required_argument, NULL, 1},
+		{"to-fqdn", required_argument, NULL, 1},
+		{"to-ip", required_argument, NULL, 1},
+		{"to-port", required_argument, NULL, 1},
+		{"since", required_argument, NULL, 1},
+		{"until", required_argument, NULL, 1},
+		{"help", no_argument, NULL, 'h'},
+		{},
+	};
+	const char *sock = getenv("PODWALL_SOCKET") ? getenv("PODWALL_SOCKET") : PW_CTL_SOCKET;
+	bool follow = false, headers = true;
+	enum ev_out out = EV_TABLE;
+	struct pw_ev_filter f;
+	struct timespec rt;
+	uint64_t now;
+	long last = -1;
+	json_t *rep, *e;
+	int c, li, ret;
+	size_t i, n, skip = 0;
 
-	if (ret)
-		return ret == 1 ? 0 : ret;
-	req = json_pack("{s:s,s:b}", "cmd", "events", "follow", o.follow);
-	if (o.pod)
-		json_object_set_new(req, "pod", json_string(o.pod));
-	if (o.reason)
-		json_object_set_new(req, "reason", json_string(o.reason));
-	if (o.since_ns)
-		json_object_set_new(req, "since_ns", json_integer((json_int_t)o.since_ns));
-	if (!o.follow) {
-		if ((ret = call(&o, req, &rep)))
-			return ret;
-		if (o.json) {
-			print_json(json_object_get(rep, "events"));
-		} else {
-			table_add(&t, "TIME", "POD", "VERDICT", "REASON", "PROTO", "DESTINATION",
-				  "PORT");
-			json_array_foreach(json_object_get(rep, "events"), i, e) event_row(&t, e);
-			table_print(&t);
-		}
-		json_decref(rep);
-		return 0;
-	}
-	/* Follow: the backlog, then one event per line until interrupted. */
-	fd = pw_ctl_connect(o.socket);
-	if (fd < 0) {
-		json_decref(req);
-		fprintf(stderr, "podwall: the agent is not running (no answer on %s)\n", o.socket);
-		return 1;
-	}
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	ret = pw_ctl_send(fd, req);
-	json_decref(req);
-	if (!ret)
-		ret = pw_ctl_recv(fd, &rep, 10000);
-	if (ret || !json_is_true(json_object_get(rep, "ok"))) {
-		fprintf(stderr, "podwall: events --follow refused\n");
-		close(fd);
-		return 1;
-	}
-	if (!o.json)
-		printf("%-24s %-28s %-7s %-14s %-5s %s\n", "TIME", "POD", "VERDICT", "REASON",
-		       "PROTO", "DESTINATION:PORT");
-	for (int pass = 0;; pass++) {
-		json_t *list = pass ? NULL : json_object_get(rep, "events");
+	clock_gettime(CLOCK_REALTIME, &rt);
+	now = (uint64_t)rt.tv_sec * 1000000000ULL + (uint64_t)rt.tv_nsec;
+	pw_ev_filter_init(&f);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:fh", longopts, &li)) != -1) {
+		const char *why = NULL;
+		char list[512];
 
-		if (pass) {
-			json_decref(rep);
-			rep = NULL;
-			if (pw_ctl_recv(fd, &e, -1))
-				break;
-			list = json_array();
-			json_array_append_new(list, e);
-			rep = list;
-		}
-		json_array_foreach(list, i, e) {
-			if (o.json) {
-				char *s = json_dumps(e, JSON_COMPACT);
-
-				if (s)
-					puts(s);
-				free(s);
-				continue;
+		switch (c) {
+		case 's':
+			sock = optarg;
+			break;
+		case 'o':
+			if (!strcmp(optarg, "json")) {
+				out = EV_JSON;
+			} else if (!strcmp(optarg, "compact")) {
+				out = EV_COMPACT;
+			} else if (!strcmp(optarg, "table")) {
+				out = EV_TABLE;
+			} else {
+				fprintf(stderr, "-o %s: expected table, json or compact\n", optarg);
+				return 2;
 			}
-			const char *host = jstr(e, "hostname");
-
-			printf("%-24s %-28s %-7s %-14s %-5s %s:%lld%s%s%s\n", jstr(e, "time"),
-			       jstr(e, "pod") ?: "-", jstr(e, "verdict"), jstr(e, "reason"),
-			       jstr(e, "proto") ?: "-", jstr(e, "dst") ?: "-",
-			       (long long)json_integer_value(json_object_get(e, "dport")),
-			       host ? " (" : "", host ? host : "", host ? ")" : "");
+			break;
+		case 'f':
+			follow = true;
+			break;
+		case 'H':
+			headers = false;
+			break;
+		case 'l':
+			if (pw_cli_parse_long("--last", optarg, 0, 1000000, &last))
+				return 2;
+			break;
+		case 1:
+			if (pw_ev_filter_set(&f, longopts[li].name, optarg, now, &why)) {
+				if (!strcmp(longopts[li].name, "reason"))
+					fprintf(stderr, "--reason %s: unknown reason; one of: %s\n",
+						optarg, pw_reason_list(list, sizeof(list)));
+				else
+					fprintf(stderr, "--%s %s: %s\n", longopts[li].name, optarg,
+						why ? why : "invalid");
+				return 2;
+			}
+			break;
+		case 'h':
+			fputs(events_usage, stdout);
+			return 0;
+		default:
+			fputs(events_usage, stderr);
+			return 2;
 		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "unexpected argument %s\n\n%s", argv[optind], events_usage);
+		return 2;
+	}
+	if (follow)
+		return events_follow(sock, &f, last, out, headers);
+	{
+		struct cli_opts o = {.socket = sock};
+
+		if ((ret = call(&o, json_pack("{s:s}", "cmd", "events"), &rep)))
+			return ret;
+	}
+	if (out == EV_TABLE && headers)
+		event_header();
+	n = 0;
+	json_array_foreach(json_object_get(rep, "events"), i, e) n += pw_ev_filter_match(&f, e);
+	if (last >= 0 && (size_t)last < n)
+		skip = n - (size_t)last;
+	json_array_foreach(json_object_get(rep, "events"), i, e) {
+		if (!pw_ev_filter_match(&f, e))
+			continue;
+		if (skip) {
+			skip--;
+			continue;
+		}
+		event_print(e, out);
 	}
 	json_decref(rep);
-	close(fd);
+	return 0;
+}
+
+int pw_cli_parse_long(const char *opt, const char *arg, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < min || v > max) {
+		fprintf(stderr, "%s %s: expected a number from %ld to %ld\n", opt, arg, min, max);
+		return -EINVAL;
+	}
+	*out = v;
 	return 0;
 }

@@ -78,6 +78,10 @@ say "podwall fqdn: what coder-0 learned"
 agent_cli fqdn
 say "podwall events: what was denied, and why"
 agent_cli events
+say "podwall events --to-fqdn '*.example.test' -o json --last 1: one JSON object a line"
+agent_cli events --to-fqdn '*.example.test' -o json --last 1
+say "podwall events -o compact --pod demo/coder- --last 3"
+agent_cli events -o compact --pod demo/coder- --last 3
 say "The pinned maps are readable with bpftool, e.g. bpftool map dump pinned $PIN/pw_endpoints"
 bpftool map dump pinned "$PIN/pw_endpoints" | head -n 20
 say "Done; removing the demo namespaces"

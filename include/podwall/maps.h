@@ -332,7 +332,9 @@ struct pw_event {
 	union pw_ip saddr;
 	union pw_ip daddr;
 	__u32 suppressed; /* events this endpoint had suppressed before this one */
-	__u32 pad;
+	__u8 icmp_type;	  /* ICMP/ICMPv6: the message type and code (ports are 0) */
+	__u8 icmp_code;
+	__u16 pad;
 };
 _Static_assert(sizeof(struct pw_event) == 64, "pw_event size");
 

@@ -64,11 +64,17 @@ const char *pw_time_str(uint64_t wall_ns, char *buf, size_t len)
 	return buf;
 }
 
+static json_t *str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
 json_t *pw_event_to_json(const struct pw_event *e, const struct pw_event_ctx *c)
 {
 	char t[48], src[PW_IP_STRLEN], dst[PW_IP_STRLEN], pb[8];
 	json_t *o, *pols;
 	int has_l3 = e->family == PW_FAMILY_V4 || e->family == PW_FAMILY_V6;
+	int icmp = has_l3 && (e->proto == 1 || e->proto == 58);
 
 	o = json_object();
 	pols = json_array();
@@ -79,8 +85,11 @@ json_t *pw_event_to_json(const struct pw_event *e, const struct pw_event_ctx *c)
 	}
 	for (size_t i = 0; i < c->n_policies; i++)
 		json_array_append_new(pols, json_string(c->policies[i]));
+	json_object_set_new(o, "id", str_or_null(c->id));
 	json_object_set_new(o, "time", json_string(pw_time_str(c->wall_ns, t, sizeof(t))));
-	json_object_set_new(o, "pod", c->pod ? json_string(c->pod) : json_null());
+	json_object_set_new(o, "node", str_or_null(c->node));
+	json_object_set_new(o, "namespace", str_or_null(c->namespace));
+	json_object_set_new(o, "pod", str_or_null(c->pod));
 	json_object_set_new(o, "verdict",
 			    json_string(e->verdict == PW_VERDICT_AUDIT ? "audit" : "drop"));
 	json_object_set_new(o, "reason", json_string(pw_reason_name(e->reason)));
@@ -91,11 +100,16 @@ json_t *pw_event_to_json(const struct pw_event *e, const struct pw_event_ctx *c)
 					       : json_null());
 	json_object_set_new(o, "src", has_l3 ? json_string(pw_ip_str(e->family, &e->saddr, src))
 					     : json_null());
-	json_object_set_new(o, "sport", json_integer(ntohs(e->sport)));
+	if (!icmp)
+		json_object_set_new(o, "sport", json_integer(ntohs(e->sport)));
 	json_object_set_new(o, "dst", has_l3 ? json_string(pw_ip_str(e->family, &e->daddr, dst))
 					     : json_null());
-	json_object_set_new(o, "dport", json_integer(ntohs(e->dport)));
-	json_object_set_new(o, "hostname", c->hostname ? json_string(c->hostname) : json_null());
+	if (icmp)
+		json_object_set_new(o, "icmp", json_pack("{s:i,s:i}", "type", e->icmp_type, "code",
+							 e->icmp_code));
+	else
+		json_object_set_new(o, "dport", json_integer(ntohs(e->dport)));
+	json_object_set_new(o, "hostname", str_or_null(c->hostname));
 	json_object_set_new(o, "policies", pols);
 	json_object_set_new(o, "ifindex", json_integer(e->ifindex));
 	json_object_set_new(o, "suppressed", json_integer(e->suppressed));

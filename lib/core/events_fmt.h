@@ -12,15 +12,19 @@
 
 struct pw_event_ctx {
 	uint64_t wall_ns;	    /* event time, CLOCK_REALTIME */
-	const char *pod;	    /* "ns/name" or NULL if the endpoint is unknown */
+	const char *id;		    /* unique id of the record ("<agent start>-<seq>") */
+	const char *node;	    /* the node the agent runs on */
+	const char *namespace, *pod; /* NULL if the endpoint is unknown */
 	const char *const *policies; /* selecting policies */
 	size_t n_policies;
 	const char *hostname;	    /* name the pod last resolved to the destination */
 	const char *detail;	    /* free text (agent-side drops) */
 };
 
-/* {"time","pod","verdict","reason","family","proto","src","sport","dst","dport",
- *  "hostname","policies","ifindex","suppressed"[,"detail"]} */
+/* {"id","time","node","namespace","pod","verdict","reason","family","proto",
+ *  "src","sport","dst","dport" | "icmp":{"type","code"},"hostname","policies",
+ *  "ifindex","suppressed"[,"detail"]}: ports for TCP/UDP/SCTP, type and code
+ *  for ICMP/ICMPv6 (never the echo id as a port). */
 json_t *pw_event_to_json(const struct pw_event *e, const struct pw_event_ctx *c);
 
 const char *pw_reason_name(uint8_t reason);

@@ -79,7 +79,9 @@ ev_in() {
 		'any(.[]; .pod == $pod and .dst == $d and .dport == $p and .reason == $r
 		  and ($h == "" or ($h == "-" and .hostname == null) or .hostname == $h))' <<<"$1" >/dev/null
 }
-cli_ev_seen() { ev_in "$(agent_cli events -o json)" "$@"; }
+# evj [ARGS]: `events -o json` (JSON lines) as one array, pod as "ns/name".
+evj() { agent_cli events -o json "$@" | jq -s '[.[] | .pod = ((.namespace // "?") + "/" + (.pod // "?"))]'; }
+cli_ev_seen() { ev_in "$(evj)" "$@"; }
 
 metrics() { in_node curl -sS --max-time 5 "$MURL/metrics"; }
 # metric_value 'NAME{labels}': its value, 0 if absent.
@@ -183,7 +185,13 @@ deny_event_json() {
 	assert_fails connect ev "$UP_INET4" 80 1
 	assert_ok wait_until 3 cli_ev_seen e2e/ev-0 "$UP_INET4" 80 no-rule
 	ev=$(agent_cli events -o json)
-	jq -e 'type == "array"' <<<"$ev" >/dev/null || fail "events -o json is not an array"
+	# JSON lines: one object a line, each with its id and node, pod and namespace apart
+	jq -e -n '[inputs] | length > 0 and all(.[]; type == "object" and (.id | type == "string")
+		and (.node | type == "string") and (.pod | test("/") | not))' <<<"$ev" >/dev/null ||
+		fail "events -o json is not JSON lines of complete records: $(head -c 300 <<<"$ev")"
+	[ "$(jq -s 'map(.id) | unique | length' <<<"$ev")" = "$(grep -c . <<<"$ev")" ] ||
+		fail "event ids are not unique"
+	ev=$(evj)
 	jq -e --arg ip "$ip" --arg d "$SRV_B" 'any(.[]; .pod == "e2e/ev-0" and .verdict == "drop"
 		and .reason == "no-rule" and .proto == "tcp" and .family == "ipv4" and .src == $ip
 		and .dst == $d and .dport == 443 and .hostname == "denied.example.test"
@@ -220,11 +228,11 @@ events_follow_streams() {
 	grep -q "\"dport\":$port" "$f" || fail "follow did not print the new deny within 3 s"
 	local ms=$(((t1 - t0) / 1000000))
 	e2e_log "follow: new deny printed $ms ms after the datagram was sent"
-	grep "\"dport\":$port" "$f" | jq -e --arg d "$SRV_B" '.pod == "e2e/ev-0" and .dst == $d and .proto == "udp" and .reason == "no-rule"' >/dev/null ||
+	grep "\"dport\":$port" "$f" | jq -e --arg d "$SRV_B" '.namespace == "e2e" and .pod == "ev-0" and .dst == $d and .proto == "udp" and .reason == "no-rule"' >/dev/null ||
 		fail "follow line: $(grep "\"dport\":$port" "$f")"
 	[ "$ms" -le 1000 ] || fail "follow printed the deny after $ms ms (> 1 s)"
 	# every line is one JSON object, all for the pod asked for
-	jq -s -e 'length >= 2 and all(.[]; .pod == "e2e/ev-0")' "$f" >/dev/null ||
+	jq -s -e 'length >= 2 and all(.[]; .namespace == "e2e" and .pod == "ev-0")' "$f" >/dev/null ||
 		fail "follow output: $(head -5 "$f")"
 }
 
@@ -238,33 +246,146 @@ events_filters() {
 	assert_ok wait_until 3 cli_ev_seen e2e/ev-0 "$UP_INET4" 8080 no-rule
 	assert_ok wait_until 3 cli_ev_seen e2e/ev-1 "$SRV_A" 8080 port
 	local j
-	j=$(agent_cli events -o json --pod e2e/ev-1)
+	j=$(evj --pod e2e/ev-1)
 	jq -e 'length > 0 and all(.[]; .pod == "e2e/ev-1")' <<<"$j" >/dev/null || fail "--pod e2e/ev-1: $(jq -c '[.[].pod] | unique' <<<"$j")"
 	ev_in "$j" e2e/ev-1 "$SRV_B" 443 no-rule || fail "--pod e2e/ev-1 lacks the $SRV_B:443 deny"
-	j=$(agent_cli events -o json --pod e2e/ev-0)
+	j=$(evj --pod e2e/ev-0)
 	jq -e 'length > 0 and all(.[]; .pod == "e2e/ev-0")' <<<"$j" >/dev/null || fail "--pod e2e/ev-0: $(jq -c '[.[].pod] | unique' <<<"$j")"
-	j=$(agent_cli events -o json --reason port)
+	j=$(evj --reason port)
 	jq -e 'length > 0 and all(.[]; .reason == "port")' <<<"$j" >/dev/null || fail "--reason port: $(jq -c '[.[].reason] | unique' <<<"$j")"
 	ev_in "$j" e2e/ev-1 "$SRV_A" 8080 port || fail "--reason port lacks ev-1's $SRV_A:8080"
-	j=$(agent_cli events -o json --pod e2e/ev-1 --reason no-rule)
+	j=$(evj --pod e2e/ev-1 --reason no-rule)
 	jq -e 'length > 0 and all(.[]; .pod == "e2e/ev-1" and .reason == "no-rule")' <<<"$j" >/dev/null ||
 		fail "--pod e2e/ev-1 --reason no-rule: $(jq -c '[.[] | [.pod, .reason]] | unique' <<<"$j")"
-	j=$(agent_cli events -o json --pod e2e/nobody-0)
+	j=$(evj --pod e2e/nobody-0)
 	jq -e 'length == 0' <<<"$j" >/dev/null || fail "--pod of an unknown pod lists events"
 	# table form, filtered
 	agent_cli events --pod e2e/ev-1 | tail -n +2 | awk '$2 != "e2e/ev-1" {bad = 1} END {exit bad}' ||
 		fail "table --pod e2e/ev-1 shows other pods"
 	# --since: nothing older than the window
 	sleep 2
-	j=$(agent_cli events -o json --since 1s --pod e2e/ev-1)
+	j=$(evj --since 1s --pod e2e/ev-1)
 	jq -e 'length == 0' <<<"$j" >/dev/null || fail "--since 1s lists events older than 1 s: $(jq -c '.[0]' <<<"$j")"
-	j=$(agent_cli events -o json --since 10m --pod e2e/ev-1)
+	j=$(evj --since 10m --pod e2e/ev-1)
 	jq -e 'length > 0' <<<"$j" >/dev/null || fail "--since 10m lost the events"
 	# an unknown reason is refused, not an empty list
 	local out rc=0
 	out=$(agent_cli events --reason no-such-reason 2>&1) || rc=$?
 	[ "$rc" != 0 ] || fail "--reason no-such-reason accepted: $out"
 	e2e_log "--reason no-such-reason (rc $rc): $out"
+	grep -q 'one of: no-rule port spoof' <<<"$out" || fail "a bad --reason does not list the valid ones: $out"
+}
+
+# The filters of `hubble observe`: namespace, pod name prefix, verdict, FQDN
+# pattern, CIDR, port, a since/until window, the last N.
+events_hubble_filters() {
+	need_agent
+	pod_ensure ev ev-0 app=ev
+	pod_ensure ev2 ev-1 app=ev2
+	resolve ev "$DNS4" denied.example.test "$SRV_B"
+	assert_fails connect ev "$SRV_B" 443 1
+	assert_fails connect ev2 "$SRV_A" 8080 1
+	assert_ok wait_until 3 cli_ev_seen e2e/ev-0 "$SRV_B" 443 no-rule denied.example.test
+	assert_ok wait_until 3 cli_ev_seen e2e/ev-1 "$SRV_A" 8080 port
+	local j all
+	all=$(evj)
+	j=$(evj --pod e2e/ev-)
+	jq -e 'any(.[]; .pod == "e2e/ev-0") and any(.[]; .pod == "e2e/ev-1") and all(.[]; .pod | startswith("e2e/ev-"))' <<<"$j" >/dev/null ||
+		fail "--pod e2e/ev- (a prefix): $(jq -c '[.[].pod] | unique' <<<"$j")"
+	j=$(evj --pod ev-1)
+	jq -e 'length > 0 and all(.[]; .pod == "e2e/ev-1")' <<<"$j" >/dev/null || fail "--pod ev-1 without namespace"
+	j=$(evj --namespace e2e)
+	[ "$(jq length <<<"$j")" = "$(jq length <<<"$all")" ] || fail "--namespace e2e lost events"
+	j=$(evj --namespace other)
+	jq -e 'length == 0' <<<"$j" >/dev/null || fail "--namespace other lists events"
+	j=$(evj --verdict drop)
+	jq -e 'length > 0 and all(.[]; .verdict == "drop")' <<<"$j" >/dev/null || fail "--verdict drop"
+	j=$(evj --verdict audit)
+	jq -e 'length == 0' <<<"$j" >/dev/null || fail "--verdict audit lists drops of enforce-mode pods"
+	j=$(evj --to-fqdn '*.example.test')
+	jq -e 'length > 0 and all(.[]; .hostname == "denied.example.test" or .hostname == "allowed.example.test")' <<<"$j" >/dev/null ||
+		fail "--to-fqdn '*.example.test': $(jq -c '[.[].hostname] | unique' <<<"$j")"
+	j=$(evj --to-fqdn denied.example.test --to-port 443)
+	ev_in "$j" e2e/ev-0 "$SRV_B" 443 no-rule denied.example.test || fail "--to-fqdn NAME --to-port 443"
+	j=$(evj --to-ip 192.0.2.0/24 --to-port 8080)
+	jq -e --arg a "$SRV_A" 'length > 0 and all(.[]; .dst == $a and .dport == 8080)' <<<"$j" >/dev/null ||
+		fail "--to-ip 192.0.2.0/24 --to-port 8080: $(jq -c '[.[] | [.dst, .dport]] | unique' <<<"$j")"
+	j=$(evj --to-ip "$SRV_B")
+	jq -e --arg b "$SRV_B" 'length > 0 and all(.[]; .dst == $b)' <<<"$j" >/dev/null || fail "--to-ip $SRV_B"
+	j=$(evj --last 1)
+	[ "$(jq length <<<"$j")" = 1 ] && [ "$(jq -c '.[0].id' <<<"$j")" = "$(jq -c '.[-1].id' <<<"$all")" ] ||
+		fail "--last 1 is not the newest record"
+	j=$(evj --until 1h)
+	jq -e 'length == 0' <<<"$j" >/dev/null || fail "--until 1h lists this run's events"
+	j=$(evj --since 1h30m --until 0s)
+	[ "$(jq length <<<"$j")" = "$(jq length <<<"$all")" ] || fail "--since 1h30m --until 0s lost events"
+	local out rc=0
+	out=$(agent_cli events --to-ip 192.0.2.1/24 2>&1) || rc=$?
+	[ "$rc" = 2 ] && grep -q 'to-ip' <<<"$out" || fail "--to-ip with host bits: rc $rc: $out"
+	rc=0
+	out=$(agent_cli events --since yesterday 2>&1) || rc=$?
+	[ "$rc" = 2 ] && grep -q '1h30m' <<<"$out" || fail "--since yesterday: rc $rc: $out"
+}
+
+# ICMP: the type and code, not the echo id as a port; the table shows them too.
+events_icmp() {
+	need_agent
+	pod_ensure ev ev-0 app=ev
+	in_pod ev timeout 5 "$PY" -c '
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+hdr = struct.pack("!BBHHH", 8, 0, 0, 0x4242, 1)
+c = sum(struct.unpack("!4H", hdr)); c = (c >> 16) + (c & 0xffff); c = ~(c + (c >> 16)) & 0xffff
+s.sendto(struct.pack("!BBHHH", 8, 0, c, 0x4242, 1), (sys.argv[1], 0))' "$UP_INET4" || fail "could not send the echo request"
+	local j
+	wait_until 3 eval '[ "$(evj --to-ip "$UP_INET4" | jq "[.[] | select(.proto == \"icmp\")] | length")" -ge 1 ]' ||
+		fail "no ICMP event for $UP_INET4"
+	j=$(evj --to-ip "$UP_INET4" | jq -c '[.[] | select(.proto == "icmp")] | last')
+	jq -e '.icmp == {"type": 8, "code": 0} and (has("dport") | not) and (has("sport") | not)' <<<"$j" >/dev/null ||
+		fail "ICMP event: $j"
+	agent_cli events --to-ip "$UP_INET4" | grep -E "icmp +$UP_INET4 +type 8 code 0" >/dev/null ||
+		fail "table: no ICMP row with type/code: $(agent_cli events --to-ip "$UP_INET4" | tail -2)"
+}
+
+# The table is the same with and without --follow; --no-headers drops the header.
+events_table_same_in_follow() {
+	need_agent
+	local a f=$TMP/follow-table.out
+	a=$(agent_cli events --pod e2e/ev-0)
+	bg_start follow-table timeout 30 "$PODWALL" events --follow --pod e2e/ev-0 --socket "$SOCK" >"$f"
+	wait_until 5 eval '[ "$(grep -c . "$f")" -ge "$(grep -c . <<<"$a")" ]' || fail "follow printed less than the table"
+	bg_kill follow-table
+	[ "$(head -n "$(grep -c . <<<"$a")" "$f")" = "$a" ] ||
+		fail "the table differs with --follow: $(diff <(echo "$a") "$f" | head -5)"
+	agent_cli events --pod e2e/ev-0 --no-headers | grep -q '^TIME' && fail "--no-headers printed the header"
+	agent_cli events -o compact --last 1 | grep -qE '^[0-9T:.Z-]+ \[[^]]+\] e2e/[^ ]+ -> ' ||
+		fail "-o compact: $(agent_cli events -o compact --last 1)"
+}
+
+# Records survive an agent restart (events.jsonl in the state dir, bounded);
+# --follow reconnects instead of exiting, without printing a record twice.
+events_survive_restart() {
+	need_agent
+	pod_ensure ev ev-0 app=ev
+	local before after f=$TMP/follow-restart.out port=$((40000 + RANDOM % 20000))
+	before=$(evj | jq -c '[.[].id]')
+	[ "$(jq length <<<"$before")" -gt 0 ] || fail "no events to keep"
+	bg_start follow-restart timeout 120 "$PODWALL" events --follow -o json --socket "$SOCK" >"$f"
+	wait_until 5 eval '[ "$(grep -c . "$f")" -ge "$(jq length <<<"$before")" ]' || fail "follow printed no backlog"
+	agent_stop >/dev/null || fail "agent did not stop"
+	[ -s "$TMP/state/events.jsonl" ] || fail "no events.jsonl in the state dir"
+	ops_agent_start || fail "agent did not start again"
+	after=$(evj | jq -c '[.[].id]')
+	jq -e -n --argjson b "$before" --argjson a "$after" '$b - $a == []' >/dev/null ||
+		fail "records lost in the restart: $(jq -c -n --argjson b "$before" --argjson a "$after" '$b - $a')"
+	udp_fire ev "$SRV_B" "$port" 1
+	wait_until 10 grep -q "\"dport\":$port" "$f" || fail "follow did not come back after the restart: $(tail -2 "$TMP/follow-restart.err")"
+	kill -0 "$(cat "$TMP/pids/follow-restart")" 2>/dev/null || fail "follow exited when the agent restarted"
+	bg_kill follow-restart
+	grep -q 'reconnected' "$TMP/follow-restart.err" || fail "follow did not say it reconnected"
+	[ "$(jq -s 'map(.id) | unique | length' "$f")" = "$(grep -c . "$f")" ] || fail "follow printed a record twice after reconnecting"
+	# bounded: never more than twice --events-keep lines
+	[ "$(wc -l <"$TMP/state/events.jsonl")" -le $((2 * 4096)) ] || fail "events.jsonl unbounded"
 }
 
 # podwall_packets_denied_total moves by exactly the packets denied: 5 UDP
@@ -299,7 +420,7 @@ metrics_denied_exact() {
 	assert_fails server_saw "$SRV_B" 9999 "$(pod_ip4 mx)"
 	# one event per datagram (well under the rate limit)
 	local n
-	n=$(agent_cli events -o json --pod e2e/mx-0 | jq --arg d "$SRV_B" '[.[] | select(.dst == $d and .dport == 9999)] | length')
+	n=$(evj --pod e2e/mx-0 | jq --arg d "$SRV_B" '[.[] | select(.dst == $d and .dport == 9999)] | length')
 	[ "$n" = 5 ] || fail "$n events for the 5 datagrams"
 }
 
@@ -617,7 +738,8 @@ sanitizers_clean() {
 }
 
 CASES="cli_without_agent agent_starts_with_no_policies agent_starts control_socket_root_only
-deny_event_json events_follow_streams events_filters metrics_denied_exact metrics_dns_counters
+deny_event_json events_follow_streams events_filters events_hubble_filters events_icmp
+events_table_same_in_follow events_survive_restart metrics_denied_exact metrics_dns_counters
 health_probes metrics_strict_parsers metrics_port_busy bpftool_dumps_named_fields cli_status cli_endpoints cli_policies cli_fqdn
 cli_help_examples cli_agent_stopped sanitizers_clean"
 

@@ -49,20 +49,20 @@ static const struct event_row event_rows[] = {
 	{"v4 tcp drop, hostname and one policy",
 	 PW_FAMILY_V4, "192.0.2.10", "198.51.100.7", 6, 40000, 443, PW_R_NO_RULE,
 	 PW_VERDICT_DROP, 42, 0, "shop/web-0", {"shop/egress"}, "api.example.com", NULL,
-	 "{\"time\":" T0STR ",\"pod\":\"shop/web-0\",\"verdict\":\"drop\",\"reason\":\"no-rule\","
+	 "{\"id\":\"65a-7\",\"time\":" T0STR ",\"node\":\"node-1\",\"namespace\":\"shop\",\"pod\":\"web-0\",\"verdict\":\"drop\",\"reason\":\"no-rule\","
 	 "\"family\":\"ipv4\",\"proto\":\"tcp\",\"src\":\"192.0.2.10\",\"sport\":40000,"
 	 "\"dst\":\"198.51.100.7\",\"dport\":443,\"hostname\":\"api.example.com\","
 	 "\"policies\":[\"shop/egress\"],\"ifindex\":42,\"suppressed\":0}"},
 	{"v6 udp audit, two policies, no hostname",
 	 PW_FAMILY_V6, "2001:db8::10", "2001:db8:bad::53", 17, 5353, 53, PW_R_PORT,
 	 PW_VERDICT_AUDIT, 7, 12, "shop/web-0", {"shop/a", "shop/b"}, NULL, NULL,
-	 "{\"time\":" T0STR ",\"pod\":\"shop/web-0\",\"verdict\":\"audit\",\"reason\":\"port\","
+	 "{\"id\":\"65a-7\",\"time\":" T0STR ",\"node\":\"node-1\",\"namespace\":\"shop\",\"pod\":\"web-0\",\"verdict\":\"audit\",\"reason\":\"port\","
 	 "\"family\":\"ipv6\",\"proto\":\"udp\",\"src\":\"2001:db8::10\",\"sport\":5353,"
 	 "\"dst\":\"2001:db8:bad::53\",\"dport\":53,\"hostname\":null,"
 	 "\"policies\":[\"shop/a\",\"shop/b\"],\"ifindex\":7,\"suppressed\":12}"},
 	{"unknown family: no L3 fields, unknown pod",
 	 0, NULL, NULL, 0, 0, 0, PW_R_L2, PW_VERDICT_DROP, 3, 0, NULL, {NULL}, NULL, NULL,
-	 "{\"time\":" T0STR ",\"pod\":null,\"verdict\":\"drop\",\"reason\":\"l2\","
+	 "{\"id\":\"65a-7\",\"time\":" T0STR ",\"node\":\"node-1\",\"namespace\":null,\"pod\":null,\"verdict\":\"drop\",\"reason\":\"l2\","
 	 "\"family\":null,\"proto\":null,\"src\":null,\"sport\":0,"
 	 "\"dst\":null,\"dport\":0,\"hostname\":null,"
 	 "\"policies\":[],\"ifindex\":3,\"suppressed\":0}"},
@@ -70,7 +70,7 @@ static const struct event_row event_rows[] = {
 	 PW_FAMILY_V4, "198.51.100.53", "192.0.2.10", 17, 53, 33000, PW_R_DNS_INVALID,
 	 PW_VERDICT_DROP, 42, 0, "shop/web-0", {"shop/egress"}, NULL,
 	 "answer does not match the query",
-	 "{\"time\":" T0STR ",\"pod\":\"shop/web-0\",\"verdict\":\"drop\","
+	 "{\"id\":\"65a-7\",\"time\":" T0STR ",\"node\":\"node-1\",\"namespace\":\"shop\",\"pod\":\"web-0\",\"verdict\":\"drop\","
 	 "\"reason\":\"dns-invalid\",\"family\":\"ipv4\",\"proto\":\"udp\","
 	 "\"src\":\"198.51.100.53\",\"sport\":53,\"dst\":\"192.0.2.10\",\"dport\":33000,"
 	 "\"hostname\":null,\"policies\":[\"shop/egress\"],\"ifindex\":42,\"suppressed\":0,"
@@ -78,14 +78,22 @@ static const struct event_row event_rows[] = {
 	{"v6 icmpv6, v4-mapped destination",
 	 PW_FAMILY_V6, "2001:db8::10", "::ffff:203.0.113.9", 58, 0, 0, PW_R_V4MAPPED,
 	 PW_VERDICT_DROP, 9, 1, "shop/web-0", {NULL}, NULL, NULL,
-	 "{\"time\":" T0STR ",\"pod\":\"shop/web-0\",\"verdict\":\"drop\","
+	 "{\"id\":\"65a-7\",\"time\":" T0STR ",\"node\":\"node-1\",\"namespace\":\"shop\",\"pod\":\"web-0\",\"verdict\":\"drop\","
 	 "\"reason\":\"v4-mapped\",\"family\":\"ipv6\",\"proto\":\"icmpv6\","
-	 "\"src\":\"2001:db8::10\",\"sport\":0,\"dst\":\"::ffff:203.0.113.9\",\"dport\":0,"
+	 "\"src\":\"2001:db8::10\",\"dst\":\"::ffff:203.0.113.9\",\"icmp\":{\"type\":1,\"code\":4},"
 	 "\"hostname\":null,\"policies\":[],\"ifindex\":9,\"suppressed\":1}"},
+	{"v4 icmp: type and code, not the echo id as a port",
+	 PW_FAMILY_V4, "192.0.2.10", "203.0.113.9", 1, 777, 777, PW_R_NO_RULE,
+	 PW_VERDICT_DROP, 9, 0, "shop/web-0", {NULL}, NULL, NULL,
+	 "{\"id\":\"65a-7\",\"time\":" T0STR ",\"node\":\"node-1\",\"namespace\":\"shop\","
+	 "\"pod\":\"web-0\",\"verdict\":\"drop\",\"reason\":\"no-rule\",\"family\":\"ipv4\","
+	 "\"proto\":\"icmp\",\"src\":\"192.0.2.10\",\"dst\":\"203.0.113.9\","
+	 "\"icmp\":{\"type\":1,\"code\":4},"
+	 "\"hostname\":null,\"policies\":[],\"ifindex\":9,\"suppressed\":0}"},
 	{"unnamed protocol, top ports, reason out of range",
 	 PW_FAMILY_V4, "192.0.2.10", "203.0.113.200", 47, 65535, 65535, 200,
 	 PW_VERDICT_DROP, 4294967295U, 4294967295U, "shop/web-0", {NULL}, NULL, NULL,
-	 "{\"time\":" T0STR ",\"pod\":\"shop/web-0\",\"verdict\":\"drop\","
+	 "{\"id\":\"65a-7\",\"time\":" T0STR ",\"node\":\"node-1\",\"namespace\":\"shop\",\"pod\":\"web-0\",\"verdict\":\"drop\","
 	 "\"reason\":\"unknown\",\"family\":\"ipv4\",\"proto\":\"47\","
 	 "\"src\":\"192.0.2.10\",\"sport\":65535,\"dst\":\"203.0.113.200\",\"dport\":65535,"
 	 "\"hostname\":null,\"policies\":[],\"ifindex\":4294967295,\"suppressed\":4294967295}"},
@@ -97,6 +105,7 @@ static void test_event_row(void **state)
 	const struct event_row *r = *state;
 	struct pw_event e = {0};
 	struct pw_event_ctx c = {0};
+	char ns[64];
 	json_error_t jerr;
 	json_t *got, *want;
 	uint8_t family;
@@ -118,10 +127,20 @@ static void test_event_row(void **state)
 	e.verdict = r->verdict;
 	e.ifindex = r->ifindex;
 	e.suppressed = r->suppressed;
+	e.icmp_type = 1; /* shown for ICMP only */
+	e.icmp_code = 4;
 	while (n < 3 && r->policies[n])
 		n++;
 	c.wall_ns = T0;
-	c.pod = r->pod;
+	c.id = "65a-7";
+	c.node = "node-1";
+	if (r->pod) {
+		const char *slash = strchr(r->pod, '/');
+
+		snprintf(ns, sizeof(ns), "%.*s", (int)(slash - r->pod), r->pod);
+		c.namespace = ns;
+		c.pod = slash + 1;
+	}
 	c.policies = r->policies;
 	c.n_policies = n;
 	c.hostname = r->hostname;

@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * `podwall events` filters (events_filter.c): durations, RFC 3339 times, each
+ * filter over real records, refused filter arguments; and the metrics
+ * helpers that strict parsers depend on (escaping, histograms, OpenMetrics).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "unit/table.h"
+
+#include "events_filter.h"
+#include "metrics_fmt.h"
+
+/* ---- durations ---- */
+
+struct dur_row {
+	const char *name, *in;
+	int ret;
+	uint64_t ns;
+};
+
+/* clang-format off */
+static const struct dur_row dur_rows[] = {
+	{"seconds", "90s", 0, 90000000000ULL},
+	{"bare number is seconds", "45", 0, 45000000000ULL},
+	{"hours and minutes", "1h30m", 0, 5400000000000ULL},
+	{"days hours minutes seconds", "1d2h3m4s", 0, 93784000000000ULL},
+	{"milliseconds", "250ms", 0, 250000000ULL},
+	{"minutes then milliseconds", "1m5ms", 0, 60005000000ULL},
+	{"fraction", "1.5h", 0, 5400000000000ULL},
+	{"empty", "", -EINVAL, 0},
+	{"unit only", "h", -EINVAL, 0},
+	{"unknown unit", "5w", -EINVAL, 0},
+	{"number after a part", "1h30", -EINVAL, 0},
+	{"negative", "-5m", -EINVAL, 0},
+	{"trailing junk", "5m!", -EINVAL, 0},
+	{"over a year", "400d", -ERANGE, 0},
+};
+/* clang-format on */
+
+static void test_dur_row(void **state)
+{
+	const struct dur_row *r = *state;
+	uint64_t ns = 0;
+
+	assert_int_equal(pw_duration_parse(r->in, &ns), r->ret);
+	if (!r->ret)
+		assert_int_equal(ns, r->ns);
+}
+
+static void test_time_parse(void **state)
+{
+	uint64_t t;
+
+	assert_int_equal(pw_time_parse("2023-11-14T22:13:20.123Z", &t), 0);
+	assert_int_equal(t, 1700000000123000000ULL);
+	assert_int_equal(pw_time_parse("2023-11-14T22:13:20Z", &t), 0);
+	assert_int_equal(t, 1700000000000000000ULL);
+	assert_int_equal(pw_time_parse("2023-11-14T22:13:20+01:00", &t), -EINVAL);
+	assert_int_equal(pw_time_parse("2023-11-14 22:13:20Z", &t), -EINVAL);
+	assert_int_equal(pw_time_parse("2023-11-14T22:13:20.Z", &t), -EINVAL);
+}
+
+/* ---- filters over records ---- */
+
+#define NOW 1700000600000000000ULL /* 10 minutes after the records' time */
+
+static const char *const records[] = {
+	/* 0: tcp drop to a learned name, 10 min before NOW */
+	"{\"id\":\"a-1\",\"time\":\"2023-11-14T22:13:20.123Z\",\"node\":\"n1\",\"namespace\":\"shop\","
+	"\"pod\":\"web-0\",\"verdict\":\"drop\",\"reason\":\"no-rule\",\"proto\":\"tcp\","
+	"\"dst\":\"192.0.2.20\",\"dport\":443,\"hostname\":\"api.github.com\"}",
+	/* 1: audit, v6, no hostname, 1 min before NOW */
+	"{\"id\":\"a-2\",\"time\":\"2023-11-14T22:22:20.000Z\",\"node\":\"n1\",\"namespace\":\"ci\","
+	"\"pod\":\"runner-7\",\"verdict\":\"audit\",\"reason\":\"port\",\"proto\":\"udp\","
+	"\"dst\":\"2001:db8::53\",\"dport\":53,\"hostname\":null}",
+	/* 2: icmp, no ports */
+	"{\"id\":\"a-3\",\"time\":\"2023-11-14T22:22:50.000Z\",\"node\":\"n1\",\"namespace\":\"shop\","
+	"\"pod\":\"worker-1\",\"verdict\":\"drop\",\"reason\":\"no-rule\",\"proto\":\"icmp\","
+	"\"dst\":\"203.0.113.9\",\"icmp\":{\"type\":8,\"code\":0},\"hostname\":null}",
+};
+
+struct filt_row {
+	const char *name;
+	const char *opt[3], *arg[3];
+	unsigned want; /* bit i: records[i] matches */
+};
+
+/* clang-format off */
+static const struct filt_row filt_rows[] = {
+	{"no filter", {NULL}, {NULL}, 7},
+	{"namespace", {"namespace"}, {"shop"}, 5},
+	{"pod prefix in any namespace", {"pod"}, {"w"}, 5},
+	{"namespace/prefix", {"pod"}, {"shop/wor"}, 4},
+	{"namespace/ only", {"pod"}, {"ci/"}, 2},
+	{"prefix is not a substring", {"pod"}, {"eb"}, 0},
+	{"verdict audit", {"verdict"}, {"audit"}, 2},
+	{"reason", {"reason"}, {"no-rule"}, 5},
+	{"fqdn exact, any case", {"to-fqdn"}, {"API.github.com."}, 1},
+	{"fqdn one label", {"to-fqdn"}, {"*.github.com"}, 1},
+	{"fqdn one label is not two", {"to-fqdn"}, {"*.com"}, 0},
+	{"fqdn any labels", {"to-fqdn"}, {"**.com"}, 1},
+	{"ip exact", {"to-ip"}, {"192.0.2.20"}, 1},
+	{"cidr v4", {"to-ip"}, {"192.0.2.0/24"}, 1},
+	{"cidr v6", {"to-ip"}, {"2001:db8::/32"}, 2},
+	{"cidr wide v4", {"to-ip"}, {"0.0.0.0/0"}, 5},
+	{"port", {"to-port"}, {"53"}, 2},
+	{"port never matches icmp", {"to-port"}, {"0"}, 0},
+	{"since 5m", {"since"}, {"5m"}, 6},
+	{"until 5m", {"until"}, {"5m"}, 1},
+	{"since 2m until 40s", {"since", "until"}, {"2m", "40s"}, 2},
+	{"until is inclusive", {"until"}, {"30s"}, 7},
+	{"since an RFC 3339 time", {"since"}, {"2023-11-14T22:22:30Z"}, 4},
+	{"all together", {"namespace", "to-ip", "to-port"}, {"shop", "192.0.2.0/24", "443"}, 1},
+};
+/* clang-format on */
+
+static void test_filt_row(void **state)
+{
+	const struct filt_row *r = *state;
+	struct pw_ev_filter f;
+	unsigned got = 0;
+
+	pw_ev_filter_init(&f);
+	for (int i = 0; i < 3 && r->opt[i]; i++) {
+		const char *why = NULL;
+
+		if (pw_ev_filter_set(&f, r->opt[i], r->arg[i], NOW, &why))
+			fail_msg("--%s %s refused: %s", r->opt[i], r->arg[i], why);
+	}
+	for (size_t i = 0; i < sizeof(records) / sizeof(records[0]); i++) {
+		json_t *ev = json_loads(records[i], 0, NULL);
+
+		assert_non_null(ev);
+		if (pw_ev_filter_match(&f, ev))
+			got |= 1u << i;
+		json_decref(ev);
+	}
+	assert_int_equal(got, r->want);
+}
+
+struct bad_row {
+	const char *name, *opt, *arg;
+};
+
+static const struct bad_row bad_rows[] = {
+	{"unknown reason", "reason", "nope"},
+	{"allowed is not a deny reason", "reason", "allowed"},
+	{"verdict", "verdict", "maybe"},
+	{"mid-label wildcard", "to-fqdn", "a*.example.com"},
+	{"bare star", "to-fqdn", "*"},
+	{"cidr host bits", "to-ip", "192.0.2.1/24"},
+	{"not an address", "to-ip", "example.com"},
+	{"port too big", "to-port", "65536"},
+	{"port text", "to-port", "https"},
+	{"since junk", "since", "yesterday"},
+	{"until in the future", "until", "-1m"},
+	{"pod with empty namespace", "pod", "/web"},
+	{"unknown filter", "colour", "red"},
+};
+
+static void test_bad_row(void **state)
+{
+	const struct bad_row *r = *state;
+	struct pw_ev_filter f;
+	const char *why = NULL;
+
+	pw_ev_filter_init(&f);
+	assert_int_equal(pw_ev_filter_set(&f, r->opt, r->arg, NOW, &why), -EINVAL);
+	assert_non_null(why);
+}
+
+static void test_reason_list(void **state)
+{
+	char buf[512];
+
+	pw_reason_list(buf, sizeof(buf));
+	assert_non_null(strstr(buf, "no-rule port spoof"));
+	assert_non_null(strstr(buf, "dns-invalid"));
+	assert_null(strstr(buf, "allowed"));
+}
+
+/* ---- metrics helpers ---- */
+
+static void test_metrics_escape_hist_om(void **state)
+{
+	static const double bounds[2] = {0.001, 0.01};
+	const uint64_t counts[3] = {2, 1, 4};
+	struct pw_metrics_buf b = {.openmetrics = 1};
+	char esc[64], *s;
+
+	assert_string_equal(pw_mb_escape("a\"b\\c\nd", esc, sizeof(esc)), "a\\\"b\\\\c\\nd");
+	pw_mb_help(&b, "x_total", "counter", "A counter.");
+	pw_mb_sample(&b, "x_total", "", 3);
+	pw_mb_histogram(&b, "h_seconds", "A histogram.", bounds, 2, counts, 0.5);
+	s = pw_mb_take(&b);
+	assert_non_null(s);
+	assert_string_equal(s, "# HELP x A counter.\n# TYPE x counter\nx_total 3\n"
+			       "# HELP h_seconds A histogram.\n# TYPE h_seconds histogram\n"
+			       "h_seconds_bucket{le=\"0.001\"} 2\nh_seconds_bucket{le=\"0.01\"} 3\n"
+			       "h_seconds_bucket{le=\"+Inf\"} 7\nh_seconds_sum 0.5\n"
+			       "h_seconds_count 7\n# EOF\n");
+	free(s);
+	assert_int_equal(pw_hold_bucket(0), 0);
+	assert_int_equal(pw_hold_bucket(100000), 0);  /* 100 us: the first bound, inclusive */
+	assert_int_equal(pw_hold_bucket(100001), 1);
+	assert_int_equal(pw_hold_bucket(5000000000ULL), PW_HOLD_BUCKETS);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_time_parse),
+		cmocka_unit_test(test_reason_list),
+		cmocka_unit_test(test_metrics_escape_hist_om),
+	};
+	int failed = 0;
+
+	failed += cmocka_run_group_tests_name("events_filter", tests, NULL, NULL);
+	failed += RUN_TABLE("pw_duration_parse", test_dur_row, dur_rows);
+	failed += RUN_TABLE("pw_ev_filter", test_filt_row, filt_rows);
+	failed += RUN_TABLE("pw_ev_filter refuses", test_bad_row, bad_rows);
+	return failed ? 1 : 0;
+}

@@ -139,10 +139,20 @@ $(UNIT_BINS) $(BPFT_BINS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(ALL_A)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
 
+# tests/k8s: the API-client driver and the policy checker (tests/k8s/*.sh use them).
+K8ST_BINS := $(BUILD)/tests/k8s_driver $(BUILD)/tests/policy_check
+$(BUILD)/tests/%.o: tests/k8s/%.c | $(BUILD)
+	$(call msg,CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
+
+$(K8ST_BINS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(SYS_A) $(CORE_A)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
 # libFuzzer targets: always clang, always sanitized, over the pure parsing
 # modules (no maps, no sockets), with their own object files.
-FUZZ_LIB_SRCS := lib/core/policy.c lib/core/fqdn.c lib/core/ipaddr.c lib/core/log.c lib/core/dns.c \
-		 lib/core/compile.c lib/core/endpoint.c lib/sys/cni.c lib/sys/ctl_client.c
+FUZZ_LIB_SRCS := $(CORE_SRCS)
 # One clang call over several sources writes no usable -MMD file: depend on every header.
 FUZZ_HDRS := $(wildcard include/podwall/*.h lib/*/*.h tests/unit/*.h)
 $(FUZZ_BINS): $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(FUZZ_HDRS)
@@ -151,7 +161,7 @@ $(FUZZ_BINS): $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(FUZZ_HDRS)
 	$(Q)$(CLANG) -g -O1 -D_GNU_SOURCE $(SRC_INC) -fsanitize=fuzzer,address,undefined \
 		$< $(FUZZ_LIB_SRCS) -o $@ -lldns -ljansson -lyaml
 
-tests-bin: all check-layers $(UNIT_BINS) $(BPFT_BINS) $(FUZZ_BINS)
+tests-bin: all check-layers $(UNIT_BINS) $(BPFT_BINS) $(K8ST_BINS) $(FUZZ_BINS)
 
 $(BUILD):
 	@mkdir -p $(BUILD)

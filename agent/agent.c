@@ -37,11 +37,15 @@
 #include "conflist.h"
 #include "ctl.h"
 #include "events_fmt.h"
+#include "fileio.h"
 #include "ipaddr.h"
 #include "k8s.h"
 #include "lock.h"
 #include "log.h"
 #include "version.h"
+
+/* A policy file larger than this is refused (the previous version stays). */
+#define PW_POLICY_FILE_MAX (4 << 20)
 
 static void heartbeat(struct pw_agent *a, bool alive);
 
@@ -141,35 +145,6 @@ static void policy_cache_remove(struct pw_agent *a, const char *path)
 	unlink(cpath);
 }
 
-static int read_file(const char *path, char **buf, size_t *len)
-{
-	FILE *fp = fopen(path, "re");
-	long n;
-	int ret = 0;
-
-	*buf = NULL;
-	if (!fp)
-		return -errno;
-	if (fseek(fp, 0, SEEK_END) || (n = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET)) {
-		ret = -EIO;
-		goto out;
-	}
-	if (n > 4 << 20) {
-		ret = -EFBIG;
-		goto out;
-	}
-	*buf = malloc((size_t)n + 1);
-	if (!*buf) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	*len = fread(*buf, 1, (size_t)n, fp);
-	(*buf)[*len] = '\0';
-out:
-	fclose(fp);
-	return ret;
-}
-
 /* mkdir -p with mode 0700 for what it creates. */
 static int mkdir_p(const char *path)
 {
@@ -211,7 +186,7 @@ static int policy_file_load(struct pw_agent *a, struct pw_policy_file *f, const 
 	int ret;
 
 	f->mtime = st->st_mtim;
-	ret = read_file(f->path, &buf, &len);
+	ret = pw_read_file(f->path, PW_POLICY_FILE_MAX, &buf, &len);
 	if (ret) {
 		snprintf(err, sizeof(err), "%s: cannot read: %s", f->path, strerror(-ret));
 		goto bad;

@@ -20,71 +20,14 @@
 #include <unistd.h>
 
 #include "cni.h"
+#include "cni_io.h"
+#include "fileio.h"
 #include "log.h"
 
 /* Printed if even the error object cannot be formatted. */
 #define FALLBACK_ERROR                                                                             \
 	"{\"cniVersion\":\"" PW_CNI_SPEC_VERSION                                                   \
 	"\",\"code\":5,\"msg\":\"podwall-cni: out of memory\"}\n"
-
-static int read_all(int fd, char **out, size_t *outlen)
-{
-	size_t cap = 8192, len = 0;
-	char *buf = malloc(cap), *nb;
-	int ret = 0;
-
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		ssize_t n;
-
-		if (len == cap) {
-			if (cap >= PW_CNI_MAX_STDIN) {
-				ret = -EFBIG;
-				goto cleanup;
-			}
-			nb = realloc(buf, cap * 2);
-			if (!nb) {
-				ret = -ENOMEM;
-				goto cleanup;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = -errno;
-			goto cleanup;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	*out = buf;
-	*outlen = len;
-	return 0;
-cleanup:
-	free(buf);
-	return ret;
-}
-
-static int write_all(const char *s)
-{
-	size_t len = strlen(s), off = 0;
-
-	while (off < len) {
-		ssize_t n = write(STDOUT_FILENO, s + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		off += (size_t)n;
-	}
-	return 0;
-}
 
 int main(void)
 {
@@ -105,7 +48,7 @@ int main(void)
 		pw_log_level = PW_LOG_DEBUG;
 	/* VERSION needs no input: never hang on a terminal, never fail on stdin. */
 	version = env.command && !strcmp(env.command, "VERSION");
-	ret = version && isatty(STDIN_FILENO) ? 0 : read_all(STDIN_FILENO, &in, &len);
+	ret = version && isatty(STDIN_FILENO) ? 0 : pw_read_fd(STDIN_FILENO, PW_CNI_MAX_STDIN, &in, &len);
 	if (ret && !version) {
 		struct pw_cni_error e;
 
@@ -118,9 +61,9 @@ int main(void)
 	ret = pw_cni_exec(&env, in ? in : "", len, pw_iface_classify, NULL, &out);
 out:
 	if (ret && !out) {
-		write_all(FALLBACK_ERROR);
+		pw_write_all(STDOUT_FILENO, FALLBACK_ERROR, strlen(FALLBACK_ERROR));
 	} else if (out) {
-		int err = write_all(out);
+		int err = pw_write_all(STDOUT_FILENO, out, strlen(out));
 
 		if (err) {
 			pw_err("cannot write the result to stdout: %s", strerror(-err));

@@ -13,6 +13,7 @@
 
 #include "cni.h"
 #include "conflist.h"
+#include "fileio.h"
 
 /* Parse and check a conflist; *plugins is borrowed from *root. */
 static int conflist_load(const char *in, json_t **root, json_t **plugins, char *err, size_t errlen)
@@ -146,71 +147,24 @@ int pw_conflist_unchain(const char *in_json, char **out_json, char *err, size_t 
 	return ret;
 }
 
-static int read_file(int fd, char **out, char *err, size_t errlen)
+static int read_conflist(int fd, char **out, char *err, size_t errlen)
 {
-	size_t len = 0, cap = 4096;
-	char *buf = malloc(cap), *nb;
-	int ret = 0;
+	size_t len;
+	int ret = pw_read_fd(fd, PW_CONFLIST_MAX_SIZE, out, &len);
 
-	if (!buf) {
+	if (ret == -EFBIG)
+		snprintf(err, errlen, "larger than %d bytes", PW_CONFLIST_MAX_SIZE);
+	else if (ret == -ENOMEM)
 		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	for (;;) {
-		ssize_t n;
-
-		if (len + 1 >= cap) {
-			if (cap >= PW_CONFLIST_MAX_SIZE) {
-				snprintf(err, errlen, "larger than %d bytes", PW_CONFLIST_MAX_SIZE);
-				ret = -EFBIG;
-				goto cleanup;
-			}
-			nb = realloc(buf, cap * 2);
-			if (!nb) {
-				snprintf(err, errlen, "out of memory");
-				ret = -ENOMEM;
-				goto cleanup;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = -errno;
-			snprintf(err, errlen, "read: %s", strerror(errno));
-			goto cleanup;
-		}
-		if (!n)
-			break;
-		len += (size_t)n;
-	}
-	if (memchr(buf, '\0', len)) {
+	else if (ret)
+		snprintf(err, errlen, "read: %s", strerror(-ret));
+	if (ret)
+		return ret;
+	if (memchr(*out, '\0', len)) {
 		snprintf(err, errlen, "contains a NUL byte");
-		ret = -EINVAL;
-		goto cleanup;
-	}
-	buf[len] = '\0';
-	*out = buf;
-	return 0;
-cleanup:
-	free(buf);
-	return ret;
-}
-
-static int write_all(int fd, const char *s, size_t len)
-{
-	size_t off = 0;
-
-	while (off < len) {
-		ssize_t n = write(fd, s + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		off += (size_t)n;
+		free(*out);
+		*out = NULL;
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -253,7 +207,7 @@ static int replace_file(const char *path, const struct stat *st, const char *dat
 		snprintf(err, errlen, "%s: cannot set mode/owner: %s", tmp, strerror(errno));
 		goto cleanup;
 	}
-	ret = write_all(fd, data, strlen(data));
+	ret = pw_write_all(fd, data, strlen(data));
 	if (!ret && fsync(fd))
 		ret = -errno;
 	if (ret) {
@@ -317,7 +271,7 @@ static int rewrite(const char *path, const char *socket, bool chain, bool *chang
 		snprintf(err, errlen, "%s: not a regular file", path);
 		goto cleanup;
 	}
-	ret = read_file(fd, &in, why, sizeof(why));
+	ret = read_conflist(fd, &in, why, sizeof(why));
 	if (!ret)
 		ret = chain ? pw_conflist_chain_sock(in, socket, &out, why, sizeof(why))
 			    : pw_conflist_unchain(in, &out, why, sizeof(why));

@@ -23,8 +23,10 @@
 
 #include <curl/curl.h>
 
+#include "fileio.h"
 #include "ipaddr.h"
 #include "k8s.h"
+#include "k8sname.h"
 #include "log.h"
 #include "version.h"
 
@@ -77,72 +79,6 @@ errf(char *err, size_t errlen, const char *fmt, ...)
 		va_end(ap);
 	}
 	return -EINVAL;
-}
-
-/* Text from the network or a config file, made safe for one log line. */
-static void sanitize(char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
-			*s = '?';
-}
-
-static int read_file(const char *path, size_t max, char **buf, size_t *len)
-{
-	char *b = NULL;
-	size_t n = 0, cap = 0;
-	int fd, ret = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		ssize_t got;
-
-		if (n + 1 >= cap) {
-			size_t ncap = cap ? cap * 2 : 4096;
-			char *nb;
-
-			if (ncap > max + 1)
-				ncap = max + 1;
-			if (n + 1 >= ncap) {
-				ret = -EFBIG;
-				goto out;
-			}
-			nb = realloc(b, ncap);
-			if (!nb) {
-				ret = -ENOMEM;
-				goto out;
-			}
-			b = nb;
-			cap = ncap;
-		}
-		got = read(fd, b + n, cap - n - 1);
-		if (got < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = -errno;
-			goto out;
-		}
-		if (!got)
-			break;
-		n += (size_t)got;
-	}
-	if (!b) {
-		b = malloc(1);
-		if (!b) {
-			ret = -ENOMEM;
-			goto out;
-		}
-	}
-	b[n] = '\0';
-	*buf = b;
-	*len = n;
-	b = NULL;
-out:
-	free(b);
-	close(fd);
-	return ret;
 }
 
 /* Standard base64 (RFC 4648), whitespace ignored, padding optional. */
@@ -374,7 +310,7 @@ static int token_refresh(struct pw_k8s *k, bool force)
 	    st.st_size == a->tok_size && st.st_mtim.tv_sec == a->tok_mtime.tv_sec &&
 	    st.st_mtim.tv_nsec == a->tok_mtime.tv_nsec)
 		return 0;
-	ret = read_file(a->token_file, TOKEN_MAX, &buf, &len);
+	ret = pw_read_file(a->token_file, TOKEN_MAX, &buf, &len);
 	if (ret) {
 		pw_warn("k8s: cannot read token file %s: %s", a->token_file, strerror(-ret));
 		return ret;
@@ -609,7 +545,7 @@ static int kubeconfig_load(const char *path, const char *context, struct auth *a
 	size_t len;
 	int ret;
 
-	ret = read_file(path, KUBECONFIG_MAX, &buf, &len);
+	ret = pw_read_file(path, KUBECONFIG_MAX, &buf, &len);
 	if (ret) {
 		errf(err, errlen, "kubeconfig %s: %s", path, strerror(-ret));
 		goto out;
@@ -862,7 +798,7 @@ static void failed(struct reflector *r, bool relist, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->st.last_error, sizeof(r->st.last_error), fmt, ap);
 	va_end(ap);
-	sanitize(r->st.last_error);
+	pw_sanitize(r->st.last_error);
 	r->st.errors++;
 	if (relist)
 		r->need_list = true;
@@ -1081,7 +1017,7 @@ static void http_error(const struct request *q, long status, char *out, size_t o
 	else
 		snprintf(out, outlen, "HTTP %ld: %.120s", status, q->buf ? q->buf : "");
 	json_decref(st);
-	sanitize(out);
+	pw_sanitize(out);
 }
 
 static char *escape(const char *s)
@@ -1644,17 +1580,6 @@ static void refl_free(struct pw_k8s *k, struct reflector *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* RFC 1123 label: what a namespace, and the Service name, must be. */
-static bool dns_label_ok(const char *s, size_t len)
-{
-	if (!len || len > 63 || s[0] == '-' || s[len - 1] == '-')
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-			return false;
-	return true;
-}
-
 static int setup_reflectors(struct pw_k8s *k, const char *dns, char *err, size_t errlen)
 {
 	char ns[64], name[64], path[160], sel[320];
@@ -1676,14 +1601,16 @@ static int setup_reflectors(struct pw_k8s *k, const char *dns, char *err, size_t
 			return -ENOMEM;
 		return 0;
 	}
+	/* namespace and name: each an RFC 1123 label (k8sname.h) */
 	slash = strchr(dns, '/');
-	if (!slash || !dns_label_ok(dns, (size_t)(slash - dns)) ||
-	    !dns_label_ok(slash + 1, strlen(slash + 1)))
+	if (slash && (size_t)(slash - dns) < sizeof(ns))
+		snprintf(ns, sizeof(ns), "%.*s", (int)(slash - dns), dns);
+	if (!slash || (size_t)(slash - dns) >= sizeof(ns) || pw_k8s_dns1123_problem(ns, false) ||
+	    pw_k8s_dns1123_problem(slash + 1, false))
 		return errf(
 		    err, errlen,
 		    "DNS service \"%.80s\": expected namespace/name, e.g. kube-system/kube-dns",
 		    dns);
-	snprintf(ns, sizeof(ns), "%.*s", (int)(slash - dns), dns);
 	snprintf(name, sizeof(name), "%s", slash + 1);
 
 	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/services", ns);

@@ -539,15 +539,6 @@ connect_after_ttl_expired() {
 	assert_ok connect ft "$SRV_A" 443
 }
 
-sanitizers_clean() {
-	local f
-	for f in "$TMP/agent.log" "$TMP/cni.log"; do
-		if grep -E -n 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$f" >&2; then
-			fail "sanitizer report in $(basename "$f")"
-		fi
-	done
-}
-
 CASES="spoofed_source_v4 spoofed_source_v6 ipv4_fragments ipv4_options ipv6_extension_headers
 vlan_tagged_frames dns_untrusted_server dot_doh_not_allowed icmp_udp_not_granted ipv6_to_v4_learned
 forged_dns_answers dns_additional_and_stray_records dns_cname_unallowed_to_allowed dns_special_addresses

@@ -461,15 +461,6 @@ agent_kill9_dns_passes_unheld() {
 	assert_ok connect k9 "$SRV_A" 443
 }
 
-sanitizers_clean() {
-	local f
-	for f in "$TMP/agent.log" "$TMP/cni.log"; do
-		if grep -E -n 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$f" >&2; then
-			fail "sanitizer report in $(basename "$f")"
-		fi
-	done
-}
-
 CASES="agent_starts allowed_name_connects unallowed_name_denied wildcard_one_label
 wildcard_multi_label aaaa_name_connects_v6 dns_untrusted_denied address_change
 race_resolve_connect_1000 expiry_new_denied_stream_survives agent_kill9_dns_passes_unheld

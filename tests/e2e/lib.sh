@@ -68,6 +68,18 @@ fail() {
 	exit 1
 }
 
+# sanitizers_clean [FILE...]: fail on an ASan, LSan or UBSan report in any FILE
+# (default: the agent's and the CNI plugin's logs). The last case of each suite.
+sanitizers_clean() {
+	local f
+	[ $# -gt 0 ] || set -- "$TMP/agent.log" "$TMP/cni.log"
+	for f in "$@"; do
+		if grep -E -n 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$f" >&2; then
+			fail "sanitizer report in $(basename "$f")"
+		fi
+	done
+}
+
 # Cannot run here: an error under CI, a loud skip otherwise.
 e2e_cannot_run() {
 	if [ "${CI:-}" = true ]; then

@@ -728,15 +728,6 @@ cli_agent_stopped() {
 	done
 }
 
-sanitizers_clean() {
-	local f
-	for f in "$TMP/agent.log" "$TMP/cni.log"; do
-		if grep -E -n 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$f" >&2; then
-			fail "sanitizer report in $(basename "$f")"
-		fi
-	done
-}
-
 CASES="cli_without_agent agent_starts_with_no_policies agent_starts control_socket_root_only
 deny_event_json events_follow_streams events_filters events_hubble_filters events_icmp
 events_table_same_in_follow events_survive_restart metrics_denied_exact metrics_dns_counters

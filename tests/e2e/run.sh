@@ -367,15 +367,6 @@ agent_sigterm_keeps_enforcing() {
 	assert_fails connect term "$SRV_A" 8080 1
 }
 
-sanitizers_clean() {
-	local f
-	for f in "$TMP/agent.log" "$TMP/cni.log"; do
-		if grep -E -n 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$f" >&2; then
-			fail "sanitizer report in $(basename "$f")"
-		fi
-	done
-}
-
 TOPO_CASES="topo_pods_get_addresses topo_pod_reaches_internet topo_pod_reaches_dns topo_no_way_out"
 AGENT_CASES="cni_add_without_agent agent_starts cidr_port_enforced cidr_port_enforced_v6 cidr_rule_forms
 unselected_pod_untouched pod_to_pod_same_node inbound_replies_pass dns_trusted_resolver_only

@@ -714,15 +714,6 @@ cni_add_races_policy_change() {
 	true
 }
 
-sanitizers_clean() {
-	local f
-	for f in "$TMP/agent.log" "$TMP/cni.log"; do
-		if grep -E -n 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$f" >&2; then
-			fail "sanitizer report in $(basename "$f")"
-		fi
-	done
-}
-
 CASES="agent_kill9_under_load agent_restart_under_load stale_pins_refused malformed_policy_file
 empty_policy_file policy_without_namespace second_agent_refused
 malformed_cni_request cni_add_races_policy_change pending_map_full perf_ring_overflow

@@ -76,9 +76,9 @@ CHECK=$BUILD/tests/policy_check
 if [ ! -x "$CHECK" ]; then
 	CHECK=$WORK/policy_check
 	gcc -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
-		-Wno-missing-field-initializers -D_GNU_SOURCE -fsanitize=address,undefined \
-		-Iinclude -Ilib/core -Ilib/sys tests/k8s/policy_check.c lib/core/policy.c lib/core/fqdn.c lib/core/ipaddr.c \
-		-o "$CHECK" -ljansson -lyaml 2>"$WORK/cc.err" || {
+		-Wno-missing-field-initializers -Wno-format-truncation -D_GNU_SOURCE \
+		-fsanitize=address,undefined -Iinclude -Ilib/core -Ilib/sys tests/k8s/policy_check.c \
+		lib/core/*.c -o "$CHECK" -ljansson -lyaml -lldns 2>"$WORK/cc.err" || {
 		fail policy_check "cannot build: $(head -c 600 "$WORK/cc.err")"
 		echo "$passed passed, $failed failed"
 		exit 1

@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "cni.h"
+#include "cni_io.h"
 #include "ctl.h"
 #include "log.h"
 

@@ -8,9 +8,11 @@
  * place. ADD succeeds only once the agent confirmed enforcement; DEL always
  * succeeds (best effort, the agent also reconciles); CHECK asks the agent.
  *
- * Everything here is free of process state (no getenv, no stdin/stdout, no
- * exit) so that it can be unit-tested: cni_main.c only gathers the environment
- * and stdin, calls pw_cni_exec() and prints what it returns.
+ * This part is pure (no sockets, no ioctl, no process state): the netconf,
+ * CNI_ARGS, prevResult, the agent requests and the texts for stdout. The I/O
+ * (interface classifier, agent call, the commands) is lib/sys/cni_io.h;
+ * cni_main.c only gathers the environment and stdin, calls pw_cni_exec() and
+ * prints what it returns.
  */
 #ifndef PODWALL_CNI_H
 #define PODWALL_CNI_H
@@ -122,13 +124,13 @@ enum pw_iface_kind {
 	PW_IFACE_OTHER,
 };
 
-/* Returns an enum pw_iface_kind, or -errno when the question cannot be answered. */
+/* Returns an enum pw_iface_kind, or -errno when the question cannot be answered.
+ * The real one is pw_iface_classify (cni_io.h); tests pass their own. */
 typedef int (*pw_iface_classify_fn)(const char *name, void *ctx);
 
-/* The real classifier: asks the kernel for the interface's driver
- * (SIOCETHTOOL/ETHTOOL_GDRVINFO: "veth", "bridge"). ctx is unused. */
-int pw_iface_classify(const char *name, void *ctx);
 const char *pw_iface_kind_str(int kind);
+/* An interface name the kernel accepts (dev_valid_name()). */
+bool pw_cni_ifname_valid(const char *s);
 
 /* What podwall needs from prevResult. */
 struct pw_cni_prev {
@@ -157,22 +159,10 @@ json_t *pw_cni_check_request(const char *container_id);
  * 100, what names the request in the message) or -EBADMSG (malformed, code 100). */
 int pw_cni_reply_check(const json_t *reply, const char *what, struct pw_cni_error *e);
 
-/* Send req to the agent at sock and check the reply: 0 once it said ok.
- * Unreachable, timed out or hung up: -errno with code 11. */
-int pw_cni_agent_call(const char *sock, const json_t *req, int timeout_s, const char *what,
-		      struct pw_cni_error *e);
-
 /* Texts for stdout (malloc'd, ending in a newline; NULL on allocation failure). */
 char *pw_cni_error_json(const char *cni_version, const struct pw_cni_error *e);
 char *pw_cni_version_json(void);
 /* prevResult passed through unchanged (cniVersion added if it lacks one). */
 char *pw_cni_result_json(const struct pw_cni_conf *conf);
-
-/* Run one CNI command. stdin is the netconf (len bytes). On return *out is what
- * to print on stdout, or NULL for nothing: the result (ADD), the version
- * document (VERSION), or, when the return is negative, the CNI error object.
- * Returns 0 (exit 0) or -errno (exit 1). cls/ctx: pw_iface_classify in real use. */
-int pw_cni_exec(const struct pw_cni_env *env, const char *stdin_buf, size_t len,
-		pw_iface_classify_fn cls, void *ctx, char **out);
 
 #endif

@@ -120,6 +120,14 @@ while IFS= read -r line; do
 	FAIL*) failed=$((failed + 1)) ;;
 	esac
 done < <(tests/k8s/monitoring.sh 2>&1)
+# tools/kubectl-podwall against a fake kubectl.
+while IFS= read -r line; do
+	echo "$line"
+	case "$line" in
+	ok*) passed=$((passed + 1)) ;;
+	FAIL*) failed=$((failed + 1)) ;;
+	esac
+done < <(tests/k8s/kubectl_plugin.sh 2>&1 | grep -v -E '^[0-9]+ passed, [0-9]+ failed$')
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

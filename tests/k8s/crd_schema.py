@@ -5,7 +5,7 @@ every example passes it and the agent's own parser, every negative example is
 refused by both (or, where documented, by the agent alone), and on generated
 hostnames and CIDRs the schema never accepts what the agent refuses.
 
-    crd_schema.py --crd deploy/crd.yaml --rendered RENDERED.yaml \
+    crd_schema.py --crd deploy/base/crd.yaml --rendered RENDERED.yaml \
         --policy-check BIN --examples deploy/examples --negative tests/k8s/negative
 
 Prints "ok   validate/NAME" or "FAIL validate/NAME" per case and a final
@@ -476,7 +476,7 @@ def main():
     rcrd = [d for d in rendered if d["kind"] == "CustomResourceDefinition"]
     run.case("rendered_crd_is_deploy_crd",
              [] if rcrd and root_schema(rcrd[0]) == root_schema(crd) else
-             ["the CRD in the kustomize output differs from deploy/crd.yaml"])
+             ["the CRD in the kustomize output differs from deploy/base/crd.yaml"])
 
     examples = sorted(os.path.join(a.examples, f) for f in os.listdir(a.examples)
                       if f.endswith(".yaml"))

@@ -7,6 +7,9 @@
 #          data/<hash> as an absolute symlink, as k3s before October 2024 makes it
 #   noconf no containerd config: falls back to data/cni when it exists
 #   noflannel  no flannel conflist: must fail and say why
+# or, for an overlay's manifest with CNI_BIN_DIR set (rke2, kubeadm):
+#   fixed  /etc/cni/net.d/$CNI_CONFLIST and /opt/cni/bin
+#   fixed-noconf  that conflist missing: must fail and say why
 # Each time: podwall-cni installed executable, the conflist chained (valid JSON,
 # podwall-cni last), and a second run changes nothing.
 #   install_cni_test.sh RENDERED.yaml PODWALL_BIN
@@ -100,6 +103,35 @@ noflannel_layout() {
 	rm -f "$1/var/lib/rancher/k3s/agent/etc/cni/net.d/10-flannel.conflist"
 	echo /var/lib/rancher/k3s/data/cni
 }
+
+# An overlay with fixed paths (CNI_BIN_DIR in the init container's env).
+if grep -q '^CNI_BIN_DIR=' "$T/script.sh"; then
+	run_fixed() { # NAME EXPECT
+		local name=$1 expect=$2 r=$T/$1 out conf
+		eval "$(grep -E '^CNI_(CONFLIST|BIN_DIR|NET_DIR)=' "$T/script.sh")"
+		mkdir -p "$r/bin" "$r$CNI_NET_DIR" "$r$CNI_BIN_DIR"
+		conf=$r$CNI_NET_DIR/$CNI_CONFLIST
+		[ "$expect" = ok ] && cp "$ROOT/tests/unit/testdata/k3s-flannel.conflist" "$conf"
+		printf '#!/bin/sh\necho fake podwall-cni\n' >"$r/podwall-cni"
+		ln -s "$(cd "$(dirname "$PODWALL")" && pwd)/$(basename "$PODWALL")" "$r/bin/podwall"
+		sed -e "s#$CNI_NET_DIR#$r$CNI_NET_DIR#g" -e "s#$CNI_BIN_DIR#$r$CNI_BIN_DIR#g" \
+			-e "s#/usr/local/bin/podwall-cni#$r/podwall-cni#g" "$T/script.sh" >"$r/script.sh"
+		if ! out=$(PATH="$r/bin:$PATH" /bin/sh -e "$r/script.sh" 2>&1); then
+			[ "$expect" = fail ] && { echo "ok   install-cni/$name (refused: ${out##*podwall: })"; return 0; }
+			echo "FAIL install-cni/$name: script failed: $out"
+			return 1
+		fi
+		[ "$expect" = fail ] && { echo "FAIL install-cni/$name: should have failed"; return 1; }
+		[ -x "$r$CNI_BIN_DIR/podwall-cni" ] || { echo "FAIL install-cni/$name: no $CNI_BIN_DIR/podwall-cni"; return 1; }
+		"$PY" -c 'import json,sys; p=json.load(open(sys.argv[1]))["plugins"]; assert p[-1]["type"]=="podwall-cni", p' "$conf" ||
+			{ echo "FAIL install-cni/$name: $CNI_CONFLIST not chained"; return 1; }
+		echo "ok   install-cni/$name ($CNI_BIN_DIR, $CNI_NET_DIR/$CNI_CONFLIST)"
+	}
+	run_fixed fixed ok || fails=$((fails + 1))
+	run_fixed fixed-noconf fail || fails=$((fails + 1))
+	[ "$fails" -eq 0 ]
+	exit
+fi
 
 run_layout new new_layout ok || fails=$((fails + 1))
 run_layout old old_layout ok || fails=$((fails + 1))

@@ -56,7 +56,7 @@ fi
 
 # The DaemonSet serves /metrics on the node address, on the port the
 # PodMonitor scrapes by name; probes on loopback; never 9090.
-if out=$("$PY" - "$ROOT/deploy/daemonset.yaml" "$MON/podmonitor.yaml" <<'PYEOF' 2>&1
+if out=$("$PY" - "$ROOT/deploy/base/daemonset.yaml" "$MON/podmonitor.yaml" <<'PYEOF' 2>&1
 import sys, yaml
 ds = yaml.safe_load(open(sys.argv[1]))
 pm = yaml.safe_load(open(sys.argv[2]))

@@ -72,6 +72,29 @@ sys.exit(1 if bad else 0)' "$k"); then
 	fi
 done
 
+# The k3s one-step manifest is what deploy/ renders to (compared as data, so a
+# kustomize version's formatting does not matter).
+if why=$("$PY" -c '
+import sys, yaml
+def docs(p):
+    with open(p) as f:
+        return sorted((json_key(d), d) for d in yaml.safe_load_all(f) if d)
+def json_key(d):
+    return (d["kind"], d["metadata"].get("namespace", ""), d["metadata"]["name"])
+a, b = docs(sys.argv[1]), docs(sys.argv[2])
+if a != b:
+    ka, kb = [k for k, _ in a], [k for k, _ in b]
+    diff = [k for k in ka if k not in kb] + [k for k in kb if k not in ka]
+    if not diff:
+        diff = [ka[i] for i in range(len(a)) if a[i][1] != b[i][1]]
+    print("differs in %s: run tools/render-manifests.sh" % diff)
+    sys.exit(1)' "$WORK/rendered.yaml" deploy/k3s/podwall.yaml 2>&1); then
+	passed=$((passed + 1))
+	echo "ok   validate/k3s-manifest-matches-deploy"
+else
+	fail k3s-manifest-matches-deploy "deploy/k3s/podwall.yaml $why"
+fi
+
 CHECK=$BUILD/tests/policy_check
 if [ ! -x "$CHECK" ]; then
 	CHECK=$WORK/policy_check
@@ -85,7 +108,7 @@ if [ ! -x "$CHECK" ]; then
 	}
 fi
 
-out=$("$PY" tests/k8s/crd_schema.py --crd deploy/crd.yaml --rendered "$WORK/rendered.yaml" \
+out=$("$PY" tests/k8s/crd_schema.py --crd deploy/base/crd.yaml --rendered "$WORK/rendered.yaml" \
 	--policy-check "$CHECK" --examples deploy/examples --negative tests/k8s/negative 2>&1)
 rc=$?
 printf '%s\n' "$out" | grep -v -E '^[0-9]+ passed, [0-9]+ failed$'
@@ -106,6 +129,23 @@ if [ -x "$PODWALL" ]; then
 		FAIL*) failed=$((failed + 1)) ;;
 		esac
 	done < <(tests/k8s/install_cni_test.sh "$WORK/rendered.yaml" "$PODWALL" 2>&1)
+	# the overlays for other CNI layouts render, and their script works there
+	for o in deploy/overlays/*/; do
+		o=$(basename "$o")
+		if ! kubectl kustomize "deploy/overlays/$o" >"$WORK/overlay-$o.yaml" 2>"$WORK/overlay-$o.err"; then
+			fail "overlay/$o" "$(grep -v Warning "$WORK/overlay-$o.err" | head -c 600)"
+			continue
+		fi
+		passed=$((passed + 1))
+		echo "ok   validate/overlay/$o renders"
+		while IFS= read -r line; do
+			echo "${line/install-cni\//install-cni/$o/}"
+			case "$line" in
+			ok*) passed=$((passed + 1)) ;;
+			FAIL*) failed=$((failed + 1)) ;;
+			esac
+		done < <(tests/k8s/install_cni_test.sh "$WORK/overlay-$o.yaml" "$PODWALL" 2>&1)
+	done
 elif [ "${CI:-}" = true ]; then
 	fail install-cni "no podwall binary at $PODWALL (build it first); required under CI=true"
 else

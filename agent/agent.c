@@ -11,6 +11,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <fcntl.h>
 #include <linux/ethtool.h>
 #include <linux/sockios.h>
@@ -37,6 +38,7 @@
 #include "conflist.h"
 #include "ctl.h"
 #include "events_fmt.h"
+#include "explain.h"
 #include "fileio.h"
 #include "ipaddr.h"
 #include "k8s.h"
@@ -909,6 +911,53 @@ static json_t *cmd_fqdn(struct pw_agent *a, json_t *req)
 	return json_pack("{s:b,s:o}", "ok", 1, "fqdn", arr);
 }
 
+/* What a connection from the pod to "to" would meet now; changes nothing. */
+static json_t *cmd_explain(struct pw_agent *a, json_t *req)
+{
+	const char *want = json_string_value(json_object_get(req, "pod"));
+	const char *to = json_string_value(json_object_get(req, "to"));
+	struct pw_explain_in in = {0};
+	char host[PW_FQDN_MAX + 1], pod[300];
+	const char *why = NULL;
+	struct pw_ep *ep;
+	json_t *o, *pols;
+
+	if (!want || !to)
+		return reply_err("explain needs %s", "pod and to");
+	for (ep = a->eps; ep; ep = ep->next)
+		if (!strcmp(pw_ep_pod(ep, pod, sizeof(pod)), want))
+			break;
+	if (!ep)
+		return reply_err("pod %s is not on this node (see podwall endpoints)", want);
+	if (pw_explain_parse_to(to, host, &in.port, &in.proto, &why))
+		return json_pack("{s:b,s:s++}", "ok", 0, "error", "--to: ", why);
+	in.pod_namespace = ep->namespace;
+	in.labels = &ep->labels;
+	in.managed = ep->managed && ep->compiled.selected;
+	in.compiled = &ep->compiled;
+	in.pols = a->pols;
+	in.n_pols = a->n_pols;
+	in.names = ep->names;
+	in.n_names = ep->n_names;
+	in.now_ns = pw_now_ns();
+	in.host = host;
+	o = pw_explain(&in);
+	if (!o)
+		return reply_err("out of %s", "memory");
+	pols = json_array();
+	for (size_t i = 0; i < ep->compiled.n_policies; i++)
+		json_array_append_new(pols, json_string(ep->compiled.policies[i]));
+	json_object_set_new(o, "pod", json_string(want));
+	json_object_set_new(o, "mode", json_string(!in.managed ? "open"
+					     : ep->compiled.mode == PW_MODE_AUDIT ? "audit"
+										  : "enforce"));
+	json_object_set_new(o, "policies", pols);
+	json_object_set_new(o, "to", json_pack("{s:s,s:i,s:s}", "host", host, "port", in.port,
+					       "proto", in.proto == IPPROTO_UDP ? "UDP"
+							: in.proto == IPPROTO_SCTP ? "SCTP" : "TCP"));
+	return json_pack("{s:b,s:o}", "ok", 1, "explain", o);
+}
+
 json_t *pw_agent_counters_json(struct pw_agent *a)
 {
 	uint64_t c[PW_C_MAX];
@@ -1111,6 +1160,8 @@ static json_t *dispatch(struct pw_agent *a, struct pw_client *c, json_t *req, bo
 		return cmd_policies(a);
 	if (!strcmp(cmd, "fqdn"))
 		return cmd_fqdn(a, req);
+	if (!strcmp(cmd, "explain"))
+		return cmd_explain(a, req);
 	if (!strcmp(cmd, "events"))
 		return cmd_events(a, req, c->fd, keep);
 	return reply_err("unknown command %s", cmd);

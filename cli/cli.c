@@ -798,3 +798,128 @@ int pw_cli_parse_long(const char *opt, const char *arg, long min, long max, long
 	*out = v;
 	return 0;
 }
+
+/* ---- explain ---- */
+
+static const char explain_usage[] =
+	"usage: podwall explain --pod NAMESPACE/NAME --to HOST[:PORT][/PROTO] [-o json]\n"
+	"                       [--socket PATH]\n\n"
+	"What a connection from the pod to HOST would meet now: allowed or denied, by\n"
+	"which policy and rule, what the pod learned for the name and for how long,\n"
+	"other names it resolved to the same addresses (a CDN or shared host), and what\n"
+	"the pod must do. HOST is a name or an address; PROTO is TCP (default), UDP or\n"
+	"SCTP. Reads the agent's state; changes nothing. Exits 0 when it would be\n"
+	"allowed, 3 when denied.\n\n"
+	"EXAMPLES\n"
+	"  podwall explain --pod agents/coder-0 --to api.github.com:443\n"
+	"  podwall explain --pod agents/coder-0 --to 10.20.1.5:5432/tcp\n"
+	"  podwall explain --pod ci/runner-0 --to registry.npmjs.org -o json | jq .advice\n";
+
+int pw_cli_explain(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"socket", required_argument, NULL, 's'},
+		{"output", required_argument, NULL, 'o'},
+		{"pod", required_argument, NULL, 'p'},
+		{"to", required_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},
+		{},
+	};
+	struct cli_opts o = {.socket = getenv("PODWALL_SOCKET") ?: PW_CTL_SOCKET};
+	const char *pod = NULL, *to = NULL;
+	json_t *rep, *x, *v;
+	size_t i;
+	int c, ret;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			o.socket = optarg;
+			break;
+		case 'o':
+			if (strcmp(optarg, "json") && strcmp(optarg, "table")) {
+				fprintf(stderr, "-o %s: expected json or table\n", optarg);
+				return 2;
+			}
+			o.json = !strcmp(optarg, "json");
+			break;
+		case 'p':
+			if (!strchr(optarg, '/')) {
+				fprintf(stderr, "--pod %s: expected NAMESPACE/NAME\n", optarg);
+				return 2;
+			}
+			pod = optarg;
+			break;
+		case 't':
+			to = optarg;
+			break;
+		case 'h':
+			fputs(explain_usage, stdout);
+			return 0;
+		default:
+			fputs(explain_usage, stderr);
+			return 2;
+		}
+	}
+	if (!pod || !to || optind < argc) {
+		fprintf(stderr, "podwall explain: --pod and --to are needed\n\n%s", explain_usage);
+		return 2;
+	}
+	if ((ret = call(&o, json_pack("{s:s,s:s,s:s}", "cmd", "explain", "pod", pod, "to", to),
+			&rep)))
+		return ret;
+	x = json_object_get(rep, "explain");
+	ret = strcmp(jstr(x, "verdict") ?: "", "allow") ? 3 : 0;
+	if (o.json) {
+		print_json(x);
+		json_decref(rep);
+		return ret;
+	}
+	json_t *t = json_object_get(x, "to");
+	char port[16] = "any port";
+
+	if (json_integer_value(json_object_get(t, "port")))
+		snprintf(port, sizeof(port), "%lld",
+			 (long long)json_integer_value(json_object_get(t, "port")));
+	printf("%s -> %s %s/%s: %s (%s)\n", jstr(x, "pod"), jstr(t, "host"), port,
+	       jstr(t, "proto"), !ret ? "ALLOWED" : "DENIED", jstr(x, "reason"));
+	printf("  why:      %s\n", jstr(x, "why"));
+	{
+		char *p = join(json_object_get(x, "policies"), ", ");
+
+		printf("  pod:      mode %s, policies %s\n", jstr(x, "mode"), p && *p ? p : "none");
+		free(p);
+	}
+	json_array_foreach(json_object_get(x, "rules"), i, v) {
+		char *ports = join(json_object_get(v, "ports"), " "),
+		     *pols = join(json_object_get(v, "policies"), ", ");
+
+		if (jstr(v, "cidr"))
+			printf("  rule:     toCIDRs %s/%lld, ports %s\n", jstr(v, "cidr"),
+			       (long long)json_integer_value(json_object_get(v, "prefix")),
+			       ports && *ports ? ports : "none (an except)");
+		else
+			printf("  rule:     %s %s, ports %s%s%s\n", jstr(v, "kind"), jstr(v, "pattern"),
+			       ports && *ports ? ports : "-", pols && *pols ? ", in " : "",
+			       pols ? pols : "");
+		free(ports);
+		free(pols);
+	}
+	json_array_foreach(json_object_get(x, "learned"), i, v)
+		printf("  learned:  %s, %llds left\n", jstr(v, "ip"),
+		       (long long)json_integer_value(json_object_get(v, "ttl_left")));
+	json_array_foreach(json_object_get(x, "shared"), i, v) {
+		char *n = join(json_object_get(v, "names"), ", ");
+
+		printf("  shared:   %s is also %s\n", jstr(v, "ip"), n ? n : "");
+		free(n);
+	}
+	if (jstr(x, "warning"))
+		printf("  WARNING:  %s\n", jstr(x, "warning"));
+	if (jstr(x, "audit"))
+		printf("  audit:    %s\n", jstr(x, "audit"));
+	printf("  do:       %s\n", jstr(x, "advice"));
+	json_decref(rep);
+	return ret;
+}

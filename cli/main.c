@@ -33,6 +33,7 @@ static const struct cmd cmds[] = {
 	{"policies", pw_cli_policies, "loaded policies, the pods each selects, load errors"},
 	{"fqdn", pw_cli_fqdn, "learned hostnames and addresses with time left"},
 	{"events", pw_cli_events, "what was denied (or audited), and why"},
+	{"explain", pw_cli_explain, "would the pod reach HOST[:PORT]? which rule, what to do"},
 	{"cni-chain", cmd_cni_chain, "chain podwall-cni into a CNI conflist (k3s install)"},
 	{"cni-unchain", cmd_cni_chain, "remove podwall-cni from a CNI conflist"},
 	{"version", cmd_version, "print the version"},

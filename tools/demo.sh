@@ -76,6 +76,10 @@ try "other-0 -> $SRV_B:443" connect other "$SRV_B" 443
 
 say "podwall fqdn: what coder-0 learned"
 agent_cli fqdn
+say "podwall explain: what coder-0 would meet, and what it must do"
+agent_cli explain --pod demo/coder-0 --to allowed.example.test:443 || true
+agent_cli explain --pod demo/coder-0 --to allowed.example.test:80 || true
+agent_cli explain --pod demo/coder-0 --to denied.example.test:443 || true
 say "podwall events: what was denied, and why"
 agent_cli events
 say "podwall events --to-fqdn '*.example.test' -o json --last 1: one JSON object a line"

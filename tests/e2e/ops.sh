@@ -362,6 +362,88 @@ events_table_same_in_follow() {
 		fail "-o compact: $(agent_cli events -o compact --last 1)"
 }
 
+# explain_is VERDICT REASON POD TO: podwall explain's answer (and its exit status).
+explain_is() {
+	local j rc=0
+	j=$(timeout 20 "$PODWALL" explain --pod "e2e/$3" --to "$4" -o json --socket "$SOCK" 2>&1) || rc=$?
+	jq -e --arg v "$1" --arg r "$2" '.verdict == $v and .reason == $r' <<<"$j" >/dev/null ||
+		fail "explain $3 -> $4: want $1 ($2), got $(jq -c '{verdict, reason, why}' <<<"$j" 2>/dev/null || echo "$j")"
+	[ "$rc" = "$([ "$1" = allow ] && echo 0 || echo 3)" ] || fail "explain $3 -> $4 exited $rc"
+	e2e_log "explain $3 -> $4: $(jq -r .why <<<"$j")"
+}
+
+# For each case, explain's answer is what a real connection then does.
+explain_matches_verdicts() {
+	need_agent
+	policy_write exp "apiVersion: podwall.io/v1alpha1
+kind: EgressPolicy
+metadata: {name: exp, namespace: e2e}
+spec:
+  podSelector: {matchLabels: {app: exp}}
+  mode: enforce
+  egress:
+    - toFQDNs: [{matchName: allowed.example.test}, {matchPattern: '*.wild.example.test'}]
+      ports: [{port: 443, protocol: TCP}]
+    - toFQDNs: [{matchName: v6only.example.test}]
+      ports: [{port: 443, protocol: TCP}]"
+	wait_until 5 policy_loaded exp || fail "policy exp not loaded"
+	pod_ensure exp exp-0 app=exp
+	pod_ensure ev2 ev-1 app=ev2
+	pod_ensure open open-0 app=none
+	# a granted name the pod has not resolved: denied until it does
+	explain_is deny not-resolved exp-0 allowed.example.test:443
+	assert_fails connect exp "$SRV_A" 443 1
+	resolve exp "$DNS4" allowed.example.test "$SRV_A"
+	explain_is allow learned exp-0 allowed.example.test:443
+	assert_ok connect exp "$SRV_A" 443
+	explain_is allow learned exp-0 "$SRV_A:443"
+	# granted name, port not granted
+	explain_is deny port exp-0 allowed.example.test:8080
+	assert_fails connect exp "$SRV_A" 8080 1
+	# no rule for the name, even once resolved
+	explain_is deny no-rule exp-0 denied.example.test:443
+	resolve exp "$DNS4" denied.example.test "$SRV_B"
+	assert_fails connect exp "$SRV_B" 443 1
+	explain_is deny no-rule exp-0 "$SRV_B:443"
+	# a pattern: one label
+	explain_is deny not-resolved exp-0 api.wild.example.test:443
+	resolve exp "$DNS4" api.wild.example.test "$SRV_C"
+	explain_is allow learned exp-0 api.wild.example.test:443
+	assert_ok connect exp "$SRV_C" 443
+	explain_is deny no-rule exp-0 a.b.wild.example.test:443
+	# an address no rule covers
+	explain_is deny no-rule exp-0 "$UP_INET4:80"
+	assert_fails connect exp "$UP_INET4" 80 1
+	# CIDR rules: granted, an except, another port
+	explain_is allow cidr ev-1 "$SRV_A:443"
+	assert_ok connect ev2 "$SRV_A" 443
+	explain_is deny no-rule ev-1 "$SRV_B:443"
+	assert_fails connect ev2 "$SRV_B" 443 1
+	explain_is deny port ev-1 "$SRV_A:8080"
+	assert_fails connect ev2 "$SRV_A" 8080 1
+	# no policy selects the pod
+	explain_is allow open open-0 "$SRV_B:443"
+	assert_ok connect open "$SRV_B" 443
+	# two granted names on one address: the CDN warning
+	resolve exp "$DNS4" allowed.example.test "$SRV6_A" AAAA
+	resolve exp "$DNS4" v6only.example.test "$SRV6_A" AAAA
+	local j
+	j=$("$PODWALL" explain --pod e2e/exp-0 --to v6only.example.test:443 -o json --socket "$SOCK") || true
+	jq -e --arg a "$SRV6_A" 'any(.shared[]; .ip == $a and (.names | index("allowed.example.test"))) and (.warning | test("CDN"))' <<<"$j" >/dev/null ||
+		fail "no shared-address warning: $(jq -c '{shared, warning}' <<<"$j")"
+	# the table says the same, with the rule and its policy
+	"$PODWALL" explain --pod e2e/exp-0 --to allowed.example.test:443 --socket "$SOCK" >"$TMP/explain.txt" || true
+	grep -q 'ALLOWED (learned)' "$TMP/explain.txt" && grep -q 'matchName allowed.example.test, ports TCP/443, in e2e/exp' "$TMP/explain.txt" ||
+		fail "explain table: $(cat "$TMP/explain.txt")"
+	# changes nothing; a bad --to is refused; an unknown pod is said plainly
+	local out rc=0
+	out=$("$PODWALL" explain --pod e2e/exp-0 --to 'allowed.example.test:99999' --socket "$SOCK" 2>&1) || rc=$?
+	[ "$rc" = 1 ] && grep -q 'port' <<<"$out" || fail "bad --to port: rc $rc: $out"
+	rc=0
+	out=$("$PODWALL" explain --pod e2e/ghost-0 --to allowed.example.test --socket "$SOCK" 2>&1) || rc=$?
+	[ "$rc" = 1 ] && grep -q 'not on this node' <<<"$out" || fail "unknown pod: rc $rc: $out"
+}
+
 # Records survive an agent restart (events.jsonl in the state dir, bounded);
 # --follow reconnects instead of exiting, without printing a record twice.
 events_survive_restart() {
@@ -730,7 +812,7 @@ cli_agent_stopped() {
 
 CASES="cli_without_agent agent_starts_with_no_policies agent_starts control_socket_root_only
 deny_event_json events_follow_streams events_filters events_hubble_filters events_icmp
-events_table_same_in_follow events_survive_restart metrics_denied_exact metrics_dns_counters
+events_table_same_in_follow events_survive_restart explain_matches_verdicts metrics_denied_exact metrics_dns_counters
 health_probes metrics_strict_parsers metrics_port_busy bpftool_dumps_named_fields cli_status cli_endpoints cli_policies cli_fqdn
 cli_help_examples cli_agent_stopped sanitizers_clean"
 

@@ -18,6 +18,7 @@
 #include "unit/table.h"
 
 #include "events_filter.h"
+#include "explain.h"
 #include "metrics_fmt.h"
 
 /* ---- durations ---- */
@@ -189,6 +190,50 @@ static void test_reason_list(void **state)
 	assert_null(strstr(buf, "allowed"));
 }
 
+/* ---- explain --to ---- */
+
+struct to_row {
+	const char *name, *in;
+	int ret;
+	const char *host;
+	uint16_t port;
+	uint8_t proto;
+};
+
+static const struct to_row to_rows[] = {
+	{"name", "API.GitHub.com.", 0, "api.github.com", 0, 6},
+	{"name and port", "api.github.com:443", 0, "api.github.com", 443, 6},
+	{"name, port, udp", "dns.example:53/udp", 0, "dns.example", 53, 17},
+	{"sctp", "x.example:9/SCTP", 0, "x.example", 9, 132},
+	{"v4 and port", "192.0.2.1:80", 0, "192.0.2.1", 80, 6},
+	{"bare v6", "2001:db8::1", 0, "2001:db8::1", 0, 6},
+	{"bracketed v6 and port", "[2001:db8::1]:443/tcp", 0, "2001:db8::1", 443, 6},
+	{"port 0", "a.example:0", -EINVAL, NULL, 0, 0},
+	{"port too big", "a.example:65536", -EINVAL, NULL, 0, 0},
+	{"unknown protocol", "a.example:1/icmp", -EINVAL, NULL, 0, 0},
+	{"bad name", "a..example", -EINVAL, NULL, 0, 0},
+	{"unclosed bracket", "[2001:db8::1:443", -EINVAL, NULL, 0, 0},
+};
+
+static void test_to_row(void **state)
+{
+	const struct to_row *r = *state;
+	char host[PW_FQDN_MAX + 1];
+	const char *why = NULL;
+	uint16_t port;
+	uint8_t proto;
+	int ret = pw_explain_parse_to(r->in, host, &port, &proto, &why);
+
+	assert_int_equal(ret, r->ret);
+	if (ret) {
+		assert_non_null(why);
+		return;
+	}
+	assert_string_equal(host, r->host);
+	assert_int_equal(port, r->port);
+	assert_int_equal(proto, r->proto);
+}
+
 /* ---- metrics helpers ---- */
 
 static void test_metrics_escape_hist_om(void **state)
@@ -229,5 +274,6 @@ int main(void)
 	failed += RUN_TABLE("pw_duration_parse", test_dur_row, dur_rows);
 	failed += RUN_TABLE("pw_ev_filter", test_filt_row, filt_rows);
 	failed += RUN_TABLE("pw_ev_filter refuses", test_bad_row, bad_rows);
+	failed += RUN_TABLE("pw_explain_parse_to", test_to_row, to_rows);
 	return failed ? 1 : 0;
 }

@@ -424,6 +424,7 @@ spec:
 	# no policy selects the pod
 	explain_is allow open open-0 "$SRV_B:443"
 	assert_ok connect open "$SRV_B" 443
+	cni_del open || fail "cni_del open" # cli_status counts enforced pods
 	# two granted names on one address: the CDN warning
 	resolve exp "$DNS4" allowed.example.test "$SRV6_A" AAAA
 	resolve exp "$DNS4" v6only.example.test "$SRV6_A" AAAA

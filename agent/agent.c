@@ -298,9 +298,14 @@ static const char *obj_uid(const json_t *obj)
 	return json_string_value(json_object_get(json_object_get(obj, "metadata"), "uid")) ?: "";
 }
 
+static long long obj_generation(const json_t *obj)
+{
+	return json_integer_value(json_object_get(json_object_get(obj, "metadata"), "generation"));
+}
+
 /* The cached last good version of the object the API now holds (same uid). */
 static struct pw_policy *k8s_cache_load(struct pw_agent *a, const char *source,
-					const json_t *now)
+					const json_t *now, long long *gen)
 {
 	char path[700], err[PW_ERR_LEN];
 	struct pw_policy *pol;
@@ -323,6 +328,8 @@ static struct pw_policy *k8s_cache_load(struct pw_agent *a, const char *source,
 		free(pol);
 		pol = NULL;
 	}
+	if (pol)
+		*gen = obj_generation(obj);
 	json_decref(obj);
 	if (pol)
 		pw_warn("%s: using its last good version from %s", source, path);
@@ -412,7 +419,7 @@ void pw_agent_policy_object(struct pw_agent *a, const char *source, const json_t
 			f->pols = NULL;
 			f->n_pols = 0;
 		}
-		if (!f->pols && (f->pols = k8s_cache_load(a, source, obj))) {
+		if (!f->pols && (f->pols = k8s_cache_load(a, source, obj, &f->good_gen))) {
 			f->n_pols = 1;
 			free(f->uid);
 			f->uid = strdup(obj_uid(obj));
@@ -431,6 +438,7 @@ void pw_agent_policy_object(struct pw_agent *a, const char *source, const json_t
 	f->error = NULL;
 	free(f->uid);
 	f->uid = strdup(obj_uid(obj));
+	f->good_gen = obj_generation(obj);
 	k8s_cache_save(a, source, obj);
 	a->st.policy_loads++;
 	rebuild_policy_view(a);

@@ -30,6 +30,7 @@ struct pw_policy_file {
 	struct timespec mtime;
 	json_t *good_json; /* documents of the last good version (cached in state) */
 	char *uid;	   /* k8s: metadata.uid of the object pols came from */
+	long long good_gen; /* k8s: metadata.generation of that version */
 };
 
 struct pw_portset_ent {
@@ -112,6 +113,7 @@ struct pw_agent {
 	_Atomic uint64_t progress_ns;	/* the loop's last sign of life */
 	bool dirty;    /* policies or labels changed: sync every endpoint */
 	struct pw_k8s *k8s;
+	struct pw_kstatus *kstatus; /* kstatus.c: EgressPolicy status, Lease, Events */
 	bool k8s_synced;
 	int conflist_wd; /* inotify watch on the conflist's directory, or -1 */
 };
@@ -155,6 +157,18 @@ bool pw_kube_pod_labels(struct pw_agent *a, const char *ns, const char *name,
 			struct pw_labels *out);
 /* Trusted resolvers from the cluster DNS service; returns how many. */
 size_t pw_kube_resolvers(struct pw_agent *a, struct pw_addr_key *out, size_t max);
+
+/* kstatus.c: write what the agent did with each EgressPolicy to its status. */
+int pw_kstatus_start(struct pw_agent *a);
+void pw_kstatus_tick(struct pw_agent *a);
+void pw_kstatus_stop(struct pw_agent *a);
+bool pw_kstatus_leader(const struct pw_agent *a);
+
+/* kstatus.c: write what the agent did with each EgressPolicy to its status. */
+int pw_kstatus_start(struct pw_agent *a);
+void pw_kstatus_tick(struct pw_agent *a);
+void pw_kstatus_stop(struct pw_agent *a);
+bool pw_kstatus_leader(const struct pw_agent *a);
 
 /* metrics.c: Prometheus text and probes over HTTP (libmicrohttpd), run from
  * the agent's own loop so it reads agent state without locks. */

@@ -71,6 +71,12 @@ static void on_change(enum pw_k8s_kind kind, enum pw_k8s_change type, const json
 		}
 		if (!o)
 			break;
+		/* Only the status changed (our own writes come back this way). */
+		if (type == PW_K8S_MODIFIED && old_obj && new_obj &&
+		    json_equal(json_object_get(old_obj, "spec"), json_object_get(new_obj, "spec")) &&
+		    json_equal(json_object_get(json_object_get(old_obj, "metadata"), "generation"),
+			       json_object_get(json_object_get(new_obj, "metadata"), "generation")))
+			break;
 		snprintf(source, sizeof(source), "k8s:%s/%s",
 			 json_string_value(json_object_get(md, "namespace")) ?: "?",
 			 json_string_value(json_object_get(md, "name")) ?: "?");
@@ -118,6 +124,8 @@ int pw_kube_start(struct pw_agent *a)
 		pw_err("Kubernetes API client: %s", err);
 		return -EINVAL;
 	}
+	if (pw_kstatus_start(a))
+		return -ENOMEM;
 	pw_info("Kubernetes mode: node %s, API %s; nothing applied until the first full sync",
 		a->o.node_name, pw_k8s_server(a->k8s));
 	return 0;
@@ -138,6 +146,7 @@ void pw_kube_tick(struct pw_agent *a)
 		a->dirty = false;
 		pw_sync_all(a);
 	}
+	pw_kstatus_tick(a);
 	if (a->k8s_synced)
 		pw_agent_retry_deferred(a);
 }
@@ -156,6 +165,7 @@ void pw_kube_stop(struct pw_agent *a)
 {
 	pw_k8s_free(a->k8s);
 	a->k8s = NULL;
+	pw_kstatus_stop(a);
 }
 
 bool pw_kube_pod_labels(struct pw_agent *a, const char *ns, const char *name,

@@ -159,7 +159,7 @@ struct auth {
 	uint64_t token_reloads;
 };
 
-enum req_type { REQ_LIST, REQ_WATCH };
+enum req_type { REQ_LIST, REQ_WATCH, REQ_WRITE };
 
 enum req_outcome {
 	OUT_NONE,
@@ -185,6 +185,11 @@ struct request {
 	int64_t started_ms;
 	uint64_t n_events;
 	char errbuf[CURL_ERROR_SIZE];
+	/* REQ_WRITE (r is NULL): the caller's completion, the list of writes */
+	pw_k8s_done_fn done;
+	void *done_ctx;
+	char *body;
+	struct request *next;
 };
 
 struct reflector {
@@ -216,6 +221,8 @@ struct pw_k8s {
 	bool freeing;
 	uint64_t rng;
 	struct reflector refl[PW_K8S_NKINDS];
+	struct request *writes; /* PATCH/POST/PUT/GET in flight */
+	unsigned int n_writes;
 };
 
 static const char *const kind_names[PW_K8S_NKINDS] = {
@@ -827,6 +834,7 @@ static void request_free(struct pw_k8s *k, struct request *q)
 	curl_slist_free_all(q->hdrs);
 	free(q->url);
 	free(q->buf);
+	free(q->body);
 	free(q);
 }
 
@@ -1416,6 +1424,108 @@ static int on_timer(CURLM *multi, long timeout_ms, void *userp)
 }
 
 /* Finished transfers. Returns whether there were any. */
+/* ---- writes (status, leases, events) ------------------------------------------------- */
+
+static void write_unlink(struct pw_k8s *k, struct request *q)
+{
+	for (struct request **pp = &k->writes; *pp; pp = &(*pp)->next)
+		if (*pp == q) {
+			*pp = q->next;
+			k->n_writes--;
+			return;
+		}
+}
+
+static void write_done(struct pw_k8s *k, struct request *q, CURLcode res, long status)
+{
+	json_t *body = q->buf ? json_loadb(q->buf, q->len, 0, NULL) : NULL;
+	char why[300] = "";
+
+	write_unlink(k, q);
+	if (res != CURLE_OK) {
+		snprintf(why, sizeof(why), "%s", q->errbuf[0] ? q->errbuf : curl_easy_strerror(res));
+		status = 0;
+	} else if (status < 200 || status > 299) {
+		http_error(q, status, why, sizeof(why));
+		if (status == 401)
+			token_refresh(k, true);
+	}
+	pw_debug("k8s: %s -> %ld %s", q->url, status, why);
+	if (q->done)
+		q->done(status, body, why[0] ? why : NULL, q->done_ctx);
+	json_decref(body);
+	request_free(k, q);
+}
+
+int pw_k8s_request(struct pw_k8s *k, const char *method, const char *path,
+		   const char *content_type, const json_t *body, pw_k8s_done_fn done, void *ctx)
+{
+	struct request *q;
+	struct curl_slist *h;
+	char *hdr = NULL, why[256];
+	int ret = -ENOMEM;
+
+	if (k->n_writes >= PW_K8S_MAX_WRITES)
+		return -EBUSY;
+	token_refresh(k, false);
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->type = REQ_WRITE;
+	q->started_ms = now_ms();
+	q->done = done;
+	q->done_ctx = ctx;
+	if (asprintf(&q->url, "%s%s", k->auth.server, path) < 0) {
+		q->url = NULL;
+		goto fail;
+	}
+	if (body && !(q->body = json_dumps(body, JSON_COMPACT)))
+		goto fail;
+	if (!(q->hdrs = curl_slist_append(NULL, "Accept: application/json")))
+		goto fail;
+	if (content_type) {
+		if (asprintf(&hdr, "Content-Type: %s", content_type) < 0)
+			goto fail;
+		h = curl_slist_append(q->hdrs, hdr);
+		free(hdr);
+		if (!h)
+			goto fail;
+		q->hdrs = h;
+	}
+	if (k->auth.token) {
+		if (asprintf(&hdr, "Authorization: Bearer %s", k->auth.token) < 0)
+			goto fail;
+		h = curl_slist_append(q->hdrs, hdr);
+		memset(hdr, 0, strlen(hdr));
+		free(hdr);
+		if (!h)
+			goto fail;
+		q->hdrs = h;
+	}
+	if (!(q->easy = curl_easy_init()))
+		goto fail;
+	ret = setup_easy(k, q, why, sizeof(why));
+	if (ret)
+		goto fail;
+	ret = -EIO;
+	if (curl_easy_setopt(q->easy, CURLOPT_CUSTOMREQUEST, method) != CURLE_OK ||
+	    (q->body && curl_easy_setopt(q->easy, CURLOPT_POSTFIELDS, q->body) != CURLE_OK))
+		goto fail;
+	if (curl_multi_add_handle(k->multi, q->easy) != CURLM_OK) {
+		curl_easy_cleanup(q->easy);
+		q->easy = NULL;
+		goto fail;
+	}
+	q->next = k->writes;
+	k->writes = q;
+	k->n_writes++;
+	pw_debug("k8s: %s %s", method, q->url);
+	return 0;
+fail:
+	request_free(k, q);
+	return ret;
+}
+
 static bool process_done(struct pw_k8s *k)
 {
 	bool any = false;
@@ -1436,6 +1546,10 @@ static bool process_done(struct pw_k8s *k)
 		if (!q)
 			continue;
 		any = true;
+		if (q->type == REQ_WRITE) {
+			write_done(k, q, res, status);
+			continue;
+		}
 		r = q->r;
 		r->req = NULL;
 		if (q->type == REQ_LIST)
@@ -1726,6 +1840,14 @@ void pw_k8s_free(struct pw_k8s *k)
 	k->freeing = true;
 	for (int i = 0; i < PW_K8S_NKINDS; i++)
 		refl_free(k, &k->refl[i]);
+	while (k->writes) {
+		struct request *q = k->writes;
+
+		k->writes = q->next;
+		if (q->done) /* so the caller can free its context */
+			q->done(0, NULL, "client shut down", q->done_ctx);
+		request_free(k, q);
+	}
 	if (k->multi)
 		curl_multi_cleanup(k->multi);
 	auth_free(&k->auth);
@@ -1809,6 +1931,11 @@ void pw_k8s_health(const struct pw_k8s *k, struct pw_k8s_health *h)
 		}
 	}
 	h->reason = reasons[h->state];
+}
+
+const char *pw_k8s_node(const struct pw_k8s *k)
+{
+	return k->node_name;
 }
 
 const char *pw_k8s_server(const struct pw_k8s *k)

@@ -152,6 +152,21 @@ struct pw_k8s_stats {
 	int64_t failing_since_ms; /* wall clock of the first failure in a row; 0: working */
 };
 
+/*
+ * One request that is not a list or watch (a status PATCH, a Lease, an Event):
+ * METHOD server+PATH with BODY (NULL: none) as CONTENT_TYPE. done(status, body,
+ * err, ctx) runs inside pw_k8s_on_fd/on_timeout when it completes: status 0 on
+ * a network error (err says why), else the HTTP status (err set unless 2xx),
+ * body the parsed answer or NULL. pw_k8s_free() completes what is still in
+ * flight with status 0 ("client shut down"), so a context can always be freed.
+ * Returns 0, -EBUSY (PW_K8S_MAX_WRITES in flight) or -ENOMEM.
+ */
+#define PW_K8S_MAX_WRITES 64
+typedef void (*pw_k8s_done_fn)(long status, const json_t *body, const char *err, void *ctx);
+int pw_k8s_request(struct pw_k8s *k, const char *method, const char *path,
+		   const char *content_type, const json_t *body, pw_k8s_done_fn done, void *ctx);
+const char *pw_k8s_node(const struct pw_k8s *k);
+
 /* Can the agent talk to the API? (status, metrics, a condition) */
 enum pw_k8s_api_state {
 	PW_K8S_API_OK,		 /* every resource listed or watched since its last failure */

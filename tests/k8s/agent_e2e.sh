@@ -34,6 +34,8 @@
 #                          across an agent restart (state directory); a
 #                          brand-new refused policy shows its error
 #   api_lost               403, 401: status condition, metric, /readyz 200
+#   policy_status          status subresource: node entry, Lease holder's
+#                          summary, refusal + PolicyRefused Event, node2 merged
 #   sanitizers_clean       the agents exited 0 on SIGTERM, no ASan/UBSan report
 #
 # K8S_CASES="a b" runs only those cases. E2E_KEEP=1 keeps the temp dir (logs: agent.log, agent.events, k8s/api*.err).
@@ -808,6 +810,67 @@ case_api_lost() {
 	metric podwall_kubernetes_api_up | grep -q 'reason="Connected"} 1$' || fail "metric after: $(metric podwall_kubernetes_api_up)"
 }
 
+# egp_status NS NAME: the policy's status as the fake API server holds it.
+egp_status() {
+	ctl_get "state?resource=egresspolicies" |
+		jq -c --arg ns "$1" --arg n "$2" '.items[] | select(.metadata.namespace == $ns and .metadata.name == $n) |
+			{gen: .metadata.generation, status: (.status // {})}'
+}
+# status_is NS NAME JQ: the jq test holds on {gen, status}.
+status_is() { egp_status "$1" "$2" | jq -e "$3" >/dev/null; }
+cond() { # the condition TYPE's "status reason" in {gen, status}
+	printf '.status.conditions[] | select(.type == "%s")' "$1"
+}
+
+# The status subresource: this node's entry, the Lease holder's summary
+# (observedGeneration, Accepted, Enforced, selectedPods), a refused version
+# (Accepted False with the field path, a PolicyRefused Event), another node's
+# entry kept and counted.
+case_policy_status() {
+	need_agent
+	api_pod c11 p11 app=c11
+	api_policy_cidr c11 st app=c11 "$SRV_A/32:443"
+	cni_add c11 c11 p11 || fail "CNI ADD c11 failed"
+	within 20 status_is c11 st '.status.nodes.node1.pods == 1 and .status.nodes.node1.appliedGeneration == .gen' ||
+		fail "no node entry: $(egp_status c11 st)"
+	within 20 status_is c11 st "(.status.observedGeneration == .gen) and .status.selectedPods == 1 and
+		($(cond Accepted) | .status == \"True\") and ($(cond Enforced) | .status == \"True\")" ||
+		fail "no summary: $(egp_status c11 st)"
+	e2e_log "status: $(egp_status c11 st)"
+	ctl_get "state?resource=leases" | jq -e '.items[] | select(.metadata.name == "podwall-status") |
+		.spec.holderIdentity == "node1"' >/dev/null || fail "no Lease held by node1: $(ctl_get "state?resource=leases")"
+	# a refused version: Accepted False with the field, Enforced False, an Event
+	api_policy_cidr c11 st app=c11 "$SRV_A/32:443 $SRV_B/24:443"
+	within 20 status_is c11 st "(.status.observedGeneration == .gen) and ($(cond Accepted) |
+		.status == \"False\" and .reason == \"Refused\" and (.message | test(\"toCIDRs\")))" ||
+		fail "refusal not in status: $(egp_status c11 st)"
+	status_is c11 st "$(cond Enforced) | .status == \"False\"" || fail "Enforced not False: $(egp_status c11 st)"
+	within 10 eval 'ctl_get "state?resource=events" | jq -e ".items[] | select(.reason == \"PolicyRefused\" and
+		.involvedObject.name == \"st\" and (.message | test(\"toCIDRs\")))" >/dev/null' ||
+		fail "no PolicyRefused event: $(ctl_get "state?resource=events" | head -c 600)"
+	e2e_log "refused: $(egp_status c11 st | jq -c "$(cond Accepted)")"
+	expect_denied c11 "$SRV_B" 443
+	# fixed: accepted again
+	api_policy_cidr c11 st app=c11 "$SRV_A/32:443 $SRV_B/32:443"
+	within 20 status_is c11 st "(.status.observedGeneration == .gen) and ($(cond Accepted) | .status == \"True\") and
+		($(cond Enforced) | .status == \"True\") and .status.nodes.node1.appliedGeneration == .gen" ||
+		fail "not accepted again: $(egp_status c11 st)"
+	# another node's entry (its agent's own merge patch): kept, and counted
+	in_node curl -sf -m 5 -X PATCH -H 'Content-Type: application/merge-patch+json' \
+		-H "Authorization: Bearer $(cat "$K/$API_NAME.client-token")" \
+		"http://127.0.0.1:$API/apis/podwall.io/v1alpha1/namespaces/c11/egresspolicies/st/status" \
+		-d '{"status":{"nodes":{"node2":{"observedGeneration":1,"appliedGeneration":1,"pods":2,"enforced":true}}}}' \
+		>/dev/null || fail "PATCH of node2's entry failed"
+	within 20 status_is c11 st ".status.selectedPods == 3 and .status.nodes.node2.pods == 2 and
+		($(cond Enforced) | .status == \"False\" and (.message | test(\"node2\")))" ||
+		fail "node2 not counted: $(egp_status c11 st)"
+	e2e_log "with node2 behind: $(egp_status c11 st | jq -c '[.status.selectedPods, .status.conditions[1].message]')"
+	# a label change moves the pod out: this node's count follows
+	api_pod c11 p11 app=c11-out
+	within 20 status_is c11 st '.status.nodes.node1.pods == 0 and .status.selectedPods == 2' ||
+		fail "pods not updated: $(egp_status c11 st)"
+}
+
 case_sanitizers_clean() {
 	local rc
 	agent_stop || fail "agent did not stop on SIGTERM"
@@ -843,5 +906,6 @@ k8s_case case_restart_api_down
 k8s_case case_restart_stale_flow
 k8s_case case_refused_kept
 k8s_case case_api_lost
+k8s_case case_policy_status
 k8s_case case_sanitizers_clean
 e2e_summary

@@ -288,18 +288,24 @@ def check_rendered(docs):
         if d["kind"] not in ("ClusterRole", "ClusterRoleBinding") and \
                 d["metadata"].get("namespace") != "kube-system":
             p.append("%s %s: not in kube-system" % k)
-    # RBAC: read-only, nothing more than the agent reads
+    # RBAC: what the agent reads, and the writes of its status (nothing more)
     cr = by[("ClusterRole", "podwall-agent")]["rules"]
     got = sorted((tuple(r["apiGroups"]), tuple(r["resources"]), tuple(sorted(r["verbs"])),
                   tuple(r.get("resourceNames", []))) for r in cr)
-    if got != [(("",), ("pods",), ("get", "list", "watch"), ()),
-               (("podwall.io",), ("egresspolicies",), ("get", "list", "watch"), ())]:
-        p.append("ClusterRole grants more (or other) than get/list/watch pods, egresspolicies")
+    if got != sorted([(("",), ("pods",), ("get", "list", "watch"), ()),
+                      (("",), ("events",), ("create",), ()),
+                      (("podwall.io",), ("egresspolicies",), ("get", "list", "watch"), ()),
+                      (("podwall.io",), ("egresspolicies/status",), ("patch",), ())]):
+        p.append("ClusterRole grants more (or other) than get/list/watch pods, egresspolicies; "
+                 "patch egresspolicies/status; create events: %s" % (got,))
     role = by[("Role", "podwall-cluster-dns")]["rules"]
     got = sorted((tuple(r["apiGroups"]), tuple(r["resources"]), tuple(sorted(r["verbs"])),
                   tuple(r.get("resourceNames", []))) for r in role)
-    if got != [(("",), ("services",), ("get", "list", "watch"), ("kube-dns",)),
-               (("discovery.k8s.io",), ("endpointslices",), ("get", "list", "watch"), ())]:
+    if got != sorted([(("",), ("services",), ("get", "list", "watch"), ("kube-dns",)),
+                      (("discovery.k8s.io",), ("endpointslices",), ("get", "list", "watch"), ()),
+                      (("coordination.k8s.io",), ("leases",), ("create",), ()),
+                      (("coordination.k8s.io",), ("leases",), ("get", "update"),
+                       ("podwall-status",))]):
         p.append("Role grants more (or other) than the kube-dns Service and EndpointSlices")
     for b in ("ClusterRoleBinding", "RoleBinding"):
         d = [x for x in docs if x["kind"] == b][0]

@@ -26,6 +26,12 @@ for the few resources podwall uses:
           config gone_as_http. Event bytes are cut into chunks at random
           places, so the client must reassemble lines.
   * GET of one object: /.../PLURAL/NAME.
+  * Writes: POST (create, generateName), PUT (replace; resourceVersion
+    precondition, 409 Conflict), PATCH application/merge-patch+json (a
+    precondition only when the patch names metadata.resourceVersion), also on
+    NAME/status for EgressPolicies, whose status is a subresource: object
+    writes keep the status and count spec changes in metadata.generation.
+    Leases and Events are stored like the rest; stats["writes"] logs them.
   * Authentication: "Authorization: Bearer T" where T is the content of
     --token-file (re-read on every request), or, over TLS, a client
     certificate signed by --client-ca. Anything else: 401 Status.
@@ -73,7 +79,12 @@ RESOURCES = {
     ("", "v1", "namespaces"): ("v1", "Namespace", False),
     ("discovery.k8s.io", "v1", "endpointslices"): ("discovery.k8s.io/v1", "EndpointSlice", True),
     ("podwall.io", "v1alpha1", "egresspolicies"): ("podwall.io/v1alpha1", "EgressPolicy", True),
+    ("coordination.k8s.io", "v1", "leases"): ("coordination.k8s.io/v1", "Lease", True),
+    ("", "v1", "events"): ("v1", "Event", True),
 }
+# Custom resources with a status subresource: metadata.generation counts spec
+# changes; writes to the object keep its status, /status writes only status.
+STATUS_SUBRESOURCE = {"egresspolicies"}
 BY_NAME = {plural: key for key, (_, _, _) in RESOURCES.items() for plural in [key[2]]}
 CUSTOM = {("podwall.io", "v1alpha1", "egresspolicies")}
 FIELD_LABELS = {"pods": {"spec.nodeName"}}
@@ -228,12 +239,53 @@ class Store:
                 md.setdefault("creationTimestamp", time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                                  time.gmtime()))
             md["managedFields"] = [{"manager": "fake", "operation": "Update"}]
+            if plural in STATUS_SUBRESOURCE:
+                if old:
+                    same = old.get("spec") == obj.get("spec")
+                    md["generation"] = old["metadata"].get("generation", 1) + (0 if same else 1)
+                    if "status" in old:
+                        obj["status"] = copy.deepcopy(old["status"])
+                    else:
+                        obj.pop("status", None)
+                else:
+                    md["generation"] = 1
+                    obj.pop("status", None)
             obj["apiVersion"] = api_version
             obj["kind"] = kind
             self.objects[plural][key] = obj
             self.history.append((self.rv, plural, "MODIFIED" if old else "ADDED", old, obj))
             self.lock.notify_all()
             return obj
+
+    def replace(self, plural, obj, status_only=False):
+        """An API write (PUT, /status PATCH): resourceVersion precondition
+        when the object names one; returns (code, object or Status)."""
+        with self.lock:
+            md = obj.get("metadata", {})
+            key = (md.get("namespace", ""), md.get("name"))
+            old = self.objects[plural].get(key)
+            if old is None:
+                return 404, status(404, "NotFound", '%s "%s" not found' % (plural, key[1]))
+            want_rv = md.get("resourceVersion")
+            if want_rv and want_rv != old["metadata"]["resourceVersion"]:
+                self.stats["conflicts"] = self.stats.get("conflicts", 0) + 1
+                return 409, status(409, "Conflict", "Operation cannot be fulfilled on %s \"%s\": "
+                                   "the object has been modified; please apply your changes to "
+                                   "the latest version and try again" % (plural, key[1]))
+            new = copy.deepcopy(old)
+            if status_only:
+                new["status"] = copy.deepcopy(obj.get("status"))
+            else:
+                new = copy.deepcopy(obj)
+                new["metadata"]["uid"] = old["metadata"]["uid"]
+                new["metadata"]["creationTimestamp"] = old["metadata"]["creationTimestamp"]
+            self.rv += 1
+            new["metadata"]["resourceVersion"] = str(self.rv)
+            new["apiVersion"], new["kind"] = old["apiVersion"], old["kind"]
+            self.objects[plural][key] = new
+            self.history.append((self.rv, plural, "MODIFIED", old, new))
+            self.lock.notify_all()
+            return 200, copy.deepcopy(new)
 
     def delete(self, plural, namespace, name):
         with self.lock:
@@ -334,11 +386,15 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
         ns = None
         if len(rest) >= 2 and rest[0] == "namespaces" and len(rest) != 2:
             ns, rest = rest[1], rest[2:]
+        sub = None
+        if len(rest) == 3 and rest[2] == "status" and rest[0] in STATUS_SUBRESOURCE:
+            sub, rest = "status", rest[:2]
         if not rest or len(rest) > 2:
             return None
         key = (group, version, rest[0])
         if key not in RESOURCES:
             return None
+        self.subresource = sub
         return rest[0], ns, rest[1] if len(rest) == 2 else None
 
     # -- requests --
@@ -375,6 +431,90 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
             self.watch(plural, matcher, q)
         else:
             self.list(plural, matcher, q)
+
+    # -- writes: POST (create), PUT (replace), PATCH (merge patch) --
+    def write_target(self):
+        if not self.authenticated():
+            self.send_status(401, "Unauthorized", "Unauthorized")
+            return None
+        n = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(n) if n else b""
+        r = self.route(urllib.parse.urlsplit(self.path).path)
+        if r is None:
+            self.send_status(404, "NotFound", "the server could not find the requested resource")
+            return None
+        if r[0] in self.store.config["forbid"]:
+            self.send_status(403, "Forbidden", "%s is forbidden" % r[0])
+            return None
+        try:
+            body = json.loads(raw.decode() or "null")
+        except ValueError:
+            self.send_status(400, "BadRequest", "invalid JSON")
+            return None
+        with self.store.lock:
+            self.store.stats.setdefault("writes", []).append(
+                [self.command, self.path, body])
+            del self.store.stats["writes"][:-200]
+        return r, body
+
+    def do_POST(self):
+        t = self.write_target()
+        if t is None:
+            return
+        (plural, ns, name), body = t
+        if name or not isinstance(body, dict):
+            self.send_status(405, "MethodNotAllowed", "POST to a collection only")
+            return
+        md = body.setdefault("metadata", {})
+        md["namespace"] = ns or md.get("namespace", "default")
+        if not md.get("name") and md.get("generateName"):
+            md["name"] = md["generateName"] + uuid.uuid4().hex[:5]
+        with self.store.lock:
+            if (md["namespace"], md.get("name")) in self.store.objects[plural]:
+                self.send_status(409, "AlreadyExists", '%s "%s" already exists' % (plural, md["name"]))
+                return
+        self.send_json(201, self.store.apply(plural, body))
+
+    def do_PUT(self):
+        t = self.write_target()
+        if t is None:
+            return
+        (plural, ns, name), body = t
+        body.setdefault("metadata", {}).update({"namespace": ns or "", "name": name})
+        code, out = self.store.replace(plural, body, status_only=self.subresource == "status")
+        self.send_json(code, out)
+
+    def do_PATCH(self):
+        t = self.write_target()
+        if t is None:
+            return
+        (plural, ns, name), patch = t
+        if self.headers.get("Content-Type", "").split(";")[0] != "application/merge-patch+json":
+            self.send_status(415, "UnsupportedMediaType", "only merge patches here")
+            return
+        with self.store.lock:
+            old = self.store.objects[plural].get((ns or "", name))
+            cur = copy.deepcopy(old) if old else None
+        if cur is None:
+            self.send_status(404, "NotFound", '%s "%s" not found' % (plural, name))
+            return
+
+        def merge(target, p):  # RFC 7386
+            if not isinstance(p, dict):
+                return copy.deepcopy(p)
+            out = dict(target) if isinstance(target, dict) else {}
+            for k, v in p.items():
+                if v is None:
+                    out.pop(k, None)
+                else:
+                    out[k] = merge(out.get(k), v)
+            return out
+        new = merge(cur, patch)
+        # a precondition only if the patch itself names a resourceVersion
+        want_rv = (patch.get("metadata") or {}).get("resourceVersion")
+        new["metadata"]["resourceVersion"] = want_rv or cur["metadata"]["resourceVersion"]
+        code, out = self.store.replace(plural, new, status_only=self.subresource == "status")
+        self.send_json(code, out)
 
     def list(self, plural, matcher, q):
         st = self.store

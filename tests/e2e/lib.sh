@@ -660,7 +660,9 @@ event_seen() {
 	[ -z "${5:-}" ] || pod="$(cat "$TMP/pods/$5/k8s_ns")/$(cat "$TMP/pods/$5/k8s_name")"
 	jq -R -n -e --arg v "$1" --arg d "$2" --argjson p "$3" --arg r "${4:-}" --arg pod "$pod" \
 		'[inputs | fromjson? | select(.verdict == $v and .dst == $d and .dport == $p
-		  and ($r == "" or .reason == $r) and ($pod == "" or .pod == $pod))] | length > 0' \
+		  and ($r == "" or .reason == $r)
+		  and ($pod == "" or .pod == $pod or ((.namespace // "") + "/" + (.pod // "")) == $pod))]
+		 | length > 0' \
 		"$TMP/agent.events" >/dev/null
 }
 

@@ -24,6 +24,7 @@ a failure, never skipped.
 """
 
 import argparse
+import ipaddress
 import json
 import os
 import random
@@ -34,9 +35,37 @@ import tempfile
 
 import yaml
 
+def _cidr(s):
+    try:
+        return ipaddress.ip_network(s, strict=False), ipaddress.ip_interface(s)
+    except ValueError:
+        return None
+
+
+def _masked(o):
+    c = _cidr(o["cidr"]) if isinstance(o.get("cidr"), str) else None
+    return c is None or c[0].network_address == c[1].ip
+
+
+def _excepts_inside(o):
+    c = _cidr(o["cidr"]) if isinstance(o.get("cidr"), str) else None
+    if "except" not in o or c is None:
+        return True
+    for e in o["except"]:
+        x = _cidr(e) if isinstance(e, str) else None
+        if x is None or x[0].version != c[0].version or not x[0].subnet_of(c[0]):
+            return False
+    return True
+
+
+# The Kubernetes CEL rules of deploy/ (and deploy/overlays/k8s-1.31: the IP/CIDR
+# library, isCIDR/cidr/masked/containsCIDR, as Kubernetes defines them).
 CEL_RULES = {
     "!has(self.endPort) || (has(self.port) && self.endPort >= self.port)":
         lambda o: "endPort" not in o or ("port" in o and o["endPort"] >= o["port"]),
+    "!isCIDR(self.cidr) || cidr(self.cidr) == cidr(self.cidr).masked()": _masked,
+    "!has(self.except) || !isCIDR(self.cidr) || self.except.all(e, isCIDR(e) && "
+    "cidr(self.cidr).containsCIDR(e))": _excepts_inside,
 }
 
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -470,6 +499,9 @@ def main():
     ap.add_argument("--policy-check", required=True)
     ap.add_argument("--examples", required=True)
     ap.add_argument("--negative", required=True)
+    ap.add_argument("--cel-crd", help="the CRD of deploy/overlays/k8s-1.31 (rendered)")
+    ap.add_argument("--cel-refuses", default="cidr-host-bits,cidr-except-outside,cidr-except-family",
+                    help="negative examples only the agent refuses, that the CEL CRD must refuse")
     a = ap.parse_args()
     run = Run()
 
@@ -512,6 +544,24 @@ def main():
         if expect == "agent-only" and errs:
             p.append("the CRD now refuses it too (%s): mark it '# expect: both'" % errs[0])
         run.case("negative/" + os.path.basename(f)[:-5], p)
+
+    if a.cel_crd:
+        with open(a.cel_crd) as f:
+            cel = [d for d in yaml.safe_load_all(f) if d and d["kind"] == "CustomResourceDefinition"][0]
+        run.case("cel_crd_structural", lint(cel))
+        want = set(a.cel_refuses.split(","))
+        for f in examples:
+            run.case("cel/example/" + os.path.basename(f),
+                     ["schema: " + e for e in validate_file(cel, f)])
+        for f in negatives:
+            name = os.path.basename(f)[:-5]
+            errs = validate_file(cel, f)
+            if name in want:
+                run.case("cel/negative/" + name, [] if errs else
+                         ["the Kubernetes 1.31 CRD accepts it (its CEL rule should refuse it)"])
+        for n in want:
+            if not os.path.exists(os.path.join(a.negative, n + ".yaml")):
+                run.case("cel/negative/" + n, ["no such negative example"])
 
     # differential: generated hostnames and CIDRs through both
     rng = random.Random(5)

@@ -49,6 +49,10 @@
 /* A policy file larger than this is refused (the previous version stays). */
 #define PW_POLICY_FILE_MAX (4 << 20)
 
+#ifndef PW_COMMIT
+#define PW_COMMIT "unknown"
+#endif
+
 static void heartbeat(struct pw_agent *a, bool alive);
 
 enum { TAG_LISTEN = 1, TAG_INOTIFY, TAG_TIMER, TAG_SIGNAL, TAG_RING, TAG_PERF, TAG_METRICS };
@@ -1000,7 +1004,8 @@ void pw_agent_maps(const struct pw_agent *a, struct pw_map_ref out[PW_AGENT_MAPS
 static json_t *cmd_status(struct pw_agent *a)
 {
 	struct pw_map_ref maps[PW_AGENT_MAPS];	json_t *jm = json_object(), *missing = json_array(), *errs = json_array();
-	size_t n_eps = 0, n_managed = 0, attached = 0;
+	size_t n_eps = 0, n_managed = 0, attached = 0, i_deg;
+	json_t *v_deg;
 	struct pw_agent_stats *s = &a->st;
 
 	pw_agent_maps(a, maps);
@@ -1035,6 +1040,21 @@ static json_t *cmd_status(struct pw_agent *a)
 		(json_int_t)s->dns_dropped_learn, "dns_not_allowed", (json_int_t)s->dns_not_allowed,
 		"perf_lost", (json_int_t)s->perf_lost, "policy_errors", (json_int_t)s->policy_errors,
 		"events", (json_int_t)s->events_total);
+	if (st) {
+		json_t *deg = json_array();
+		char obj[64];
+
+		json_array_foreach(missing, i_deg, v_deg)
+			json_array_append_new(deg, json_pack("s++", "programs missing on ",
+							     json_string_value(v_deg), ""));
+		if (!a->ready)
+			json_array_append_new(deg, json_string("not enforcing yet (first policy "
+							       "load or API sync pending)"));
+		json_object_set_new(st, "commit", json_string(PW_COMMIT));
+		json_object_set_new(st, "bpf_object", json_string(pw_bpf_object_id(obj, sizeof(obj))));
+		json_object_set_new(st, "ready", json_boolean(a->ready));
+		json_object_set_new(st, "degraded", deg);
+	}
 	if (st && a->k8s) {
 		struct pw_k8s_health h;
 

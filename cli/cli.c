@@ -24,6 +24,7 @@ struct cli_opts {
 	const char *reason;
 	uint64_t since_ns;
 	bool follow;
+	uint64_t wait_ns; /* status --wait */
 };
 
 /* ---- a small table printer ---- */
@@ -113,6 +114,7 @@ static int parse_common(int argc, char **argv, const char *usage, const char *fl
 		{"reason", required_argument, NULL, 'r'},
 		{"since", required_argument, NULL, 'S'},
 		{"follow", no_argument, NULL, 'f'},
+		{"wait", optional_argument, NULL, 'w'},
 		{"help", no_argument, NULL, 'h'},
 		{},
 	};
@@ -166,6 +168,14 @@ static int parse_common(int argc, char **argv, const char *usage, const char *fl
 		}
 		case 'f':
 			o->follow = true;
+			break;
+		case 'w':
+			o->wait_ns = 60000000000ULL;
+			if (optarg && (pw_duration_parse(optarg, &o->wait_ns) || !o->wait_ns)) {
+				fprintf(stderr, "--wait=%s: expected a duration like 30s or 5m\n",
+					optarg);
+				return 2;
+			}
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -249,10 +259,14 @@ static char *join(json_t *arr, const char *sep)
 /* ---- status ---- */
 
 static const char status_usage[] =
-	"usage: podwall status [-o json] [--socket PATH]\n\n"
-	"Agent health, programs attached, map fill levels and counters.\n\n"
+	"usage: podwall status [--wait[=DURATION]] [-o json] [--socket PATH]\n\n"
+	"Agent health, programs attached, map fill levels and counters. Exits 0 when\n"
+	"the node is healthy, 4 when degraded (programs missing on a pod's veth, not\n"
+	"enforcing yet, ...: the DEGRADED lines say what), 1 when the agent does not\n"
+	"answer. --wait polls once a second until healthy, for DURATION (default 60s).\n\n"
 	"EXAMPLES\n"
 	"  podwall status\n"
+	"  podwall status --wait=2m && kubectl apply -f workload.yaml\n"
 	"  podwall status -o json | jq .counters\n";
 
 int pw_cli_status(int argc, char **argv)
@@ -260,20 +274,52 @@ int pw_cli_status(int argc, char **argv)
 	struct cli_opts o;
 	json_t *rep, *maps, *v, *counters;
 	const char *k;
-	int ret = parse_common(argc, argv, status_usage, "", &o);
+	int ret = parse_common(argc, argv, status_usage, "w", &o), degraded;
 	char buf[64];
 
 	if (ret)
 		return ret == 1 ? 0 : ret;
-	if ((ret = call(&o, json_pack("{s:s}", "cmd", "status"), &rep)))
-		return ret;
+	for (uint64_t waited = 0;; waited += 1000000000ULL) {
+		json_t *req = json_pack("{s:s}", "cmd", "status");
+
+		if (o.wait_ns) {
+			/* quiet while waiting: only the last answer is printed */
+			int err = pw_ctl_call(o.socket, req, &rep, 5000);
+
+			json_decref(req);
+			ret = err ? 1 : 0;
+			if (!err && !json_is_true(json_object_get(rep, "ok"))) {
+				json_decref(rep);
+				ret = 1;
+			}
+		} else {
+			ret = call(&o, req, &rep);
+		}
+		degraded = !ret && json_array_size(json_object_get(rep, "degraded")) > 0;
+		if (!o.wait_ns || (!ret && !degraded) || waited >= o.wait_ns)
+			break;
+		if (!ret)
+			json_decref(rep);
+		sleep(1);
+	}
+	if (ret) {
+		if (o.wait_ns)
+			ret = call(&o, json_pack("{s:s}", "cmd", "status"), &rep);
+		if (ret)
+			return ret;
+		degraded = json_array_size(json_object_get(rep, "degraded")) > 0;
+	}
 	if (o.json) {
 		print_json(rep);
 		json_decref(rep);
-		return 0;
+		return degraded ? 4 : 0;
 	}
 	json_t *eps = json_object_get(rep, "endpoints"), *pols = json_object_get(rep, "policies");
 
+	size_t di;
+
+	json_array_foreach(json_object_get(rep, "degraded"), di, v)
+		printf("DEGRADED: %s\n", json_string_value(v));
 	printf("podwall %s, up %llds, pins in %s, policies from %s\n", jstr(rep, "version"),
 	       (long long)json_integer_value(json_object_get(rep, "uptime_s")), jstr(rep, "pin_dir"),
 	       jstr(rep, "policy_dir") ?: "the Kubernetes API");
@@ -344,7 +390,7 @@ int pw_cli_status(int argc, char **argv)
 	}
 	table_print(&t);
 	json_decref(rep);
-	return 0;
+	return degraded ? 4 : 0;
 }
 
 /* ---- endpoints ---- */

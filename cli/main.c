@@ -14,6 +14,7 @@
 #include "conflist.h"
 #include "ctl.h"
 #include "log.h"
+#include "policy.h"
 #include "version.h"
 
 struct cmd {
@@ -24,6 +25,7 @@ struct cmd {
 
 static int cmd_agent(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
+static int cmd_validate(int argc, char **argv);
 static int cmd_cni_chain(int argc, char **argv);
 
 static const struct cmd cmds[] = {
@@ -34,6 +36,7 @@ static const struct cmd cmds[] = {
 	{"fqdn", pw_cli_fqdn, "learned hostnames and addresses with time left"},
 	{"events", pw_cli_events, "what was denied (or audited), and why"},
 	{"explain", pw_cli_explain, "would the pod reach HOST[:PORT]? which rule, what to do"},
+	{"validate", cmd_validate, "check EgressPolicy files with the agent's parser (CI)"},
 	{"cni-chain", cmd_cni_chain, "chain podwall-cni into a CNI conflist (k3s install)"},
 	{"cni-unchain", cmd_cni_chain, "remove podwall-cni from a CNI conflist"},
 	{"version", cmd_version, "print the version"},
@@ -49,10 +52,183 @@ static void usage(FILE *out)
 	fprintf(out, "\nRun 'podwall COMMAND --help' for a command's options and examples.\n");
 }
 
+#ifndef PW_COMMIT
+#define PW_COMMIT "unknown"
+#endif
+
+static const char version_usage[] =
+	"usage: podwall version [-o json] [--socket PATH]\n\n"
+	"This binary's version, commit and built-in BPF object, and those of the\n"
+	"running agent when it answers on the control socket.\n\n"
+	"EXAMPLES\n"
+	"  podwall version\n"
+	"  podwall version -o json | jq -r .agent.commit\n";
+
 static int cmd_version(int argc, char **argv)
 {
-	printf("podwall %s\n", PW_VERSION);
+	static const struct option longopts[] = {
+		{"output", required_argument, NULL, 'o'},
+		{"socket", required_argument, NULL, 's'},
+		{"help", no_argument, NULL, 'h'},
+		{},
+	};
+	const char *sock = getenv("PODWALL_SOCKET") ? getenv("PODWALL_SOCKET") : PW_CTL_SOCKET;
+	bool json = false;
+	json_t *out, *rep = NULL, *agent = json_null(), *req;
+	char obj[64];
+	int c;
+
+	optind = 1;
+	while (argv && (c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			if (strcmp(optarg, "json") && strcmp(optarg, "table")) {
+				fprintf(stderr, "-o %s: expected json or table\n", optarg);
+				return 2;
+			}
+			json = !strcmp(optarg, "json");
+			break;
+		case 's':
+			sock = optarg;
+			break;
+		case 'h':
+			fputs(version_usage, stdout);
+			return 0;
+		default:
+			fputs(version_usage, stderr);
+			return 2;
+		}
+	}
+	/* The agent's, if one answers at once; its absence is not an error. */
+	req = json_pack("{s:s}", "cmd", "status");
+	if (!pw_ctl_call(sock, req, &rep, 2000) && json_is_true(json_object_get(rep, "ok")))
+		agent = json_pack("{s:O?,s:O?,s:O?}", "version", json_object_get(rep, "version"),
+				  "commit", json_object_get(rep, "commit"), "bpf_object",
+				  json_object_get(rep, "bpf_object"));
+	json_decref(req);
+	json_decref(rep);
+	out = json_pack("{s:s,s:s,s:s,s:o}", "version", PW_VERSION, "commit", PW_COMMIT,
+			"bpf_object", pw_bpf_object_id(obj, sizeof(obj)), "agent", agent);
+	if (json) {
+		char *t = json_dumps(out, JSON_INDENT(2) | JSON_SORT_KEYS);
+
+		puts(t ? t : "{}");
+		free(t);
+	} else {
+		printf("podwall %s (commit %s, BPF object %s)\n", PW_VERSION, PW_COMMIT, obj);
+		if (json_is_object(agent))
+			printf("agent   %s (commit %s, BPF object %s)\n",
+			       json_string_value(json_object_get(agent, "version")) ?: "?",
+			       json_string_value(json_object_get(agent, "commit")) ?: "?",
+			       json_string_value(json_object_get(agent, "bpf_object")) ?: "?");
+		else
+			printf("agent   not running (no answer on %s)\n", sock);
+	}
+	json_decref(out);
 	return 0;
+}
+
+static const char validate_usage[] =
+	"usage: podwall validate [-o json] FILE...\n\n"
+	"Check EgressPolicy YAML files with the agent's own parser, as the agent would\n"
+	"load them: every document, every field. For CI and GitOps: exits 0 when every\n"
+	"file is accepted, 1 when one is refused (the message names the field). Needs\n"
+	"no agent.\n\n"
+	"EXAMPLES\n"
+	"  podwall validate policies/*.yaml\n"
+	"  podwall validate -o json deploy/examples/ai-agents.yaml | jq .files[].policies\n";
+
+static int cmd_validate(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"output", required_argument, NULL, 'o'},
+		{"help", no_argument, NULL, 'h'},
+		{},
+	};
+	json_t *files = json_array();
+	bool json = false;
+	int c, bad = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			if (strcmp(optarg, "json") && strcmp(optarg, "table")) {
+				fprintf(stderr, "-o %s: expected json or table\n", optarg);
+				json_decref(files);
+				return 2;
+			}
+			json = !strcmp(optarg, "json");
+			break;
+		case 'h':
+			fputs(validate_usage, stdout);
+			json_decref(files);
+			return 0;
+		default:
+			fputs(validate_usage, stderr);
+			json_decref(files);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		fputs(validate_usage, stderr);
+		json_decref(files);
+		return 2;
+	}
+	for (int i = optind; i < argc; i++) {
+		struct pw_policy *pols = NULL;
+		size_t n = 0, len = 0;
+		char err[1024] = "", *buf = NULL;
+		json_t *names = json_array();
+		FILE *f = fopen(argv[i], "re");
+		int ret = -EIO;
+
+		if (f) {
+			buf = malloc(1 << 20);
+			len = buf ? fread(buf, 1, 1 << 20, f) : 0;
+			if (buf && !ferror(f) && feof(f))
+				ret = pw_policy_file_parse(buf, len, argv[i], &pols, &n, err,
+							   sizeof(err));
+			else
+				snprintf(err, sizeof(err), "%s: cannot read it (over 1 MiB?)",
+					 argv[i]);
+			fclose(f);
+		} else {
+			snprintf(err, sizeof(err), "%s: %s", argv[i], strerror(errno));
+		}
+		for (size_t k = 0; !ret && k < n; k++)
+			json_array_append_new(names, json_pack("s++", pols[k].namespace, "/",
+							       pols[k].name));
+		if (ret)
+			bad++;
+		if (json)
+			json_array_append_new(files, json_pack("{s:s,s:b,s:o,s:s?}", "file", argv[i],
+							       "ok", !ret, "policies", names,
+							       "error", ret ? err : NULL));
+		else if (ret)
+			printf("REFUSED %s\n", err);
+		else {
+			printf("%s: ok, %zu polic%s:", argv[i], n, n == 1 ? "y" : "ies");
+			for (size_t k = 0; k < n; k++)
+				printf(" %s/%s", pols[k].namespace, pols[k].name);
+			printf("\n");
+		}
+		if (!json)
+			json_decref(names);
+		pw_policies_free(pols, n);
+		free(buf);
+	}
+	if (json) {
+		json_t *o = json_pack("{s:b,s:o}", "ok", !bad, "files", files);
+		char *t = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
+
+		puts(t ? t : "{}");
+		free(t);
+		json_decref(o);
+	} else {
+		json_decref(files);
+	}
+	return bad ? 1 : 0;
 }
 
 static const char cni_chain_usage[] =

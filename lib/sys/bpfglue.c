@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/magic.h>
+#include <zlib.h>
 
 #include "bpfglue.h"
 #include "log.h"
@@ -509,4 +510,13 @@ void pw_bpf_progress(void)
 long pw_bpf_map_count(int fd)
 {
 	return pw_bpf_map_sweep(fd, NULL, NULL, NULL);
+}
+
+const char *pw_bpf_object_id(char *buf, size_t len)
+{
+	size_t sz = 0;
+	const void *elf = podwall_bpf__elf_bytes(&sz);
+
+	snprintf(buf, len, "crc32:%08lx/%zu", crc32(0L, elf, (uInt)sz), sz);
+	return buf;
 }

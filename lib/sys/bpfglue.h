@@ -70,4 +70,7 @@ void pw_bpf_progress(void);
 
 uint64_t pw_now_ns(void); /* CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns() */
 
+/* The BPF object built into this binary: "crc32:<hex>/<bytes>". */
+const char *pw_bpf_object_id(char *buf, size_t len);
+
 #endif

@@ -539,7 +539,12 @@ agent_running() {
 	[ -s "$TMP/pids/agent" ] && kill -0 "$(cat "$TMP/pids/agent")" 2>/dev/null
 }
 
-agent_status() { timeout 10 "$PODWALL" status --socket "$SOCK"; }
+# agent_status: the agent answers (status exits 4 when degraded: still an answer).
+agent_status() {
+	local rc=0
+	timeout 10 "$PODWALL" status --socket "$SOCK" || rc=$?
+	[ "$rc" = 0 ] || [ "$rc" = 4 ]
+}
 agent_cli() { timeout 10 "$PODWALL" "$@" --socket "$SOCK"; }
 
 # agent_start [extra args]: the agent in the node namespace (nsenter, not
@@ -564,7 +569,8 @@ agent_start() {
 		--resolver "$DNS4" --resolver "$DNS6" -v "$@" >>"$TMP/agent.log"
 	local i end=$((SECONDS + 30))
 	for ((i = 0; i < 150 && SECONDS < end; i++)); do
-		timeout 2 "$PODWALL" status --socket "$SOCK" >/dev/null 2>&1 && return 0
+		timeout 2 "$PODWALL" status --socket "$SOCK" >/dev/null 2>&1
+		case $? in 0 | 4) return 0 ;; esac
 		[ $i -gt 5 ] && ! agent_running && break
 		sleep 0.2
 	done

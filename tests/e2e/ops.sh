@@ -719,6 +719,56 @@ cli_status() {
 		fail "status json (want $n endpoints): $(jq -c '{ok, endpoints, policies}' <<<"$j")"
 }
 
+# version -o json: this binary's and the agent's version, commit, BPF object.
+cli_version_json() {
+	need_agent
+	local j
+	j=$(agent_cli version -o json) || fail "version -o json failed"
+	jq -e '(.version | type == "string") and (.commit | test("^[0-9a-f]{7,}$|^unknown$"))
+		and (.bpf_object | test("^crc32:[0-9a-f]{8}/[0-9]+$")) and .agent.version == .version
+		and .agent.commit == .commit and .agent.bpf_object == .bpf_object' <<<"$j" >/dev/null ||
+		fail "version -o json: $j"
+	"$PODWALL" version --socket /nonexistent.sock | grep -q 'agent   not running' || fail "version without an agent"
+}
+
+# status exits 4 while degraded (programs gone from a pod's veth), says why,
+# and --wait returns 0 once the agent has repaired it (reconcile, 10 s).
+cli_status_degraded() {
+	need_agent
+	pod_ensure ev ev-0 app=ev
+	local rc=0 out
+	agent_cli status >/dev/null || fail "status of a healthy node exited $?"
+	in_node tc qdisc del dev "$(pod_veth ev)" clsact 2>/dev/null || fail "could not remove the programs"
+	out=$(agent_cli status) || rc=$?
+	[ "$rc" = 4 ] && grep -q "^DEGRADED: programs missing on $(pod_veth ev)" <<<"$out" ||
+		fail "status with programs missing: rc $rc: $(head -3 <<<"$out")"
+	rc=0
+	agent_cli status -o json >/dev/null || rc=$?
+	[ "$rc" = 4 ] || fail "status -o json while degraded exited $rc"
+	rc=0
+	timeout 40 "$PODWALL" status --wait=30s --socket "$SOCK" >/dev/null || rc=$?
+	[ "$rc" = 0 ] || fail "status --wait=30s did not see the repair (rc $rc)"
+	rc=0
+	"$PODWALL" status --wait=1s --socket /nonexistent.sock >/dev/null 2>&1 || rc=$?
+	[ "$rc" = 1 ] || fail "status --wait with no agent exited $rc"
+}
+
+# validate: the agent's parser on files, for CI; refused files named with the field.
+cli_validate() {
+	local out rc=0
+	out=$("$PODWALL" validate "$REPO"/deploy/examples/*.yaml) || fail "examples refused: $out"
+	[ "$(grep -c ': ok, ' <<<"$out")" = "$(ls "$REPO"/deploy/examples/*.yaml | wc -l)" ] || fail "validate: $out"
+	out=$("$PODWALL" validate "$REPO/deploy/examples/ai-agents.yaml" "$REPO/tests/k8s/negative/cidr-bad-octet.yaml" 2>&1) || rc=$?
+	[ "$rc" = 1 ] && grep -q 'REFUSED .*cidr-bad-octet.yaml: spec.egress\[0\].toCIDRs\[0\].cidr' <<<"$out" ||
+		fail "a bad file: rc $rc: $out"
+	out=$("$PODWALL" validate -o json "$REPO/tests/k8s/negative/cidr-bad-octet.yaml") && fail "validate -o json of a bad file exited 0"
+	jq -e '.ok == false and .files[0].ok == false and (.files[0].error | test("cidr"))' <<<"$out" >/dev/null ||
+		fail "validate -o json: $out"
+	rc=0
+	"$PODWALL" validate /nonexistent.yaml >/dev/null 2>&1 || rc=$?
+	[ "$rc" = 1 ] || fail "a missing file: rc $rc"
+}
+
 cli_endpoints() {
 	need_agent
 	pod_ensure ev ev-0 app=ev
@@ -814,7 +864,7 @@ cli_agent_stopped() {
 CASES="cli_without_agent agent_starts_with_no_policies agent_starts control_socket_root_only
 deny_event_json events_follow_streams events_filters events_hubble_filters events_icmp
 events_table_same_in_follow events_survive_restart explain_matches_verdicts metrics_denied_exact metrics_dns_counters
-health_probes metrics_strict_parsers metrics_port_busy bpftool_dumps_named_fields cli_status cli_endpoints cli_policies cli_fqdn
+cli_version_json cli_status_degraded cli_validate health_probes metrics_strict_parsers metrics_port_busy bpftool_dumps_named_fields cli_status cli_endpoints cli_policies cli_fqdn
 cli_help_examples cli_agent_stopped sanitizers_clean"
 
 # ============================================================ main

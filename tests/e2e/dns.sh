@@ -116,7 +116,7 @@ resolve() {
 ev_match() {
 	# (-n and inputs: jq -e judges only the last input's output otherwise)
 	jq -n -R -e --arg pod "e2e/$1" --arg d "$2" --argjson p "$3" --arg r "$4" --arg h "${5:-}" \
-		'any(inputs | fromjson? | objects; .pod == $pod and .dst == $d and .dport == $p and .reason == $r
+		'any(inputs | fromjson? | objects; ((.namespace // "") + "/" + (.pod // "")) == $pod and .dst == $d and .dport == $p and .reason == $r
 		  and ($h == "" or ($h == "-" and .hostname == null) or .hostname == $h))' \
 		"$TMP/agent.events" >/dev/null
 }

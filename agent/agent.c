@@ -79,6 +79,7 @@ void pw_agent_default_opts(struct pw_agent_opts *o)
 	o->flow_idle_tcp = 21600;
 	o->flow_idle_other = 60;
 	o->reconcile_interval = 10;
+	o->cluster_domain = "cluster.local";
 }
 
 /* ---------------------------------------------------------------- policies */
@@ -711,6 +712,7 @@ static void reconcile(struct pw_agent *a)
 			pw_bpf_attach(&a->bpf, (int)ep->ifindex);
 		}
 	}
+	pw_guard_sync(a); /* the node's addresses may have changed */
 	a->last_reconcile_ns = pw_now_ns();
 }
 
@@ -1026,7 +1028,7 @@ static json_t *cmd_status(struct pw_agent *a)
 		if (a->files[i].error)
 			json_array_append_new(errs, json_string(a->files[i].error));
 	json_t *st = json_pack(
-		"{s:b,s:s,s:I,s:s,s:s?,s:{s:i,s:i,s:i,s:o},s:{s:i,s:i,s:o},s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
+		"{s:b,s:s,s:I,s:s,s:s?,s:{s:i,s:i,s:i,s:o},s:{s:i,s:i,s:o},s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
 		"ok", 1, "version", PW_VERSION, "uptime_s",
 		(json_int_t)((pw_now_ns() - a->start_ns) / 1000000000ULL), "pin_dir",
 		a->o.pin_dir, "policy_dir", a->o.policy_dir, "endpoints", "total", (int)n_eps,
@@ -1038,6 +1040,7 @@ static json_t *cmd_status(struct pw_agent *a)
 		(json_int_t)s->dns_release_fail, "dns_dropped_invalid",
 		(json_int_t)s->dns_dropped_invalid, "dns_dropped_learn",
 		(json_int_t)s->dns_dropped_learn, "dns_not_allowed", (json_int_t)s->dns_not_allowed,
+		"dns_private", (json_int_t)s->dns_private,
 		"perf_lost", (json_int_t)s->perf_lost, "policy_errors", (json_int_t)s->policy_errors,
 		"events", (json_int_t)s->events_total);
 	if (st) {
@@ -1636,6 +1639,7 @@ static void agent_free(struct pw_agent *a)
 	free(a->files);
 	free(a->pols);
 	free(a->portsets);
+	pw_guard_free(&a->guard);
 	if (a->bpf.skel)
 		pw_bpf_close(&a->bpf);
 	for (int *fd = &a->epfd; fd <= &a->signal_fd; fd++)
@@ -1743,7 +1747,7 @@ int pw_agent_run(const struct pw_agent_opts *o)
 	}
 	if (pw_bpf_open(&a.bpf, o->pin_dir))
 		goto out;
-	if (pw_portsets_load(&a) || pw_sync_resolvers(&a))
+	if (pw_portsets_load(&a) || pw_sync_resolvers(&a) || pw_guard_sync(&a))
 		goto out;
 	if (!o->n_resolvers && !o->k8s)
 		pw_warn("no --resolver given: pods' DNS is denied and no hostname can be learned");

@@ -9,6 +9,14 @@
 #include "podwall/maps.h"
 
 #define PW_MAX_RESOLVER_ARGS 16
+#define PW_MAX_GUARD_ARGS    64
+
+/* A rebinding-guard option: --pod-cidr, --service-cidr, --node-address,
+ * --never-learn (kind of podwall/guard.h) or --may-learn (PW_G_EXEMPT). */
+struct pw_guard_arg {
+	uint8_t kind;
+	const char *prefix;
+};
 
 struct pw_agent_opts {
 	const char *policy_dir; /* NULL in Kubernetes mode: no policy files */
@@ -29,6 +37,9 @@ struct pw_agent_opts {
 	uint32_t learned_grace;	     /* seconds an expired entry is kept for flow re-checks */
 	uint32_t flow_idle_tcp, flow_idle_other; /* seconds */
 	uint32_t reconcile_interval; /* seconds */
+	struct pw_guard_arg guard[PW_MAX_GUARD_ARGS];
+	int n_guard;
+	const char *cluster_domain; /* names under it may resolve in-cluster; "" = none */
 	bool verbose;
 
 	/* Kubernetes mode: policies, pod labels and resolvers from the API. */

@@ -15,6 +15,7 @@
 #include "bpfglue.h"
 #include "endpoint.h"
 #include "metrics_fmt.h"
+#include "guard.h"
 #include "policy.h"
 
 struct ring_buffer;
@@ -66,7 +67,7 @@ struct pw_follower {
 /* Agent-side counters (the kernel's are in pw_counters). */
 struct pw_agent_stats {
 	uint64_t dns_samples, dns_learned, dns_released, dns_release_fail, dns_dropped_invalid,
-		dns_dropped_learn, dns_not_allowed, perf_lost, policy_loads, policy_errors,
+		dns_dropped_learn, dns_not_allowed, dns_private, perf_lost, policy_loads, policy_errors,
 		compile_errors, events_total;
 	uint64_t dns_hold_hist[PW_HOLD_BUCKETS + 1]; /* released answers, by hold time */
 	uint64_t dns_hold_sum_ns;
@@ -116,6 +117,8 @@ struct pw_agent {
 	struct pw_kstatus *kstatus; /* kstatus.c: EgressPolicy status, Lease, Events */
 	bool k8s_synced;
 	int conflist_wd; /* inotify watch on the conflist's directory, or -1 */
+	struct pw_guard guard; /* the rebinding guard, as written to pw_guard4/6 */
+	bool guard_written;
 };
 
 /* sync.c: the maps as the agent wants them. */
@@ -131,6 +134,14 @@ int pw_portsets_load(struct pw_agent *a);
 struct pw_ep *pw_agent_ep_by_id(struct pw_agent *a, uint32_t ep_id);
 struct pw_ep *pw_agent_ep_by_ifindex(struct pw_agent *a, uint32_t ifindex);
 
+/* guard.c: the rebinding guard (podwall/guard.h). Rebuild the table (options,
+ * node interfaces, the API) and write the maps if it changed. */
+int pw_guard_sync(struct pw_agent *a);
+/* The guard kind that keeps qname's answer addr from being learned by a rule
+ * without allowPrivate, or PW_G_EXEMPT (cluster-domain names never are). */
+uint8_t pw_guard_refuses(const struct pw_agent *a, const char *qname, uint8_t family,
+			 const union pw_ip *addr);
+
 /* dnshold.c */
 int pw_dnshold_open(struct pw_agent *a);
 void pw_dnshold_close(struct pw_agent *a);
@@ -142,6 +153,9 @@ void pw_events_close(struct pw_agent *a);
 void pw_events_emit_agent(struct pw_agent *a, const struct pw_ep *ep, uint8_t reason,
 			  uint8_t family, const union pw_ip *resolver, uint16_t pod_port,
 			  const char *qname, const char *why);
+/* An answer address the rebinding guard kept from being learned. */
+void pw_events_emit_private(struct pw_agent *a, const struct pw_ep *ep, const char *qname,
+			    uint8_t family, const union pw_ip *addr, uint8_t kind);
 json_t *pw_events_query(struct pw_agent *a, const char *pod, int reason, uint64_t since_wall_ns);
 int pw_events_follow(struct pw_agent *a, int fd, const char *pod, int reason);
 
@@ -157,6 +171,9 @@ bool pw_kube_pod_labels(struct pw_agent *a, const char *ns, const char *name,
 			struct pw_labels *out);
 /* Trusted resolvers from the cluster DNS service; returns how many. */
 size_t pw_kube_resolvers(struct pw_agent *a, struct pw_addr_key *out, size_t max);
+/* The rebinding guard's prefixes from the API (Node podCIDRs and addresses, the
+ * kubernetes Service); 0 or -errno. */
+int pw_kube_guard(struct pw_agent *a, struct pw_guard *g);
 
 /* kstatus.c: write what the agent did with each EgressPolicy to its status. */
 int pw_kstatus_start(struct pw_agent *a);

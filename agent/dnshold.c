@@ -84,8 +84,19 @@ static uint8_t learn(struct pw_agent *a, struct pw_ep *ep, const struct pw_dns_a
 	for (size_t i = 0; i < ans->n_addrs; i++) {
 		const struct pw_dns_addr *d = &ans->addrs[i];
 		struct pw_learned_addr evicted = {0};
+		uint8_t kind = pw_guard_refuses(a, ans->qname, d->family, &d->addr);
+		struct pw_range_set priv;
 		int err;
 
+		if (kind != PW_G_EXEMPT &&
+		    pw_compiled_fqdn_ports_private(&ep->compiled, ans->qname, &priv) <= 0) {
+			/* The rebinding guard: an in-cluster address, no rule opted in. */
+			a->st.dns_private++;
+			pw_events_emit_private(a, ep, ans->qname, d->family, &d->addr, kind);
+			pw_ep_note_seen(ep, ans->qname, d->family, &d->addr, now);
+			continue;
+		}
+		a->st.dns_learned++;
 		err = pw_ep_learn(ep, ans->qname, d->family, &d->addr,
 				  now + clamp_ttl_ns(a, d->ttl), now, a->o.max_addrs_per_name,
 				  &evicted);
@@ -99,7 +110,6 @@ static uint8_t learn(struct pw_agent *a, struct pw_ep *ep, const struct pw_dns_a
 			return PW_R_DNS_LEARN;
 		}
 	}
-	a->st.dns_learned += ans->n_addrs;
 	ep->learned_dirty = true;
 	return PW_R_NONE;
 }

@@ -207,6 +207,38 @@ void pw_events_emit_agent(struct pw_agent *a, const struct pw_ep *ep, uint8_t re
 		store(a, ev, pod, reason, ec.wall_ns);
 }
 
+void pw_events_emit_private(struct pw_agent *a, const struct pw_ep *ep, const char *qname,
+			    uint8_t family, const union pw_ip *addr, uint8_t kind)
+{
+	struct pw_event e = {.ts_ns = pw_now_ns(), .reason = PW_R_DNS_PRIVATE,
+			     .verdict = PW_VERDICT_DROP, .family = family};
+	struct pw_event_ctx ec = {0};
+	char pod[300] = "?/?", detail[160];
+	json_t *ev;
+
+	e.ep_id = ep->ep_id;
+	e.ifindex = ep->ifindex;
+	if (family == PW_FAMILY_V4)
+		e.saddr.v4 = ep->ip4;
+	else
+		memcpy(e.saddr.v6, ep->ip6, 16);
+	e.daddr = *addr;
+	pw_ep_pod(ep, pod, sizeof(pod));
+	ec.pod = pod;
+	ec.policies = (const char *const *)ep->compiled.policies;
+	ec.n_policies = ep->compiled.n_policies;
+	ec.hostname = qname;
+	snprintf(detail, sizeof(detail),
+		 "answer address in %s: not learned (rebinding guard; the rule needs "
+		 "allowPrivate), answer released",
+		 pw_guard_kind_name(kind));
+	ec.detail = detail;
+	ec.wall_ns = wall_from_mono(e.ts_ns);
+	ev = pw_event_to_json(&e, &ec);
+	if (ev)
+		store(a, ev, pod, PW_R_DNS_PRIVATE, ec.wall_ns);
+}
+
 json_t *pw_events_query(struct pw_agent *a, const char *pod, int reason, uint64_t since_wall_ns)
 {
 	json_t *arr = json_array();

@@ -267,6 +267,9 @@ static char *render_metrics(struct pw_agent *a, bool openmetrics)
 	    "", s->dns_not_allowed);
 	fam(&b, "podwall_dns_learned_addresses_total", "counter",
 	    "Addresses learned from DNS answers.", "", s->dns_learned);
+	fam(&b, "podwall_dns_private_refused_total", "counter",
+	    "Answer addresses in the cluster or private, not learned (rebinding guard).", "",
+	    s->dns_private);
 	pw_mb_histogram(&b, "podwall_dns_hold_seconds",
 			"Time from capture in the data path to release, of released DNS answers.",
 			pw_hold_bounds, PW_HOLD_BUCKETS, s->dns_hold_hist,

@@ -220,8 +220,13 @@ static int learned_value(struct pw_agent *a, struct pw_ep *ep, const struct pw_c
 		for (size_t j = 0; j < n->n_addrs; j++) {
 			if (n->addrs[j].family != family || memcmp(&n->addrs[j].ip, ip, sizeof(*ip)))
 				continue;
-			if (name_ports(c, n, &np) <= 0)
+			if (pw_guard_refuses(a, n->name, family, ip) != PW_G_EXEMPT) {
+				/* rebinding guard: only rules with allowPrivate count */
+				if (pw_compiled_fqdn_ports_private(c, n->name, &np) <= 0)
+					break;
+			} else if (name_ports(c, n, &np) <= 0) {
 				break;
+			}
 			if (pw_rangeset_union(&ports, &np))
 				return -E2BIG;
 			if (n->addrs[j].expires_ns > expires)

@@ -7,6 +7,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "podwall/maps.h"
+#include "podwall/guard.h"
 
 /* Host veth ifindex -> endpoint. Full: the agent refuses the CNI ADD. */
 struct {
@@ -47,6 +48,27 @@ struct {
 	__type(value, struct pw_cidr_val);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } pw_cidr6 SEC(".maps");
+
+/* The rebinding guard (podwall/guard.h): prefixes a hostname rule never
+ * grants unless it opts in. Written whole by the agent; full: it refuses to
+ * start. Read by the kernel's DNS learner through pw_guard_blocks(). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, PW_MAX_GUARD);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pw_guard4_key);
+	__type(value, struct pw_guard_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pw_guard4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, PW_MAX_GUARD);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pw_guard6_key);
+	__type(value, struct pw_guard_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pw_guard6 SEC(".maps");
 
 /* Port set id -> immutable list of (protocol, port range). Full: policy refused. */
 struct {

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "conflist.h"
 #include "ctl.h"
+#include "guard.h"
 #include "log.h"
 #include "policy.h"
 #include "version.h"
@@ -325,6 +326,13 @@ static void agent_usage(FILE *out)
 		"                          '' to trust only --resolver)\n"
 		"  --cni-conflist PATH     chain podwall-cni into this conflist, and again\n"
 		"                          whenever it is rewritten (k3s does at start)\n"
+		"  --pod-cidr CIDR         rebinding guard: a hostname rule never learns an\n"
+		"  --service-cidr CIDR     address in these (repeat each as needed), nor in\n"
+		"  --node-address IP       RFC 1918, 100.64/10, fc00::/7, NAT64 or the node's\n"
+		"  --never-learn CIDR      own addresses, unless the rule has allowPrivate\n"
+		"  --may-learn CIDR        exempt a prefix from the guard (longest match wins)\n"
+		"  --cluster-domain D      names under D may resolve in-cluster (default\n"
+		"                          cluster.local; '' for none)\n"
 		"  -v, --verbose           debug logs, including libbpf's\n\n"
 		"EXAMPLES\n"
 		"  podwall agent --policy-dir /etc/podwall/policies --resolver 10.43.0.10\n"
@@ -379,6 +387,12 @@ static int cmd_agent(int argc, char **argv)
 		{"cni-conflist", required_argument, NULL, 17},
 		{"probe-addr", required_argument, NULL, 18},
 		{"metrics-pod-labels", no_argument, NULL, 19},
+		{"pod-cidr", required_argument, NULL, 30},
+		{"service-cidr", required_argument, NULL, 31},
+		{"node-address", required_argument, NULL, 32},
+		{"never-learn", required_argument, NULL, 33},
+		{"may-learn", required_argument, NULL, 34},
+		{"cluster-domain", required_argument, NULL, 35},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{},
@@ -474,6 +488,40 @@ static int cmd_agent(int argc, char **argv)
 			break;
 		case 19:
 			o.metrics_pod_labels = true;
+			break;
+		case 30:
+		case 31:
+		case 32:
+		case 33:
+		case 34: {
+			static const uint8_t kinds[] = {PW_G_POD_CIDR, PW_G_SERVICE, PW_G_NODE,
+							PW_G_EXTRA, PW_G_EXEMPT};
+			static const char *const names[] = {"pod-cidr", "service-cidr",
+							    "node-address", "never-learn",
+							    "may-learn"};
+			struct pw_guard scratch = {0};
+			const char *why;
+
+			if (o.n_guard == PW_MAX_GUARD_ARGS) {
+				fprintf(stderr, "podwall agent: at most %d prefixes in --pod-cidr, "
+						"--service-cidr, --node-address, --never-learn and "
+						"--may-learn together\n",
+					PW_MAX_GUARD_ARGS);
+				return 2;
+			}
+			if (pw_guard_add_str(&scratch, optarg, kinds[c - 30], &why)) {
+				fprintf(stderr, "podwall agent: --%s %s: %s\n",
+					names[c - 30], optarg, why);
+				pw_guard_free(&scratch);
+				return 2;
+			}
+			pw_guard_free(&scratch);
+			o.guard[o.n_guard].kind = kinds[c - 30];
+			o.guard[o.n_guard++].prefix = optarg;
+			break;
+		}
+		case 35:
+			o.cluster_domain = optarg;
 			break;
 		case 'v':
 			o.verbose = true;

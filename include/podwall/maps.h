@@ -40,7 +40,9 @@
 	X(ep_stats, PW_MAX_ENDPOINTS, 0)                                                           \
 	X(ep_rl, PW_MAX_ENDPOINTS, 0)                                                              \
 	X(events, PW_EVENTS_BYTES, 0)                                                              \
-	X(dns_cap, 0, 0)
+	X(dns_cap, 0, 0)                                                                            \
+	X(guard4, PW_MAX_GUARD, 1)                                                                 \
+	X(guard6, PW_MAX_GUARD, 1)
 
 /* The pinned name of map <name>: "pw_<name>", at most 15 characters. */
 #define PW_MAP_NAME(name) "pw_" #name
@@ -58,6 +60,8 @@ PW_MAPS(PW_MAP_NAME_FITS)
 #define PW_MAX_DNS_PEND	 16384
 #define PW_MAX_RESOLVERS 64
 #define PW_EVENTS_BYTES	 (1 << 20)
+/* Rebinding guard prefixes per family (podwall/guard.h). Full: the agent refuses to start. */
+#define PW_MAX_GUARD	 4096
 
 /* Port ranges one (endpoint, destination) can carry. */
 #define PW_MAX_PORT_RANGES 32
@@ -107,7 +111,8 @@ enum pw_mode {
 	X(V4MAPPED, "v4-mapped")       /* IPv6 destination in ::ffff:0:0/96 */                       \
 	X(DNS_CAPTURE, "dns-capture")  /* DNS answer could not be handed to the agent */             \
 	X(DNS_LEARN, "dns-learn")      /* agent could not write the learned entry */                 \
-	X(DNS_INVALID, "dns-invalid")  /* agent refused the answer (mismatch, malformed) */
+	X(DNS_INVALID, "dns-invalid")  /* agent refused the answer (mismatch, malformed) */        \
+	X(DNS_PRIVATE, "dns-private")  /* answer address in the cluster: not learned (released) */
 
 #define PW_REASON_ENUM(id, name) PW_R_##id,
 enum pw_reason {

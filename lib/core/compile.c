@@ -139,22 +139,31 @@ static int add_prefix(struct pw_compiled *c, const struct pw_cidr *p)
 }
 
 static int add_fqdn(struct pw_compiled *c, const struct pw_fqdn_rule *f,
-		    const struct pw_range_set *ports)
+		    const struct pw_range_set *ports, bool allow_private)
 {
 	struct pw_fqdn_entry *n;
+	int err;
 
-	for (size_t i = 0; i < c->n_fqdns; i++)
-		if (!strcmp(c->fqdns[i].pattern, f->pattern))
-			return pw_rangeset_union(&c->fqdns[i].ports, ports);
+	for (size_t i = 0; i < c->n_fqdns; i++) {
+		if (strcmp(c->fqdns[i].pattern, f->pattern))
+			continue;
+		err = pw_rangeset_union(&c->fqdns[i].ports, ports);
+		if (!err && allow_private)
+			err = pw_rangeset_union(&c->fqdns[i].ports_private, ports);
+		return err;
+	}
 	n = realloc(c->fqdns, (c->n_fqdns + 1) * sizeof(*n));
 	if (!n)
 		return -ENOMEM;
 	c->fqdns = n;
+	memset(&n[c->n_fqdns], 0, sizeof(*n));
 	n[c->n_fqdns].kind = f->kind;
 	n[c->n_fqdns].pattern = strdup(f->pattern);
 	if (!n[c->n_fqdns].pattern)
 		return -ENOMEM;
 	n[c->n_fqdns].ports = *ports;
+	if (allow_private)
+		n[c->n_fqdns].ports_private = *ports;
 	c->n_fqdns++;
 	return 0;
 }
@@ -259,7 +268,7 @@ int pw_compile(const struct pw_policy *pols, size_t n_pols, const char *pod_name
 				goto cleanup;
 		}
 		for (size_t j = 0; j < r->n_fqdns; j++) {
-			ret = add_fqdn(&c, &r->fqdns[j], &refs[i].ports);
+			ret = add_fqdn(&c, &r->fqdns[j], &refs[i].ports, r->allow_private);
 			if (ret == -E2BIG)
 				snprintf(err, errlen, "hostname %s: more than %d port ranges in all",
 					 r->fqdns[j].pattern, PW_MAX_PORT_RANGES);
@@ -315,6 +324,25 @@ int pw_compiled_fqdn_ports(const struct pw_compiled *c, const char *qname,
 			continue;
 		matched = 1;
 		err = pw_rangeset_union(out, &c->fqdns[i].ports);
+		if (err)
+			return err;
+	}
+	return matched;
+}
+
+int pw_compiled_fqdn_ports_private(const struct pw_compiled *c, const char *qname,
+				   struct pw_range_set *out)
+{
+	int matched = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < c->n_fqdns; i++) {
+		int err;
+
+		if (!c->fqdns[i].ports_private.n || !pw_fqdn_match(c->fqdns[i].pattern, qname))
+			continue;
+		matched = 1;
+		err = pw_rangeset_union(out, &c->fqdns[i].ports_private);
 		if (err)
 			return err;
 	}

@@ -37,6 +37,7 @@ struct pw_fqdn_entry {
 	enum pw_fqdn_kind kind;
 	char *pattern;
 	struct pw_range_set ports;
+	struct pw_range_set ports_private; /* of the rules with allowPrivate */
 };
 
 struct pw_compiled {
@@ -65,5 +66,9 @@ void pw_compiled_free(struct pw_compiled *c);
  * rule matched, 0 if none, -E2BIG if the union does not fit. */
 int pw_compiled_fqdn_ports(const struct pw_compiled *c, const char *qname,
 			   struct pw_range_set *out);
+/* The same for an address the rebinding guard holds: only the rules with
+ * allowPrivate count. Returns 1 if such a rule matched, 0, or -E2BIG. */
+int pw_compiled_fqdn_ports_private(const struct pw_compiled *c, const char *qname,
+				   struct pw_range_set *out);
 
 #endif

@@ -1071,7 +1071,9 @@ static int port_elem(struct dec *d, const json_t *v, void *elem, void *ctx)
 
 static int decode_rule(struct dec *d, const json_t *obj, struct pw_rule *r)
 {
-	static const char *const fields[] = {"toFQDNs", "toCIDRs", "ports", NULL};
+	static const char *const fields[] = {"toFQDNs", "toCIDRs", "ports", "allowPrivate", NULL};
+	const json_t *jpriv;
+	size_t old;
 	int ret;
 
 	ret = want_object(d, obj);
@@ -1097,6 +1099,17 @@ static int decode_rule(struct dec *d, const json_t *obj, struct pw_rule *r)
 
 	if (!r->n_fqdns && !r->n_cidrs)
 		return fail(d, "needs at least one destination in toFQDNs or toCIDRs");
+
+	jpriv = field(obj, "allowPrivate");
+	if (jpriv) {
+		old = path_key(d, "allowPrivate");
+		if (!json_is_boolean(jpriv))
+			return fail(d, "must be true or false, not %s", jtype(jpriv));
+		if (!r->n_fqdns)
+			return fail(d, "only applies to toFQDNs (a CIDR rule names its addresses)");
+		r->allow_private = json_is_true(jpriv);
+		path_pop(d, old);
+	}
 	return 0;
 }
 

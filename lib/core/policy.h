@@ -106,6 +106,9 @@ struct pw_rule {
 	size_t n_cidrs;
 	struct pw_port *ports;
 	size_t n_ports;
+	/* allowPrivate: its hostnames may resolve to in-cluster and private
+	 * addresses (the rebinding guard, podwall/guard.h, lets them be learned). */
+	bool allow_private;
 };
 
 struct pw_policy {

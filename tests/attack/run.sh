@@ -47,12 +47,13 @@ suite_setup() {
 		echo "# this kernel has no 802.1Q devices: the VLAN control frames go nowhere" >&2
 	fi
 	# A second trusted dnsmasq with hostile-looking data, and a crafted one.
+	cluster_hosts
 	resolver_pod rdns
 	RDNS4=$(pod_ip4 rdns)
 	bg_start rdns ip netns exec "$(pod_ns rdns)" dnsmasq --keep-in-foreground \
 		--conf-file=/dev/null --no-resolv --no-hosts --user=root --pid-file= \
 		--bind-interfaces --listen-address="$RDNS4" --addn-hosts="$TMP/dns.hosts" \
-		--local-ttl=1 --cname=cn-evil.example.test,allowed.example.test \
+		--addn-hosts="$TMP/cluster.hosts" --local-ttl=1 --cname=cn-evil.example.test,allowed.example.test \
 		--address=/evil-lo.example.test/127.0.0.1 \
 		--address=/evil-meta.example.test/169.254.169.254 \
 		--address=/evil-mc.example.test/224.0.0.1 \
@@ -81,7 +82,7 @@ suite_setup() {
 	[ "$(agent_cli endpoints -o json | jq -r '.[] | select(.name == "free-0") | .mode')" != enforce ] ||
 		fail "free is enforced"
 	endpoint_in_map "$(pod_ifindex bare)" && fail "bare is known to podwall"
-	true
+	cluster_setup
 }
 
 # The allowed things, checked at the end of each case.
@@ -549,6 +550,8 @@ sanitizers_clean"
 
 # shellcheck source=common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+# shellcheck source=cluster.sh
+. "$(dirname "${BASH_SOURCE[0]}")/cluster.sh"
 suite_args 3,10p "$@" # before lib.sh, which reads BUILD
 # shellcheck source=../e2e/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib.sh"
@@ -556,4 +559,4 @@ suite_start attack
 RDNS4=$(pod_ip4 rdns)
 XDNS4=$(pod_ip4 xdns)
 
-suite_cases $CASES
+suite_cases ${CASES/sanitizers_clean/$CLUSTER_CASES sanitizers_clean}

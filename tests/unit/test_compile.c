@@ -1040,6 +1040,39 @@ static void test_fqdn_ports_e2big(void **state)
 	pw_policies_free(pols, 40);
 }
 
+/* allowPrivate: only the opting-in rules' ports count for guarded addresses. */
+static void test_fqdn_ports_private(void **state)
+{
+	static const char yaml[] =
+		"apiVersion: podwall.io/v1alpha1\nkind: EgressPolicy\n"
+		"metadata: {name: p, namespace: shop}\nspec:\n  podSelector: {}\n  egress:\n"
+		"  - toFQDNs: [{matchPattern: \"*.example.com\"}]\n"
+		"    ports: [{port: 443, protocol: TCP}]\n"
+		"  - toFQDNs: [{matchName: db.example.com}]\n    allowPrivate: true\n"
+		"    ports: [{port: 5432, protocol: TCP}]\n";
+	struct pw_policy *pols = NULL;
+	struct pw_compiled out = {0};
+	struct pw_labels labels = {0};
+	struct pw_range_set s;
+	char err[PW_ERR_LEN] = "";
+	size_t n = 0;
+
+	assert_int_equal(pw_policy_file_parse(yaml, sizeof(yaml) - 1, "t.yaml", &pols, &n, err,
+					      sizeof(err)), 0);
+	assert_true(pols[0].rules[1].allow_private);
+	assert_false(pols[0].rules[0].allow_private);
+	assert_int_equal(pw_compile(pols, n, "shop", &labels, &out, err, sizeof(err)), 0);
+	assert_int_equal(pw_compiled_fqdn_ports(&out, "db.example.com", &s), 1);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(pw_compiled_fqdn_ports_private(&out, "db.example.com", &s), 1);
+	assert_int_equal(s.n, 1);
+	assert_true(pw_rangeset_allows(&s, 6, 5432));
+	assert_false(pw_rangeset_allows(&s, 6, 443));
+	assert_int_equal(pw_compiled_fqdn_ports_private(&out, "www.example.com", &s), 0);
+	pw_compiled_free(&out);
+	pw_policies_free(pols, n);
+}
+
 static void test_compile_nothing(void **state)
 {
 	struct pw_compiled out;
@@ -1061,6 +1094,7 @@ int main(void)
 	    cmocka_unit_test(test_set_canonical_any_order),
 	    cmocka_unit_test(test_set_union),
 	    cmocka_unit_test(test_fqdn_ports_e2big),
+	    cmocka_unit_test(test_fqdn_ports_private),
 	    cmocka_unit_test(test_compile_nothing),
 	};
 	int failed = 0;

@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The rebinding guard, agent side: one table (lib/core/guard.c) built from the
+ * defaults, the options, the node's own interface addresses and (Kubernetes
+ * mode) what the API says, written whole into pw_guard4 / pw_guard6 so that the
+ * kernel's learner refuses exactly what this one refuses.
+ */
+#include <errno.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+
+#include "agent_int.h"
+#include "guard.h"
+#include "ipaddr.h"
+#include "log.h"
+
+/* Every address of every interface of the node's network namespace: the bridge,
+ * the uplink, tunnels. Loopback and link-local are never learned anyway. */
+static int add_node_interfaces(struct pw_guard *g)
+{
+	struct ifaddrs *ifa = NULL;
+	int err = 0;
+
+	if (getifaddrs(&ifa))
+		return -errno;
+	for (struct ifaddrs *i = ifa; i && !err; i = i->ifa_next) {
+		union pw_ip ip = {0};
+
+		if (!i->ifa_addr)
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET) {
+			memcpy(&ip.v4, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
+			err = pw_guard_add(g, PW_FAMILY_V4, &ip, 32, PW_G_NODE);
+			if (!err && i->ifa_broadaddr && (i->ifa_flags & 0x2 /* IFF_BROADCAST */)) {
+				memcpy(&ip.v4, &((struct sockaddr_in *)i->ifa_broadaddr)->sin_addr,
+				       4);
+				err = pw_guard_add(g, PW_FAMILY_V4, &ip, 32, PW_G_NODE);
+			}
+		} else if (i->ifa_addr->sa_family == AF_INET6) {
+			memcpy(ip.v6, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
+			err = pw_guard_add(g, PW_FAMILY_V6, &ip, 128, PW_G_NODE);
+		}
+	}
+	freeifaddrs(ifa);
+	return err;
+}
+
+static int build(struct pw_agent *a, struct pw_guard *g)
+{
+	const char *why;
+	int err;
+
+	err = pw_guard_add_defaults(g);
+	for (int i = 0; !err && i < a->o.n_guard; i++) {
+		err = pw_guard_add_str(g, a->o.guard[i].prefix, a->o.guard[i].kind, &why);
+		if (err)
+			pw_err("rebinding guard: %s: %s", a->o.guard[i].prefix, why);
+	}
+	if (!err)
+		err = add_node_interfaces(g);
+	if (!err)
+		err = pw_kube_guard(a, g);
+	return err;
+}
+
+struct guard_sweep {
+	const struct pw_guard *g;
+	uint8_t family;
+};
+
+static bool guard_stale(const void *key, const void *value, void *ctx)
+{
+	const struct guard_sweep *s = ctx;
+	union pw_ip ip = {0};
+	uint32_t plen;
+
+	if (s->family == PW_FAMILY_V4) {
+		const struct pw_guard4_key *k = key;
+
+		plen = k->prefixlen;
+		memcpy(&ip.v4, k->addr, 4);
+	} else {
+		const struct pw_guard6_key *k = key;
+
+		plen = k->prefixlen;
+		memcpy(ip.v6, k->addr, 16);
+	}
+	for (size_t i = 0; i < s->g->n; i++) {
+		const struct pw_guard_prefix *p = &s->g->v[i];
+
+		if (p->family == s->family && p->prefix == plen &&
+		    !memcmp(&p->addr, &ip, sizeof(ip)))
+			return false;
+	}
+	return true;
+}
+
+static int write_maps(struct pw_agent *a, const struct pw_guard *g)
+{
+	struct guard_sweep s4 = {.g = g, .family = PW_FAMILY_V4};
+	struct guard_sweep s6 = {.g = g, .family = PW_FAMILY_V6};
+	char buf[PW_IP_STRLEN];
+
+	/* New and changed entries first, then the stale ones: never a moment
+	 * in which an address guarded before and after is unguarded. */
+	for (size_t i = 0; i < g->n; i++) {
+		const struct pw_guard_prefix *p = &g->v[i];
+		struct pw_guard_val v = {.kind = p->kind};
+		int err;
+
+		if (p->family == PW_FAMILY_V4) {
+			struct pw_guard4_key k = {.prefixlen = p->prefix};
+
+			memcpy(k.addr, &p->addr.v4, 4);
+			err = bpf_map_update_elem(a->bpf.guard4_fd, &k, &v, BPF_ANY);
+		} else {
+			struct pw_guard6_key k = {.prefixlen = p->prefix};
+
+			memcpy(k.addr, p->addr.v6, 16);
+			err = bpf_map_update_elem(a->bpf.guard6_fd, &k, &v, BPF_ANY);
+		}
+		if (err) {
+			err = -errno;
+			pw_err("pw_guard%c: cannot write %s/%u: %s",
+			       p->family == PW_FAMILY_V4 ? '4' : '6',
+			       pw_ip_str(p->family, &p->addr, buf), p->prefix, strerror(-err));
+			return err;
+		}
+	}
+	pw_bpf_map_sweep(a->bpf.guard4_fd, guard_stale, &s4, NULL);
+	pw_bpf_map_sweep(a->bpf.guard6_fd, guard_stale, &s6, NULL);
+	return 0;
+}
+
+static bool same_table(const struct pw_guard *x, const struct pw_guard *y)
+{
+	return x->n == y->n && (!x->n || !memcmp(x->v, y->v, x->n * sizeof(*x->v)));
+}
+
+int pw_guard_sync(struct pw_agent *a)
+{
+	struct pw_guard g = {0};
+	int err;
+
+	err = build(a, &g);
+	if (err == -E2BIG)
+		pw_err("rebinding guard: more than %d prefixes of one family", PW_MAX_GUARD);
+	if (!err && a->guard_written && same_table(&g, &a->guard))
+		goto out;
+	if (!err)
+		err = write_maps(a, &g);
+	if (!err) {
+		pw_guard_free(&a->guard);
+		a->guard = g;
+		memset(&g, 0, sizeof(g));
+		a->guard_written = true;
+		pw_debug("rebinding guard: %zu prefixes", a->guard.n);
+	}
+out:
+	pw_guard_free(&g);
+	return err;
+}
+
+uint8_t pw_guard_refuses(const struct pw_agent *a, const char *qname, uint8_t family,
+			 const union pw_ip *addr)
+{
+	if (pw_guard_cluster_name(qname, a->o.cluster_domain))
+		return PW_G_EXEMPT;
+	return pw_guard_match(&a->guard, family, addr);
+}

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "guard.h"
+#include "ipaddr.h"
+
+static const char *const default_prefixes[] = {
+	"10.0.0.0/8",	  "172.16.0.0/12",  "192.168.0.0/16", "100.64.0.0/10",
+	"fc00::/7",	  "64:ff9b::/96",   "64:ff9b:1::/48",
+};
+
+static void clear_host_bits(uint8_t family, union pw_ip *a, uint8_t prefix)
+{
+	size_t bytes = family == PW_FAMILY_V4 ? 4 : 16;
+
+	for (size_t i = 0; i < bytes; i++) {
+		int bits = (int)prefix - (int)i * 8;
+
+		if (bits >= 8)
+			continue;
+		a->v6[i] &= bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
+	}
+}
+
+int pw_guard_add(struct pw_guard *g, uint8_t family, const union pw_ip *addr, uint8_t prefix,
+		 uint8_t kind)
+{
+	struct pw_guard_prefix p = {.family = family, .prefix = prefix, .kind = kind};
+	size_t same_family = 0;
+
+	if ((family != PW_FAMILY_V4 && family != PW_FAMILY_V6) ||
+	    prefix > (family == PW_FAMILY_V4 ? 32 : 128) || kind >= PW_G_MAX)
+		return -EINVAL;
+	p.addr = *addr;
+	if (family == PW_FAMILY_V4)
+		memset(p.addr.v6 + 4, 0, 12);
+	clear_host_bits(family, &p.addr, prefix);
+	for (size_t i = 0; i < g->n; i++) {
+		struct pw_guard_prefix *q = &g->v[i];
+
+		if (q->family != family)
+			continue;
+		same_family++;
+		if (q->prefix == prefix && !memcmp(&q->addr, &p.addr, sizeof(p.addr))) {
+			if (kind == PW_G_EXEMPT)
+				q->kind = kind;
+			return 0;
+		}
+	}
+	if (same_family >= PW_MAX_GUARD)
+		return -E2BIG;
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 16;
+		struct pw_guard_prefix *v = realloc(g->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		g->v = v;
+		g->cap = cap;
+	}
+	g->v[g->n++] = p;
+	return 0;
+}
+
+int pw_guard_add_str(struct pw_guard *g, const char *s, uint8_t kind, const char **why)
+{
+	union pw_ip ip = {0};
+	uint8_t family, prefix;
+	int err;
+
+	*why = NULL;
+	if (strchr(s, '/')) {
+		err = pw_cidr_parse(s, &family, &ip, &prefix, why);
+		if (err)
+			return err;
+	} else {
+		if (pw_ip_parse(s, &family, &ip)) {
+			*why = "not an IPv4 or IPv6 address or prefix";
+			return -EINVAL;
+		}
+		prefix = family == PW_FAMILY_V4 ? 32 : 128;
+	}
+	err = pw_guard_add(g, family, &ip, prefix, kind);
+	if (err == -E2BIG)
+		*why = "too many prefixes of one family (at most 4096)";
+	else if (err)
+		*why = "cannot add the prefix";
+	return err;
+}
+
+int pw_guard_add_defaults(struct pw_guard *g)
+{
+	for (size_t i = 0; i < sizeof(default_prefixes) / sizeof(default_prefixes[0]); i++) {
+		const char *why;
+		int err = pw_guard_add_str(g, default_prefixes[i], PW_G_PRIVATE, &why);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Longest prefix of the table holding addr: its kind, or -1 if none. */
+static int longest(const struct pw_guard *g, uint8_t family, const union pw_ip *addr)
+{
+	int best = -1, kind = -1;
+
+	for (size_t i = 0; i < g->n; i++) {
+		const struct pw_guard_prefix *p = &g->v[i];
+
+		if (p->family != family || (int)p->prefix <= best ||
+		    !pw_ip_in_prefix(family, addr, &p->addr, p->prefix))
+			continue;
+		best = p->prefix;
+		kind = p->kind;
+	}
+	return kind;
+}
+
+uint8_t pw_guard_match(const struct pw_guard *g, uint8_t family, const union pw_ip *addr)
+{
+	union pw_ip v4 = {0};
+	int k;
+
+	k = longest(g, family, addr);
+	if (k > 0)
+		return (uint8_t)k;
+	if (family == PW_FAMILY_V6 && pw_guard_embedded_v4(addr->v6, v4.v6)) {
+		k = longest(g, PW_FAMILY_V4, &v4);
+		if (k > 0)
+			return (uint8_t)k;
+	}
+	return PW_G_EXEMPT;
+}
+
+bool pw_guard_cluster_name(const char *qname, const char *domain)
+{
+	size_t n, d;
+
+	if (!domain || !*domain)
+		return false;
+	n = strlen(qname);
+	d = strlen(domain);
+	if (n > d && qname[n - d - 1] == '.' && !strcasecmp(qname + n - d, domain))
+		return true;
+	return n == d && !strcasecmp(qname, domain);
+}
+
+const char *pw_guard_kind_name(uint8_t kind)
+{
+	static const char *const names[PW_G_MAX] = {
+		[PW_G_EXEMPT] = "exempt",	    [PW_G_PRIVATE] = "private range",
+		[PW_G_POD_CIDR] = "pod CIDR",	    [PW_G_SERVICE] = "service CIDR",
+		[PW_G_NODE] = "the node's address", [PW_G_EXTRA] = "--never-learn",
+	};
+
+	return kind < PW_G_MAX ? names[kind] : "?";
+}
+
+void pw_guard_free(struct pw_guard *g)
+{
+	free(g->v);
+	memset(g, 0, sizeof(*g));
+}

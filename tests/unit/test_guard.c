@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* The rebinding guard's table and classifier (lib/core/guard.c,
+ * include/podwall/guard.h): which answer addresses a hostname rule never learns. */
+#include <string.h>
+
+#include "table.h"
+
+#include "guard.h"
+#include "ipaddr.h"
+
+struct guard_row {
+	const char *name;
+	const char *addr;
+	uint8_t want; /* enum pw_guard_kind; PW_G_EXEMPT = may be learned */
+};
+
+static const struct guard_row rows[] = {
+	{"rfc1918 10/8", "10.1.2.3", PW_G_PRIVATE},
+	{"rfc1918 172.16/12", "172.31.255.255", PW_G_PRIVATE},
+	{"172.32 is public", "172.32.0.1", PW_G_EXEMPT},
+	{"rfc1918 192.168/16", "192.168.1.1", PW_G_PRIVATE},
+	{"cgnat 100.64/10", "100.127.0.1", PW_G_PRIVATE},
+	{"100.128 is public", "100.128.0.1", PW_G_EXEMPT},
+	{"pod cidr wins over 10/8", "10.42.7.9", PW_G_POD_CIDR},
+	{"service cidr", "10.43.0.10", PW_G_SERVICE},
+	{"node address", "198.51.100.1", PW_G_NODE},
+	{"next to the node address", "198.51.100.2", PW_G_EXEMPT},
+	{"node v6", "2001:db8:1::1", PW_G_NODE},
+	{"public v4", "192.0.2.10", PW_G_EXEMPT},
+	{"public v6", "2001:db8:100::10", PW_G_EXEMPT},
+	{"ula", "fd00:42::1", PW_G_PRIVATE},
+	{"ula fc", "fc00::1", PW_G_PRIVATE},
+	{"nat64 wkp with a public v4", "64:ff9b::c000:20a", PW_G_PRIVATE},
+	{"nat64 local use", "64:ff9b:1::1", PW_G_PRIVATE},
+	{"mapped pod", "::ffff:10.42.0.5", PW_G_POD_CIDR},
+	{"translated node", "::ffff:0:c633:6401", PW_G_NODE},
+	{"compatible rfc1918", "::192.168.0.1", PW_G_PRIVATE},
+	{"6to4 of the node", "2002:c633:6401::1", PW_G_NODE},
+	{"6to4 of a public v4", "2002:c000:20a::1", PW_G_EXEMPT},
+	{"teredo server rfc1918", "2001:0:a00:1::1", PW_G_PRIVATE},
+	{"exempted corporate range", "10.200.1.1", PW_G_EXEMPT},
+	{"guard wins inside the exemption", "10.200.9.9", PW_G_EXTRA},
+};
+
+static void build(struct pw_guard *g)
+{
+	const char *why;
+
+	assert_int_equal(pw_guard_add_defaults(g), 0);
+	assert_int_equal(pw_guard_add_str(g, "10.42.0.0/16", PW_G_POD_CIDR, &why), 0);
+	assert_int_equal(pw_guard_add_str(g, "10.43.0.0/16", PW_G_SERVICE, &why), 0);
+	assert_int_equal(pw_guard_add_str(g, "198.51.100.1", PW_G_NODE, &why), 0);
+	assert_int_equal(pw_guard_add_str(g, "2001:db8:1::1", PW_G_NODE, &why), 0);
+	assert_int_equal(pw_guard_add_str(g, "10.200.0.0/16", PW_G_EXEMPT, &why), 0);
+	assert_int_equal(pw_guard_add_str(g, "10.200.9.0/24", PW_G_EXTRA, &why), 0);
+}
+
+static void test_row(void **state)
+{
+	const struct guard_row *r = *state;
+	struct pw_guard g = {0};
+	union pw_ip ip = {0};
+	uint8_t family;
+
+	build(&g);
+	assert_int_equal(pw_ip_parse(r->addr, &family, &ip), 0);
+	assert_int_equal(pw_guard_match(&g, family, &ip), r->want);
+	pw_guard_free(&g);
+}
+
+static void test_bad_input(void **state)
+{
+	struct pw_guard g = {0};
+	const char *why;
+
+	assert_int_not_equal(pw_guard_add_str(&g, "10.0.0.1/8", PW_G_EXTRA, &why), 0);
+	assert_non_null(why);
+	assert_int_not_equal(pw_guard_add_str(&g, "nope", PW_G_EXTRA, &why), 0);
+	assert_int_not_equal(pw_guard_add_str(&g, "10.0.0.0/33", PW_G_EXTRA, &why), 0);
+	assert_int_equal(g.n, 0);
+	pw_guard_free(&g);
+}
+
+static void test_cluster_domain(void **state)
+{
+	assert_true(pw_guard_cluster_name("kubernetes.default.svc.cluster.local", "cluster.local"));
+	assert_true(pw_guard_cluster_name("cluster.local", "cluster.local"));
+	assert_false(pw_guard_cluster_name("evilcluster.local", "cluster.local"));
+	assert_false(pw_guard_cluster_name("cluster.local.evil.com", "cluster.local"));
+	assert_false(pw_guard_cluster_name("a.cluster.local", ""));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_cluster_domain),
+	};
+	int failed = RUN_TABLE("guard", test_row, rows);
+
+	return failed + cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -172,6 +172,20 @@ static int on_event(void *ctx, void *data, size_t size)
 	ev = pw_event_to_json(e, &ec);
 	if (ev)
 		store(a, ev, pod, e->reason, ec.wall_ns);
+	/* Audit never grants, but what an audit policy would allow is shown. */
+	if (ep && e->verdict == PW_VERDICT_DROP && ep->compiled.audit &&
+	    (e->reason == PW_R_NO_RULE || e->reason == PW_R_PORT || e->reason == PW_R_EXPIRED) &&
+	    pw_compiled_audit_allows(&ep->compiled, e->family, &e->daddr, e->proto,
+				     ntohs(e->dport), ec.hostname)) {
+		struct pw_event au = *e;
+
+		au.verdict = PW_VERDICT_AUDIT;
+		ec.detail = "an audit policy allows this, but audit never grants: an enforce "
+			    "policy selects the pod, so it was dropped";
+		ev = pw_event_to_json(&au, &ec);
+		if (ev)
+			store(a, ev, pod, e->reason, ec.wall_ns);
+	}
 	return 0;
 }
 

@@ -41,7 +41,9 @@ static int add_node_interfaces(struct pw_guard *g)
 			}
 		} else if (i->ifa_addr->sa_family == AF_INET6) {
 			memcpy(ip.v6, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
-			err = pw_guard_add(g, PW_FAMILY_V6, &ip, 128, PW_G_NODE);
+			/* link-local (every veth has one) is never learned anyway */
+			if (!pw_ip_is_special(PW_FAMILY_V6, &ip))
+				err = pw_guard_add(g, PW_FAMILY_V6, &ip, 128, PW_G_NODE);
 		}
 	}
 	freeifaddrs(ifa);

@@ -17,6 +17,25 @@ static __always_inline int pw_guard_v4(const __u8 *v4)
 	return v && v->kind != PW_G_EXEMPT;
 }
 
+/* 1 if addr is one of the node's own addresses (kind PW_G_NODE). */
+static __always_inline int pw_guard_is_node(__u8 family, const union pw_ip *addr)
+{
+	struct pw_guard_val *v;
+
+	if (family == PW_FAMILY_V4) {
+		struct pw_guard4_key k = {.prefixlen = 32};
+
+		__builtin_memcpy(k.addr, &addr->v4, 4);
+		v = bpf_map_lookup_elem(&pw_guard4, &k);
+	} else {
+		struct pw_guard6_key k = {.prefixlen = 128};
+
+		__builtin_memcpy(k.addr, addr->v6, 16);
+		v = bpf_map_lookup_elem(&pw_guard6, &k);
+	}
+	return v && v->kind == PW_G_NODE;
+}
+
 /* 1 if a hostname rule without allowPrivate must never learn this address. */
 static __always_inline int pw_guard_blocks(__u8 family, const union pw_ip *addr)
 {

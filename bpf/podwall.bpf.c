@@ -14,6 +14,7 @@
 #include "podwall/maps.h"
 #include "maps.bpf.h"
 #include "parse.bpf.h"
+#include "guard.bpf.h"
 
 #define DNS_PORT    53
 #define DNS_HDR_LEN 12
@@ -156,7 +157,35 @@ static __always_inline int deny(struct __sk_buff *skb, const struct pw_endpoint 
 	return TC_ACT_OK;
 }
 
-static __always_inline int portset_allows(__u32 id, const struct pw_pkt *p)
+/*
+ * Encapsulation the node would take apart and forward: VXLAN (4789, flannel's
+ * 8472), Geneve (6081), WireGuard (51820, 51821) over UDP; IPIP, IPv6-in-IPv4,
+ * GRE and ESP. Sent to one of the node's own addresses it is a way to every
+ * address the node can reach, whatever the rules say about the inner packet.
+ */
+#define IPPROTO_IPIP_ 4
+#define IPPROTO_IPV6_ 41
+#define IPPROTO_GRE_  47
+#define IPPROTO_ESP_  50
+
+static __always_inline int is_tunnel_to_node(const struct pw_pkt *p)
+{
+	__u16 port = bpf_ntohs(p->dport);
+
+	if (p->proto == IPPROTO_UDP) {
+		if (p->ports_known && port != 4789 && port != 8472 && port != 6081 &&
+		    port != 51820 && port != 51821)
+			return 0;
+	} else if (p->proto != IPPROTO_IPIP_ && p->proto != IPPROTO_IPV6_ &&
+		   p->proto != IPPROTO_GRE_ && p->proto != IPPROTO_ESP_) {
+		return 0;
+	}
+	return pw_guard_is_node(p->family, &p->daddr);
+}
+
+/* tunnel: the packet is encapsulation to the node; only a rule naming exactly
+ * that UDP port grants it (no rule can name the IP protocols). */
+static __always_inline int portset_allows(__u32 id, const struct pw_pkt *p, int tunnel)
 {
 	struct pw_portset *ps;
 	__u16 port = bpf_ntohs(p->dport);
@@ -171,6 +200,11 @@ static __always_inline int portset_allows(__u32 id, const struct pw_pkt *p)
 
 		if (i >= ps->count)
 			break;
+		if (tunnel) {
+			if (p->ports_known && r->proto == p->proto && r->lo == port && r->hi == port)
+				return 1;
+			continue;
+		}
 		if (r->proto == PW_PROTO_ANY)
 			return 1;
 		if (r->proto != p->proto)
@@ -224,14 +258,14 @@ static __always_inline __u8 rules_verdict(const struct pw_endpoint *ep, const st
 	};
 	struct pw_learned_val *lv;
 	__u32 cps;
-	int found = 0, expired = 0;
+	int found = 0, expired = 0, tunnel = is_tunnel_to_node(p);
 
 	lv = bpf_map_lookup_elem(&pw_learned, &lk);
 	if (lv) {
 		found = 1;
 		if (!recheck && bpf_ktime_get_ns() > lv->expires_ns)
 			expired = 1;
-		else if (portset_allows(lv->portset, p)) {
+		else if (portset_allows(lv->portset, p, tunnel)) {
 			count(PW_C_PASS_LEARNED);
 			return PW_R_NONE;
 		}
@@ -239,13 +273,15 @@ static __always_inline __u8 rules_verdict(const struct pw_endpoint *ep, const st
 	cps = cidr_portset(ep, p);
 	if (cps) {
 		found = 1;
-		if (portset_allows(cps, p)) {
+		if (portset_allows(cps, p, tunnel)) {
 			count(PW_C_PASS_CIDR);
 			return PW_R_NONE;
 		}
 	}
 	if (expired)
 		return PW_R_EXPIRED;
+	if (found && tunnel)
+		return PW_R_TUNNEL; /* granted, but not encapsulation to the node by name */
 	if (found && p->is_frag)
 		return PW_R_FRAGMENT; /* granted, but not every port: ports unknowable */
 	return found ? PW_R_PORT : PW_R_NO_RULE;

@@ -112,7 +112,8 @@ enum pw_mode {
 	X(DNS_CAPTURE, "dns-capture")  /* DNS answer could not be handed to the agent */             \
 	X(DNS_LEARN, "dns-learn")      /* agent could not write the learned entry */                 \
 	X(DNS_INVALID, "dns-invalid")  /* agent refused the answer (mismatch, malformed) */        \
-	X(DNS_PRIVATE, "dns-private")  /* answer address in the cluster: not learned (released) */
+	X(DNS_PRIVATE, "dns-private")  /* answer address in the cluster: not learned (released) */ \
+	X(TUNNEL, "tunnel")	       /* encapsulation to a node address no rule names explicitly */
 
 #define PW_REASON_ENUM(id, name) PW_R_##id,
 enum pw_reason {

@@ -208,8 +208,10 @@ static int cidr_ports(struct pw_cidr_entry *e, const struct rule_ref *refs, size
 	return 0;
 }
 
-int pw_compile(const struct pw_policy *pols, size_t n_pols, const char *pod_namespace,
-	       const struct pw_labels *labels, struct pw_compiled *out, char *err, size_t errlen)
+/* Compile the selecting policies of mode only_mode (-1: every mode). */
+static int compile_some(const struct pw_policy *pols, size_t n_pols, const char *pod_namespace,
+			const struct pw_labels *labels, int only_mode, struct pw_compiled *out,
+			char *err, size_t errlen)
 {
 	struct pw_compiled c = {.mode = PW_MODE_AUDIT};
 	struct rule_ref *refs = NULL;
@@ -221,7 +223,8 @@ int pw_compile(const struct pw_policy *pols, size_t n_pols, const char *pod_name
 		struct rule_ref *nr;
 		char **np;
 
-		if (!pw_policy_selects(p, pod_namespace, labels))
+		if ((only_mode >= 0 && p->mode != only_mode) ||
+		    !pw_policy_selects(p, pod_namespace, labels))
 			continue;
 		c.selected = true;
 		if (p->mode == PW_MODE_ENFORCE)
@@ -299,8 +302,108 @@ cleanup:
 	return ret;
 }
 
+/*
+ * Audit never grants: for a pod that an enforce policy selects, only the enforce
+ * policies' rules reach the maps. The audit policies' rules are compiled apart
+ * (c->audit) so that a drop they would have allowed shows as an audit event.
+ */
+int pw_compile(const struct pw_policy *pols, size_t n_pols, const char *pod_namespace,
+	       const struct pw_labels *labels, struct pw_compiled *out, char *err, size_t errlen)
+{
+	struct pw_compiled c = {0}, *aud = NULL;
+	bool enforce = false;
+	int ret;
+
+	for (size_t i = 0; i < n_pols && !enforce; i++)
+		enforce = pols[i].mode == PW_MODE_ENFORCE &&
+			  pw_policy_selects(&pols[i], pod_namespace, labels);
+	if (!enforce)
+		return compile_some(pols, n_pols, pod_namespace, labels, -1, out, err, errlen);
+	ret = compile_some(pols, n_pols, pod_namespace, labels, PW_MODE_ENFORCE, &c, err, errlen);
+	if (ret)
+		return ret;
+	aud = calloc(1, sizeof(*aud));
+	if (!aud) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	ret = compile_some(pols, n_pols, pod_namespace, labels, PW_MODE_AUDIT, aud, err, errlen);
+	if (ret)
+		goto fail;
+	if (!aud->selected) {
+		pw_compiled_free(aud);
+		free(aud);
+		*out = c;
+		return 0;
+	}
+	/* Every selecting policy is listed, in policy order. */
+	for (size_t i = 0; i < aud->n_policies; i++)
+		free(aud->policies[i]);
+	free(aud->policies);
+	aud->policies = NULL;
+	aud->n_policies = 0;
+	for (size_t i = 0; i < c.n_policies; i++)
+		free(c.policies[i]);
+	c.n_policies = 0;
+	for (size_t i = 0; i < n_pols; i++) {
+		const struct pw_policy *p = &pols[i];
+		char **np;
+
+		if (!pw_policy_selects(p, pod_namespace, labels))
+			continue;
+		np = realloc(c.policies, (c.n_policies + 1) * sizeof(*np));
+		if (!np) {
+			ret = -ENOMEM;
+			goto fail;
+		}
+		c.policies = np;
+		if (asprintf(&np[c.n_policies], "%s/%s", p->namespace, p->name) < 0) {
+			ret = -ENOMEM;
+			goto fail;
+		}
+		c.n_policies++;
+	}
+	c.audit = aud;
+	*out = c;
+	return 0;
+fail:
+	if (ret == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	if (aud)
+		pw_compiled_free(aud);
+	free(aud);
+	pw_compiled_free(&c);
+	return ret;
+}
+
+bool pw_compiled_audit_allows(const struct pw_compiled *c, uint8_t family, const union pw_ip *addr,
+			      uint8_t proto, uint16_t port, const char *hostname)
+{
+	const struct pw_compiled *a = c->audit;
+	const struct pw_cidr_entry *best = NULL;
+	struct pw_range_set s;
+
+	if (!a)
+		return false;
+	for (size_t i = 0; i < a->n_cidrs; i++) {
+		const struct pw_cidr_entry *e = &a->cidrs[i];
+
+		if (e->family == family && (!best || e->prefix > best->prefix) &&
+		    pw_ip_in_prefix(family, addr, &e->addr, e->prefix))
+			best = e;
+	}
+	if (best && pw_rangeset_allows(&best->ports, proto, port))
+		return true;
+	return hostname && pw_compiled_fqdn_ports(a, hostname, &s) > 0 &&
+	       pw_rangeset_allows(&s, proto, port);
+}
+
 void pw_compiled_free(struct pw_compiled *c)
 {
+	if (c->audit) {
+		pw_compiled_free(c->audit);
+		free(c->audit);
+	}
 	for (size_t i = 0; i < c->n_fqdns; i++)
 		free(c->fqdns[i].pattern);
 	for (size_t i = 0; i < c->n_policies; i++)

@@ -49,6 +49,9 @@ struct pw_compiled {
 	size_t n_fqdns;
 	char **policies; /* "namespace/name" of each selecting policy */
 	size_t n_policies;
+	/* Enforced pod also selected by audit policies: their rules, which grant
+	 * nothing (audit never grants); NULL otherwise. */
+	struct pw_compiled *audit;
 };
 
 /* Add (proto, lo..hi) keeping the set canonical. -E2BIG past PW_MAX_PORT_RANGES. */
@@ -61,6 +64,10 @@ bool pw_rangeset_allows(const struct pw_range_set *s, uint8_t proto, uint16_t po
 int pw_compile(const struct pw_policy *pols, size_t n_pols, const char *pod_namespace,
 	       const struct pw_labels *labels, struct pw_compiled *out, char *err, size_t errlen);
 void pw_compiled_free(struct pw_compiled *c);
+/* Would the audit policies of an enforced pod (c->audit) allow this packet?
+ * hostname: the name the pod last resolved to addr, or NULL. */
+bool pw_compiled_audit_allows(const struct pw_compiled *c, uint8_t family, const union pw_ip *addr,
+			      uint8_t proto, uint16_t port, const char *hostname);
 
 /* Union of the ports of every hostname rule matching qname. Returns 1 if a
  * rule matched, 0 if none, -E2BIG if the union does not fit. */

@@ -7,6 +7,10 @@
 #   rebinding_guard          allowed names that answer with in-cluster addresses
 #                            (node, pods, resolver, bridge broadcast, CGNAT, ULA,
 #                            NAT64, translated, 6to4, Teredo) are never learned
+#   node_tunnels             VXLAN/IPIP/GRE to the node, decapsulated by real
+#                            devices, never granted by "every protocol" to it
+#   audit_never_grants       an audit policy next to an enforce one opens nothing,
+#                            and what it would allow shows as an audit event
 
 # Names the hostile resolver (rdns) answers, from $TMP/cluster.hosts.
 cluster_hosts() {
@@ -82,7 +86,10 @@ rebinding_guard() {
 	learned_in_map "$ep" 10.43.0.1 || fail "10.43.0.1 not learned for a name in the cluster domain"
 	wait_until 5 ev_seen drop "$UP_NODE4" 0 dns-private || fail "no dns-private event for $UP_NODE4"
 	[ "$(agent_stat dns_private)" -ge $((p0 + 15)) ] || fail "dns_private counted $(($(agent_stat dns_private) - p0))"
+	# (answers carry a TTL of 1 s: resolve again right before connecting)
+	[ "$(qry rb "$RDNS4" public.rebind.example.test)" = "$SRV_A" ] || fail "public: no answer"
 	assert_ok connect rb "$SRV_A" 443
+	[ "$(qry rb "$RDNS4" optin.private.example.test)" = "$POD_GW4" ] || fail "optin: no answer"
 	assert_ok connect rb "$POD_GW4" 80
 	# The opt-in grants only its own rule's port (80), not the other rule's 443.
 	assert_fails connect rb "$POD_GW4" 443 1
@@ -106,4 +113,90 @@ cleanup_rebinding_guard_no_optin() {
 	policy_remove rb2
 }
 
-CLUSTER_CASES="rebinding_guard rebinding_guard_no_optin"
+# Real tunnel endpoints on the node (as flannel's VXLAN backend, IPIP, GRE): a
+# packet they decapsulate is routed on to the "internet". "Every protocol to the
+# router" must not mean "everything, everywhere".
+node_tunnels() {
+	in_node ip link add pwvx0 type vxlan id 1 dstport 8472 local "$POD_GW4" dev cni0 nolearning ||
+		fail "cannot create a VXLAN device in the node namespace"
+	in_node ip link set pwvx0 up
+	in_node ip addr add 172.31.0.1/24 dev pwvx0
+	ns_sysctl "$NODE" net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.pwvx0.rp_filter=0
+	# IPIP and GRE endpoints where this kernel has them (the data path refuses
+	# the protocols either way; without a device only the refusal is checked).
+	local d
+	for d in ipip gre; do
+		if in_node ip link add "pw${d}0" type "$d" local "$POD_GW4" 2>/dev/null; then
+			in_node ip link set "pw${d}0" up
+			ns_sysctl "$NODE" "net.ipv4.conf.pw${d}0.rp_filter=0"
+		else
+			e2e_log "note: no $d devices on this kernel: $d is checked for refusal only"
+		fi
+	done
+	policy_cidr tun e2e app=tun enforce "$POD_GW4/32:any $SRV_A/32:443/TCP"
+	policy_cidr tunx e2e app=tunx enforce "$POD_GW4/32:8472/UDP"
+	wait_until 5 policy_loaded tun || fail "policy tun not loaded"
+	wait_until 5 policy_loaded tunx || fail "policy tunx not loaded"
+	cni_add tun e2e tun-0 app=tun || fail "pod tun"
+	cni_add tunx e2e tunx-0 app=tunx || fail "pod tunx"
+	local vmac d0 k ids=() ctls=() x
+	vmac=$(link_mac "$NODE" pwvx0)
+	d0=$(counter drop_tunnel)
+	for k in vxlan ipip gre; do
+		CTL_ID=$(next_id)
+		ATK_ID=$(next_id)
+		xmit bare "$k" "$CTL_ID" --dst "$POD_GW4" --dport 8472 --inner-mac "$vmac" --alt "$SRV_B" --alt-port 443
+		xmit tun "$k" "$ATK_ID" --dst "$POD_GW4" --dport 8472 --inner-mac "$vmac" --alt "$SRV_B" --alt-port 443
+		ids+=("$k:$ATK_ID")
+		ctls+=("$CTL_ID")
+	done
+	x=$(next_id)
+	xmit tunx vxlan "$x" --dst "$POD_GW4" --dport 8472 --inner-mac "$vmac" --alt "$SRV_B" --alt-port 443
+	sleep 1
+	# The controls prove the node really decapsulates and forwards.
+	if ! cap_saw_id "${ctls[0]}"; then
+		in_node ip -s link show pwvx0 >&2
+		in_node nstat -az 2>/dev/null | grep -iE "Udp(In|NoPorts|InErrors)|IpForw|IpInAddrErr|OutNoRoutes" >&2
+		in_node ss -uanp >&2
+		fail "control: the node did not forward the bare pod's VXLAN inner packet"
+	fi
+	local i
+	for i in "${!ids[@]}"; do
+		expect_blocked "${ids[$i]%%:*} to the node, inner packet to $SRV_B" "${ids[$i]#*:}" "${ctls[$i]}"
+	done
+	[ "$(counter drop_tunnel)" -ge $((d0 + 9)) ] || fail "drop_tunnel counted $(($(counter drop_tunnel) - d0))"
+	wait_until 5 ev_seen drop "$POD_GW4" 8472 tunnel || fail "no tunnel event"
+	# A rule that names the VXLAN port explicitly grants it (the operator meant it).
+	cap_saw_id "$x" || fail "explicit UDP 8472 rule: VXLAN did not pass"
+	# Everything else to the router still passes for tun.
+	assert_ok connect tun "$SRV_A" 443
+}
+cleanup_node_tunnels() {
+	cni_del tun >/dev/null 2>&1 || true
+	cni_del tunx >/dev/null 2>&1 || true
+	policy_remove tun
+	policy_remove tunx
+	local d
+	for d in pwvx0 pwipip0 pwgre0; do in_node ip link del "$d" 2>/dev/null || true; done
+}
+
+audit_never_grants() {
+	policy_cidr auden e2e app=aud enforce "$SRV_A/32:443/TCP"
+	policy_cidr audau e2e app=aud audit "$SRV_B/32:443/TCP"
+	wait_until 5 policy_loaded auden || fail "policy auden not loaded"
+	wait_until 5 policy_loaded audau || fail "policy audau not loaded"
+	cni_add aud e2e aud-0 app=aud || fail "pod aud"
+	[ "$(endpoint_mode "$(pod_ifindex aud)")" = 0 ] || fail "aud is not enforced"
+	assert_fails connect aud "$SRV_B" 443 1
+	server_saw "$SRV_B" 443 "$(pod_ip4 aud)" && fail "BYPASS: the audit policy's $SRV_B:443 was reached"
+	wait_until 5 ev_seen audit "$SRV_B" 443 || fail "no audit event for $SRV_B:443"
+	wait_until 5 ev_seen drop "$SRV_B" 443 || fail "no drop event for $SRV_B:443"
+	assert_ok connect aud "$SRV_A" 443
+}
+cleanup_audit_never_grants() {
+	cni_del aud >/dev/null 2>&1 || true
+	policy_remove auden
+	policy_remove audau
+}
+
+CLUSTER_CASES="rebinding_guard rebinding_guard_no_optin node_tunnels audit_never_grants"

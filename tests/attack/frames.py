@@ -292,6 +292,29 @@ def k_qinq(s, a):
              l3(s, a, a.src, a.dst) / syn(s, a))]
 
 
+def inner_syn(s, a):
+    """The packet a decapsulating node would forward: to --alt:--alt-port, id --id."""
+    return s.IP(src=a.inner_src, dst=a.alt, id=a.id & 0xffff) / s.TCP(sport=a.sport, dport=a.alt_port,
+                                                                     flags="S", seq=1000)
+
+
+@kind("vxlan")  # UDP to the node's VXLAN port, an Ethernet frame inside
+def k_vxlan(s, a):
+    from scapy.layers.vxlan import VXLAN
+    inner = s.Ether(src="02:00:00:00:13:02", dst=a.inner_mac) / inner_syn(s, a)
+    return [l3(s, a, a.src, a.dst) / s.UDP(sport=a.sport, dport=a.dport) / VXLAN(flags=0x08, vni=a.vni) / inner]
+
+
+@kind("ipip")  # IP protocol 4 to the node, an IPv4 packet inside
+def k_ipip(s, a):
+    return [l3(s, a, a.src, a.dst, proto=4) / inner_syn(s, a)]
+
+
+@kind("gre")  # IP protocol 47 to the node, an IPv4 packet inside
+def k_gre(s, a):
+    return [l3(s, a, a.src, a.dst) / s.GRE(proto=0x0800) / inner_syn(s, a)]
+
+
 def do_send(a):
     s = scapy()
     iface = "eth0"
@@ -762,6 +785,9 @@ def main():
     p.add_argument("--vlan", type=int, default=5)
     p.add_argument("--count", type=int, default=3)
     p.add_argument("--dst-mac")
+    p.add_argument("--inner-mac", default="ff:ff:ff:ff:ff:ff")
+    p.add_argument("--inner-src", default="172.31.0.2")
+    p.add_argument("--vni", type=int, default=1)
     p = sub.add_parser("capture")
     p.add_argument("--iface", required=True)
     p.add_argument("--out", required=True)

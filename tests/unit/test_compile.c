@@ -621,13 +621,14 @@ static const struct compile_case compile_cases[] = {
 	  {"shop/b", A, "app=web", {{"198.51.100.0/24", "tcp:443"}}}},
 	 "shop", "app=web", true, A, "shop/a shop/b",
 	 {"192.0.2.0/24 tcp:443", "198.51.100.0/24 tcp:443"}, {NULL}, {NULL}},
+	/* audit never grants: the audit policies' rules are not in the maps */
 	{"enforce wins over audit",
 	 {{"shop/a", A, NULL, {{"192.0.2.0/24", "tcp:443"}}},
 	  {"shop/e", E, "app=web", {{"198.51.100.0/24", "tcp:443"}}},
 	  {"shop/a2", A, NULL, {{"203.0.113.0/24", "tcp:443"}}}},
 	 "shop", "app=web", true, E, "shop/a shop/e shop/a2",
-	 {"192.0.2.0/24 tcp:443", "198.51.100.0/24 tcp:443", "203.0.113.0/24 tcp:443"}, {NULL},
-	 {NULL}},
+	 {"198.51.100.0/24 tcp:443"}, {NULL},
+	 {"192.0.2.1 tcp:443 deny", "198.51.100.1 tcp:443 allow", "203.0.113.1 tcp:443 deny"}},
 	{"only selecting policies count: mode, rules, names",
 	 {{"shop/a", A, "app=web", {{"192.0.2.0/24", "tcp:443"}}},
 	  {"shop/db", E, "app=db", {{"198.51.100.0/24", "tcp:443"}}},
@@ -1073,6 +1074,51 @@ static void test_fqdn_ports_private(void **state)
 	pw_policies_free(pols, n);
 }
 
+/* Audit never grants: an enforced pod gets only the enforce policies' rules. */
+static void test_audit_never_grants(void **state)
+{
+	static const char yaml[] =
+		"apiVersion: podwall.io/v1alpha1\nkind: EgressPolicy\n"
+		"metadata: {name: enf, namespace: shop}\nspec:\n  podSelector: {}\n  egress:\n"
+		"  - toCIDRs: [{cidr: 192.0.2.10/32}]\n    ports: [{port: 443}]\n"
+		"---\napiVersion: podwall.io/v1alpha1\nkind: EgressPolicy\n"
+		"metadata: {name: aud, namespace: shop}\nspec:\n  podSelector: {}\n"
+		"  mode: audit\n  egress:\n"
+		"  - toCIDRs: [{cidr: 192.0.2.20/32}]\n    ports: [{port: 443}]\n"
+		"  - toFQDNs: [{matchName: audit.example.com}]\n";
+	struct pw_policy *pols = NULL;
+	struct pw_compiled out = {0};
+	struct pw_labels labels = {0};
+	union pw_ip a10 = {0}, a20 = {0};
+	char err[PW_ERR_LEN] = "";
+	uint8_t fam;
+	size_t n = 0;
+
+	assert_int_equal(pw_policy_file_parse(yaml, sizeof(yaml) - 1, "t.yaml", &pols, &n, err,
+					      sizeof(err)), 0);
+	assert_int_equal(pw_compile(pols, n, "shop", &labels, &out, err, sizeof(err)), 0);
+	assert_int_equal(out.mode, PW_MODE_ENFORCE);
+	assert_int_equal(out.n_cidrs, 1); /* 192.0.2.10 only */
+	assert_int_equal(out.n_fqdns, 0);
+	assert_int_equal(out.n_policies, 2);
+	assert_string_equal(out.policies[1], "shop/aud");
+	assert_non_null(out.audit);
+	pw_ip_parse("192.0.2.10", &fam, &a10);
+	pw_ip_parse("192.0.2.20", &fam, &a20);
+	assert_true(pw_compiled_audit_allows(&out, fam, &a20, 6, 443, NULL));
+	assert_false(pw_compiled_audit_allows(&out, fam, &a20, 6, 80, NULL));
+	assert_true(pw_compiled_audit_allows(&out, fam, &a10, 6, 80, "audit.example.com"));
+	assert_false(pw_compiled_audit_allows(&out, fam, &a10, 6, 80, "other.example.com"));
+	pw_compiled_free(&out);
+	/* Audit only: everything counts (nothing is dropped anyway). */
+	assert_int_equal(pw_compile(pols + 1, 1, "shop", &labels, &out, err, sizeof(err)), 0);
+	assert_int_equal(out.mode, PW_MODE_AUDIT);
+	assert_int_equal(out.n_cidrs, 1);
+	assert_null(out.audit);
+	pw_compiled_free(&out);
+	pw_policies_free(pols, n);
+}
+
 static void test_compile_nothing(void **state)
 {
 	struct pw_compiled out;
@@ -1095,6 +1141,7 @@ int main(void)
 	    cmocka_unit_test(test_set_union),
 	    cmocka_unit_test(test_fqdn_ports_e2big),
 	    cmocka_unit_test(test_fqdn_ports_private),
+	    cmocka_unit_test(test_audit_never_grants),
 	    cmocka_unit_test(test_compile_nothing),
 	};
 	int failed = 0;

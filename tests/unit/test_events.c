@@ -181,6 +181,7 @@ static const char *const want_reasons[PW_R_MAX] = {
     [PW_R_DNS_LEARN] = "dns-learn",
     [PW_R_DNS_INVALID] = "dns-invalid",
     [PW_R_DNS_PRIVATE] = "dns-private",
+    [PW_R_TUNNEL] = "tunnel",
 };
 
 static void test_reason_names(void **state)

@@ -71,7 +71,7 @@ FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 .SECONDARY: $(SKELS) $(BPF_OBJS)
 
 .PHONY: all deps test test-unit test-bpf test-fuzz test-e2e test-attack test-fault test-k8s \
-	demo bench fuzz clean format check-format check-layers tests-bin
+	test-kernels kernels-bin demo bench fuzz clean format check-format check-layers tests-bin
 
 all: $(BUILD)/podwall $(BUILD)/podwall-cni $(BPF_OBJS)
 
@@ -163,18 +163,35 @@ $(FUZZ_BINS): $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(FUZZ_HDRS)
 
 tests-bin: all check-layers $(UNIT_BINS) $(BPFT_BINS) $(K8ST_BINS) $(FUZZ_BINS)
 
+# The kernel tier's guest tool: the verifier's figures per program (libbpf only).
+$(BUILD)/kernels/verifier_stats: tests/kernels/verifier_stats.c | $(BUILD)
+	$(call msg,CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@ -lbpf -lelf -lz
+
+# What the kernel tier runs in its guests (a plain build: ASan is too slow under TCG).
+kernels-bin: all $(BPFT_BINS) $(BUILD)/kernels/verifier_stats
+
 $(BUILD):
 	@mkdir -p $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# (the kernel tier's cache holds a whole root filesystem: not searched)
+-include $(shell find $(BUILD) -name kernels-cache -prune -o -name '*.d' -type f -print 2>/dev/null)
 
 # ---- tests: `make test` is the one command; it needs root for bpf and e2e ----
 # It installs nothing: run `tools/install-deps.sh` (or `make deps`) first.
 TEST_BUILD := build/asan
+# The kernel tier (tests/kernels: 6.1 and 5.10 under qemu) runs a plain build.
+KERNELS_BUILD := build
 
 test:
 	$(MAKE) BUILD=$(TEST_BUILD) SANITIZE=1 tests-bin
-	tools/run-tests.sh $(TEST_BUILD)
+	$(MAKE) BUILD=$(KERNELS_BUILD) kernels-bin
+	KERNELS_BUILD=$(KERNELS_BUILD) tools/run-tests.sh $(TEST_BUILD)
+
+test-kernels:
+	$(MAKE) BUILD=$(KERNELS_BUILD) kernels-bin
+	tests/kernels/run.sh $(KERNELS_BUILD)
 
 test-unit test-bpf test-fuzz test-e2e test-attack test-fault test-k8s:
 	$(MAKE) BUILD=$(TEST_BUILD) SANITIZE=1 tests-bin

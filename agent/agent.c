@@ -43,6 +43,7 @@
 #include "ipaddr.h"
 #include "k8s.h"
 #include "lock.h"
+#include "kfeatures.h"
 #include "log.h"
 #include "version.h"
 
@@ -1744,6 +1745,16 @@ int pw_agent_run(const struct pw_agent_opts *o)
 	if (mkdir_p(o->state_dir)) {
 		pw_err("cannot create state directory %s: %s", o->state_dir, strerror(errno));
 		goto out;
+	}
+	/* A kernel without what the data path needs: one clear line, and
+	 * nothing loaded or attached (never a half-enforced policy). */
+	{
+		char why[256];
+
+		if (pw_kernel_check(NULL, why, sizeof(why))) {
+			pw_err("%s: podwall cannot enforce on this kernel, not starting", why);
+			goto out;
+		}
 	}
 	if (pw_bpf_open(&a.bpf, o->pin_dir))
 		goto out;

@@ -12,7 +12,10 @@ PKGS=(
 	iperf3 squid dnsperf python3 python3-scapy python3-yaml jq curl socat
 	procps psmisc openssl
 	prometheus python3-prometheus-client
+	qemu-system-x86 debootstrap debian-archive-keyring e2fsprogs
 )
+# qemu-system-x86 and debootstrap: the kernel tier (tests/kernels) boots Debian's
+# 6.1 and 5.10 kernels under qemu in a debootstrap'd root, both fetched at test time.
 # kubectl (for `kubectl kustomize deploy/`): Debian's kubernetes-client, unless
 # some other package already provides the command.
 command -v kubectl >/dev/null 2>&1 || PKGS+=(kubernetes-client)

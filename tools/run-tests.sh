@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
 # Run podwall's test tiers against a (sanitized) build directory.
-#   tools/run-tests.sh BUILD [unit|bpf|fuzz|e2e|attack|fault|k8s ...]   (default: all)
+#   tools/run-tests.sh BUILD [unit|bpf|fuzz|e2e|attack|fault|k8s|kernels ...]   (default: all)
+# kernels (tests/kernels: Debian's 6.1 and 5.10 under qemu) runs the plain build
+# $KERNELS_BUILD (default build), not BUILD: ASan is too slow under emulation.
 # Tiers that need root or BPF fail loudly under CI=true instead of skipping.
 set -uo pipefail
 
 BUILD=${1:?usage: run-tests.sh BUILD [tier...]}
 shift
 TIERS=("$@")
-[ ${#TIERS[@]} -eq 0 ] && TIERS=(unit bpf fuzz e2e attack fault k8s)
+[ ${#TIERS[@]} -eq 0 ] && TIERS=(unit bpf fuzz e2e attack fault k8s kernels)
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 BUILD=$(cd "$BUILD" && pwd)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 FUZZ_SECONDS=${FUZZ_SECONDS:-15}
+# How slow this machine is, measured once for every suite (tests/e2e/lib.sh: SLOW)
+export PW_SLOWDOWN=${PW_SLOWDOWN:-$(tests/e2e/slowdown.sh)}
+echo "run-tests: PW_SLOWDOWN=$PW_SLOWDOWN (tests/e2e/slowdown.sh)"
 
 passed=0
 failed=0
@@ -102,6 +107,10 @@ for tier in "${TIERS[@]}"; do
 		if need_root k8s-agent && [ -f tests/k8s/agent_e2e.sh ]; then
 			suite "k8s/agent" bash tests/k8s/agent_e2e.sh "$BUILD"
 		fi
+		;;
+	kernels)
+		# root is checked by the tier itself (it also skips/fails without qemu)
+		suite "kernels" tests/kernels/run.sh "${KERNELS_BUILD:-build}"
 		;;
 	*)
 		echo "unknown tier $tier" >&2

@@ -7,9 +7,10 @@
 # chained, dnsmasq as the trusted cluster DNS, servers on documentation
 # addresses in the "inet" namespace. Every loop is bounded in count and time.
 #
-# Agent flags per phase: default TTL clamp (--min-ttl 5) for most cases;
-# --min-ttl 1 --max-ttl 2 for the expiry case; --min-ttl 30 for the kill -9
-# case (what was learned before the kill must outlive the heartbeat timeout).
+# Agent flags per phase, every TTL times SLOW (the cases must act within them):
+# default TTL clamp (--min-ttl 5) for most cases; --min-ttl 1 --max-ttl 2 for
+# the expiry case; --min-ttl 30 for the kill -9 case (what was learned before
+# the kill must outlive the heartbeat timeout).
 # dnsmasq answers from its hosts files with --local-ttl 1.
 set -u
 
@@ -29,6 +30,7 @@ done
 RACE_PY="$E2E_DIR/dns_race.py"
 RACE_PORT=7443        # banner server in the inet namespace on every address (below)
 RACE_N=${DNS_RACE_N:-1000}
+MIN_TTL=$((5 * SLOW)) # the default phase's --min-ttl (the agent's default is 5)
 
 # ============================================================ helpers (this suite's own)
 
@@ -158,7 +160,7 @@ pod_ensure() { [ -d "$TMP/pods/$1" ] || cni_add "$1" e2e "$2" "$3"; }
 # ============================================================ cases
 
 agent_starts() {
-	assert_ok agent_start
+	assert_ok agent_start --min-ttl "$MIN_TTL"
 	local p
 	for p in fq wild deep mv race exp k9 rogue; do
 		wait_until 5 policy_loaded "$p" || fail "policy $p not loaded"
@@ -277,7 +279,8 @@ dns_untrusted_denied() {
 # The name moves from $SRV_A to $SRV_C. Documented: every address learned for
 # (pod, name) keeps its own expiry (now + clamp(TTL)); a new answer adds the
 # new address and does not revoke the old one, which works until it expires
-# (--min-ttl 5 here: dnsmasq's TTL 1 is raised to 5), then is denied "expired".
+# (--min-ttl 5 here, times SLOW: dnsmasq's TTL 1 is raised to it), then is
+# denied "expired". Its windows are in ms of that TTL.
 address_change() {
 	need_agent
 	cni_add mv e2e mv-0 app=mv
@@ -295,14 +298,15 @@ address_change() {
 	assert_ok server_saw "$SRV_C" 443 "$(pod_ip4 mv)"
 	# the old address, within its TTL
 	assert_ok connect mv "$SRV_A" 443
-	local el=$(($(now_ms) - t_old))
-	e2e_log "old address still connects ${el} ms after its answer"
-	[ "$el" -lt 4500 ] || fail "too slow to check the old address within its TTL ($el ms)"
+	local el=$(($(now_ms) - t_old)) ttl_ms=$((MIN_TTL * 1000))
+	e2e_log "old address still connects ${el} ms after its answer (TTL $ttl_ms ms)"
+	[ "$el" -lt $((ttl_ms * 9 / 10)) ] ||
+		fail "too slow to check the old address within its TTL ($el ms of $ttl_ms)"
 	assert_ok fqdn_has mv moving.example.test "$SRV_A"
 	assert_ok fqdn_has mv moving.example.test "$SRV_C"
-	# ... until it expires: at most min-ttl (5 s) + 2 s after its answer
+	# ... until it expires: at most min-ttl + 3 s (times SLOW) after its answer
 	local i denied=0
-	for ((i = 0; i < 20; i++)); do
+	for ((i = 0; i < 20 * SLOW; i++)); do
 		if ! connect mv "$SRV_A" 443 0.5 >/dev/null 2>&1; then
 			denied=1
 			break
@@ -312,8 +316,8 @@ address_change() {
 	el=$(($(now_ms) - t_old))
 	[ "$denied" = 1 ] || fail "old address $SRV_A still connects $el ms after its last answer"
 	e2e_log "old address denied $el ms after its answer"
-	[ "$el" -ge 4000 ] || fail "old address denied after $el ms, before its TTL (5 s)"
-	[ "$el" -le 8000 ] || fail "old address denied only after $el ms (TTL 5 s)"
+	[ "$el" -ge $((ttl_ms * 8 / 10)) ] || fail "old address denied after $el ms, before its TTL ($ttl_ms ms)"
+	[ "$el" -le $((ttl_ms + 3000 * SLOW)) ] || fail "old address denied only after $el ms (TTL $ttl_ms ms)"
 	assert_ok wait_until 3 ev_match mv-0 "$SRV_A" 443 expired moving.example.test
 	# the new one: resolve again, connect
 	resolve mv "$DNS4" moving.example.test "$SRV_C"
@@ -385,10 +389,10 @@ race_resolve_connect_1000() {
 	assert_ok wait_until 3 ev_match fq-0 192.0.2.1 "$RACE_PORT" no-rule c0.race.example.test
 }
 
-# --min-ttl 1 --max-ttl 2: once the entry expired, a new connection is denied
-# (reason expired) while a connection streaming since before keeps working.
+# --min-ttl 1 --max-ttl 2 (times SLOW): once the entry expired, a new connection
+# is denied (reason expired) while a connection streaming since before keeps working.
 expiry_new_denied_stream_survives() {
-	assert_ok agent_restart --min-ttl 1 --max-ttl 2
+	assert_ok agent_restart --min-ttl "$SLOW" --max-ttl $((2 * SLOW))
 	cni_add exp e2e exp-0 app=exp
 	local f=$TMP/exp.stream i started=0
 	# The stream must connect within the 1 s the answer grants: on a loaded
@@ -396,7 +400,7 @@ expiry_new_denied_stream_survives() {
 	for i in 1 2 3; do
 		: >"$f"
 		resolve exp "$DNS4" allowed.example.test "$SRV_A"
-		bg_start exp-stream ip netns exec "$(pod_ns exp)" "$PY" "$NETSRV" stream "$SRV_A" 9000 --out "$f" --seconds 20
+		bg_start exp-stream ip netns exec "$(pod_ns exp)" "$PY" "$NETSRV" stream "$SRV_A" 9000 --out "$f" --seconds $((20 * SLOW))
 		if wait_until 3 stream_started "$f"; then
 			started=1
 			break
@@ -405,8 +409,8 @@ expiry_new_denied_stream_survives() {
 		bg_kill exp-stream
 	done
 	[ "$started" = 1 ] || fail "stream did not start: $(tail -3 "$f")"
-	# past max-ttl (2 s) with margin
-	sleep 2.5
+	# past max-ttl (2 s, times SLOW) with margin
+	sleep "$((2 * SLOW)).5"
 	assert_fails connect exp "$SRV_A" 443 1
 	sleep 0.3
 	assert_fails server_saw "$SRV_A" 443 "$(pod_ip4 exp)"
@@ -426,7 +430,7 @@ expiry_new_denied_stream_survives() {
 # learned still connects; an allowed name never resolved does not; a
 # restarted agent learns again.
 agent_kill9_dns_passes_unheld() {
-	assert_ok agent_restart --min-ttl 30
+	assert_ok agent_restart --min-ttl $((30 * SLOW))
 	cni_add k9 e2e k9-0 app=k9
 	resolve k9 "$DNS4" allowed.example.test "$SRV_A"
 	assert_ok connect k9 "$SRV_A" 443
@@ -445,7 +449,7 @@ agent_kill9_dns_passes_unheld() {
 	el=$(($(now_ms) - t0))
 	[ "$ok" = 1 ] || fail "no DNS answer $el ms after kill -9"
 	e2e_log "first DNS answer $el ms after kill -9 (agent timeout 3000 ms)"
-	[ "$el" -le 5000 ] || fail "DNS answered only $el ms after kill -9 (agent timeout 3 s)"
+	[ "$el" -le $((3000 + 2000 * SLOW)) ] || fail "DNS answered only $el ms after kill -9 (agent timeout 3 s)"
 	away1=$(pin_counter $C_DNS_AGENT_AWAY)
 	[ "$away1" -gt "$away0" ] || fail "dns_agent_away did not move ($away0 -> $away1)"
 	resolve k9 "$DNS4" allowed.example.test "$SRV_A"
@@ -496,7 +500,7 @@ selected() {
 
 for c in $CASES; do
 	if [ "$c" = agent_starts ] && ! selected agent_starts; then
-		agent_start >/dev/null 2>&1 || true
+		agent_start --min-ttl "$MIN_TTL" >/dev/null 2>&1 || true
 	fi
 	selected "$c" || continue
 	run_test "$c"

@@ -22,7 +22,8 @@
 #
 # Knobs: BUILD (binaries, default build/asan), PW_E2E_NO_CNI=1 (topology only,
 # no podwall-cni step), E2E_KEEP=1 (keep the temp dir), E2E_TIMEOUT (whole-run
-# watchdog, seconds), CI=true (anything that cannot run is an error, not a skip).
+# watchdog, seconds), CI=true (anything that cannot run is an error, not a skip),
+# PW_SLOWDOWN (see SLOW below).
 
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$E2E_DIR/../.." && pwd)
@@ -36,6 +37,16 @@ case "$BUILD" in /*) ;; *) BUILD="$REPO/$BUILD" ;; esac
 PODWALL="$BUILD/podwall"
 PODWALL_CNI="$BUILD/podwall-cni"
 PW_E2E_NO_CNI=${PW_E2E_NO_CNI:-0}
+
+# SLOW: how many times slower than a native machine this one runs the suites
+# (measured by slowdown.sh, or PW_SLOWDOWN as the caller measured it: ~10 in
+# the kernel tier's qemu guests). What waits for the machine scales by it:
+# wait_until deadlines, the agent's start, streams that must outlast a restart,
+# the TTLs a case must beat. What must NOT happen (a denied connect) keeps its
+# native timeout.
+SLOW=$("$E2E_DIR/slowdown.sh")
+case "$SLOW" in '' | *[!0-9]* | 0) SLOW=1 ;; esac
+export PW_SLOWDOWN=$SLOW
 
 # Addresses of the "internet" (documentation ranges only).
 UP_NODE4=198.51.100.1
@@ -506,10 +517,10 @@ server_saw() {
 
 # wait_until TIMEOUT CMD...: poll CMD every 0.2 s until it succeeds or
 # TIMEOUT seconds pass (bounded in count and time).
-wait_until() {
+wait_until() { # SECONDS CMD...: SECONDS at native speed (times SLOW)
 	local t=$1 n i
 	shift
-	n=$(awk -v t="$t" 'BEGIN {printf "%d", t * 5 + 1}')
+	n=$(awk -v t="$t" -v s="$SLOW" 'BEGIN {printf "%d", t * s * 5 + 1}')
 	for ((i = 0; i < n; i++)); do
 		"$@" >/dev/null 2>&1 && return 0
 		sleep 0.2
@@ -567,8 +578,8 @@ agent_start() {
 		wait $!
 		echo $? >"$3/agent.rc"' agent-wrap "$NODE" "$PODWALL" "$TMP" "$PIN" "$SOCK" \
 		--resolver "$DNS4" --resolver "$DNS6" -v "$@" >>"$TMP/agent.log"
-	local i end=$((SECONDS + 30))
-	for ((i = 0; i < 150 && SECONDS < end; i++)); do
+	local i end=$((SECONDS + 30 * SLOW))
+	for ((i = 0; i < 150 * SLOW && SECONDS < end; i++)); do
 		timeout 2 "$PODWALL" status --socket "$SOCK" >/dev/null 2>&1
 		case $? in 0 | 4) return 0 ;; esac
 		[ $i -gt 5 ] && ! agent_running && break

@@ -306,7 +306,7 @@ agent_kill9_keeps_enforcing() {
 	policy_ready k9
 	cni_add k9 e2e k9-0 app=k9
 	local f=$TMP/k9.stream b0 b1 i
-	bg_start k9-stream ip netns exec "$(pod_ns k9)" "$PY" "$NETSRV" stream "$SRV_A" 9000 --out "$f" --seconds 20
+	bg_start k9-stream ip netns exec "$(pod_ns k9)" "$PY" "$NETSRV" stream "$SRV_A" 9000 --out "$f" --seconds $((20 * SLOW))
 	wait_until 5 stream_started "$f" || fail "stream did not start: $(tail -3 "$f")"
 	agent_kill9
 	for i in 1 2 3; do
@@ -332,7 +332,7 @@ agent_kill9_keeps_enforcing() {
 	assert_ok connect k9b "$SRV_A" 443
 	assert_fails connect k9b "$SRV_B" 443 1
 	grep -q '^error' "$f" && fail "stream error: $(grep '^error' "$f")"
-	true
+	bg_kill k9-stream
 }
 
 pod_delete_removes_state() {

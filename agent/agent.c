@@ -42,8 +42,8 @@
 #include "fileio.h"
 #include "ipaddr.h"
 #include "k8s.h"
-#include "lock.h"
 #include "kfeatures.h"
+#include "lock.h"
 #include "log.h"
 #include "version.h"
 

@@ -116,7 +116,10 @@ deb [signed-by=$KEYRING] $MIRROR/debian $s-updates main
 deb [signed-by=$KEYRING] $MIRROR/debian-security $s-security main
 EOL
 	# shellcheck disable=SC2046
-	timeout 300 apt-get $(apt_opts "$s") -q update >"$d/update.log" 2>&1
+	timeout 300 apt-get $(apt_opts "$s") -q update >"$d/update.log" 2>&1 || return 1
+	# apt-get update exits 0 when a fetch only warned: the suite's index must be there
+	! grep -q '^[WE]: .*Failed to fetch' "$d/update.log" &&
+		ls "$d/lists/"*"_dists_${s}_main_binary-amd64_Packages"* >/dev/null 2>&1
 }
 
 # newest_image SERIES: the newest linux-image-SERIES.0-N-amd64 of its suite

@@ -39,6 +39,7 @@
 #include "ctl.h"
 #include "events_fmt.h"
 #include "explain.h"
+#include "suggest.h"
 #include "fileio.h"
 #include "ipaddr.h"
 #include "k8s.h"
@@ -973,6 +974,134 @@ static json_t *cmd_explain(struct pw_agent *a, json_t *req)
 	return json_pack("{s:b,s:o}", "ok", 1, "explain", o);
 }
 
+/* Does the endpoint carry every label of "k=v,k2=v2"? */
+static bool labels_match(const struct pw_ep *ep, const char *sel)
+{
+	char *dup = strdup(sel), *save = NULL;
+	bool ok = dup != NULL;
+
+	for (char *t = dup ? strtok_r(dup, ",", &save) : NULL; ok && t;
+	     t = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(t, '=');
+		const char *v;
+
+		if (!eq) {
+			ok = false;
+			break;
+		}
+		*eq = '\0';
+		v = pw_labels_get(&ep->labels, t);
+		ok = v && !strcmp(v, eq + 1);
+	}
+	free(dup);
+	return ok;
+}
+
+/* An EgressPolicy from what the pods reached or tried: the deny/audit
+ * records since since_ns (with the name each resolved) and the names they
+ * learned. */
+static json_t *cmd_suggest(struct pw_agent *a, json_t *req)
+{
+	const char *want = json_string_value(json_object_get(req, "pod"));
+	const char *sel = json_string_value(json_object_get(req, "selector"));
+	const char *ns = json_string_value(json_object_get(req, "namespace"));
+	json_int_t since = json_integer_value(json_object_get(req, "since_ns"));
+	bool collapse = !json_is_false(json_object_get(req, "collapse"));
+	struct pw_suggest sg;
+	json_t *labels = json_object(), *pol, *pods = json_array();
+	const char *pol_ns = NULL, *pol_name = NULL;
+	char pod[300];
+
+	if (!want == !sel)
+		return reply_err("suggest needs %s", "--pod NS/NAME or --selector LABELS");
+	pw_suggest_init(&sg);
+	for (struct pw_ep *ep = a->eps; ep; ep = ep->next) {
+		pw_ep_pod(ep, pod, sizeof(pod));
+		if (want ? strcmp(want, pod) : (!labels_match(ep, sel) || (ns && strcmp(ns, ep->namespace))))
+			continue;
+		json_array_append_new(pods, json_string(pod));
+		if (!pol_ns) {
+			pol_ns = ep->namespace;
+			pol_name = ep->name;
+		}
+		if (want)
+			for (size_t i = 0; i < ep->labels.n; i++)
+				json_object_set_new(labels, ep->labels.v[i].key,
+						    json_string(ep->labels.v[i].value));
+		for (size_t i = 0; i < ep->n_names; i++) {
+			const struct pw_learned_name *n = &ep->names[i];
+
+			for (uint32_t r = 0; n->ports_valid && r < n->ports.n; r++) {
+				const struct pw_port_range *pr = &n->ports.r[r];
+
+				if (pr->proto == PW_PROTO_ANY || pr->lo != pr->hi)
+					continue; /* ranges: the records below name the ports used */
+				pw_suggest_add(&sg, n->name, NULL,
+					       pr->proto == IPPROTO_UDP ? "udp"
+					       : pr->proto == IPPROTO_SCTP ? "sctp" : "tcp",
+					       pr->lo);
+			}
+		}
+		for (size_t i = 0; i < a->ev_count; i++) {
+			struct pw_event_rec *r = &a->events[(a->ev_head + i) % a->o.events_keep];
+			json_t *e = r->json;
+
+			if (strcmp(r->pod, pod) || r->wall_ns < (uint64_t)since)
+				continue;
+			if (r->reason != PW_R_NO_RULE && r->reason != PW_R_PORT &&
+			    r->reason != PW_R_EXPIRED)
+				continue; /* spoofing, malformed, ...: nothing to allow */
+			const char *dst = json_string_value(json_object_get(e, "dst"));
+			const char *proto = json_string_value(json_object_get(e, "proto"));
+			int dport = (int)json_integer_value(json_object_get(e, "dport"));
+			bool named = false;
+
+			/* every name the pod resolved to this address: a rule for
+			 * each, so that each still resolves in enforce mode */
+			for (size_t k = 0; dst && k < PW_EP_SEEN; k++) {
+				char ipb[PW_IP_STRLEN];
+
+				if (!ep->seen[k].name[0] ||
+				    strcmp(pw_ip_str(ep->seen[k].family, &ep->seen[k].ip, ipb), dst))
+					continue;
+				pw_suggest_add(&sg, ep->seen[k].name, NULL, proto, dport);
+				named = true;
+			}
+			pw_suggest_add(&sg, json_string_value(json_object_get(e, "hostname")),
+				       named ? NULL : dst, proto, dport);
+		}
+	}
+	if (!pol_ns) {
+		pw_suggest_free(&sg);
+		json_decref(labels);
+		json_decref(pods);
+		return reply_err("no pod on this node matches %s", want ? want : sel);
+	}
+	if (sel) {
+		char *dup = strdup(sel), *save = NULL;
+
+		for (char *t = dup ? strtok_r(dup, ",", &save) : NULL; t;
+		     t = strtok_r(NULL, ",", &save)) {
+			char *eq = strchr(t, '=');
+
+			if (eq) {
+				*eq = '\0';
+				json_object_set_new(labels, t, json_string(eq + 1));
+			}
+		}
+		free(dup);
+	}
+	{
+		char name[300];
+
+		snprintf(name, sizeof(name), "%s-suggested", pol_name);
+		pol = pw_suggest_policy(&sg, pol_ns, name, labels, collapse);
+	}
+	pw_suggest_free(&sg);
+	json_decref(labels);
+	return json_pack("{s:b,s:o,s:o}", "ok", 1, "policy", pol, "pods", pods);
+}
+
 json_t *pw_agent_counters_json(struct pw_agent *a)
 {
 	uint64_t c[PW_C_MAX];
@@ -1194,6 +1323,8 @@ static json_t *dispatch(struct pw_agent *a, struct pw_client *c, json_t *req, bo
 		return cmd_fqdn(a, req);
 	if (!strcmp(cmd, "explain"))
 		return cmd_explain(a, req);
+	if (!strcmp(cmd, "suggest"))
+		return cmd_suggest(a, req);
 	if (!strcmp(cmd, "events"))
 		return cmd_events(a, req, c->fd, keep);
 	return reply_err("unknown command %s", cmd);

@@ -16,6 +16,7 @@
 #include "ctl.h"
 #include "events_filter.h"
 #include "events_fmt.h"
+#include "yamlout.h"
 
 struct cli_opts {
 	const char *socket;
@@ -26,6 +27,9 @@ struct cli_opts {
 	bool follow;
 	uint64_t wait_ns; /* status --wait */
 };
+
+/* Output switches every command shares: -o yaml, --no-headers. */
+static bool out_yaml, no_headers;
 
 /* ---- a small table printer ---- */
 
@@ -65,7 +69,7 @@ static void table_print(struct table *t)
 			if (l > w[c])
 				w[c] = l;
 		}
-	for (size_t r = 0; r < t->nrows; r++) {
+	for (size_t r = no_headers ? 1 : 0; r < t->nrows; r++) {
 		for (size_t c = 0; c < t->ncols; c++)
 			printf(c + 1 < t->ncols ? "%-*s  " : "%-*s", c + 1 < t->ncols ? (int)w[c] : 0,
 			       t->cells[r * t->ncols + c]);
@@ -115,6 +119,7 @@ static int parse_common(int argc, char **argv, const char *usage, const char *fl
 		{"since", required_argument, NULL, 'S'},
 		{"follow", no_argument, NULL, 'f'},
 		{"wait", optional_argument, NULL, 'w'},
+		{"no-headers", no_argument, NULL, 'H'},
 		{"help", no_argument, NULL, 'h'},
 		{},
 	};
@@ -124,7 +129,7 @@ static int parse_common(int argc, char **argv, const char *usage, const char *fl
 	o->socket = getenv("PODWALL_SOCKET") ? getenv("PODWALL_SOCKET") : PW_CTL_SOCKET;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:fh", longopts, NULL)) != -1) {
-		if (c != 'h' && c != '?' && c != 's' && c != 'o' && !strchr(flags, c)) {
+		if (c != 'h' && c != '?' && c != 's' && c != 'o' && c != 'H' && !strchr(flags, c)) {
 			fprintf(stderr, "%s: option not taken here\n\n%s", argv[0], usage);
 			return 2;
 		}
@@ -133,11 +138,15 @@ static int parse_common(int argc, char **argv, const char *usage, const char *fl
 			o->socket = optarg;
 			break;
 		case 'o':
-			if (strcmp(optarg, "json") && strcmp(optarg, "table")) {
-				fprintf(stderr, "-o %s: expected json or table\n", optarg);
+			if (strcmp(optarg, "json") && strcmp(optarg, "table") && strcmp(optarg, "yaml")) {
+				fprintf(stderr, "-o %s: expected table, json or yaml\n", optarg);
 				return 2;
 			}
-			o->json = !strcmp(optarg, "json");
+			o->json = strcmp(optarg, "table") != 0;
+			out_yaml = !strcmp(optarg, "yaml");
+			break;
+		case 'H':
+			no_headers = true;
 			break;
 		case 'p':
 			if (!strchr(optarg, '/')) {
@@ -225,10 +234,12 @@ static int call(const struct cli_opts *o, json_t *req, json_t **rep)
 
 static void print_json(json_t *v)
 {
-	char *s = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS);
+	char *s = out_yaml ? pw_json_to_yaml(v) : json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS);
 
 	if (s)
-		puts(s);
+		fputs(s, stdout);
+	if (s && !out_yaml)
+		putchar('\n');
 	free(s);
 }
 
@@ -968,4 +979,116 @@ int pw_cli_explain(int argc, char **argv)
 	printf("  do:       %s\n", jstr(x, "advice"));
 	json_decref(rep);
 	return ret;
+}
+
+/* ---- suggest ---- */
+
+static const char suggest_usage[] =
+	"usage: podwall suggest (--pod NAMESPACE/NAME | --selector K=V[,K=V] [--namespace NS])\n"
+	"                       [--since DURATION] [--no-collapse] [-o yaml|json] [--socket PATH]\n\n"
+	"An EgressPolicy (mode: enforce) from what the pods reached or tried: the names\n"
+	"they resolved and connected to, and the addresses they reached without a name\n"
+	"(run them in audit mode first: every destination is then a record). Names are\n"
+	"grouped by the ports they need; siblings with the same ports become *.parent\n"
+	"(all one label below it) or **.parent (at several depths) unless --no-collapse;\n"
+	"addresses become /32 or /128 toCIDRs rules. Check it, then apply it.\n\n"
+	"EXAMPLES\n"
+	"  podwall suggest --pod agents/coder-0 --since 1h > coder.yaml\n"
+	"  podwall suggest --selector app=ci-runner --namespace ci | podwall validate /dev/stdin\n"
+	"  podwall suggest --pod ci/runner-0 --no-collapse -o json | jq .spec.egress\n";
+
+int pw_cli_suggest(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"socket", required_argument, NULL, 's'},
+		{"output", required_argument, NULL, 'o'},
+		{"pod", required_argument, NULL, 'p'},
+		{"selector", required_argument, NULL, 'l'},
+		{"namespace", required_argument, NULL, 'n'},
+		{"since", required_argument, NULL, 'S'},
+		{"no-collapse", no_argument, NULL, 'C'},
+		{"help", no_argument, NULL, 'h'},
+		{},
+	};
+	struct cli_opts o = {.socket = getenv("PODWALL_SOCKET") ?: PW_CTL_SOCKET};
+	const char *pod = NULL, *sel = NULL, *ns = NULL;
+	bool collapse = true, yaml = true;
+	uint64_t since = 0;
+	json_t *req, *rep;
+	int c, ret;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			o.socket = optarg;
+			break;
+		case 'o':
+			if (strcmp(optarg, "json") && strcmp(optarg, "yaml")) {
+				fprintf(stderr, "-o %s: expected yaml or json\n", optarg);
+				return 2;
+			}
+			yaml = !strcmp(optarg, "yaml");
+			break;
+		case 'p':
+			if (!strchr(optarg, '/')) {
+				fprintf(stderr, "--pod %s: expected NAMESPACE/NAME\n", optarg);
+				return 2;
+			}
+			pod = optarg;
+			break;
+		case 'l':
+			if (!strchr(optarg, '=')) {
+				fprintf(stderr, "--selector %s: expected KEY=VALUE[,KEY=VALUE]\n", optarg);
+				return 2;
+			}
+			sel = optarg;
+			break;
+		case 'n':
+			ns = optarg;
+			break;
+		case 'S': {
+			struct timespec rt;
+			uint64_t d;
+
+			if (pw_duration_parse(optarg, &d)) {
+				fprintf(stderr, "--since %s: expected a duration like 30m, 1h30m\n",
+					optarg);
+				return 2;
+			}
+			clock_gettime(CLOCK_REALTIME, &rt);
+			since = (uint64_t)rt.tv_sec * 1000000000ULL + (uint64_t)rt.tv_nsec - d;
+			break;
+		}
+		case 'C':
+			collapse = false;
+			break;
+		case 'h':
+			fputs(suggest_usage, stdout);
+			return 0;
+		default:
+			fputs(suggest_usage, stderr);
+			return 2;
+		}
+	}
+	if (!pod == !sel || optind < argc) {
+		fprintf(stderr, "podwall suggest: --pod or --selector (one of them)\n\n%s",
+			suggest_usage);
+		return 2;
+	}
+	req = json_pack("{s:s,s:b}", "cmd", "suggest", "collapse", collapse);
+	if (pod)
+		json_object_set_new(req, "pod", json_string(pod));
+	if (sel)
+		json_object_set_new(req, "selector", json_string(sel));
+	if (ns)
+		json_object_set_new(req, "namespace", json_string(ns));
+	if (since)
+		json_object_set_new(req, "since_ns", json_integer((json_int_t)since));
+	if ((ret = call(&o, req, &rep)))
+		return ret;
+	out_yaml = yaml;
+	print_json(json_object_get(rep, "policy"));
+	json_decref(rep);
+	return 0;
 }

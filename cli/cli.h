@@ -12,6 +12,7 @@ int pw_cli_policies(int argc, char **argv);
 int pw_cli_fqdn(int argc, char **argv);
 int pw_cli_events(int argc, char **argv);
 int pw_cli_explain(int argc, char **argv);
+int pw_cli_suggest(int argc, char **argv);
 /* A number from min to max, or a message on stderr naming the option. */
 int pw_cli_parse_long(const char *opt, const char *arg, long min, long max, long *out);
 

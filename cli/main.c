@@ -36,6 +36,7 @@ static const struct cmd cmds[] = {
 	{"policies", pw_cli_policies, "loaded policies, the pods each selects, load errors"},
 	{"fqdn", pw_cli_fqdn, "learned hostnames and addresses with time left"},
 	{"events", pw_cli_events, "what was denied (or audited), and why"},
+	{"suggest", pw_cli_suggest, "an EgressPolicy from what pods resolved and reached"},
 	{"explain", pw_cli_explain, "would the pod reach HOST[:PORT]? which rule, what to do"},
 	{"validate", cmd_validate, "check EgressPolicy files with the agent's parser (CI)"},
 	{"cni-chain", cmd_cni_chain, "chain podwall-cni into a CNI conflist (k3s install)"},

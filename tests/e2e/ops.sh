@@ -446,6 +446,67 @@ spec:
 	[ "$rc" = 1 ] && grep -q 'not on this node' <<<"$out" || fail "unknown pod: rc $rc: $out"
 }
 
+# sg_workload: what the suggest workload does: two sibling names and one
+# other name on 443, an address with no name on 80.
+sg_workload() {
+	resolve sg "$DNS4" allowed.example.test "$SRV_A"
+	resolve sg "$DNS4" api.wild.example.test "$SRV_C"
+	resolve sg "$DNS4" cdn.wild.example.test "$SRV_C"
+	connect sg "$SRV_A" 443 && connect sg "$SRV_C" 443 && connect sg "$UP_INET4" 80
+}
+
+# suggest: a workload in audit mode, the suggested policy (which the agent's
+# parser and the CRD accept) applied in enforce mode, the same workload again:
+# it runs, with no denial.
+suggest_audit_then_enforce() {
+	need_agent
+	policy_write sg "apiVersion: podwall.io/v1alpha1
+kind: EgressPolicy
+metadata: {name: sg, namespace: e2e}
+spec:
+  podSelector: {matchLabels: {app: sg}}
+  mode: audit
+  egress: []"
+	wait_until 5 policy_loaded sg || fail "policy sg not loaded"
+	pod_ensure sg sg-0 app=sg
+	sg_workload || fail "the workload failed in audit mode"
+	wait_until 3 eval '[ "$(evj --pod e2e/sg-0 --verdict audit | jq length)" -ge 3 ]' || fail "no audit records"
+	local y
+	y=$(agent_cli suggest --pod e2e/sg-0 --since 10m) || fail "suggest failed"
+	printf '%s\n' "$y" >"$TMP/suggested.yaml"
+	e2e_log "suggested: $(tr '\n' '|' <<<"$y")"
+	"$PODWALL" validate "$TMP/suggested.yaml" >/dev/null || fail "the agent's parser refuses it: $("$PODWALL" validate "$TMP/suggested.yaml")"
+	# the CRD's schema accepts it too (tests/k8s/crd_schema.py's validator)
+	local errs
+	errs=$(cd "$REPO/tests/k8s" && "$PY" -c '
+import sys, yaml, crd_schema
+crd = yaml.safe_load(open(sys.argv[1]))
+print("; ".join(crd_schema.validate_file(crd, sys.argv[2])))' "$REPO/deploy/base/crd.yaml" "$TMP/suggested.yaml" 2>&1) ||
+		fail "CRD check did not run: $errs"
+	[ -z "$errs" ] || fail "the CRD schema refuses it: $errs"
+	local j
+	j=$("$PY" -c 'import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' "$TMP/suggested.yaml")
+	jq -e --arg up "$UP_INET4/32" '.spec.mode == "enforce" and .spec.podSelector.matchLabels.app == "sg"
+		and any(.spec.egress[]; any(.toFQDNs[]?; .matchName == "allowed.example.test"))
+		and any(.spec.egress[]; any(.toFQDNs[]?; .matchPattern == "*.wild.example.test"))
+		and (all(.spec.egress[]; all(.toFQDNs[]?; (.matchPattern // "") | startswith("**.") | not)))
+		and any(.spec.egress[]; any(.toCIDRs[]?; .cidr == $up) and .ports == [{"port": 80, "protocol": "TCP"}])' <<<"$j" >/dev/null ||
+		fail "suggested policy: $j"
+	# apply it (in place of the audit one) and run the workload again
+	local n0
+	n0=$(evj --pod e2e/sg-0 | jq length)
+	sed 's/name: sg-0-suggested/name: sg/' "$TMP/suggested.yaml" >"$TMP/policies/sg.yaml"
+	wait_until 5 eval 'agent_cli policies -o json | jq -e ".policies[] | select(.name == \"sg\") | .mode == \"enforce\"" >/dev/null' ||
+		fail "the suggested policy was not loaded in enforce mode"
+	sleep 1
+	sg_workload || fail "the workload fails under the suggested policy"
+	sleep 1
+	[ "$(evj --pod e2e/sg-0 | jq length)" = "$n0" ] ||
+		fail "denials under the suggested policy: $(evj --pod e2e/sg-0 | jq -c ".[$n0:] | map({dst, dport, reason, hostname})")"
+	# what it leaves out is still denied
+	assert_fails connect sg "$SRV_B" 443 1
+}
+
 # Records survive an agent restart (events.jsonl in the state dir, bounded);
 # --follow reconnects instead of exiting, without printing a record twice.
 events_survive_restart() {
@@ -864,7 +925,7 @@ cli_agent_stopped() {
 
 CASES="cli_without_agent agent_starts_with_no_policies agent_starts control_socket_root_only
 deny_event_json events_follow_streams events_filters events_hubble_filters events_icmp
-events_table_same_in_follow events_survive_restart explain_matches_verdicts metrics_denied_exact metrics_dns_counters
+events_table_same_in_follow events_survive_restart explain_matches_verdicts suggest_audit_then_enforce metrics_denied_exact metrics_dns_counters
 cli_version_json cli_status_degraded cli_validate health_probes metrics_strict_parsers metrics_port_busy bpftool_dumps_named_fields cli_status cli_endpoints cli_policies cli_fqdn
 cli_help_examples cli_agent_stopped sanitizers_clean"
 

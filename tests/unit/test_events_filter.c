@@ -19,6 +19,7 @@
 
 #include "events_filter.h"
 #include "explain.h"
+#include "suggest.h"
 #include "metrics_fmt.h"
 
 /* ---- durations ---- */
@@ -234,6 +235,67 @@ static void test_to_row(void **state)
 	assert_int_equal(proto, r->proto);
 }
 
+/* ---- suggest: grouping and collapsing ---- */
+
+struct sg_row {
+	const char *name;
+	const char *names[6]; /* "host:port" */
+	const char *want;     /* the egress rules' names, sorted, space separated */
+};
+
+static const struct sg_row sg_rows[] = {
+	{"one name stays a name", {"api.example.com:443"}, "api.example.com"},
+	{"two siblings, same ports", {"a.x.example.com:443", "b.x.example.com:443"},
+	 "*.x.example.com"},
+	{"two siblings, other ports", {"a.x.example.com:443", "b.x.example.com:80"},
+	 "a.x.example.com b.x.example.com"},
+	{"a deeper name is not one label", {"a.x.e.com:443", "b.x.e.com:443", "c.d.x.e.com:443"},
+	 "*.x.e.com c.d.x.e.com"},
+	{"two sibling patterns, same ports",
+	 {"a.x.e.com:443", "b.x.e.com:443", "a.y.e.com:443", "b.y.e.com:443"}, "**.e.com"},
+	{"never one label wide", {"a.com:443", "b.com:443"}, "a.com b.com"},
+	{"a sibling and a parent's other child", {"a.x.e.com:443", "b.x.e.com:443", "e2.e.com:443"},
+	 "*.x.e.com e2.e.com"},
+};
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void test_sg_row(void **state)
+{
+	const struct sg_row *r = *state;
+	struct pw_suggest sg;
+	const char *got[16];
+	char buf[512] = "";
+	size_t n = 0, i, j;
+	json_t *pol, *rule, *f, *labels = json_object();
+
+	pw_suggest_init(&sg);
+	for (i = 0; i < 6 && r->names[i]; i++) {
+		char host[128];
+		const char *colon = strchr(r->names[i], ':');
+
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - r->names[i]), r->names[i]);
+		pw_suggest_add(&sg, host, NULL, "tcp", atoi(colon + 1));
+	}
+	pol = pw_suggest_policy(&sg, "ns", "p", labels, true);
+	json_decref(labels);
+	assert_non_null(pol);
+	json_array_foreach(json_object_get(json_object_get(pol, "spec"), "egress"), i, rule)
+		json_array_foreach(json_object_get(rule, "toFQDNs"), j, f)
+			if (n < 16)
+				got[n++] = json_string_value(json_object_get(f, "matchName"))
+						   ?: json_string_value(json_object_get(f, "matchPattern"));
+	qsort(got, n, sizeof(got[0]), cmp_str);
+	for (i = 0; i < n; i++)
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", i ? " " : "", got[i]);
+	assert_string_equal(buf, r->want);
+	json_decref(pol);
+	pw_suggest_free(&sg);
+}
+
 /* ---- metrics helpers ---- */
 
 static void test_metrics_escape_hist_om(void **state)
@@ -275,5 +337,6 @@ int main(void)
 	failed += RUN_TABLE("pw_ev_filter", test_filt_row, filt_rows);
 	failed += RUN_TABLE("pw_ev_filter refuses", test_bad_row, bad_rows);
 	failed += RUN_TABLE("pw_explain_parse_to", test_to_row, to_rows);
+	failed += RUN_TABLE("pw_suggest", test_sg_row, sg_rows);
 	return failed ? 1 : 0;
 }

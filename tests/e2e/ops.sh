@@ -27,7 +27,7 @@ PROBE_PORT=9978
 MURL="http://$UP_NODE4:$METRICS_PORT"
 PURL="http://127.0.0.1:$PROBE_PORT"
 PW_MAPS="pw_endpoints pw_learned pw_cidr4 pw_cidr6 pw_ports pw_flows pw_dns_pend pw_resolvers
-pw_config pw_counters pw_ep_stats pw_ep_rl pw_events pw_dns_cap"
+pw_config pw_counters pw_ep_stats pw_ep_rl pw_events pw_dns_cap pw_guard4 pw_guard6"
 
 # ============================================================ helpers (this suite's own)
 

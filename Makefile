@@ -73,7 +73,7 @@ FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 .PHONY: all deps test test-unit test-bpf test-fuzz test-e2e test-attack test-fault test-k8s \
 	test-kernels kernels-bin demo bench fuzz clean format check-format check-layers tests-bin
 
-all: $(BUILD)/podwall $(BUILD)/podwall-cni $(BPF_OBJS)
+all: $(BUILD)/podwall $(BUILD)/podwall.1 $(BUILD)/podwall-cni $(BPF_OBJS)
 
 deps:
 	@tools/install-deps.sh
@@ -105,6 +105,11 @@ $(ALL_A):
 $(BUILD)/podwall: $(call obj,cli/main.c) $(ALL_A)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+# The man page, from the CLI's own help text.
+$(BUILD)/podwall.1: $(BUILD)/podwall tools/gen-man.sh
+	$(call msg,MAN,$@)
+	$(Q)tools/gen-man.sh $(BUILD)/podwall > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/podwall-cni: $(call obj,cni/cni_main.c) $(SYS_A) $(CORE_A)
 	$(call msg,LINK,$@)

@@ -831,6 +831,24 @@ cli_validate() {
 	[ "$rc" = 1 ] || fail "a missing file: rc $rc"
 }
 
+# The man page is made from the help text and renders cleanly; bash completion
+# offers the commands and each command's options from the same help text.
+cli_man_completion() {
+	local man=$TMP/podwall.1 w c out
+	bash "$REPO/tools/gen-man.sh" "$PODWALL" >"$man" || fail "gen-man.sh failed"
+	w=$(groff -man -Tutf8 -ww -z "$man" 2>&1) || fail "groff: $w"
+	[ -z "$w" ] || fail "groff warnings: $w"
+	for c in agent status endpoints policies fqdn events explain suggest validate version; do
+		grep -q "^\.SH \"PODWALL ${c^^}\"" "$man" || fail "man page has no section for $c"
+	done
+	grep -q 'EXAMPLES' "$man" || fail "man page without the examples"
+	out=$(bash -c '. "$1/tools/podwall.bash-completion"
+		COMP_WORDS=("$2" ex); COMP_CWORD=1; _podwall; echo "${COMPREPLY[*]}"
+		COMP_WORDS=("$2" events --to-); COMP_CWORD=2; _podwall; echo "${COMPREPLY[*]}"
+		COMP_WORDS=("$2" events --reason dns-l); COMP_CWORD=3; _podwall; echo "${COMPREPLY[*]}"' _ "$REPO" "$PODWALL")
+	[ "$out" = "$(printf 'explain\n--to-fqdn --to-ip --to-port\ndns-learn')" ] || fail "completion: $out"
+}
+
 cli_endpoints() {
 	need_agent
 	pod_ensure ev ev-0 app=ev
@@ -926,7 +944,7 @@ cli_agent_stopped() {
 CASES="cli_without_agent agent_starts_with_no_policies agent_starts control_socket_root_only
 deny_event_json events_follow_streams events_filters events_hubble_filters events_icmp
 events_table_same_in_follow events_survive_restart explain_matches_verdicts suggest_audit_then_enforce metrics_denied_exact metrics_dns_counters
-cli_version_json cli_status_degraded cli_validate health_probes metrics_strict_parsers metrics_port_busy bpftool_dumps_named_fields cli_status cli_endpoints cli_policies cli_fqdn
+cli_version_json cli_status_degraded cli_validate cli_man_completion health_probes metrics_strict_parsers metrics_port_busy bpftool_dumps_named_fields cli_status cli_endpoints cli_policies cli_fqdn
 cli_help_examples cli_agent_stopped sanitizers_clean"
 
 # ============================================================ main

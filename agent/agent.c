@@ -75,6 +75,8 @@ void pw_agent_default_opts(struct pw_agent_opts *o)
 	o->events_keep = 4096;
 	o->events_per_sec = 100;
 	o->events_burst = 200;
+	o->dns_hold_per_sec = 1000;
+	o->dns_hold_burst = 2000;
 	o->release_mark = 0x70770001;
 	o->agent_timeout_ms = 3000;
 	o->learned_grace = 300;
@@ -1517,6 +1519,8 @@ static void heartbeat(struct pw_agent *a, bool alive)
 		.flags = PW_CFG_HOLD_DNS,
 		.events_per_sec = a->o.events_per_sec,
 		.events_burst = a->o.events_burst,
+		.dns_hold_per_sec = a->o.dns_hold_per_sec,
+		.dns_hold_burst = a->o.dns_hold_burst,
 	};
 
 	pthread_mutex_lock(&a->cfg_lock);

@@ -28,10 +28,15 @@ struct pw_agent_opts {
 	bool metrics_pod_labels;  /* per-pod families (source_namespace, source_pod) */
 	const char *resolvers[PW_MAX_RESOLVER_ARGS];
 	int n_resolvers;
+	/* Pods' DNS search suffixes: a name under one that no rule grants gets
+	 * NXDOMAIN (the client tries its next search domain), others REFUSED. */
+	const char *search_domains[PW_MAX_RESOLVER_ARGS];
+	int n_search_domains;
 	uint32_t min_ttl, max_ttl;   /* seconds */
 	uint32_t max_addrs_per_name;
 	uint32_t events_keep;	     /* events kept in memory for the CLI */
 	uint32_t events_per_sec, events_burst;
+	uint32_t dns_hold_per_sec, dns_hold_burst; /* per pod, 0 = no limit */
 	uint32_t release_mark;
 	uint32_t agent_timeout_ms;
 	uint32_t learned_grace;	     /* seconds an expired entry is kept for flow re-checks */

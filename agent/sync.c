@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 
 #include "agent_int.h"
+#include "fqdn.h"
 #include "ipaddr.h"
 #include "log.h"
 
@@ -186,6 +187,109 @@ static int cidr_write(struct pw_agent *a, struct pw_ep *ep, const struct pw_comp
 	return 0;
 }
 
+/* ---- the name table ---- */
+
+static void name_key_make(struct pw_name_key *k, uint32_t ep_id, const struct pw_name_entry *n)
+{
+	memset(k, 0, sizeof(*k));
+	k->ep_id = ep_id;
+	k->kind = n->kind;
+	k->hash = pw_fqdn_hash(n->text);
+}
+
+struct names_sweep {
+	uint32_t ep_id;
+	const struct pw_compiled *keep; /* NULL: delete all of the endpoint's */
+};
+
+static bool name_stale(const void *key, const void *value, void *ctx)
+{
+	const struct pw_name_key *k = key;
+	const struct names_sweep *ns = ctx;
+	struct pw_name_key want;
+
+	if (k->ep_id != ns->ep_id)
+		return false;
+	for (size_t i = 0; ns->keep && i < ns->keep->n_names; i++) {
+		name_key_make(&want, ns->ep_id, &ns->keep->names[i]);
+		if (!memcmp(&want, k, sizeof(want)))
+			return false;
+	}
+	return true;
+}
+
+static void names_delete_stale(struct pw_agent *a, uint32_t ep_id, const struct pw_compiled *c)
+{
+	struct names_sweep ns = {.ep_id = ep_id, .keep = c};
+
+	pw_bpf_map_sweep(a->bpf.names_fd, name_stale, &ns, NULL);
+}
+
+/* The names the endpoint may resolve. Two entries with one key (a hash
+ * collision) keep the first: the other name is refused, never granted. */
+static int names_write(struct pw_agent *a, struct pw_ep *ep, const struct pw_compiled *c)
+{
+	for (size_t i = 0; i < c->n_names; i++) {
+		const struct pw_name_entry *n = &c->names[i];
+		struct pw_name_val v = {.flags = n->flags};
+		struct pw_name_key k;
+		size_t len = strlen(n->text);
+		int err;
+
+		if (len > PW_NAME_TEXT_MAX)
+			continue; /* the policy decoder refuses these */
+		name_key_make(&k, ep->ep_id, n);
+		v.len = (uint8_t)len;
+		memcpy(v.text, n->text, len);
+		if (bpf_map_update_elem(a->bpf.names_fd, &k, &v, BPF_ANY)) {
+			err = -errno;
+			pw_err("pw_names: cannot write name %s for endpoint %u: %s (map holds %d)",
+			       n->text, ep->ep_id, strerror(-err), PW_MAX_NAMES);
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* How the endpoint's queries are filtered; written after its names. */
+static int ep_dns_write(struct pw_agent *a, struct pw_ep *ep, const struct pw_compiled *c)
+{
+	struct pw_ep_dns v = {};
+
+	if (c->dns_any_name)
+		v.flags |= PW_EPDNS_ANY_NAME;
+	if (c->dns_nxdomain)
+		v.flags |= PW_EPDNS_NXDOMAIN;
+	for (size_t i = 0; i < c->n_names; i++)
+		v.flags |= c->names[i].kind == PW_NK_ONE    ? PW_EPDNS_HAS_ONE
+			   : c->names[i].kind == PW_NK_MANY ? PW_EPDNS_HAS_MANY
+							    : 0;
+	if (bpf_map_update_elem(a->bpf.ep_dns_fd, &ep->ep_id, &v, BPF_ANY)) {
+		int err = -errno;
+
+		pw_err("pw_ep_dns: cannot write endpoint %u: %s", ep->ep_id, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+/* Search suffixes: a name under one that no rule grants is answered
+ * NXDOMAIN, so that the client goes on to its next search domain. */
+static int names_add_search(struct pw_agent *a, struct pw_compiled *c)
+{
+	char pat[PW_FQDN_MAX + 4], norm[PW_FQDN_MAX + 1];
+	const char *why;
+
+	for (int i = 0; i < a->o.n_search_domains; i++) {
+		if (pw_fqdn_normalize(a->o.search_domains[i], norm, &why))
+			continue; /* main refuses these */
+		snprintf(pat, sizeof(pat), "**.%s", norm);
+		if (pw_compiled_add_name(c, pat, PW_NAME_F_SEARCH))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 /* ---- learned entries ---- */
 
 /* What the kernel entry for (ep, addr) must be: the union of the ports of the
@@ -310,7 +414,7 @@ static int learned_resync(struct pw_agent *a, struct pw_ep *ep)
 	return ret;
 }
 
-/* Keys of pw_learned, pw_flows and pw_dns_pend all start with the endpoint id. */
+/* Keys of pw_learned, pw_flows, pw_dns_pend and pw_dns_tcp all start with the endpoint id. */
 static bool of_endpoint(const void *key, const void *value, void *ctx)
 {
 	return *(const uint32_t *)key == *(const uint32_t *)ctx;
@@ -367,6 +471,10 @@ static void rules_remove(struct pw_agent *a, struct pw_ep *ep)
 	ep_entries_delete(a->bpf.learned_fd, ep->ep_id);
 	ep_entries_delete(a->bpf.flows_fd, ep->ep_id);
 	ep_entries_delete(a->bpf.dns_pend_fd, ep->ep_id);
+	ep_entries_delete(a->bpf.dns_tcp_fd, ep->ep_id);
+	bpf_map_delete_elem(a->bpf.ep_dns_fd, &ep->ep_id);
+	bpf_map_delete_elem(a->bpf.ep_budget_fd, &ep->ep_id);
+	names_delete_stale(a, ep->ep_id, NULL);
 	bpf_map_delete_elem(a->bpf.ep_stats_fd, &ep->ep_id);
 	bpf_map_delete_elem(a->bpf.ep_rl_fd, &ep->ep_id);
 	ep->managed = false;
@@ -388,6 +496,11 @@ int pw_sync_ep(struct pw_agent *a, struct pw_ep *ep)
 	int ret;
 
 	ret = pw_compile(a->pols, a->n_pols, ep->namespace, &ep->labels, &c, err, sizeof(err));
+	if (!ret && c.selected && names_add_search(a, &c)) {
+		pw_compiled_free(&c);
+		snprintf(err, sizeof(err), "out of memory");
+		ret = -ENOMEM;
+	}
 	if (ret) {
 		char pod[300];
 
@@ -419,10 +532,16 @@ int pw_sync_ep(struct pw_agent *a, struct pw_ep *ep)
 	/* New rules in, stale rules out, then the endpoint (its generation bump
 	 * sends established flows back through the new rules). */
 	ret = cidr_write(a, ep, &c);
+	if (!ret)
+		ret = names_write(a, ep, &c);
 	if (ret)
 		goto fail;
 	cidr_delete_stale(a->bpf.cidr4_fd, PW_FAMILY_V4, ep->ep_id, &c);
 	cidr_delete_stale(a->bpf.cidr6_fd, PW_FAMILY_V6, ep->ep_id, &c);
+	names_delete_stale(a, ep->ep_id, &c);
+	ret = ep_dns_write(a, ep, &c);
+	if (ret)
+		goto fail;
 	pw_compiled_free(&ep->compiled);
 	ep->compiled = c;
 	ret = learned_resync(a, ep);
@@ -445,6 +564,10 @@ fail:
 	if (cidr_write(a, ep, &ep->compiled) == 0) {
 		cidr_delete_stale(a->bpf.cidr4_fd, PW_FAMILY_V4, ep->ep_id, &ep->compiled);
 		cidr_delete_stale(a->bpf.cidr6_fd, PW_FAMILY_V6, ep->ep_id, &ep->compiled);
+	}
+	if (names_write(a, ep, &ep->compiled) == 0) {
+		names_delete_stale(a, ep->ep_id, &ep->compiled);
+		ep_dns_write(a, ep, &ep->compiled);
 	}
 	return ret;
 }

@@ -4,6 +4,9 @@
 #define PODWALL_MAPS_BPF_H
 
 #include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <bpf/bpf_helpers.h>
 
 #include "podwall/maps.h"
@@ -159,6 +162,99 @@ struct {
 	__uint(value_size, sizeof(__u32));
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } pw_dns_cap SEC(".maps");
+
+/* (endpoint, kind, name hash) -> a name or suffix the pod may resolve.
+ * Full: the agent refuses the policy update (the old names stay). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PW_MAX_NAMES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pw_name_key);
+	__type(value, struct pw_name_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pw_names SEC(".maps");
+
+/* Endpoint id -> how its DNS queries are filtered. No entry: nothing granted. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PW_MAX_ENDPOINTS);
+	__type(key, __u32);
+	__type(value, struct pw_ep_dns);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pw_ep_dns SEC(".maps");
+
+/* Per-endpoint budget of held DNS answers. Full: not limited for the
+ * endpoints that do not fit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PW_MAX_ENDPOINTS);
+	__type(key, __u32);
+	__type(value, struct pw_ep_budget);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pw_ep_budget SEC(".maps");
+
+/* Pods' TCP connections to trusted resolvers, followed by sequence number.
+ * Full: LRU eviction; the evicted connection's next data segment is dropped. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PW_MAX_DNS_TCP);
+	__type(key, struct pw_dns_pend_key);
+	__type(value, struct pw_dns_tcp);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pw_dns_tcp SEC(".maps");
+
+/* UDP checksum pseudo headers. */
+struct pw_pseudo4 {
+	__be32 saddr;
+	__be32 daddr;
+	__u8 zero;
+	__u8 proto;
+	__be16 len;
+};
+
+struct pw_pseudo6 {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__be32 len;
+	__u8 zero[3];
+	__u8 next;
+};
+
+/* Per-CPU work area for DNS messages (too big for the 512-byte stack). Not
+ * pinned: it holds nothing between two runs of a program. */
+struct pw_dns_scratch {
+	/* the headers of a reply being built: off the stack, which pod_egress
+	 * and the function building it share (512 bytes in all) */
+	__u8 hdr_pad[2];
+	struct ethhdr eth; /* at 2: the IP header that follows is 4-byte aligned */
+	union {
+		struct iphdr ip;
+		struct ipv6hdr ip6;
+	};
+	union {
+		struct pw_pseudo4 ph4;
+		struct pw_pseudo6 ph6;
+	};
+	__u8 msg[320];	/* the message as received: header, question, a bit more */
+	__u8 norm[256]; /* the question name: '.' + lower-case labels joined by '.' */
+	__u8 out[320];	/* a reply being built: UDP header + DNS message, zero padded */
+	/* A value passed through memory so that the verifier forgets it: a loop
+	 * index copied out stays a known constant, and every later path would be
+	 * verified once per possible value. */
+	__u32 opaque[8];
+	/* For each dot of norm, right to left: the hash of the text after it,
+	 * that text's length and where it starts in norm. */
+	__u64 dot_h[128];
+	__u8 dot_len[128];
+	__u8 dot_start[128];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pw_dns_scratch);
+} pw_scratch SEC(".maps");
 
 static __always_inline void count(__u32 idx)
 {

@@ -15,9 +15,9 @@
 #include "maps.bpf.h"
 #include "parse.bpf.h"
 #include "guard.bpf.h"
+#include "dns.bpf.h"
 
 #define DNS_PORT    53
-#define DNS_HDR_LEN 12
 #define FLOW_REFRESH_NS 1000000000ULL
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -393,20 +393,175 @@ static __always_inline __u8 egress_verdict(struct __sk_buff *skb, const struct p
 		}
 	}
 
-	if ((p->proto == IPPROTO_UDP || p->proto == IPPROTO_TCP) && p->ports_known &&
-	    p->dport == bpf_htons(DNS_PORT)) {
-		if (!is_resolver(p, &p->daddr))
-			return PW_R_DNS;
-		if (p->proto == IPPROTO_UDP)
-			dns_record_query(skb, ep, p);
-		count(PW_C_PASS_DNS_QUERY);
-		return PW_R_NONE;
-	}
-
 	reason = rules_verdict(ep, p, 0);
 	if (reason == PW_R_NONE)
 		flow_create(ep, p, 0);
 	return reason;
+}
+
+/* Port 53 over UDP or TCP: a DNS query, whatever the destination. */
+static __always_inline int is_dns_query(const struct pw_pkt *p)
+{
+	return (p->proto == IPPROTO_UDP || p->proto == IPPROTO_TCP) && p->ports_known &&
+	       p->dport == bpf_htons(DNS_PORT) && !is_v4mapped(p);
+}
+
+/*
+ * Where the DNS message of a query is: after the UDP header (the UDP length
+ * says how long), or after a TCP header and the 2-byte length, which must
+ * cover the rest of the segment exactly (one whole message per segment: a
+ * message that starts in one segment and ends in another, or two in one, could
+ * carry a name nobody checked). *len 0: a TCP segment without data. -1: malformed.
+ * For TCP, *seq and *flags: the segment's sequence number and TCP flags.
+ */
+static __always_inline int dns_locate(struct __sk_buff *skb, const struct pw_pkt *p, __u32 *off,
+				      __u32 *len, __u32 *seq, __u8 *tflags)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	__u32 l4 = p->l4_off, pl;
+	__be16 mlen;
+
+	if (l4 > 512)
+		return -1;
+	if (p->proto == IPPROTO_UDP) {
+		struct udphdr *uh = data + l4;
+		__u32 ulen;
+
+		if ((void *)(uh + 1) > data_end)
+			return -1;
+		ulen = bpf_ntohs(uh->len);
+		if (ulen < sizeof(*uh) || l4 + ulen > skb->len)
+			return -1;
+		*off = l4 + sizeof(*uh);
+		*len = ulen - sizeof(*uh);
+		return 0;
+	} else {
+		struct tcphdr *th = data + l4;
+
+		if ((void *)(th + 1) > data_end)
+			return -1;
+		*seq = bpf_ntohl(th->seq);
+		*tflags = ((__u8 *)th)[13];
+		*off = l4 + th->doff * 4;
+		if (*off > skb->len)
+			return -1;
+		pl = skb->len - *off;
+		*len = 0;
+		if (!pl)
+			return 0;
+		if (th->syn || pl < 2 || bpf_skb_load_bytes(skb, *off, &mlen, 2) ||
+		    bpf_ntohs(mlen) != pl - 2)
+			return -1;
+		*off += 2;
+		*len = pl - 2;
+		return 0;
+	}
+}
+
+#define TCPF_FIN 0x01
+#define TCPF_SYN 0x02
+#define TCPF_RST 0x04
+#define TCPF_ACK 0x10
+
+/*
+ * Follow the pod's TCP stream to a resolver (see pw_dns_tcp in maps.h). len:
+ * the segment's data (0: none). Returns 0 if the segment may pass as far as
+ * the stream goes (its message, if any, is still checked), -1 to drop it.
+ */
+static __always_inline int dns_tcp_track(const struct pw_endpoint *ep, const struct pw_pkt *p,
+					 __u32 seq, __u8 tflags, __u32 len)
+{
+	struct pw_dns_pend_key k = {
+		.ep_id = ep->ep_id,
+		.family = p->family,
+		.pod_port = p->sport,
+		.resolver = p->daddr,
+	};
+	struct pw_dns_tcp fresh = {}, *t;
+
+	t = bpf_map_lookup_elem(&pw_dns_tcp, &k);
+	if ((tflags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN) {
+		if (t && !(t->flags & PW_DNS_TCP_CLOSED) && t->next_seq != seq + 1)
+			return -1; /* a SYN into a live connection would move our view */
+		fresh.next_seq = seq + 1;
+		fresh.last_seq = seq + 1;
+		bpf_map_update_elem(&pw_dns_tcp, &k, &fresh, BPF_ANY);
+		return 0;
+	}
+	if (!t)
+		return len ? -1 : 0; /* not seen from its SYN: no data */
+	if (!len) {
+		if ((tflags & (TCPF_FIN | TCPF_RST)) && seq == t->next_seq)
+			t->flags |= PW_DNS_TCP_CLOSED;
+		return 0;
+	}
+	if (t->flags & PW_DNS_TCP_CLOSED)
+		return -1;
+	if (seq == t->next_seq || (seq == t->last_seq && len + 2 == t->last_len))
+		return 0;
+	return -1;
+}
+
+/* A checked data segment passed: the stream moves on. */
+static __always_inline void dns_tcp_advance(const struct pw_endpoint *ep, const struct pw_pkt *p,
+					    __u32 seq, __u8 tflags, __u32 len)
+{
+	struct pw_dns_pend_key k = {
+		.ep_id = ep->ep_id,
+		.family = p->family,
+		.pod_port = p->sport,
+		.resolver = p->daddr,
+	};
+	struct pw_dns_tcp *t = bpf_map_lookup_elem(&pw_dns_tcp, &k);
+
+	if (!t || seq != t->next_seq)
+		return; /* a repeat of the last segment: nothing new */
+	t->last_seq = seq;
+	t->last_len = len + 2;
+	t->next_seq = seq + len + 2 + !!(tflags & TCPF_FIN);
+	if (tflags & (TCPF_FIN | TCPF_RST))
+		t->flags |= PW_DNS_TCP_CLOSED;
+}
+
+/*
+ * A DNS query from the pod: only to a trusted resolver, only well formed, and
+ * only for a name its policies let it resolve. *res: dns_query_check()'s
+ * answer, for dns_refuse(). The caller denies (one deny() for every verdict,
+ * which keeps the verifier's work down).
+ */
+static __always_inline __u8 dns_verdict(struct __sk_buff *skb, const struct pw_endpoint *ep,
+					const struct pw_pkt *p, __u32 *res)
+{
+	__u32 off = 0, len = 0, seq = 0;
+	__u8 code, tflags = 0;
+
+	if (!is_resolver(p, &p->daddr))
+		return PW_R_DNS;
+	if (dns_locate(skb, p, &off, &len, &seq, &tflags))
+		return PW_R_DNS_INVALID;
+	if (p->proto == IPPROTO_TCP && dns_tcp_track(ep, p, seq, tflags, len))
+		return PW_R_DNS_INVALID;
+	if (!len)
+		return PW_R_NONE; /* TCP without data */
+	*res = dns_query_check(skb, ep->ep_id, off, len);
+	code = PW_DQ_CODE(*res);
+	if (code == PW_DQ_INVALID)
+		return PW_R_DNS_INVALID;
+	if (code != PW_DQ_PASS)
+		return PW_R_DNS_NAME;
+	if (p->proto == IPPROTO_TCP)
+		dns_tcp_advance(ep, p, seq, tflags, len);
+	return PW_R_NONE;
+}
+
+/* A query passes (granted, or audited): remember it for its answer. */
+static __always_inline void dns_query_passed(struct __sk_buff *skb, const struct pw_endpoint *ep,
+					     const struct pw_pkt *p)
+{
+	if (p->proto == IPPROTO_UDP)
+		dns_record_query(skb, ep, p);
+	count(PW_C_PASS_DNS_QUERY);
 }
 
 /* A pod no policy selects: Kubernetes' allow-all, minus forged sources. */
@@ -427,7 +582,9 @@ int pod_egress(struct __sk_buff *skb)
 	__u32 ifindex = skb->ifindex;
 	struct pw_endpoint *ep;
 	struct pw_pkt pkt = {};
+	__u32 res = 0;
 	__u8 reason;
+	int act, dns;
 
 	ep = bpf_map_lookup_elem(&pw_endpoints, &ifindex);
 	if (!ep) {
@@ -451,12 +608,59 @@ int pod_egress(struct __sk_buff *skb)
 	}
 	if (!source_is_pod(ep, &pkt))
 		return deny(skb, ep, &pkt, PW_R_SPOOF);
-
-	reason = egress_verdict(skb, ep, &pkt);
-	if (reason != PW_R_NONE)
-		return deny(skb, ep, &pkt, reason);
+	dns = is_dns_query(&pkt);
+	reason = dns ? dns_verdict(skb, ep, &pkt, &res) : egress_verdict(skb, ep, &pkt);
+	if (reason != PW_R_NONE) {
+		act = deny(skb, ep, &pkt, reason);
+		if (reason != PW_R_DNS_NAME)
+			return act;
+		/* A name no policy grants: the kernel answers for the resolver
+		 * (over TCP the segment is just dropped). Audit: it goes on. */
+		if (act == TC_ACT_SHOT)
+			return pkt.proto == IPPROTO_UDP
+				       ? dns_refuse(skb, pkt.l4_off, pkt.family, PW_DQ_QLEN(res),
+						    PW_DQ_CODE(res) == PW_DQ_NXDOMAIN ? DNS_RCODE_NXDOMAIN
+										      : DNS_RCODE_REFUSED)
+				       : TC_ACT_SHOT;
+		dns_query_passed(skb, ep, &pkt);
+		return act;
+	}
+	if (dns)
+		dns_query_passed(skb, ep, &pkt);
 	ep_count(ep, PW_R_NONE, 0);
 	return TC_ACT_OK;
+}
+
+/* A token of the endpoint's budget of held answers; 1 if there was one (or
+ * no budget is set, or the budget map is full). */
+static __always_inline int hold_budget_take(const struct pw_config *cfg, __u32 ep_id, __u64 now)
+{
+	struct pw_ep_budget *b, fresh = {};
+	__u64 cap, elapsed;
+
+	if (!cfg->dns_hold_per_sec)
+		return 1;
+	cap = (__u64)cfg->dns_hold_burst * 1000;
+	b = bpf_map_lookup_elem(&pw_ep_budget, &ep_id);
+	if (!b) {
+		fresh.last_ns = now;
+		fresh.tokens_milli = cap;
+		bpf_map_update_elem(&pw_ep_budget, &ep_id, &fresh, BPF_NOEXIST);
+		b = bpf_map_lookup_elem(&pw_ep_budget, &ep_id);
+		if (!b)
+			return 1;
+	}
+	elapsed = now - b->last_ns;
+	if (elapsed > 100000000000ULL)
+		elapsed = 100000000000ULL;
+	b->last_ns = now;
+	b->tokens_milli += elapsed / 1000 * cfg->dns_hold_per_sec / 1000;
+	if (b->tokens_milli > cap)
+		b->tokens_milli = cap;
+	if (b->tokens_milli < 1000)
+		return 0;
+	b->tokens_milli -= 1000;
+	return 1;
 }
 
 /* Hold a DNS answer for the agent: copy the frame out, drop the original. */
@@ -506,6 +710,14 @@ static __always_inline int dns_answer(struct __sk_buff *skb, const struct pw_end
 	if (skb->len > PW_DNS_CAP_MAX) {
 		count(PW_C_DNS_TOO_BIG);
 		return TC_ACT_OK;
+	}
+	if (!hold_budget_take(cfg, ep->ep_id, now)) {
+		/* Over its budget the pod loses its own answers (the client
+		 * retries), not another pod's share of the agent. */
+		count(PW_C_DROP + PW_R_DNS_BUDGET);
+		ep_count(ep, PW_R_DNS_BUDGET, 0);
+		emit_event(skb, ep, p, PW_R_DNS_BUDGET, PW_VERDICT_DROP);
+		return TC_ACT_SHOT;
 	}
 	meta.ts_ns = now;
 	meta.ifindex = skb->ifindex;

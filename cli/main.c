@@ -11,6 +11,7 @@
 #include "agent.h"
 #include "bpfglue.h"
 #include "cli.h"
+#include "fqdn.h"
 #include "conflist.h"
 #include "ctl.h"
 #include "guard.h"
@@ -300,6 +301,15 @@ static void agent_usage(FILE *out)
 		"  --socket PATH           control socket, root only (default %s)\n"
 		"  --state-dir DIR         endpoint state (default /run/podwall/state)\n"
 		"  --resolver IP           trusted DNS resolver; repeat for several\n"
+		"  --search-domain D       pods' DNS search suffix: a query under it for a name\n"
+		"                          no policy grants gets NXDOMAIN (the pod tries its\n"
+		"                          next suffix), others REFUSED; repeat for several\n"
+		"                          (default: the --cluster-domain)\n"
+		"  --dns-hold-per-sec N    DNS answers one pod may have held for the agent per\n"
+		"                          second; over it (and --dns-hold-burst, default 2000)\n"
+		"                          the pod loses its own answers, event dns-budget\n"
+		"                          (default 1000; 0 = no limit)\n"
+		"  --dns-hold-burst N      see --dns-hold-per-sec\n"
 		"  --min-ttl SECONDS       shortest life of a learned address (default 5)\n"
 		"  --max-ttl SECONDS       longest life of a learned address (default 3600)\n"
 		"  --max-addrs-per-name N  addresses kept per (pod, name), LRU (default 32)\n"
@@ -394,6 +404,9 @@ static int cmd_agent(int argc, char **argv)
 		{"never-learn", required_argument, NULL, 33},
 		{"may-learn", required_argument, NULL, 34},
 		{"cluster-domain", required_argument, NULL, 35},
+		{"search-domain", required_argument, NULL, 20},
+		{"dns-hold-per-sec", required_argument, NULL, 21},
+		{"dns-hold-burst", required_argument, NULL, 22},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{},
@@ -524,6 +537,29 @@ static int cmd_agent(int argc, char **argv)
 		case 35:
 			o.cluster_domain = optarg;
 			break;
+		case 20: {
+			char norm[PW_FQDN_MAX + 1];
+			const char *why;
+
+			if (o.n_search_domains == PW_MAX_RESOLVER_ARGS) {
+				fprintf(stderr, "podwall agent: at most %d --search-domain\n",
+					PW_MAX_RESOLVER_ARGS);
+				return 2;
+			}
+			if (pw_fqdn_normalize(optarg, norm, &why) || strlen(norm) > PW_FQDN_MAX - 3) {
+				fprintf(stderr, "podwall agent: --search-domain %s: %s\n", optarg,
+					pw_fqdn_normalize(optarg, norm, &why) ? why : "too long");
+				return 2;
+			}
+			o.search_domains[o.n_search_domains++] = optarg;
+			break;
+		}
+		case 21:
+			err = parse_u32("--dns-hold-per-sec", optarg, 0, 1000000, &o.dns_hold_per_sec);
+			break;
+		case 22:
+			err = parse_u32("--dns-hold-burst", optarg, 1, 1000000, &o.dns_hold_burst);
+			break;
 		case 'v':
 			o.verbose = true;
 			break;
@@ -541,6 +577,8 @@ static int cmd_agent(int argc, char **argv)
 		fprintf(stderr, "podwall agent: unexpected argument %s\n", argv[optind]);
 		return 2;
 	}
+	if (!o.n_search_domains && o.cluster_domain && *o.cluster_domain)
+		o.search_domains[o.n_search_domains++] = o.cluster_domain;
 	if (!o.k8s && !o.policy_dir)
 		o.policy_dir = "/etc/podwall/policies";
 	if (o.k8s && !o.node_name)

@@ -40,9 +40,13 @@
 	X(ep_stats, PW_MAX_ENDPOINTS, 0)                                                           \
 	X(ep_rl, PW_MAX_ENDPOINTS, 0)                                                              \
 	X(events, PW_EVENTS_BYTES, 0)                                                              \
-	X(dns_cap, 0, 0)                                                                            \
+	X(dns_cap, 0, 0)                                                                           \
 	X(guard4, PW_MAX_GUARD, 1)                                                                 \
-	X(guard6, PW_MAX_GUARD, 1)
+	X(guard6, PW_MAX_GUARD, 1)                                                                 \
+	X(names, PW_MAX_NAMES, 1)                                                                  \
+	X(ep_dns, PW_MAX_ENDPOINTS, 0)                                                             \
+	X(dns_tcp, PW_MAX_DNS_TCP, 1)                                                              \
+	X(ep_budget, PW_MAX_ENDPOINTS, 0)
 
 /* The pinned name of map <name>: "pw_<name>", at most 15 characters. */
 #define PW_MAP_NAME(name) "pw_" #name
@@ -62,6 +66,8 @@ PW_MAPS(PW_MAP_NAME_FITS)
 #define PW_EVENTS_BYTES	 (1 << 20)
 /* Rebinding guard prefixes per family (podwall/guard.h). Full: the agent refuses to start. */
 #define PW_MAX_GUARD	 4096
+#define PW_MAX_NAMES	 65536
+#define PW_MAX_DNS_TCP	 4096
 
 /* Port ranges one (endpoint, destination) can carry. */
 #define PW_MAX_PORT_RANGES 32
@@ -111,9 +117,11 @@ enum pw_mode {
 	X(V4MAPPED, "v4-mapped")       /* IPv6 destination in ::ffff:0:0/96 */                       \
 	X(DNS_CAPTURE, "dns-capture")  /* DNS answer could not be handed to the agent */             \
 	X(DNS_LEARN, "dns-learn")      /* agent could not write the learned entry */                 \
-	X(DNS_INVALID, "dns-invalid")  /* agent refused the answer (mismatch, malformed) */        \
+	X(DNS_INVALID, "dns-invalid")  /* malformed query to a resolver; answer the agent refused */ \
 	X(DNS_PRIVATE, "dns-private")  /* answer address in the cluster: not learned (released) */ \
-	X(TUNNEL, "tunnel")	       /* encapsulation to a node address no rule names explicitly */
+	X(TUNNEL, "tunnel")	       /* encapsulation to a node address no rule names explicitly */ \
+	X(DNS_NAME, "dns-name")	       /* query for a name no policy of the pod lets it resolve */ \
+	X(DNS_BUDGET, "dns-budget")    /* the pod is over its budget of held DNS answers */
 
 #define PW_REASON_ENUM(id, name) PW_R_##id,
 enum pw_reason {
@@ -304,14 +312,28 @@ struct pw_config {
 	__u32 events_burst;
 	__u32 next_ep_id;	/* agent only: endpoint ids are never reused */
 	__u32 pad;
+	/* DNS answers one endpoint may have held for the agent, per second and
+	 * in a burst: over it the endpoint loses its own answers (dns-budget),
+	 * never another endpoint's share of the agent and its perf buffer.
+	 * 0 = no limit. */
+	__u32 dns_hold_per_sec;
+	__u32 dns_hold_burst;
 };
-_Static_assert(sizeof(struct pw_config) == 40, "pw_config size");
+_Static_assert(sizeof(struct pw_config) == 48, "pw_config size");
 
 /* pw_ep_stats: PERCPU_HASH, PW_MAX_ENDPOINTS, key ep_id: per-pod packet counts. */
 struct pw_ep_stats {
 	__u64 pass;
 	__u64 audit;
 	__u64 drop[PW_R_MAX]; /* by enum pw_reason */
+};
+
+/* pw_ep_budget: HASH, PW_MAX_ENDPOINTS, key ep_id: the endpoint's budget of
+ * held DNS answers (a token bucket, see pw_config.dns_hold_per_sec). Full: the
+ * endpoints that do not fit are not limited (their answers still counted). */
+struct pw_ep_budget {
+	__u64 last_ns;
+	__u64 tokens_milli; /* tokens * 1000 */
 };
 
 /* pw_ep_rl: HASH, PW_MAX_ENDPOINTS, key ep_id: deny-event token bucket. */
@@ -360,5 +382,89 @@ struct pw_dns_meta {
 	union pw_ip resolver;
 };
 _Static_assert(sizeof(struct pw_dns_meta) == 48, "pw_dns_meta size");
+
+/*
+ * The name table: which names a pod may ask its resolvers for.
+ *
+ * pw_names: HASH (no prealloc), PW_MAX_NAMES. One entry per (endpoint, kind,
+ * name): an exact name ("api.github.com", PW_NK_EXACT), or the suffix of a
+ * "*." pattern (PW_NK_ONE: exactly one label before it) or of a "**." pattern
+ * (PW_NK_MANY: one or more labels). The key holds a hash of the normalized
+ * text (lower case, no trailing dot), the value the text itself, which the
+ * kernel compares byte for byte: a hash collision can refuse a name, never
+ * grant one. Full: the policy update is refused and the old one stays.
+ *
+ * The hash is FNV-1a 64 over the text's bytes taken last byte first, so that
+ * pod_egress gets every suffix's hash in one right-to-left pass over a query
+ * name: the hash at a dot is the hash of what follows it.
+ */
+#define PW_NAME_HASH_SEED  0xcbf29ce484222325ULL
+#define PW_NAME_HASH_PRIME 0x100000001b3ULL
+#define PW_NAME_TEXT_MAX   253 /* characters of a normalized name */
+
+static inline __u64 pw_name_hash_step(__u64 h, __u8 c)
+{
+	return (h ^ c) * PW_NAME_HASH_PRIME;
+}
+
+enum pw_name_kind {
+	PW_NK_EXACT = 1, /* matchName */
+	PW_NK_ONE = 2,	 /* matchPattern "*.suffix" */
+	PW_NK_MANY = 3,	 /* matchPattern "**.suffix" */
+};
+
+struct pw_name_key {
+	__u32 ep_id;
+	__u8 kind; /* enum pw_name_kind */
+	__u8 pad[3];
+	__u64 hash; /* of the text, see above */
+};
+_Static_assert(sizeof(struct pw_name_key) == 16, "pw_name_key size");
+
+#define PW_NAME_F_CONNECT (1u << 0) /* a toFQDNs rule: resolvable, answers learned */
+#define PW_NAME_F_RESOLVE (1u << 1) /* spec.dns.resolveNames: resolvable, nothing granted */
+#define PW_NAME_F_SEARCH  (1u << 2) /* a search-list suffix: names under it that no rule
+				     * grants get NXDOMAIN (so the client tries the next) */
+
+struct pw_name_val {
+	__u8 flags; /* PW_NAME_F_* */
+	__u8 len;   /* of text, at most PW_NAME_TEXT_MAX */
+	__u8 pad[6];
+	char text[256]; /* normalized, zero padded */
+};
+_Static_assert(sizeof(struct pw_name_val) == 264, "pw_name_val size");
+
+/* pw_ep_dns: HASH, PW_MAX_ENDPOINTS, key ep_id: how the endpoint's queries are
+ * filtered. No entry for an enforced endpoint: no name is granted. */
+#define PW_EPDNS_ANY_NAME (1u << 0) /* spec.dns.resolveAnyName: no name filter */
+#define PW_EPDNS_NXDOMAIN (1u << 1) /* refused names get NXDOMAIN, not REFUSED */
+#define PW_EPDNS_HAS_ONE  (1u << 2) /* pw_names holds PW_NK_ONE entries for it */
+#define PW_EPDNS_HAS_MANY (1u << 3) /* ... PW_NK_MANY entries (incl. search suffixes) */
+
+struct pw_ep_dns {
+	__u32 flags; /* PW_EPDNS_* */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct pw_ep_dns) == 8, "pw_ep_dns size");
+
+/*
+ * pw_dns_tcp: LRU_HASH, PW_MAX_DNS_TCP, key struct pw_dns_pend_key with dns_id
+ * 0: a pod's TCP connection to a trusted resolver, followed so that every
+ * byte the resolver reads belongs to a message pod_egress checked. A data
+ * segment passes only at next_seq (new data) or as an exact repeat of the last
+ * one (a retransmission, checked again); anything else (overlaps, gaps, a
+ * connection not seen from its SYN) is dropped. A SYN starts a connection only
+ * when there is none, or after the pod's FIN or RST at next_seq closed it.
+ * Full: the oldest connection is forgotten and its next data segment dropped.
+ */
+#define PW_DNS_TCP_CLOSED (1u << 0)
+
+struct pw_dns_tcp {
+	__u32 next_seq; /* host order */
+	__u32 last_seq;
+	__u32 last_len;
+	__u32 flags; /* PW_DNS_TCP_* */
+};
+_Static_assert(sizeof(struct pw_dns_tcp) == 16, "pw_dns_tcp size");
 
 #endif /* PODWALL_MAPS_H */

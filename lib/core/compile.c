@@ -168,6 +168,43 @@ static int add_fqdn(struct pw_compiled *c, const struct pw_fqdn_rule *f,
 	return 0;
 }
 
+int pw_compiled_add_name(struct pw_compiled *c, const char *pattern, uint8_t flags)
+{
+	const char *text;
+	uint8_t kind = pw_fqdn_table_kind(pattern, &text);
+	size_t lo = 0, hi = c->n_names;
+	struct pw_name_entry *n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int d = c->names[mid].kind != kind ? c->names[mid].kind - kind
+						    : strcmp(c->names[mid].text, text);
+
+		if (!d) {
+			c->names[mid].flags |= flags;
+			return 0;
+		}
+		if (d < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	n = realloc(c->names, (c->n_names + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	c->names = n;
+	memmove(n + lo + 1, n + lo, (c->n_names - lo) * sizeof(*n));
+	n[lo].kind = kind;
+	n[lo].flags = flags;
+	n[lo].text = strdup(text);
+	if (!n[lo].text) {
+		memmove(n + lo, n + lo + 1, (c->n_names - lo) * sizeof(*n));
+		return -ENOMEM;
+	}
+	c->n_names++;
+	return 0;
+}
+
 static int entry_cmp(const void *a, const void *b)
 {
 	const struct pw_cidr_entry *x = a, *y = b;
@@ -229,6 +266,13 @@ static int compile_some(const struct pw_policy *pols, size_t n_pols, const char 
 		c.selected = true;
 		if (p->mode == PW_MODE_ENFORCE)
 			c.mode = PW_MODE_ENFORCE;
+		c.dns_any_name |= p->dns.any_name;
+		c.dns_nxdomain |= p->dns.nxdomain;
+		for (size_t j = 0; j < p->dns.n_names; j++) {
+			ret = pw_compiled_add_name(&c, p->dns.names[j].pattern, PW_NAME_F_RESOLVE);
+			if (ret)
+				goto cleanup;
+		}
 		np = realloc(c.policies, (c.n_policies + 1) * sizeof(*np));
 		if (!np) {
 			ret = -ENOMEM;
@@ -271,6 +315,9 @@ static int compile_some(const struct pw_policy *pols, size_t n_pols, const char 
 				goto cleanup;
 		}
 		for (size_t j = 0; j < r->n_fqdns; j++) {
+			ret = pw_compiled_add_name(&c, r->fqdns[j].pattern, PW_NAME_F_CONNECT);
+			if (ret)
+				goto cleanup;
 			ret = add_fqdn(&c, &r->fqdns[j], &refs[i].ports, r->allow_private);
 			if (ret == -E2BIG)
 				snprintf(err, errlen, "hostname %s: more than %d port ranges in all",
@@ -408,6 +455,9 @@ void pw_compiled_free(struct pw_compiled *c)
 		free(c->fqdns[i].pattern);
 	for (size_t i = 0; i < c->n_policies; i++)
 		free(c->policies[i]);
+	for (size_t i = 0; i < c->n_names; i++)
+		free(c->names[i].text);
+	free(c->names);
 	free(c->fqdns);
 	free(c->cidrs);
 	free(c->policies);

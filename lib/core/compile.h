@@ -40,6 +40,14 @@ struct pw_fqdn_entry {
 	struct pw_range_set ports_private; /* of the rules with allowPrivate */
 };
 
+/* One entry of the endpoint's name table (pw_names): kind PW_NK_*, the text
+ * the kernel compares, PW_NAME_F_* (the union over every rule naming it). */
+struct pw_name_entry {
+	uint8_t kind;
+	uint8_t flags;
+	char *text;
+};
+
 struct pw_compiled {
 	bool selected; /* some policy selects the endpoint: default deny */
 	uint8_t mode;  /* enforce if any selecting policy enforces */
@@ -52,7 +60,17 @@ struct pw_compiled {
 	/* Enforced pod also selected by audit policies: their rules, which grant
 	 * nothing (audit never grants); NULL otherwise. */
 	struct pw_compiled *audit;
+	/* DNS: the names the pod may ask for (toFQDNs, spec.dns.resolveNames,
+	 * then the search suffixes the agent adds), sorted by (kind, text). */
+	struct pw_name_entry *names;
+	size_t n_names;
+	bool dns_any_name; /* some selecting policy has resolveAnyName */
+	bool dns_nxdomain; /* some selecting policy has refuseWith: NXDOMAIN */
 };
+
+/* Add (or merge the flags of) a name table entry for a normalized pattern
+ * ("x", "*.x", "**.x"), keeping names sorted. 0 or -ENOMEM. */
+int pw_compiled_add_name(struct pw_compiled *c, const char *pattern, uint8_t flags);
 
 /* Add (proto, lo..hi) keeping the set canonical. -E2BIG past PW_MAX_PORT_RANGES. */
 int pw_rangeset_add(struct pw_range_set *s, uint8_t proto, uint16_t lo, uint16_t hi);

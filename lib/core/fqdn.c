@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "fqdn.h"
+#include "podwall/maps.h"
 
 /* ASCII only, on purpose: <ctype.h> follows the locale, and a name must mean the
  * same thing to the policy, to the DNS answer and to the BPF maps. */
@@ -137,4 +138,27 @@ bool pw_fqdn_match(const char *pattern, const char *name)
 	}
 	slen = name_len(pattern);
 	return slen && slen == nlen && ascii_eq(pattern, name, nlen);
+}
+
+uint8_t pw_fqdn_table_kind(const char *pattern, const char **text)
+{
+	if (!strncmp(pattern, "**.", 3)) {
+		*text = pattern + 3;
+		return PW_NK_MANY;
+	}
+	if (!strncmp(pattern, "*.", 2)) {
+		*text = pattern + 2;
+		return PW_NK_ONE;
+	}
+	*text = pattern;
+	return PW_NK_EXACT;
+}
+
+uint64_t pw_fqdn_hash(const char *text)
+{
+	uint64_t h = PW_NAME_HASH_SEED;
+
+	for (size_t i = strlen(text); i > 0; i--)
+		h = pw_name_hash_step(h, (uint8_t)text[i - 1]);
+	return h;
 }

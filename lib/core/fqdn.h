@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define PW_FQDN_MAX 253
 
@@ -25,5 +26,13 @@ int pw_fqdn_pattern_normalize(const char *in, bool is_pattern, char *out, const 
 
 /* Does normalized name match normalized pattern (exact, "*.", "**.")? */
 bool pw_fqdn_match(const char *pattern, const char *name);
+
+/* The name table's view of a normalized matchName/matchPattern: the kind
+ * (PW_NK_EXACT, PW_NK_ONE for "*.", PW_NK_MANY for "**.") and the text the
+ * kernel compares (the pattern without its wildcard). */
+uint8_t pw_fqdn_table_kind(const char *pattern, const char **text);
+
+/* The pw_names key hash of a normalized text (see include/podwall/maps.h). */
+uint64_t pw_fqdn_hash(const char *text);
 
 #endif

@@ -1118,9 +1118,59 @@ static int rule_elem(struct dec *d, const json_t *v, void *elem, void *ctx)
 	return decode_rule(d, v, elem);
 }
 
+static int want_bool(struct dec *d, const json_t *v, bool *out)
+{
+	if (!json_is_boolean(v))
+		return fail(d, "must be true or false, not %s", jtype(v));
+	*out = json_is_true(v);
+	return 0;
+}
+
+static int decode_dns(struct dec *d, const json_t *obj, struct pw_policy_dns *dns)
+{
+	static const char *const fields[] = {"resolveNames", "resolveAnyName", "refuseWith", NULL};
+	const json_t *v;
+	char sb[SHOWN_LEN];
+	const char *s;
+	size_t old;
+	int ret;
+
+	ret = want_object(d, obj);
+	if (!ret)
+		ret = check_fields(d, obj, fields);
+	if (ret)
+		return ret;
+	ret = decode_list(d, obj, "resolveNames", PW_POLICY_MAX_RESOLVE, sizeof(*dns->names),
+			  &dns->names, &dns->n_names, fqdn_elem, NULL);
+	if (ret)
+		return ret;
+	v = field(obj, "resolveAnyName");
+	if (v) {
+		old = path_key(d, "resolveAnyName");
+		ret = want_bool(d, v, &dns->any_name);
+		if (ret)
+			return ret;
+		path_pop(d, old);
+	}
+	v = field(obj, "refuseWith");
+	if (v) {
+		old = path_key(d, "refuseWith");
+		ret = want_string(d, v, &s);
+		if (ret)
+			return ret;
+		if (!strcmp(s, "NXDOMAIN"))
+			dns->nxdomain = true;
+		else if (strcmp(s, "REFUSED"))
+			return fail(d, "must be REFUSED or NXDOMAIN, not \"%s\"",
+				    shown(s, sb, sizeof(sb)));
+		path_pop(d, old);
+	}
+	return 0;
+}
+
 static int decode_spec(struct dec *d, const json_t *spec, struct pw_policy *p)
 {
-	static const char *const fields[] = {"podSelector", "mode", "egress", NULL};
+	static const char *const fields[] = {"podSelector", "mode", "egress", "dns", NULL};
 	const json_t *jsel, *jmode;
 	char sb[SHOWN_LEN];
 	const char *s;
@@ -1165,6 +1215,13 @@ static int decode_spec(struct dec *d, const json_t *spec, struct pw_policy *p)
 			  rule_elem, NULL);
 	if (ret)
 		return ret;
+	if (field(spec, "dns")) {
+		old = path_key(d, "dns");
+		ret = decode_dns(d, field(spec, "dns"), &p->dns);
+		if (ret)
+			return ret;
+		path_pop(d, old);
+	}
 	return 0;
 }
 
@@ -1425,6 +1482,9 @@ void pw_policy_free(struct pw_policy *p)
 		free(r->ports);
 	}
 	free(p->rules);
+	for (size_t j = 0; j < p->dns.n_names; j++)
+		free(p->dns.names[j].pattern);
+	free(p->dns.names);
 	memset(p, 0, sizeof(*p));
 }
 

@@ -30,6 +30,7 @@
 #define PW_POLICY_MAX_CIDRS  256 /* toCIDRs of one rule */
 #define PW_POLICY_MAX_EXCEPT 64	 /* except of one toCIDRs entry */
 #define PW_POLICY_MAX_PORTS  32	 /* ports of one rule */
+#define PW_POLICY_MAX_RESOLVE 256 /* spec.dns.resolveNames */
 
 /* YAML nesting deeper than this is refused (EgressPolicy needs about 8). */
 #define PW_YAML_MAX_DEPTH 64
@@ -111,6 +112,17 @@ struct pw_rule {
 	bool allow_private;
 };
 
+/* spec.dns: what the selected pods may ask their resolvers. Every name a
+ * toFQDNs rule names may be resolved; resolveNames adds names that may be
+ * resolved without granting a connection; resolveAnyName turns the name
+ * filter off; refuseWith is the answer to any other name. */
+struct pw_policy_dns {
+	struct pw_fqdn_rule *names; /* resolveNames */
+	size_t n_names;
+	bool any_name; /* resolveAnyName: true */
+	bool nxdomain; /* refuseWith: NXDOMAIN (default REFUSED) */
+};
+
 struct pw_policy {
 	char *name;
 	char *namespace; /* "default" when the document names none */
@@ -120,6 +132,7 @@ struct pw_policy {
 	struct pw_selector selector;
 	struct pw_rule *rules;
 	size_t n_rules;
+	struct pw_policy_dns dns;
 };
 
 /* Decode one EgressPolicy object. On error returns -EINVAL, leaves *out

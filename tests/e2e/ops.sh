@@ -27,7 +27,8 @@ PROBE_PORT=9978
 MURL="http://$UP_NODE4:$METRICS_PORT"
 PURL="http://127.0.0.1:$PROBE_PORT"
 PW_MAPS="pw_endpoints pw_learned pw_cidr4 pw_cidr6 pw_ports pw_flows pw_dns_pend pw_resolvers
-pw_config pw_counters pw_ep_stats pw_ep_rl pw_events pw_dns_cap pw_guard4 pw_guard6"
+pw_config pw_counters pw_ep_stats pw_ep_rl pw_events pw_dns_cap pw_guard4 pw_guard6 pw_names pw_ep_dns
+pw_dns_tcp pw_ep_budget"
 
 # ============================================================ helpers (this suite's own)
 
@@ -740,6 +741,8 @@ bpftool_dumps_named_fields() {
 		"pw_ep_rl|(.key|type==\"number\") and (.value|has(\"last_ns\") and has(\"tokens_milli\") and has(\"suppressed\"))"
 		"pw_ep_stats|(.key|type==\"number\") and (.values[0].value|has(\"pass\") and has(\"audit\") and has(\"drop\"))"
 		"pw_counters|(.key|type==\"number\") and (.values[0].value|type==\"number\")"
+		"pw_names|(.key|has(\"ep_id\") and has(\"kind\") and has(\"hash\")) and (.value|has(\"flags\") and has(\"len\") and has(\"text\"))"
+		"pw_ep_dns|(.key|type==\"number\") and (.value|has(\"flags\"))"
 	)
 	local c test
 	for c in "${checks[@]}"; do

@@ -396,7 +396,8 @@ perf_ring_overflow() {
 	cni_add pv2 e2e pv2-0 app=fl
 	local i
 	for ((i = 0; i < 5000; i++)); do echo "perf$i.wild.example.test A"; done >"$TMP/dnsperf.txt"
-	local c0 l0 w0 h0
+	local c0 l0 w0 h0 b0
+	b0=$(counter drop_dns-budget)
 	c0=$(counter drop_dns-capture)
 	l0=$(agent_stat perf_lost)
 	w0=$(counter dns_agent_away)
@@ -414,17 +415,23 @@ perf_ring_overflow() {
 	wait_until 20 grep -q '^done' "$TMP/pv2dns.dns" || fail "victim loop did not finish"
 	wait_until 15 grep -q 'Statistics' "$TMP/dnsperf.out" || true
 	bg_kill dnsperf
-	local dc dl dw dh
+	local dc dl dw dh db
+	db=$(($(counter drop_dns-budget) - b0))
 	dc=$(($(counter drop_dns-capture) - c0))
 	dl=$(($(agent_stat perf_lost) - l0))
 	dw=$(($(counter dns_agent_away) - w0))
 	dh=$(($(counter dns_held) - h0))
 	e2e_log "dnsperf: $(grep -E 'Queries (sent|completed|lost)' "$TMP/dnsperf.out" | tr -s ' ' | tr '\n' ';')"
-	e2e_log "held $dh; capture drops (ring full) $dc; agent perf_lost $dl; passed unheld (agent away) $dw"
+	e2e_log "held $dh; over the flooding pod's budget $db; capture drops (ring full) $dc; agent perf_lost $dl; passed unheld (agent away) $dw"
 	local hbgap problems=""
 	hbgap=$(awk 'NF { r = ($1 == p) ? r + 1 : 1; if (r > m) m = r; p = $1 } END {printf "%.1f", m * 0.5}' "$TMP/pp.hb")
 	e2e_log "longest heartbeat stall ${hbgap}s (the agent was paused for 1.5 s; timeout 3 s)"
-	[ $((dc + dl)) -gt 0 ] || fail "the flood did not overflow the perf ring: nothing was tested"
+	# Since per-pod budgets, the flood is cut at the flooding pod's budget
+	# (dns-budget) before it can fill the shared ring.
+	[ $((db + dc + dl)) -gt 0 ] || fail "the flood met neither its budget nor a full perf ring: nothing was tested"
+	local ev_seen_budget
+	ev_seen_budget=$(jq -R -n '[inputs | fromjson? | objects | select(.reason == "dns-budget" and (.pod == "pp-0" or .pod == "e2e/pp-0"))] | length' "$TMP/agent.events" 2>/dev/null || echo 0)
+	[ "$db" = 0 ] || [ "${ev_seen_budget:-0}" -gt 0 ] || fail "dns-budget drops without a dns-budget event"
 	[ "$dw" = 0 ] || problems+=" [ALLOWED CUT: $dw answers passed unheld and unlearned: the agent's heartbeat stood still for ${hbgap}s under the flood]"
 	local answered learned=0 missing="" names
 	answered=$(awk '$2 == "answered" {print $1}' "$TMP/pv2dns.dns")

@@ -1119,6 +1119,61 @@ static void test_audit_never_grants(void **state)
 	pw_policies_free(pols, n);
 }
 
+/* The name table: every toFQDNs name (CONNECT) and spec.dns.resolveNames
+ * name (RESOLVE), one entry per (kind, text) with the flags merged, sorted;
+ * resolveAnyName and refuseWith from any selecting policy. */
+static void test_compile_names(void **state)
+{
+	static const char yaml[] =
+		"apiVersion: podwall.io/v1alpha1\nkind: EgressPolicy\n"
+		"metadata: {name: a, namespace: shop}\n"
+		"spec:\n  podSelector: {}\n  egress:\n"
+		"  - toFQDNs: [{matchName: API.example.com.}, {matchPattern: \"*.github.com\"},\n"
+		"              {matchPattern: \"**.s3.amazonaws.com\"}]\n"
+		"  dns:\n    resolveNames: [{matchName: api.example.com},\n"
+		"                   {matchPattern: \"**.svc.cluster.local\"}]\n"
+		"    refuseWith: NXDOMAIN\n"
+		"---\n"
+		"apiVersion: podwall.io/v1alpha1\nkind: EgressPolicy\n"
+		"metadata: {name: b, namespace: other}\n"
+		"spec:\n  podSelector: {}\n  dns: {resolveAnyName: true}\n";
+	struct pw_policy *v;
+	struct pw_compiled c = {0};
+	struct pw_labels labels = {0};
+	char err[PW_ERR_LEN] = "";
+	size_t n;
+
+	assert_int_equal(pw_policy_file_parse(yaml, sizeof(yaml) - 1, "t.yaml", &v, &n, err,
+					      sizeof(err)),
+			 0);
+	assert_int_equal(pw_compile(v, n, "shop", &labels, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.n_names, 4);
+	assert_int_equal(c.names[0].kind, PW_NK_EXACT);
+	assert_string_equal(c.names[0].text, "api.example.com");
+	assert_int_equal(c.names[0].flags, PW_NAME_F_CONNECT | PW_NAME_F_RESOLVE);
+	assert_int_equal(c.names[1].kind, PW_NK_ONE);
+	assert_string_equal(c.names[1].text, "github.com");
+	assert_int_equal(c.names[1].flags, PW_NAME_F_CONNECT);
+	assert_int_equal(c.names[2].kind, PW_NK_MANY);
+	assert_string_equal(c.names[2].text, "s3.amazonaws.com");
+	assert_int_equal(c.names[3].kind, PW_NK_MANY);
+	assert_string_equal(c.names[3].text, "svc.cluster.local");
+	assert_int_equal(c.names[3].flags, PW_NAME_F_RESOLVE);
+	assert_true(c.dns_nxdomain);
+	assert_false(c.dns_any_name); /* policy b is in another namespace */
+	assert_int_equal(pw_compiled_add_name(&c, "**.cluster.local", PW_NAME_F_SEARCH), 0);
+	assert_int_equal(c.n_names, 5);
+	assert_string_equal(c.names[2].text, "cluster.local");
+	pw_compiled_free(&c);
+
+	assert_int_equal(pw_compile(v, n, "other", &labels, &c, err, sizeof(err)), 0);
+	assert_true(c.dns_any_name);
+	assert_false(c.dns_nxdomain);
+	assert_int_equal(c.n_names, 0);
+	pw_compiled_free(&c);
+	pw_policies_free(v, n);
+}
+
 static void test_compile_nothing(void **state)
 {
 	struct pw_compiled out;
@@ -1143,6 +1198,7 @@ int main(void)
 	    cmocka_unit_test(test_fqdn_ports_private),
 	    cmocka_unit_test(test_audit_never_grants),
 	    cmocka_unit_test(test_compile_nothing),
+	    cmocka_unit_test(test_compile_names),
 	};
 	int failed = 0;
 

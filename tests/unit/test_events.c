@@ -182,6 +182,8 @@ static const char *const want_reasons[PW_R_MAX] = {
     [PW_R_DNS_INVALID] = "dns-invalid",
     [PW_R_DNS_PRIVATE] = "dns-private",
     [PW_R_TUNNEL] = "tunnel",
+    [PW_R_DNS_NAME] = "dns-name",
+    [PW_R_DNS_BUDGET] = "dns-budget",
 };
 
 static void test_reason_names(void **state)

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "fqdn.h"
+#include "podwall/maps.h"
 
 struct match_row {
 	const char *pattern;
@@ -311,6 +312,26 @@ static void test_normalize_then_match(void **state)
 	assert_false(pw_fqdn_match(p, n));
 }
 
+/* The name table view: kind and text, and the hash pod_egress computes
+ * (FNV-1a 64 over the text, last byte first). */
+static void test_table_kind_and_hash(void **state)
+{
+	static const char text[] = "b.c";
+	uint64_t h = 0xcbf29ce484222325ULL;
+	const char *t;
+
+	assert_int_equal(pw_fqdn_table_kind("**.s3.amazonaws.com", &t), PW_NK_MANY);
+	assert_string_equal(t, "s3.amazonaws.com");
+	assert_int_equal(pw_fqdn_table_kind("*.github.com", &t), PW_NK_ONE);
+	assert_string_equal(t, "github.com");
+	assert_int_equal(pw_fqdn_table_kind("api.example.com", &t), PW_NK_EXACT);
+	assert_string_equal(t, "api.example.com");
+	for (int i = 2; i >= 0; i--)
+		h = (h ^ (uint8_t)text[i]) * 0x100000001b3ULL;
+	assert_true(pw_fqdn_hash("b.c") == h);
+	assert_true(pw_fqdn_hash("b.c") != pw_fqdn_hash("c.b"));
+}
+
 int main(void)
 {
 	/* clang-format off */
@@ -320,6 +341,7 @@ int main(void)
 		cmocka_unit_test(test_lengths),
 		cmocka_unit_test(test_normalize),
 		cmocka_unit_test(test_normalize_then_match),
+		cmocka_unit_test(test_table_kind_and_hash),
 	};
 	/* clang-format on */
 

@@ -640,7 +640,21 @@ static const struct err_case err_cases[] = {
 	{"allowPrivate on a CIDR rule", CIDR("{cidr: 10.0.0.0/8}") "    allowPrivate: true\n",
 	 "t.yaml: spec.egress[0].allowPrivate: only applies to toFQDNs"},
 	{"spec unknown field", SPEC "  egres: []\n",
-	 "t.yaml: spec.egres: unknown field (expected podSelector, mode or egress)"},
+	 "t.yaml: spec.egres: unknown field (expected podSelector, mode, egress or dns)"},
+	{"dns unknown field", SPEC "  dns: {resolveName: []}\n",
+	 "t.yaml: spec.dns.resolveName: unknown field (expected resolveNames, resolveAnyName or "
+	 "refuseWith)"},
+	{"dns not a mapping", SPEC "  dns: []\n", "t.yaml: spec.dns: must be a mapping, not a list"},
+	{"dns refuseWith invalid", SPEC "  dns: {refuseWith: refused}\n",
+	 "t.yaml: spec.dns.refuseWith: must be REFUSED or NXDOMAIN, not \"refused\""},
+	{"dns resolveAnyName not boolean", SPEC "  dns: {resolveAnyName: \"yes\"}\n",
+	 "t.yaml: spec.dns.resolveAnyName: must be true or false, not a string"},
+	{"dns resolveNames bad pattern", SPEC "  dns: {resolveNames: [{matchPattern: \"a.*.com\"}]}\n",
+	 "t.yaml: spec.dns.resolveNames[0].matchPattern: \"a.*.com\": '*' is allowed only as a "
+	 "leading \"*.\" or \"**.\""},
+	{"dns resolveNames matchName with wildcard", SPEC "  dns: {resolveNames: [{matchName: \"*.x.com\"}]}\n",
+	 "t.yaml: spec.dns.resolveNames[0].matchName: \"*.x.com\": matchName takes no wildcard; use "
+	 "matchPattern"},
 	{"spec podSelector missing", META "spec: {egress: []}\n",
 	 "t.yaml: spec.podSelector: required (podSelector: {} selects every pod"},
 	{"mode invalid", SPEC "  mode: Audit\n",

@@ -15,7 +15,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update -q && apt-get install -y -q --no-install-recommends \
 	make gcc clang llvm libc6-dev linux-libc-dev pkg-config \
 	libbpf-dev bpftool libelf-dev zlib1g-dev \
-	libldns-dev libjansson-dev libyaml-dev libmicrohttpd-dev libcurl4-openssl-dev \
+	libldns-dev libjansson-dev libyaml-dev libmicrohttpd-dev libcurl4-openssl-dev libmnl-dev \
 	&& rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile ./
@@ -33,7 +33,7 @@ RUN make BUILD=/out -j"$(nproc)" all \
 FROM debian:12-slim
 ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update -q && apt-get install -y -q --no-install-recommends \
-	libbpf1 libelf1 zlib1g libldns3 libjansson4 libyaml-0-2 libmicrohttpd12 libcurl4 \
+	libbpf1 libelf1 zlib1g libldns3 libjansson4 libyaml-0-2 libmicrohttpd12 libcurl4 libmnl0 \
 	ca-certificates \
 	&& rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/podwall /out/podwall-cni /usr/local/bin/

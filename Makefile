@@ -20,7 +20,7 @@ CFLAGS   := -g -O2 -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	    $(SRC_INC) -I$(BUILD) -MMD -MP -DPW_COMMIT='"$(PW_COMMIT)"'
 # Libraries a layer may link. lib/core is pure: no libbpf, no threads.
 CORE_LIBS := -lldns -ljansson -lyaml -lz
-LDLIBS   := -lbpf -lelf -lz -lldns -ljansson -lyaml -lmicrohttpd -lcurl -lpthread
+LDLIBS   := -lbpf -lelf -lz -lldns -ljansson -lyaml -lmicrohttpd -lcurl -lmnl -lpthread
 ifeq ($(SANITIZE),1)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined

@@ -717,6 +717,8 @@ static void reconcile(struct pw_agent *a)
 		}
 	}
 	pw_guard_sync(a); /* the node's addresses may have changed */
+	if (a->k8s && a->k8s_synced)
+		pw_kube_adopt(a);
 	a->last_reconcile_ns = pw_now_ns();
 }
 
@@ -765,6 +767,20 @@ static json_t *cmd_cni_add(struct pw_agent *a, json_t *req)
 		ep_remove(a, old, true);
 	old = pw_agent_ep_by_ifindex(a, ep->ifindex);
 	if (old && !strcmp(old->host_ifname, ep->host_ifname) &&
+	    !strncmp(old->container_id, PW_ADOPTED_PREFIX, strlen(PW_ADOPTED_PREFIX)) &&
+	    !strcmp(old->namespace, ep->namespace) && !strcmp(old->name, ep->name)) {
+		/* Registered from the API (it predated podwall), now the runtime's
+		 * ADD: the endpoint stays as it is (no window), under the ADD's id. */
+		pw_ep_unlink(old, a->o.state_dir);
+		snprintf(old->container_id, sizeof(old->container_id), "%s", ep->container_id);
+		snprintf(old->netns, sizeof(old->netns), "%s", ep->netns);
+		pw_ep_free(ep);
+		ret = ep_activate(a, old, err, sizeof(err));
+		if (!ret)
+			ret = pw_ep_save(old, a->o.state_dir);
+		return ret ? reply_err("%s", err) : json_pack("{s:b}", "ok", 1);
+	}
+	if (old && !strcmp(old->host_ifname, ep->host_ifname) &&
 	    if_nametoindex(old->host_ifname) == old->ifindex) {
 		/* That veth is a live pod's: never hand it to another container. */
 		snprintf(err, sizeof(err), "%s belongs to pod %s (container %s)", ep->host_ifname,
@@ -793,6 +809,23 @@ static json_t *cmd_cni_add(struct pw_agent *a, json_t *req)
 		ep->managed ? (ep->compiled.mode == PW_MODE_AUDIT ? "audit" : "enforced")
 			    : "no policy selects it");
 	return json_pack("{s:b,s:i,s:b}", "ok", 1, "ep_id", ep->ep_id, "enforced", ep->managed);
+}
+
+int pw_agent_register(struct pw_agent *a, json_t *req, char *err, size_t errlen)
+{
+	json_t *rep = cmd_cni_add(a, req);
+	int ret = 0;
+
+	if (!rep) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (!json_is_true(json_object_get(rep, "ok"))) {
+		snprintf(err, errlen, "%s", json_string_value(json_object_get(rep, "error")) ?: "?");
+		ret = -EINVAL;
+	}
+	json_decref(rep);
+	return ret;
 }
 
 static json_t *cmd_cni_del(struct pw_agent *a, json_t *req)
@@ -1203,6 +1236,10 @@ static json_t *cmd_status(struct pw_agent *a)
 				  "type", "APIConnected", "status",
 				  h.state == PW_K8S_API_OK ? "True" : "False", "reason", h.reason,
 				  "message", h.message, "since_unix_ms", (json_int_t)h.since_ms));
+		/* Pods of this node the API lists that podwall could not locate. */
+		json_object_set_new(st, "pods_unlocated",
+				    a->unlocated ? json_incref(a->unlocated) : json_array());
+		json_object_set_new(st, "pods_adopted", json_integer((json_int_t)a->pods_adopted));
 	}
 	return st;
 }

@@ -119,6 +119,11 @@ struct pw_agent {
 	int conflist_wd; /* inotify watch on the conflist's directory, or -1 */
 	struct pw_guard guard; /* the rebinding guard, as written to pw_guard4/6 */
 	bool guard_written;
+	/* kube.c: pods of this node in the API that no endpoint covers and that
+	 * could not be located on the node: [{pod, reason, selected}] */
+	json_t *unlocated;
+	size_t n_unlocated_selected;
+	uint64_t pods_adopted; /* registered from the API (running before podwall) */
 };
 
 /* sync.c: the maps as the agent wants them. */
@@ -160,6 +165,7 @@ json_t *pw_events_query(struct pw_agent *a, const char *pod, int reason, uint64_
 int pw_events_follow(struct pw_agent *a, int fd, const char *pod, int reason);
 
 /* kube.c: Kubernetes mode glue between k8s.c and the agent. */
+#define PW_ADOPTED_PREFIX "k8s-pod-" /* container id of a pod registered from the API */
 #define PW_TAG_K8S_FD (1ULL << 62) /* epoll data: this bit | fd */
 int pw_kube_start(struct pw_agent *a);
 void pw_kube_on_fd(struct pw_agent *a, int fd, uint32_t events);
@@ -169,6 +175,10 @@ void pw_kube_stop(struct pw_agent *a);
 /* Labels of the pod from the API (k8s mode); false while unknown. */
 bool pw_kube_pod_labels(struct pw_agent *a, const char *ns, const char *name,
 			struct pw_labels *out);
+/* Register the pods of this node that the API lists and no endpoint covers
+ * (running before podwall): located on the node, registered like a CNI ADD;
+ * the ones that cannot be located are listed in a->unlocated and warned of. */
+void pw_kube_adopt(struct pw_agent *a);
 /* Trusted resolvers from the cluster DNS service; returns how many. */
 size_t pw_kube_resolvers(struct pw_agent *a, struct pw_addr_key *out, size_t max);
 /* The rebinding guard's prefixes from the API (Node podCIDRs and addresses, the
@@ -206,6 +216,9 @@ json_t *pw_agent_counters_json(struct pw_agent *a);
 void pw_agent_policy_object(struct pw_agent *a, const char *source, const json_t *obj);
 /* After a full LIST of EgressPolicies: drop cached versions of deleted objects. */
 void pw_agent_policy_cache_prune(struct pw_agent *a);
+/* Register an endpoint from a cni_add request (as podwall-cni sends it).
+ * 0, or -errno with err saying why. */
+int pw_agent_register(struct pw_agent *a, json_t *req, char *err, size_t errlen);
 /* First full sync (Kubernetes mode): apply everything, answer ADDs. */
 void pw_agent_start_enforcing(struct pw_agent *a);
 

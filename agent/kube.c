@@ -7,14 +7,17 @@
  * until then the kernel keeps enforcing what the maps already hold.
  */
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 
 #include "agent_int.h"
+#include "ipaddr.h"
 #include "k8s.h"
 #include "log.h"
+#include "podlink.h"
 
 static int watch_fd(int fd, int op, uint32_t events, void *ctx)
 {
@@ -100,6 +103,170 @@ static void on_change(enum pw_k8s_kind kind, enum pw_k8s_change type, const json
 	}
 }
 
+/* ---- pods that predate podwall ------------------------------------------------ */
+
+static bool pod_has_endpoint(struct pw_agent *a, const struct pw_k8s_pod *pod)
+{
+	for (struct pw_ep *ep = a->eps; ep; ep = ep->next)
+		if (!strcmp(ep->namespace, pod->namespace) && !strcmp(ep->name, pod->name))
+			return true;
+	return false;
+}
+
+static bool pod_selected(struct pw_agent *a, const struct pw_k8s_pod *pod)
+{
+	for (size_t i = 0; i < a->n_pols; i++)
+		if (pw_policy_selects(&a->pols[i], pod->namespace, &pod->labels))
+			return true;
+	return false;
+}
+
+/* A state-file-safe container id from the pod's uid (or its name). */
+static void adopted_id(const struct pw_k8s_pod *pod, char *buf, size_t len)
+{
+	const char *src = *pod->uid ? pod->uid : pod->name;
+	size_t n = (size_t)snprintf(buf, len, "%s", PW_ADOPTED_PREFIX);
+
+	for (; *src && n + 1 < len; src++)
+		if ((*src >= 'a' && *src <= 'z') || (*src >= 'A' && *src <= 'Z') ||
+		    (*src >= '0' && *src <= '9') || *src == '-')
+			buf[n++] = *src;
+	buf[n] = '\0';
+	if (!*pod->uid && n + 1 < len) { /* names are not unique across namespaces */
+		uint32_t h = 2166136261u; /* FNV-1a of the namespace */
+
+		for (const char *c = pod->namespace; *c; c++)
+			h = (h ^ (uint8_t)*c) * 16777619u;
+		snprintf(buf + n, len - n, "-%08x", h);
+	}
+}
+
+/* Locate the pod's host veth; NULL with why. Every pod IP the veth's pod end
+ * carries is kept in *ips (the API's other IPs are left out). */
+static const struct pw_podlink *locate(const struct pw_podlink *links, size_t n_links,
+				       const struct pw_k8s_pod *pod, json_t *ips, char *why,
+				       size_t whylen)
+{
+	const struct pw_podlink *hit = NULL;
+	char ip[PW_IP_STRLEN];
+
+	for (size_t i = 0; i < pod->n_ips; i++) {
+		bool ambiguous;
+		const struct pw_podlink *l = pw_podlink_find(links, n_links, pod->ips[i].family,
+							     &pod->ips[i].ip, &ambiguous);
+
+		pw_ip_str(pod->ips[i].family, &pod->ips[i].ip, ip);
+		if (ambiguous || (l && hit && l->host_ifindex != hit->host_ifindex)) {
+			snprintf(why, whylen, "more than one veth of this node leads to a "
+				 "namespace holding %s", ip);
+			return NULL;
+		}
+		if (!l)
+			continue;
+		hit = l;
+		json_array_append_new(ips, json_string(ip));
+	}
+	if (!hit)
+		snprintf(why, whylen, "no network namespace with a veth to this node holds %s",
+			 pod->n_ips ? pw_ip_str(pod->ips[0].family, &pod->ips[0].ip, ip) : "-");
+	return hit;
+}
+
+static json_t *adopt_request(const struct pw_k8s_pod *pod, const struct pw_podlink *l,
+			     const char *host_ifname, json_t *ips)
+{
+	char id[128];
+
+	adopted_id(pod, id, sizeof(id));
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:O}", "cmd", "cni_add", "container_id",
+			 id, "netns", l->netns, "ifname", l->pod_ifname, "host_ifname",
+			 host_ifname, "namespace", pod->namespace, "name", pod->name, "labels",
+			 json_object(), "ips", ips);
+}
+
+/* Said already (same pod, same selection)? Then not again at every reconcile. */
+static bool was_unlocated(const json_t *list, const char *pod, bool selected)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(list, i, v)
+		if (!strcmp(json_string_value(json_object_get(v, "pod")) ?: "", pod) &&
+		    json_is_true(json_object_get(v, "selected")) == selected)
+			return true;
+	return false;
+}
+
+void pw_kube_adopt(struct pw_agent *a)
+{
+	const json_t *pods = pw_k8s_objects(a->k8s, PW_K8S_PODS);
+	struct pw_podlink *links = NULL;
+	json_t *unlocated = json_array(), *obj;
+	size_t n_links = 0, n_sel = 0;
+	bool scanned = false;
+	const char *key;
+
+	if (!unlocated)
+		return;
+	json_object_foreach((json_t *)pods, key, obj) {
+		char err[PW_ERR_LEN] = "", pod_name[300], host_ifname[IF_NAMESIZE];
+		const struct pw_podlink *l;
+		struct pw_k8s_pod pod;
+		json_t *ips, *req;
+		bool sel;
+
+		if (pw_k8s_pod_info(obj, &pod, err, sizeof(err)))
+			continue;
+		if (pod.host_network || !pod.n_ips || pod.terminating ||
+		    strcmp(pod.node_name, a->o.node_name) || !strcmp(pod.phase, "Succeeded") ||
+		    !strcmp(pod.phase, "Failed") || pod_has_endpoint(a, &pod))
+			goto next;
+		if (!scanned) {
+			int ret = pw_podlink_scan(&links, &n_links);
+
+			scanned = true;
+			if (ret)
+				pw_warn("cannot scan this node's network namespaces for pods: %s",
+					strerror(-ret));
+		}
+		snprintf(pod_name, sizeof(pod_name), "%s/%s", pod.namespace, pod.name);
+		sel = pod_selected(a, &pod);
+		ips = json_array();
+		l = ips ? locate(links, n_links, &pod, ips, err, sizeof(err)) : NULL;
+		if (l && !if_indextoname(l->host_ifindex, host_ifname)) {
+			snprintf(err, sizeof(err), "its veth (ifindex %u) is gone", l->host_ifindex);
+			l = NULL;
+		}
+		if (l) {
+			req = adopt_request(&pod, l, host_ifname, ips);
+			if (req && !pw_agent_register(a, req, err, sizeof(err))) {
+				a->pods_adopted++;
+				pw_info("pod %s was running before podwall: registered from the API, "
+					"host veth %s (pod side %s in %s)",
+					pod_name, host_ifname, l->pod_ifname, l->netns);
+				json_decref(req);
+				json_decref(ips);
+				goto next;
+			}
+			json_decref(req);
+		}
+		json_decref(ips);
+		if (!was_unlocated(a->unlocated, pod_name, sel))
+			pw_warn("pod %s of this node %s: %s", pod_name,
+				sel ? "is selected by a policy but NOT ENFORCED" : "is not registered",
+				err);
+		json_array_append_new(unlocated, json_pack("{s:s,s:s,s:b}", "pod", pod_name,
+							   "reason", err, "selected", sel));
+		n_sel += sel;
+next:
+		pw_k8s_pod_free(&pod);
+	}
+	free(links);
+	json_decref(a->unlocated);
+	a->unlocated = unlocated;
+	a->n_unlocated_selected = n_sel;
+}
+
 int pw_kube_start(struct pw_agent *a)
 {
 	struct pw_k8s_config cfg = {
@@ -145,6 +312,7 @@ void pw_kube_tick(struct pw_agent *a)
 	if (a->dirty && a->k8s_synced) {
 		a->dirty = false;
 		pw_sync_all(a);
+		pw_kube_adopt(a); /* pods, labels or policies changed: who is missing now */
 	}
 	pw_kstatus_tick(a);
 	if (a->k8s_synced)
@@ -166,6 +334,8 @@ void pw_kube_stop(struct pw_agent *a)
 	pw_k8s_free(a->k8s);
 	a->k8s = NULL;
 	pw_kstatus_stop(a);
+	json_decref(a->unlocated);
+	a->unlocated = NULL;
 }
 
 bool pw_kube_pod_labels(struct pw_agent *a, const char *ns, const char *name,

@@ -313,6 +313,20 @@ static char *render_metrics(struct pw_agent *a, bool openmetrics)
 			   "Unix time of the first failure in a row talking to the API; 0 when up.");
 		pw_mb_sample_f(&b, "podwall_kubernetes_api_down_since_seconds", "",
 			       (double)h.since_ms / 1e3);
+		{
+			size_t n = a->unlocated ? json_array_size(a->unlocated) : 0;
+
+			pw_mb_help(&b, "podwall_pods_unlocated", "gauge",
+				   "Pods of this node in the API whose veth podwall cannot find "
+				   "(selected=\"true\": a policy selects them and they are NOT enforced).");
+			pw_mb_sample(&b, "podwall_pods_unlocated", "selected=\"true\"",
+				     a->n_unlocated_selected);
+			pw_mb_sample(&b, "podwall_pods_unlocated", "selected=\"false\"",
+				     n - a->n_unlocated_selected);
+			fam(&b, "podwall_pods_adopted_total", "counter",
+			    "Pods registered from the API (running before podwall), not by a CNI ADD.", "",
+			    a->pods_adopted);
+		}
 	}
 	if (a->o.metrics_pod_labels)
 		render_pods(a, &b);

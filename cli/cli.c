@@ -363,6 +363,10 @@ int pw_cli_status(int argc, char **argv)
 
 	json_array_foreach(json_object_get(eps, "programs_missing"), i, v)
 		printf("  MISSING programs on %s\n", json_string_value(v));
+	json_array_foreach(json_object_get(rep, "pods_unlocated"), i, v)
+		printf("  %s pod %s: %s\n",
+		       json_is_true(json_object_get(v, "selected")) ? "NOT ENFORCED" : "unregistered",
+		       jstr(v, "pod"), jstr(v, "reason"));
 	printf("policies: %lld loaded from %lld files\n",
 	       (long long)json_integer_value(json_object_get(pols, "loaded")),
 	       (long long)json_integer_value(json_object_get(pols, "files")));

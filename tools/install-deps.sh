@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(
 	make gcc clang llvm clang-format libc6-dev pkg-config
 	libbpf-dev bpftool libelf-dev zlib1g-dev
-	libldns-dev libjansson-dev libyaml-dev libmicrohttpd-dev libcurl4-openssl-dev
+	libldns-dev libjansson-dev libyaml-dev libmicrohttpd-dev libcurl4-openssl-dev libmnl-dev
 	libcmocka-dev libclang-rt-14-dev
 	iproute2 iptables ipset containernetworking-plugins dnsmasq-base dnsutils
 	iperf3 squid dnsperf python3 python3-scapy python3-yaml jq curl socat

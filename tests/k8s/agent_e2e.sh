@@ -25,6 +25,9 @@
 #                          EndpointSlice addresses; learning; untrusted denied
 #   cni_conflist           --cni-conflist: chained at start, re-chained
 #                          within 2 s after k3s-style overwrites, valid JSON
+#   pods_before_podwall    pods made before the agent: registered from the API
+#                          before it is ready, enforced; a selected pod whose
+#                          veth exists nowhere is reported; later ADD keeps it
 #   restart_api_down       agent restarted (pinned maps) while the API is
 #                          down: nothing changes, ADD waits, status/readyz,
 #                          then sync, ADD completes and is enforced
@@ -519,6 +522,101 @@ case_cni_conflist() {
 	return 0
 }
 
+# api_pod_ip POD K8S_NS K8S_NAME k=v...: the Pod object with the harness pod's IPs
+# in status (as the kubelet reports them once the sandbox is up).
+api_pod_ip() {
+	local pod=$1
+	shift
+	api_apply pods "$(pod_obj "$@" | jq -c --arg a "$(pod_ip4 "$pod")" --arg b "$(pod_ip6 "$pod")" \
+		'.status += {podIP: $a, podIPs: [{ip: $a}, {ip: $b}]}')"
+}
+# unlocated_json: the pods the agent lists as not located
+unlocated_json() { agent_cli status -o json | jq -c '.pods_unlocated // []'; }
+ep_listed() { # NS/NAME
+	agent_cli endpoints -o json | jq -e --arg p "$1" \
+		'(if type == "array" then . else .endpoints end) | any(.[]; .pod == $p and .attached)' >/dev/null
+}
+metric() { in_node curl -s -m 3 "http://$METRICS/metrics" | awk -v k="$1" '$1 == k {print $2}'; }
+
+# Pods that were running before podwall: made first (the CNI alone, no
+# podwall-cni), the agent started second, a policy applied: enforced. The API
+# also lists a selected pod whose veth exists nowhere: reported (status,
+# metric, warning), never silently open. A hostNetwork pod is not a pod to
+# locate. A pod started later without podwall-cni is found at a reconcile.
+case_pods_before_podwall() {
+	need_agent
+	local u
+	agent_stop || fail "agent did not stop"
+	cni_add_plain pb1 c10 pb1 || fail "pod pb1"
+	cni_add_plain pb2 c10 pb2 || fail "pod pb2"
+	api_pod_ip pb1 c10 pb1 app=c10
+	api_pod_ip pb2 c10 pb2 app=c10-free
+	api_apply pods "$(pod_obj c10 ghost app=c10 | jq -c '.status += {podIP: "10.42.0.241", podIPs: [{ip: "10.42.0.241"}]}')"
+	api_apply pods "$(pod_obj c10 hostnet app=c10 | jq -c --arg ip "$UP_NODE4" \
+		'.spec.hostNetwork = true | .status += {podIP: $ip, podIPs: [{ip: $ip}]}')"
+	# before podwall: open
+	expect_allowed pb1 "$SRV_B" 443
+	api_current
+	k8s_agent_start "$K/$API_NAME.kubeconfig" --cni-conflist "$CONFLIST" || fail "agent did not start"
+	within 20 k8s_synced || fail "no sync"
+	# registered before the agent says it is synced and ready (same loop step)
+	ep_listed c10/pb1 || fail "pb1 not registered when the agent was ready: $(agent_cli endpoints -o json | jq -c '[.[] | .pod]')"
+	ep_listed c10/pb2 || fail "pb2 not registered"
+	[ "$(readyz_code)" = 200 ] || fail "/readyz $(readyz_code) after the sync"
+	grep -q "pod c10/pb1 was running before podwall: registered from the API, host veth $(pod_veth pb1)" "$TMP/agent.log" ||
+		fail "no log line for pb1's registration"
+	# a policy, applied through the API
+	api_policy_cidr c10 base app=c10 "$SRV_A/32:443"
+	become_denied pb1 "$SRV_B" 443
+	expect_allowed pb1 "$SRV_A" 443
+	expect_allowed pb2 "$SRV_B" 443
+	[ "$(endpoint_mode "$(pod_ifindex pb1)")" = 0 ] || fail "pb1's pw_endpoints entry is not enforce"
+	# the selected pod nobody can find: listed, counted, warned
+	within 5 eval 'unlocated_json | jq -e "any(.[]; .pod == \"c10/ghost\" and .selected)"' || true
+	u=$(unlocated_json)
+	e2e_log "unlocated: $u"
+	jq -e 'any(.[]; .pod == "c10/ghost" and .selected == true and (.reason | test("10.42.0.241")))' <<<"$u" >/dev/null ||
+		fail "c10/ghost not reported by podwall status: $u"
+	jq -e 'any(.[]; .pod == "c10/hostnet") | not' <<<"$u" >/dev/null || fail "a hostNetwork pod was reported: $u"
+	agent_cli status | grep -q "NOT ENFORCED pod c10/ghost" || fail "podwall status (table) does not show c10/ghost"
+	[ "$(metric 'podwall_pods_unlocated{selected="true"}')" = 1 ] ||
+		fail "metric podwall_pods_unlocated{selected=\"true\"} = '$(metric 'podwall_pods_unlocated{selected="true"}')'"
+	grep -q "pod c10/ghost of this node is selected by a policy but NOT ENFORCED" "$TMP/agent.log" ||
+		fail "no warning for c10/ghost in agent.log"
+	sleep 11 # one reconcile period later: said once, not at every reconcile
+	[ "$(grep -c "pod c10/ghost of this node is selected by a policy but NOT ENFORCED" "$TMP/agent.log")" = 1 ] ||
+		fail "the warning repeats at every reconcile"
+	# the runtime's own ADD for pb1 (the conflist chained): the endpoint stays, under the ADD's id
+	cni_podwall_conf "$(cat "$TMP/pods/pb1/labels")" "$(cat "$TMP/pods/pb1/bridge.result")" >"$TMP/pods/pb1/podwall.conf"
+	_cni_exec "$PODWALL_CNI" ADD pb1 <"$TMP/pods/pb1/podwall.conf" >"$TMP/pods/pb1/podwall.result" ||
+		fail "podwall-cni ADD for the registered pod pb1 failed: $(cat "$TMP/pods/pb1/podwall.result")"
+	echo 1 >"$TMP/pods/pb1/enforced"
+	expect_denied pb1 "$SRV_B" 443
+	agent_cli endpoints -o json | jq -e --arg id "$(cat "$TMP/pods/pb1/id")" \
+		'(if type == "array" then . else .endpoints end) | any(.[]; .pod == "c10/pb1" and .container_id == $id)' >/dev/null ||
+		fail "pb1 is not under the runtime's container id after its ADD"
+	# a pod that starts later without podwall-cni: found at a reconcile (every 10 s)
+	cni_add_plain pb3 c10 pb3 || fail "pod pb3"
+	api_pod_ip pb3 c10 pb3 app=c10
+	become_denied pb3 "$SRV_B" 443 25
+	expect_allowed pb3 "$SRV_A" 443
+	api_delete pods c10 ghost
+	api_delete pods c10 hostnet
+	within 15 eval '[ "$(unlocated_json)" = "[]" ]' || fail "c10/ghost still listed after its deletion: $(unlocated_json)"
+}
+cleanup_pods_before_podwall() {
+	local p
+	for p in pb1 pb2 pb3; do
+		[ -d "$TMP/pods/$p" ] && cni_del "$p"
+	done
+	api_delete egresspolicies c10 base >/dev/null 2>&1
+	for p in pb1 pb2 pb3; do api_delete pods c10 "$p" >/dev/null 2>&1; done
+	# their endpoints go at the next reconcile (their veths are gone): wait, so
+	# that the next case starts from a settled state
+	within 15 eval '! agent_cli endpoints -o json | grep -q "\"c10/"'
+	true
+}
+
 # soft: record a failed expectation and go on (a case that must show every
 # deviation, not only the first); soft_done fails the case if any was recorded.
 SOFT_FAILS=()
@@ -903,6 +1001,8 @@ k8s_case case_gone_410_relist
 k8s_case case_token_rotation
 k8s_case case_dns_resolvers
 k8s_case case_cni_conflist
+k8s_case case_pods_before_podwall
+( set -e; cleanup_pods_before_podwall ) >/dev/null 2>&1
 k8s_case case_restart_api_down
 k8s_case case_restart_stale_flow
 k8s_case case_refused_kept

@@ -536,7 +536,7 @@ ep_listed() { # NS/NAME
 	agent_cli endpoints -o json | jq -e --arg p "$1" \
 		'(if type == "array" then . else .endpoints end) | any(.[]; .pod == $p and .attached)' >/dev/null
 }
-metric() { in_node curl -s -m 3 "http://$METRICS/metrics" | awk -v k="$1" '$1 == k {print $2}'; }
+metric_value() { in_node curl -s -m 3 "http://$METRICS/metrics" | awk -v k="$1" '$1 == k {print $2}'; }
 
 # Pods that were running before podwall: made first (the CNI alone, no
 # podwall-cni), the agent started second, a policy applied: enforced. The API
@@ -579,8 +579,8 @@ case_pods_before_podwall() {
 		fail "c10/ghost not reported by podwall status: $u"
 	jq -e 'any(.[]; .pod == "c10/hostnet") | not' <<<"$u" >/dev/null || fail "a hostNetwork pod was reported: $u"
 	agent_cli status | grep -q "NOT ENFORCED pod c10/ghost" || fail "podwall status (table) does not show c10/ghost"
-	[ "$(metric 'podwall_pods_unlocated{selected="true"}')" = 1 ] ||
-		fail "metric podwall_pods_unlocated{selected=\"true\"} = '$(metric 'podwall_pods_unlocated{selected="true"}')'"
+	[ "$(metric_value 'podwall_pods_unlocated{selected="true"}')" = 1 ] ||
+		fail "metric podwall_pods_unlocated{selected=\"true\"} = '$(metric_value 'podwall_pods_unlocated{selected="true"}')'"
 	grep -q "pod c10/ghost of this node is selected by a policy but NOT ENFORCED" "$TMP/agent.log" ||
 		fail "no warning for c10/ghost in agent.log"
 	sleep 11 # one reconcile period later: said once, not at every reconcile
@@ -610,7 +610,7 @@ cleanup_pods_before_podwall() {
 		[ -d "$TMP/pods/$p" ] && cni_del "$p"
 	done
 	api_delete egresspolicies c10 base >/dev/null 2>&1
-	for p in pb1 pb2 pb3; do api_delete pods c10 "$p" >/dev/null 2>&1; done
+	for p in pb1 pb2 pb3 ghost hostnet; do api_delete pods c10 "$p" >/dev/null 2>&1; done
 	# their endpoints go at the next reconcile (their veths are gone): wait, so
 	# that the next case starts from a settled state
 	within 15 eval '! agent_cli endpoints -o json | grep -q "\"c10/"'

@@ -70,7 +70,7 @@ FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 
 .SECONDARY: $(SKELS) $(BPF_OBJS)
 
-.PHONY: all deps test test-unit test-bpf test-fuzz test-e2e test-attack test-fault test-k8s \
+.PHONY: FORCE all deps test test-unit test-bpf test-fuzz test-e2e test-attack test-fault test-k8s \
 	test-kernels kernels-bin demo bench fuzz clean format check-format check-layers tests-bin
 
 all: $(BUILD)/podwall $(BUILD)/podwall.1 $(BUILD)/podwall-cni $(BPF_OBJS)
@@ -111,9 +111,25 @@ $(BUILD)/podwall.1: $(BUILD)/podwall tools/gen-man.sh
 	$(call msg,MAN,$@)
 	$(Q)tools/gen-man.sh $(BUILD)/podwall > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/podwall-cni: $(call obj,cni/cni_main.c) $(SYS_A) $(CORE_A)
+
+# podwall-cni runs on the host (the container runtime execs it), not in the
+# image: a static binary (Debian's libc.a and libjansson.a), so it needs nothing
+# the host may lack or have in another version. The sanitizers need their
+# dynamic runtime, so a SANITIZE=1 build's plugin is dynamic and the static one
+# is built beside it, unsanitized, in $(BUILD)/static/ (the e2e tier checks it).
+CNI_OBJS := $(call obj,cni/cni_main.c lib/sys/cni_io.c lib/sys/ctl_client.c)
+ifeq ($(SANITIZE),1)
+CNI_STATIC :=
+tests-bin: $(BUILD)/static/podwall-cni
+$(BUILD)/static/podwall-cni: FORCE
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/static SANITIZE=0 $@
+FORCE:
+else
+CNI_STATIC := -static
+endif
+$(BUILD)/podwall-cni: $(CNI_OBJS) $(CORE_A) Makefile
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) $(CNI_STATIC) $(filter-out Makefile,$^) -o $@ -ljansson
 
 # lib/core links without libbpf, libelf, libcurl or libmicrohttpd: every object of
 # the archive, forced in, must resolve against libc and CORE_LIBS; and it calls no

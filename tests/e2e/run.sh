@@ -87,6 +87,33 @@ topo_no_way_out() {
 
 # ============================================================ podwall cases
 
+# podwall-cni runs on the host, whatever its libraries: it is static, and it
+# runs in an empty chroot that holds only itself (VERSION, and an ADD that
+# reaches its error path: a CNI error object on stdout).
+cni_plugin_static() {
+	local bin=$BUILD/static/podwall-cni root out rc
+	[ -x "$bin" ] || bin=$PODWALL_CNI # an unsanitized build's plugin is the static one
+	if ldd "$bin" >/dev/null 2>&1; then
+		fail "$bin is dynamically linked: $(ldd "$bin" | tr '\n' ' ')"
+	fi
+	root=$TMP/chroot
+	mkdir -p "$root"
+	cp "$bin" "$root/podwall-cni"
+	[ "$(ls -A "$root")" = podwall-cni ] || fail "the chroot holds more than the plugin"
+	out=$(CNI_COMMAND=VERSION timeout 10 chroot "$root" /podwall-cni </dev/null 2>&1) ||
+		fail "VERSION in an empty chroot failed: $out"
+	e2e_log "VERSION in an empty chroot: $out"
+	jq -e '.cniVersion and (.supportedVersions | index("1.0.0"))' <<<"$out" >/dev/null ||
+		fail "VERSION output is not a CNI version object: $out"
+	rc=0
+	out=$(CNI_COMMAND=ADD CNI_CONTAINERID=c0ffee CNI_NETNS=/nonexistent CNI_IFNAME=eth0 CNI_PATH=/ \
+		timeout 10 chroot "$root" /podwall-cni 2>/dev/null <<<'{"cniVersion":"1.0.0","name":"n","type":"podwall-cni","socket":"/no.sock"}') || rc=$?
+	e2e_log "ADD in an empty chroot: exit $rc: $out"
+	[ "$rc" != 0 ] && [ "$rc" != 124 ] || fail "ADD in an empty chroot: exit $rc"
+	jq -e '(.code | type == "number") and (.msg | type == "string")' <<<"$out" >/dev/null ||
+		fail "ADD in an empty chroot: no CNI error object: $out"
+}
+
 # Before the agent runs: a chained ADD must fail with a CNI error on stdout.
 cni_add_without_agent() {
 	agent_running && fail "agent is running"
@@ -368,7 +395,7 @@ agent_sigterm_keeps_enforcing() {
 }
 
 TOPO_CASES="topo_pods_get_addresses topo_pod_reaches_internet topo_pod_reaches_dns topo_no_way_out"
-AGENT_CASES="cni_add_without_agent agent_starts cidr_port_enforced cidr_port_enforced_v6 cidr_rule_forms
+AGENT_CASES="cni_plugin_static cni_add_without_agent agent_starts cidr_port_enforced cidr_port_enforced_v6 cidr_rule_forms
 unselected_pod_untouched pod_to_pod_same_node inbound_replies_pass dns_trusted_resolver_only
 spoofed_source_dropped audit_mode_passes_and_logs policy_edit_live agent_kill9_keeps_enforcing
 pod_delete_removes_state agent_sigterm_keeps_enforcing sanitizers_clean"

@@ -10,8 +10,12 @@
 # or, for an overlay's manifest with CNI_BIN_DIR set (rke2, kubeadm):
 #   fixed  /etc/cni/net.d/$CNI_CONFLIST and /opt/cni/bin
 #   fixed-noconf  that conflist missing: must fail and say why
+#   nostatic   a plugin that cannot run on its own (dynamically linked): must
+#          fail, and neither install it nor chain it
 # Each time: podwall-cni installed executable, the conflist chained (valid JSON,
-# podwall-cni last), and a second run changes nothing.
+# podwall-cni last), and a second run changes nothing. The plugin is the real,
+# static one (PODWALL_CNI, default: beside PODWALL_BIN, or its static/ copy):
+# the script runs it in a chroot of the bin dir before it installs it.
 #   install_cni_test.sh RENDERED.yaml PODWALL_BIN
 # Prints one line per layout; exit status 1 on any failure.
 set -uo pipefail
@@ -19,6 +23,12 @@ RENDERED=$1
 PODWALL=$2
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PY=/usr/bin/python3
+if [ "$(id -u)" != 0 ]; then # the script chroots into the bin dir
+	echo "FAIL install-cni: needs root (the script runs the plugin in a chroot)"
+	exit 1
+fi
+CNI=${PODWALL_CNI:-$(dirname "$PODWALL")/static/podwall-cni}
+[ -x "$CNI" ] || CNI=$(dirname "$PODWALL")/podwall-cni
 T=$(mktemp -d /tmp/podwall-install.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 fails=0
@@ -34,19 +44,29 @@ for d in yaml.safe_load_all(open(sys.argv[1])):
         print(c["args"][0])
 PYEOF
 
-run_layout() { # NAME SETUP-FUNCTION EXPECT(ok|fail)
+run_layout() { # NAME SETUP-FUNCTION EXPECT(ok|fail) [PLUGIN]
 	local name=$1 setup=$2 expect=$3 r=$T/$1 bindir out
 	mkdir -p "$r/bin" "$r/var/lib/rancher/k3s/agent/etc/cni/net.d" \
 		"$r/var/lib/rancher/k3s/agent/etc/containerd" "$r/var/lib/rancher/k3s/data"
 	cp "$ROOT/tests/unit/testdata/k3s-flannel.conflist" \
 		"$r/var/lib/rancher/k3s/agent/etc/cni/net.d/10-flannel.conflist"
-	printf '#!/bin/sh\necho fake podwall-cni\n' >"$r/podwall-cni"
+	cp "${4:-$CNI}" "$r/podwall-cni"
 	ln -s "$(cd "$(dirname "$PODWALL")" && pwd)/$(basename "$PODWALL")" "$r/bin/podwall"
 	bindir=$($setup "$r")
 	# the container sees host paths at the same place; here they live under $r
 	sed -e "s#/var/lib/rancher/k3s#$r/var/lib/rancher/k3s#g" \
 		-e "s#/usr/local/bin/podwall-cni#$r/podwall-cni#g" "$T/script.sh" >"$r/script.sh"
 	if ! out=$(PATH="$r/bin:$PATH" /bin/sh -e "$r/script.sh" 2>&1); then
+		if [ "$expect" = fail ] && [ "$name" = nostatic ]; then
+			local c
+			for c in "$r"/var/lib/rancher/k3s/data/cni/podwall-cni "$r"/var/lib/rancher/k3s/data/cni/.podwall-cni.new; do
+				[ ! -e "$c" ] || { echo "FAIL install-cni/$name: refused, but left $c"; return 1; }
+			done
+			grep -q podwall-cni "$r/var/lib/rancher/k3s/agent/etc/cni/net.d/10-flannel.conflist" 2>/dev/null &&
+				{ echo "FAIL install-cni/$name: refused, but chained"; return 1; }
+			echo "ok   install-cni/$name (refused: ${out##*podwall: })"
+			return 0
+		fi
 		if [ "$expect" = fail ]; then
 			echo "ok   install-cni/$name (refused: ${out##*podwall: })"
 			return 0
@@ -112,7 +132,7 @@ if grep -q '^CNI_BIN_DIR=' "$T/script.sh"; then
 		mkdir -p "$r/bin" "$r$CNI_NET_DIR" "$r$CNI_BIN_DIR"
 		conf=$r$CNI_NET_DIR/$CNI_CONFLIST
 		[ "$expect" = ok ] && cp "$ROOT/tests/unit/testdata/k3s-flannel.conflist" "$conf"
-		printf '#!/bin/sh\necho fake podwall-cni\n' >"$r/podwall-cni"
+		cp "$CNI" "$r/podwall-cni"
 		ln -s "$(cd "$(dirname "$PODWALL")" && pwd)/$(basename "$PODWALL")" "$r/bin/podwall"
 		sed -e "s#$CNI_NET_DIR#$r$CNI_NET_DIR#g" -e "s#$CNI_BIN_DIR#$r$CNI_BIN_DIR#g" \
 			-e "s#/usr/local/bin/podwall-cni#$r/podwall-cni#g" "$T/script.sh" >"$r/script.sh"
@@ -137,4 +157,5 @@ run_layout new new_layout ok || fails=$((fails + 1))
 run_layout old old_layout ok || fails=$((fails + 1))
 run_layout noconf noconf_layout ok || fails=$((fails + 1))
 run_layout noflannel noflannel_layout fail || fails=$((fails + 1))
+run_layout nostatic noconf_layout fail "$(type -P true)" || fails=$((fails + 1))
 [ "$fails" -eq 0 ]

@@ -111,7 +111,6 @@ $(BUILD)/podwall.1: $(BUILD)/podwall tools/gen-man.sh
 	$(call msg,MAN,$@)
 	$(Q)tools/gen-man.sh $(BUILD)/podwall > $@.tmp && mv $@.tmp $@
 
-
 # podwall-cni runs on the host (the container runtime execs it), not in the
 # image: a static binary (Debian's libc.a and libjansson.a), so it needs nothing
 # the host may lack or have in another version. The sanitizers need their

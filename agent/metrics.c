@@ -125,6 +125,7 @@ static const struct counter_row counter_rows[PW_C_DROP] = {
 	[PW_C_DNS_UNMATCHED] = {ANSWERS, "unmatched"},
 	[PW_C_DNS_AGENT_AWAY] = {ANSWERS, "agent_away"},
 	[PW_C_DNS_TOO_BIG] = {ANSWERS, "too_big"},
+	[PW_C_DNS_FRAGMENT] = {ANSWERS, "fragmented"},
 	[PW_C_FLOW_INSERT_FAIL] = {INSERT, PW_MAP_NAME(flows)},
 	[PW_C_PEND_INSERT_FAIL] = {INSERT, PW_MAP_NAME(dns_pend)},
 	[PW_C_EVENT_LOST] = {EVDROP, "ring_full"},

@@ -783,6 +783,15 @@ int pod_ingress(struct __sk_buff *skb)
 	if (pkt.proto == IPPROTO_UDP && pkt.ports_known && pkt.sport == bpf_htons(DNS_PORT) &&
 	    is_resolver(&pkt, &pkt.saddr))
 		return dns_answer(skb, ep, &pkt);
+	/* An answer too big for one frame arrives in IP fragments: its ports and
+	 * message cannot be read here, so nothing is learned from it. It passes
+	 * (a resolve-only name still resolves), counted, with an event saying
+	 * why a connection to its addresses will be denied. */
+	if (pkt.proto == IPPROTO_UDP && pkt.is_frag && is_resolver(&pkt, &pkt.saddr)) {
+		count(PW_C_DNS_FRAGMENT);
+		emit_event(skb, ep, &pkt, PW_R_DNS_FRAGMENT, PW_VERDICT_PASS);
+		return TC_ACT_OK;
+	}
 
 	note_inbound(ep, &pkt);
 	return TC_ACT_OK;

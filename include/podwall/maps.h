@@ -121,7 +121,8 @@ enum pw_mode {
 	X(DNS_PRIVATE, "dns-private")  /* answer address in the cluster: not learned (released) */ \
 	X(TUNNEL, "tunnel")	       /* encapsulation to a node address no rule names explicitly */ \
 	X(DNS_NAME, "dns-name")	       /* query for a name no policy of the pod lets it resolve */ \
-	X(DNS_BUDGET, "dns-budget")    /* the pod is over its budget of held DNS answers */
+	X(DNS_BUDGET, "dns-budget")    /* the pod is over its budget of held DNS answers */     \
+	X(DNS_FRAGMENT, "dns-fragment") /* a DNS answer in IP fragments: passed, nothing learned */
 
 #define PW_REASON_ENUM(id, name) PW_R_##id,
 enum pw_reason {
@@ -156,7 +157,8 @@ _Static_assert(PW_R_NONE == 0, "reason 0 means allowed");
 	X(DNS_AGENT_AWAY, "dns_agent_away")	       /* heartbeat stale: passed unheld */            \
 	X(DNS_TOO_BIG, "dns_too_big")		       /* over PW_DNS_CAP_MAX: passed unheld */        \
 	X(INGRESS_FLOW, "ingress_flows")	       /* inbound connection noted for replies */      \
-	X(FLOW_REVALIDATE, "flow_revalidate")	       /* flow re-checked after a policy change */
+	X(FLOW_REVALIDATE, "flow_revalidate")	       /* flow re-checked after a policy change */ \
+	X(DNS_FRAGMENT, "dns_fragmented")	       /* answer in IP fragments: passed, not learned */
 
 #define PW_COUNTER_ENUM(id, name) PW_C_##id,
 enum pw_counter {
@@ -346,6 +348,7 @@ struct pw_ep_rl {
 /* pw_events: RINGBUF of struct pw_event, PW_EVENTS_BYTES. Full: PW_C_EVENT_LOST. */
 #define PW_VERDICT_DROP	 1
 #define PW_VERDICT_AUDIT 2
+#define PW_VERDICT_PASS	 3 /* passed, with something to explain (dns-fragment) */
 
 struct pw_event {
 	__u64 ts_ns;

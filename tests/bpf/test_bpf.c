@@ -1823,6 +1823,19 @@ static const struct row rows[] = {
 	{"DNS v4 resolver address over v6 (::ffff:) is not a resolver: V4MAPPED", &STD,
 	 ONE(PKT(DNSQ6("::ffff:192.0.2.53")), SHOT(PW_R_V4MAPPED))},
 
+	/* 10d. DNS answers in IP fragments: passed, counted, explained */
+	{"ingress: a UDP answer from a resolver in IP fragments passes, counted, event "
+	 "dns-fragment (nothing can be learned from it)", &STD,
+	 .steps = {
+		 {PKT(DNSQ4(RES4)), DNSOK()},
+		 {.prog = INGRESS, PKT(DNSA4(RES4, .frag = IP_MF)), .verdict = V_OK,
+		  .ctr = {CT(PW_C_DNS_FRAGMENT)},
+		  .ev = {.reason = PW_R_DNS_FRAGMENT, .verdict = PW_VERDICT_PASS}},
+		 {.prog = INGRESS, PKT(DNSA4(RES4, .frag = 3)), .verdict = V_OK,
+		  .ctr = {CT(PW_C_DNS_FRAGMENT)},
+		  .ev = {.reason = PW_R_DNS_FRAGMENT, .verdict = PW_VERDICT_PASS}},
+	 }},
+
 	/* 11. pod_ingress: inbound flows */
 	{"ingress v4 SYN creates an inbound flow; the pod's SYN-ACK passes", &STD,
 	 .steps = {

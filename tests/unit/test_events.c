@@ -184,6 +184,7 @@ static const char *const want_reasons[PW_R_MAX] = {
     [PW_R_TUNNEL] = "tunnel",
     [PW_R_DNS_NAME] = "dns-name",
     [PW_R_DNS_BUDGET] = "dns-budget",
+    [PW_R_DNS_FRAGMENT] = "dns-fragment",
 };
 
 static void test_reason_names(void **state)
@@ -228,6 +229,7 @@ static const char *const want_counters[PW_C_DROP] = {
     [PW_C_DNS_TOO_BIG] = "dns_too_big",
     [PW_C_INGRESS_FLOW] = "ingress_flows",
     [PW_C_FLOW_REVALIDATE] = "flow_revalidate",
+    [PW_C_DNS_FRAGMENT] = "dns_fragmented",
 };
 
 static void test_counter_names(void **state)

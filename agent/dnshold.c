@@ -81,7 +81,10 @@ static uint8_t learn(struct pw_agent *a, struct pw_ep *ep, const struct pw_dns_a
 					now);
 		return PW_R_NONE;
 	}
-	for (size_t i = 0; i < ans->n_addrs; i++) {
+	/* An answer with more addresses than --max-addrs-per-name: its first
+	 * ones are learned (the ones clients try first); learning all of them
+	 * would have each evict the one before and keep the last ones. */
+	for (size_t i = 0, n = 0; i < ans->n_addrs && n < a->o.max_addrs_per_name; i++) {
 		const struct pw_dns_addr *d = &ans->addrs[i];
 		struct pw_learned_addr evicted = {0};
 		uint8_t kind = pw_guard_refuses(a, ans->qname, d->family, &d->addr);
@@ -97,6 +100,7 @@ static uint8_t learn(struct pw_agent *a, struct pw_ep *ep, const struct pw_dns_a
 			continue;
 		}
 		a->st.dns_learned++;
+		n++;
 		err = pw_ep_learn(ep, ans->qname, d->family, &d->addr,
 				  now + clamp_ttl_ns(a, d->ttl), now, a->o.max_addrs_per_name,
 				  &evicted);

@@ -436,7 +436,7 @@ agent_cpu_ticks() { awk '{print $14 + $15}' "/proc/$AGENT_PID/stat" 2>/dev/null 
 # dns_round LABEL POD RUN [SECONDS]: one dnsperf run at 1,000 q/s (5 s by
 # default); the agent's counters and CPU time around it.
 dns_round() {
-	local v=$1 pod=$2 r=$3 secs=${4:-5} s0 s1 c0 c1 held rel line prof=""
+	local v=$1 pod=$2 r=$3 secs=${4:-5} qfile=${5:-$WORK/dnsperf.txt} s0 s1 c0 c1 held rel line prof=""
 	s0=$(agent_json)
 	c0=$(agent_cpu_ticks)
 	if [ "${BENCH_PROFILE:-0}" = 1 ] && [ "$v" = podwall ] && [ "$r" = 1 ]; then
@@ -445,7 +445,7 @@ dns_round() {
 			-- sleep 6 >/dev/null 2>&1 &
 		sleep 0.3
 	fi
-	in_pod "$pod" timeout 40 dnsperf -s "$BDNS4" -d "$WORK/dnsperf.txt" -Q 1000 -l "$secs" \
+	in_pod "$pod" timeout 40 dnsperf -s "$BDNS4" -d "$qfile" -Q 1000 -l "$secs" \
 		-t 2 -v >"$WORK/dnsperf.$v.$r.out" 2>&1
 	sleep 0.3
 	[ -n "$prof" ] && wait
@@ -469,9 +469,12 @@ dns_round() {
 arm_dns() {
 	local r i
 	for ((i = 1; i <= 200; i++)); do echo "d$i.dns.bench.test A"; done >"$WORK/dnsperf.txt"
+	# names no policy of bpw grants: answered REFUSED by the node itself
+	for ((i = 1; i <= 200; i++)); do echo "x$i.refused.bench.test A"; done >"$WORK/dnsperf-refused.txt"
 	for ((r = 1; r <= BENCH_TPUT_RUNS; r++)); do
 		dns_round nofilter bfree $r
 		dns_round podwall bpw $r
+		dns_round podwall_refused bpw $r 5 "$WORK/dnsperf-refused.txt"
 	done
 }
 

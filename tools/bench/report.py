@@ -26,7 +26,7 @@ def pct(sorted_vals, p):
 
 
 def parse_dnsperf(path):
-    lat, rcodes = [], {}
+    lat, other, rcodes = [], [], {}
     out = {"sent": None, "completed": None, "lost": None}
     with open(path, errors="replace") as f:
         for line in f:
@@ -41,12 +41,15 @@ def parse_dnsperf(path):
                     continue
                 if rc == "NOERROR":
                     lat.append(v * 1e6)
+                other.append(v * 1e6)
             else:
                 s = line.strip()
                 for key, name in (("Queries sent:", "sent"), ("Queries completed:", "completed"),
                                   ("Queries lost:", "lost")):
                     if s.startswith(key):
                         out[name] = int(s[len(key):].split()[0])
+    if not lat:
+        lat = other  # every answer an error (REFUSED by the node): their latency
     lat.sort()
     out.update({
         "answers_noerror": len(lat),
@@ -351,6 +354,14 @@ def build(recs):
                     cpu = sum((r.get("agent_cpu_us") or 0) for r in rs)
                     t.add(sec, "agent CPU per held answer", f"{cpu / held:.0f} µs",
                           "", "", "(10 ms tick resolution)")
+            rr = runs.get("podwall_refused" + suffix, [])
+            if rr:
+                lab = "podwall, a name no policy grants (REFUSED by the node)"
+                p50 = med([r["p50_us"] for r in rr])
+                t.add(sec, f"{lab}: p50", f"{f1(p50)} µs", spread([r["p50_us"] for r in rr], f1),
+                      "", "≤ 20 µs", yesno(p50 is not None and p50 <= 20))
+                t.add(sec, f"{lab}: p99", f"{f1(med([r['p99_us'] for r in rr]))} µs",
+                      spread([r["p99_us"] for r in rr], f1))
             a, b = runs.get("nofilter" + suffix), runs.get("podwall" + suffix)
             if a and b:
                 pairs = list(zip(a, b))

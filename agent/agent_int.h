@@ -96,6 +96,8 @@ struct pw_agent {
 	char ev_prefix[24];	     /* the id's first half: the agent's start time */
 	char node[256];		     /* --node-name, or the host name */
 	FILE *ev_file;		     /* <state-dir>/events.jsonl: the ring across restarts */
+	uint64_t dns_ev_sec;	     /* --events-dns budget: the current second, used */
+	uint32_t dns_ev_used;
 	size_t ev_file_lines;
 	struct pw_follower *followers;
 	struct pw_client *clients;
@@ -161,6 +163,13 @@ void pw_events_emit_agent(struct pw_agent *a, const struct pw_ep *ep, uint8_t re
 /* An answer address the rebinding guard kept from being learned. */
 void pw_events_emit_private(struct pw_agent *a, const struct pw_ep *ep, const char *qname,
 			    uint8_t family, const union pw_ip *addr, uint8_t kind);
+/* A DNS lookup record (--events-dns): the name, the answer's addresses and
+ * the path it took: "held" (the agent learned it, then released the answer),
+ * "kernel" (learned in the data path), "refused" (a name no rule grants,
+ * answered REFUSED in the kernel), "passed" (released, nothing learned).
+ * verdict "allow" or "drop" (with reason). Bounded: --events-dns a second. */
+void pw_events_emit_dns(struct pw_agent *a, const struct pw_ep *ep, const char *qname,
+			json_t *answers, const char *path, uint8_t reason);
 json_t *pw_events_query(struct pw_agent *a, const char *pod, int reason, uint64_t since_wall_ns);
 int pw_events_follow(struct pw_agent *a, int fd, const char *pod, int reason);
 

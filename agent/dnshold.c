@@ -161,6 +161,22 @@ static void on_sample(void *ctx, int cpu, void *data, __u32 size)
 		goto drop;
 	}
 	reason = learn(a, ep, ans, &why);
+	if (a->o.events_dns) {
+		json_t *answers = json_array();
+		char ipb[PW_IP_STRLEN];
+		struct pw_range_set rs;
+
+		for (size_t i = 0; i < ans->n_addrs; i++)
+			json_array_append_new(answers,
+					      json_string(pw_ip_str(ans->addrs[i].family,
+								    &ans->addrs[i].addr, ipb)));
+		pw_events_emit_dns(a, ep, ans->qname, answers,
+				   pw_compiled_fqdn_ports(&ep->compiled, ans->qname, &rs) > 0 &&
+						   reason == PW_R_NONE
+					   ? "held"
+					   : "passed",
+				   reason);
+	}
 	if (reason != PW_R_NONE) {
 		a->st.dns_dropped_learn++;
 		goto drop;

@@ -253,6 +253,46 @@ void pw_events_emit_private(struct pw_agent *a, const struct pw_ep *ep, const ch
 		store(a, ev, pod, PW_R_DNS_PRIVATE, ec.wall_ns);
 }
 
+void pw_events_emit_dns(struct pw_agent *a, const struct pw_ep *ep, const char *qname,
+			json_t *answers, const char *path, uint8_t reason)
+{
+	struct pw_event_ctx ec = {0};
+	struct timespec rt;
+	char pod[300] = "?/?", id[64], t[48];
+	uint64_t sec = pw_now_ns() / 1000000000ULL;
+	json_t *ev, *pols = json_array();
+
+	if (!a->o.events_dns || !qname) {
+		json_decref(answers);
+		json_decref(pols);
+		return;
+	}
+	if (sec != a->dns_ev_sec) {
+		a->dns_ev_sec = sec;
+		a->dns_ev_used = 0;
+	}
+	if (a->dns_ev_used >= a->o.events_dns) {
+		json_decref(answers);
+		json_decref(pols);
+		return;
+	}
+	a->dns_ev_used++;
+	ctx_names(a, ep, &ec, id, sizeof(id));
+	if (ep)
+		pw_ep_pod(ep, pod, sizeof(pod));
+	for (size_t i = 0; i < ec.n_policies; i++)
+		json_array_append_new(pols, json_string(ec.policies[i]));
+	clock_gettime(CLOCK_REALTIME, &rt);
+	ec.wall_ns = (uint64_t)rt.tv_sec * 1000000000ULL + (uint64_t)rt.tv_nsec;
+	ev = json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:s,s:s,s:s,s:s,s:o,s:s,s:o}", "id", id, "time",
+		       pw_time_str(ec.wall_ns, t, sizeof(t)), "node", a->node, "namespace",
+		       ec.namespace, "pod", ec.pod, "type", "dns", "verdict",
+		       reason ? "drop" : "allow", "reason", pw_reason_name(reason), "query", qname,
+		       "answers", answers ? answers : json_array(), "path", path, "policies", pols);
+	if (ev)
+		store(a, ev, pod, reason, ec.wall_ns);
+}
+
 json_t *pw_events_query(struct pw_agent *a, const char *pod, int reason, uint64_t since_wall_ns)
 {
 	json_t *arr = json_array();

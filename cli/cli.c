@@ -565,7 +565,7 @@ static const char events_usage[] =
 	"filters (all must match):\n"
 	"  --namespace NS          the pod's namespace\n"
 	"  --pod [NS/]PREFIX       pods whose name starts with PREFIX\n"
-	"  --verdict V             drop or audit\n"
+	"  --verdict V             drop, audit, or allow (DNS lookups, agent --events-dns)\n"
 	"  --reason R              one of: no-rule port spoof fragment ip-options ipv6-ext\n"
 	"                          malformed l2 expired dns-untrusted v4-mapped dns-capture\n"
 	"                          dns-learn dns-invalid dns-name dns-budget dns-fragment\n"
@@ -618,6 +618,23 @@ static void event_print(json_t *e, enum ev_out out)
 	}
 	event_dest(e, dst, sizeof(dst), port, sizeof(port));
 	snprintf(pod, sizeof(pod), "%s/%s", jstr(e, "namespace") ?: "?", jstr(e, "pod") ?: "?");
+	if (!strcmp(jstr(e, "type") ?: "", "dns")) {
+		/* a lookup (--events-dns): the name, its answers, the path */
+		char *ans = join(json_object_get(e, "answers"), ",");
+
+		snprintf(dst, sizeof(dst), "%s -> %s (%s)", jstr(e, "query") ?: "?",
+			 ans && *ans ? ans : "no address", jstr(e, "path") ?: "?");
+		snprintf(port, sizeof(port), "53");
+		free(ans);
+		if (out == EV_COMPACT) {
+			printf("%s [%s] %s dns %s %s\n", jstr(e, "time") ?: "-",
+			       jstr(e, "node") ?: "-", pod, dst, jstr(e, "verdict") ?: "-");
+			return;
+		}
+		printf(EV_ROW_FMT, jstr(e, "time") ?: "-", pod, jstr(e, "verdict") ?: "-",
+		       jstr(e, "reason") ?: "-", "dns", dst, port);
+		return;
+	}
 	if (out == EV_COMPACT) {
 		printf("%s [%s] %s -> %s:%s %s %s\n", jstr(e, "time") ?: "-",
 		       jstr(e, "node") ?: "-", pod, dst, port,

@@ -316,6 +316,8 @@ static void agent_usage(FILE *out)
 		"  --events-keep N         deny events kept for 'podwall events' (default 4096)\n"
 		"  --events-per-sec N      deny events per pod per second (default 100)\n"
 		"  --events-burst N        deny event burst per pod (default 200)\n"
+		"  --events-dns N          also record DNS lookups (name, answers, path), at\n"
+		"                          most N a second on the node (default 0: off)\n"
 		"  --metrics-addr H:P      Prometheus /metrics (default 127.0.0.1:9977; [::1]:P\n"
 		"                          for IPv6; '' to disable). Busy port: retried every 5 s\n"
 		"  --probe-addr H:P        /healthz and /readyz (default 127.0.0.1:9978)\n"
@@ -398,6 +400,7 @@ static int cmd_agent(int argc, char **argv)
 		{"cni-conflist", required_argument, NULL, 17},
 		{"probe-addr", required_argument, NULL, 18},
 		{"metrics-pod-labels", no_argument, NULL, 19},
+		{"events-dns", required_argument, NULL, 20},
 		{"pod-cidr", required_argument, NULL, 30},
 		{"service-cidr", required_argument, NULL, 31},
 		{"node-address", required_argument, NULL, 32},
@@ -502,6 +505,9 @@ static int cmd_agent(int argc, char **argv)
 			break;
 		case 19:
 			o.metrics_pod_labels = true;
+			break;
+		case 20:
+			err = parse_u32("--events-dns", optarg, 0, 10000, &o.events_dns);
 			break;
 		case 30:
 		case 31:

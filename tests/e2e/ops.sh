@@ -508,6 +508,32 @@ print("; ".join(crd_schema.validate_file(crd, sys.argv[2])))' "$REPO/deploy/base
 	assert_fails connect sg "$SRV_B" 443 1
 }
 
+# DNS lookups as records: off by default; with --events-dns, each lookup with
+# its answers and path (held: learned then released; passed: nothing learned).
+events_dns_visibility() {
+	need_agent
+	pod_ensure ev ev-0 app=ev
+	resolve ev "$DNS4" allowed.example.test "$SRV_A"
+	sleep 0.5
+	[ "$(evj | jq '[.[] | select(.type == "dns")] | length')" = 0 ] || fail "DNS records while off"
+	agent_stop >/dev/null || fail "agent did not stop"
+	ops_agent_start --events-dns 50 || fail "agent did not start with --events-dns"
+	resolve ev "$DNS4" allowed.example.test "$SRV_A"
+	resolve ev "$DNS4" denied.example.test "$SRV_B"
+	local j
+	wait_until 3 eval '[ "$(evj --pod e2e/ev-0 --verdict allow | jq "[.[] | select(.type == \"dns\")] | length")" -ge 2 ]' ||
+		fail "no DNS records: $(evj --pod e2e/ev-0 | jq -c 'map(select(.type == "dns"))')"
+	j=$(evj --pod e2e/ev-0 --to-fqdn allowed.example.test | jq -c '[.[] | select(.type == "dns")] | last')
+	jq -e --arg a "$SRV_A" '.query == "allowed.example.test" and .answers == [$a] and .path == "held" and .verdict == "allow" and (.id | type == "string")' <<<"$j" >/dev/null ||
+		fail "DNS record of a granted name: $j"
+	j=$(evj --pod e2e/ev-0 --to-fqdn denied.example.test | jq -c '[.[] | select(.type == "dns")] | last')
+	jq -e --arg b "$SRV_B" '.answers == [$b] and .path == "passed"' <<<"$j" >/dev/null || fail "DNS record of another name: $j"
+	agent_cli events --pod e2e/ev-0 --verdict allow | grep -qE "dns +allowed\.example\.test -> $SRV_A \(held\) +53" ||
+		fail "table: $(agent_cli events --pod e2e/ev-0 --verdict allow | tail -2)"
+	agent_stop >/dev/null
+	ops_agent_start || fail "agent did not start again"
+}
+
 # Records survive an agent restart (events.jsonl in the state dir, bounded);
 # --follow reconnects instead of exiting, without printing a record twice.
 events_survive_restart() {
@@ -946,7 +972,7 @@ cli_agent_stopped() {
 
 CASES="cli_without_agent agent_starts_with_no_policies agent_starts control_socket_root_only
 deny_event_json events_follow_streams events_filters events_hubble_filters events_icmp
-events_table_same_in_follow events_survive_restart explain_matches_verdicts suggest_audit_then_enforce metrics_denied_exact metrics_dns_counters
+events_table_same_in_follow events_dns_visibility events_survive_restart explain_matches_verdicts suggest_audit_then_enforce metrics_denied_exact metrics_dns_counters
 cli_version_json cli_status_degraded cli_validate cli_man_completion health_probes metrics_strict_parsers metrics_port_busy bpftool_dumps_named_fields cli_status cli_endpoints cli_policies cli_fqdn
 cli_help_examples cli_agent_stopped sanitizers_clean"
 

@@ -400,7 +400,7 @@ static int cmd_agent(int argc, char **argv)
 		{"cni-conflist", required_argument, NULL, 17},
 		{"probe-addr", required_argument, NULL, 18},
 		{"metrics-pod-labels", no_argument, NULL, 19},
-		{"events-dns", required_argument, NULL, 20},
+		{"events-dns", required_argument, NULL, 40},
 		{"pod-cidr", required_argument, NULL, 30},
 		{"service-cidr", required_argument, NULL, 31},
 		{"node-address", required_argument, NULL, 32},
@@ -506,7 +506,7 @@ static int cmd_agent(int argc, char **argv)
 		case 19:
 			o.metrics_pod_labels = true;
 			break;
-		case 20:
+		case 40:
 			err = parse_u32("--events-dns", optarg, 0, 10000, &o.events_dns);
 			break;
 		case 30:

@@ -25,6 +25,15 @@ try() { # LABEL CMD...: run, print allowed/denied
 	fi
 }
 
+# The demo either runs or fails: never a skip that exits 0.
+E2E_MUST_RUN=1
+E2E_WHAT=demo
+[ "$(id -u)" = 0 ] || e2e_cannot_run "must run as root (network namespaces, TC, bpffs): sudo make demo"
+# bpffs, as make test does: mounted here if the machine has none
+if ! grep -qs ' /sys/fs/bpf bpf ' /proc/mounts; then
+	mount -t bpf bpf /sys/fs/bpf || e2e_cannot_run "bpffs is not mounted at /sys/fs/bpf and mounting it failed"
+	echo "demo: mounted bpffs at /sys/fs/bpf"
+fi
 e2e_require
 e2e_init
 say "Building the demo node (namespaces $PFX-*), pods and servers"

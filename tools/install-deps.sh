@@ -8,7 +8,7 @@ PKGS=(
 	libbpf-dev bpftool libelf-dev zlib1g-dev
 	libldns-dev libjansson-dev libyaml-dev libmicrohttpd-dev libcurl4-openssl-dev libmnl-dev
 	libcmocka-dev libclang-rt-14-dev
-	iproute2 iptables ipset containernetworking-plugins dnsmasq-base dnsutils
+	iproute2 iptables ipset nftables containernetworking-plugins dnsmasq-base dnsutils
 	iperf3 squid dnsperf python3 python3-scapy python3-yaml jq curl socat
 	procps psmisc openssl
 	prometheus python3-prometheus-client

@@ -154,7 +154,7 @@ node_tunnels() {
 	xmit tunx vxlan "$x" --dst "$POD_GW4" --dport 8472 --inner-mac "$vmac" --alt "$SRV_B" --alt-port 443
 	sleep 1
 	# The controls prove the node really decapsulates and forwards.
-	if ! cap_saw_id "${ctls[0]}"; then
+	if ! cap_seen_id "${ctls[0]}"; then
 		in_node ip -s link show pwvx0 >&2
 		in_node nstat -az 2>/dev/null | grep -iE "Udp(In|NoPorts|InErrors)|IpForw|IpInAddrErr|OutNoRoutes" >&2
 		in_node ss -uanp >&2
@@ -167,7 +167,7 @@ node_tunnels() {
 	[ "$(counter drop_tunnel)" -ge $((d0 + 9)) ] || fail "drop_tunnel counted $(($(counter drop_tunnel) - d0))"
 	wait_until 5 ev_seen drop "$POD_GW4" 8472 tunnel || fail "no tunnel event"
 	# A rule that names the VXLAN port explicitly grants it (the operator meant it).
-	cap_saw_id "$x" || fail "explicit UDP 8472 rule: VXLAN did not pass"
+	cap_seen_id "$x" || fail "explicit UDP 8472 rule: VXLAN did not pass"
 	# Everything else to the router still passes for tun.
 	assert_ok connect tun "$SRV_A" 443
 }

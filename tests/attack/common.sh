@@ -34,6 +34,10 @@ cap_saw() {
 	_cap_since | awk -v s="$1" -v d="$2" -v p="${3:-}" \
 		'$1=="cap" && $3==s && $4==d && (p=="" || $6==p) {f=1} END {exit !f}'
 }
+# cap_seen / cap_seen_id ARGS: the same, for frames that must arrive: polled
+# until CAP_WAIT seconds (5) pass, so a slow capture under load is not a miss.
+cap_seen() { wait_until "${CAP_WAIT:-5}" cap_saw "$@"; }
+cap_seen_id() { wait_until "${CAP_WAIT:-5}" cap_saw_id "$@"; }
 cap_show() { _cap_since | tail -n "${1:-20}" >&2; }
 
 # Unique ids for the frames of one run (IPv4 id / IPv6 flow label).

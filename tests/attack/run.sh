@@ -98,7 +98,7 @@ spec:
 # The allowed things, checked at the end of each case.
 allowed_still_works() {
 	assert_ok connect h "$SRV_A" 443
-	assert_ok cap_saw "$(pod_ip4 h)" "$SRV_A" 443
+	assert_ok cap_seen "$(pod_ip4 h)" "$SRV_A" 443
 }
 
 # send_pair KIND DST [args]: the frame from the control pod (bare: podwall
@@ -142,7 +142,7 @@ spoofed_source_v4() {
 	expect_blocked "spoofed TCP from the open-mode (unselected) pod" "$open_id"
 	expect_blocked "spoofed TCP 10.42.0.250" "$((u_atk - 2))" "$((u_ctl - 2))"
 	expect_blocked "UDP with a neighbour pod's source" "$u_atk" "$u_ctl"
-	cap_saw_id "$((u_ctl - 2))" || fail "control: the bare pod's spoofed frame did not arrive"
+	cap_seen_id "$((u_ctl - 2))" || fail "control: the bare pod's spoofed frame did not arrive"
 	[ "$(counter drop_spoof)" -ge $((d0 + 6)) ] || fail "drop_spoof did not count the frames"
 	allowed_still_works
 }
@@ -160,7 +160,7 @@ spoofed_source_v6() {
 	expect_blocked "spoofed TCP from the open-mode (unselected) pod" "$open_id"
 	expect_blocked "spoofed TCP fd00:42::250" "$a1" "$c1"
 	expect_blocked "TCP from a link-local source" "$ATK_ID"
-	cap_saw_id "$c1" || fail "control: the bare pod's spoofed frame did not arrive"
+	cap_seen_id "$c1" || fail "control: the bare pod's spoofed frame did not arrive"
 	[ "$(counter drop_spoof)" -ge $((d0 + 6)) ] || fail "drop_spoof did not count the frames"
 	assert_ok connect h "$SRV6_A" 443
 }
@@ -181,7 +181,7 @@ ipv4_fragments() {
 	for i in "${!ids[@]}"; do
 		expect_blocked "${ids[$i]%%:*} to $SRV_A:8080" "${ids[$i]#*:}" "${ctls[$i]}"
 	done
-	cap_saw_id "${ctls[2]}" || fail "control: the bare pod's fragments did not arrive"
+	cap_seen_id "${ctls[2]}" || fail "control: the bare pod's fragments did not arrive"
 	[ "$(counter drop_fragment)" -gt "$d0" ] || fail "drop_fragment did not count"
 	grep -q "conn tcp $(pod_ip4 h) $SRV_A 8080" "$TMP/inet.log" && fail "BYPASS: the server accepted a connection from h on 8080"
 	allowed_still_works
@@ -202,7 +202,7 @@ ipv4_options() {
 	for i in "${!ids[@]}"; do
 		expect_blocked "${ids[$i]%%:*} (via $SRV_B)" "${ids[$i]#*:}" "${ctls[$i]}"
 	done
-	cap_saw_id "${ctls[0]}" || fail "control: the bare pod's loose source route did not arrive"
+	cap_seen_id "${ctls[0]}" || fail "control: the bare pod's loose source route did not arrive"
 	[ "$(counter drop_ip-options)" -gt "$d0" ] || fail "drop_ip-options did not count"
 	allowed_still_works
 }
@@ -229,7 +229,7 @@ ipv6_extension_headers() {
 	for i in "${!ids[@]}"; do
 		expect_blocked "${ids[$i]%%:*}" "${ids[$i]#*:}" "${ctls[$i]}"
 	done
-	cap_saw_id "${ctls[0]}" || fail "control: the bare pod's hop-by-hop frame did not arrive"
+	cap_seen_id "${ctls[0]}" || fail "control: the bare pod's hop-by-hop frame did not arrive"
 	[ "$(counter drop_ipv6-ext)" -gt "$d0" ] || fail "drop_ipv6-ext did not count"
 	assert_ok connect h "$SRV6_A" 443
 }
@@ -251,7 +251,7 @@ vlan_tagged_frames() {
 		expect_blocked "${ids[$i]%%:*} to a denied address" "${ids[$i]#*:}" "${ctls[$i]}"
 	done
 	if [ -f "$TMP/vlan-control" ]; then
-		cap_saw_id "${ctls[0]}" || fail "control: the bare pod's VLAN 5 frame did not arrive"
+		cap_seen_id "${ctls[0]}" || fail "control: the bare pod's VLAN 5 frame did not arrive"
 	fi
 	[ "$(counter drop_l2)" -gt "$d0" ] || fail "drop_l2 did not count"
 	allowed_still_works

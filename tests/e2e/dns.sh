@@ -189,7 +189,7 @@ allowed_name_connects() {
 	cni_add fq2 e2e fq-1 app=fq
 	resolve fq "$DNS4" allowed.example.test "$SRV_A"
 	assert_ok connect fq "$SRV_A" 443
-	assert_ok server_saw "$SRV_A" 443 "$(pod_ip4 fq)"
+	assert_ok server_seen "$SRV_A" 443 "$(pod_ip4 fq)"
 	assert_ok fqdn_has fq allowed.example.test "$SRV_A"
 	# granted name, port not granted
 	assert_fails connect fq "$SRV_A" 8080 1
@@ -232,7 +232,7 @@ wildcard_one_label() {
 	# case and a trailing dot do not matter
 	resolve wild "$DNS4" A.Wild.Example.TEST. "$SRV_C"
 	assert_ok connect wild "$SRV_C" 443
-	assert_ok server_saw "$SRV_C" 443 "$ip"
+	assert_ok server_seen "$SRV_C" 443 "$ip"
 	assert_ok fqdn_has wild a.wild.example.test "$SRV_C"
 }
 
@@ -251,7 +251,7 @@ wildcard_multi_label() {
 	assert_ok fqdn_has deep x.y.z.wild.example.test "$SRV_C"
 	resolve deep "$DNS4" b.wild.example.test "$SRV_C"
 	assert_ok connect deep "$SRV_C" 443
-	assert_ok server_saw "$SRV_C" 443 "$ip"
+	assert_ok server_seen "$SRV_C" 443 "$ip"
 }
 
 aaaa_name_connects_v6() {
@@ -263,7 +263,7 @@ aaaa_name_connects_v6() {
 	assert_fails connect fq "$SRV6_A" 443 1
 	resolve fq "$DNS6" v6only.example.test "$SRV6_A" AAAA
 	assert_ok connect fq "$SRV6_A" 443
-	assert_ok server_saw "$SRV6_A" 443 "$ip6"
+	assert_ok server_seen "$SRV6_A" 443 "$ip6"
 	assert_ok fqdn_has fq v6only.example.test "$SRV6_A"
 	# an unallowed AAAA name: refused by the node, no connection
 	refused fq "$DNS6" denied.example.test AAAA
@@ -310,7 +310,7 @@ address_change() {
 		fail "dnsmasq did not pick up the new address"
 	resolve mv "$DNS4" moving.example.test "$SRV_C"
 	assert_ok connect mv "$SRV_C" 443
-	assert_ok server_saw "$SRV_C" 443 "$(pod_ip4 mv)"
+	assert_ok server_seen "$SRV_C" 443 "$(pod_ip4 mv)"
 	# the old address, within its TTL
 	assert_ok connect mv "$SRV_A" 443
 	local el=$(($(now_ms) - t_old)) ttl_ms=$((MIN_TTL * 1000))
@@ -476,7 +476,7 @@ agent_kill9_dns_passes_unheld() {
 	assert_ok agent_start
 	resolve k9 "$DNS4" other.example.test "$SRV_C"
 	assert_ok connect k9 "$SRV_C" 443
-	assert_ok server_saw "$SRV_C" 443 "$(pod_ip4 k9)"
+	assert_ok server_seen "$SRV_C" 443 "$(pod_ip4 k9)"
 	assert_ok connect k9 "$SRV_A" 443
 }
 

@@ -92,9 +92,10 @@ sanitizers_clean() {
 }
 
 # Cannot run here: an error under CI, a loud skip otherwise.
+# E2E_MUST_RUN=1 (the demo): always a failure.
 e2e_cannot_run() {
-	if [ "${CI:-}" = true ]; then
-		printf '\n!!! e2e: CANNOT RUN: %s\n!!! (CI=true: this is a failure)\n\n' "$*" >&2
+	if [ "${CI:-}" = true ] || [ "${E2E_MUST_RUN:-0}" = 1 ]; then
+		printf '\n!!! %s: CANNOT RUN: %s\n!!! (this is a failure)\n\n' "${E2E_WHAT:-e2e}" "$*" >&2
 		exit 1
 	fi
 	printf '\n!!! e2e: SKIPPED, NOTHING WAS TESTED: %s\n\n' "$*" >&2
@@ -514,6 +515,10 @@ server_saw() {
 		awk -v d="$1" -v p="$2" -v s="${3:-}" \
 			'$1=="pkt" && $4==d && $5==p && (s=="" || $3==s) {f=1} END {exit !f}'
 }
+
+# server_seen IP PORT [SRC]: server_saw, for packets that must arrive: polled
+# for up to 5 s (the server's log is written asynchronously).
+server_seen() { wait_until "${CAP_WAIT:-5}" server_saw "$@"; }
 
 # wait_until TIMEOUT CMD...: poll CMD every 0.2 s until it succeeds or
 # TIMEOUT seconds pass (bounded in count and time).

@@ -29,11 +29,11 @@ topo_pods_get_addresses() {
 
 topo_pod_reaches_internet() {
 	assert_ok connect t1 "$SRV_A" 443
-	assert_ok server_saw "$SRV_A" 443 "$(pod_ip4 t1)"
+	assert_ok server_seen "$SRV_A" 443 "$(pod_ip4 t1)"
 	assert_ok connect t1 "$SRV_B" 8080
 	assert_ok udp_send t1 "$SRV_A" 9999
 	assert_ok connect t1 "$SRV6_A" 443
-	assert_ok server_saw "$SRV6_A" 443 "$(pod_ip6 t1)"
+	assert_ok server_seen "$SRV6_A" 443 "$(pod_ip6 t1)"
 	# and back: the internet reaches a pod through the node
 	bg_start t1-listen ip netns exec "$(pod_ns t1)" "$PY" "$NETSRV" listen --port 8080 --seconds 60 \
 		>"$TMP/t1-listen.log"
@@ -149,7 +149,7 @@ cidr_port_enforced() {
 	ip=$(pod_ip4 web)
 	assert_ok endpoint_in_map "$(pod_ifindex web)"
 	assert_ok connect web "$SRV_A" 443
-	assert_ok server_saw "$SRV_A" 443 "$ip"
+	assert_ok server_seen "$SRV_A" 443 "$ip"
 	assert_fails connect web "$SRV_A" 8080
 	assert_fails connect web "$SRV_B" 443
 	assert_fails udp_send web "$SRV_A" 9999 1
@@ -171,7 +171,7 @@ cidr_port_enforced_v6() {
 	local ip6
 	ip6=$(pod_ip6 web6)
 	assert_ok connect web6 "$SRV6_A" 443
-	assert_ok server_saw "$SRV6_A" 443 "$ip6"
+	assert_ok server_seen "$SRV6_A" 443 "$ip6"
 	assert_fails connect web6 "$SRV6_A" 8080
 	assert_fails connect web6 "$SRV6_B" 443
 	assert_fails connect web6 "$SRV_A" 443 1
@@ -301,7 +301,7 @@ audit_mode_passes_and_logs() {
 	policy_ready audit
 	cni_add audit e2e audit-0 app=audit
 	assert_ok connect audit "$SRV_B" 443
-	assert_ok server_saw "$SRV_B" 443 "$(pod_ip4 audit)"
+	assert_ok server_seen "$SRV_B" 443 "$(pod_ip4 audit)"
 	assert_ok connect audit "$SRV_A" 443
 	assert_ok wait_until 3 event_seen audit "$SRV_B" 443 no-rule audit
 	grep '"audit"' "$TMP/agent.events" | tail -1 >&2

@@ -19,7 +19,7 @@
 # in the guest at the same paths, so the guest runs the host's build (same
 # bookworm libraries). In that one boot tests/kernels/guest.sh runs: the
 # verifier check (instructions processed per program), the BPF tier and the
-# e2e suites (run, dns, ops); with PW_KERNELS_ATTACK=1 the attack suite too
+# e2e suites (run, dns; ops.sh with PW_KERNELS_OPS=1); with PW_KERNELS_ATTACK=1 the attack suite too
 # (under TCG each of its scapy starts takes ~20 s: far over the time `make
 # test` has).
 # The guest measures PW_SLOWDOWN once (tests/e2e/slowdown.sh: how much slower
@@ -51,6 +51,7 @@ BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "kernels: no build dir $BUILD"
 CACHE=${PW_KERNELS_CACHE:-$ROOT/build/kernels-cache}
 MIRROR=${PW_KERNELS_MIRROR:-http://deb.debian.org}
 SUITES=${PW_KERNELS_SUITES:-verifier bpf e2e}
+[ "${PW_KERNELS_OPS:-0}" = 1 ] && SUITES="$SUITES ops"
 [ "${PW_KERNELS_ATTACK:-0}" = 1 ] && SUITES="$SUITES attack"
 TIMEOUT=${PW_KERNELS_TIMEOUT:-2100}
 ACCEL=${PW_KERNELS_ACCEL:-tcg}

@@ -594,6 +594,7 @@ static struct pw_ep *ep_by_container(struct pw_agent *a, const char *id)
 /* Bring an endpoint under podwall: rules first, programs second. */
 static int ep_activate(struct pw_agent *a, struct pw_ep *ep, char *err, size_t errlen)
 {
+	char why[PW_ERR_LEN];
 	int ret = pw_sync_ep(a, ep);
 
 	if (ret) {
@@ -601,10 +602,11 @@ static int ep_activate(struct pw_agent *a, struct pw_ep *ep, char *err, size_t e
 			 ep->compile_error ? ep->compile_error : strerror(-ret));
 		return ret;
 	}
-	ret = pw_bpf_attach(&a->bpf, (int)ep->ifindex);
+	ret = pw_bpf_attach(&a->bpf, (int)ep->ifindex, why, sizeof(why));
 	if (ret) {
-		snprintf(err, errlen, "cannot attach programs to %s: %s", ep->host_ifname,
-			 strerror(-ret));
+		/* Fail closed: a pod podwall cannot be first for does not start. */
+		snprintf(err, errlen, "podwall cannot be first on %s: %s", ep->host_ifname,
+			 why[0] ? why : strerror(-ret));
 		return ret;
 	}
 	return 0;
@@ -703,6 +705,32 @@ static void endpoint_ids_from_kernel(struct pw_agent *a)
 		a->next_ep_id = 1;
 }
 
+/* The real order and program ids on both hooks: podwall's current programs
+ * must run first. Put right what can be, report what cannot. */
+static void reconcile_hooks(struct pw_agent *a, struct pw_ep *ep)
+{
+	char what[PW_ERR_LEN], pod[300];
+	int ret = pw_bpf_verify(&a->bpf, (int)ep->ifindex, true, what, sizeof(what));
+
+	pw_ep_pod(ep, pod, sizeof(pod));
+	if (ret > 0) {
+		a->st.hook_repairs += (uint64_t)ret;
+		pw_warn("%s (%s): hook repaired: %s", pod, ep->host_ifname, what);
+		pw_events_emit_hook(a, ep, true, what);
+	} else if (ret < 0 && (!ep->hook_problem || strcmp(ep->hook_problem, what))) {
+		pw_err("%s (%s): podwall is not first and cannot be made first: %s", pod,
+		       ep->host_ifname, what);
+		pw_events_emit_hook(a, ep, false, what);
+	}
+	if (ret >= 0) {
+		free(ep->hook_problem);
+		ep->hook_problem = NULL;
+	} else if (!ep->hook_problem || strcmp(ep->hook_problem, what)) {
+		free(ep->hook_problem);
+		ep->hook_problem = strdup(what);
+	}
+}
+
 static void reconcile(struct pw_agent *a)
 {
 	for (struct pw_ep *ep = a->eps, *next; ep; ep = next) {
@@ -711,10 +739,7 @@ static void reconcile(struct pw_agent *a)
 			ep_remove(a, ep, false);
 			continue;
 		}
-		if (pw_bpf_attached((int)ep->ifindex) != 1) {
-			pw_warn("%s: podwall programs missing, attaching again", ep->host_ifname);
-			pw_bpf_attach(&a->bpf, (int)ep->ifindex);
-		}
+		reconcile_hooks(a, ep);
 	}
 	pw_guard_sync(a); /* the node's addresses may have changed */
 	if (a->k8s && a->k8s_synced)
@@ -846,8 +871,8 @@ static json_t *cmd_cni_check(struct pw_agent *a, json_t *req)
 
 	if (!ep)
 		return reply_err("container %s: not known to podwall", id ? id : "?");
-	if (pw_bpf_attached((int)ep->ifindex) != 1)
-		return reply_err("%s: podwall programs are not attached", ep->host_ifname);
+	if (!pw_bpf_attached(&a->bpf, (int)ep->ifindex))
+		return reply_err("%s: podwall programs are not attached first", ep->host_ifname);
 	if (bpf_map_lookup_elem(a->bpf.endpoints_fd, &ep->ifindex, &v))
 		return reply_err("%s: endpoint missing from pw_endpoints", ep->host_ifname);
 	return json_pack("{s:b}", "ok", 1);
@@ -882,8 +907,9 @@ static json_t *cmd_endpoints(struct pw_agent *a)
 		json_object_set_new(o, "mode", json_string(mode_name(ep)));
 		json_object_set_new(o, "policies",
 				    strv_json(ep->compiled.policies, ep->compiled.n_policies));
-		json_object_set_new(o, "attached",
-				    json_boolean(pw_bpf_attached((int)ep->ifindex) == 1));
+		json_object_set_new(o, "attached", json_boolean(!ep->hook_problem));
+		if (ep->hook_problem)
+			json_object_set_new(o, "hook_problem", json_string(ep->hook_problem));
 		if (ep->compile_error)
 			json_object_set_new(o, "error", json_string(ep->compile_error));
 		if (ep->managed && !pw_bpf_ep_stats(&a->bpf, ep->ep_id, &st)) {
@@ -1171,6 +1197,7 @@ void pw_agent_maps(const struct pw_agent *a, struct pw_map_ref out[PW_AGENT_MAPS
 static json_t *cmd_status(struct pw_agent *a)
 {
 	struct pw_map_ref maps[PW_AGENT_MAPS];	json_t *jm = json_object(), *missing = json_array(), *errs = json_array();
+	json_t *problems = json_array();
 	size_t n_eps = 0, n_managed = 0, attached = 0, i_deg;
 	json_t *v_deg;
 	struct pw_agent_stats *s = &a->st;
@@ -1184,10 +1211,18 @@ static json_t *cmd_status(struct pw_agent *a)
 	for (struct pw_ep *ep = a->eps; ep; ep = ep->next) {
 		n_eps++;
 		n_managed += ep->managed;
-		if (pw_bpf_attached((int)ep->ifindex) == 1)
+		if (!ep->hook_problem && pw_bpf_attached(&a->bpf, (int)ep->ifindex)) {
 			attached++;
-		else
+		} else {
+			char pod[300];
+
 			json_array_append_new(missing, json_string(ep->host_ifname));
+			json_array_append_new(
+				problems,
+				json_pack("{s:s,s:s,s:s}", "pod", pw_ep_pod(ep, pod, sizeof(pod)),
+					  "veth", ep->host_ifname, "problem",
+					  ep->hook_problem ? ep->hook_problem : "not first"));
+		}
 	}
 	for (size_t i = 0; i < a->n_files; i++)
 		if (a->files[i].error)
@@ -1223,6 +1258,14 @@ static json_t *cmd_status(struct pw_agent *a)
 		json_object_set_new(st, "ready", json_boolean(a->ready));
 		json_object_set_new(st, "degraded", deg);
 	}
+	if (st)
+		json_object_set_new(st, "hooks",
+				    json_pack("{s:s,s:I,s:o}", "mode",
+					      a->bpf.hook == PW_HOOK_TCX ? "tcx" : "legacy",
+					      "repairs", (json_int_t)s->hook_repairs, "problems",
+					      problems));
+	else
+		json_decref(problems);
 	if (st && a->k8s) {
 		struct pw_k8s_health h;
 
@@ -1928,7 +1971,7 @@ int pw_agent_run(const struct pw_agent_opts *o)
 			goto out;
 		}
 	}
-	if (pw_bpf_open(&a.bpf, o->pin_dir))
+	if (pw_bpf_open(&a.bpf, o->pin_dir) || pw_bpf_set_hook(&a.bpf, o->hook))
 		goto out;
 	if (pw_portsets_load(&a) || pw_sync_resolvers(&a) || pw_guard_sync(&a))
 		goto out;

@@ -46,6 +46,7 @@ struct pw_agent_opts {
 	struct pw_guard_arg guard[PW_MAX_GUARD_ARGS];
 	int n_guard;
 	const char *cluster_domain; /* names under it may resolve in-cluster; "" = none */
+	int hook;		     /* enum pw_hook_mode: 0 auto, 1 tcx, 2 legacy */
 	bool verbose;
 
 	/* Kubernetes mode: policies, pod labels and resolvers from the API. */

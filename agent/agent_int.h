@@ -71,6 +71,7 @@ struct pw_agent_stats {
 		compile_errors, events_total;
 	uint64_t dns_hold_hist[PW_HOLD_BUCKETS + 1]; /* released answers, by hold time */
 	uint64_t dns_hold_sum_ns;
+	uint64_t hook_repairs; /* hooks found wrong by a reconcile and put right */
 };
 
 struct pw_agent {
@@ -157,6 +158,9 @@ void pw_dnshold_close(struct pw_agent *a);
 int pw_events_open(struct pw_agent *a);
 void pw_events_close(struct pw_agent *a);
 /* An agent-side deny (DNS answer dropped) in the same form as the kernel's. */
+/* A hook of ep found not podwall's first by a reconcile: repaired or not. */
+void pw_events_emit_hook(struct pw_agent *a, const struct pw_ep *ep, bool repaired,
+			 const char *what);
 void pw_events_emit_agent(struct pw_agent *a, const struct pw_ep *ep, uint8_t reason,
 			  uint8_t family, const union pw_ip *resolver, uint16_t pod_port,
 			  const char *qname, const char *why);

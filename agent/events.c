@@ -189,6 +189,22 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+void pw_events_emit_hook(struct pw_agent *a, const struct pw_ep *ep, bool repaired,
+			 const char *what)
+{
+	uint64_t wall = wall_from_mono(pw_now_ns());
+	char pod[300], ts[64];
+	json_t *ev;
+
+	pw_ep_pod(ep, pod, sizeof(pod));
+	pw_time_str(wall, ts, sizeof(ts));
+	ev = json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:s}", "time", ts, "pod", pod, "verdict",
+		       repaired ? "repaired" : "exposed", "reason", "hook-order", "veth",
+		       ep->host_ifname, "ifindex", (int)ep->ifindex, "detail", what);
+	if (ev)
+		store(a, ev, pod, PW_R_MAX, wall);
+}
+
 void pw_events_emit_agent(struct pw_agent *a, const struct pw_ep *ep, uint8_t reason,
 			  uint8_t family, const union pw_ip *resolver, uint16_t pod_port,
 			  const char *qname, const char *why)

@@ -301,6 +301,19 @@ static char *render_metrics(struct pw_agent *a, bool openmetrics)
 	    s->compile_errors);
 	fam(&b, "podwall_events_total", "counter", "Deny/audit events the agent recorded.", "",
 	    s->events_total);
+	{
+		unsigned long long not_first = 0;
+
+		for (struct pw_ep *ep = a->eps; ep; ep = ep->next)
+			not_first += ep->hook_problem != NULL;
+		fam(&b, "podwall_hook_repairs_total", "counter",
+		    "Hooks a reconcile found podwall not first on (or not running the agent's "
+		    "programs) and put right.",
+		    "", s->hook_repairs);
+		fam(&b, "podwall_hook_not_first", "gauge",
+		    "Endpoints where podwall is not first on a hook and could not be made first.",
+		    "", not_first);
+	}
 	if (a->k8s) {
 		struct pw_k8s_health h;
 

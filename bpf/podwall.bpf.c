@@ -20,6 +20,12 @@
 #define DNS_PORT    53
 #define FLOW_REFRESH_NS 1000000000ULL
 
+/* Every pass continues classification: TC_ACT_UNSPEC is tcx's TCX_NEXT and,
+ * for a direct-action tc filter, "next filter". What runs after podwall's
+ * verdict (the bandwidth plugin's shaping redirect) still runs; on the last
+ * program of a hook it means "deliver". A drop (TC_ACT_SHOT) ends it. */
+#define PW_PASS TC_ACT_UNSPEC
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 static __always_inline void ep_count(const struct pw_endpoint *ep, __u8 reason, int audit)
@@ -154,7 +160,7 @@ static __always_inline int deny(struct __sk_buff *skb, const struct pw_endpoint 
 	 * endpoint's rules (or mode) change. */
 	if (reason == PW_R_NO_RULE || reason == PW_R_PORT || reason == PW_R_EXPIRED)
 		flow_create(ep, p, PW_FLOW_AUDIT);
-	return TC_ACT_OK;
+	return PW_PASS;
 }
 
 /*
@@ -573,7 +579,7 @@ static __always_inline int open_egress(struct __sk_buff *skb, const struct pw_en
 	if (parse_packet(skb, &pkt) == PW_P_OK && !source_is_pod(ep, &pkt))
 		return deny(skb, ep, &pkt, PW_R_SPOOF);
 	count(PW_C_PASS_UNMANAGED);
-	return TC_ACT_OK;
+	return PW_PASS;
 }
 
 SEC("tc")
@@ -589,7 +595,7 @@ int pod_egress(struct __sk_buff *skb)
 	ep = bpf_map_lookup_elem(&pw_endpoints, &ifindex);
 	if (!ep) {
 		count(PW_C_PASS_UNMANAGED);
-		return TC_ACT_OK;
+		return PW_PASS;
 	}
 	if (ep->mode == PW_MODE_OPEN)
 		return open_egress(skb, ep);
@@ -602,7 +608,7 @@ int pod_egress(struct __sk_buff *skb)
 		if (pkt.nd_onlink_check && !same_v6_64(ep, &pkt.daddr))
 			return deny(skb, ep, &pkt, PW_R_L2);
 		count(PW_C_PASS_L2);
-		return TC_ACT_OK;
+		return PW_PASS;
 	case PW_P_DROP:
 		return deny(skb, ep, &pkt, pkt.reason);
 	}
@@ -628,7 +634,7 @@ int pod_egress(struct __sk_buff *skb)
 	if (dns)
 		dns_query_passed(skb, ep, &pkt);
 	ep_count(ep, PW_R_NONE, 0);
-	return TC_ACT_OK;
+	return PW_PASS;
 }
 
 /* A token of the endpoint's budget of held answers; 1 if there was one (or
@@ -679,16 +685,16 @@ static __always_inline int dns_answer(struct __sk_buff *skb, const struct pw_end
 
 	cfg = bpf_map_lookup_elem(&pw_config, &zero);
 	if (!cfg || !(cfg->flags & PW_CFG_HOLD_DNS))
-		return TC_ACT_OK;
+		return PW_PASS;
 	if (cfg->release_mark && skb->mark == cfg->release_mark) {
 		count(PW_C_DNS_RELEASED);
-		return TC_ACT_OK;
+		return PW_PASS;
 	}
 	if (off > 1024)
-		return TC_ACT_OK;
+		return PW_PASS;
 	dns = data + off;
 	if ((void *)(dns + DNS_HDR_LEN) > data_end)
-		return TC_ACT_OK;
+		return PW_PASS;
 
 	k.ep_id = ep->ep_id;
 	k.family = p->family;
@@ -697,7 +703,7 @@ static __always_inline int dns_answer(struct __sk_buff *skb, const struct pw_end
 	k.resolver = p->saddr;
 	if (!bpf_map_lookup_elem(&pw_dns_pend, &k)) {
 		count(PW_C_DNS_UNMATCHED);
-		return TC_ACT_OK;
+		return PW_PASS;
 	}
 	/* One answer per query: a second one passes unlearned. */
 	bpf_map_delete_elem(&pw_dns_pend, &k);
@@ -705,11 +711,11 @@ static __always_inline int dns_answer(struct __sk_buff *skb, const struct pw_end
 	now = bpf_ktime_get_ns();
 	if (now - cfg->heartbeat_ns > cfg->agent_timeout_ns) {
 		count(PW_C_DNS_AGENT_AWAY);
-		return TC_ACT_OK;
+		return PW_PASS;
 	}
 	if (skb->len > PW_DNS_CAP_MAX) {
 		count(PW_C_DNS_TOO_BIG);
-		return TC_ACT_OK;
+		return PW_PASS;
 	}
 	if (!hold_budget_take(cfg, ep->ep_id, now)) {
 		/* Over its budget the pod loses its own answers (the client
@@ -775,10 +781,10 @@ int pod_ingress(struct __sk_buff *skb)
 
 	ep = bpf_map_lookup_elem(&pw_endpoints, &ifindex);
 	if (!ep || ep->mode == PW_MODE_OPEN)
-		return TC_ACT_OK;
+		return PW_PASS;
 	pull_headers(skb);
 	if (parse_packet(skb, &pkt) != PW_P_OK)
-		return TC_ACT_OK; /* podwall governs egress; inbound is not filtered */
+		return PW_PASS; /* podwall governs egress; inbound is not filtered */
 
 	if (pkt.proto == IPPROTO_UDP && pkt.ports_known && pkt.sport == bpf_htons(DNS_PORT) &&
 	    is_resolver(&pkt, &pkt.saddr))
@@ -794,5 +800,5 @@ int pod_ingress(struct __sk_buff *skb)
 	}
 
 	note_inbound(ep, &pkt);
-	return TC_ACT_OK;
+	return PW_PASS;
 }

@@ -355,11 +355,12 @@ int pw_cli_status(int argc, char **argv)
 		printf("kubernetes API: %s since %s (enforcing what was last synced): %s\n",
 		       jstr(cond, "reason"), when, jstr(cond, "message"));
 	}
-	printf("endpoints: %lld (%lld enforced), programs attached on %lld\n",
+	printf("endpoints: %lld (%lld enforced), programs attached first on %lld\n",
 	       (long long)json_integer_value(json_object_get(eps, "total")),
 	       (long long)json_integer_value(json_object_get(eps, "enforced")),
 	       (long long)json_integer_value(json_object_get(eps, "programs_attached")));
 	size_t i;
+	json_t *hooks = json_object_get(rep, "hooks");
 
 	json_array_foreach(json_object_get(eps, "programs_missing"), i, v)
 		printf("  MISSING programs on %s\n", json_string_value(v));
@@ -367,6 +368,12 @@ int pw_cli_status(int argc, char **argv)
 		printf("  %s pod %s: %s\n",
 		       json_is_true(json_object_get(v, "selected")) ? "NOT ENFORCED" : "unregistered",
 		       jstr(v, "pod"), jstr(v, "reason"));
+	if (hooks)
+		printf("hooks: %s, %lld repaired since start\n", jstr(hooks, "mode"),
+		       (long long)json_integer_value(json_object_get(hooks, "repairs")));
+	json_array_foreach(json_object_get(hooks, "problems"), i, v)
+		printf("  NOT FIRST %s (%s): %s\n", jstr(v, "pod"), jstr(v, "veth"),
+		       jstr(v, "problem"));
 	printf("policies: %lld loaded from %lld files\n",
 	       (long long)json_integer_value(json_object_get(pols, "loaded")),
 	       (long long)json_integer_value(json_object_get(pols, "files")));

@@ -328,6 +328,10 @@ static void agent_usage(FILE *out)
 		"                          (default 3000)\n"
 		"  --flow-idle-tcp S       idle TCP flows are forgotten after S seconds (21600)\n"
 		"  --flow-idle-other S     idle UDP/other flows, likewise (60)\n"
+		"  --hook auto|tcx|legacy  how programs are hooked: tcx links placed first\n"
+		"                          (Linux 6.6+), or tc filters on clsact verified\n"
+		"                          first (older kernels); auto picks (default auto)\n"
+		"  --reconcile-interval S  check hooks, maps and veths every S seconds (10)\n"
 		"  --k8s                   Kubernetes mode: EgressPolicies, pod labels and the\n"
 		"                          cluster DNS (trusted resolvers) from the API server;\n"
 		"                          nothing applied, no CNI ADD answered before the\n"
@@ -410,6 +414,8 @@ static int cmd_agent(int argc, char **argv)
 		{"search-domain", required_argument, NULL, 20},
 		{"dns-hold-per-sec", required_argument, NULL, 21},
 		{"dns-hold-burst", required_argument, NULL, 22},
+		{"hook", required_argument, NULL, 23},
+		{"reconcile-interval", required_argument, NULL, 24},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{},
@@ -565,6 +571,19 @@ static int cmd_agent(int argc, char **argv)
 			break;
 		case 22:
 			err = parse_u32("--dns-hold-burst", optarg, 1, 1000000, &o.dns_hold_burst);
+			break;
+		case 23:
+			if (!strcmp(optarg, "auto") || !strcmp(optarg, "tcx") ||
+			    !strcmp(optarg, "legacy")) {
+				o.hook = optarg[0] == 'a' ? 0 : optarg[0] == 't' ? 1 : 2;
+				break;
+			}
+			fprintf(stderr, "podwall agent: --hook %s: expected auto, tcx or legacy\n",
+				optarg);
+			return 2;
+		case 24:
+			err = parse_u32("--reconcile-interval", optarg, 1, 3600,
+					&o.reconcile_interval);
 			break;
 		case 'v':
 			o.verbose = true;

@@ -8,7 +8,7 @@
 #
 # usage: tools/bench.sh [BUILD_DIR]      (BUILD_DIR holds podwall, podwall-cni, the
 #                                          skeleton; default build/bench)
-# env:   BENCH_ARMS="pkt tput conn proxy dns react footprint" (a subset runs only those)
+# env:   BENCH_ARMS="pkt hooks tput conn proxy dns react footprint" (a subset runs only those)
 #        BENCH_RUNS=5 (runs per cheap figure), BENCH_TPUT_RUNS=3 (5 s iperf3 runs per arm),
 #        BENCH_PAIR_RUNS=6 (extra no-filter/podwall connection-rate pairs)
 #        BENCH_PODS=110, BENCH_LEARNED_NAMES=23 (x 40 AAAA per name per pod)
@@ -23,7 +23,7 @@ case "$BUILD" in /*) ;; *) BUILD="$REPO/$BUILD" ;; esac
 export BUILD
 OUT=$REPO/build/bench
 BT=$BUILD/benchtools
-BENCH_ARMS=${BENCH_ARMS:-"pkt tput conn proxy dns react footprint"}
+BENCH_ARMS=${BENCH_ARMS:-"pkt hooks tput conn proxy dns react footprint"}
 BENCH_RUNS=${BENCH_RUNS:-5}
 BENCH_TPUT_RUNS=${BENCH_TPUT_RUNS:-3}
 BENCH_PAIR_RUNS=${BENCH_PAIR_RUNS:-6}
@@ -39,7 +39,7 @@ PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 REPORT=$REPO/tools/bench/report.py
 CMDLINE="make BUILD=${BUILD#"$REPO"/} bench"
-[ "${BENCH_ARMS}" = "pkt tput conn proxy dns react footprint" ] || CMDLINE="BENCH_ARMS=\"$BENCH_ARMS\" $CMDLINE"
+[ "${BENCH_ARMS}" = "pkt hooks tput conn proxy dns react footprint" ] || CMDLINE="BENCH_ARMS=\"$BENCH_ARMS\" $CMDLINE"
 
 # Documentation addresses of the "internet" (lib.sh sets the same, after sourcing).
 BENCH_SRV=192.0.2.10   # connbench server (conn 8081, fetch 8082) and iperf3 (5201)
@@ -86,6 +86,28 @@ build_tools() {
 	# shellcheck disable=SC2086
 	gcc $cflags "$REPO/tools/bench/connbench.c" -o "$BT/connbench" -lbpf ||
 		harness_broke "cannot build connbench"
+	# shellcheck disable=SC2086
+	gcc $cflags -I"$REPO/lib/core" -I"$REPO/lib/sys" -I"$BUILD" "$REPO/tools/bench/hookbench.c" \
+		"$BUILD/libpodwall.a" -o "$BT/hookbench" -lbpf -lmnl -lelf -lz -lldns -ljansson -lyaml \
+		-lmicrohttpd -lcurl -lpthread 2>"$BT/hookbench.build.log" || rm -f "$BT/hookbench"
+}
+
+# ------------------------------------------------------------------ 1b. hooks
+
+# Attach time per veth and the reconcile's hook check, tcx and legacy, 110 veths.
+arm_hooks() {
+	local line
+	if [ ! -x "$BT/hookbench" ]; then
+		na "hooks" "hookbench does not build: $(head -c 300 "$BT/hookbench.build.log" | tr '\n' ' ')"
+		return
+	fi
+	say "hooks: hookbench, ${BENCH_PODS:-110} veths, tcx and legacy"
+	timeout 600 "$BT/hookbench" --veths "${BENCH_PODS:-110}" >"$WORK/hooks.out" 2>&1 ||
+		na "hooks" "hookbench failed: $(tail -3 "$WORK/hooks.out" | tr '\n' ' ')"
+	while IFS= read -r line; do
+		say "  $line"
+		rec "$(jq -cn --arg l "$line" '{arm:"hooks",line:$l}')"
+	done <"$WORK/hooks.out"
 }
 
 # ------------------------------------------------------------------ 1. per-packet
@@ -634,6 +656,7 @@ rec "$(jq -cn --arg k "$(uname -r)" --arg d "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --a
 	  dirty_files:($dirty|tonumber),mitigations:$mit}')"
 
 want pkt && arm_pkt
+want hooks && arm_hooks
 PKTWORK=$WORK
 if want tput || want conn || want proxy || want dns || want react || want footprint; then
 	rm -rf "$PKTWORK"
@@ -652,7 +675,7 @@ echo "command: $CMDLINE   (took $((SECONDS - T_START)) s; load average at the st
 echo
 # A partial run (BENCH_ARMS) does not overwrite the full run's results.
 NAME=results
-[ "$BENCH_ARMS" = "pkt tput conn proxy dns react footprint" ] || NAME=results.partial
+[ "$BENCH_ARMS" = "pkt hooks tput conn proxy dns react footprint" ] || NAME=results.partial
 cp "$REC" "$OUT/$NAME.jsonl"
 "$PY" "$REPORT" table "$REC" "$OUT/$NAME.json" "$OUT/$NAME.md" ||
 	harness_broke "report failed"

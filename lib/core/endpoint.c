@@ -34,6 +34,7 @@ void pw_ep_free(struct pw_ep *ep)
 	free(ep->namespace);
 	free(ep->name);
 	free(ep->compile_error);
+	free(ep->hook_problem);
 	pw_labels_free(&ep->labels);
 	pw_compiled_free(&ep->compiled);
 	pw_ep_forget_names(ep);

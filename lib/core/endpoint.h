@@ -66,6 +66,7 @@ struct pw_ep {
 	bool managed;	     /* written to pw_endpoints (some policy selects it) */
 	uint32_t policy_gen; /* last generation written */
 	char *compile_error; /* last compile failure; previous rules stay */
+	char *hook_problem;  /* podwall is not first on a hook and cannot fix it */
 
 	struct pw_learned_name *names;
 	size_t n_names, cap_names;

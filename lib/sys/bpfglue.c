@@ -6,21 +6,26 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/magic.h>
+#include <linux/pkt_cls.h>
+#include <linux/pkt_sched.h>
 #include <zlib.h>
 
 #include "bpfglue.h"
 #include "log.h"
 #include "podwall.skel.h"
+#include "tc.h"
 
-/* podwall's tc filters: fixed handle and priority so a restart replaces them. */
+/* podwall's tc filters (legacy path): a fixed handle, and priority 1, so that
+ * no filter can have a lower one; a restart replaces them in place. */
 #define PW_TC_HANDLE   0x9a11
-#define PW_TC_PRIORITY 0x9a11
+#define PW_TC_PRIORITY 1
 
 static bool libbpf_verbose;
 
@@ -119,10 +124,19 @@ static int check_pinned(struct bpf_object *obj, const char *pin_dir)
 	return 0;
 }
 
+static __u32 prog_id(int fd)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
 int pw_bpf_open(struct pw_bpf *b, const char *pin_dir)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
 	struct podwall_bpf *skel;
+	char path[300];
 	int err;
 
 	memset(b, 0, sizeof(*b));
@@ -154,7 +168,12 @@ int pw_bpf_open(struct pw_bpf *b, const char *pin_dir)
 #undef PW_MAP_FD
 	b->egress_prog_fd = bpf_program__fd(skel->progs.pod_egress);
 	b->ingress_prog_fd = bpf_program__fd(skel->progs.pod_ingress);
-	return 0;
+	b->egress_prog_id = prog_id(b->egress_prog_fd);
+	b->ingress_prog_id = prog_id(b->ingress_prog_fd);
+	snprintf(path, sizeof(path), "%s/links", pin_dir);
+	if (mkdir(path, 0700) && errno != EEXIST)
+		pw_warn("cannot create %s: %s", path, strerror(errno));
+	return pw_bpf_set_hook(b, PW_HOOK_AUTO);
 }
 
 void pw_bpf_close(struct pw_bpf *b)
@@ -164,78 +183,649 @@ void pw_bpf_close(struct pw_bpf *b)
 	b->skel = NULL;
 }
 
-static int attach_one(int ifindex, enum bpf_tc_attach_point point, int prog_fd)
-{
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = point);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = PW_TC_HANDLE, .priority = PW_TC_PRIORITY,
-			    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
+/* ------------------------------------------------------------ the hooks */
 
-	return bpf_tc_attach(&hook, &opts);
+/* tcx (6.6+): the UAPI headers of older distributions lack these. */
+#ifndef BPF_F_BEFORE
+#define BPF_F_BEFORE (1U << 3)
+#endif
+#define PW_BPF_TCX_INGRESS 46 /* enum bpf_attach_type BPF_TCX_INGRESS */
+#define PW_BPF_TCX_EGRESS  47
+#define PW_BPF_LINK_TYPE_TCX 11
+
+/* The BPF_LINK_CREATE and BPF_PROG_QUERY attributes with tcx's fields, as in
+ * the 6.6 UAPI (libbpf 1.1 has no wrapper). */
+union pw_tcx_attr {
+	struct {
+		__u32 prog_fd, target_ifindex, attach_type, flags;
+		__u32 relative_fd, :32;
+		__u64 expected_revision;
+	} link;
+	struct {
+		__u32 target_ifindex, attach_type, query_flags, attach_flags;
+		__u64 prog_ids;
+		__u32 count, :32;
+		__u64 prog_attach_flags, link_ids, link_attach_flags, revision;
+	} query;
+	__u8 pad[128];
+};
+
+/* bpf_link_info with the tcx member (offset 16). */
+struct pw_tcx_link_info {
+	__u32 type, id, prog_id, :32;
+	__u32 ifindex, attach_type;
+	__u8 pad[48];
+};
+
+#define PW_TCX_MAX 64
+
+static const char *const hook_name[2] = {"ingress", "egress"};
+static const __u32 tcx_type[2] = {PW_BPF_TCX_INGRESS, PW_BPF_TCX_EGRESS};
+static const __u32 tc_parent[2] = {TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS),
+				   TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS)};
+
+static int tcx_query(int ifindex, int hook, __u32 *prog_ids, __u32 *link_ids, __u32 *count)
+{
+	union pw_tcx_attr attr;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.query.target_ifindex = (__u32)ifindex;
+	attr.query.attach_type = tcx_type[hook];
+	attr.query.prog_ids = (__u64)(uintptr_t)prog_ids;
+	attr.query.link_ids = (__u64)(uintptr_t)link_ids;
+	attr.query.count = *count;
+	if (syscall(__NR_bpf, BPF_PROG_QUERY, &attr, sizeof(attr)) < 0)
+		return -errno;
+	*count = attr.query.count < *count ? attr.query.count : *count;
+	return 0;
 }
 
-int pw_bpf_attach(struct pw_bpf *b, int ifindex)
+bool pw_bpf_tcx_supported(void)
 {
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-			    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
-	int err;
+	__u32 ids[1], links[1], n = 1;
 
-	/* One clsact qdisc serves both hooks; it may exist already (EEXIST). */
-	err = bpf_tc_hook_create(&hook);
-	if (err && err != -EEXIST) {
-		pw_err("cannot create the clsact qdisc on ifindex %d: %s", ifindex, strerror(-err));
+	/* Loopback always exists; a kernel without tcx refuses the type. */
+	return tcx_query(1, 0, ids, links, &n) == 0;
+}
+
+int pw_bpf_set_hook(struct pw_bpf *b, enum pw_hook_mode mode)
+{
+	bool tcx = pw_bpf_tcx_supported();
+
+	if (mode == PW_HOOK_TCX && !tcx) {
+		pw_err("--hook tcx: this kernel has no tcx (Linux 6.6 or newer)");
+		return -EOPNOTSUPP;
+	}
+	b->tcx_kernel = tcx;
+	b->hook = mode == PW_HOOK_AUTO ? (tcx ? PW_HOOK_TCX : PW_HOOK_LEGACY) : mode;
+	pw_info("hooks: %s%s", b->hook == PW_HOOK_TCX ? "tcx links, placed first" :
+			       "tc filters (clsact), verified first",
+		b->hook == PW_HOOK_LEGACY && tcx ? " (forced: the kernel has tcx)" : "");
+	return 0;
+}
+
+static void link_path(const struct pw_bpf *b, int ifindex, int hook, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/links/tcx_%d_%s", b->pin_dir, ifindex, hook ? "eg" : "in");
+}
+
+static int tcx_link_info(int fd, struct pw_tcx_link_info *info)
+{
+	__u32 len = sizeof(*info);
+
+	memset(info, 0, sizeof(*info));
+	return bpf_obj_get_info_by_fd(fd, info, &len) ? -errno : 0;
+}
+
+static int prog_fd_of(const struct pw_bpf *b, int hook)
+{
+	return hook ? b->ingress_prog_fd : b->egress_prog_fd;
+}
+
+static __u32 prog_id_of(const struct pw_bpf *b, int hook)
+{
+	return hook ? b->ingress_prog_id : b->egress_prog_id;
+}
+
+static void prog_name(__u32 id, char *buf, size_t len)
+{
+	struct bpf_prog_info info = {};
+	__u32 ilen = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(id);
+
+	snprintf(buf, len, "?");
+	if (fd < 0)
+		return;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &ilen))
+		snprintf(buf, len, "%s", info.name[0] ? info.name : "(no name)");
+	close(fd);
+}
+
+/* Is podwall's pinned link the first program on the tcx hook? 0 yes, else a
+ * reason in why. */
+static int tcx_check(const struct pw_bpf *b, int ifindex, int hook, char *why, size_t len)
+{
+	__u32 ids[PW_TCX_MAX], links[PW_TCX_MAX], n = PW_TCX_MAX;
+	struct pw_tcx_link_info li;
+	char path[512], name[32];
+	int fd, err;
+
+	link_path(b, ifindex, hook, path, sizeof(path));
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		snprintf(why, len, "tcx %s: podwall's link is not pinned (%s)", hook_name[hook],
+			 path);
+		return -ENOENT;
+	}
+	err = tcx_link_info(fd, &li);
+	close(fd);
+	if (err || li.ifindex != (__u32)ifindex) {
+		snprintf(why, len, "tcx %s: podwall's link is detached", hook_name[hook]);
+		return -ENOENT;
+	}
+	if (li.prog_id != prog_id_of(b, hook)) {
+		snprintf(why, len, "tcx %s: podwall's link runs program id %u, not this agent's %u",
+			 hook_name[hook], li.prog_id, prog_id_of(b, hook));
+		return -ESTALE;
+	}
+	err = tcx_query(ifindex, hook, ids, links, &n);
+	if (err) {
+		snprintf(why, len, "tcx %s: cannot query: %s", hook_name[hook], strerror(-err));
 		return err;
 	}
-
-	/* Egress first: a pod's packets are governed from the first one. */
-	err = attach_one(ifindex, BPF_TC_INGRESS, b->egress_prog_fd);
-	if (err) {
-		pw_err("cannot attach pod_egress to ifindex %d: %s", ifindex, strerror(-err));
-		return err;
-	}
-	err = attach_one(ifindex, BPF_TC_EGRESS, b->ingress_prog_fd);
-	if (err) {
-		pw_err("cannot attach pod_ingress to ifindex %d: %s", ifindex, strerror(-err));
-		return err;
+	if (!n || ids[0] != li.prog_id || links[0] != li.id) {
+		prog_name(n ? ids[0] : 0, name, sizeof(name));
+		snprintf(why, len, "tcx %s: program id %u (%s, %s %u) runs before podwall's",
+			 hook_name[hook], n ? ids[0] : 0, name, n && links[0] ? "link" : "no link",
+			 n ? links[0] : 0);
+		return -EPERM;
 	}
 	return 0;
 }
 
-static int detach_one(int ifindex, enum bpf_tc_attach_point point)
+/* A second instance of a hook's program (same instructions, same maps): tcx
+ * refuses one program twice on a hook, and a link cannot move, so putting
+ * podwall's link back in front takes a new link with another program. */
+static int prog_clone(const struct pw_bpf *b, int hook)
 {
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = point);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = PW_TC_HANDLE, .priority = PW_TC_PRIORITY);
-	int err = bpf_tc_detach(&hook, &opts);
+	struct bpf_program *p = hook ? b->skel->progs.pod_ingress : b->skel->progs.pod_egress;
+	LIBBPF_OPTS(bpf_prog_load_opts, opts);
 
-	return err == -ENOENT || err == -ENODEV || err == -EINVAL ? 0 : err;
+	return bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, bpf_program__name(p), "Dual BSD/GPL",
+			     bpf_program__insns(p), bpf_program__insn_cnt(p), &opts);
+}
+
+static int tcx_link_create(int prog_fd, int ifindex, int hook)
+{
+	union pw_tcx_attr attr;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.link.prog_fd = (__u32)prog_fd;
+	attr.link.target_ifindex = (__u32)ifindex;
+	attr.link.attach_type = tcx_type[hook];
+	attr.link.flags = BPF_F_BEFORE; /* no relative fd: before all */
+	return (int)syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
+}
+
+/* Pin fd at path, replacing what was pinned there in one step. */
+static int pin_replace(int fd, const char *path)
+{
+	char tmp[520];
+	int ret = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s_new", path); /* bpffs refuses dots */
+	unlink(tmp);
+	if (bpf_obj_pin(fd, tmp) || rename(tmp, path)) {
+		ret = -errno;
+		unlink(tmp);
+	}
+	return ret;
+}
+
+static int tcx_attach_one(struct pw_bpf *b, int ifindex, int hook, char *err, size_t errlen)
+{
+	char path[512], why[256];
+	struct pw_tcx_link_info li;
+	int old, fd = -1, clone = -1, ret;
+	bool ours = false;
+
+	link_path(b, ifindex, hook, path, sizeof(path));
+	old = bpf_obj_get(path);
+	if (old >= 0 && !tcx_link_info(old, &li) && li.ifindex == (__u32)ifindex &&
+	    li.attach_type == tcx_type[hook]) {
+		/* Ours already: swap the program atomically, keep the place. */
+		ours = true;
+		if (li.prog_id == prog_id_of(b, hook) ||
+		    !bpf_link_update(old, prog_fd_of(b, hook), NULL)) {
+			if (!tcx_check(b, ifindex, hook, why, sizeof(why))) {
+				close(old);
+				return 0;
+			}
+		}
+	}
+	/* A new link in front of everything, then the old one goes. While both
+	 * are attached the new one runs a clone of the program (tcx takes a
+	 * program once per hook), switched to the real one once alone. */
+	if (ours) {
+		clone = prog_clone(b, hook);
+		if (clone < 0) {
+			ret = -errno;
+			snprintf(err, errlen, "cannot load a second %s program: %s",
+				 hook ? "pod_ingress" : "pod_egress", strerror(-ret));
+			goto out;
+		}
+	}
+	fd = tcx_link_create(clone >= 0 ? clone : prog_fd_of(b, hook), ifindex, hook);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot attach a tcx %s link: %s", hook_name[hook],
+			 strerror(-ret));
+		goto out;
+	}
+	ret = pin_replace(fd, path);
+	if (ret) {
+		snprintf(err, errlen, "cannot pin the tcx %s link at %s: %s", hook_name[hook], path,
+			 strerror(-ret));
+		bpf_link_detach(fd);
+		goto out;
+	}
+	if (old >= 0)
+		bpf_link_detach(old);
+	if (clone >= 0 && bpf_link_update(fd, prog_fd_of(b, hook), NULL)) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot switch the new tcx %s link to the agent's program: %s",
+			 hook_name[hook], strerror(-ret));
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	if (clone >= 0)
+		close(clone);
+	if (old >= 0)
+		close(old);
+	return ret;
+}
+
+static void tcx_detach_one(struct pw_bpf *b, int ifindex, int hook)
+{
+	char path[512];
+	int fd;
+
+	link_path(b, ifindex, hook, path, sizeof(path));
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		bpf_link_detach(fd);
+		close(fd);
+	}
+	unlink(path);
+}
+
+/* podwall's own tc filter: kind bpf, podwall's handle, one of its programs. */
+static bool tc_is_ours(const struct pw_tc_filter *f)
+{
+	return !strcmp(f->kind, "bpf") && f->handle == PW_TC_HANDLE &&
+	       !strncmp(f->bpf_name, "pod_", 4);
+}
+
+static int tc_check(const struct pw_bpf *b, int ifindex, int hook, char *why, size_t len)
+{
+	struct pw_tc_list l;
+	char what[160];
+	int err;
+
+	if (b->tcx_kernel) {
+		__u32 ids[1], links[1], n = 1;
+
+		if (!tcx_query(ifindex, hook, ids, links, &n) && n) {
+			prog_name(ids[0], what, sizeof(what));
+			snprintf(why, len, "tcx %s: program id %u (%s) runs before podwall's tc filter",
+				 hook_name[hook], ids[0], what);
+			return -EPERM;
+		}
+	}
+	err = pw_tc_filters(ifindex, tc_parent[hook], &l);
+	if (err) {
+		snprintf(why, len, "tc %s: cannot list filters: %s", hook_name[hook],
+			 strerror(-err));
+		return err;
+	}
+	if (!l.n || !tc_is_ours(&l.f[0]) || l.f[0].prio != PW_TC_PRIORITY) {
+		size_t i = 0;
+
+		while (i < l.n && !tc_is_ours(&l.f[i]))
+			i++;
+		if (!l.n || i == l.n) {
+			snprintf(why, len, "tc %s: podwall's filter is missing", hook_name[hook]);
+			err = -ENOENT;
+		} else {
+			pw_tc_describe(&l.f[0], what, sizeof(what));
+			snprintf(why, len, "tc %s: %s runs before podwall's", hook_name[hook], what);
+			err = -EPERM;
+		}
+	} else if (l.f[0].bpf_id != prog_id_of(b, hook)) {
+		snprintf(why, len, "tc %s: podwall's filter runs program id %u, not this agent's %u",
+			 hook_name[hook], l.f[0].bpf_id, prog_id_of(b, hook));
+		err = -ESTALE;
+	} else if (!(l.f[0].bpf_flags & TCA_BPF_FLAG_ACT_DIRECT)) {
+		snprintf(why, len, "tc %s: podwall's filter is not in direct-action mode",
+			 hook_name[hook]);
+		err = -ESTALE;
+	}
+	pw_tc_list_free(&l);
+	return err;
+}
+
+static int tc_attach_prog(struct pw_bpf *b, int ifindex, int hook)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = ifindex,
+			    .attach_point = hook ? BPF_TC_EGRESS : BPF_TC_INGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = PW_TC_HANDLE, .priority = PW_TC_PRIORITY,
+			    .prog_fd = prog_fd_of(b, hook), .flags = BPF_TC_F_REPLACE);
+
+	return bpf_tc_attach(&h, &opts);
+}
+
+/* Move every foreign filter that holds priority 1 (and those right behind it,
+ * keeping their order) one priority down: copy first, then delete, so each
+ * keeps working throughout. */
+static int tc_make_room(int ifindex, int hook, const struct pw_tc_list *l, char *err,
+			size_t errlen)
+{
+	uint32_t top = 0;
+	int ret;
+
+	/* The run of occupied priorities 1, 2, ... top. */
+	for (size_t i = 0; i < l->n; i++) {
+		if (tc_is_ours(&l->f[i]) && l->f[i].prio != PW_TC_PRIORITY)
+			continue;
+		if (l->f[i].prio == top + 1)
+			top++;
+		else if (l->f[i].prio > top + 1)
+			break;
+	}
+	if (top >= 0xffff) {
+		snprintf(err, errlen, "tc %s: no free priority to move filters to", hook_name[hook]);
+		return -ENOSPC;
+	}
+	for (uint32_t p = top; p >= 1; p--) {
+		bool mixed = false;
+
+		for (size_t i = 0; i < l->n; i++) {
+			const struct pw_tc_filter *f = &l->f[i];
+
+			if (f->prio != p)
+				continue;
+			if (tc_is_ours(f)) {
+				mixed = true;
+				continue;
+			}
+			ret = pw_tc_filter_copy(ifindex, tc_parent[hook], f, p + 1, true, err,
+						errlen);
+			if (ret)
+				return ret;
+		}
+		for (size_t i = 0; i < l->n; i++) {
+			const struct pw_tc_filter *f = &l->f[i];
+
+			if (f->prio != p || tc_is_ours(f))
+				continue;
+			ret = mixed ? pw_tc_filter_del(ifindex, tc_parent[hook], f) :
+				      pw_tc_prio_del(ifindex, tc_parent[hook], p, f->protocol);
+			if (ret) {
+				char what[160];
+
+				pw_tc_describe(f, what, sizeof(what));
+				snprintf(err, errlen, "cannot move %s: %s", what, strerror(-ret));
+				return ret;
+			}
+			if (!mixed)
+				break; /* the whole classifier went */
+		}
+	}
+	return 0;
+}
+
+/* Remove podwall filters left at other priorities (older versions used 0x9a11). */
+static void tc_drop_stale(int ifindex, int hook)
+{
+	struct pw_tc_list l;
+
+	if (pw_tc_filters(ifindex, tc_parent[hook], &l))
+		return;
+	for (size_t i = 0; i < l.n; i++)
+		if (tc_is_ours(&l.f[i]) && l.f[i].prio != PW_TC_PRIORITY)
+			pw_tc_filter_del(ifindex, tc_parent[hook], &l.f[i]);
+	pw_tc_list_free(&l);
+}
+
+static int tc_attach_one(struct pw_bpf *b, int ifindex, int hook, char *err, size_t errlen)
+{
+	struct pw_tc_list l;
+	int ret;
+
+	ret = pw_tc_filters(ifindex, tc_parent[hook], &l);
+	if (ret) {
+		snprintf(err, errlen, "tc %s: cannot list filters: %s", hook_name[hook],
+			 strerror(-ret));
+		return ret;
+	}
+	if (!(l.n && tc_is_ours(&l.f[0]) && l.f[0].prio == PW_TC_PRIORITY))
+		ret = tc_make_room(ifindex, hook, &l, err, errlen);
+	pw_tc_list_free(&l);
+	if (ret)
+		return ret;
+	ret = tc_attach_prog(b, ifindex, hook);
+	if (ret) {
+		snprintf(err, errlen, "cannot attach the tc %s filter: %s", hook_name[hook],
+			 strerror(-ret));
+		return ret;
+	}
+	tc_drop_stale(ifindex, hook);
+	return 0;
+}
+
+/* The bandwidth plugin's egress shaping puts an `ingress` qdisc on the veth,
+ * which leaves no TC egress hook and cannot coexist with clsact: swap it for a
+ * clsact carrying the same filters behind podwall's. Only at CNI ADD, before
+ * the pod runs: its filters are gone for the few milliseconds this takes. */
+static int tc_adopt_ingress_qdisc(struct pw_bpf *b, int ifindex, char *err, size_t errlen)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = ifindex,
+			    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+	struct pw_tc_list l;
+	uint32_t shift = 0;
+	char what[160];
+	int ret;
+
+	ret = pw_tc_filters(ifindex, TC_H_MAKE(TC_H_INGRESS, 0), &l);
+	if (ret) {
+		snprintf(err, errlen, "ingress qdisc: cannot list its filters: %s", strerror(-ret));
+		return ret;
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		if (l.f[i].prio == PW_TC_PRIORITY)
+			shift = 1;
+		if (!strcmp(l.f[i].kind, "bpf") &&
+		    (l.f[i].bpf_fd = bpf_prog_get_fd_by_id(l.f[i].bpf_id)) < 0) {
+			ret = -errno;
+			pw_tc_describe(&l.f[i], what, sizeof(what));
+			snprintf(err, errlen, "ingress qdisc: cannot hold the program of %s: %s",
+				 what, strerror(-ret));
+			goto out;
+		}
+		if (l.f[i].prio + shift > 0xffff) {
+			ret = -ENOSPC;
+			snprintf(err, errlen, "ingress qdisc: no priority free behind podwall");
+			goto out;
+		}
+	}
+	ret = pw_tc_ingress_qdisc_del(ifindex);
+	if (!ret)
+		ret = bpf_tc_hook_create(&h);
+	if (ret) {
+		snprintf(err, errlen, "cannot replace the ingress qdisc by clsact: %s",
+			 strerror(-ret));
+		goto out;
+	}
+	ret = tc_attach_prog(b, ifindex, 0);
+	if (ret) {
+		snprintf(err, errlen, "cannot attach the tc ingress filter: %s", strerror(-ret));
+		goto out;
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		ret = pw_tc_filter_copy(ifindex, tc_parent[0], &l.f[i], l.f[i].prio + shift, false,
+					err, errlen);
+		if (ret)
+			goto out;
+	}
+	pw_info("ifindex %d: ingress qdisc replaced by clsact, its %zu filter(s) kept behind "
+		"podwall's", ifindex, l.n);
+out:
+	pw_tc_list_free(&l);
+	return ret;
+}
+
+static int tc_attach(struct pw_bpf *b, int ifindex, char *err, size_t errlen)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = ifindex,
+			    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+	char kind[16];
+	int ret;
+
+	ret = pw_tc_ingress_qdisc(ifindex, kind);
+	if (ret) {
+		snprintf(err, errlen, "cannot list qdiscs: %s", strerror(-ret));
+		return ret;
+	}
+	if (!strcmp(kind, "ingress")) {
+		ret = tc_adopt_ingress_qdisc(b, ifindex, err, errlen);
+	} else if (!kind[0]) {
+		ret = bpf_tc_hook_create(&h);
+		if (ret == -EEXIST)
+			ret = 0;
+		if (ret)
+			snprintf(err, errlen, "cannot create the clsact qdisc: %s", strerror(-ret));
+	} else if (strcmp(kind, "clsact")) {
+		snprintf(err, errlen, "a %s qdisc holds the ingress slot: podwall needs clsact",
+			 kind);
+		ret = -EBUSY;
+	}
+	if (ret)
+		return ret;
+	/* Egress first: a pod's packets are governed from the first one. */
+	ret = tc_attach_one(b, ifindex, 0, err, errlen);
+	if (!ret)
+		ret = tc_attach_one(b, ifindex, 1, err, errlen);
+	return ret;
+}
+
+static void tc_detach_one(int ifindex, int hook)
+{
+	struct pw_tc_list l;
+
+	if (pw_tc_filters(ifindex, tc_parent[hook], &l))
+		return;
+	for (size_t i = 0; i < l.n; i++)
+		if (tc_is_ours(&l.f[i]))
+			pw_tc_filter_del(ifindex, tc_parent[hook], &l.f[i]);
+	pw_tc_list_free(&l);
+}
+
+int pw_bpf_attach(struct pw_bpf *b, int ifindex, char *err, size_t errlen)
+{
+	int ret = 0;
+
+	err[0] = '\0';
+	if (b->hook == PW_HOOK_TCX) {
+		for (int hook = 0; hook < 2 && !ret; hook++)
+			ret = tcx_attach_one(b, ifindex, hook, err, errlen);
+		if (!ret) {
+			/* Filters of older versions or of the legacy mode: now redundant. */
+			tc_detach_one(ifindex, 0);
+			tc_detach_one(ifindex, 1);
+		}
+	} else {
+		ret = tc_attach(b, ifindex, err, errlen);
+		if (!ret && b->tcx_kernel) {
+			/* Links of the tcx mode would run before the filters. */
+			tcx_detach_one(b, ifindex, 0);
+			tcx_detach_one(b, ifindex, 1);
+		}
+		if (!ret)
+			ret = pw_bpf_verify(b, ifindex, false, err, errlen);
+	}
+	return ret;
 }
 
 int pw_bpf_detach(struct pw_bpf *b, int ifindex)
 {
-	int e1 = detach_one(ifindex, BPF_TC_INGRESS);
-	int e2 = detach_one(ifindex, BPF_TC_EGRESS);
-
-	return e1 ? e1 : e2;
+	for (int hook = 0; hook < 2; hook++) {
+		if (b->tcx_kernel)
+			tcx_detach_one(b, ifindex, hook);
+		tc_detach_one(ifindex, hook);
+	}
+	return 0;
 }
 
-static int query_one(int ifindex, enum bpf_tc_attach_point point)
+static int hook_check(const struct pw_bpf *b, int ifindex, int hook, char *why, size_t len)
 {
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = point);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = PW_TC_HANDLE, .priority = PW_TC_PRIORITY);
-	int err = bpf_tc_query(&hook, &opts);
-
-	if (!err)
-		return 1;
-	return err == -ENOENT || err == -EINVAL ? 0 : err;
+	return b->hook == PW_HOOK_TCX ? tcx_check(b, ifindex, hook, why, len) :
+					tc_check(b, ifindex, hook, why, len);
 }
 
-int pw_bpf_attached(int ifindex)
+static int hook_repair(struct pw_bpf *b, int ifindex, int hook, char *err, size_t len)
 {
-	int a = query_one(ifindex, BPF_TC_INGRESS), e;
+	int ret;
 
-	if (a <= 0)
-		return a;
-	e = query_one(ifindex, BPF_TC_EGRESS);
-	return e;
+	if (b->hook == PW_HOOK_TCX)
+		return tcx_attach_one(b, ifindex, hook, err, len);
+	ret = tc_attach_one(b, ifindex, hook, err, len);
+	if (!ret && b->tcx_kernel)
+		tcx_detach_one(b, ifindex, hook); /* podwall's own links of tcx mode */
+	return ret;
+}
+
+static void append(char *buf, size_t len, const char *sep, const char *s)
+{
+	size_t n = strlen(buf);
+
+	snprintf(buf + n, len - n, "%s%s", n ? sep : "", s);
+}
+
+int pw_bpf_verify(struct pw_bpf *b, int ifindex, bool repair, char *what, size_t len)
+{
+	int ret = 0, repaired = 0;
+
+	what[0] = '\0';
+	for (int hook = 0; hook < 2; hook++) {
+		char why[256], err[256] = "";
+		int bad = hook_check(b, ifindex, hook, why, sizeof(why));
+
+		if (!bad)
+			continue;
+		append(what, len, "; ", why);
+		if (!repair) {
+			ret = ret ? ret : bad;
+			continue;
+		}
+		if (!hook_repair(b, ifindex, hook, err, sizeof(err)) &&
+		    !hook_check(b, ifindex, hook, err, sizeof(err))) {
+			append(what, len, "", " (repaired)");
+			repaired++;
+			continue;
+		}
+		append(what, len, "", ": repair failed: ");
+		append(what, len, "", err);
+		ret = -EPERM;
+	}
+	return ret ? ret : repaired;
+}
+
+int pw_bpf_attached(struct pw_bpf *b, int ifindex)
+{
+	char what[512];
+
+	return pw_bpf_verify(b, ifindex, false, what, sizeof(what)) == 0;
 }
 
 int pw_bpf_counters(struct pw_bpf *b, uint64_t out[PW_C_MAX])

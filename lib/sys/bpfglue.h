@@ -23,7 +23,12 @@ struct pw_bpf {
 	PW_MAPS(PW_MAP_FD_FIELD)
 #undef PW_MAP_FD_FIELD
 	int egress_prog_fd, ingress_prog_fd;
+	uint32_t egress_prog_id, ingress_prog_id;
+	int hook;	 /* enum pw_hook_mode: PW_HOOK_TCX or PW_HOOK_LEGACY */
+	bool tcx_kernel; /* the kernel has tcx (6.6+) */
 };
+
+enum pw_hook_mode { PW_HOOK_AUTO, PW_HOOK_TCX, PW_HOOK_LEGACY };
 
 /* Route libbpf's messages through pw_log; shown with -v. */
 void pw_bpf_setup_logging(bool verbose);
@@ -33,13 +38,27 @@ void pw_bpf_setup_logging(bool verbose);
 int pw_bpf_open(struct pw_bpf *b, const char *pin_dir);
 void pw_bpf_close(struct pw_bpf *b);
 
-/* Attach pod_egress to TC ingress and pod_ingress to TC egress of ifindex,
- * atomically replacing an earlier podwall attachment (same handle/priority). */
-int pw_bpf_attach(struct pw_bpf *b, int ifindex);
-/* Remove podwall's filters from ifindex (the clsact qdisc stays). */
+/* How programs are hooked: tcx links placed first (Linux 6.6+, pinned under
+ * PIN_DIR/links), or tc filters at priority 1 on a clsact qdisc, verified
+ * first (older kernels, or forced). pw_bpf_open() picks AUTO. */
+bool pw_bpf_tcx_supported(void);
+int pw_bpf_set_hook(struct pw_bpf *b, enum pw_hook_mode mode);
+
+/* Attach pod_egress to the TC ingress hook and pod_ingress to the TC egress
+ * hook of ifindex, first on each, replacing an earlier podwall attachment in
+ * place (tcx: bpf_link_update; tc: same handle). Foreign tc filters that held
+ * priority 1 move behind podwall's (an `ingress` qdisc becomes a clsact with
+ * the same filters). 0, or -errno with err naming what is in the way. */
+int pw_bpf_attach(struct pw_bpf *b, int ifindex, char *err, size_t errlen);
+/* Remove podwall's links and filters from ifindex (qdiscs stay). */
 int pw_bpf_detach(struct pw_bpf *b, int ifindex);
-/* 1 if both podwall filters are attached on ifindex, 0 if not, -errno. */
-int pw_bpf_attached(int ifindex);
+/* Check the real order and program ids on both hooks: 0 if podwall's current
+ * programs run first on both; else -errno and what says why. With repair,
+ * what it can be fixed is: returns the number of hooks repaired (>= 0), or
+ * -EPERM if something is still wrong (what says what was found). */
+int pw_bpf_verify(struct pw_bpf *b, int ifindex, bool repair, char *what, size_t len);
+/* true if podwall's programs run first on both hooks of ifindex. */
+int pw_bpf_attached(struct pw_bpf *b, int ifindex);
 
 /* Sum a per-CPU counter array entry / per-endpoint stats over CPUs. */
 int pw_bpf_counters(struct pw_bpf *b, uint64_t out[PW_C_MAX]);

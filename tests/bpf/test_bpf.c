@@ -969,7 +969,7 @@ static void check_event(const struct step *s, const struct pw_event *e)
 
 static int want_verdict(int v)
 {
-	return v == V_OK ? TC_ACT_OK : v == V_REDIRECT ? TC_ACT_REDIRECT : TC_ACT_SHOT;
+	return v == V_OK ? TC_ACT_UNSPEC : v == V_REDIRECT ? TC_ACT_REDIRECT : TC_ACT_SHOT;
 }
 
 static void run_step(const struct step *s, int idx)
@@ -999,7 +999,7 @@ static void run_step(const struct step *s, int idx)
 		/* What happened, in full, when it is not what the row says. */
 		print_message("    step %d: %s -> %s, %d event(s)\n", idx + 1,
 			      s->prog == INGRESS ? "pod_ingress" : "pod_egress",
-			      verdict == TC_ACT_OK	     ? "TC_ACT_OK"
+			      verdict == TC_ACT_UNSPEC  ? "TC_ACT_UNSPEC (pass, continue)"
 			      : verdict == TC_ACT_SHOT     ? "TC_ACT_SHOT"
 			      : verdict == TC_ACT_REDIRECT ? "TC_ACT_REDIRECT"
 							   : "?",
@@ -2112,7 +2112,7 @@ static void test_dns_hold_budget(void **state)
 				 0);
 	}
 	counters_read(before);
-	assert_int_equal(run_pkt(EGRESS, DEV_OTHER, 0, &q.pkt), TC_ACT_OK);
+	assert_int_equal(run_pkt(EGRESS, DEV_OTHER, 0, &q.pkt), TC_ACT_UNSPEC);
 	assert_int_equal(run_pkt(INGRESS, DEV_OTHER, 0, &a.pkt), TC_ACT_SHOT);
 	counters_read(after);
 	assert_int_equal(after[PW_C_DROP + PW_R_DNS_CAPTURE] - before[PW_C_DROP + PW_R_DNS_CAPTURE], 1);

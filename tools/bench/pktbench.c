@@ -390,15 +390,15 @@ static void bench_size(__u32 size)
 
 	/* The allowed connection of flow_hit exists before timing. */
 	len = frame(pkt, CIDR_BASE + 10, 40000, 443, POD_IP);
-	run(egress, B.if_pod, pkt, len, 1, TC_ACT_OK);
+	run(egress, B.if_pod, pkt, len, 1, TC_ACT_UNSPEC);
 
 	/* Warm-up, untimed: the flow table reaches its steady state (full, every
 	 * new flow evicting the least recently used one) before the first run. */
 	if (WANT(P_LEARNED) || WANT(P_LEARNED_SAME) || WANT(P_CIDR)) {
 		vary(CIDR_BASE, 256);
 		run(varyp, B.if_pod, pkt, len, B.flows_max ? 4 * B.flows_max : 2 * PW_MAX_FLOWS,
-		    TC_ACT_OK);
-		run(egress, B.if_pod, pkt, len, 1, TC_ACT_OK);
+		    TC_ACT_UNSPEC);
+		run(egress, B.if_pod, pkt, len, 1, TC_ACT_UNSPEC);
 	}
 	c0[0] = counter(PW_C_PASS_FLOW);
 	c0[1] = counter(PW_C_PASS_LEARNED);
@@ -406,34 +406,34 @@ static void bench_size(__u32 size)
 	for (int r = 0; r < B.runs; r++) {
 		len = frame(pkt, CIDR_BASE + 10, 40000, 443, POD_IP);
 		ns[P_FLOOR][r] = run(empty, IF_LO, pkt, len, B.repeat, TC_ACT_OK);
-		ns[P_UNMANAGED][r] = run(egress, IF_LO, pkt, len, B.repeat, TC_ACT_OK);
+		ns[P_UNMANAGED][r] = run(egress, IF_LO, pkt, len, B.repeat, TC_ACT_UNSPEC);
 		vary(0, 0);
-		ns[P_WRAP][r] = run(varyp, IF_LO, pkt, len, B.repeat, TC_ACT_OK);
+		ns[P_WRAP][r] = run(varyp, IF_LO, pkt, len, B.repeat, TC_ACT_UNSPEC);
 		ns[P_CAL_KTIME][r] = run(bpf_program__fd(B.pv->progs.pv_ktime), IF_LO, pkt, len,
 					 B.repeat, TC_ACT_OK);
 		ns[P_CAL_LOOKUP][r] = run(bpf_program__fd(B.pv->progs.pv_lookup), IF_LO, pkt, len,
 					  B.repeat, TC_ACT_OK);
 		if (WANT(P_OPEN)) {
 			len = frame(pkt, CIDR_BASE + 10, 40000, 443, 0x0a2b0001u);
-			ns[P_OPEN][r] = run(egress, B.if_other, pkt, len, B.repeat, TC_ACT_OK);
+			ns[P_OPEN][r] = run(egress, B.if_other, pkt, len, B.repeat, TC_ACT_UNSPEC);
 			len = frame(pkt, CIDR_BASE + 10, 40000, 443, POD_IP);
 		}
 		if (WANT(P_FLOW_HIT))
-			ns[P_FLOW_HIT][r] = run(egress, B.if_pod, pkt, len, B.repeat, TC_ACT_OK);
+			ns[P_FLOW_HIT][r] = run(egress, B.if_pod, pkt, len, B.repeat, TC_ACT_UNSPEC);
 		if (WANT(P_LEARNED_SAME)) {
 			len = frame(pkt, LEARNED_BASE + 3, 40000, 8000, POD_IP);
 			vary(0, 0);
 			vary_ports(8000, 16);
-			ns[P_LEARNED_SAME][r] = run(varyp, B.if_pod, pkt, len, B.repeat, TC_ACT_OK);
+			ns[P_LEARNED_SAME][r] = run(varyp, B.if_pod, pkt, len, B.repeat, TC_ACT_UNSPEC);
 			len = frame(pkt, CIDR_BASE + 10, 40000, 443, POD_IP);
 		}
 		if (WANT(P_LEARNED)) {
 			vary(LEARNED_BASE, size);
-			ns[P_LEARNED][r] = run(varyp, B.if_pod, pkt, len, B.repeat, TC_ACT_OK);
+			ns[P_LEARNED][r] = run(varyp, B.if_pod, pkt, len, B.repeat, TC_ACT_UNSPEC);
 		}
 		if (WANT(P_CIDR)) {
 			vary(CIDR_BASE, 256);
-			ns[P_CIDR][r] = run(varyp, B.if_pod, pkt, len, B.repeat, TC_ACT_OK);
+			ns[P_CIDR][r] = run(varyp, B.if_pod, pkt, len, B.repeat, TC_ACT_UNSPEC);
 		}
 		if (WANT(P_DENY)) {
 			vary(DENY_BASE, DENY_COUNT);

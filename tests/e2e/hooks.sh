@@ -1,0 +1,328 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# podwall e2e: the hook is podwall's, whatever else the CNI chain installs
+# (issue 10). Pods are made by the real chain bridge -> portmap -> bandwidth ->
+# podwall-cni, in k3s's order, with runtimeConfig passed as a runtime does;
+# every case runs on the tcx path (if the kernel has it) and on the legacy
+# tc path (agent --hook legacy).
+#
+# usage: tests/e2e/hooks.sh [BUILD_DIR] [CASE...]
+# Same topology as run.sh (tests/e2e/lib.sh). Every loop is bounded.
+set -u
+
+ONLY=()
+for a in "$@"; do
+	case "$a" in
+	-h | --help)
+		sed -n '3,10p' "$0"
+		exit 0
+		;;
+	*) if [[ $a == *_* ]] && [[ $a != */* ]]; then ONLY+=("$a"); else BUILD=$a; fi ;;
+	esac
+done
+
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+RECONCILE=2  # the agent's --reconcile-interval in this suite
+RATE=20000000 # shaping rate, bit/s (20 Mbit/s)
+BURST=1000000 # bits
+
+# ============================================================ helpers (this suite's own)
+
+# HOOKS_AGENT_ARGS replaces the agent options (to run this suite against an
+# older build, which has neither).
+hooks_agent_start() {
+	local args=${HOOKS_AGENT_ARGS-"--hook $MODE --reconcile-interval $RECONCILE"}
+	# shellcheck disable=SC2086
+	agent_start $args
+}
+
+# chain_add POD NAME EGRESS_RATE INGRESS_RATE: netns + bridge, then portmap,
+# bandwidth and podwall-cni, each with the previous plugin's result, the
+# runtimeConfig a runtime derives from the pod (port mappings, the
+# kubernetes.io/{egress,ingress}-bandwidth annotations). 0 = not shaped.
+chain_add() {
+	local pod=$1 name=$2 egress=$3 ingress=$4 d=$TMP/pods/$1 bw rc=0
+	chain_del "$pod" # left over by a failed case
+	pod_create "$pod" e2e "$name" 0 app=chain || return 1
+	jq -c --argjson prev "$(cat "$d/bridge.result")" \
+		'{cniVersion:"1.0.0",name:"pwnet",type:"portmap",capabilities:{portMappings:true},
+		  snat:true,runtimeConfig:{portMappings:[{hostPort:18080,containerPort:80,protocol:"tcp"}]},
+		  prevResult:$prev}' <<<'{}' >"$d/portmap.conf"
+	_cni_exec "$CNI_BIN_DIR/portmap" ADD "$pod" <"$d/portmap.conf" >"$d/portmap.result" ||
+		fail "portmap ADD: $(cat "$d/portmap.result")"
+	bw=$(jq -cn --argjson e "$egress" --argjson i "$ingress" --argjson b "$BURST" \
+		'{} + (if $e > 0 then {egressRate:$e,egressBurst:$b} else {} end)
+		    + (if $i > 0 then {ingressRate:$i,ingressBurst:$b} else {} end)')
+	jq -cn --argjson prev "$(cat "$d/portmap.result")" --argjson bw "$bw" \
+		'{cniVersion:"1.0.0",name:"pwnet",type:"bandwidth",capabilities:{bandwidth:true},
+		  runtimeConfig:{bandwidth:$bw},prevResult:$prev}' >"$d/bandwidth.conf"
+	_cni_exec "$CNI_BIN_DIR/bandwidth" ADD "$pod" <"$d/bandwidth.conf" >"$d/bandwidth.result" ||
+		fail "bandwidth ADD: $(cat "$d/bandwidth.result")"
+	[ -n "${CHAIN_HOOK:-}" ] && "$CHAIN_HOOK" "$pod"
+	cni_podwall_conf "$(cat "$d/labels")" "$(cat "$d/bandwidth.result")" >"$d/podwall.conf"
+	_cni_exec "$PODWALL_CNI" ADD "$pod" <"$d/podwall.conf" >"$d/podwall.result" || rc=$?
+	if [ "$rc" != 0 ]; then
+		cp "$d/podwall.result" "$TMP/pods/$pod.failed"
+		chain_del "$pod"
+		return 1
+	fi
+	echo 1 >"$d/enforced"
+}
+
+chain_del() {
+	local pod=$1 d=$TMP/pods/$1 p
+	[ -d "$d" ] || return 0
+	_cni_exec "$PODWALL_CNI" DEL "$pod" <"$d/podwall.conf" >/dev/null 2>&1 || true
+	rm -f "$d/enforced"
+	for p in bandwidth portmap; do
+		[ -f "$d/$p.conf" ] && _cni_exec "$CNI_BIN_DIR/$p" DEL "$pod" <"$d/$p.conf" >/dev/null 2>&1
+	done
+	cni_del "$pod"
+}
+
+chain_policy() {
+	policy_cidr chain e2e app=chain enforce "$SRV_A/32:443/TCP $SRV_A/32:$IPERF_PORT/TCP"
+	wait_until 5 policy_loaded chain || fail "policy chain not loaded"
+}
+
+# denied destinations are captured nowhere, the allowed one connects
+assert_enforced() {
+	local pod=$1
+	assert_ok connect "$pod" "$SRV_A" 443
+	server_mark
+	assert_fails connect "$pod" "$SRV_B" 443 1
+	assert_fails connect "$pod" "$SRV_C" 80 1
+	assert_fails udp_send "$pod" "$SRV_B" 9999 1
+	local ans
+	ans=$(dns_query "$pod" "$ROGUE_DNS" allowed.example.test 2>/dev/null || true)
+	! grep -q "^[0-9]" <<<"$ans" ||
+		fail "$pod got an answer from the untrusted DNS server"
+	sleep 0.5 # a leaked packet would be in the capture by now (they are all answered-or-not above)
+	! server_saw "$SRV_B" 443 || fail "$SRV_B:443 saw $pod's SYN"
+	! server_saw "$SRV_C" 80 || fail "$SRV_C:80 saw $pod's SYN"
+	! server_saw "$SRV_B" 9999 || fail "$SRV_B:9999 saw $pod's datagram"
+	! grep -q "$(pod_ip4 "$pod")" "$TMP/rogue-dns.log" 2>/dev/null || fail "the rogue DNS saw $pod"
+}
+
+# iperf_rate POD [-R]: bit/s received in a bounded 3 s run to SRV_A
+iperf_rate() {
+	local out
+	out=$(in_pod "$1" timeout 15 iperf3 -c "$SRV_A" -p "$IPERF_PORT" -t 3 ${2:-} -J 2>/dev/null) ||
+		{ echo 0; return 0; }
+	jq -r '.end.sum_received.bits_per_second // 0 | floor' <<<"$out"
+}
+
+# assert_shaped POD [-R]: the run stays near RATE (not the multi-Gbit/s of an
+# unshaped veth)
+assert_shaped() {
+	local r
+	r=$(iperf_rate "$@")
+	e2e_log "iperf3 $1 ${2:-}: $r bit/s (shaped to $RATE)"
+	[ "$r" -gt $((RATE / 4)) ] || fail "iperf3 $1 ${2:-}: $r bit/s, far below $RATE (blocked?)"
+	[ "$r" -lt $((RATE * 3 / 2)) ] || fail "iperf3 $1 ${2:-}: $r bit/s: not shaped to $RATE"
+}
+
+assert_unshaped() {
+	local r
+	r=$(iperf_rate "$@")
+	e2e_log "iperf3 $1 ${2:-}: $r bit/s (unshaped)"
+	[ "$r" -gt $((RATE * 2)) ] || fail "iperf3 $1 ${2:-}: $r bit/s: shaped though not asked"
+}
+
+# podwall is first on both hooks of the pod's veth, by its own account
+assert_first() {
+	local st
+	st=$(agent_cli status -o json) || fail "status"
+	jq -e --arg m "$MODE" '.hooks.mode == $m' <<<"$st" >/dev/null ||
+		fail "the agent does not say it hooks with $MODE: $(jq -c .hooks <<<"$st")"
+	jq -e --arg v "$(pod_veth "$1")" '.endpoints.programs_missing | index($v) | not' <<<"$st" \
+		>/dev/null || fail "status says podwall is not first on $(pod_veth "$1"): $(jq -c .hooks <<<"$st")"
+	if [ "$MODE" = legacy ]; then
+		local fin fout
+		fin=$(in_node tc filter show dev "$(pod_veth "$1")" ingress)
+		fout=$(in_node tc filter show dev "$(pod_veth "$1")" egress)
+		[[ $(head -n 1 <<<"$fin") == *"pref 1 bpf"* ]] || fail "first ingress filter: $fin"
+		grep -q "pod_egress" <<<"$fin" || fail "pod_egress is not on the ingress hook: $fin"
+		grep -q "pod_ingress" <<<"$fout" || fail "pod_ingress is not on the egress hook: $fout"
+	fi
+}
+
+hook_repairs() { agent_cli status -o json | jq -r '.hooks.repairs'; }
+repairs_above() { [ "$(hook_repairs)" -gt "$1" ]; }
+
+ifb_make() {
+	in_node ip link show "$PFX-ifb" >/dev/null 2>&1 && return 0
+	in_node ip link add "$PFX-ifb" type ifb && in_node ip link set "$PFX-ifb" up
+}
+
+# ============================================================ cases
+
+chain_egress_shaped() {
+	need_agent
+	chain_policy
+	chain_add ce ce-0 "$RATE" 0 || fail "chain ADD: $(cat "$TMP/pods/ce.failed" 2>/dev/null)"
+	assert_first ce
+	assert_enforced ce
+	assert_shaped ce
+	assert_unshaped ce -R
+	chain_del ce
+}
+
+chain_ingress_shaped() {
+	need_agent
+	chain_policy
+	chain_add ci ci-0 0 "$RATE" || fail "chain ADD: $(cat "$TMP/pods/ci.failed" 2>/dev/null)"
+	assert_first ci
+	assert_enforced ci
+	assert_shaped ci -R
+	assert_unshaped ci
+	chain_del ci
+}
+
+chain_both_shaped() {
+	need_agent
+	chain_policy
+	chain_add cb cb-0 "$RATE" "$RATE" || fail "chain ADD: $(cat "$TMP/pods/cb.failed" 2>/dev/null)"
+	assert_first cb
+	assert_enforced cb
+	assert_shaped cb
+	assert_shaped cb -R
+	chain_del cb
+}
+
+# The issue's hostile filter: pref 1, redirect everything to an ifb (whose
+# re-injection skips tc classification). On tcx it runs after podwall's link
+# anyway; on the legacy path it can only get pref 1 by deleting podwall's filter
+# first, and the reconcile moves it behind podwall's.
+hostile_redirect_caught() {
+	need_agent
+	chain_policy
+	chain_add hr hr-0 0 0 || fail "chain ADD: $(cat "$TMP/pods/hr.failed" 2>/dev/null)"
+	assert_enforced hr
+	ifb_make || fail "cannot make an ifb device"
+	local v n0 end
+	v=$(pod_veth hr)
+	n0=$(hook_repairs)
+	in_node tc qdisc add dev "$v" clsact 2>/dev/null || true
+	if [ "$MODE" = legacy ]; then
+		# podwall holds pref 1: the kernel refuses another kind there
+		assert_fails in_node tc filter add dev "$v" ingress pref 1 protocol all u32 match u32 0 0 \
+			action mirred egress redirect dev "$PFX-ifb"
+		in_node tc filter del dev "$v" ingress pref 1 || fail "cannot delete podwall's filter"
+	fi
+	in_node tc filter add dev "$v" ingress pref 1 protocol all u32 match u32 0 0 \
+		action mirred egress redirect dev "$PFX-ifb" || fail "cannot add the hostile filter"
+	in_node tc filter show dev "$v" ingress >&2
+	# caught within one reconcile period (and some slack for the CLI)
+	end=$((SECONDS + RECONCILE + 3))
+	if [ "$MODE" = legacy ]; then
+		wait_until $((RECONCILE + 3)) repairs_above "$n0" || fail "not repaired within a reconcile"
+		jq -e -s 'any(.[]; .reason == "hook-order" and .verdict == "repaired")' \
+			"$TMP/agent.events" >/dev/null || fail "no hook-order event"
+	fi
+	[ $SECONDS -le $end ] || fail "repair took longer than one reconcile period"
+	in_node tc filter show dev "$v" ingress >&2
+	assert_first hr
+	assert_enforced hr
+	# the hostile filter still works, behind podwall: allowed traffic flows via the ifb
+	[[ $(in_node tc filter show dev "$v" ingress) == *mirred* ]] || fail "hostile filter gone"
+	chain_del hr
+}
+
+# A program placed in front of podwall's (tcx: a link with BPF_F_BEFORE; tc:
+# a bpf filter at pref 1, which the kernel puts at the head of podwall's
+# classifier) that ends classification with "pass".
+hostile_prog_first_caught() {
+	need_agent
+	chain_policy
+	chain_add hp hp-0 0 0 || fail "chain ADD: $(cat "$TMP/pods/hp.failed" 2>/dev/null)"
+	local v n0
+	v=$(pod_veth hp)
+	n0=$(hook_repairs)
+	if [ "$MODE" = tcx ]; then
+		in_node "$TMP/tcx_first" "$TMP/hostile.bpf.o" "$(pod_ifindex hp)" ingress \
+			"$PIN/hostile_$RAND" || fail "cannot attach the hostile tcx program"
+	else
+		in_node tc filter add dev "$v" ingress pref 1 handle 0x77 bpf da obj "$TMP/hostile.bpf.o" \
+			sec tc || fail "cannot add the hostile bpf filter"
+	fi
+	wait_until $((RECONCILE + 3)) repairs_above "$n0" || fail "not repaired within a reconcile"
+	jq -e -s 'any(.[]; .reason == "hook-order" and .verdict == "repaired")' "$TMP/agent.events" \
+		>/dev/null || fail "no hook-order event"
+	assert_first hp
+	assert_enforced hp
+	rm -f "$PIN/hostile_$RAND"
+	chain_del hp
+}
+
+# Legacy path: a filter podwall cannot move (a u32 key that jumps to another
+# table) holds pref 1 before podwall-cni runs: ADD fails, naming it.
+cannot_be_first_fails_closed() {
+	need_agent
+	chain_policy
+	CHAIN_HOOK=block_pref1 chain_add fc fc-0 0 0 && fail "ADD succeeded though podwall cannot be first"
+	cat "$TMP/pods/fc.failed" >&2
+	jq -e '.code and (.details // .msg | test("u32 filter pref 1"))' "$TMP/pods/fc.failed" \
+		>/dev/null || fail "the error does not name the filter in the way"
+}
+
+block_pref1() {
+	local v
+	v=$(pod_veth "$1")
+	in_node tc qdisc add dev "$v" clsact 2>/dev/null || true
+	in_node tc filter add dev "$v" ingress pref 1 handle 1: protocol all u32 divisor 1
+	in_node tc filter add dev "$v" ingress pref 1 protocol all u32 link 1: match u32 0 0
+}
+
+sanitizers_clean() {
+	local f
+	for f in "$TMP/agent.log" "$TMP/cni.log"; do
+		if grep -E -n 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$f" >&2; then
+			fail "sanitizer report in $(basename "$f")"
+		fi
+	done
+}
+
+CASES="chain_egress_shaped chain_ingress_shaped chain_both_shaped hostile_redirect_caught
+hostile_prog_first_caught"
+LEGACY_CASES="cannot_be_first_fails_closed"
+
+# ============================================================ main
+
+e2e_require
+command -v clang >/dev/null || e2e_cannot_run "missing clang (for the hostile test program)"
+e2e_init
+e2e_setup
+echo "# e2e hooks: prefix $PFX, node $NODE, temp $TMP, build $BUILD"
+clang -O2 -g -target bpf -I"/usr/include/$(uname -m)-linux-gnu" -c "$E2E_DIR/hostile.bpf.c" \
+	-o "$TMP/hostile.bpf.o" || fail "cannot build hostile.bpf.c"
+${CC:-gcc} -O2 -Wall "$E2E_DIR/tcx_first.c" -o "$TMP/tcx_first" -lbpf || fail "cannot build tcx_first.c"
+
+selected() {
+	[ ${#ONLY[@]} = 0 ] && return 0
+	local c
+	for c in "${ONLY[@]}"; do [ "$c" = "$1" ] && return 0; done
+	return 1
+}
+
+MODES="tcx legacy"
+if ! grep -q . <(bpftool feature probe kernel 2>/dev/null | grep -i "tcx") &&
+	[ "$(uname -r | awk -F. '{print ($1 * 100 + $2 >= 606)}')" != 1 ]; then
+	echo "# this kernel has no tcx (Linux < 6.6): only the legacy path is tested here"
+	MODES=legacy
+fi
+for MODE in $MODES; do
+	echo "# --- hook mode: $MODE"
+	agent_stop >/dev/null 2>&1 || true
+	hooks_agent_start || fail "agent did not start with --hook $MODE"
+	cases=$CASES
+	[ "$MODE" = legacy ] && cases+=" $LEGACY_CASES"
+	for c in $cases; do
+		selected "$c" || continue
+		eval "${c}__$MODE() { $c; }"
+		run_test "${c}__$MODE"
+	done
+done
+run_test sanitizers_clean
+e2e_summary

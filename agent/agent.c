@@ -744,6 +744,8 @@ static void reconcile(struct pw_agent *a)
 	pw_guard_sync(a); /* the node's addresses may have changed */
 	if (a->k8s && a->k8s_synced)
 		pw_kube_adopt(a);
+	if (a->ready)
+		pw_drift_check(a);
 	a->last_reconcile_ns = pw_now_ns();
 }
 
@@ -1266,6 +1268,12 @@ static json_t *cmd_status(struct pw_agent *a)
 					      problems));
 	else
 		json_decref(problems);
+	if (st)
+		json_object_set_new(st, "drift_repairs",
+				    json_pack("{s:I,s:I,s:I}", "pw_endpoints",
+					      (json_int_t)s->drift_repairs[PW_DRIFT_ENDPOINT], "pw_cidr",
+					      (json_int_t)s->drift_repairs[PW_DRIFT_RULES], "pw_ports",
+					      (json_int_t)s->drift_repairs[PW_DRIFT_PORTS]));
 	if (st && a->k8s) {
 		struct pw_k8s_health h;
 

@@ -65,6 +65,9 @@ struct pw_follower {
 };
 
 /* Agent-side counters (the kernel's are in pw_counters). */
+/* What a reconcile found changed behind the agent's back (drift.c). */
+enum pw_drift_kind { PW_DRIFT_ENDPOINT, PW_DRIFT_RULES, PW_DRIFT_PORTS, PW_DRIFT_MAX };
+
 struct pw_agent_stats {
 	uint64_t dns_samples, dns_learned, dns_released, dns_release_fail, dns_dropped_invalid,
 		dns_dropped_learn, dns_not_allowed, dns_private, perf_lost, policy_loads, policy_errors,
@@ -72,6 +75,7 @@ struct pw_agent_stats {
 	uint64_t dns_hold_hist[PW_HOLD_BUCKETS + 1]; /* released answers, by hold time */
 	uint64_t dns_hold_sum_ns;
 	uint64_t hook_repairs; /* hooks found wrong by a reconcile and put right */
+	uint64_t drift_repairs[PW_DRIFT_MAX]; /* map entries put back by a reconcile */
 };
 
 struct pw_agent {
@@ -158,6 +162,9 @@ void pw_dnshold_close(struct pw_agent *a);
 int pw_events_open(struct pw_agent *a);
 void pw_events_close(struct pw_agent *a);
 /* An agent-side deny (DNS answer dropped) in the same form as the kernel's. */
+/* drift.c: compare the maps with the agent's state, repair and count. */
+void pw_drift_check(struct pw_agent *a);
+
 /* A hook of ep found not podwall's first by a reconcile: repaired or not. */
 void pw_events_emit_hook(struct pw_agent *a, const struct pw_ep *ep, bool repaired,
 			 const char *what);

@@ -310,6 +310,15 @@ static char *render_metrics(struct pw_agent *a, bool openmetrics)
 		    "Hooks a reconcile found podwall not first on (or not running the agent's "
 		    "programs) and put right.",
 		    "", s->hook_repairs);
+		const struct lv drift[] = {
+			{"pw_endpoints", s->drift_repairs[PW_DRIFT_ENDPOINT]},
+			{"pw_cidr", s->drift_repairs[PW_DRIFT_RULES]},
+			{"pw_ports", s->drift_repairs[PW_DRIFT_PORTS]},
+		};
+
+		fam_by(&b, "podwall_drift_repairs_total",
+		       "Map entries a reconcile found missing, altered or extra and put right, by map.",
+		       "map", drift, sizeof(drift) / sizeof(drift[0]));
 		fam(&b, "podwall_hook_not_first", "gauge",
 		    "Endpoints where podwall is not first on a hook and could not be made first.",
 		    "", not_first);

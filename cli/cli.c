@@ -371,6 +371,14 @@ int pw_cli_status(int argc, char **argv)
 	if (hooks)
 		printf("hooks: %s, %lld repaired since start\n", jstr(hooks, "mode"),
 		       (long long)json_integer_value(json_object_get(hooks, "repairs")));
+	if (json_object_get(rep, "drift_repairs")) {
+		json_t *d = json_object_get(rep, "drift_repairs");
+
+		printf("drift repaired since start: pw_endpoints %lld, pw_cidr %lld, pw_ports %lld\n",
+		       (long long)json_integer_value(json_object_get(d, "pw_endpoints")),
+		       (long long)json_integer_value(json_object_get(d, "pw_cidr")),
+		       (long long)json_integer_value(json_object_get(d, "pw_ports")));
+	}
 	json_array_foreach(json_object_get(hooks, "problems"), i, v)
 		printf("  NOT FIRST %s (%s): %s\n", jstr(v, "pod"), jstr(v, "veth"),
 		       jstr(v, "problem"));

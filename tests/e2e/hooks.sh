@@ -275,6 +275,72 @@ block_pref1() {
 	in_node tc filter add dev "$v" ingress pref 1 protocol all u32 link 1: match u32 0 0
 }
 
+# ---- state that repairs itself: map entries changed behind the agent's back
+
+le32() { printf '0x%02x 0x%02x 0x%02x 0x%02x' $(($1 & 255)) $((($1 >> 8) & 255)) \
+	$((($1 >> 16) & 255)) $((($1 >> 24) & 255)); }
+drift_total() { agent_cli status -o json | jq -r '.drift_repairs | add'; }
+drift_above() { [ "$(drift_total)" -gt "$1" ]; }
+ep_id_of() {
+	agent_cli endpoints -o json | jq -r --arg v "$(pod_veth "$1")" \
+		'.[] | select(.host_ifname == $v or .veth == $v) | .ep_id' | head -n 1
+}
+connects() { connect "$@" >/dev/null 2>&1; }
+refused() { ! connect "$@" >/dev/null 2>&1; }
+
+drift_repaired() {
+	need_agent
+	chain_policy
+	chain_add dr dr-0 0 0 || fail "chain ADD: $(cat "$TMP/pods/dr.failed" 2>/dev/null)"
+	assert_enforced dr
+	local ifx key n id val ck cv
+	ifx=$(pod_ifindex dr)
+	key=$(le32 "$ifx")
+	id=$(ep_id_of dr)
+	[ -n "$id" ] || fail "no endpoint id for dr"
+
+	# 1. the endpoint entry deleted: the pod would pass untouched
+	n=$(drift_total)
+	# shellcheck disable=SC2086
+	bpftool map delete pinned "$PIN/pw_endpoints" key $key || fail "cannot delete the entry"
+	wait_until $((RECONCILE + 3)) drift_above "$n" || fail "deleted entry not repaired in a reconcile"
+	endpoint_in_map "$ifx" || fail "entry not back"
+	assert_enforced dr
+
+	# 2. the entry altered to open mode (allow-all)
+	n=$(drift_total)
+	# shellcheck disable=SC2086
+	val=$(bpftool -j map lookup pinned "$PIN/pw_endpoints" key $key | jq -r '.value | .[8] = "0x02" | join(" ")')
+	[ -n "$val" ] || fail "cannot read the entry"
+	# shellcheck disable=SC2086
+	bpftool map update pinned "$PIN/pw_endpoints" key $key value $val || fail "cannot alter"
+	[ "$(endpoint_mode "$ifx")" = 2 ] || fail "the alteration did not take"
+	wait_until $((RECONCILE + 3)) drift_above "$n" || fail "altered entry not repaired in a reconcile"
+	[ "$(endpoint_mode "$ifx")" = 0 ] || fail "mode is $(endpoint_mode "$ifx"), not enforce"
+	assert_enforced dr
+
+	# 3. a rule deleted: the allowed destination is cut until the repair
+	n=$(drift_total)
+	ck=$(bpftool -j map dump pinned "$PIN/pw_cidr4" | jq -r --argjson id "$id" \
+		'[.[] | select((.formatted.key.ep_id // -1) == $id)][0].key | join(" ")')
+	[ -n "$ck" ] && [ "$ck" != null ] || fail "no pw_cidr4 rule of endpoint $id"
+	cv=$(bpftool -j map dump pinned "$PIN/pw_cidr4" | jq -r --argjson id "$id" \
+		'[.[] | select((.formatted.key.ep_id // -1) == $id)][0].value | join(" ")')
+	# shellcheck disable=SC2086
+	bpftool map delete pinned "$PIN/pw_cidr4" key $ck || fail "cannot delete the rule"
+	wait_until $((RECONCILE + 3)) drift_above "$n" || fail "deleted rule not repaired in a reconcile"
+	wait_until 3 connects dr "$SRV_A" 443 || fail "allowed destination still cut"
+
+	# 4. a rule added: SRV_B/32 for this endpoint, with the rule's port set
+	n=$(drift_total)
+	# shellcheck disable=SC2086
+	bpftool map update pinned "$PIN/pw_cidr4" key 0x40 0 0 0 $(le32 "$id") 192 0 2 20 value $cv ||
+		fail "cannot add a rule"
+	wait_until $((RECONCILE + 3)) drift_above "$n" || fail "extra rule not removed in a reconcile"
+	assert_enforced dr
+	chain_del dr
+}
+
 sanitizers_clean() {
 	local f
 	for f in "$TMP/agent.log" "$TMP/cni.log"; do
@@ -285,7 +351,7 @@ sanitizers_clean() {
 }
 
 CASES="chain_egress_shaped chain_ingress_shaped chain_both_shaped hostile_redirect_caught
-hostile_prog_first_caught"
+hostile_prog_first_caught drift_repaired"
 LEGACY_CASES="cannot_be_first_fails_closed"
 
 # ============================================================ main

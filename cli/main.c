@@ -15,6 +15,7 @@
 #include "conflist.h"
 #include "ctl.h"
 #include "guard.h"
+#include "lock.h"
 #include "log.h"
 #include "policy.h"
 #include "version.h"
@@ -29,6 +30,7 @@ static int cmd_agent(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
 static int cmd_validate(int argc, char **argv);
 static int cmd_cni_chain(int argc, char **argv);
+static int cmd_cleanup(int argc, char **argv);
 
 static const struct cmd cmds[] = {
 	{"agent", cmd_agent, "run the node agent (foreground)"},
@@ -42,6 +44,7 @@ static const struct cmd cmds[] = {
 	{"validate", cmd_validate, "check EgressPolicy files with the agent's parser (CI)"},
 	{"cni-chain", cmd_cni_chain, "chain podwall-cni into a CNI conflist (k3s install)"},
 	{"cni-unchain", cmd_cni_chain, "remove podwall-cni from a CNI conflist"},
+	{"cleanup", cmd_cleanup, "uninstall: detach every podwall program, remove every pin"},
 	{"version", cmd_version, "print the version"},
 };
 
@@ -243,6 +246,73 @@ static const char cni_chain_usage[] =
 	"EXAMPLES\n"
 	"  podwall cni-chain --conflist /var/lib/rancher/k3s/agent/etc/cni/net.d/10-flannel.conflist\n"
 	"  podwall cni-unchain --conflist /var/lib/rancher/k3s/agent/etc/cni/net.d/10-flannel.conflist\n";
+
+static const char cleanup_usage[] =
+	"usage: podwall cleanup [--pin-dir DIR]\n\n"
+	"Uninstall podwall from this node: detach podwall's programs from every\n"
+	"interface of this network namespace (tc filters by handle, tcx links and\n"
+	"programs by name), then remove every pin under DIR (maps, links, older\n"
+	"layouts) and DIR itself. Refused while an agent holds DIR. Enforcement ends:\n"
+	"unchain podwall-cni first (podwall cni-unchain), or new pods cannot start.\n"
+	"Exits 1 if a podwall program is still attached afterwards.\n\n"
+	"EXAMPLES\n"
+	"  podwall cleanup\n"
+	"  podwall cleanup --pin-dir /sys/fs/bpf/podwall\n";
+
+static int cmd_cleanup(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"pin-dir", required_argument, NULL, 'P'},
+		{"help", no_argument, NULL, 'h'},
+		{},
+	};
+	const char *pin = PW_PIN_DIR;
+	struct pw_cleanup r;
+	bool created;
+	pid_t holder = 0;
+	int c, fd, ret, left;
+
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'P':
+			pin = optarg;
+			break;
+		case 'h':
+			fputs(cleanup_usage, stdout);
+			return 0;
+		default:
+			fputs(cleanup_usage, stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fputs(cleanup_usage, stderr);
+		return 2;
+	}
+	fd = pw_lock_dir(pin, &created, &holder);
+	if (fd == -EWOULDBLOCK) {
+		fprintf(stderr, "podwall cleanup: an agent (PID %d) holds %s: stop it first\n",
+			(int)holder, pin);
+		return 1;
+	}
+	if (fd < 0 && fd != -ENOENT && fd != -ENOTDIR)
+		fprintf(stderr, "podwall cleanup: cannot lock %s: %s (going on)\n", pin,
+			strerror(-fd));
+	ret = pw_bpf_cleanup(pin, &r);
+	if (fd >= 0)
+		close(fd);
+	left = pw_bpf_leftovers();
+	printf("podwall cleanup: %d tc filter(s) and %d tcx link(s) detached from %d "
+	       "interface(s); %d pin(s) removed with %s\n",
+	       r.tc_filters, r.tcx_links, r.interfaces, r.pins, pin);
+	if (ret)
+		fprintf(stderr, "podwall cleanup: removing %s: %s\n", pin, strerror(-ret));
+	if (left) {
+		fprintf(stderr, "podwall cleanup: %d podwall program(s) still attached\n", left);
+		return 1;
+	}
+	return ret ? 1 : 0;
+}
 
 static int cmd_cni_chain(int argc, char **argv)
 {

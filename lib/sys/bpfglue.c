@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <dirent.h>
 #include <errno.h>
+#include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -826,6 +828,140 @@ int pw_bpf_attached(struct pw_bpf *b, int ifindex)
 	char what[512];
 
 	return pw_bpf_verify(b, ifindex, false, what, sizeof(what)) == 0;
+}
+
+/* ---------------------------------------------------------------- cleanup */
+
+static bool is_podwall_prog(__u32 id)
+{
+	char name[32];
+
+	prog_name(id, name, sizeof(name));
+	return !strcmp(name, "pod_egress") || !strcmp(name, "pod_ingress");
+}
+
+/* podwall's tcx programs on ifindex: detach their links (or the programs). */
+static int tcx_cleanup(int ifindex)
+{
+	int n = 0;
+
+	for (int hook = 0; hook < 2; hook++) {
+		__u32 ids[PW_TCX_MAX], links[PW_TCX_MAX], cnt = PW_TCX_MAX;
+
+		if (tcx_query(ifindex, hook, ids, links, &cnt))
+			continue;
+		for (__u32 i = 0; i < cnt; i++) {
+			int fd;
+
+			if (!is_podwall_prog(ids[i]))
+				continue;
+			if (links[i]) {
+				fd = bpf_link_get_fd_by_id(links[i]);
+				if (fd >= 0 && !bpf_link_detach(fd))
+					n++;
+			} else {
+				fd = bpf_prog_get_fd_by_id(ids[i]);
+				if (fd >= 0 && !bpf_prog_detach2(fd, ifindex, tcx_type[hook]))
+					n++;
+			}
+			if (fd >= 0)
+				close(fd);
+		}
+	}
+	return n;
+}
+
+static int tc_cleanup(int ifindex)
+{
+	int n = 0;
+
+	for (int hook = 0; hook < 2; hook++) {
+		struct pw_tc_list l;
+
+		if (pw_tc_filters(ifindex, tc_parent[hook], &l))
+			continue;
+		for (size_t i = 0; i < l.n; i++)
+			if (tc_is_ours(&l.f[i]) && !pw_tc_filter_del(ifindex, tc_parent[hook], &l.f[i]))
+				n++;
+		pw_tc_list_free(&l);
+	}
+	return n;
+}
+
+static int unpin_tree(const char *dir, int *pins)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int ret = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		char path[600];
+		struct stat st;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (lstat(path, &st))
+			continue;
+		if (S_ISDIR(st.st_mode))
+			ret = unpin_tree(path, pins) ?: ret;
+		else if (unlink(path))
+			ret = -errno;
+		else
+			(*pins)++;
+	}
+	closedir(d);
+	if (rmdir(dir) && errno != ENOENT)
+		ret = -errno;
+	return ret;
+}
+
+int pw_bpf_cleanup(const char *pin_dir, struct pw_cleanup *r)
+{
+	struct if_nameindex *ifs = if_nameindex(), *i;
+	bool tcx = pw_bpf_tcx_supported();
+
+	memset(r, 0, sizeof(*r));
+	if (!ifs)
+		return -errno;
+	for (i = ifs; i->if_index; i++) {
+		int t = tc_cleanup((int)i->if_index), x = tcx ? tcx_cleanup((int)i->if_index) : 0;
+
+		r->tc_filters += t;
+		r->tcx_links += x;
+		r->interfaces += t + x > 0;
+	}
+	if_freenameindex(ifs);
+	return unpin_tree(pin_dir, &r->pins);
+}
+
+int pw_bpf_leftovers(void)
+{
+	struct if_nameindex *ifs = if_nameindex(), *i;
+	bool tcx = pw_bpf_tcx_supported();
+	int n = 0;
+
+	if (!ifs)
+		return -errno;
+	for (i = ifs; i->if_index; i++) {
+		for (int hook = 0; hook < 2; hook++) {
+			struct pw_tc_list l;
+			__u32 ids[PW_TCX_MAX], links[PW_TCX_MAX], cnt = PW_TCX_MAX;
+
+			if (!pw_tc_filters((int)i->if_index, tc_parent[hook], &l)) {
+				for (size_t k = 0; k < l.n; k++)
+					n += tc_is_ours(&l.f[k]);
+				pw_tc_list_free(&l);
+			}
+			if (tcx && !tcx_query((int)i->if_index, hook, ids, links, &cnt))
+				for (__u32 k = 0; k < cnt; k++)
+					n += is_podwall_prog(ids[k]);
+		}
+	}
+	if_freenameindex(ifs);
+	return n;
 }
 
 int pw_bpf_counters(struct pw_bpf *b, uint64_t out[PW_C_MAX])

@@ -60,6 +60,16 @@ int pw_bpf_verify(struct pw_bpf *b, int ifindex, bool repair, char *what, size_t
 /* true if podwall's programs run first on both hooks of ifindex. */
 int pw_bpf_attached(struct pw_bpf *b, int ifindex);
 
+/* Uninstall: detach podwall's programs (tc filters by handle and name, tcx
+ * links or programs by name) from every interface of this network namespace,
+ * then remove every pin under pin_dir and the directory. */
+struct pw_cleanup {
+	int tc_filters, tcx_links, interfaces, pins;
+};
+int pw_bpf_cleanup(const char *pin_dir, struct pw_cleanup *r);
+/* podwall programs still attached to any interface here (after a cleanup: 0). */
+int pw_bpf_leftovers(void);
+
 /* Sum a per-CPU counter array entry / per-endpoint stats over CPUs. */
 int pw_bpf_counters(struct pw_bpf *b, uint64_t out[PW_C_MAX]);
 int pw_bpf_ep_stats(struct pw_bpf *b, uint32_t ep_id, struct pw_ep_stats *out);

@@ -341,6 +341,52 @@ drift_repaired() {
 	chain_del dr
 }
 
+# ---- uninstall: `podwall cleanup` leaves no program, link or pin behind
+
+prog_gone() { ! bpftool prog show id "$1" >/dev/null 2>&1; }
+
+cleanup_leaves_nothing() {
+	need_agent
+	chain_policy
+	chain_add cl1 cl1-0 "$RATE" 0 || fail "chain ADD cl1"
+	chain_add cl2 cl2-0 0 0 || fail "chain ADD cl2"
+	assert_enforced cl1
+	local ids p v out
+	# the programs now attached (tc or tcx), to check they are freed after
+	ids=""
+	for p in cl1 cl2; do
+		v=$(pod_veth "$p")
+		ids+=" $(in_node tc filter show dev "$v" ingress | { grep -o ' id [0-9]*' || true; } | awk '{print $2}')"
+		ids+=" $(in_node tc filter show dev "$v" egress | { grep -o ' id [0-9]*' || true; } | awk '{print $2}')"
+	done
+	for p in "$PIN"/links/tcx_*; do
+		[ -e "$p" ] && ids+=" $(bpftool -j link show pinned "$p" | jq -r .prog_id)"
+	done
+	[ "$MODE" = legacy ] || [[ $ids == *[0-9]* ]] || fail "no tcx link pinned"
+	e2e_log "programs before cleanup: $ids"
+	# refused while the agent runs
+	out=$(in_node "$PODWALL" cleanup --pin-dir "$PIN" 2>&1) && fail "cleanup ran under a live agent: $out"
+	grep -q "holds" <<<"$out" || fail "refusal does not say why: $out"
+	agent_stop
+	out=$(in_node "$PODWALL" cleanup --pin-dir "$PIN" 2>&1) || fail "cleanup failed: $out"
+	e2e_log "$out"
+	[ ! -e "$PIN" ] || fail "$PIN still exists: $(ls -R "$PIN")"
+	for p in cl1 cl2; do
+		v=$(pod_veth "$p")
+		out=$(in_node tc filter show dev "$v" ingress; in_node tc filter show dev "$v" egress)
+		! grep -q "pod_" <<<"$out" || fail "podwall filter left on $v: $out"
+	done
+	for p in $ids; do
+		wait_until 5 prog_gone "$p" || fail "program $p still loaded after cleanup"
+	done
+	# the bandwidth plugin's shaping is still there, podwall's filters gone
+	[[ $(in_node tc filter show dev "$(pod_veth cl1)" ingress) == *mirred* ]] ||
+		fail "cleanup removed the bandwidth plugin's filter"
+	chain_del cl1
+	chain_del cl2
+	hooks_agent_start || fail "agent did not start again after cleanup"
+}
+
 sanitizers_clean() {
 	local f
 	for f in "$TMP/agent.log" "$TMP/cni.log"; do
@@ -353,6 +399,7 @@ sanitizers_clean() {
 CASES="chain_egress_shaped chain_ingress_shaped chain_both_shaped hostile_redirect_caught
 hostile_prog_first_caught drift_repaired"
 LEGACY_CASES="cannot_be_first_fails_closed"
+LAST_CASES="cleanup_leaves_nothing"
 
 # ============================================================ main
 
@@ -384,6 +431,7 @@ for MODE in $MODES; do
 	hooks_agent_start || fail "agent did not start with --hook $MODE"
 	cases=$CASES
 	[ "$MODE" = legacy ] && cases+=" $LEGACY_CASES"
+	cases+=" $LAST_CASES"
 	for c in $cases; do
 		selected "$c" || continue
 		eval "${c}__$MODE() { $c; }"

@@ -796,7 +796,7 @@ int pod_ingress(struct __sk_buff *skb)
 	if (pkt.proto == IPPROTO_UDP && pkt.is_frag && is_resolver(&pkt, &pkt.saddr)) {
 		count(PW_C_DNS_FRAGMENT);
 		emit_event(skb, ep, &pkt, PW_R_DNS_FRAGMENT, PW_VERDICT_PASS);
-		return TC_ACT_OK;
+		return PW_PASS;
 	}
 
 	note_inbound(ep, &pkt);

@@ -267,9 +267,12 @@ static int k8s_cache_path(const struct pw_agent *a, const char *source, char *bu
 		return -EINVAL;
 	slash = strchr(p, '/');
 	/* NAMESPACE/NAME as the API validates them; anything else is never cached. */
+	if (!strncmp(p, "@cluster/", 9)) /* ClusterEgressPolicy: no namespace has an '@' */
+		p++;
 	if (!slash || slash == p || strchr(slash + 1, '/') || p[0] == '.' || strstr(p, "..") ||
 	    strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789-./") != strlen(p))
 		return -EINVAL;
+	p = source + 4;
 	/* '_' for the '/': namespaces are DNS labels, they never hold one. */
 	n = snprintf(buf, len, "%s/policy-cache/k8s/%.*s_%s.json", a->o.state_dir,
 		     (int)(slash - p), p, slash + 1);
@@ -376,6 +379,56 @@ void pw_agent_policy_cache_prune(struct pw_agent *a)
 		unlink(path);
 	}
 	closedir(d);
+}
+
+/* ClusterEgressPolicies: which namespaces each selects, from the labels of the
+ * Namespaces the API has (namespaces: "/NAME" -> Namespace object). */
+void pw_agent_resolve_cluster(struct pw_agent *a, const json_t *namespaces)
+{
+	size_t n = json_object_size(namespaces), k;
+	const char **names = calloc(n ? n : 1, sizeof(*names));
+	struct pw_labels *labels = calloc(n ? n : 1, sizeof(*labels));
+	const char *key;
+	json_t *ns;
+
+	if (!names || !labels)
+		goto out;
+	k = 0;
+	json_object_foreach((json_t *)namespaces, key, ns) {
+		const json_t *md = json_object_get(ns, "metadata"), *v;
+		const char *lk;
+
+		names[k] = json_string_value(json_object_get(md, "name"));
+		if (!names[k])
+			continue;
+		json_object_foreach((json_t *)json_object_get(md, "labels"), lk, v)
+			if (json_is_string(v))
+				pw_labels_set(&labels[k], lk, json_string_value(v));
+		k++;
+	}
+	for (size_t i = 0; i < a->n_files; i++)
+		for (size_t j = 0; j < a->files[i].n_pols; j++) {
+			struct pw_policy *p = &a->files[i].pols[j];
+			const char **sel = calloc(k ? k : 1, sizeof(*sel));
+			size_t m = 0;
+
+			if (!p->cluster || !sel) {
+				free(sel);
+				continue;
+			}
+			for (size_t x = 0; x < k; x++)
+				if (pw_selector_matches(&p->ns_selector, &labels[x]))
+					sel[m++] = names[x];
+			if (pw_policy_set_namespaces(p, sel, m))
+				pw_warn("%s: out of memory selecting namespaces", p->source);
+			free(sel);
+		}
+	rebuild_policy_view(a); /* the view holds copies of the policies */
+	for (size_t x = 0; x < k; x++)
+		pw_labels_free(&labels[x]);
+out:
+	free(names);
+	free(labels);
 }
 
 void pw_agent_policy_object(struct pw_agent *a, const char *source, const json_t *obj)

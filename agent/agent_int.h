@@ -234,6 +234,8 @@ json_t *pw_agent_counters_json(struct pw_agent *a);
 /* Replace the policies of one source ("k8s:ns/name") with those decoded from
  * obj, or remove them (obj NULL). A bad object keeps the previous version. */
 void pw_agent_policy_object(struct pw_agent *a, const char *source, const json_t *obj);
+/* ClusterEgressPolicies: resolve namespaceSelector against the Namespaces. */
+void pw_agent_resolve_cluster(struct pw_agent *a, const json_t *namespaces);
 /* After a full LIST of EgressPolicies: drop cached versions of deleted objects. */
 void pw_agent_policy_cache_prune(struct pw_agent *a);
 /* Register an endpoint from a cni_add request (as podwall-cni sends it).

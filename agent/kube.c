@@ -52,6 +52,14 @@ static void on_pod(struct pw_agent *a, const json_t *obj)
 	pw_k8s_pod_free(&pod);
 }
 
+/* Cached last good versions go only once both policy kinds are listed. */
+static void prune_if_listed(struct pw_agent *a)
+{
+	if (pw_k8s_kind_synced(a->k8s, PW_K8S_POLICIES) &&
+	    pw_k8s_kind_synced(a->k8s, PW_K8S_CLUSTER_POLICIES))
+		pw_agent_policy_cache_prune(a);
+}
+
 static void on_change(enum pw_k8s_kind kind, enum pw_k8s_change type, const json_t *old_obj,
 		      const json_t *new_obj, void *ctx)
 {
@@ -69,7 +77,7 @@ static void on_change(enum pw_k8s_kind kind, enum pw_k8s_change type, const json
 
 		if (type == PW_K8S_SYNCED) {
 			/* A complete LIST: every object the API has was delivered. */
-			pw_agent_policy_cache_prune(a);
+			prune_if_listed(a);
 			break;
 		}
 		if (!o)
@@ -87,6 +95,31 @@ static void on_change(enum pw_k8s_kind kind, enum pw_k8s_change type, const json
 		a->dirty = true;
 		break;
 	}
+	case PW_K8S_CLUSTER_POLICIES: {
+		const json_t *o = new_obj ? new_obj : old_obj;
+		char source[600];
+
+		if (type == PW_K8S_SYNCED) {
+			prune_if_listed(a);
+			break;
+		}
+		if (!o)
+			break;
+		snprintf(source, sizeof(source), "k8s:@cluster/%s",
+			 json_string_value(json_object_get(json_object_get(o, "metadata"), "name"))
+				 ?: "?");
+		pw_agent_policy_object(a, source, type == PW_K8S_DELETED ? NULL : new_obj);
+		pw_agent_resolve_cluster(a, pw_k8s_objects(a->k8s, PW_K8S_NAMESPACES));
+		a->dirty = true;
+		break;
+	}
+	case PW_K8S_NAMESPACES:
+		/* a label change moves the namespace's pods in or out at once */
+		if (type != PW_K8S_SYNCED) {
+			pw_agent_resolve_cluster(a, pw_k8s_objects(a->k8s, PW_K8S_NAMESPACES));
+			a->dirty = true;
+		}
+		break;
 	case PW_K8S_DNS_SERVICE:
 	case PW_K8S_DNS_SLICES:
 		if (a->k8s_synced && pw_sync_resolvers(a))
@@ -97,6 +130,7 @@ static void on_change(enum pw_k8s_kind kind, enum pw_k8s_change type, const json
 	}
 	if (type == PW_K8S_SYNCED && !a->k8s_synced && pw_k8s_synced(a->k8s)) {
 		a->k8s_synced = true;
+		pw_agent_resolve_cluster(a, pw_k8s_objects(a->k8s, PW_K8S_NAMESPACES));
 		pw_info("Kubernetes API: first full sync done, enforcing");
 		pw_sync_resolvers(a);
 		pw_agent_start_enforcing(a);

@@ -11,6 +11,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${1:-$ROOT/deploy/k3s/podwall.yaml}
 command -v kubectl >/dev/null || { echo "render-manifests: kubectl is missing (make deps)" >&2; exit 1; }
+/usr/bin/python3 "$ROOT/tools/gen-cluster-crd.py"
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
 {

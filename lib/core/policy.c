@@ -1171,6 +1171,8 @@ static int decode_dns(struct dec *d, const json_t *obj, struct pw_policy_dns *dn
 static int decode_spec(struct dec *d, const json_t *spec, struct pw_policy *p)
 {
 	static const char *const fields[] = {"podSelector", "mode", "egress", "dns", NULL};
+	static const char *const cluster_fields[] = {"namespaceSelector", "podSelector", "mode",
+						     "egress", "dns", NULL};
 	const json_t *jsel, *jmode;
 	char sb[SHOWN_LEN];
 	const char *s;
@@ -1181,15 +1183,25 @@ static int decode_spec(struct dec *d, const json_t *spec, struct pw_policy *p)
 		return fail(d, "required");
 	ret = want_object(d, spec);
 	if (!ret)
-		ret = check_fields(d, spec, fields);
+		ret = check_fields(d, spec, p->cluster ? cluster_fields : fields);
 	if (ret)
 		return ret;
 
+	if (p->cluster) {
+		jsel = field(spec, "namespaceSelector");
+		old = path_key(d, "namespaceSelector");
+		if (!jsel)
+			return fail(d, "required (namespaceSelector: {} selects every namespace)");
+		ret = decode_selector(d, jsel, &p->ns_selector);
+		if (ret)
+			return ret;
+		path_pop(d, old);
+	}
 	jsel = field(spec, "podSelector");
 	old = path_key(d, "podSelector");
-	if (!jsel)
+	if (!jsel && !p->cluster)
 		return fail(d, "required (podSelector: {} selects every pod in the namespace)");
-	ret = decode_selector(d, jsel, &p->selector);
+	ret = jsel ? decode_selector(d, jsel, &p->selector) : 0; /* cluster: every pod */
 	if (ret)
 		return ret;
 	path_pop(d, old);
@@ -1325,8 +1337,13 @@ static int decode(struct dec *d, const json_t *obj, const char *source, struct p
 		goto cleanup;
 	}
 	ret = want_exact(d, obj, "apiVersion", PW_POLICY_API_VERSION);
-	if (!ret)
-		ret = want_exact(d, obj, "kind", PW_POLICY_KIND);
+	if (!ret) {
+		const char *k = json_string_value(field(obj, "kind"));
+
+		p.cluster = k && !strcmp(k, PW_CLUSTER_POLICY_KIND);
+		if (!p.cluster)
+			ret = want_exact(d, obj, "kind", PW_POLICY_KIND);
+	}
 	if (!ret)
 		ret = check_fields(d, obj, fields);
 	if (ret)
@@ -1337,6 +1354,15 @@ static int decode(struct dec *d, const json_t *obj, const char *source, struct p
 	if (ret)
 		goto cleanup;
 	path_pop(d, old);
+	if (p.cluster) {
+		/* cluster-scoped: a namespace means nothing (the API has none) */
+		free(p.namespace);
+		free(p.warning);
+		p.warning = NULL;
+		ret = dup_str(d, "*", &p.namespace);
+		if (ret)
+			goto cleanup;
+	}
 
 	old = path_key(d, "spec");
 	ret = decode_spec(d, field(obj, "spec"), &p);
@@ -1470,6 +1496,10 @@ void pw_policy_free(struct pw_policy *p)
 	free(p->source);
 	free(p->warning);
 	selector_free(&p->selector);
+	selector_free(&p->ns_selector);
+	for (size_t i = 0; i < p->n_cluster_ns; i++)
+		free(p->cluster_ns[i]);
+	free(p->cluster_ns);
 	for (size_t i = 0; i < p->n_rules; i++) {
 		struct pw_rule *r = &p->rules[i];
 
@@ -1576,10 +1606,44 @@ bool pw_selector_matches(const struct pw_selector *sel, const struct pw_labels *
 	return true;
 }
 
+static int str_cmp(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+int pw_policy_set_namespaces(struct pw_policy *p, const char *const *names, size_t n)
+{
+	char **v = calloc(n ? n : 1, sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (!(v[i] = strdup(names[i]))) {
+			while (i--)
+				free(v[i]);
+			free(v);
+			return -ENOMEM;
+		}
+	qsort(v, n, sizeof(*v), str_cmp);
+	for (size_t i = 0; i < p->n_cluster_ns; i++)
+		free(p->cluster_ns[i]);
+	free(p->cluster_ns);
+	p->cluster_ns = v;
+	p->n_cluster_ns = n;
+	return 0;
+}
+
 bool pw_policy_selects(const struct pw_policy *p, const char *pod_namespace,
 		       const struct pw_labels *labels)
 {
-	if (!pod_namespace || strcmp(p->namespace, pod_namespace))
+	if (!pod_namespace)
 		return false;
+	if (p->cluster) {
+		if (!p->n_cluster_ns || !bsearch(&pod_namespace, p->cluster_ns, p->n_cluster_ns,
+						 sizeof(*p->cluster_ns), str_cmp))
+			return false;
+	} else if (strcmp(p->namespace, pod_namespace)) {
+		return false;
+	}
 	return pw_selector_matches(&p->selector, labels);
 }

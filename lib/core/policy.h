@@ -23,6 +23,7 @@
 
 #define PW_POLICY_API_VERSION "podwall.io/v1alpha1"
 #define PW_POLICY_KIND	      "EgressPolicy"
+#define PW_CLUSTER_POLICY_KIND "ClusterEgressPolicy" /* cluster-scoped */
 
 /* Limits on one EgressPolicy; a document over any of them is refused whole. */
 #define PW_POLICY_MAX_RULES  256 /* spec.egress */
@@ -133,7 +134,19 @@ struct pw_policy {
 	struct pw_rule *rules;
 	size_t n_rules;
 	struct pw_policy_dns dns;
+	/* ClusterEgressPolicy: namespace is "*"; it selects the pods (selector,
+	 * {} when absent) of the namespaces whose labels ns_selector matches.
+	 * Namespace labels live outside the core: the caller resolves them into
+	 * cluster_ns (pw_policy_set_namespaces) whenever they change. */
+	bool cluster;
+	struct pw_selector ns_selector;
+	char **cluster_ns; /* sorted names of the selected namespaces */
+	size_t n_cluster_ns;
 };
+
+/* The namespaces a ClusterEgressPolicy selects now (copied, sorted). 0 or -ENOMEM
+ * (then the old list stays). */
+int pw_policy_set_namespaces(struct pw_policy *p, const char *const *names, size_t n);
 
 /* Decode one EgressPolicy object. On error returns -EINVAL, leaves *out
  * untouched and writes "<source>: <field path>: <problem>" into err. */

@@ -230,6 +230,8 @@ static const char *const kind_names[PW_K8S_NKINDS] = {
     [PW_K8S_POLICIES] = "egresspolicies",
     [PW_K8S_DNS_SERVICE] = "dns-service",
     [PW_K8S_DNS_SLICES] = "dns-endpointslices",
+    [PW_K8S_CLUSTER_POLICIES] = "clusteregresspolicies",
+    [PW_K8S_NAMESPACES] = "namespaces",
 };
 
 const char *pw_k8s_kind_name(enum pw_k8s_kind kind)
@@ -701,7 +703,10 @@ static int normalize(struct reflector *r, json_t *obj, char *key, size_t keylen,
 		return errf(why, whylen, "object without metadata");
 	ns = json_string_value(json_object_get(md, "namespace"));
 	name = json_string_value(json_object_get(md, "name"));
-	if (!ns || !*ns || !name || !*name)
+	if ((r->kind == PW_K8S_CLUSTER_POLICIES || r->kind == PW_K8S_NAMESPACES) && !ns)
+		ns = ""; /* cluster-scoped: key "/NAME" */
+	if (!ns || (!*ns && r->kind != PW_K8S_CLUSTER_POLICIES && r->kind != PW_K8S_NAMESPACES) ||
+	    !name || !*name)
 		return errf(why, whylen, "object without metadata.namespace/name");
 	if ((size_t)snprintf(key, keylen, "%s/%s", ns, name) >= keylen)
 		return errf(why, whylen, "object name too long");
@@ -1705,6 +1710,13 @@ static int setup_reflectors(struct pw_k8s *k, const char *dns, char *err, size_t
 	if (!ret)
 		ret = refl_init(k, PW_K8S_POLICIES, PW_POLICY_API_VERSION, PW_POLICY_KIND,
 				"/apis/podwall.io/v1alpha1/egresspolicies", NULL, NULL);
+	if (!ret)
+		ret = refl_init(k, PW_K8S_CLUSTER_POLICIES, PW_POLICY_API_VERSION,
+				PW_CLUSTER_POLICY_KIND,
+				"/apis/podwall.io/v1alpha1/clusteregresspolicies", NULL, NULL);
+	if (!ret)
+		ret = refl_init(k, PW_K8S_NAMESPACES, "v1", "Namespace", "/api/v1/namespaces", NULL,
+				NULL);
 	if (ret)
 		return ret;
 	if (!*dns) {
@@ -1887,7 +1899,7 @@ const json_t *pw_k8s_get(const struct pw_k8s *k, enum pw_k8s_kind kind, const ch
 
 	if ((unsigned int)kind >= PW_K8S_NKINDS || !k->refl[kind].cache)
 		return NULL;
-	if ((size_t)snprintf(key, sizeof(key), "%s/%s", ns, name) >= sizeof(key))
+	if ((size_t)snprintf(key, sizeof(key), "%s/%s", ns ? ns : "", name) >= sizeof(key))
 		return NULL;
 	return json_object_get(k->refl[kind].cache, key);
 }

@@ -79,6 +79,8 @@ enum pw_k8s_kind {
 	PW_K8S_POLICIES,    /* podwall.io/v1alpha1 EgressPolicy, all namespaces */
 	PW_K8S_DNS_SERVICE, /* v1 Service cfg->dns_service (at most one object) */
 	PW_K8S_DNS_SLICES,  /* discovery.k8s.io/v1 EndpointSlices of that Service */
+	PW_K8S_CLUSTER_POLICIES, /* podwall.io/v1alpha1 ClusterEgressPolicy (cluster-scoped) */
+	PW_K8S_NAMESPACES,  /* v1 Namespace (their labels select ClusterEgressPolicy pods) */
 	PW_K8S_NKINDS,
 };
 

@@ -37,6 +37,8 @@
 #                          across an agent restart (state directory); a
 #                          brand-new refused policy shows its error
 #   api_lost               403, 401: status condition, metric, /readyz 200
+#   cluster_policy         ClusterEgressPolicy by namespace labels: a label
+#                          change moves the pod in and out; grants add up
 #   policy_status          status subresource: node entry, Lease holder's
 #                          summary, refusal + PolicyRefused Event, node2 merged
 #   sanitizers_clean       the agents exited 0 on SIGTERM, no ASan/UBSan report
@@ -980,6 +982,51 @@ case_sanitizers_clean() {
 	sanitizers_clean "$TMP/agent.log" "$TMP"/*.err "$TMP/cni.log"
 }
 
+# api_namespace NAME k=v...: a Namespace with those labels.
+api_namespace() {
+	local name=$1 kv labels='{}'
+	shift
+	for kv in "$@"; do
+		labels=$(jq -c --arg k "${kv%%=*}" --arg v "${kv#*=}" '. + {($k): $v}' <<<"$labels")
+	done
+	api_apply namespaces "$(jq -cn --arg n "$name" --argjson l "$labels" \
+		'{apiVersion:"v1",kind:"Namespace",metadata:{name:$n,labels:$l}}')"
+}
+
+# A ClusterEgressPolicy selects the pods of the namespaces its
+# namespaceSelector matches; a namespace label change moves them in and out at
+# once; its grants add up with a namespaced policy's.
+case_cluster_policy() {
+	need_agent
+	api_namespace c12 tier=agents
+	api_pod c12 p12 app=x
+	api_apply clusteregresspolicies "$(jq -cn --arg a "$SRV_A/32" \
+		'{apiVersion:"podwall.io/v1alpha1",kind:"ClusterEgressPolicy",metadata:{name:"baseline"},
+		  spec:{namespaceSelector:{matchLabels:{tier:"agents"}},
+		        egress:[{toCIDRs:[{cidr:$a}],ports:[{port:443,protocol:"TCP"}]}]}}')"
+	cni_add c12 c12 p12 || fail "CNI ADD c12 failed"
+	within 10 eval 'test "$(ep_policies c12)" = "*/baseline"' || fail "c12 policies: '$(ep_policies c12)'"
+	expect_denied c12 "$SRV_B" 443
+	expect_allowed c12 "$SRV_A" 443
+	# the namespace leaves the selector: allow-all
+	api_namespace c12 tier=other
+	become_allowed c12 "$SRV_B" 443
+	[ -z "$(ep_policies c12)" ] || fail "c12 still selected: $(ep_policies c12)"
+	# and comes back: default-deny again
+	api_namespace c12 tier=agents
+	become_denied c12 "$SRV_B" 443
+	expect_allowed c12 "$SRV_A" 443
+	# a namespaced policy adds its grants
+	api_policy_cidr c12 more app=x "$SRV_B/32:443"
+	become_allowed c12 "$SRV_B" 443
+	expect_allowed c12 "$SRV_A" 443
+	api_delete egresspolicies c12 more
+	become_denied c12 "$SRV_B" 443
+	# deleted: nothing selects the pod
+	api_delete clusteregresspolicies "" baseline
+	become_allowed c12 "$SRV_B" 443
+}
+
 # ================================================================= main
 
 api_start a
@@ -1010,5 +1057,6 @@ k8s_case case_restart_stale_flow
 k8s_case case_refused_kept
 k8s_case case_api_lost
 k8s_case case_policy_status
+k8s_case case_cluster_policy
 k8s_case case_sanitizers_clean
 e2e_summary

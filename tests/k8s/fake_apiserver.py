@@ -79,6 +79,8 @@ RESOURCES = {
     ("", "v1", "namespaces"): ("v1", "Namespace", False),
     ("discovery.k8s.io", "v1", "endpointslices"): ("discovery.k8s.io/v1", "EndpointSlice", True),
     ("podwall.io", "v1alpha1", "egresspolicies"): ("podwall.io/v1alpha1", "EgressPolicy", True),
+    ("podwall.io", "v1alpha1", "clusteregresspolicies"): ("podwall.io/v1alpha1",
+                                                          "ClusterEgressPolicy", False),
     ("coordination.k8s.io", "v1", "leases"): ("coordination.k8s.io/v1", "Lease", True),
     ("", "v1", "events"): ("v1", "Event", True),
 }
@@ -86,7 +88,8 @@ RESOURCES = {
 # changes; writes to the object keep its status, /status writes only status.
 STATUS_SUBRESOURCE = {"egresspolicies"}
 BY_NAME = {plural: key for key, (_, _, _) in RESOURCES.items() for plural in [key[2]]}
-CUSTOM = {("podwall.io", "v1alpha1", "egresspolicies")}
+CUSTOM = {("podwall.io", "v1alpha1", "egresspolicies"),
+          ("podwall.io", "v1alpha1", "clusteregresspolicies")}
 FIELD_LABELS = {"pods": {"spec.nodeName"}}
 
 

@@ -272,7 +272,7 @@ static const char *okey(const json_t *o, char *buf, size_t len)
 {
 	const json_t *md = json_object_get(o, "metadata");
 
-	snprintf(buf, len, "%s/%s", json_string_value(json_object_get(md, "namespace")),
+	snprintf(buf, len, "%s/%s", json_string_value(json_object_get(md, "namespace")) ?: "",
 		 json_string_value(json_object_get(md, "name")));
 	return buf;
 }
@@ -465,6 +465,8 @@ static const char *const state_query[PW_K8S_NKINDS] = {
 	"resource=services&namespace=kube-system&fieldSelector=metadata.name%3Dkube-dns",
     [PW_K8S_DNS_SLICES] = "resource=endpointslices&namespace=kube-system&labelSelector="
 			  "kubernetes.io%2Fservice-name%3Dkube-dns",
+    [PW_K8S_CLUSTER_POLICIES] = "resource=clusteregresspolicies",
+    [PW_K8S_NAMESPACES] = "resource=namespaces",
 };
 
 /* mirror == cache == server, for one kind. */
@@ -570,6 +572,12 @@ static void seed(struct t *t, int n_policies)
 		apply(t, "egresspolicies",
 		      policy(nss[i % 3], name, "coding-agent", "api.github.com"));
 	}
+	apply(t, "namespaces",
+	      json_pack("{s:{s:s,s:{s:s}}}", "metadata", "name", "agents", "labels", "tier", "agents"));
+	apply(t, "clusteregresspolicies",
+	      json_pack("{s:s,s:s,s:{s:s},s:{s:{},s:[]}}", "apiVersion", "podwall.io/v1alpha1", "kind",
+			"ClusterEgressPolicy", "metadata", "name", "baseline", "spec",
+			"namespaceSelector", "egress"));
 	apply(t, "services", dns_service("10.43.0.10", "fd00:43::a"));
 	apply(t, "services",
 	      json_pack("{s:{s:s,s:s},s:{s:s}}", "metadata", "name", "metrics", "namespace",
@@ -726,7 +734,7 @@ static void case_events(struct t *t)
 
 	expect_all_in_step(t, 3000);
 	CHECK(t, !log_has(t, "pods ADDED agents/other"), "a pod of another node was delivered");
-	CHECK(t, SUM(t, lists) == 4, "unexpected relist (%llu lists)",
+	CHECK(t, SUM(t, lists) == PW_K8S_NKINDS, "unexpected relist (%llu lists)",
 	      (unsigned long long)SUM(t, lists));
 }
 

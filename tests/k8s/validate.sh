@@ -72,6 +72,15 @@ sys.exit(1 if bad else 0)' "$k"); then
 	fi
 done
 
+# The ClusterEgressPolicy CRD is generated from the EgressPolicy one.
+"$PY" tools/gen-cluster-crd.py "$WORK/cluster-crd.yaml"
+if cmp -s "$WORK/cluster-crd.yaml" deploy/base/clusterpolicy-crd.yaml; then
+	passed=$((passed + 1))
+	echo "ok   validate/cluster-crd-generated"
+else
+	fail cluster-crd-generated "deploy/base/clusterpolicy-crd.yaml is not what crd.yaml gives: run tools/render-manifests.sh"
+fi
+
 # The k3s one-step manifest is what deploy/ renders to (compared as data, so a
 # kustomize version's formatting does not matter).
 if why=$("$PY" -c '

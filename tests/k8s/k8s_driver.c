@@ -1092,12 +1092,12 @@ static void case_bad_stream(struct t *t)
 	expect_synced(t, 10000);
 	expect_watching(t, 3000);
 	lists = SUM(t, lists);
-	config(t, json_pack("{s:i}", "garbage_next_watch", 4));
+	config(t, json_pack("{s:i}", "garbage_next_watch", PW_K8S_NKINDS));
 	ctl_do(t, "/_test/drop-watches", json_object());
 	apply(t, "pods", pod("agents", "z", NODE, "x", NULL, NULL, false));
 	CHECK(t, WAIT_FOR(t, log_has(t, "pods ADDED agents/z"), 5000), "not recovered");
 	expect_all_in_step(t, 3000);
-	CHECK(t, SUM(t, lists) > lists, "no relist after a malformed stream");
+	CHECK(t, WAIT_FOR(t, SUM(t, lists) > lists, 5000), "no relist after a malformed stream");
 	CHECK(t, SUM(t, errors) >= 1, "malformed stream not counted as an error");
 }
 

@@ -165,7 +165,7 @@ fetch_kernels() {
 
 # bookworm minbase + what podwall's build links against and its tests run
 GUEST_PKGS=kmod,initramfs-tools,zstd,e2fsprogs,libbpf1,libelf1,zlib1g,libldns3,libjansson4,libyaml-0-2,\
-libmicrohttpd12,libcurl4,libcmocka0,libasan8,libubsan1,iproute2,bpftool,containernetworking-plugins,\
+libmicrohttpd12,libcurl4,libmnl0,libcmocka0,libasan8,libubsan1,iproute2,bpftool,containernetworking-plugins,\
 dnsmasq-base,bind9-dnsutils,python3,python3-yaml,python3-scapy,jq,socat,iperf3,procps,psmisc,iptables,\
 ipset,curl,openssl,util-linux
 

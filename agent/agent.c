@@ -703,7 +703,7 @@ static void endpoints_restore(struct pw_agent *a)
 				ep->host_ifname);
 			ep->ifindex = ifindex;
 			if (ifindex)
-				bpf_map_delete_elem(a->bpf.endpoints_fd, &ifindex);
+				pw_map_del_endpoints(a->maps, &ifindex);
 			pw_ep_unlink(ep, a->o.state_dir);
 			pw_ep_free(ep);
 			continue;
@@ -753,7 +753,7 @@ static void endpoint_ids_from_kernel(struct pw_agent *a)
 	 * config map remembers the next one. */
 	if (!pw_bpf_config_get(&a->bpf, &cfg) && cfg.next_ep_id > a->next_ep_id)
 		a->next_ep_id = cfg.next_ep_id;
-	pw_bpf_map_sweep(a->bpf.endpoints_fd, endpoint_unknown, a, NULL);
+	pw_map_sweep_endpoints(a->maps, endpoint_unknown, a, NULL);
 	if (!a->next_ep_id)
 		a->next_ep_id = 1;
 }
@@ -1239,7 +1239,7 @@ json_t *pw_agent_counters_json(struct pw_agent *a)
 
 void pw_agent_maps(const struct pw_agent *a, struct pw_map_ref out[PW_AGENT_MAPS])
 {
-#define PW_MAP_REF(name, max, shown) {PW_MAP_NAME(name), a->bpf.name##_fd, max, shown},
+#define PW_MAP_REF(name, key, value, max, shown) {PW_MAP_NAME(name), a->bpf.name##_fd, max, shown},
 	const struct pw_map_ref maps[] = {PW_MAPS(PW_MAP_REF)};
 #undef PW_MAP_REF
 	size_t n = 0;
@@ -2034,6 +2034,7 @@ int pw_agent_run(const struct pw_agent_opts *o)
 	}
 	if (pw_bpf_open(&a.bpf, o->pin_dir) || pw_bpf_set_hook(&a.bpf, o->hook))
 		goto out;
+	a.maps = &a.bpf.maps;
 	if (pw_portsets_load(&a) || pw_sync_resolvers(&a) || pw_guard_sync(&a))
 		goto out;
 	if (!o->n_resolvers && !o->k8s)

@@ -81,6 +81,7 @@ struct pw_agent_stats {
 struct pw_agent {
 	struct pw_agent_opts o;
 	struct pw_bpf bpf;
+	struct pw_maps *maps; /* every map write: &bpf.maps, or a test's fake */
 	struct pw_policy_file *files;
 	size_t n_files;
 	struct pw_policy *pols; /* merged view of all files' good policies (borrowed) */
@@ -157,6 +158,22 @@ uint8_t pw_guard_refuses(const struct pw_agent *a, const char *qname, uint8_t fa
 /* dnshold.c */
 int pw_dnshold_open(struct pw_agent *a);
 void pw_dnshold_close(struct pw_agent *a);
+/* What one held answer needs from outside the agent's state; the real one
+ * sends on the release socket and emits an event, tests record. */
+struct pw_hold_io {
+	/* Put frame (checksum already fixed) back on m->ifindex: 0 or -errno. */
+	int (*release)(void *ctx, const struct pw_dns_meta *m, const uint8_t *frame, size_t len);
+	/* The answer is dropped for reason (why: the detail; qname may be NULL). */
+	void (*drop)(void *ctx, const struct pw_ep *ep, uint8_t reason, const struct pw_dns_meta *m,
+		     const char *qname, const char *why);
+	void *ctx;
+};
+/* One held answer (a pw_dns_cap sample: struct pw_dns_meta, then the frame):
+ * parse it, check it against the recorded query, learn (pw_learned written
+ * through a->maps), and only then release it; drop it (io->drop) when any
+ * step fails. */
+void pw_dnshold_step(struct pw_agent *a, const void *data, size_t size,
+		     const struct pw_hold_io *io);
 
 /* events.c */
 int pw_events_open(struct pw_agent *a);
@@ -251,7 +268,7 @@ struct pw_map_ref {
 	long max;
 	int shown;
 };
-#define PW_MAP_SHOWN(name, max, shown) +(shown)
+#define PW_MAP_SHOWN(name, key, value, max, shown) +(shown)
 #define PW_AGENT_MAPS (0 PW_MAPS(PW_MAP_SHOWN))
 void pw_agent_maps(const struct pw_agent *a, struct pw_map_ref out[PW_AGENT_MAPS]);
 /* May a cni_add be answered now? (k8s mode: after the first sync, once the

@@ -36,9 +36,11 @@ static uint64_t clamp_ttl_ns(const struct pw_agent *a, uint32_t ttl)
 	return (uint64_t)ttl * 1000000000ULL;
 }
 
-static int release(struct pw_agent *a, const struct pw_dns_meta *m, uint8_t *frame, size_t len,
-		   size_t udp_off)
+/* The real release: the frame back out of the pod's host veth, with the release
+ * mark (SO_MARK of pkt_fd), so pod_ingress lets it through. */
+static int release_sendto(void *ctx, const struct pw_dns_meta *m, const uint8_t *frame, size_t len)
 {
+	const struct pw_agent *a = ctx;
 	struct sockaddr_ll sll = {
 		.sll_family = AF_PACKET,
 		.sll_ifindex = (int)m->ifindex,
@@ -47,14 +49,20 @@ static int release(struct pw_agent *a, const struct pw_dns_meta *m, uint8_t *fra
 	const struct ethhdr *eth = (const struct ethhdr *)frame;
 	ssize_t n;
 
-	if (pw_dns_fix_udp_checksum(frame, len, udp_off))
-		return -EINVAL;
 	sll.sll_protocol = eth->h_proto;
 	memcpy(sll.sll_addr, eth->h_dest, ETH_ALEN);
 	n = sendto(a->pkt_fd, frame, len, 0, (struct sockaddr *)&sll, sizeof(sll));
 	if (n < 0)
 		return -errno;
 	return n == (ssize_t)len ? 0 : -EIO;
+}
+
+/* The real drop: an event in the same form as the kernel's. */
+static void drop_event(void *ctx, const struct pw_ep *ep, uint8_t reason,
+		       const struct pw_dns_meta *m, const char *qname, const char *why)
+{
+	pw_events_emit_agent(ctx, ep, reason, m->family, &m->resolver, ntohs(m->pod_port), qname,
+			     why);
 }
 
 /* Learn what the answer grants. Returns 0 (release), or a pw_reason to drop. */
@@ -118,9 +126,9 @@ static uint8_t learn(struct pw_agent *a, struct pw_ep *ep, const struct pw_dns_a
 	return PW_R_NONE;
 }
 
-static void on_sample(void *ctx, int cpu, void *data, __u32 size)
+void pw_dnshold_step(struct pw_agent *a, const void *data, size_t size,
+		     const struct pw_hold_io *io)
 {
-	struct pw_agent *a = ctx;
 	struct pw_dns_meta m;
 	struct pw_dns_answer *ans = NULL;
 	const uint8_t *payload;
@@ -153,7 +161,7 @@ static void on_sample(void *ctx, int cpu, void *data, __u32 size)
 		why = "out of memory";
 		goto drop;
 	}
-	memcpy(frame, (uint8_t *)data + sizeof(m), m.pkt_len);
+	memcpy(frame, (const uint8_t *)data + sizeof(m), m.pkt_len);
 	if (pw_dns_frame_payload(frame, m.pkt_len, &m, &payload, &plen, &udp_off, &why) ||
 	    pw_dns_parse_answer(payload, plen, m.dns_id, ans, &why)) {
 		reason = PW_R_DNS_INVALID;
@@ -181,7 +189,8 @@ static void on_sample(void *ctx, int cpu, void *data, __u32 size)
 		a->st.dns_dropped_learn++;
 		goto drop;
 	}
-	err = release(a, &m, frame, m.pkt_len, udp_off);
+	err = pw_dns_fix_udp_checksum(frame, m.pkt_len, udp_off) ? -EINVAL
+								  : io->release(io->ctx, &m, frame, m.pkt_len);
 	if (err) {
 		a->st.dns_release_fail++;
 		pw_warn("cannot release DNS answer to ifindex %u: %s", m.ifindex, strerror(-err));
@@ -194,11 +203,17 @@ static void on_sample(void *ctx, int cpu, void *data, __u32 size)
 	}
 	goto out;
 drop:
-	pw_events_emit_agent(a, ep, reason, m.family, &m.resolver, ntohs(m.pod_port),
-			     ans && ans->qname[0] ? ans->qname : NULL, why);
+	io->drop(io->ctx, ep, reason, &m, ans && ans->qname[0] ? ans->qname : NULL, why);
 out:
 	free(frame);
 	free(ans);
+}
+
+static void on_sample(void *ctx, int cpu, void *data, __u32 size)
+{
+	const struct pw_hold_io io = {.release = release_sendto, .drop = drop_event, .ctx = ctx};
+
+	pw_dnshold_step(ctx, data, size, &io);
 }
 
 static void on_lost(void *ctx, int cpu, __u64 cnt)

@@ -10,8 +10,6 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include <bpf/bpf.h>
-
 #include "agent_int.h"
 #include "guard.h"
 #include "ipaddr.h"
@@ -117,23 +115,22 @@ static int write_maps(struct pw_agent *a, const struct pw_guard *g)
 			struct pw_guard4_key k = {.prefixlen = p->prefix};
 
 			memcpy(k.addr, &p->addr.v4, 4);
-			err = bpf_map_update_elem(a->bpf.guard4_fd, &k, &v, BPF_ANY);
+			err = pw_map_put_guard4(a->maps, &k, &v, PW_MAP_ANY);
 		} else {
 			struct pw_guard6_key k = {.prefixlen = p->prefix};
 
 			memcpy(k.addr, p->addr.v6, 16);
-			err = bpf_map_update_elem(a->bpf.guard6_fd, &k, &v, BPF_ANY);
+			err = pw_map_put_guard6(a->maps, &k, &v, PW_MAP_ANY);
 		}
 		if (err) {
-			err = -errno;
 			pw_err("pw_guard%c: cannot write %s/%u: %s",
 			       p->family == PW_FAMILY_V4 ? '4' : '6',
 			       pw_ip_str(p->family, &p->addr, buf), p->prefix, strerror(-err));
 			return err;
 		}
 	}
-	pw_bpf_map_sweep(a->bpf.guard4_fd, guard_stale, &s4, NULL);
-	pw_bpf_map_sweep(a->bpf.guard6_fd, guard_stale, &s6, NULL);
+	pw_map_sweep_guard4(a->maps, guard_stale, &s4, NULL);
+	pw_map_sweep_guard6(a->maps, guard_stale, &s6, NULL);
 	return 0;
 }
 

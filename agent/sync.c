@@ -11,9 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-
 #include "agent_int.h"
 #include "fqdn.h"
 #include "ipaddr.h"
@@ -62,7 +59,7 @@ static bool portset_adopt(const void *key, const void *value, void *ctx)
 
 int pw_portsets_load(struct pw_agent *a)
 {
-	long n = pw_bpf_map_sweep(a->bpf.ports_fd, portset_adopt, a, NULL);
+	long n = pw_map_sweep_ports(a->maps, portset_adopt, a, NULL);
 
 	if (!a->next_portset_id)
 		a->next_portset_id = 1;
@@ -73,6 +70,7 @@ int pw_portset_id(struct pw_agent *a, const struct pw_range_set *set, uint32_t *
 {
 	struct pw_portset_ent *n;
 	struct pw_portset ps = {};
+	int err;
 
 	if (!set->n) {
 		*id = 0;
@@ -89,9 +87,8 @@ int pw_portset_id(struct pw_agent *a, const struct pw_range_set *set, uint32_t *
 	a->portsets = n;
 	ps.count = set->n;
 	memcpy(ps.r, set->r, sizeof(ps.r));
-	if (bpf_map_update_elem(a->bpf.ports_fd, &a->next_portset_id, &ps, BPF_NOEXIST)) {
-		int err = -errno;
-
+	err = pw_map_put_ports(a->maps, &a->next_portset_id, &ps, PW_MAP_NOEXIST);
+	if (err) {
 		pw_err("pw_ports: cannot add port set: %s (map holds %d)", strerror(-err),
 		       PW_MAX_PORTSETS);
 		return err;
@@ -156,11 +153,15 @@ static bool cidr_stale(const void *key, const void *value, void *ctx)
 
 /* Delete this endpoint's entries of one LPM map that c does not want
  * (c == NULL: all of them). */
-static void cidr_delete_stale(int fd, uint8_t family, uint32_t ep_id, const struct pw_compiled *c)
+static void cidr_delete_stale(struct pw_maps *m, uint8_t family, uint32_t ep_id,
+			      const struct pw_compiled *c)
 {
 	struct cidr_sweep cs = {.family = family, .ep_id = ep_id, .keep = c};
 
-	pw_bpf_map_sweep(fd, cidr_stale, &cs, NULL);
+	if (family == PW_FAMILY_V4)
+		pw_map_sweep_cidr4(m, cidr_stale, &cs, NULL);
+	else
+		pw_map_sweep_cidr6(m, cidr_stale, &cs, NULL);
 }
 
 static int cidr_write(struct pw_agent *a, struct pw_ep *ep, const struct pw_compiled *c)
@@ -168,16 +169,15 @@ static int cidr_write(struct pw_agent *a, struct pw_ep *ep, const struct pw_comp
 	for (size_t i = 0; i < c->n_cidrs; i++) {
 		struct pw_cidr_val v = {};
 		struct cidr_key k;
-		int err, fd;
+		int err;
 
 		err = pw_portset_id(a, &c->cidrs[i].ports, &v.portset);
 		if (err)
 			return err;
 		cidr_key_make(&k, ep->ep_id, &c->cidrs[i]);
-		fd = k.family == PW_FAMILY_V4 ? a->bpf.cidr4_fd : a->bpf.cidr6_fd;
-		if (bpf_map_update_elem(fd, k.family == PW_FAMILY_V4 ? (void *)&k.k4 : (void *)&k.k6,
-					&v, BPF_ANY)) {
-			err = -errno;
+		err = k.family == PW_FAMILY_V4 ? pw_map_put_cidr4(a->maps, &k.k4, &v, PW_MAP_ANY)
+					       : pw_map_put_cidr6(a->maps, &k.k6, &v, PW_MAP_ANY);
+		if (err) {
 			pw_err("pw_cidr%c: cannot write rule for endpoint %u: %s (map holds %d)",
 			       k.family == PW_FAMILY_V4 ? '4' : '6', ep->ep_id, strerror(-err),
 			       PW_MAX_CIDR);
@@ -222,7 +222,7 @@ static void names_delete_stale(struct pw_agent *a, uint32_t ep_id, const struct 
 {
 	struct names_sweep ns = {.ep_id = ep_id, .keep = c};
 
-	pw_bpf_map_sweep(a->bpf.names_fd, name_stale, &ns, NULL);
+	pw_map_sweep_names(a->maps, name_stale, &ns, NULL);
 }
 
 /* The names the endpoint may resolve. Two entries with one key (a hash
@@ -241,8 +241,8 @@ static int names_write(struct pw_agent *a, struct pw_ep *ep, const struct pw_com
 		name_key_make(&k, ep->ep_id, n);
 		v.len = (uint8_t)len;
 		memcpy(v.text, n->text, len);
-		if (bpf_map_update_elem(a->bpf.names_fd, &k, &v, BPF_ANY)) {
-			err = -errno;
+		err = pw_map_put_names(a->maps, &k, &v, PW_MAP_ANY);
+		if (err) {
 			pw_err("pw_names: cannot write name %s for endpoint %u: %s (map holds %d)",
 			       n->text, ep->ep_id, strerror(-err), PW_MAX_NAMES);
 			return err;
@@ -255,6 +255,7 @@ static int names_write(struct pw_agent *a, struct pw_ep *ep, const struct pw_com
 static int ep_dns_write(struct pw_agent *a, struct pw_ep *ep, const struct pw_compiled *c)
 {
 	struct pw_ep_dns v = {};
+	int err;
 
 	if (c->dns_any_name)
 		v.flags |= PW_EPDNS_ANY_NAME;
@@ -264,9 +265,8 @@ static int ep_dns_write(struct pw_agent *a, struct pw_ep *ep, const struct pw_co
 		v.flags |= c->names[i].kind == PW_NK_ONE    ? PW_EPDNS_HAS_ONE
 			   : c->names[i].kind == PW_NK_MANY ? PW_EPDNS_HAS_MANY
 							    : 0;
-	if (bpf_map_update_elem(a->bpf.ep_dns_fd, &ep->ep_id, &v, BPF_ANY)) {
-		int err = -errno;
-
+	err = pw_map_put_ep_dns(a->maps, &ep->ep_id, &v, PW_MAP_ANY);
+	if (err) {
 		pw_err("pw_ep_dns: cannot write endpoint %u: %s", ep->ep_id, strerror(-err));
 		return err;
 	}
@@ -354,13 +354,13 @@ int pw_sync_learned_addr(struct pw_agent *a, struct pw_ep *ep, uint8_t family,
 	int err;
 
 	err = learned_value(a, ep, &ep->compiled, family, ip, &v);
-	if (err == -ENOENT)
-		return bpf_map_delete_elem(a->bpf.learned_fd, &k) && errno != ENOENT ? -errno : 0;
+	if (err == -ENOENT) {
+		err = pw_map_del_learned(a->maps, &k);
+		return err == -ENOENT ? 0 : err;
+	}
 	if (err)
 		return err;
-	if (bpf_map_update_elem(a->bpf.learned_fd, &k, &v, BPF_ANY))
-		return -errno;
-	return 0;
+	return pw_map_put_learned(a->maps, &k, &v, PW_MAP_ANY);
 }
 
 /* Drop names no rule allows any more; rewrite the endpoint's learned entries. */
@@ -402,7 +402,7 @@ static int learned_resync(struct pw_agent *a, struct pw_ep *ep)
 	 * own while the endpoint has hostname rules at all. A new endpoint has
 	 * none: no walk of the whole map for it. */
 	if (!ep->compiled.n_fqdns && ep->may_have_learned) {
-		if (pw_bpf_map_sweep(a->bpf.learned_fd, learned_unknown, ep, NULL) >= 0 &&
+		if (pw_map_sweep_learned(a->maps, learned_unknown, ep, NULL) >= 0 &&
 		    !ep->n_names)
 			ep->may_have_learned = false;
 	}
@@ -420,9 +420,9 @@ static bool of_endpoint(const void *key, const void *value, void *ctx)
 	return *(const uint32_t *)key == *(const uint32_t *)ctx;
 }
 
-static void ep_entries_delete(int fd, uint32_t ep_id)
+static void ep_entries_delete(struct pw_maps *m, enum pw_map_id id, uint32_t ep_id)
 {
-	pw_bpf_map_sweep(fd, of_endpoint, &ep_id, NULL);
+	m->ops->sweep(m, id, of_endpoint, &ep_id, NULL);
 }
 
 
@@ -437,23 +437,18 @@ static int endpoint_write(struct pw_agent *a, struct pw_ep *ep, uint8_t mode)
 		.mode = mode,
 		.flags = ep->flags,
 	};
+	int err;
 
 	memcpy(v.ip4, &ep->ip4, 4);
 	memcpy(v.ip6, ep->ip6, 16);
 	if (!ep->managed && mode != PW_MODE_OPEN) {
 		/* Per-pod counters exist before the first packet is governed. */
-		struct pw_ep_stats *zero;
-		int ncpu = libbpf_num_possible_cpus();
+		const struct pw_ep_stats zero = {0};
 
-		zero = calloc(ncpu > 0 ? (size_t)ncpu : 1, sizeof(*zero));
-		if (zero) {
-			bpf_map_update_elem(a->bpf.ep_stats_fd, &ep->ep_id, zero, BPF_NOEXIST);
-			free(zero);
-		}
+		pw_map_put_ep_stats(a->maps, &ep->ep_id, &zero, PW_MAP_NOEXIST);
 	}
-	if (bpf_map_update_elem(a->bpf.endpoints_fd, &ep->ifindex, &v, BPF_ANY)) {
-		int err = -errno;
-
+	err = pw_map_put_endpoints(a->maps, &ep->ifindex, &v, PW_MAP_ANY);
+	if (err) {
 		pw_err("pw_endpoints: cannot write endpoint %u (ifindex %u): %s (map holds %d)",
 		       ep->ep_id, ep->ifindex, strerror(-err), PW_MAX_ENDPOINTS);
 		return err;
@@ -466,25 +461,27 @@ static int endpoint_write(struct pw_agent *a, struct pw_ep *ep, uint8_t mode)
 /* Everything the endpoint was granted (its entry must already be gone or open). */
 static void rules_remove(struct pw_agent *a, struct pw_ep *ep)
 {
-	cidr_delete_stale(a->bpf.cidr4_fd, PW_FAMILY_V4, ep->ep_id, NULL);
-	cidr_delete_stale(a->bpf.cidr6_fd, PW_FAMILY_V6, ep->ep_id, NULL);
-	ep_entries_delete(a->bpf.learned_fd, ep->ep_id);
-	ep_entries_delete(a->bpf.flows_fd, ep->ep_id);
-	ep_entries_delete(a->bpf.dns_pend_fd, ep->ep_id);
-	ep_entries_delete(a->bpf.dns_tcp_fd, ep->ep_id);
-	bpf_map_delete_elem(a->bpf.ep_dns_fd, &ep->ep_id);
-	bpf_map_delete_elem(a->bpf.ep_budget_fd, &ep->ep_id);
+	cidr_delete_stale(a->maps, PW_FAMILY_V4, ep->ep_id, NULL);
+	cidr_delete_stale(a->maps, PW_FAMILY_V6, ep->ep_id, NULL);
+	ep_entries_delete(a->maps, PW_MAPID_learned, ep->ep_id);
+	ep_entries_delete(a->maps, PW_MAPID_flows, ep->ep_id);
+	ep_entries_delete(a->maps, PW_MAPID_dns_pend, ep->ep_id);
+	ep_entries_delete(a->maps, PW_MAPID_dns_tcp, ep->ep_id);
+	pw_map_del_ep_dns(a->maps, &ep->ep_id);
+	pw_map_del_ep_budget(a->maps, &ep->ep_id);
 	names_delete_stale(a, ep->ep_id, NULL);
-	bpf_map_delete_elem(a->bpf.ep_stats_fd, &ep->ep_id);
-	bpf_map_delete_elem(a->bpf.ep_rl_fd, &ep->ep_id);
+	pw_map_del_ep_stats(a->maps, &ep->ep_id);
+	pw_map_del_ep_rl(a->maps, &ep->ep_id);
 	ep->managed = false;
 }
 
 int pw_sync_remove_ep(struct pw_agent *a, struct pw_ep *ep)
 {
 	/* The endpoint entry goes first: the pod is unmanaged before its rules go. */
-	if (bpf_map_delete_elem(a->bpf.endpoints_fd, &ep->ifindex) && errno != ENOENT)
-		pw_warn("pw_endpoints: cannot delete ifindex %u: %s", ep->ifindex, strerror(errno));
+	int err = pw_map_del_endpoints(a->maps, &ep->ifindex);
+
+	if (err && err != -ENOENT)
+		pw_warn("pw_endpoints: cannot delete ifindex %u: %s", ep->ifindex, strerror(-err));
 	rules_remove(a, ep);
 	return 0;
 }
@@ -536,8 +533,8 @@ int pw_sync_ep(struct pw_agent *a, struct pw_ep *ep)
 		ret = names_write(a, ep, &c);
 	if (ret)
 		goto fail;
-	cidr_delete_stale(a->bpf.cidr4_fd, PW_FAMILY_V4, ep->ep_id, &c);
-	cidr_delete_stale(a->bpf.cidr6_fd, PW_FAMILY_V6, ep->ep_id, &c);
+	cidr_delete_stale(a->maps, PW_FAMILY_V4, ep->ep_id, &c);
+	cidr_delete_stale(a->maps, PW_FAMILY_V6, ep->ep_id, &c);
 	names_delete_stale(a, ep->ep_id, &c);
 	ret = ep_dns_write(a, ep, &c);
 	if (ret)
@@ -562,8 +559,8 @@ fail:
 	/* Entries already written grant a subset of the new policy; put back the
 	 * old endpoint's rules to be exact. */
 	if (cidr_write(a, ep, &ep->compiled) == 0) {
-		cidr_delete_stale(a->bpf.cidr4_fd, PW_FAMILY_V4, ep->ep_id, &ep->compiled);
-		cidr_delete_stale(a->bpf.cidr6_fd, PW_FAMILY_V6, ep->ep_id, &ep->compiled);
+		cidr_delete_stale(a->maps, PW_FAMILY_V4, ep->ep_id, &ep->compiled);
+		cidr_delete_stale(a->maps, PW_FAMILY_V6, ep->ep_id, &ep->compiled);
 	}
 	if (names_write(a, ep, &ep->compiled) == 0) {
 		names_delete_stale(a, ep->ep_id, &ep->compiled);
@@ -620,14 +617,17 @@ int pw_sync_resolvers(struct pw_agent *a)
 	 * map still holds the cluster DNS the API will confirm). */
 	if (a->o.k8s && !a->k8s_synced)
 		rs.n = -1;
-	for (int i = 0; i < (rs.n < 0 ? a->o.n_resolvers : rs.n); i++)
-		if (bpf_map_update_elem(a->bpf.resolvers_fd, &want[i], &one, BPF_ANY)) {
+	for (int i = 0; i < (rs.n < 0 ? a->o.n_resolvers : rs.n); i++) {
+		int err = pw_map_put_resolvers(a->maps, &want[i], &one, PW_MAP_ANY);
+
+		if (err) {
 			pw_err("pw_resolvers: cannot add %s: %s",
-			       pw_ip_str(want[i].family, &want[i].addr, buf), strerror(errno));
-			return -errno;
+			       pw_ip_str(want[i].family, &want[i].addr, buf), strerror(-err));
+			return err;
 		}
+	}
 	if (rs.n >= 0)
-		pw_bpf_map_sweep(a->bpf.resolvers_fd, resolver_unwanted, &rs, NULL);
+		pw_map_sweep_resolvers(a->maps, resolver_unwanted, &rs, NULL);
 	return 0;
 }
 
@@ -699,13 +699,13 @@ static void gc_portsets(struct gc_ctx *g)
 	g->used = calloc(a->n_portsets ? a->n_portsets : 1, 1);
 	if (!g->used)
 		return;
-	if (pw_bpf_map_sweep(a->bpf.cidr4_fd, mark_cidr, g, NULL) < 0 ||
-	    pw_bpf_map_sweep(a->bpf.cidr6_fd, mark_cidr, g, NULL) < 0 ||
-	    pw_bpf_map_sweep(a->bpf.learned_fd, mark_learned, g, NULL) < 0)
+	if (pw_map_sweep_cidr4(a->maps, mark_cidr, g, NULL) < 0 ||
+	    pw_map_sweep_cidr6(a->maps, mark_cidr, g, NULL) < 0 ||
+	    pw_map_sweep_learned(a->maps, mark_learned, g, NULL) < 0)
 		goto out; /* an incomplete mark must not sweep */
 	for (size_t i = 0; i < a->n_portsets; i++) {
 		if (!g->used[i]) {
-			bpf_map_delete_elem(a->bpf.ports_fd, &a->portsets[i].id);
+			pw_map_del_ports(a->maps, &a->portsets[i].id);
 			continue;
 		}
 		a->portsets[out++] = a->portsets[i];
@@ -749,15 +749,15 @@ void pw_sync_gc(struct pw_agent *a, uint64_t now, bool full)
 		free(gone);
 	});
 	if (full || now - a->gc_flows_ns >= SEC_NS(60)) {
-		GC_STEP("pw_flows", pw_bpf_map_sweep(a->bpf.flows_fd, flow_idle, &g, NULL));
+		GC_STEP("pw_flows", pw_map_sweep_flows(a->maps, flow_idle, &g, NULL));
 		a->gc_flows_ns = now;
 	}
 	if (full || now - a->gc_pending_ns >= SEC_NS(30)) {
-		GC_STEP("pw_dns_pend", pw_bpf_map_sweep(a->bpf.dns_pend_fd, pending_stale, &g, NULL));
+		GC_STEP("pw_dns_pend", pw_map_sweep_dns_pend(a->maps, pending_stale, &g, NULL));
 		a->gc_pending_ns = now;
 	}
 	if (full || now - a->gc_maps_ns >= SEC_NS(300)) {
-		GC_STEP("pw_learned", pw_bpf_map_sweep(a->bpf.learned_fd, learned_dead, &g, NULL));
+		GC_STEP("pw_learned", pw_map_sweep_learned(a->maps, learned_dead, &g, NULL));
 		GC_STEP("pw_ports", gc_portsets(&g));
 		GC_STEP("trim", malloc_trim(0)); /* give the walks' buffers back */
 		a->gc_maps_ns = now;

@@ -19,38 +19,41 @@
 #define PW_PIN_DIR "/sys/fs/bpf/podwall"
 
 /*
- * Every map, once: X(name, max_entries, shown). The BPF definition is pw_<name>
- * (bpf/maps.bpf.h), pinned as "pw_<name>" under PW_PIN_DIR (PW_MAP_NAME) and
- * reached from userspace as struct pw_bpf's <name>_fd. The loader takes each
- * descriptor from the skeleton's maps.pw_<name>, so a map renamed on one side
- * only does not compile. shown: 1 for the tables whose fill level `podwall
- * status` and the metrics report.
+ * Every map, once: X(name, key type, value type, max_entries, shown). The BPF
+ * definition is pw_<name> (bpf/maps.bpf.h), pinned as "pw_<name>" under
+ * PW_PIN_DIR (PW_MAP_NAME) and reached from userspace as struct pw_bpf's
+ * <name>_fd and through the typed map interface (lib/core/mapops.h), whose
+ * functions take these key and value types. The loader takes each descriptor
+ * from the skeleton's maps.pw_<name> and checks the key and value sizes, so a
+ * map renamed or retyped on one side only fails the build or the load. shown:
+ * 1 for the tables whose fill level `podwall status` and the metrics report.
+ * pw_events (ring buffer) and pw_dns_cap (perf array) are read, never written.
  */
 #define PW_MAPS(X)                                                                                 \
-	X(endpoints, PW_MAX_ENDPOINTS, 1)                                                          \
-	X(learned, PW_MAX_LEARNED, 1)                                                              \
-	X(cidr4, PW_MAX_CIDR, 1)                                                                   \
-	X(cidr6, PW_MAX_CIDR, 1)                                                                   \
-	X(ports, PW_MAX_PORTSETS, 1)                                                               \
-	X(flows, PW_MAX_FLOWS, 1)                                                                  \
-	X(dns_pend, PW_MAX_DNS_PEND, 1)                                                            \
-	X(resolvers, PW_MAX_RESOLVERS, 1)                                                          \
-	X(config, 1, 0)                                                                            \
-	X(counters, PW_C_MAX, 0)                                                                   \
-	X(ep_stats, PW_MAX_ENDPOINTS, 0)                                                           \
-	X(ep_rl, PW_MAX_ENDPOINTS, 0)                                                              \
-	X(events, PW_EVENTS_BYTES, 0)                                                              \
-	X(dns_cap, 0, 0)                                                                           \
-	X(guard4, PW_MAX_GUARD, 1)                                                                 \
-	X(guard6, PW_MAX_GUARD, 1)                                                                 \
-	X(names, PW_MAX_NAMES, 1)                                                                  \
-	X(ep_dns, PW_MAX_ENDPOINTS, 0)                                                             \
-	X(dns_tcp, PW_MAX_DNS_TCP, 1)                                                              \
-	X(ep_budget, PW_MAX_ENDPOINTS, 0)
+	X(endpoints, __u32, struct pw_endpoint, PW_MAX_ENDPOINTS, 1)                               \
+	X(learned, struct pw_learned_key, struct pw_learned_val, PW_MAX_LEARNED, 1)                \
+	X(cidr4, struct pw_cidr4_key, struct pw_cidr_val, PW_MAX_CIDR, 1)                          \
+	X(cidr6, struct pw_cidr6_key, struct pw_cidr_val, PW_MAX_CIDR, 1)                          \
+	X(ports, __u32, struct pw_portset, PW_MAX_PORTSETS, 1)                                     \
+	X(flows, struct pw_flow_key, struct pw_flow_val, PW_MAX_FLOWS, 1)                          \
+	X(dns_pend, struct pw_dns_pend_key, struct pw_dns_pend_val, PW_MAX_DNS_PEND, 1)            \
+	X(resolvers, struct pw_addr_key, __u32, PW_MAX_RESOLVERS, 1)                               \
+	X(config, __u32, struct pw_config, 1, 0)                                                   \
+	X(counters, __u32, __u64, PW_C_MAX, 0)                     /* per CPU */                   \
+	X(ep_stats, __u32, struct pw_ep_stats, PW_MAX_ENDPOINTS, 0) /* per CPU */                  \
+	X(ep_rl, __u32, struct pw_ep_rl, PW_MAX_ENDPOINTS, 0)                                      \
+	X(events, __u32, __u32, PW_EVENTS_BYTES, 0)                                                \
+	X(dns_cap, __u32, __u32, 0, 0)                                                             \
+	X(guard4, struct pw_guard4_key, struct pw_guard_val, PW_MAX_GUARD, 1)                      \
+	X(guard6, struct pw_guard6_key, struct pw_guard_val, PW_MAX_GUARD, 1)                      \
+	X(names, struct pw_name_key, struct pw_name_val, PW_MAX_NAMES, 1)                          \
+	X(ep_dns, __u32, struct pw_ep_dns, PW_MAX_ENDPOINTS, 0)                                    \
+	X(dns_tcp, struct pw_dns_pend_key, struct pw_dns_tcp, PW_MAX_DNS_TCP, 1)                   \
+	X(ep_budget, __u32, struct pw_ep_budget, PW_MAX_ENDPOINTS, 0)
 
 /* The pinned name of map <name>: "pw_<name>", at most 15 characters. */
 #define PW_MAP_NAME(name) "pw_" #name
-#define PW_MAP_NAME_FITS(name, max, shown)                                                         \
+#define PW_MAP_NAME_FITS(name, key, value, max, shown)                                             \
 	_Static_assert(sizeof(PW_MAP_NAME(name)) <= 16, PW_MAP_NAME(name) " is over 15 characters");
 PW_MAPS(PW_MAP_NAME_FITS)
 #undef PW_MAP_NAME_FITS

@@ -134,6 +134,85 @@ static __u32 prog_id(int fd)
 	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
 }
 
+/* ---- the typed map interface (mapops.h) over the bpf() syscalls ---- */
+
+static int map_fd(struct pw_maps *m, enum pw_map_id id)
+{
+	const struct pw_bpf *b = m->ctx;
+
+	return id < PW_MAPID_COUNT ? b->fd[id] : -1;
+}
+
+static int maps_update(struct pw_maps *m, enum pw_map_id id, const void *key, const void *value,
+		       uint64_t flags)
+{
+	const struct pw_bpf *b = m->ctx;
+	int ncpu, ret;
+	size_t vsz;
+	char *vals;
+
+	if (id >= PW_MAPID_COUNT)
+		return -EINVAL;
+	if (!b->percpu[id])
+		return bpf_map_update_elem(map_fd(m, id), key, value, flags) ? -errno : 0;
+	/* per CPU: the same value on every CPU, each in an 8-byte aligned slot */
+	ncpu = libbpf_num_possible_cpus();
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	vsz = (pw_map_value_size[id] + 7) & ~(size_t)7;
+	vals = calloc((size_t)ncpu, vsz);
+	if (!vals)
+		return -ENOMEM;
+	for (int i = 0; i < ncpu; i++)
+		memcpy(vals + (size_t)i * vsz, value, pw_map_value_size[id]);
+	ret = bpf_map_update_elem(map_fd(m, id), key, vals, flags) ? -errno : 0;
+	free(vals);
+	return ret;
+}
+
+static int maps_remove(struct pw_maps *m, enum pw_map_id id, const void *key)
+{
+	return bpf_map_delete_elem(map_fd(m, id), key) ? -errno : 0;
+}
+
+static long maps_sweep(struct pw_maps *m, enum pw_map_id id, pw_map_visit_fn fn, void *ctx,
+		       long *deleted)
+{
+	return pw_bpf_map_sweep(map_fd(m, id), fn, ctx, deleted);
+}
+
+static const struct pw_maps_ops bpf_maps_ops = {
+	.update = maps_update,
+	.remove = maps_remove,
+	.sweep = maps_sweep,
+};
+
+/* Each map's fd, and a check that the object's key and value sizes are the
+ * contract's (a ring buffer has none). */
+static int maps_setup(struct pw_bpf *b, struct podwall_bpf *skel)
+{
+	const struct bpf_map *map;
+
+#define PW_MAP_FD(name, key, value, max, shown)                                                    \
+	map = skel->maps.pw_##name;                                                                \
+	b->fd[PW_MAPID_##name] = b->name##_fd = bpf_map__fd(map);                                  \
+	b->percpu[PW_MAPID_##name] = bpf_map__type(map) == BPF_MAP_TYPE_PERCPU_ARRAY ||            \
+				     bpf_map__type(map) == BPF_MAP_TYPE_PERCPU_HASH;               \
+	if (bpf_map__key_size(map) &&                                                              \
+	    (bpf_map__key_size(map) != sizeof(key) || bpf_map__value_size(map) != sizeof(value))) { \
+		pw_err("%s: key %u B, value %u B in the BPF object, but %zu B and %zu B in "       \
+		       "podwall/maps.h: rebuild both from the same tree",                          \
+		       PW_MAP_NAME(name), bpf_map__key_size(map), bpf_map__value_size(map),        \
+		       sizeof(key), sizeof(value));                                                \
+		return -EPROTO;                                                                    \
+	}
+	PW_MAPS(PW_MAP_FD)
+#undef PW_MAP_FD
+	b->maps.ops = &bpf_maps_ops;
+	b->maps.ctx = b;
+	return 0;
+}
+
 int pw_bpf_open(struct pw_bpf *b, const char *pin_dir)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
@@ -164,10 +243,12 @@ int pw_bpf_open(struct pw_bpf *b, const char *pin_dir)
 		podwall_bpf__destroy(skel);
 		return err;
 	}
+	err = maps_setup(b, skel);
+	if (err) {
+		podwall_bpf__destroy(skel);
+		return err;
+	}
 	b->skel = skel;
-#define PW_MAP_FD(name, max, shown) b->name##_fd = bpf_map__fd(skel->maps.pw_##name);
-	PW_MAPS(PW_MAP_FD)
-#undef PW_MAP_FD
 	b->egress_prog_fd = bpf_program__fd(skel->progs.pod_egress);
 	b->ingress_prog_fd = bpf_program__fd(skel->progs.pod_ingress);
 	b->egress_prog_id = prog_id(b->egress_prog_fd);

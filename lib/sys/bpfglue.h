@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "mapops.h"
 #include "podwall/maps.h"
 
 struct podwall_bpf;
@@ -19,9 +20,12 @@ struct pw_bpf {
 	struct podwall_bpf *skel;
 	char pin_dir[256];
 	/* endpoints_fd, learned_fd, ...: one <name>_fd a map of PW_MAPS. */
-#define PW_MAP_FD_FIELD(name, max, shown) int name##_fd;
+#define PW_MAP_FD_FIELD(name, key, value, max, shown) int name##_fd;
 	PW_MAPS(PW_MAP_FD_FIELD)
 #undef PW_MAP_FD_FIELD
+	int fd[PW_MAPID_COUNT]; /* the same, by map id */
+	bool percpu[PW_MAPID_COUNT];
+	struct pw_maps maps; /* the typed map interface over these fds (mapops.h) */
 	int egress_prog_fd, ingress_prog_fd;
 	uint32_t egress_prog_id, ingress_prog_id;
 	int hook;	 /* enum pw_hook_mode: PW_HOOK_TCX or PW_HOOK_LEGACY */
@@ -85,7 +89,6 @@ long pw_bpf_map_count(int fd);
  * (value NULL if it vanished meanwhile); the entries for which it returns true
  * are deleted after the walk. fn may be NULL (just count). Returns the number
  * of entries seen, or -errno. */
-typedef bool (*pw_map_visit_fn)(const void *key, const void *value, void *ctx);
 long pw_bpf_map_sweep(int fd, pw_map_visit_fn fn, void *ctx, long *deleted);
 
 /* Test knob: when set, the map walks act as on a kernel without batch map

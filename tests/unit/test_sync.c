@@ -1,0 +1,438 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The agent's map writes, on a recording fake of the typed map interface (no
+ * root, no kernel): sync writes new entries, then deletes stale ones, then the
+ * endpoint entry; a write that fails leaves the endpoint on its old rules; the
+ * DNS hold step learns before it releases, and drops with a reason when the
+ * learned entry cannot be written.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "unit/dnsmsg.h"
+#include "unit/fake_maps.h"
+
+#include "agent_int.h"
+#include "policy.h"
+
+_Static_assert(sizeof(struct pw_flow_key) <= FAKE_KEY_MAX, "fake key size");
+_Static_assert(sizeof(struct pw_portset) <= FAKE_VAL_MAX, "fake value size");
+
+#define IFINDEX 7
+#define EP_ID	42
+
+static const char *const policy_v1 =
+    "apiVersion: podwall.io/v1alpha1\nkind: EgressPolicy\n"
+    "metadata: {name: p, namespace: t}\n"
+    "spec:\n  podSelector: {matchLabels: {app: a}}\n  egress:\n"
+    "    - toCIDRs: [{cidr: 192.0.2.0/24}]\n      ports: [{port: 443, protocol: TCP}]\n"
+    "    - toFQDNs: [{matchName: api.example.com}]\n      ports: [{port: 443, protocol: TCP}]\n";
+
+/* v1 with the CIDR moved: 192.0.2.0/24 is stale, 198.51.100.0/24 new. */
+static const char *const policy_v2 =
+    "apiVersion: podwall.io/v1alpha1\nkind: EgressPolicy\n"
+    "metadata: {name: p, namespace: t}\n"
+    "spec:\n  podSelector: {matchLabels: {app: a}}\n  egress:\n"
+    "    - toCIDRs: [{cidr: 198.51.100.0/24}]\n      ports: [{port: 80, protocol: TCP}]\n"
+    "    - toFQDNs: [{matchName: api.example.com}]\n      ports: [{port: 443, protocol: TCP}]\n";
+
+/* Selects other pods only. */
+static const char *const policy_other =
+    "apiVersion: podwall.io/v1alpha1\nkind: EgressPolicy\n"
+    "metadata: {name: p, namespace: t}\n"
+    "spec:\n  podSelector: {matchLabels: {app: b}}\n  egress:\n"
+    "    - toCIDRs: [{cidr: 192.0.2.0/24}]\n";
+
+struct fixture {
+	struct pw_agent a;
+	struct fake_maps *f;
+	struct pw_ep *ep;
+};
+
+static void set_policy(struct fixture *x, const char *yaml)
+{
+	char err[PW_ERR_LEN] = "";
+
+	pw_policies_free(x->a.pols, x->a.n_pols);
+	x->a.pols = NULL;
+	x->a.n_pols = 0;
+	if (pw_policy_file_parse(yaml, strlen(yaml), "test.yaml", &x->a.pols, &x->a.n_pols, err,
+				 sizeof(err)))
+		fail_msg("policy: %s", err);
+}
+
+static int setup(void **state)
+{
+	struct fixture *x = calloc(1, sizeof(*x));
+
+	assert_non_null(x);
+	x->f = fake_maps_new();
+	x->a.maps = &x->f->m;
+	x->a.o.min_ttl = 5;
+	x->a.o.max_ttl = 3600;
+	x->a.o.max_addrs_per_name = 16;
+	x->a.next_portset_id = 1;
+	x->ep = pw_ep_new();
+	assert_non_null(x->ep);
+	x->ep->ifindex = IFINDEX;
+	x->ep->ep_id = EP_ID;
+	x->ep->namespace = strdup("t");
+	x->ep->name = strdup("pod");
+	x->ep->flags = PW_EP_HAS_V4;
+	inet_pton(AF_INET, DM_POD4, &x->ep->ip4);
+	assert_int_equal(pw_labels_set(&x->ep->labels, "app", "a"), 0);
+	x->a.eps = x->ep;
+	*state = x;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *x = *state;
+
+	pw_ep_free(x->ep);
+	pw_policies_free(x->a.pols, x->a.n_pols);
+	free(x->a.portsets);
+	free(x->f);
+	free(x);
+	return 0;
+}
+
+/* Index of the first logged op of kind on map id whose key matches pred, or -1. */
+static int op_index(struct fake_maps *f, size_t from, enum fake_op_kind kind, enum pw_map_id id,
+		    const char *cidr)
+{
+	for (size_t i = from; i < f->n_ops; i++) {
+		const struct fake_op *o = &f->ops[i];
+
+		if (o->kind != kind || o->id != id)
+			continue;
+		if (cidr) {
+			const struct pw_cidr4_key *k = (const void *)o->key;
+			char want[32], got[32];
+
+			inet_ntop(AF_INET, k->addr, got, sizeof(got));
+			snprintf(want, sizeof(want), "%s/%u", got, k->prefixlen - 32);
+			if (strcmp(want, cidr))
+				continue;
+		}
+		return (int)i;
+	}
+	return -1;
+}
+
+static int last_index(struct fake_maps *f, enum fake_op_kind kind, enum pw_map_id id)
+{
+	for (size_t i = f->n_ops; i-- > 0;)
+		if (f->ops[i].kind == kind && f->ops[i].id == id)
+			return (int)i;
+	return -1;
+}
+
+static const struct pw_endpoint *endpoint_written(struct fake_maps *f, int i)
+{
+	assert_true(i >= 0);
+	assert_int_equal(f->ops[i].id, PW_MAPID_endpoints);
+	assert_int_equal(*(const uint32_t *)f->ops[i].key, IFINDEX);
+	return (const void *)f->ops[i].val;
+}
+
+static void test_first_sync(void **state)
+{
+	struct fixture *x = *state;
+	struct fake_maps *f = x->f;
+	int ports, cidr, ep;
+
+	set_policy(x, policy_v1);
+	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+	ports = op_index(f, 0, FAKE_PUT, PW_MAPID_ports, NULL);
+	cidr = op_index(f, 0, FAKE_PUT, PW_MAPID_cidr4, "192.0.2.0/24");
+	ep = last_index(f, FAKE_PUT, PW_MAPID_endpoints);
+	/* the port set before the rule that names it, the rule before the endpoint */
+	assert_true(ports >= 0 && cidr > ports && ep > cidr);
+	/* and the endpoint entry is the last write of all */
+	assert_int_equal(ep, (int)f->n_ops - 1);
+	assert_int_equal(endpoint_written(f, ep)->mode, PW_MODE_ENFORCE);
+	assert_int_equal(endpoint_written(f, ep)->ep_id, EP_ID);
+	assert_int_equal(endpoint_written(f, ep)->policy_gen, 1);
+	assert_true(x->ep->managed);
+	assert_int_equal(fake_count(f, PW_MAPID_cidr4), 1);
+}
+
+static void test_change_new_then_stale_then_endpoint(void **state)
+{
+	struct fixture *x = *state;
+	struct fake_maps *f = x->f;
+	size_t from;
+	int add, del, ep;
+
+	set_policy(x, policy_v1);
+	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+	from = f->n_ops;
+	set_policy(x, policy_v2);
+	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+	add = op_index(f, from, FAKE_PUT, PW_MAPID_cidr4, "198.51.100.0/24");
+	del = op_index(f, from, FAKE_DEL, PW_MAPID_cidr4, "192.0.2.0/24");
+	ep = last_index(f, FAKE_PUT, PW_MAPID_endpoints);
+	if (add < 0 || del < 0 || ep < 0)
+		fail_msg("missing write: add %d, stale delete %d, endpoint %d", add, del, ep);
+	if (!(add < del && del < ep))
+		fail_msg("order: add %d, stale delete %d, endpoint %d (want add < delete < "
+			 "endpoint)",
+			 add, del, ep);
+	assert_int_equal(ep, (int)f->n_ops - 1);
+	/* the generation bump sends established flows back through the new rules */
+	assert_int_equal(endpoint_written(f, ep)->policy_gen, 2);
+	assert_int_equal(fake_count(f, PW_MAPID_cidr4), 1);
+	assert_int_equal(fake_count(f, PW_MAPID_endpoints), 1);
+}
+
+static void test_failed_write_keeps_old_rules(void **state)
+{
+	struct fixture *x = *state;
+	struct fake_maps *f = x->f;
+	size_t from;
+
+	set_policy(x, policy_v1);
+	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+	from = f->n_ops;
+	set_policy(x, policy_v2);
+	f->fail_id = PW_MAPID_cidr4; /* the LPM trie is full */
+	f->fail_err = -ENOSPC;
+	assert_int_equal(pw_sync_ep(&x->a, x->ep), -ENOSPC);
+	/* neither a stale delete nor an endpoint write: the old rules stay whole */
+	assert_int_equal(op_index(f, from, FAKE_DEL, PW_MAPID_cidr4, NULL), -1);
+	assert_int_equal(op_index(f, from, FAKE_PUT, PW_MAPID_endpoints, NULL), -1);
+	assert_int_equal(fake_count(f, PW_MAPID_cidr4), 1);
+	assert_int_equal(x->ep->policy_gen, 1);
+	assert_non_null(x->ep->compile_error);
+	/* once the map has room, the next sync applies v2 */
+	f->fail_id = -1;
+	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+	assert_true(op_index(f, from, FAKE_DEL, PW_MAPID_cidr4, "192.0.2.0/24") >= 0);
+	assert_null(x->ep->compile_error);
+}
+
+static void test_unselected_opens_then_removes_rules(void **state)
+{
+	struct fixture *x = *state;
+	struct fake_maps *f = x->f;
+	size_t from;
+	int ep, del;
+
+	set_policy(x, policy_v1);
+	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+	from = f->n_ops;
+	set_policy(x, policy_other);
+	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+	ep = op_index(f, from, FAKE_PUT, PW_MAPID_endpoints, NULL);
+	del = op_index(f, from, FAKE_DEL, PW_MAPID_cidr4, "192.0.2.0/24");
+	/* open (allow-all, sources still checked) before the rules go */
+	assert_true(ep >= 0 && del > ep);
+	assert_int_equal(endpoint_written(f, ep)->mode, PW_MODE_OPEN);
+	assert_false(x->ep->managed);
+	assert_int_equal(fake_count(f, PW_MAPID_cidr4), 0);
+}
+
+static void test_remove_endpoint_first(void **state)
+{
+	struct fixture *x = *state;
+	struct fake_maps *f = x->f;
+	size_t from;
+	int ep, del;
+
+	set_policy(x, policy_v1);
+	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+	from = f->n_ops;
+	assert_int_equal(pw_sync_remove_ep(&x->a, x->ep), 0);
+	ep = op_index(f, from, FAKE_DEL, PW_MAPID_endpoints, NULL);
+	del = op_index(f, from, FAKE_DEL, PW_MAPID_cidr4, "192.0.2.0/24");
+	/* unmanaged before its rules go */
+	assert_true(ep >= 0 && del > ep);
+	assert_int_equal(fake_count(f, PW_MAPID_endpoints), 0);
+	assert_int_equal(fake_count(f, PW_MAPID_cidr4), 0);
+}
+
+/* ---- the DNS hold step ---- */
+
+struct hold_rec {
+	struct fake_maps *f;
+	int released, dropped, reason;
+	char why[128];
+};
+
+static int rec_release(void *ctx, const struct pw_dns_meta *m, const uint8_t *frame, size_t len)
+{
+	struct hold_rec *r = ctx;
+
+	fake_log(r->f, FAKE_RELEASE, PW_MAPID_endpoints, &m->ifindex, NULL);
+	r->released++;
+	return 0;
+}
+
+static void rec_drop(void *ctx, const struct pw_ep *ep, uint8_t reason, const struct pw_dns_meta *m,
+		     const char *qname, const char *why)
+{
+	struct hold_rec *r = ctx;
+
+	fake_log(r->f, FAKE_DROP, PW_MAPID_endpoints, &m->ifindex, NULL)->reason = reason;
+	r->dropped++;
+	r->reason = reason;
+	snprintf(r->why, sizeof(r->why), "%s", why ? why : "");
+}
+
+/* A held answer as pod_ingress hands it over: meta, then the frame. */
+static size_t held_sample(uint8_t *out, size_t cap, const char *qname, uint16_t query_id,
+			  uint16_t answer_id)
+{
+	struct pw_dns_meta meta;
+	struct dm_buf msg;
+	uint8_t addr[4];
+	size_t flen;
+
+	inet_pton(AF_INET, "203.0.113.10", addr);
+	dm_header(&msg, answer_id, DM_FLAGS_RESPONSE, 1, 1, 0, 0);
+	dm_question(&msg, qname, LDNS_RR_TYPE_A);
+	dm_rr(&msg, qname, LDNS_RR_TYPE_A, 60, addr, 4);
+	dm_meta(&meta, PW_FAMILY_V4, query_id);
+	meta.ifindex = IFINDEX;
+	meta.ep_id = EP_ID;
+	flen = dm_frame(out + sizeof(meta), cap - sizeof(meta), PW_FAMILY_V4, DM_RESOLVER4, DM_POD4,
+			53, DM_POD_PORT, msg.b, msg.n, 0);
+	assert_true(flen > 0);
+	meta.pkt_len = (uint32_t)flen;
+	memcpy(out, &meta, sizeof(meta));
+	return sizeof(meta) + flen;
+}
+
+static int learned_put_index(struct fake_maps *f, size_t from, const char *addr)
+{
+	for (size_t i = from; i < f->n_ops; i++) {
+		const struct pw_learned_key *k = (const void *)f->ops[i].key;
+		char got[32];
+
+		if (f->ops[i].kind != FAKE_PUT || f->ops[i].id != PW_MAPID_learned)
+			continue;
+		inet_ntop(AF_INET, &k->addr.v4, got, sizeof(got));
+		if (k->ep_id == EP_ID && k->family == PW_FAMILY_V4 && !strcmp(got, addr))
+			return (int)i;
+	}
+	return -1;
+}
+
+static void test_hold_learns_then_releases(void **state)
+{
+	struct fixture *x = *state;
+	struct hold_rec r = {.f = x->f};
+	const struct pw_hold_io io = {.release = rec_release, .drop = rec_drop, .ctx = &r};
+	static uint8_t sample[PW_DNS_CAP_MAX + 256];
+	size_t from, len;
+	int put, rel;
+
+	set_policy(x, policy_v1);
+	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+	from = x->f->n_ops;
+	len = held_sample(sample, sizeof(sample), "api.example.com", 0x1234, 0x1234);
+	pw_dnshold_step(&x->a, sample, len, &io);
+	assert_int_equal(r.dropped, 0);
+	assert_int_equal(r.released, 1);
+	put = learned_put_index(x->f, from, "203.0.113.10");
+	rel = op_index(x->f, from, FAKE_RELEASE, PW_MAPID_endpoints, NULL);
+	/* the allow entry exists before the pod sees the answer */
+	if (put < 0 || rel < 0 || put > rel)
+		fail_msg("learned write at %d, release at %d: want write first", put, rel);
+	assert_int_equal(x->a.st.dns_learned, 1);
+	assert_int_equal(x->a.st.dns_released, 1);
+}
+
+static void test_hold_write_fails_drops(void **state)
+{
+	struct fixture *x = *state;
+	struct hold_rec r = {.f = x->f};
+	const struct pw_hold_io io = {.release = rec_release, .drop = rec_drop, .ctx = &r};
+	static uint8_t sample[PW_DNS_CAP_MAX + 256];
+	size_t len;
+
+	set_policy(x, policy_v1);
+	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+	x->f->fail_id = PW_MAPID_learned; /* pw_learned is full */
+	x->f->fail_err = -ENOSPC;
+	len = held_sample(sample, sizeof(sample), "api.example.com", 0x1234, 0x1234);
+	pw_dnshold_step(&x->a, sample, len, &io);
+	/* never a release into a state that denies: dropped, with the reason */
+	assert_int_equal(r.released, 0);
+	assert_int_equal(r.dropped, 1);
+	assert_int_equal(r.reason, PW_R_DNS_LEARN);
+	assert_non_null(strstr(r.why, "pw_learned"));
+	assert_int_equal(x->a.st.dns_dropped_learn, 1);
+	assert_int_equal(x->a.st.dns_released, 0);
+}
+
+static void test_hold_mismatched_id_drops(void **state)
+{
+	struct fixture *x = *state;
+	struct hold_rec r = {.f = x->f};
+	const struct pw_hold_io io = {.release = rec_release, .drop = rec_drop, .ctx = &r};
+	static uint8_t sample[PW_DNS_CAP_MAX + 256];
+	size_t from, len;
+
+	set_policy(x, policy_v1);
+	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+	from = x->f->n_ops;
+	/* an answer whose id is not the recorded query's */
+	len = held_sample(sample, sizeof(sample), "api.example.com", 0x1234, 0x4321);
+	pw_dnshold_step(&x->a, sample, len, &io);
+	assert_int_equal(r.released, 0);
+	assert_int_equal(r.dropped, 1);
+	assert_int_equal(r.reason, PW_R_DNS_INVALID);
+	assert_int_equal(learned_put_index(x->f, from, "203.0.113.10"), -1);
+	assert_int_equal(x->a.st.dns_dropped_invalid, 1);
+}
+
+static void test_hold_unallowed_name_released_unlearned(void **state)
+{
+	struct fixture *x = *state;
+	struct hold_rec r = {.f = x->f};
+	const struct pw_hold_io io = {.release = rec_release, .drop = rec_drop, .ctx = &r};
+	static uint8_t sample[PW_DNS_CAP_MAX + 256];
+	size_t from, len;
+
+	set_policy(x, policy_v1);
+	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+	from = x->f->n_ops;
+	len = held_sample(sample, sizeof(sample), "other.example.com", 7, 7);
+	pw_dnshold_step(&x->a, sample, len, &io);
+	/* released, and nothing learned: connections to it are denied like any other */
+	assert_int_equal(r.released, 1);
+	assert_int_equal(r.dropped, 0);
+	assert_int_equal(learned_put_index(x->f, from, "203.0.113.10"), -1);
+	assert_int_equal(x->a.st.dns_not_allowed, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_first_sync, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_change_new_then_stale_then_endpoint, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_failed_write_keeps_old_rules, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unselected_opens_then_removes_rules, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_remove_endpoint_first, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hold_learns_then_releases, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hold_write_fails_drops, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hold_mismatched_id_drops, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hold_unallowed_name_released_unlearned, setup,
+					    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

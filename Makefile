@@ -65,8 +65,11 @@ UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 BPFT_SRCS  := $(wildcard tests/bpf/test_*.c)
 BPFT_BINS  := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(BPFT_SRCS))
-FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
-FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_SRCS  := $(filter-out tests/fuzz/fuzz_bpf_dns.c,$(wildcard tests/fuzz/fuzz_*.c))
+# fuzz_bpf_dns runs the real BPF object: libbpf and the skeleton, a rule of its own.
+FUZZ_BPF   := $(BUILD)/fuzz/fuzz_bpf_dns
+FUZZ_PURE  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_BINS  := $(FUZZ_PURE) $(FUZZ_BPF)
 
 .SECONDARY: $(SKELS) $(BPF_OBJS)
 
@@ -175,11 +178,18 @@ $(K8ST_BINS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(SYS_A) $(CORE_A)
 FUZZ_LIB_SRCS := $(CORE_SRCS)
 # One clang call over several sources writes no usable -MMD file: depend on every header.
 FUZZ_HDRS := $(wildcard include/podwall/*.h lib/*/*.h tests/unit/*.h)
-$(FUZZ_BINS): $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(FUZZ_HDRS)
+$(FUZZ_PURE): $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(FUZZ_HDRS)
 	$(call msg,FUZZ,$@)
 	@mkdir -p $(dir $@)
 	$(Q)$(CLANG) -g -O1 -D_GNU_SOURCE $(SRC_INC) -fsanitize=fuzzer,address,undefined \
 		$< $(FUZZ_LIB_SRCS) -o $@ -lldns -ljansson -lyaml
+
+# The kernel's DNS query parser, fuzzed through BPF_PROG_TEST_RUN (needs root to run).
+$(FUZZ_BPF): tests/fuzz/fuzz_bpf_dns.c lib/core/fqdn.c $(BUILD)/podwall.skel.h $(FUZZ_HDRS)
+	$(call msg,FUZZ,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CLANG) -g -O1 -D_GNU_SOURCE $(SRC_INC) -I$(BUILD) -fsanitize=fuzzer,address,undefined \
+		$< lib/core/fqdn.c -o $@ -lbpf -lelf -lz -lldns
 
 tests-bin: all check-layers $(UNIT_BINS) $(BPFT_BINS) $(K8ST_BINS) $(FUZZ_BINS)
 

@@ -456,7 +456,9 @@ static __always_inline int dns_locate(struct __sk_buff *skb, const struct pw_pkt
 		*len = 0;
 		if (!pl)
 			return 0;
-		if (th->syn || pl < 2 || bpf_skb_load_bytes(skb, *off, &mlen, 2) ||
+		/* pl 2: a message of length 0, which the resolver would not frame
+		 * as we do once our view of the stream stops moving */
+		if (th->syn || pl <= 2 || bpf_skb_load_bytes(skb, *off, &mlen, 2) ||
 		    bpf_ntohs(mlen) != pl - 2)
 			return -1;
 		*off += 2;
@@ -548,8 +550,8 @@ static __always_inline __u8 dns_verdict(struct __sk_buff *skb, const struct pw_e
 		return PW_R_DNS_INVALID;
 	if (p->proto == IPPROTO_TCP && dns_tcp_track(ep, p, seq, tflags, len))
 		return PW_R_DNS_INVALID;
-	if (!len)
-		return PW_R_NONE; /* TCP without data */
+	if (!len) /* TCP without data; an empty UDP datagram is no query */
+		return p->proto == IPPROTO_TCP ? PW_R_NONE : PW_R_DNS_INVALID;
 	*res = dns_query_check(skb, ep->ep_id, off, len);
 	code = PW_DQ_CODE(*res);
 	if (code == PW_DQ_INVALID)

@@ -1694,6 +1694,12 @@ static const struct row rows[] = {
 	 ONE(PKT(TCP4("198.51.100.53", 53)), SHOT(PW_R_DNS))},
 	{"DNS v4 UDP/53 to a resolver without a DNS header: DNS_INVALID", &STD,
 	 ONE(PKT(UDP4(RES4, 53, .payload = 4)), SHOT(PW_R_DNS_INVALID), .check = chk_no_pend)},
+	{"DNS v4 UDP/53 to a resolver, empty datagram: DNS_INVALID (fuzz_bpf_dns)", &STD,
+	 ONE(PKT(UDP4(RES4, 53)), SHOT(PW_R_DNS_INVALID), .check = chk_no_pend)},
+	{"DNS v4 TCP/53, a message of length 0 (prefix only): DNS_INVALID (fuzz_bpf_dns)", &STD,
+	 .steps = {{PKT(TCP4(RES4, 53, .tcp_seq = 999)), DNSOK()},
+		   {PKT(TCP4(RES4, 53, .tcp_flags = TF_ACK, .payload = 2)),
+		    SHOT(PW_R_DNS_INVALID)}}},
 
 	/* 10b. the name table: only names the pod's policies grant are asked */
 	{"names: exact name passes and is recorded", &NAMES,

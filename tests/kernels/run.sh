@@ -239,7 +239,7 @@ boot_kernel() { # SERIES
 		-m "${PW_KERNELS_MEM:-3072}" -smp "${PW_KERNELS_SMP:-2}" \
 		-nographic -no-reboot -nic none -monitor none -serial stdio \
 		-kernel "$CACHE/boot/vmlinuz-$v" -initrd "$CACHE/boot/initrd.img-$v" \
-		-append "root=/dev/vda rw console=ttyS0 init=/sbin/pw-init panic=-1 quiet loglevel=4 pw.root=$ROOT pw.build=$BUILD pw.out=$out pw.cal=$CAL_MS pw.suites=${SUITES// /,}" \
+		-append "root=/dev/vda rw console=ttyS0 init=/sbin/pw-init panic=-1 no_timer_check quiet loglevel=4 pw.root=$ROOT pw.build=$BUILD pw.out=$out pw.cal=$CAL_MS pw.suites=${SUITES// /,}" \
 		-drive "file=$CACHE/rootfs.img,if=virtio,format=raw,snapshot=on" \
 		-virtfs "local,path=$ROOT,mount_tag=pwsrc,security_model=none,readonly=on,id=pwsrc" \
 		-virtfs "local,path=$out,mount_tag=pwout,security_model=passthrough,id=pwout" \

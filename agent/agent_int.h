@@ -141,6 +141,7 @@ int pw_sync_remove_ep(struct pw_agent *a, struct pw_ep *ep); /* unmanage + delet
 int pw_sync_learned_addr(struct pw_agent *a, struct pw_ep *ep, uint8_t family,
 			 const union pw_ip *ip);
 int pw_sync_resolvers(struct pw_agent *a);
+void pw_sync_node_macs(const char *host_ifname, uint8_t node_mac[6], uint8_t veth_mac[6]);
 void pw_sync_gc(struct pw_agent *a, uint64_t now, bool full); /* expiry, idle flows, portsets */
 int pw_portset_id(struct pw_agent *a, const struct pw_range_set *set, uint32_t *id);
 int pw_portsets_load(struct pw_agent *a);

@@ -4,6 +4,14 @@
  * a window: new entries first, then stale ones removed, then the endpoint
  * entry (whose policy_gen bump makes established flows re-check the new rules).
  */
+#include <net/if_arp.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <malloc.h>
@@ -429,6 +437,76 @@ static void ep_entries_delete(struct pw_maps *m, enum pw_map_id id, uint32_t ep_
 /* ---- endpoints ---- */
 
 /* Write the endpoint entry: PW_MODE_OPEN for a pod no policy selects. */
+/* The MAC of an interface of the agent's network namespace (SIOCGIFHWADDR:
+ * sysfs may belong to another namespace). Zero if unknown. */
+static void if_mac(const char *ifname, uint8_t out[6])
+{
+	struct ifreq ifr = {0};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	memset(out, 0, 6);
+	if (fd < 0)
+		return;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (!ioctl(fd, SIOCGIFHWADDR, &ifr) && ifr.ifr_hwaddr.sa_family == ARPHRD_ETHER)
+		memcpy(out, ifr.ifr_hwaddr.sa_data, 6);
+	close(fd);
+}
+
+/* IFLA_MASTER of ifindex (the bridge it is a port of), 0 if none. */
+static unsigned int if_master(unsigned int ifindex)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct ifinfomsg ifi;
+	} req = {
+		.nh = {.nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETLINK,
+		       .nlmsg_flags = NLM_F_REQUEST},
+		.ifi = {.ifi_family = AF_UNSPEC, .ifi_index = (int)ifindex},
+	};
+	char buf[8192];
+	unsigned int master = 0;
+	struct timeval tv = {.tv_sec = 1};
+	ssize_t n;
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+
+	if (fd < 0)
+		return 0;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (send(fd, &req, sizeof(req), 0) < 0)
+		goto out;
+	n = recv(fd, buf, sizeof(buf), 0);
+	if (n <= 0)
+		goto out;
+	for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (size_t)n);
+	     nh = NLMSG_NEXT(nh, n)) {
+		struct ifinfomsg *ifi = NLMSG_DATA(nh);
+		int len = (int)IFLA_PAYLOAD(nh);
+
+		if (nh->nlmsg_type != RTM_NEWLINK)
+			break;
+		for (struct rtattr *rta = IFLA_RTA(ifi); RTA_OK(rta, len); rta = RTA_NEXT(rta, len))
+			if (rta->rta_type == IFLA_MASTER && RTA_PAYLOAD(rta) >= sizeof(__u32))
+				memcpy(&master, RTA_DATA(rta), sizeof(master));
+	}
+out:
+	close(fd);
+	return master;
+}
+
+/* The node side of the pod's link: the bridge the host veth is a port of (its
+ * MAC is the pods' gateway) and the host veth itself. */
+void pw_sync_node_macs(const char *host_ifname, uint8_t node_mac[6], uint8_t veth_mac[6])
+{
+	unsigned int master = if_master(if_nametoindex(host_ifname));
+	char name[IF_NAMESIZE];
+
+	memset(node_mac, 0, 6);
+	if (master && if_indextoname(master, name))
+		if_mac(name, node_mac);
+	if_mac(host_ifname, veth_mac);
+}
+
 static int endpoint_write(struct pw_agent *a, struct pw_ep *ep, uint8_t mode)
 {
 	struct pw_endpoint v = {
@@ -441,6 +519,8 @@ static int endpoint_write(struct pw_agent *a, struct pw_ep *ep, uint8_t mode)
 
 	memcpy(v.ip4, &ep->ip4, 4);
 	memcpy(v.ip6, ep->ip6, 16);
+	memcpy(v.mac, ep->mac, 6);
+	pw_sync_node_macs(ep->host_ifname, v.node_mac, v.veth_mac);
 	if (!ep->managed && mode != PW_MODE_OPEN) {
 		/* Per-pod counters exist before the first packet is governed. */
 		const struct pw_ep_stats zero = {0};

@@ -16,6 +16,7 @@
 #include "parse.bpf.h"
 #include "guard.bpf.h"
 #include "dns.bpf.h"
+#include "l2.bpf.h"
 
 #define DNS_PORT    53
 #define FLOW_REFRESH_NS 1000000000ULL
@@ -572,14 +573,38 @@ static __always_inline void dns_query_passed(struct __sk_buff *skb, const struct
 	count(PW_C_PASS_DNS_QUERY);
 }
 
-/* A pod no policy selects: Kubernetes' allow-all, minus forged sources. */
+/* ARP and neighbour discovery from the pod speak only for the pod. */
+static __always_inline int l2_control_ok(struct __sk_buff *skb, const struct pw_endpoint *ep,
+					 const struct pw_pkt *p)
+{
+	if (p->family != PW_FAMILY_V6)
+		return arp_ok(skb, ep);
+	if (p->nd_onlink_check && !same_v6_64(ep, &p->daddr))
+		return 0;
+	return nd_ok(skb, ep, p);
+}
+
+/* A pod no policy selects: Kubernetes' allow-all, minus forged sources and
+ * forged L2 claims (no pod on the node can forge another's resolver). */
 static __always_inline int open_egress(struct __sk_buff *skb, const struct pw_endpoint *ep)
 {
 	struct pw_pkt pkt = {};
 
 	pull_headers(skb);
-	if (parse_packet(skb, &pkt) == PW_P_OK && !source_is_pod(ep, &pkt))
-		return deny(skb, ep, &pkt, PW_R_SPOOF);
+	if (!l2_source_ok(skb, ep))
+		return deny(skb, ep, &pkt, PW_R_L2);
+	switch (parse_packet(skb, &pkt)) {
+	case PW_P_OK:
+		if (!source_is_pod(ep, &pkt))
+			return deny(skb, ep, &pkt, PW_R_SPOOF);
+		if (!l2_dest_fix(skb, ep, &pkt))
+			return deny(skb, ep, &pkt, PW_R_L2);
+		break;
+	case PW_P_L2:
+		if (!l2_control_ok(skb, ep, &pkt))
+			return deny(skb, ep, &pkt, PW_R_L2);
+		break;
+	}
 	count(PW_C_PASS_UNMANAGED);
 	return PW_PASS;
 }
@@ -605,9 +630,11 @@ int pod_egress(struct __sk_buff *skb)
 		return deny(skb, ep, &pkt, PW_R_L2);
 
 	pull_headers(skb);
+	if (!l2_source_ok(skb, ep))
+		return deny(skb, ep, &pkt, PW_R_L2);
 	switch (parse_packet(skb, &pkt)) {
 	case PW_P_L2:
-		if (pkt.nd_onlink_check && !same_v6_64(ep, &pkt.daddr))
+		if (!l2_control_ok(skb, ep, &pkt))
 			return deny(skb, ep, &pkt, PW_R_L2);
 		count(PW_C_PASS_L2);
 		return PW_PASS;
@@ -633,6 +660,8 @@ int pod_egress(struct __sk_buff *skb)
 		dns_query_passed(skb, ep, &pkt);
 		return act;
 	}
+	if (!l2_dest_fix(skb, ep, &pkt))
+		return deny(skb, ep, &pkt, PW_R_L2);
 	if (dns)
 		dns_query_passed(skb, ep, &pkt);
 	ep_count(ep, PW_R_NONE, 0);

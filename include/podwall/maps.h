@@ -96,6 +96,7 @@ enum pw_mode {
 /* Endpoint flags. */
 #define PW_EP_HAS_V4 (1u << 0)
 #define PW_EP_HAS_V6 (1u << 1)
+#define PW_EP_HAS_MAC (1u << 2) /* mac is the pod's interface address (from the CNI result) */
 
 /*
  * Why a packet was denied (or would have been, in audit mode). Shared by the
@@ -161,7 +162,8 @@ _Static_assert(PW_R_NONE == 0, "reason 0 means allowed");
 	X(DNS_TOO_BIG, "dns_too_big")		       /* over PW_DNS_CAP_MAX: passed unheld */        \
 	X(INGRESS_FLOW, "ingress_flows")	       /* inbound connection noted for replies */      \
 	X(FLOW_REVALIDATE, "flow_revalidate")	       /* flow re-checked after a policy change */ \
-	X(DNS_FRAGMENT, "dns_fragmented")	       /* answer in IP fragments: passed, not learned */
+	X(DNS_FRAGMENT, "dns_fragmented")	       /* answer in IP fragments: passed, not learned */ \
+	X(L2_REDIRECT, "l2_redirect")		       /* unicast frame to a MAC not the node's: readdressed to the node */
 
 #define PW_COUNTER_ENUM(id, name) PW_C_##id,
 enum pw_counter {
@@ -190,8 +192,15 @@ struct pw_endpoint {
 	__u8 pad[2];
 	__u8 ip4[4];	  /* the pod's IPv4 address, network order */
 	__u8 ip6[16];	  /* the pod's IPv6 address, network order */
+	/* L2: frames from the pod carry mac as source; unicast IP frames go to
+	 * node_mac (the bridge the host veth is a port of) or veth_mac (the host
+	 * veth itself, for CNIs without a bridge). Zero: unknown. */
+	__u8 mac[6];
+	__u8 node_mac[6];
+	__u8 veth_mac[6];
+	__u8 pad2[6];
 };
-_Static_assert(sizeof(struct pw_endpoint) == 32, "pw_endpoint size");
+_Static_assert(sizeof(struct pw_endpoint) == 56, "pw_endpoint size");
 
 /* pw_learned: HASH (no prealloc), PW_MAX_LEARNED; key: addresses an endpoint
  * learned from its own DNS answers. When full, the agent drops the answer and

@@ -640,6 +640,13 @@ int pw_cni_prev_parse(const json_t *prev, const char *ifname, pw_iface_classify_
 		return -EINVAL;
 	}
 	snprintf(out->cont_ifname, sizeof(out->cont_ifname), "%s", ifname);
+	{
+		const char *mac = json_string_value(
+		    json_object_get(json_array_get(ifaces, cont), "mac"));
+
+		if (mac && strlen(mac) == 17)
+			snprintf(out->mac, sizeof(out->mac), "%s", mac);
+	}
 
 	for (i = 0; i < json_array_size(ifaces); i++) {
 		const json_t *it = json_array_get(ifaces, i);
@@ -701,6 +708,8 @@ json_t *pw_cni_add_request(const struct pw_cni_env *env, const struct pw_cni_con
 		      "container_id", env->container_id, "netns", env->netns, "ifname", env->ifname,
 		      "host_ifname", prev->host_ifname, "namespace", args->pod_namespace, "name",
 		      args->pod_name, "labels", conf->labels, "ips", ips);
+	if (req && prev->mac[0])
+		json_object_set_new(req, "mac", json_string(prev->mac));
 cleanup:
 	json_decref(ips);
 	return req;

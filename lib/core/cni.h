@@ -136,6 +136,7 @@ bool pw_cni_ifname_valid(const char *s);
 struct pw_cni_prev {
 	char host_ifname[IFNAMSIZ]; /* the pod's host-side veth */
 	char cont_ifname[IFNAMSIZ]; /* CNI_IFNAME, as found in prevResult */
+	char mac[18];		    /* its "mac", or "" if the plugin gave none */
 	int n_ips;
 	char ips[PW_CNI_MAX_IPS][PW_CNI_CIDR_STRLEN]; /* "10.42.0.5/24", canonical text */
 };

@@ -70,6 +70,13 @@ json_t *pw_ep_to_json(const struct pw_ep *ep)
 	json_object_set_new(o, "ep_id", json_integer(ep->ep_id));
 	json_object_set_new(o, "labels", labels);
 	json_object_set_new(o, "ips", ips);
+	if (ep->flags & PW_EP_HAS_MAC) {
+		char mac[18];
+
+		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", ep->mac[0], ep->mac[1],
+			 ep->mac[2], ep->mac[3], ep->mac[4], ep->mac[5]);
+		json_object_set_new(o, "mac", json_string(mac));
+	}
 	return o;
 }
 
@@ -192,6 +199,21 @@ struct pw_ep *pw_ep_from_json(const json_t *obj, char *err, size_t errlen)
 			snprintf(err, errlen, "ips[%zu]: one address per family is supported", i);
 			goto fail;
 		}
+	}
+	v = json_object_get(obj, "mac");
+	if (v) {
+		const char *s = json_string_value(v);
+		unsigned int m[6];
+		char end;
+
+		if (!s || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &m[0], &m[1], &m[2], &m[3], &m[4],
+				 &m[5], &end) != 6 || strlen(s) != 17 || (m[0] & 1)) {
+			snprintf(err, errlen, "mac: not a unicast MAC address (aa:bb:cc:dd:ee:ff)");
+			goto fail;
+		}
+		for (int k = 0; k < 6; k++)
+			ep->mac[k] = (uint8_t)m[k];
+		ep->flags |= PW_EP_HAS_MAC;
 	}
 	learned_from_json(ep, json_object_get(obj, "learned"));
 	return ep;

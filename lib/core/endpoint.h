@@ -60,6 +60,7 @@ struct pw_ep {
 	uint8_t flags; /* PW_EP_HAS_V4 | PW_EP_HAS_V6 */
 	__be32 ip4;
 	uint8_t ip6[16];
+	uint8_t mac[6]; /* the pod interface's MAC (flags PW_EP_HAS_MAC) */
 
 	/* Derived state, rebuilt from policies. */
 	struct pw_compiled compiled;

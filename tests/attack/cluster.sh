@@ -11,6 +11,10 @@
 #                            devices, never granted by "every protocol" to it
 #   audit_never_grants       an audit policy next to an enforce one opens nothing,
 #                            and what it would allow shows as an audit event
+#   l2_forgery               forged ARP/ND (the resolver's addresses), forged
+#                            MACs, padded ARP/ND, IP frames by MAC to another pod
+#                            or broadcast: from an enforced and an open pod; the
+#                            victim's neighbour cache and DNS stay intact
 
 # Names the hostile resolver (rdns) answers, from $TMP/cluster.hosts.
 cluster_hosts() {
@@ -199,4 +203,66 @@ cleanup_audit_never_grants() {
 	policy_remove audau
 }
 
-CLUSTER_CASES="rebinding_guard rebinding_guard_no_optin node_tunnels audit_never_grants"
+vic_neigh_ok() { # IP: the victim's neighbour entry for IP is not an attacker's MAC
+	local l
+	l=$(in_pod vic ip neigh show "$1" | awk '{for (i = 1; i < NF; i++) if ($i == "lladdr") print $(i + 1)}')
+	e2e_log "vic: neighbour $1 is ${l:-none}"
+	[ "$l" != "$(cat "$TMP/pods/h/mac")" ] && [ "$l" != "$(cat "$TMP/pods/free/mac")" ]
+}
+vic_saw_id() { awk -v id="$1" '$1=="cap" && $8==id {f=1} END {exit !f}' "$TMP/vic.cap"; }
+
+l2_forgery() {
+	cni_add vic e2e vic-0 app=fq || fail "pod vic"
+	local vmac v4 v6 d0 p k x1 x2 x3
+	vmac=$(cat "$TMP/pods/vic/mac")
+	v4=$(pod_ip4 vic)
+	v6=$(pod_ip6 vic)
+	: >"$TMP/vic.cap"
+	bg_start vic-cap in_pod vic "$PY" "$FRAMES" capture --iface eth0 --out "$TMP/vic.cap" --seconds 300
+	wait_until 10 grep -q '^ready' "$TMP/vic.cap" || fail "victim capture did not start"
+	# The victim talks to its resolver (v4 and v6): its neighbour cache has them.
+	[ "$(qry vic "$DNS4" allowed.example.test)" = "$SRV_A" ] || fail "vic: DNS (v4) does not work to begin with"
+	[ "$(qry vic "$DNS6" allowed.example.test AAAA)" = "$SRV6_A" ] || fail "vic: DNS (v6) does not work to begin with"
+	d0=$(counter drop_l2)
+	for p in h free; do
+		xmit "$p" arp-poison "$(next_id)" --dst "$v4" --alt "$DNS4" --dst-mac ff:ff:ff:ff:ff:ff
+		xmit "$p" arp-poison "$(next_id)" --dst "$v4" --alt "$DNS4" --dst-mac "$vmac"
+		xmit "$p" arp-garp "$(next_id)" --dst "$v4" --alt "$DNS4" --dst-mac ff:ff:ff:ff:ff:ff
+		xmit "$p" arp-sha "$(next_id)" --dst "$v4" --fake-mac "$vmac" --dst-mac ff:ff:ff:ff:ff:ff
+		xmit "$p" arp-pad "$(next_id)" --dst "$v4" --dst-mac "$vmac"
+		xmit "$p" na-poison "$(next_id)" --dst "$v6" --alt "$DNS6" --dst-mac "$vmac"
+		xmit "$p" ns-spoof "$(next_id)" --dst "$v6" --alt "$DNS6" --dst-mac "$vmac"
+		xmit "$p" na-lladdr "$(next_id)" --dst "$v6" --fake-mac "$vmac" --dst-mac "$vmac"
+		xmit "$p" ns-pad "$(next_id)" --dst "$v6" --dst-mac "$vmac"
+	done
+	# IP to an allowed destination, but by MAC to the victim, to broadcast,
+	# or from the victim's MAC (the bridge would learn it on our port).
+	x1=$(next_id)
+	x2=$(next_id)
+	x3=$(next_id)
+	xmit h tcp "$x1" --dst "$SRV_A" --dport 443 --dst-mac "$vmac"
+	xmit h tcp "$x2" --dst "$SRV_A" --dport 443 --dst-mac ff:ff:ff:ff:ff:ff
+	xmit h tcp "$x3" --dst "$SRV_A" --dport 443 --src-mac "$vmac"
+	sleep 1
+	for k in "$x1" "$x2" "$x3"; do
+		vic_saw_id "$k" && fail "BYPASS: frame $k (IP to $SRV_A) reached the victim pod by MAC"
+	done
+	cap_saw_id "$x2" && fail "BYPASS: a broadcast frame with a unicast IP passed"
+	cap_saw_id "$x3" && fail "BYPASS: a frame from the victim's MAC passed"
+	# Readdressed to the node: it goes where its IP says, and only there.
+	cap_saw_id "$x1" || e2e_log "note: the frame by MAC to the victim did not reach $SRV_A either"
+	vic_neigh_ok "$DNS4" || fail "BYPASS: the victim's ARP entry for its resolver $DNS4 was poisoned"
+	vic_neigh_ok "$DNS6" || fail "BYPASS: the victim's ND entry for its resolver $DNS6 was poisoned"
+	[ "$(qry vic "$DNS4" allowed.example.test)" = "$SRV_A" ] || fail "vic: DNS (v4) broken after the forgeries"
+	[ "$(qry vic "$DNS6" allowed.example.test AAAA)" = "$SRV6_A" ] || fail "vic: DNS (v6) broken after the forgeries"
+	[ "$(counter drop_l2)" -ge $((d0 + 50)) ] || fail "drop_l2 counted $(($(counter drop_l2) - d0)), expected >= 50"
+	allowed_still_works
+	[ "$(qry vic "$DNS4" allowed.example.test)" = "$SRV_A" ] || fail "vic: DNS (v4) broken"
+	assert_ok connect vic "$SRV_A" 443
+}
+cleanup_l2_forgery() {
+	bg_kill vic-cap
+	cni_del vic >/dev/null 2>&1 || true
+}
+
+CLUSTER_CASES="rebinding_guard rebinding_guard_no_optin node_tunnels audit_never_grants l2_forgery"

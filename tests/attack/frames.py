@@ -315,10 +315,63 @@ def k_gre(s, a):
     return [l3(s, a, a.src, a.dst) / s.GRE(proto=0x0800) / inner_syn(s, a)]
 
 
+def own_v4():
+    return default_src("192.0.2.1")
+
+
+def own_v6():
+    return default_src("2001:db8:100::1")
+
+
+@kind("arp-poison")  # "--alt is at my MAC", as a request to --dst (the victim updates its cache)
+def k_arp_poison(s, a):
+    return [("l2", s.ARP(op=1, hwsrc=a.own_mac, psrc=a.alt, hwdst="00:00:00:00:00:00", pdst=a.dst))]
+
+
+@kind("arp-garp")  # gratuitous ARP reply claiming --alt
+def k_arp_garp(s, a):
+    return [("l2", s.ARP(op=2, hwsrc=a.own_mac, psrc=a.alt, hwdst="ff:ff:ff:ff:ff:ff", pdst=a.alt))]
+
+
+@kind("arp-sha")  # my address, someone else's MAC (--fake-mac)
+def k_arp_sha(s, a):
+    return [("l2", s.ARP(op=2, hwsrc=a.fake_mac, psrc=own_v4(), hwdst="ff:ff:ff:ff:ff:ff", pdst=a.dst))]
+
+
+@kind("arp-pad")  # a correct ARP request with 64 bytes after it
+def k_arp_pad(s, a):
+    return [("l2", s.ARP(op=1, hwsrc=a.own_mac, psrc=own_v4(), pdst=a.dst) / (b"c" * 64))]
+
+
+@kind("na-poison")  # "--alt is at my MAC", an override advertisement to --dst
+def k_na_poison(s, a):
+    return [s.IPv6(src=own_v6(), dst=a.dst, hlim=255) / s.ICMPv6ND_NA(tgt=a.alt, R=0, S=1, O=1) /
+            s.ICMPv6NDOptDstLLAddr(lladdr=a.own_mac)]
+
+
+@kind("ns-spoof")  # a solicitation from --alt (the victim learns --alt at my MAC)
+def k_ns_spoof(s, a):
+    return [s.IPv6(src=a.alt, dst=a.dst, hlim=255) / s.ICMPv6ND_NS(tgt=a.dst) /
+            s.ICMPv6NDOptSrcLLAddr(lladdr=a.own_mac)]
+
+
+@kind("na-lladdr")  # my own address, someone else's MAC in the option
+def k_na_lladdr(s, a):
+    return [s.IPv6(src=own_v6(), dst=a.dst, hlim=255) / s.ICMPv6ND_NA(tgt=own_v6(), R=0, S=0, O=1) /
+            s.ICMPv6NDOptDstLLAddr(lladdr=a.fake_mac)]
+
+
+@kind("ns-pad")  # a correct solicitation with 128 bytes after its option
+def k_ns_pad(s, a):
+    return [s.IPv6(src=own_v6(), dst=a.dst, hlim=255) / s.ICMPv6ND_NS(tgt=a.dst) /
+            s.ICMPv6NDOptSrcLLAddr(lladdr=a.own_mac) / s.Raw(b"c" * 128)]
+
+
 def do_send(a):
     s = scapy()
     iface = "eth0"
-    src_mac = iface_macs(iface)
+    a.own_mac = iface_macs(iface)
+    src_mac = a.src_mac or a.own_mac
     if not a.src:
         a.src = default_src(a.dst)
     gw = "fd00:42::1" if is6(a.dst) else "10.42.0.1"
@@ -786,6 +839,8 @@ def main():
     p.add_argument("--count", type=int, default=3)
     p.add_argument("--dst-mac")
     p.add_argument("--inner-mac", default="ff:ff:ff:ff:ff:ff")
+    p.add_argument("--src-mac")
+    p.add_argument("--fake-mac", default="02:00:00:00:13:13")
     p.add_argument("--inner-src", default="172.31.0.2")
     p.add_argument("--vni", type=int, default=1)
     p = sub.add_parser("capture")

@@ -750,6 +750,9 @@ static size_t l4_bytes(const struct pkt *p, __u8 *out)
 		n = 8;
 	}
 	memset(out + n, 0, p->payload);
+	/* A neighbour advertisement's target: the pod's own address. */
+	if (p->proto == IPPROTO_ICMPV6 && p->icmp_type == 136 && p->payload >= 16)
+		memcpy(out + n, ip_of(POD6).v6, 16);
 	return n + p->payload;
 }
 

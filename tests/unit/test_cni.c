@@ -622,7 +622,7 @@ static const char want_add[] =
     "{\"cmd\":\"cni_add\",\"container_id\":\"4f1d0c3a9b\",\"netns\":\"/var/run/netns/"
     "cni-7d1e\",\"ifname\":\"eth0\",\"host_ifname\":\"veth5f2c9a1b\",\"namespace\":\"agents\","
     "\"name\":\"coder-0\",\"labels\":{\"app\":\"coding-agent\"},\"ips\":[\"10.42.0.5/24\","
-    "\"2001:db8:42::5/64\"]}";
+    "\"2001:db8:42::5/64\"],\"mac\":\"0a:58:0a:2a:00:05\"}";
 
 static void test_add_request(void **state)
 {
@@ -887,6 +887,14 @@ static void test_exec_add_ok(void **state)
 			     "\"args\":{\"cni\":{\"labels\":[{\"key\":\"app\",\"value\":\"x\"}]}}");
 	assert_int_equal(run(&env_add, conf, &out), 0);
 	agent_stop(&a);
+	{
+		/* The container interface's MAC is the real veth's: random. */
+		char *m = strstr(a.request, ",\"mac\":\"");
+
+		assert_non_null(m);
+		assert_int_equal(strlen(m), strlen(",\"mac\":\"00:00:00:00:00:00\"}"));
+		strcpy(m, "}");
+	}
 	assert_string_equal(a.request,
 			    "{\"cmd\":\"cni_add\",\"container_id\":\"0123456789abcdef\",\"netns\":"
 			    "\"/var/run/netns/pwpod1\",\"ifname\":\"eth0\",\"host_ifname\":"

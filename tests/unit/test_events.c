@@ -230,6 +230,7 @@ static const char *const want_counters[PW_C_DROP] = {
     [PW_C_INGRESS_FLOW] = "ingress_flows",
     [PW_C_FLOW_REVALIDATE] = "flow_revalidate",
     [PW_C_DNS_FRAGMENT] = "dns_fragmented",
+    [PW_C_L2_REDIRECT] = "l2_redirect",
 };
 
 static void test_counter_names(void **state)

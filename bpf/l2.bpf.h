@@ -136,15 +136,9 @@ static __always_inline int nd_ok(struct __sk_buff *skb, const struct pw_endpoint
 	if (!v6_is_pod(ep, p->saddr.v6) &&
 	    !(type == 135 && !(p->saddr.w[0] | p->saddr.w[1] | p->saddr.w[2] | p->saddr.w[3])))
 		return 0;
-	if (type == 136) {
-		__u8 tgt[16];
-
-		if ((void *)(icmp + 24) > data_end)
-			return 0;
-		__builtin_memcpy(tgt, icmp + 8, 16);
-		if (!v6_is_pod(ep, tgt))
-			return 0;
-	}
+	/* the target, read in place (a copy would cost pod_egress stack) */
+	if (type == 136 && ((void *)(icmp + 24) > data_end || !v6_is_pod(ep, icmp + 8)))
+		return 0;
 	if (plen == body)
 		return 1;
 	opt = icmp + body;

@@ -586,23 +586,22 @@ static __always_inline int l2_control_ok(struct __sk_buff *skb, const struct pw_
 
 /* A pod no policy selects: Kubernetes' allow-all, minus forged sources and
  * forged L2 claims (no pod on the node can forge another's resolver). */
-static __always_inline int open_egress(struct __sk_buff *skb, const struct pw_endpoint *ep)
+static __always_inline int open_egress(struct __sk_buff *skb, const struct pw_endpoint *ep,
+				       struct pw_pkt *pkt)
 {
-	struct pw_pkt pkt = {};
-
 	pull_headers(skb);
 	if (!l2_source_ok(skb, ep))
-		return deny(skb, ep, &pkt, PW_R_L2);
-	switch (parse_packet(skb, &pkt)) {
+		return deny(skb, ep, pkt, PW_R_L2);
+	switch (parse_packet(skb, pkt)) {
 	case PW_P_OK:
-		if (!source_is_pod(ep, &pkt))
-			return deny(skb, ep, &pkt, PW_R_SPOOF);
-		if (!l2_dest_fix(skb, ep, &pkt))
-			return deny(skb, ep, &pkt, PW_R_L2);
+		if (!source_is_pod(ep, pkt))
+			return deny(skb, ep, pkt, PW_R_SPOOF);
+		if (!l2_dest_fix(skb, ep, pkt))
+			return deny(skb, ep, pkt, PW_R_L2);
 		break;
 	case PW_P_L2:
-		if (!l2_control_ok(skb, ep, &pkt))
-			return deny(skb, ep, &pkt, PW_R_L2);
+		if (!l2_control_ok(skb, ep, pkt))
+			return deny(skb, ep, pkt, PW_R_L2);
 		break;
 	}
 	count(PW_C_PASS_UNMANAGED);
@@ -625,7 +624,7 @@ int pod_egress(struct __sk_buff *skb)
 		return PW_PASS;
 	}
 	if (ep->mode == PW_MODE_OPEN)
-		return open_egress(skb, ep);
+		return open_egress(skb, ep, &pkt);
 	if (skb->vlan_present)
 		return deny(skb, ep, &pkt, PW_R_L2);
 

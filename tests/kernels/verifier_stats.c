@@ -4,7 +4,9 @@
  * (maps created, nothing pinned, nothing attached) with the verifier's
  * statistics on (log level 4, BPF_LOG_STATS) and print, per program, the
  * instructions the verifier processed (of its 1,000,000 limit) and how long it
- * took; then "total N". On failure: the end of the failing program's log.
+ * took and the stack depth of each of its functions (main+subprogs, bytes;
+ * the verifier's limit: 512 along any call chain); then "total N". On
+ * failure: the end of the failing program's log.
  * Exit 0 when everything loaded. Used by the kernel tier on each kernel.
  */
 #include <errno.h>
@@ -69,9 +71,12 @@ int main(int argc, char **argv)
 
 		if (insns > 0)
 			total += insns;
-		printf("%-16s %s insns processed %ld, verification %ld us\n", bpf_program__name(p),
-		       bpf_program__fd(p) >= 0 ? "loaded" : "NOT LOADED", insns,
-		       log ? stat_of(log, "verification time ") : -1);
+		const char *sd = log ? strstr(log, "stack depth ") : NULL;
+
+		printf("%-16s %s insns processed %ld, verification %ld us, stack depth %.*s\n",
+		       bpf_program__name(p), bpf_program__fd(p) >= 0 ? "loaded" : "NOT LOADED", insns,
+		       log ? stat_of(log, "verification time ") : -1, sd ? (int)strcspn(sd + 12, "\n") : 1,
+		       sd ? sd + 12 : "?");
 		if (err && log && *log) {
 			size_t len = strlen(log);
 

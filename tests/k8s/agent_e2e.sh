@@ -689,7 +689,13 @@ case_restart_api_down() {
 	# --- a previous agent run enforces a selected and an unselected pod
 	api_pod c6 p6 app=c6
 	api_pod c6 p6open app=none
-	api_policy_cidr c6 base app=c6 "$SRV_A/32:443"
+	# the CIDR rule, and the name the DNS checks ask for (a name no rule
+	# grants is answered REFUSED by the kernel and never reaches the resolver)
+	api_apply egresspolicies "$(jq -cn --arg c "$SRV_A/32" \
+		'{apiVersion:"podwall.io/v1alpha1",kind:"EgressPolicy",metadata:{namespace:"c6",name:"base"},
+		  spec:{podSelector:{matchLabels:{app:"c6"}},mode:"enforce",
+		        egress:[{toCIDRs:[{cidr:$c}],ports:[{port:443,protocol:"TCP"}]},
+		                {toFQDNs:[{matchName:"allowed.example.test"}],ports:[{port:443,protocol:"TCP"}]}]}}')"
 	cni_add c6 c6 p6 || fail "CNI ADD c6 failed"
 	cni_add c6o c6 p6open || fail "CNI ADD c6o failed"
 	within 10 eval 'test "$(ep_policies c6)" = c6/base' || fail "c6 policies: '$(ep_policies c6)'"

@@ -32,6 +32,19 @@ pw_dns_tcp pw_ep_budget"
 
 # ============================================================ helpers (this suite's own)
 
+# remove_programs POD: take podwall's programs off the pod's veth behind the
+# agent's back, in the hook mode it runs (tcx: detach its pinned links; legacy
+# tc: delete the clsact qdisc)
+remove_programs() {
+	local p n=0
+	for p in "$PIN/links/tcx_$(pod_ifindex "$1")_in" "$PIN/links/tcx_$(pod_ifindex "$1")_eg"; do
+		[ -e "$p" ] || continue
+		bpftool link detach pinned "$p" || return 1
+		n=$((n + 1))
+	done
+	[ "$n" -gt 0 ] || in_node tc qdisc del dev "$(pod_veth "$1")" clsact 2>/dev/null
+}
+
 ops_agent_start() {
 	agent_start --metrics-addr "$UP_NODE4:$METRICS_PORT" --probe-addr "127.0.0.1:$PROBE_PORT" \
 		--metrics-pod-labels "$@"
@@ -737,9 +750,20 @@ bpftool_dumps_named_fields() {
 	in_pod ev timeout 5 dig +time=1 +tries=1 @"$DNS4" allowed.example.test >/dev/null 2>&1 || true
 	bpftool -j map dump pinned "$PIN/pw_dns_pend" >"$TMP/pw_dns_pend.json" 2>&1 || true
 	kill -CONT "$(cat "$TMP/pids/dnsmasq")"
-	# the pinned set is the documented one
-	[ "$(ls "$PIN" | sort | tr '\n' ' ')" = "$(echo $PW_MAPS | tr ' ' '\n' | sort | tr '\n' ' ')" ] ||
-		fail "pinned maps: $(ls "$PIN" | tr '\n' ' ') (want $PW_MAPS)"
+	# the pinned set is the documented one: the maps, and the links/ folder
+	# holding only podwall's tcx links (tcx_<ifindex>_{in,eg}; empty on legacy tc)
+	local want="$PW_MAPS links"
+	[ "$(ls "$PIN" | sort | tr '\n' ' ')" = "$(echo $want | tr ' ' '\n' | sort | tr '\n' ' ')" ] ||
+		fail "pinned: $(ls "$PIN" | tr '\n' ' ') (want $want)"
+	if [ -d "$PIN/links" ]; then
+		for m in "$PIN"/links/*; do
+			[ -e "$m" ] || continue
+			[[ $(basename "$m") =~ ^tcx_[0-9]+_(in|eg)$ ]] || fail "unexpected pin $m"
+			# bpftool 7.1 predates tcx: it shows the type as number 11 (BPF_LINK_TYPE_TCX)
+			bpftool -j link show pinned "$m" | jq -e '.type == "tcx" or .type == 11' >/dev/null ||
+				fail "$m is not a tcx link: $(bpftool link show pinned "$m" 2>&1)"
+		done
+	fi
 	# pw_events is a ring buffer: it has no keys, and bpftool cannot dump one
 	# (bpftool 7.1: "Found 0 elements", exit status 244). "map show" must work.
 	local rc
@@ -829,7 +853,7 @@ cli_status_degraded() {
 	pod_ensure ev ev-0 app=ev
 	local rc=0 out
 	agent_cli status >/dev/null || fail "status of a healthy node exited $?"
-	in_node tc qdisc del dev "$(pod_veth ev)" clsact 2>/dev/null || fail "could not remove the programs"
+	remove_programs ev || fail "could not remove the programs"
 	out=$(agent_cli status) || rc=$?
 	[ "$rc" = 4 ] && grep -q "^DEGRADED: programs missing on $(pod_veth ev)" <<<"$out" ||
 		fail "status with programs missing: rc $rc: $(head -3 <<<"$out")"

@@ -1062,7 +1062,7 @@ static json_t *cmd_explain(struct pw_agent *a, json_t *req)
 	if (!ep)
 		return reply_err("pod %s is not on this node (see podwall endpoints)", want);
 	if (pw_explain_parse_to(to, host, &in.port, &in.proto, &why))
-		return json_pack("{s:b,s:s++}", "ok", 0, "error", "--to: ", why);
+		return json_pack("{s:b,s:s+}", "ok", 0, "error", "--to: ", why);
 	in.pod_namespace = ep->namespace;
 	in.labels = &ep->labels;
 	in.managed = ep->managed && ep->compiled.selected;

@@ -161,7 +161,7 @@ cidr_port_enforced() {
 	assert_fails server_saw "$SRV6_A" 443 "$(pod_ip6 web)"
 	assert_ok wait_until 3 event_seen drop "$SRV_A" 8080 port web
 	assert_ok wait_until 3 event_seen drop "$SRV_B" 443 no-rule web
-	assert_ok event_seen drop "$SRV_A" 9999 port web
+	assert_ok wait_until 3 event_seen drop "$SRV_A" 9999 port web
 }
 
 cidr_port_enforced_v6() {

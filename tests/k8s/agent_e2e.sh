@@ -485,6 +485,22 @@ case_dns_resolvers() {
 		fail "DNS to $SERVICE_IP not trusted again after the Service got it back"
 }
 
+# resolver_trusted IPV4: the address is in pw_resolvers.
+resolver_trusted() {
+	bpftool -j map dump pinned "$PIN/pw_resolvers" 2>/dev/null |
+		jq -e --argjson a "$(jq -cn --arg ip "$1" '$ip | split(".") | map(tonumber)')" \
+			'any(.[]; .formatted.key.family == 4 and .formatted.key.addr.v6[0:4] == $a)' >/dev/null
+}
+
+# A failure in the middle of dns_resolvers must not leave the kube-dns Service
+# moved or the extra slice behind (every later case trusts $SERVICE_IP).
+cleanup_dns_resolvers() {
+	(api_dns_service "$SERVICE_IP") >/dev/null 2>&1 || true
+	(api_delete endpointslices kube-system kube-dns-v6) >/dev/null 2>&1 || true
+	within 10 resolver_trusted "$SERVICE_IP" || echo "cleanup: $SERVICE_IP not trusted again" >&2
+	true
+}
+
 # conflist_ok FILE: valid JSON, the k3s plugins in order, podwall-cni last, once.
 conflist_ok() {
 	jq -e '(.plugins | map(.type)) == ["flannel","portmap","bandwidth","podwall-cni"]
@@ -1055,6 +1071,7 @@ k8s_case case_watch_dropped
 k8s_case case_gone_410_relist
 k8s_case case_token_rotation
 k8s_case case_dns_resolvers
+[ -z "${K8S_CASES:-}" ] || [[ " $K8S_CASES " == *" dns_resolvers "* ]] && cleanup_dns_resolvers >/dev/null
 k8s_case case_cni_conflist
 k8s_case case_pods_before_podwall
 [ -z "${K8S_CASES:-}" ] || [[ " $K8S_CASES " == *" pods_before_podwall "* ]] && cleanup_pods_before_podwall >/dev/null

@@ -94,6 +94,13 @@ $(BUILD)/obj/%.o: %.c | $(BUILD)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
+# The files that report the commit are rebuilt when HEAD moves: the stamp is
+# rewritten only when PW_COMMIT changes (a -D alone never makes an object stale,
+# so an incremental build could report two commits, agent and CLI).
+$(BUILD)/commit.stamp: FORCE | $(BUILD)
+	$(Q)echo '$(PW_COMMIT)' | cmp -s - $@ || echo '$(PW_COMMIT)' >$@
+$(call obj,agent/agent.c agent/metrics.c cli/main.c): $(BUILD)/commit.stamp
+
 # Only the loader includes the skeleton.
 $(call obj,lib/sys/bpfglue.c): $(BUILD)/podwall.skel.h
 

@@ -36,11 +36,10 @@ else
 fi
 
 # Metric names used by the rules and the dashboard, against the agent's.
-# podwall_hook_conflicts is the gauge of the hook-ownership check (issue 10).
 exported=$(grep -o '"podwall_[a-z0-9_]*"' agent/metrics.c | tr -d '"' | sort -u)
 used=$( (cat "$WORK/rules.yaml"; jq -r '.. | .expr? // empty' "$MON/grafana-dashboard.json") |
 	grep -o 'podwall_[a-z0-9_]*' | sed -E 's/_(bucket|sum|count)$//' | sort -u)
-unknown=$(comm -23 <(echo "$used") <(echo "$exported") | grep -v '^podwall_hook_conflicts$')
+unknown=$(comm -23 <(echo "$used") <(echo "$exported"))
 if [ -z "$used" ]; then
 	bad metric-names "no podwall metric found in the rules or the dashboard"
 elif [ -n "$unknown" ]; then

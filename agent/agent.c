@@ -2040,6 +2040,10 @@ int pw_agent_run(const struct pw_agent_opts *o)
 	if (!o->n_resolvers && !o->k8s)
 		pw_warn("no --resolver given: pods' DNS is denied and no hostname can be learned");
 
+	/* The event ring first: enforcing emits events (a hook that cannot be
+	 * made first on a restored endpoint). */
+	if (pw_events_open(&a))
+		goto out;
 	/* Read back what we enforced before, then the policies, then rewrite. */
 	endpoints_restore(&a);
 	endpoint_ids_from_kernel(&a);
@@ -2049,7 +2053,7 @@ int pw_agent_run(const struct pw_agent_opts *o)
 	if (!o->k8s)
 		pw_agent_start_enforcing(&a);
 
-	if (pw_events_open(&a) || pw_dnshold_open(&a))
+	if (pw_dnshold_open(&a))
 		goto out;
 	a.listen_fd = listen_ctl(&a);
 	if (a.listen_fd < 0 || setup_loop(&a))

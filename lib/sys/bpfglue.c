@@ -264,6 +264,8 @@ void pw_bpf_close(struct pw_bpf *b)
 	/* Maps stay pinned and programs stay attached: enforcement continues. */
 	podwall_bpf__destroy(b->skel);
 	b->skel = NULL;
+	podwall_bpf__destroy(b->clone);
+	b->clone = NULL;
 }
 
 /* ------------------------------------------------------------ the hooks */
@@ -428,14 +430,41 @@ static int tcx_check(const struct pw_bpf *b, int ifindex, int hook, char *why, s
 
 /* A second instance of a hook's program (same instructions, same maps): tcx
  * refuses one program twice on a hook, and a link cannot move, so putting
- * podwall's link back in front takes a new link with another program. */
-static int prog_clone(const struct pw_bpf *b, int hook)
+ * podwall's link back in front takes a new link with another program. It is
+ * loaded by libbpf like the first (with its BTF: without the function info the
+ * verifier walks every subprogram inline and refuses pod_egress as too big),
+ * once, on the first repair, and kept until pw_bpf_close(). The fd is b's. */
+static int prog_clone(struct pw_bpf *b, int hook)
 {
-	struct bpf_program *p = hook ? b->skel->progs.pod_ingress : b->skel->progs.pod_egress;
-	LIBBPF_OPTS(bpf_prog_load_opts, opts);
+	struct bpf_map *m, *orig;
+	struct podwall_bpf *c;
+	int err;
 
-	return bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, bpf_program__name(p), "Dual BSD/GPL",
-			     bpf_program__insns(p), bpf_program__insn_cnt(p), &opts);
+	if (!b->clone) {
+		c = podwall_bpf__open();
+		if (!c)
+			return -errno;
+		orig = bpf_object__next_map(b->skel->obj, NULL);
+		bpf_object__for_each_map(m, c->obj) {
+			/* The same object: the maps come in the same order.
+			 * Each is the agent's own fd, never pinned again. */
+			err = orig ? bpf_map__reuse_fd(m, bpf_map__fd(orig)) : -ENOENT;
+			if (!err)
+				err = bpf_map__set_pin_path(m, NULL);
+			if (err) {
+				podwall_bpf__destroy(c);
+				return err;
+			}
+			orig = bpf_object__next_map(b->skel->obj, orig);
+		}
+		err = podwall_bpf__load(c);
+		if (err) {
+			podwall_bpf__destroy(c);
+			return err;
+		}
+		b->clone = c;
+	}
+	return bpf_program__fd(hook ? b->clone->progs.pod_ingress : b->clone->progs.pod_egress);
 }
 
 static int tcx_link_create(int prog_fd, int ifindex, int hook)
@@ -492,7 +521,7 @@ static int tcx_attach_one(struct pw_bpf *b, int ifindex, int hook, char *err, si
 	if (ours) {
 		clone = prog_clone(b, hook);
 		if (clone < 0) {
-			ret = -errno;
+			ret = clone;
 			snprintf(err, errlen, "cannot load a second %s program: %s",
 				 hook ? "pod_ingress" : "pod_egress", strerror(-ret));
 			goto out;
@@ -522,8 +551,6 @@ static int tcx_attach_one(struct pw_bpf *b, int ifindex, int hook, char *err, si
 out:
 	if (fd >= 0)
 		close(fd);
-	if (clone >= 0)
-		close(clone);
 	if (old >= 0)
 		close(old);
 	return ret;

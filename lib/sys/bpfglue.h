@@ -18,6 +18,9 @@ struct podwall_bpf;
 
 struct pw_bpf {
 	struct podwall_bpf *skel;
+	/* A second instance of the programs on the same maps, for tcx repairs
+	 * (loaded at the first one, kept: the verifier takes seconds). */
+	struct podwall_bpf *clone;
 	char pin_dir[256];
 	/* endpoints_fd, learned_fd, ...: one <name>_fd a map of PW_MAPS. */
 #define PW_MAP_FD_FIELD(name, key, value, max, shown) int name##_fd;

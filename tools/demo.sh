@@ -75,7 +75,7 @@ try "web-0 -> $SRV_B:443 (address not granted)" connect web "$SRV_B" 443
 
 say "coder-0: allowed by hostname; addresses learned from its own DNS answers"
 for name in allowed.example.test denied.example.test api.wild.example.test; do
-	ip=$(dns_query coder "$DNS4" "$name" A | head -n 1)
+	ip=$(dns_query coder "$DNS4" "$name" A | sed -n 1p)
 	printf '   %-30s resolves to %s\n' "$name" "${ip:-?}"
 	try "coder-0 -> $name ($ip):443" connect coder "$ip" 443
 done
@@ -96,5 +96,8 @@ agent_cli events --to-fqdn '*.example.test' -o json --last 1
 say "podwall events -o compact --pod demo/coder- --last 3"
 agent_cli events -o compact --pod demo/coder- --last 3
 say "The pinned maps are readable with bpftool, e.g. bpftool map dump pinned $PIN/pw_endpoints"
-bpftool map dump pinned "$PIN/pw_endpoints" | head -n 20
+# the first entry only; the dump goes to a file first, so a long dump never
+# meets a closed pipe (SIGPIPE under pipefail ended the demo once)
+bpftool map dump pinned "$PIN/pw_endpoints" >"$TMP/endpoints.json"
+head -n 20 "$TMP/endpoints.json"
 say "Done; removing the demo namespaces"

@@ -122,7 +122,8 @@ static int policy_cache_load(struct pw_agent *a, struct pw_policy_file *f)
 		json_decref(docs);
 		return -ENOMEM;
 	}
-	json_array_foreach(docs, i, doc) {
+	json_array_foreach(docs, i, doc)
+	{
 		if (pw_policy_from_json(doc, f->path, &v[n], err, sizeof(err))) {
 			pw_policies_free(v, n);
 			json_decref(docs);
@@ -183,7 +184,8 @@ static bool policy_name_ok(const char *name)
 
 	if (name[0] == '.')
 		return false;
-	return (n > 5 && !strcmp(name + n - 5, ".yaml")) || (n > 4 && !strcmp(name + n - 4, ".yml")) ||
+	return (n > 5 && !strcmp(name + n - 5, ".yaml")) ||
+	       (n > 4 && !strcmp(name + n - 4, ".yml")) ||
 	       (n > 5 && !strcmp(name + n - 5, ".json"));
 }
 
@@ -274,8 +276,8 @@ static int k8s_cache_path(const struct pw_agent *a, const char *source, char *bu
 		return -EINVAL;
 	p = source + 4;
 	/* '_' for the '/': namespaces are DNS labels, they never hold one. */
-	n = snprintf(buf, len, "%s/policy-cache/k8s/%.*s_%s.json", a->o.state_dir,
-		     (int)(slash - p), p, slash + 1);
+	n = snprintf(buf, len, "%s/policy-cache/k8s/%.*s_%s.json", a->o.state_dir, (int)(slash - p),
+		     p, slash + 1);
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
@@ -316,8 +318,8 @@ static long long obj_generation(const json_t *obj)
 }
 
 /* The cached last good version of the object the API now holds (same uid). */
-static struct pw_policy *k8s_cache_load(struct pw_agent *a, const char *source,
-					const json_t *now, long long *gen)
+static struct pw_policy *k8s_cache_load(struct pw_agent *a, const char *source, const json_t *now,
+					long long *gen)
 {
 	char path[700], err[PW_ERR_LEN];
 	struct pw_policy *pol;
@@ -394,16 +396,17 @@ void pw_agent_resolve_cluster(struct pw_agent *a, const json_t *namespaces)
 	if (!names || !labels)
 		goto out;
 	k = 0;
-	json_object_foreach((json_t *)namespaces, key, ns) {
+	json_object_foreach((json_t *)namespaces, key, ns)
+	{
 		const json_t *md = json_object_get(ns, "metadata"), *v;
 		const char *lk;
 
 		names[k] = json_string_value(json_object_get(md, "name"));
 		if (!names[k])
 			continue;
-		json_object_foreach((json_t *)json_object_get(md, "labels"), lk, v)
-			if (json_is_string(v))
-				pw_labels_set(&labels[k], lk, json_string_value(v));
+		json_object_foreach((json_t *)json_object_get(md, "labels"), lk,
+				    v) if (json_is_string(v))
+			pw_labels_set(&labels[k], lk, json_string_value(v));
 		k++;
 	}
 	for (size_t i = 0; i < a->n_files; i++)
@@ -571,7 +574,8 @@ static int policies_scan(struct pw_agent *a)
 			if (!strcmp(a->files[i].path, names[j]))
 				f = &a->files[i];
 		if (!f) {
-			struct pw_policy_file *nf = realloc(a->files, (a->n_files + 1) * sizeof(*nf));
+			struct pw_policy_file *nf =
+				realloc(a->files, (a->n_files + 1) * sizeof(*nf));
 
 			if (!nf)
 				continue;
@@ -699,8 +703,8 @@ static void endpoints_restore(struct pw_agent *a)
 		}
 		ep->ifindex = if_nametoindex(ep->host_ifname);
 		if (!ep->ifindex || ep->ifindex != ifindex) {
-			pw_info("endpoint %s/%s: %s is gone, forgetting it", ep->namespace, ep->name,
-				ep->host_ifname);
+			pw_info("endpoint %s/%s: %s is gone, forgetting it", ep->namespace,
+				ep->name, ep->host_ifname);
 			ep->ifindex = ifindex;
 			if (ifindex)
 				pw_map_del_endpoints(a->maps, &ifindex);
@@ -901,7 +905,8 @@ int pw_agent_register(struct pw_agent *a, json_t *req, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	if (!json_is_true(json_object_get(rep, "ok"))) {
-		snprintf(err, errlen, "%s", json_string_value(json_object_get(rep, "error")) ?: "?");
+		snprintf(err, errlen, "%s",
+			 json_string_value(json_object_get(rep, "error")) ?: "?");
 		ret = -EINVAL;
 	}
 	json_decref(rep);
@@ -972,10 +977,10 @@ static json_t *cmd_endpoints(struct pw_agent *a)
 
 			for (int r = 0; r < PW_R_MAX; r++)
 				drops += st.drop[r];
-			json_object_set_new(o, "packets",
-					    json_pack("{s:I,s:I,s:I}", "allowed", (json_int_t)st.pass,
-						      "denied", (json_int_t)drops, "audited",
-						      (json_int_t)st.audit));
+			json_object_set_new(
+				o, "packets",
+				json_pack("{s:I,s:I,s:I}", "allowed", (json_int_t)st.pass, "denied",
+					  (json_int_t)drops, "audited", (json_int_t)st.audit));
 		}
 		json_array_append_new(arr, o);
 	}
@@ -990,8 +995,8 @@ static json_t *cmd_policies(struct pw_agent *a)
 		const struct pw_policy_file *f = &a->files[i];
 
 		if (f->error)
-			json_array_append_new(errs, json_pack("{s:s,s:s}", "source", f->path,
-							      "error", f->error));
+			json_array_append_new(
+				errs, json_pack("{s:s,s:s}", "source", f->path, "error", f->error));
 		for (size_t j = 0; j < f->n_pols; j++) {
 			const struct pw_policy *p = &f->pols[j];
 			json_t *sel = json_array();
@@ -1002,11 +1007,12 @@ static json_t *cmd_policies(struct pw_agent *a)
 					json_array_append_new(
 						sel, json_string(pw_ep_pod(ep, pod, sizeof(pod))));
 			json_array_append_new(
-				arr, json_pack("{s:s,s:s,s:s,s:s,s:i,s:o,s:b,s:s?}", "namespace",
-					       p->namespace, "name", p->name, "source", p->source,
-					       "mode", p->mode == PW_MODE_AUDIT ? "audit" : "enforce",
-					       "rules", (int)p->n_rules, "selects", sel, "stale",
-					       f->error != NULL, "warning", p->warning));
+				arr,
+				json_pack("{s:s,s:s,s:s,s:s,s:i,s:o,s:b,s:s?}", "namespace",
+					  p->namespace, "name", p->name, "source", p->source,
+					  "mode", p->mode == PW_MODE_AUDIT ? "audit" : "enforce",
+					  "rules", (int)p->n_rules, "selects", sel, "stale",
+					  f->error != NULL, "warning", p->warning));
 		}
 	}
 	return json_pack("{s:b,s:o,s:o}", "ok", 1, "policies", arr, "errors", errs);
@@ -1029,12 +1035,14 @@ static json_t *cmd_fqdn(struct pw_agent *a, json_t *req)
 			json_t *addrs = json_array();
 
 			for (size_t j = 0; j < n->n_addrs; j++) {
-				int64_t left = (int64_t)(n->addrs[j].expires_ns - now) / 1000000000LL;
+				int64_t left =
+					(int64_t)(n->addrs[j].expires_ns - now) / 1000000000LL;
 
-				json_array_append_new(
-					addrs, json_pack("{s:s,s:I}", "ip",
-							 pw_ip_str(n->addrs[j].family, &n->addrs[j].ip, ip),
-							 "ttl_left", (json_int_t)left));
+				json_array_append_new(addrs,
+						      json_pack("{s:s,s:I}", "ip",
+								pw_ip_str(n->addrs[j].family,
+									  &n->addrs[j].ip, ip),
+								"ttl_left", (json_int_t)left));
 			}
 			json_array_append_new(arr, json_pack("{s:s,s:s,s:o}", "pod", pod, "name",
 							     n->name, "addrs", addrs));
@@ -1080,13 +1088,16 @@ static json_t *cmd_explain(struct pw_agent *a, json_t *req)
 	for (size_t i = 0; i < ep->compiled.n_policies; i++)
 		json_array_append_new(pols, json_string(ep->compiled.policies[i]));
 	json_object_set_new(o, "pod", json_string(want));
-	json_object_set_new(o, "mode", json_string(!in.managed ? "open"
-					     : ep->compiled.mode == PW_MODE_AUDIT ? "audit"
-										  : "enforce"));
+	json_object_set_new(o, "mode",
+			    json_string(!in.managed			     ? "open"
+					: ep->compiled.mode == PW_MODE_AUDIT ? "audit"
+									     : "enforce"));
 	json_object_set_new(o, "policies", pols);
-	json_object_set_new(o, "to", json_pack("{s:s,s:i,s:s}", "host", host, "port", in.port,
-					       "proto", in.proto == IPPROTO_UDP ? "UDP"
-							: in.proto == IPPROTO_SCTP ? "SCTP" : "TCP"));
+	json_object_set_new(o, "to",
+			    json_pack("{s:s,s:i,s:s}", "host", host, "port", in.port, "proto",
+				      in.proto == IPPROTO_UDP	 ? "UDP"
+				      : in.proto == IPPROTO_SCTP ? "SCTP"
+								 : "TCP"));
 	return json_pack("{s:b,s:o}", "ok", 1, "explain", o);
 }
 
@@ -1133,7 +1144,8 @@ static json_t *cmd_suggest(struct pw_agent *a, json_t *req)
 	pw_suggest_init(&sg);
 	for (struct pw_ep *ep = a->eps; ep; ep = ep->next) {
 		pw_ep_pod(ep, pod, sizeof(pod));
-		if (want ? strcmp(want, pod) : (!labels_match(ep, sel) || (ns && strcmp(ns, ep->namespace))))
+		if (want ? strcmp(want, pod)
+			 : (!labels_match(ep, sel) || (ns && strcmp(ns, ep->namespace))))
 			continue;
 		json_array_append_new(pods, json_string(pod));
 		if (!pol_ns) {
@@ -1151,10 +1163,12 @@ static json_t *cmd_suggest(struct pw_agent *a, json_t *req)
 				const struct pw_port_range *pr = &n->ports.r[r];
 
 				if (pr->proto == PW_PROTO_ANY || pr->lo != pr->hi)
-					continue; /* ranges: the records below name the ports used */
+					continue; /* ranges: the records below name the ports used
+						   */
 				pw_suggest_add(&sg, n->name, NULL,
-					       pr->proto == IPPROTO_UDP ? "udp"
-					       : pr->proto == IPPROTO_SCTP ? "sctp" : "tcp",
+					       pr->proto == IPPROTO_UDP	   ? "udp"
+					       : pr->proto == IPPROTO_SCTP ? "sctp"
+									   : "tcp",
 					       pr->lo);
 			}
 		}
@@ -1178,7 +1192,8 @@ static json_t *cmd_suggest(struct pw_agent *a, json_t *req)
 				char ipb[PW_IP_STRLEN];
 
 				if (!ep->seen[k].name[0] ||
-				    strcmp(pw_ip_str(ep->seen[k].family, &ep->seen[k].ip, ipb), dst))
+				    strcmp(pw_ip_str(ep->seen[k].family, &ep->seen[k].ip, ipb),
+					   dst))
 					continue;
 				pw_suggest_add(&sg, ep->seen[k].name, NULL, proto, dport);
 				named = true;
@@ -1251,7 +1266,8 @@ void pw_agent_maps(const struct pw_agent *a, struct pw_map_ref out[PW_AGENT_MAPS
 
 static json_t *cmd_status(struct pw_agent *a)
 {
-	struct pw_map_ref maps[PW_AGENT_MAPS];	json_t *jm = json_object(), *missing = json_array(), *errs = json_array();
+	struct pw_map_ref maps[PW_AGENT_MAPS];
+	json_t *jm = json_object(), *missing = json_array(), *errs = json_array();
 	json_t *problems = json_array();
 	size_t n_eps = 0, n_managed = 0, attached = 0, i_deg;
 	json_t *v_deg;
@@ -1283,21 +1299,22 @@ static json_t *cmd_status(struct pw_agent *a)
 		if (a->files[i].error)
 			json_array_append_new(errs, json_string(a->files[i].error));
 	json_t *st = json_pack(
-		"{s:b,s:s,s:I,s:s,s:s?,s:{s:i,s:i,s:i,s:o},s:{s:i,s:i,s:o},s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
+		"{s:b,s:s,s:I,s:s,s:s?,s:{s:i,s:i,s:i,s:o},s:{s:i,s:i,s:o},s:o,s:o,s:{s:I,s:I,s:I,"
+		"s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
 		"ok", 1, "version", PW_VERSION, "uptime_s",
-		(json_int_t)((pw_now_ns() - a->start_ns) / 1000000000ULL), "pin_dir",
-		a->o.pin_dir, "policy_dir", a->o.policy_dir, "endpoints", "total", (int)n_eps,
-		"enforced", (int)n_managed, "programs_attached", (int)attached, "programs_missing",
-		missing, "policies", "loaded", (int)a->n_pols, "files", (int)a->n_files, "errors",
-		errs, "maps", jm, "counters", pw_agent_counters_json(a), "agent", "dns_held_seen",
+		(json_int_t)((pw_now_ns() - a->start_ns) / 1000000000ULL), "pin_dir", a->o.pin_dir,
+		"policy_dir", a->o.policy_dir, "endpoints", "total", (int)n_eps, "enforced",
+		(int)n_managed, "programs_attached", (int)attached, "programs_missing", missing,
+		"policies", "loaded", (int)a->n_pols, "files", (int)a->n_files, "errors", errs,
+		"maps", jm, "counters", pw_agent_counters_json(a), "agent", "dns_held_seen",
 		(json_int_t)s->dns_samples, "dns_learned", (json_int_t)s->dns_learned,
 		"dns_released", (json_int_t)s->dns_released, "dns_release_failed",
 		(json_int_t)s->dns_release_fail, "dns_dropped_invalid",
 		(json_int_t)s->dns_dropped_invalid, "dns_dropped_learn",
 		(json_int_t)s->dns_dropped_learn, "dns_not_allowed", (json_int_t)s->dns_not_allowed,
-		"dns_private", (json_int_t)s->dns_private,
-		"perf_lost", (json_int_t)s->perf_lost, "policy_errors", (json_int_t)s->policy_errors,
-		"events", (json_int_t)s->events_total);
+		"dns_private", (json_int_t)s->dns_private, "perf_lost", (json_int_t)s->perf_lost,
+		"policy_errors", (json_int_t)s->policy_errors, "events",
+		(json_int_t)s->events_total);
 	if (st) {
 		json_t *deg = json_array();
 		char obj[64];
@@ -1309,7 +1326,8 @@ static json_t *cmd_status(struct pw_agent *a)
 			json_array_append_new(deg, json_string("not enforcing yet (first policy "
 							       "load or API sync pending)"));
 		json_object_set_new(st, "commit", json_string(PW_COMMIT));
-		json_object_set_new(st, "bpf_object", json_string(pw_bpf_object_id(obj, sizeof(obj))));
+		json_object_set_new(st, "bpf_object",
+				    json_string(pw_bpf_object_id(obj, sizeof(obj))));
 		json_object_set_new(st, "ready", json_boolean(a->ready));
 		json_object_set_new(st, "degraded", deg);
 	}
@@ -1322,24 +1340,25 @@ static json_t *cmd_status(struct pw_agent *a)
 	else
 		json_decref(problems);
 	if (st)
-		json_object_set_new(st, "drift_repairs",
-				    json_pack("{s:I,s:I,s:I}", "pw_endpoints",
-					      (json_int_t)s->drift_repairs[PW_DRIFT_ENDPOINT], "pw_cidr",
-					      (json_int_t)s->drift_repairs[PW_DRIFT_RULES], "pw_ports",
-					      (json_int_t)s->drift_repairs[PW_DRIFT_PORTS]));
+		json_object_set_new(
+			st, "drift_repairs",
+			json_pack("{s:I,s:I,s:I}", "pw_endpoints",
+				  (json_int_t)s->drift_repairs[PW_DRIFT_ENDPOINT], "pw_cidr",
+				  (json_int_t)s->drift_repairs[PW_DRIFT_RULES], "pw_ports",
+				  (json_int_t)s->drift_repairs[PW_DRIFT_PORTS]));
 	if (st && a->k8s) {
 		struct pw_k8s_health h;
 
 		/* Losing the API is shown, never made a readiness failure: the
 		 * node keeps enforcing what it has, and new pods wait. */
 		pw_k8s_health(a->k8s, &h);
-		json_object_set_new(
-			st, "kubernetes",
-			json_pack("{s:s,s:b,s:[{s:s,s:s,s:s,s:s,s:I}]}", "server",
-				  pw_k8s_server(a->k8s), "synced", a->k8s_synced, "conditions",
-				  "type", "APIConnected", "status",
-				  h.state == PW_K8S_API_OK ? "True" : "False", "reason", h.reason,
-				  "message", h.message, "since_unix_ms", (json_int_t)h.since_ms));
+		json_object_set_new(st, "kubernetes",
+				    json_pack("{s:s,s:b,s:[{s:s,s:s,s:s,s:s,s:I}]}", "server",
+					      pw_k8s_server(a->k8s), "synced", a->k8s_synced,
+					      "conditions", "type", "APIConnected", "status",
+					      h.state == PW_K8S_API_OK ? "True" : "False", "reason",
+					      h.reason, "message", h.message, "since_unix_ms",
+					      (json_int_t)h.since_ms));
 		/* Pods of this node the API lists that podwall could not locate. */
 		json_object_set_new(st, "pods_unlocated",
 				    a->unlocated ? json_incref(a->unlocated) : json_array());
@@ -1645,8 +1664,7 @@ static void conflist_chain(struct pw_agent *a)
 	}
 	if (access(a->o.cni_conflist, F_OK))
 		return; /* not written yet; the watch will tell */
-	if (pw_conflist_chain_file(a->o.cni_conflist, a->o.socket_path, &changed, err,
-				   sizeof(err)))
+	if (pw_conflist_chain_file(a->o.cni_conflist, a->o.socket_path, &changed, err, sizeof(err)))
 		pw_err("cannot chain podwall-cni into %s: %s", a->o.cni_conflist, err);
 	else if (changed)
 		pw_info("%s: podwall-cni chained", a->o.cni_conflist);
@@ -1787,10 +1805,9 @@ static int setup_loop(struct pw_agent *a)
 	a->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (a->signal_fd < 0 || a->timer_fd < 0 || a->inotify_fd < 0 || a->epfd < 0)
 		return -errno;
-	if (a->o.policy_dir &&
-	    inotify_add_watch(a->inotify_fd, a->o.policy_dir,
-			      IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE |
-				      IN_ATTRIB) < 0)
+	if (a->o.policy_dir && inotify_add_watch(a->inotify_fd, a->o.policy_dir,
+						 IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM |
+							 IN_DELETE | IN_CREATE | IN_ATTRIB) < 0)
 		pw_warn("cannot watch %s (%s): changes are picked up every %u s", a->o.policy_dir,
 			strerror(errno), a->o.reconcile_interval);
 	timerfd_settime(a->timer_fd, 0, &its, NULL);
@@ -1861,7 +1878,8 @@ static int loop(struct pw_agent *a)
 						if (policies_scan(a) && a->ready)
 							pw_sync_all(a);
 					} else {
-						pw_info("signal %u: stopping; programs and maps stay "
+						pw_info("signal %u: stopping; programs and maps "
+							"stay "
 							"in place",
 							si.ssi_signo);
 						a->stop = true;
@@ -1887,7 +1905,7 @@ static int loop(struct pw_agent *a)
 				pw_warn("event loop: %llu ms on one event (tag %llu)",
 					(unsigned long long)((pw_now_ns() - t0) / 1000000),
 					(unsigned long long)(evs[i].data.u64 < 64 ? evs[i].data.u64
-										: 0));
+										  : 0));
 		}
 		pw_kube_tick(a);
 	}
@@ -2003,7 +2021,11 @@ static int agent_lock(const struct pw_agent_opts *o, int locks[2])
 int pw_agent_run(const struct pw_agent_opts *o)
 {
 	int locks[2] = {-1, -1};
-	struct pw_agent a = {.o = *o, .pkt_fd = -1, .epfd = -1, .listen_fd = -1, .conflist_wd = -1,
+	struct pw_agent a = {.o = *o,
+			     .pkt_fd = -1,
+			     .epfd = -1,
+			     .listen_fd = -1,
+			     .conflist_wd = -1,
 			     .cfg_lock = PTHREAD_MUTEX_INITIALIZER};
 	int ret = 1;
 

@@ -32,29 +32,29 @@ struct pw_agent_opts {
 	 * NXDOMAIN (the client tries its next search domain), others REFUSED. */
 	const char *search_domains[PW_MAX_RESOLVER_ARGS];
 	int n_search_domains;
-	uint32_t min_ttl, max_ttl;   /* seconds */
+	uint32_t min_ttl, max_ttl; /* seconds */
 	uint32_t max_addrs_per_name;
-	uint32_t events_keep;	     /* events kept in memory for the CLI */
+	uint32_t events_keep; /* events kept in memory for the CLI */
 	uint32_t events_per_sec, events_burst;
 	uint32_t dns_hold_per_sec, dns_hold_burst; /* per pod, 0 = no limit */
-	uint32_t events_dns;	     /* DNS lookup records a second on the node; 0 = none */
+	uint32_t events_dns; /* DNS lookup records a second on the node; 0 = none */
 	uint32_t release_mark;
 	uint32_t agent_timeout_ms;
-	uint32_t learned_grace;	     /* seconds an expired entry is kept for flow re-checks */
+	uint32_t learned_grace; /* seconds an expired entry is kept for flow re-checks */
 	uint32_t flow_idle_tcp, flow_idle_other; /* seconds */
-	uint32_t reconcile_interval; /* seconds */
+	uint32_t reconcile_interval;		 /* seconds */
 	struct pw_guard_arg guard[PW_MAX_GUARD_ARGS];
 	int n_guard;
 	const char *cluster_domain; /* names under it may resolve in-cluster; "" = none */
-	int hook;		     /* enum pw_hook_mode: 0 auto, 1 tcx, 2 legacy */
+	int hook;		    /* enum pw_hook_mode: 0 auto, 1 tcx, 2 legacy */
 	bool verbose;
 
 	/* Kubernetes mode: policies, pod labels and resolvers from the API. */
 	bool k8s;
-	const char *kubeconfig;	 /* NULL: in-cluster */
+	const char *kubeconfig; /* NULL: in-cluster */
 	const char *kube_context;
 	const char *node_name;
-	const char *dns_service; /* "ns/name"; "" = only --resolver */
+	const char *dns_service;  /* "ns/name"; "" = only --resolver */
 	const char *cni_conflist; /* chain podwall-cni into it, again whenever rewritten */
 };
 

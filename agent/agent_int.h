@@ -29,8 +29,8 @@ struct pw_policy_file {
 	size_t n_pols;
 	char *error; /* last load error; pols is the last good version */
 	struct timespec mtime;
-	json_t *good_json; /* documents of the last good version (cached in state) */
-	char *uid;	   /* k8s: metadata.uid of the object pols came from */
+	json_t *good_json;  /* documents of the last good version (cached in state) */
+	char *uid;	    /* k8s: metadata.uid of the object pols came from */
 	long long good_gen; /* k8s: metadata.generation of that version */
 };
 
@@ -52,15 +52,15 @@ struct pw_client {
 	int fd;
 	char *buf;
 	size_t len, cap;
-	json_t *deferred;	/* a cni_add waiting for the pod's policy (k8s mode) */
-	uint64_t deferred_ns;	/* when it started waiting */
+	json_t *deferred;     /* a cni_add waiting for the pod's policy (k8s mode) */
+	uint64_t deferred_ns; /* when it started waiting */
 	struct pw_client *next;
 };
 
 struct pw_follower {
 	int fd;
-	char *pod;    /* filter: "ns/name" or NULL */
-	int reason;   /* filter: enum pw_reason or -1 */
+	char *pod;  /* filter: "ns/name" or NULL */
+	int reason; /* filter: enum pw_reason or -1 */
 	struct pw_follower *next;
 };
 
@@ -70,11 +70,11 @@ enum pw_drift_kind { PW_DRIFT_ENDPOINT, PW_DRIFT_RULES, PW_DRIFT_PORTS, PW_DRIFT
 
 struct pw_agent_stats {
 	uint64_t dns_samples, dns_learned, dns_released, dns_release_fail, dns_dropped_invalid,
-		dns_dropped_learn, dns_not_allowed, dns_private, perf_lost, policy_loads, policy_errors,
-		compile_errors, events_total;
+		dns_dropped_learn, dns_not_allowed, dns_private, perf_lost, policy_loads,
+		policy_errors, compile_errors, events_total;
 	uint64_t dns_hold_hist[PW_HOLD_BUCKETS + 1]; /* released answers, by hold time */
 	uint64_t dns_hold_sum_ns;
-	uint64_t hook_repairs; /* hooks found wrong by a reconcile and put right */
+	uint64_t hook_repairs;		      /* hooks found wrong by a reconcile and put right */
 	uint64_t drift_repairs[PW_DRIFT_MAX]; /* map entries put back by a reconcile */
 };
 
@@ -98,11 +98,11 @@ struct pw_agent {
 
 	struct pw_event_rec *events; /* ring of o.events_keep */
 	size_t ev_head, ev_count;
-	uint64_t ev_seq;	     /* records made since start: the id's second half */
-	char ev_prefix[24];	     /* the id's first half: the agent's start time */
-	char node[256];		     /* --node-name, or the host name */
-	FILE *ev_file;		     /* <state-dir>/events.jsonl: the ring across restarts */
-	uint64_t dns_ev_sec;	     /* --events-dns budget: the current second, used */
+	uint64_t ev_seq;     /* records made since start: the id's second half */
+	char ev_prefix[24];  /* the id's first half: the agent's start time */
+	char node[256];	     /* --node-name, or the host name */
+	FILE *ev_file;	     /* <state-dir>/events.jsonl: the ring across restarts */
+	uint64_t dns_ev_sec; /* --events-dns budget: the current second, used */
 	uint32_t dns_ev_used;
 	size_t ev_file_lines;
 	struct pw_follower *followers;
@@ -113,18 +113,18 @@ struct pw_agent {
 	uint64_t gc_flows_ns, gc_pending_ns, gc_maps_ns; /* last whole-map walks */
 	bool stop;
 	struct pw_metrics *metrics; /* metrics.c: the HTTP listeners */
-	bool ready;    /* first policy load and endpoint sync done */
+	bool ready;		    /* first policy load and endpoint sync done */
 	/* The heartbeat thread writes pw_config while the loop makes progress. */
 	pthread_t hb_thread;
 	bool hb_running;
 	atomic_bool hb_stop;
-	pthread_mutex_t cfg_lock;	/* pw_config writes, next_ep_id */
-	_Atomic uint64_t progress_ns;	/* the loop's last sign of life */
-	bool dirty;    /* policies or labels changed: sync every endpoint */
+	pthread_mutex_t cfg_lock;     /* pw_config writes, next_ep_id */
+	_Atomic uint64_t progress_ns; /* the loop's last sign of life */
+	bool dirty;		      /* policies or labels changed: sync every endpoint */
 	struct pw_k8s *k8s;
 	struct pw_kstatus *kstatus; /* kstatus.c: EgressPolicy status, Lease, Events */
 	bool k8s_synced;
-	int conflist_wd; /* inotify watch on the conflist's directory, or -1 */
+	int conflist_wd;       /* inotify watch on the conflist's directory, or -1 */
 	struct pw_guard guard; /* the rebinding guard, as written to pw_guard4/6 */
 	bool guard_written;
 	/* kube.c: pods of this node in the API that no endpoint covers and that
@@ -135,8 +135,8 @@ struct pw_agent {
 };
 
 /* sync.c: the maps as the agent wants them. */
-int pw_sync_ep(struct pw_agent *a, struct pw_ep *ep);	/* compile + write */
-int pw_sync_all(struct pw_agent *a);			/* every endpoint */
+int pw_sync_ep(struct pw_agent *a, struct pw_ep *ep);	     /* compile + write */
+int pw_sync_all(struct pw_agent *a);			     /* every endpoint */
 int pw_sync_remove_ep(struct pw_agent *a, struct pw_ep *ep); /* unmanage + delete */
 int pw_sync_learned_addr(struct pw_agent *a, struct pw_ep *ep, uint8_t family,
 			 const union pw_ip *ip);
@@ -203,8 +203,8 @@ json_t *pw_events_query(struct pw_agent *a, const char *pod, int reason, uint64_
 int pw_events_follow(struct pw_agent *a, int fd, const char *pod, int reason);
 
 /* kube.c: Kubernetes mode glue between k8s.c and the agent. */
-#define PW_ADOPTED_PREFIX "k8s-pod-" /* container id of a pod registered from the API */
-#define PW_TAG_K8S_FD (1ULL << 62) /* epoll data: this bit | fd */
+#define PW_ADOPTED_PREFIX "k8s-pod-"   /* container id of a pod registered from the API */
+#define PW_TAG_K8S_FD	  (1ULL << 62) /* epoll data: this bit | fd */
 int pw_kube_start(struct pw_agent *a);
 void pw_kube_on_fd(struct pw_agent *a, int fd, uint32_t events);
 void pw_kube_tick(struct pw_agent *a);
@@ -270,7 +270,7 @@ struct pw_map_ref {
 	int shown;
 };
 #define PW_MAP_SHOWN(name, key, value, max, shown) +(shown)
-#define PW_AGENT_MAPS (0 PW_MAPS(PW_MAP_SHOWN))
+#define PW_AGENT_MAPS				   (0 PW_MAPS(PW_MAP_SHOWN))
 void pw_agent_maps(const struct pw_agent *a, struct pw_map_ref out[PW_AGENT_MAPS]);
 /* May a cni_add be answered now? (k8s mode: after the first sync, once the
  * pod is known.) false with *why while it must wait. */

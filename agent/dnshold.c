@@ -126,8 +126,7 @@ static uint8_t learn(struct pw_agent *a, struct pw_ep *ep, const struct pw_dns_a
 	return PW_R_NONE;
 }
 
-void pw_dnshold_step(struct pw_agent *a, const void *data, size_t size,
-		     const struct pw_hold_io *io)
+void pw_dnshold_step(struct pw_agent *a, const void *data, size_t size, const struct pw_hold_io *io)
 {
 	struct pw_dns_meta m;
 	struct pw_dns_answer *ans = NULL;
@@ -189,8 +188,9 @@ void pw_dnshold_step(struct pw_agent *a, const void *data, size_t size,
 		a->st.dns_dropped_learn++;
 		goto drop;
 	}
-	err = pw_dns_fix_udp_checksum(frame, m.pkt_len, udp_off) ? -EINVAL
-								  : io->release(io->ctx, &m, frame, m.pkt_len);
+	err = pw_dns_fix_udp_checksum(frame, m.pkt_len, udp_off)
+		      ? -EINVAL
+		      : io->release(io->ctx, &m, frame, m.pkt_len);
 	if (err) {
 		a->st.dns_release_fail++;
 		pw_warn("cannot release DNS answer to ifindex %u: %s", m.ifindex, strerror(-err));

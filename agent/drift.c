@@ -36,10 +36,12 @@ static bool endpoint_drifted(struct pw_agent *a, const struct pw_ep *ep, char *w
 	if (v.ep_id != ep->ep_id || v.mode != mode || v.flags != ep->flags ||
 	    v.policy_gen != ep->policy_gen || memcmp(v.ip4, &ep->ip4, 4) ||
 	    memcmp(v.ip6, ep->ip6, 16)) {
-		snprintf(why, len,
-			 "pw_endpoints entry of ifindex %u altered (id %u mode %u gen %u; agent: id "
-			 "%u mode %u gen %u)",
-			 ep->ifindex, v.ep_id, v.mode, v.policy_gen, ep->ep_id, mode, ep->policy_gen);
+		snprintf(
+			why, len,
+			"pw_endpoints entry of ifindex %u altered (id %u mode %u gen %u; agent: id "
+			"%u mode %u gen %u)",
+			ep->ifindex, v.ep_id, v.mode, v.policy_gen, ep->ep_id, mode,
+			ep->policy_gen);
 		return true;
 	}
 	return false;
@@ -86,9 +88,11 @@ static bool rules_drifted(struct pw_agent *a, struct pw_ep *ep, char *why, size_
 			return true;
 		}
 		if (v.portset != want) {
-			snprintf(why, len, "pw_cidr%c: rule %zu of endpoint %u points to port set %u, "
-				 "not %u", e->family == PW_FAMILY_V4 ? '4' : '6', i, ep->ep_id,
-				 v.portset, want);
+			snprintf(why, len,
+				 "pw_cidr%c: rule %zu of endpoint %u points to port set %u, "
+				 "not %u",
+				 e->family == PW_FAMILY_V4 ? '4' : '6', i, ep->ep_id, v.portset,
+				 want);
 			return true;
 		}
 	}
@@ -180,14 +184,16 @@ void pw_drift_check(struct pw_agent *a)
 		pw_bpf_map_sweep(f == PW_FAMILY_V4 ? a->bpf.cidr4_fd : a->bpf.cidr6_fd,
 				 cidr_unwanted, &c, &deleted);
 		while (deleted-- > 0)
-			repaired(a, PW_DRIFT_RULES, f == PW_FAMILY_V4 ? "pw_cidr4: a rule no policy "
-								   "grants removed"
-								 : "pw_cidr6: a rule no policy "
-								   "grants removed");
+			repaired(a, PW_DRIFT_RULES,
+				 f == PW_FAMILY_V4 ? "pw_cidr4: a rule no policy "
+						     "grants removed"
+						   : "pw_cidr6: a rule no policy "
+						     "grants removed");
 	}
 	deleted = 0;
 	pw_bpf_map_sweep(a->bpf.endpoints_fd, endpoint_unknown, a, &deleted);
 	while (deleted-- > 0)
-		repaired(a, PW_DRIFT_ENDPOINT, "pw_endpoints: an entry for a veth the agent does "
-					       "not manage removed");
+		repaired(a, PW_DRIFT_ENDPOINT,
+			 "pw_endpoints: an entry for a veth the agent does "
+			 "not manage removed");
 }

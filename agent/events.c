@@ -87,8 +87,7 @@ static void file_compact(struct pw_agent *a)
 	a->ev_file_lines = a->ev_count;
 }
 
-static void store(struct pw_agent *a, json_t *ev, const char *pod, uint8_t reason,
-		  uint64_t wall_ns)
+static void store(struct pw_agent *a, json_t *ev, const char *pod, uint8_t reason, uint64_t wall_ns)
 {
 	char *line;
 
@@ -127,8 +126,8 @@ static void store(struct pw_agent *a, json_t *ev, const char *pod, uint8_t reaso
 }
 
 /* The record's id, node and pod names. */
-static void ctx_names(struct pw_agent *a, const struct pw_ep *ep, struct pw_event_ctx *ec,
-		      char *id, size_t idlen)
+static void ctx_names(struct pw_agent *a, const struct pw_ep *ep, struct pw_event_ctx *ec, char *id,
+		      size_t idlen)
 {
 	snprintf(id, idlen, "%s-%llu", a->ev_prefix, (unsigned long long)++a->ev_seq);
 	ec->id = id;
@@ -175,8 +174,8 @@ static int on_event(void *ctx, void *data, size_t size)
 	/* Audit never grants, but what an audit policy would allow is shown. */
 	if (ep && e->verdict == PW_VERDICT_DROP && ep->compiled.audit &&
 	    (e->reason == PW_R_NO_RULE || e->reason == PW_R_PORT || e->reason == PW_R_EXPIRED) &&
-	    pw_compiled_audit_allows(&ep->compiled, e->family, &e->daddr, e->proto,
-				     ntohs(e->dport), ec.hostname)) {
+	    pw_compiled_audit_allows(&ep->compiled, e->family, &e->daddr, e->proto, ntohs(e->dport),
+				     ec.hostname)) {
 		struct pw_event au = *e;
 
 		au.verdict = PW_VERDICT_AUDIT;
@@ -209,8 +208,11 @@ void pw_events_emit_agent(struct pw_agent *a, const struct pw_ep *ep, uint8_t re
 			  uint8_t family, const union pw_ip *resolver, uint16_t pod_port,
 			  const char *qname, const char *why)
 {
-	struct pw_event e = {.ts_ns = pw_now_ns(), .reason = reason,
-			     .verdict = PW_VERDICT_DROP, .family = family, .proto = 17};
+	struct pw_event e = {.ts_ns = pw_now_ns(),
+			     .reason = reason,
+			     .verdict = PW_VERDICT_DROP,
+			     .family = family,
+			     .proto = 17};
 	struct pw_event_ctx ec = {0};
 	char pod[300] = "?/?", id[64];
 	json_t *ev;
@@ -240,8 +242,10 @@ void pw_events_emit_agent(struct pw_agent *a, const struct pw_ep *ep, uint8_t re
 void pw_events_emit_private(struct pw_agent *a, const struct pw_ep *ep, const char *qname,
 			    uint8_t family, const union pw_ip *addr, uint8_t kind)
 {
-	struct pw_event e = {.ts_ns = pw_now_ns(), .reason = PW_R_DNS_PRIVATE,
-			     .verdict = PW_VERDICT_DROP, .family = family};
+	struct pw_event e = {.ts_ns = pw_now_ns(),
+			     .reason = PW_R_DNS_PRIVATE,
+			     .verdict = PW_VERDICT_DROP,
+			     .family = family};
 	struct pw_event_ctx ec = {0};
 	char pod[300] = "?/?", detail[160];
 	json_t *ev;
@@ -390,7 +394,8 @@ int pw_events_open(struct pw_agent *a)
 
 	clock_gettime(CLOCK_REALTIME, &rt);
 	snprintf(a->ev_prefix, sizeof(a->ev_prefix), "%llx",
-		 (unsigned long long)rt.tv_sec * 1000ULL + (unsigned long long)rt.tv_nsec / 1000000);
+		 (unsigned long long)rt.tv_sec * 1000ULL +
+			 (unsigned long long)rt.tv_nsec / 1000000);
 	if (a->o.node_name && *a->o.node_name)
 		snprintf(a->node, sizeof(a->node), "%s", a->o.node_name);
 	else if (gethostname(a->node, sizeof(a->node) - 1))

@@ -83,8 +83,10 @@ static void lease_done(long status, const json_t *body, const char *err, void *c
 
 		if (holder && !strcmp(holder, me)) {
 			if (!ks->leader)
-				pw_info("status: this agent (%s) writes the EgressPolicy status summaries "
-					"(Lease %s/%s)", me, ks->ns, LEASE_NAME);
+				pw_info("status: this agent (%s) writes the EgressPolicy status "
+					"summaries "
+					"(Lease %s/%s)",
+					me, ks->ns, LEASE_NAME);
 			ks->leader = true;
 			ks->leader_until_ns = pw_now_ns() + (LEASE_SECONDS - 2) * 1000000000ULL;
 		}
@@ -139,8 +141,8 @@ static void lease_got(long status, const json_t *body, const char *err, void *ct
 	snprintf(path, sizeof(path), "/apis/coordination.k8s.io/v1/namespaces/%s/leases", ks->ns);
 	if (status == 404) {
 		obj = json_pack("{s:s,s:s,s:{s:s,s:s},s:o}", "apiVersion", "coordination.k8s.io/v1",
-				"kind", "Lease", "metadata", "name", LEASE_NAME, "namespace", ks->ns,
-				"spec", lease_spec(me, NULL));
+				"kind", "Lease", "metadata", "name", LEASE_NAME, "namespace",
+				ks->ns, "spec", lease_spec(me, NULL));
 		ret = pw_k8s_request(a->k8s, "POST", path, "application/json", obj, lease_done, a);
 		json_decref(obj);
 		ks->lease_busy = !ret;
@@ -155,7 +157,8 @@ static void lease_got(long status, const json_t *body, const char *err, void *ct
 	json_int_t dur = json_integer_value(json_object_get(sp, "leaseDurationSeconds"));
 	time_t renew = micro_time(json_string_value(json_object_get(sp, "renewTime")));
 
-	if (holder && *holder && strcmp(holder, me) && renew + (dur ? dur : LEASE_SECONDS) > time(NULL)) {
+	if (holder && *holder && strcmp(holder, me) &&
+	    renew + (dur ? dur : LEASE_SECONDS) > time(NULL)) {
 		if (ks->leader)
 			pw_info("status: %s holds the Lease now", holder);
 		ks->leader = false;
@@ -213,7 +216,8 @@ static void patch_status(struct pw_agent *a, const char *key, const json_t *obj,
 	}
 	w->a = a;
 	snprintf(w->key, sizeof(w->key), "%s", key);
-	snprintf(path, sizeof(path), "/apis/podwall.io/v1alpha1/namespaces/%s/egresspolicies/%s/status",
+	snprintf(path, sizeof(path),
+		 "/apis/podwall.io/v1alpha1/namespaces/%s/egresspolicies/%s/status",
 		 md_str(obj, "namespace"), md_str(obj, "name"));
 	if (pw_k8s_request(a->k8s, "PATCH", path, "application/merge-patch+json", patch, patch_done,
 			   w))
@@ -290,7 +294,8 @@ static json_t *condition(const json_t *old_status, const char *type, bool ok, co
 	char now[40];
 	const char *since = NULL;
 
-	json_array_foreach(json_object_get(old_status, "conditions"), i, c) {
+	json_array_foreach(json_object_get(old_status, "conditions"), i, c)
+	{
 		const char *t = json_string_value(json_object_get(c, "type"));
 		const char *st = json_string_value(json_object_get(c, "status"));
 
@@ -313,7 +318,8 @@ static json_t *summary(struct pw_agent *a, const struct pw_policy_file *f, const
 	json_int_t pods = 0;
 	bool enforced = true;
 
-	json_object_foreach((json_t *)json_object_get(st, "nodes"), node, e) {
+	json_object_foreach((json_t *)json_object_get(st, "nodes"), node, e)
+	{
 		json_int_t n = json_integer_value(json_object_get(e, "pods"));
 
 		pods += n;
@@ -330,8 +336,9 @@ static json_t *summary(struct pw_agent *a, const struct pw_policy_file *f, const
 	if (*msg == ':')
 		msg += 2;
 	if (err)
-		snprintf(text, sizeof(text), "%s", f && f->n_pols ? "the previous valid version stays in force"
-								  : "not applied (no earlier valid version)");
+		snprintf(text, sizeof(text), "%s",
+			 f && f->n_pols ? "the previous valid version stays in force"
+					: "not applied (no earlier valid version)");
 	else if (!enforced)
 		snprintf(text, sizeof(text), "not yet applied on: %s", behind);
 	else
@@ -341,7 +348,10 @@ static json_t *summary(struct pw_agent *a, const struct pw_policy_file *f, const
 			 condition(st, "Accepted", !err, err ? "Refused" : "Valid",
 				   err ? msg : "the agent accepts this version", gen),
 			 condition(st, "Enforced", !err && enforced,
-				   err ? "Refused" : enforced ? "Applied" : "Pending", text, gen));
+				   err	      ? "Refused"
+				   : enforced ? "Applied"
+					      : "Pending",
+				   text, gen));
 }
 
 /* Equal, ignoring lastTransitionTime (kept anyway while the status holds). */
@@ -349,7 +359,8 @@ static bool summary_same(const json_t *want, const json_t *st)
 {
 	return json_equal(json_object_get(want, "observedGeneration"),
 			  json_object_get(st, "observedGeneration")) &&
-	       json_equal(json_object_get(want, "selectedPods"), json_object_get(st, "selectedPods")) &&
+	       json_equal(json_object_get(want, "selectedPods"),
+			  json_object_get(st, "selectedPods")) &&
 	       json_equal(json_object_get(want, "conditions"), json_object_get(st, "conditions"));
 }
 
@@ -368,7 +379,8 @@ void pw_kstatus_tick(struct pw_agent *a)
 	ks->next_ns = now + STATUS_PERIOD_NS;
 	me = pw_k8s_node(a->k8s);
 	objs = pw_k8s_objects(a->k8s, PW_K8S_POLICIES);
-	json_object_foreach((json_t *)objs, key, obj) {
+	json_object_foreach((json_t *)objs, key, obj)
+	{
 		const json_t *st = json_object_get(obj, "status");
 		const struct pw_policy_file *f;
 		char source[600], wkey[700];
@@ -379,11 +391,13 @@ void pw_kstatus_tick(struct pw_agent *a)
 		f = file_of(a, source);
 		want = node_entry(a, f, obj);
 		/* an entry only on nodes that run a selected pod, or had one */
-		if (want && (json_integer_value(json_object_get(want, "pods")) > 0 ||
-			     json_object_get(json_object_get(st, "nodes"), me)) &&
+		if (want &&
+		    (json_integer_value(json_object_get(want, "pods")) > 0 ||
+		     json_object_get(json_object_get(st, "nodes"), me)) &&
 		    !json_equal(want, json_object_get(json_object_get(st, "nodes"), me))) {
 			snprintf(wkey, sizeof(wkey), "node:%s", source);
-			patch_status(a, wkey, obj, json_pack("{s:{s:{s:O}}}", "status", "nodes", me, want));
+			patch_status(a, wkey, obj,
+				     json_pack("{s:{s:{s:O}}}", "status", "nodes", me, want));
 		}
 		json_decref(want);
 		if (!ks->leader)
@@ -392,8 +406,9 @@ void pw_kstatus_tick(struct pw_agent *a)
 			post_refused_event(a, obj, f->error);
 		want = summary(a, f, obj);
 		if (want && !summary_same(want, st)) {
-			json_t *patch = json_pack("{s:{s:s},s:O}", "metadata", "resourceVersion",
-						  md_str(obj, "resourceVersion") ?: "", "status", want);
+			json_t *patch =
+				json_pack("{s:{s:s},s:O}", "metadata", "resourceVersion",
+					  md_str(obj, "resourceVersion") ?: "", "status", want);
 
 			snprintf(wkey, sizeof(wkey), "top:%s", source);
 			patch_status(a, wkey, obj, patch);

@@ -84,7 +84,8 @@ static void on_change(enum pw_k8s_kind kind, enum pw_k8s_change type, const json
 			break;
 		/* Only the status changed (our own writes come back this way). */
 		if (type == PW_K8S_MODIFIED && old_obj && new_obj &&
-		    json_equal(json_object_get(old_obj, "spec"), json_object_get(new_obj, "spec")) &&
+		    json_equal(json_object_get(old_obj, "spec"),
+			       json_object_get(new_obj, "spec")) &&
 		    json_equal(json_object_get(json_object_get(old_obj, "metadata"), "generation"),
 			       json_object_get(json_object_get(new_obj, "metadata"), "generation")))
 			break;
@@ -166,7 +167,7 @@ static void adopted_id(const struct pw_k8s_pod *pod, char *buf, size_t len)
 		    (*src >= '0' && *src <= '9') || *src == '-')
 			buf[n++] = *src;
 	buf[n] = '\0';
-	if (!*pod->uid && n + 1 < len) { /* names are not unique across namespaces */
+	if (!*pod->uid && n + 1 < len) {  /* names are not unique across namespaces */
 		uint32_t h = 2166136261u; /* FNV-1a of the namespace */
 
 		for (const char *c = pod->namespace; *c; c++)
@@ -191,8 +192,10 @@ static const struct pw_podlink *locate(const struct pw_podlink *links, size_t n_
 
 		pw_ip_str(pod->ips[i].family, &pod->ips[i].ip, ip);
 		if (ambiguous || (l && hit && l->host_ifindex != hit->host_ifindex)) {
-			snprintf(why, whylen, "more than one veth of this node leads to a "
-				 "namespace holding %s", ip);
+			snprintf(why, whylen,
+				 "more than one veth of this node leads to a "
+				 "namespace holding %s",
+				 ip);
 			return NULL;
 		}
 		if (!l)
@@ -213,9 +216,9 @@ static json_t *adopt_request(const struct pw_k8s_pod *pod, const struct pw_podli
 
 	adopted_id(pod, id, sizeof(id));
 	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:O}", "cmd", "cni_add", "container_id",
-			 id, "netns", l->netns, "ifname", l->pod_ifname, "host_ifname",
-			 host_ifname, "namespace", pod->namespace, "name", pod->name, "labels",
-			 json_object(), "ips", ips);
+			 id, "netns", l->netns, "ifname", l->pod_ifname, "host_ifname", host_ifname,
+			 "namespace", pod->namespace, "name", pod->name, "labels", json_object(),
+			 "ips", ips);
 }
 
 /* Said already (same pod, same selection)? Then not again at every reconcile. */
@@ -224,10 +227,10 @@ static bool was_unlocated(const json_t *list, const char *pod, bool selected)
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(list, i, v)
-		if (!strcmp(json_string_value(json_object_get(v, "pod")) ?: "", pod) &&
-		    json_is_true(json_object_get(v, "selected")) == selected)
-			return true;
+	json_array_foreach(
+		list, i,
+		v) if (!strcmp(json_string_value(json_object_get(v, "pod")) ?: "", pod) &&
+		       json_is_true(json_object_get(v, "selected")) == selected) return true;
 	return false;
 }
 
@@ -242,7 +245,8 @@ void pw_kube_adopt(struct pw_agent *a)
 
 	if (!unlocated)
 		return;
-	json_object_foreach((json_t *)pods, key, obj) {
+	json_object_foreach((json_t *)pods, key, obj)
+	{
 		char err[PW_ERR_LEN] = "", pod_name[300], host_ifname[IF_NAMESIZE];
 		const struct pw_podlink *l;
 		struct pw_k8s_pod pod;
@@ -268,14 +272,16 @@ void pw_kube_adopt(struct pw_agent *a)
 		ips = json_array();
 		l = ips ? locate(links, n_links, &pod, ips, err, sizeof(err)) : NULL;
 		if (l && !if_indextoname(l->host_ifindex, host_ifname)) {
-			snprintf(err, sizeof(err), "its veth (ifindex %u) is gone", l->host_ifindex);
+			snprintf(err, sizeof(err), "its veth (ifindex %u) is gone",
+				 l->host_ifindex);
 			l = NULL;
 		}
 		if (l) {
 			req = adopt_request(&pod, l, host_ifname, ips);
 			if (req && !pw_agent_register(a, req, err, sizeof(err))) {
 				a->pods_adopted++;
-				pw_info("pod %s was running before podwall: registered from the API, "
+				pw_info("pod %s was running before podwall: registered from the "
+					"API, "
 					"host veth %s (pod side %s in %s)",
 					pod_name, host_ifname, l->pod_ifname, l->netns);
 				json_decref(req);
@@ -287,12 +293,13 @@ void pw_kube_adopt(struct pw_agent *a)
 		json_decref(ips);
 		if (!was_unlocated(a->unlocated, pod_name, sel))
 			pw_warn("pod %s of this node %s: %s", pod_name,
-				sel ? "is selected by a policy but NOT ENFORCED" : "is not registered",
+				sel ? "is selected by a policy but NOT ENFORCED"
+				    : "is not registered",
 				err);
 		json_array_append_new(unlocated, json_pack("{s:s,s:s,s:b}", "pod", pod_name,
 							   "reason", err, "selected", sel));
 		n_sel += sel;
-next:
+	next:
 		pw_k8s_pod_free(&pod);
 	}
 	free(links);
@@ -372,8 +379,7 @@ void pw_kube_stop(struct pw_agent *a)
 	a->unlocated = NULL;
 }
 
-bool pw_kube_pod_labels(struct pw_agent *a, const char *ns, const char *name,
-			struct pw_labels *out)
+bool pw_kube_pod_labels(struct pw_agent *a, const char *ns, const char *name, struct pw_labels *out)
 {
 	const json_t *obj = a->k8s ? pw_k8s_get(a->k8s, PW_K8S_PODS, ns, name) : NULL;
 	struct pw_k8s_pod pod;

@@ -75,8 +75,8 @@ struct lv {
 	unsigned long long n;
 };
 
-static void fam_by(struct pw_metrics_buf *b, const char *name, const char *help,
-		   const char *label, const struct lv *v, size_t n)
+static void fam_by(struct pw_metrics_buf *b, const char *name, const char *help, const char *label,
+		   const struct lv *v, size_t n)
 {
 	char lab[128];
 
@@ -109,10 +109,19 @@ struct counter_row {
 	const char *family, *label, *help, *value;
 };
 
-#define PASSED                                                                                     	"podwall_packets_passed_total", "path",                                                    		"Packets the data path passed (all pods), by the verdict step that passed them."
-#define ANSWERS                                                                                    	"podwall_dns_answers_total", "path",                                                       		"DNS answers to enforced pods by what the data path did with them (each answer "    		"once)."
-#define INSERT                                                                                     	"podwall_map_insert_failures_total", "map",                                                		"Entries the data path could not record (the packet still passed), by map."
-#define EVDROP                                                                                     	"podwall_events_dropped_total", "cause",                                                   		"Deny/audit events the data path did not deliver, by cause."
+#define PASSED                                                                                     \
+	"podwall_packets_passed_total", "path",                                                    \
+		"Packets the data path passed (all pods), by the verdict step that passed them."
+#define ANSWERS                                                                                    \
+	"podwall_dns_answers_total", "path",                                                       \
+		"DNS answers to enforced pods by what the data path did with them (each answer "   \
+		"once)."
+#define INSERT                                                                                     \
+	"podwall_map_insert_failures_total", "map",                                                \
+		"Entries the data path could not record (the packet still passed), by map."
+#define EVDROP                                                                                     \
+	"podwall_events_dropped_total", "cause",                                                   \
+		"Deny/audit events the data path did not deliver, by cause."
 
 static const struct counter_row counter_rows[PW_C_DROP] = {
 	[PW_C_PASS_UNMANAGED] = {PASSED, "unmanaged"},
@@ -235,8 +244,7 @@ static char *render_metrics(struct pw_agent *a, bool openmetrics)
 	uint64_t c[PW_C_MAX];
 	char lab[128];
 
-	pw_mb_help(&b, "podwall_build_info", "gauge",
-		   "The agent's version and commit (value 1).");
+	pw_mb_help(&b, "podwall_build_info", "gauge", "The agent's version and commit (value 1).");
 	pw_mb_printf(&b, "podwall_build_info{version=\"%s\",commit=\"%s\"} 1\n", PW_VERSION,
 		     PW_COMMIT);
 	fam(&b, "podwall_agent_ready", "gauge",
@@ -264,8 +272,8 @@ static char *render_metrics(struct pw_agent *a, bool openmetrics)
 	       "Held DNS answers by what the agent did with them (each answer once).", "outcome",
 	       held, sizeof(held) / sizeof(held[0]));
 	fam(&b, "podwall_dns_not_allowed_total", "counter",
-	    "Held DNS answers for names no rule of the pod grants (released, nothing learned).",
-	    "", s->dns_not_allowed);
+	    "Held DNS answers for names no rule of the pod grants (released, nothing learned).", "",
+	    s->dns_not_allowed);
 	fam(&b, "podwall_dns_learned_addresses_total", "counter",
 	    "Addresses learned from DNS answers.", "", s->dns_learned);
 	fam(&b, "podwall_dns_private_refused_total", "counter",
@@ -317,7 +325,8 @@ static char *render_metrics(struct pw_agent *a, bool openmetrics)
 		};
 
 		fam_by(&b, "podwall_drift_repairs_total",
-		       "Map entries a reconcile found missing, altered or extra and put right, by map.",
+		       "Map entries a reconcile found missing, altered or extra and put right, by "
+		       "map.",
 		       "map", drift, sizeof(drift) / sizeof(drift[0]));
 		fam(&b, "podwall_hook_not_first", "gauge",
 		    "Endpoints where podwall is not first on a hook and could not be made first.",
@@ -332,8 +341,9 @@ static char *render_metrics(struct pw_agent *a, bool openmetrics)
 			   "failure (reason: Unreachable, Unauthorized, Forbidden).");
 		pw_mb_printf(&b, "podwall_kubernetes_api_up{reason=\"%s\"} %d\n", h.reason,
 			     h.state == PW_K8S_API_OK);
-		pw_mb_help(&b, "podwall_kubernetes_api_down_since_seconds", "gauge",
-			   "Unix time of the first failure in a row talking to the API; 0 when up.");
+		pw_mb_help(
+			&b, "podwall_kubernetes_api_down_since_seconds", "gauge",
+			"Unix time of the first failure in a row talking to the API; 0 when up.");
 		pw_mb_sample_f(&b, "podwall_kubernetes_api_down_since_seconds", "",
 			       (double)h.since_ms / 1e3);
 		{
@@ -341,14 +351,16 @@ static char *render_metrics(struct pw_agent *a, bool openmetrics)
 
 			pw_mb_help(&b, "podwall_pods_unlocated", "gauge",
 				   "Pods of this node in the API whose veth podwall cannot find "
-				   "(selected=\"true\": a policy selects them and they are NOT enforced).");
+				   "(selected=\"true\": a policy selects them and they are NOT "
+				   "enforced).");
 			pw_mb_sample(&b, "podwall_pods_unlocated", "selected=\"true\"",
 				     a->n_unlocated_selected);
 			pw_mb_sample(&b, "podwall_pods_unlocated", "selected=\"false\"",
 				     n - a->n_unlocated_selected);
 			fam(&b, "podwall_pods_adopted_total", "counter",
-			    "Pods registered from the API (running before podwall), not by a CNI ADD.", "",
-			    a->pods_adopted);
+			    "Pods registered from the API (running before podwall), not by a CNI "
+			    "ADD.",
+			    "", a->pods_adopted);
 		}
 	}
 	if (a->o.metrics_pod_labels)
@@ -454,8 +466,7 @@ static void try_listen(struct pw_metrics *m, struct pw_listener *l, uint64_t now
 	errno = 0;
 	l->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, l, MHD_OPTION_SOCK_ADDR,
 				(struct sockaddr *)&l->ss, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-				MHD_OPTION_CONNECTION_LIMIT, 32u,
-				MHD_OPTION_END);
+				MHD_OPTION_CONNECTION_LIMIT, 32u, MHD_OPTION_END);
 	err = errno;
 	info = l->d ? MHD_get_daemon_info(l->d, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
 	if (info) {

@@ -330,7 +330,8 @@ static int learned_value(struct pw_agent *a, struct pw_ep *ep, const struct pw_c
 		struct pw_range_set np;
 
 		for (size_t j = 0; j < n->n_addrs; j++) {
-			if (n->addrs[j].family != family || memcmp(&n->addrs[j].ip, ip, sizeof(*ip)))
+			if (n->addrs[j].family != family ||
+			    memcmp(&n->addrs[j].ip, ip, sizeof(*ip)))
 				continue;
 			if (pw_guard_refuses(a, n->name, family, ip) != PW_G_EXEMPT) {
 				/* rebinding guard: only rules with allowPrivate count */
@@ -410,8 +411,7 @@ static int learned_resync(struct pw_agent *a, struct pw_ep *ep)
 	 * own while the endpoint has hostname rules at all. A new endpoint has
 	 * none: no walk of the whole map for it. */
 	if (!ep->compiled.n_fqdns && ep->may_have_learned) {
-		if (pw_map_sweep_learned(a->maps, learned_unknown, ep, NULL) >= 0 &&
-		    !ep->n_names)
+		if (pw_map_sweep_learned(a->maps, learned_unknown, ep, NULL) >= 0 && !ep->n_names)
 			ep->may_have_learned = false;
 	}
 
@@ -432,7 +432,6 @@ static void ep_entries_delete(struct pw_maps *m, enum pw_map_id id, uint32_t ep_
 {
 	m->ops->sweep(m, id, of_endpoint, &ep_id, NULL);
 }
-
 
 /* ---- endpoints ---- */
 
@@ -460,7 +459,8 @@ static unsigned int if_master(unsigned int ifindex)
 		struct nlmsghdr nh;
 		struct ifinfomsg ifi;
 	} req = {
-		.nh = {.nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETLINK,
+		.nh = {.nlmsg_len = sizeof(req),
+		       .nlmsg_type = RTM_GETLINK,
 		       .nlmsg_flags = NLM_F_REQUEST},
 		.ifi = {.ifi_family = AF_UNSPEC, .ifi_index = (int)ifindex},
 	};
@@ -796,7 +796,7 @@ out:
 	g->used = NULL;
 }
 
-#define SEC_NS(s) ((uint64_t)(s) * 1000000000ULL)
+#define SEC_NS(s) ((uint64_t)(s)*1000000000ULL)
 
 /*
  * Expiry of learned addresses comes from the agent's own state, cheaply, every
@@ -812,7 +812,7 @@ out:
 		stmt;                                                                              \
 		pw_bpf_progress();                                                                 \
 		if (pw_now_ns() - _t > 300000000ULL)                                               \
-			pw_warn("gc: %s took %llu ms", name,                                      \
+			pw_warn("gc: %s took %llu ms", name,                                       \
 				(unsigned long long)((pw_now_ns() - _t) / 1000000));               \
 	} while (0)
 
@@ -820,14 +820,15 @@ void pw_sync_gc(struct pw_agent *a, uint64_t now, bool full)
 {
 	struct gc_ctx g = {.a = a, .now = now, .grace_ns = SEC_NS(a->o.learned_grace)};
 
-	GC_STEP("expiry", for (struct pw_ep *ep = a->eps; ep && now > g.grace_ns; ep = ep->next) {
-		struct pw_learned_addr *gone = NULL;
-		size_t n = pw_ep_expire(ep, now - g.grace_ns, &gone);
+	GC_STEP(
+		"expiry", for (struct pw_ep *ep = a->eps; ep && now > g.grace_ns; ep = ep->next) {
+			struct pw_learned_addr *gone = NULL;
+			size_t n = pw_ep_expire(ep, now - g.grace_ns, &gone);
 
-		for (size_t i = 0; i < n; i++)
-			pw_sync_learned_addr(a, ep, gone[i].family, &gone[i].ip);
-		free(gone);
-	});
+			for (size_t i = 0; i < n; i++)
+				pw_sync_learned_addr(a, ep, gone[i].family, &gone[i].ip);
+			free(gone);
+		});
 	if (full || now - a->gc_flows_ns >= SEC_NS(60)) {
 		GC_STEP("pw_flows", pw_map_sweep_flows(a->maps, flow_idle, &g, NULL));
 		a->gc_flows_ns = now;

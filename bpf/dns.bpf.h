@@ -25,9 +25,9 @@
 #include "podwall/maps.h"
 #include "maps.bpf.h"
 
-#define DNS_HDR_LEN	 12
-#define DNS_NAME_WIRE	 255 /* a name on the wire, with its length bytes and the root */
-#define DNS_QMSG_MAX	 (DNS_HDR_LEN + DNS_NAME_WIRE + 4) /* header + one question */
+#define DNS_HDR_LEN	   12
+#define DNS_NAME_WIRE	   255 /* a name on the wire, with its length bytes and the root */
+#define DNS_QMSG_MAX	   (DNS_HDR_LEN + DNS_NAME_WIRE + 4) /* header + one question */
 #define DNS_RCODE_NXDOMAIN 3
 #define DNS_RCODE_REFUSED  5
 
@@ -38,15 +38,19 @@ enum pw_dq {
 	PW_DQ_NXDOMAIN = 2, /* answer NXDOMAIN */
 	PW_DQ_INVALID = 3,  /* malformed: drop */
 };
-#define PW_DQ_CODE(r)  ((r) & 0xff)
-#define PW_DQ_QLEN(r)  (((r) >> 8) & 0xffff)
+#define PW_DQ_CODE(r) ((r)&0xff)
+#define PW_DQ_QLEN(r) (((r) >> 8) & 0xffff)
 
 /* v, passed through memory: the verifier forgets what it knew of it (a loop
  * index copied out is a known constant, and every later path would be verified
  * once per value it can take). Bounds must be checked again after. */
 #define OPAQUE_PUT(s, slot, v) (*(volatile __u32 *)&(s)->opaque[slot] = (v))
 #define OPAQUE_GET(s, slot)    (*(volatile __u32 *)&(s)->opaque[slot])
-#define OPAQUE(s, slot, v)     ({ OPAQUE_PUT(s, slot, v); OPAQUE_GET(s, slot); })
+#define OPAQUE(s, slot, v)                                                                         \
+	({                                                                                         \
+		OPAQUE_PUT(s, slot, v);                                                            \
+		OPAQUE_GET(s, slot);                                                               \
+	})
 
 static __always_inline int name_char_ok(__u8 c)
 {

@@ -82,8 +82,8 @@ static __always_inline int arp_ok(struct __sk_buff *skb, const struct pw_endpoin
 	/* sender 0.0.0.0: an address probe (RFC 5227), a request only */
 	if (op == 1 && !(arp->spa[0] | arp->spa[1] | arp->spa[2] | arp->spa[3]))
 		return 1;
-	return arp->spa[0] == ep->ip4[0] && arp->spa[1] == ep->ip4[1] && arp->spa[2] == ep->ip4[2] &&
-	       arp->spa[3] == ep->ip4[3];
+	return arp->spa[0] == ep->ip4[0] && arp->spa[1] == ep->ip4[1] &&
+	       arp->spa[2] == ep->ip4[2] && arp->spa[3] == ep->ip4[3];
 }
 
 /* The pod's own addresses: its IPv6 address, or the link-local one its MAC

@@ -58,13 +58,13 @@ struct pw_pkt {
 	__be16 dport; /* for ICMP echo: the echo id */
 	__u8 family;
 	__u8 proto;
-	__u8 ports_known;  /* 0 for fragments and protocols without ports */
-	__u8 tcp_syn_only; /* SYN without ACK */
-	__u8 reason;	   /* enum pw_reason, when PW_P_DROP */
+	__u8 ports_known;     /* 0 for fragments and protocols without ports */
+	__u8 tcp_syn_only;    /* SYN without ACK */
+	__u8 reason;	      /* enum pw_reason, when PW_P_DROP */
 	__u8 nd_onlink_check; /* PW_P_L2 neighbour discovery to a unicast address */
 	__u8 icmp_echo_req;
-	__u16 l4_off;	   /* from the start of the frame */
-	__u8 is_frag;	   /* IPv4 MF/offset set, or an IPv6 fragment header */
+	__u16 l4_off; /* from the start of the frame */
+	__u8 is_frag; /* IPv4 MF/offset set, or an IPv6 fragment header */
 	__u8 icmp_echo_reply;
 	__u8 icmp_type; /* ICMP/ICMPv6 message type and code, for events */
 	__u8 icmp_code;
@@ -126,7 +126,8 @@ static __always_inline int parse_l4(struct __sk_buff *skb, struct pw_pkt *p, __u
 			goto malformed;
 		p->icmp_type = ih->type;
 		p->icmp_code = ih->code;
-		if ((p->proto == IPPROTO_ICMP && (ih->type == ICMP_ECHO || ih->type == ICMP_ECHOREPLY)) ||
+		if ((p->proto == IPPROTO_ICMP &&
+		     (ih->type == ICMP_ECHO || ih->type == ICMP_ECHOREPLY)) ||
 		    (p->proto == IPPROTO_ICMPV6 &&
 		     (ih->type == ICMPV6_ECHO_REQUEST || ih->type == ICMPV6_ECHO_REPLY))) {
 			p->sport = ih->id;
@@ -174,7 +175,7 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, struct pw_pkt *p)
 }
 
 static __always_inline int is_v6_l2_control(struct __sk_buff *skb, struct pw_pkt *p,
-					   struct ipv6hdr *ip6h, int saw_ext)
+					    struct ipv6hdr *ip6h, int saw_ext)
 {
 	void *data_end = (void *)(long)skb->data_end;
 	struct pw_icmphdr *ih = (void *)(long)skb->data + p->l4_off;
@@ -189,13 +190,13 @@ static __always_inline int is_v6_l2_control(struct __sk_buff *skb, struct pw_pkt
 	if (ih->type == 133 || ih->type == 135 || ih->type == 136) {
 		if (saw_ext || ip6h->hop_limit != 255)
 			return 0;
-		p->nd_onlink_check = !((p->daddr.v6[0] == 0xfe && (p->daddr.v6[1] & 0xc0) == 0x80) ||
-				       (p->daddr.v6[0] == 0xff && (p->daddr.v6[1] & 0x0f) == 0x02));
+		p->nd_onlink_check =
+			!((p->daddr.v6[0] == 0xfe && (p->daddr.v6[1] & 0xc0) == 0x80) ||
+			  (p->daddr.v6[0] == 0xff && (p->daddr.v6[1] & 0x0f) == 0x02));
 		return 1;
 	}
 	/* MLD reports/queries: link-scope multicast, hop limit 1. */
-	if (ih->type == 130 || ih->type == 131 || ih->type == 132 ||
-	    ih->type == 143)
+	if (ih->type == 130 || ih->type == 131 || ih->type == 132 || ih->type == 143)
 		return ip6h->hop_limit == 1 && p->daddr.v6[0] == 0xff &&
 		       (p->daddr.v6[1] & 0x0f) == 0x02;
 	return 0;
@@ -252,8 +253,9 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, struct pw_pkt *p)
 			off += ((__u32)hdr[1] + 1) * 8;
 		}
 		if (i == PW_MAX_EXT_HDRS - 1 &&
-		    (nexthdr == NEXTHDR_HOP || nexthdr == NEXTHDR_DEST || nexthdr == NEXTHDR_FRAGMENT ||
-		     nexthdr == NEXTHDR_ROUTING || nexthdr == NEXTHDR_AUTH)) {
+		    (nexthdr == NEXTHDR_HOP || nexthdr == NEXTHDR_DEST ||
+		     nexthdr == NEXTHDR_FRAGMENT || nexthdr == NEXTHDR_ROUTING ||
+		     nexthdr == NEXTHDR_AUTH)) {
 			p->reason = PW_R_IPV6_EXT;
 			return PW_P_DROP;
 		}

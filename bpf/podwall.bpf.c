@@ -18,7 +18,7 @@
 #include "dns.bpf.h"
 #include "l2.bpf.h"
 
-#define DNS_PORT    53
+#define DNS_PORT	53
 #define FLOW_REFRESH_NS 1000000000ULL
 
 /* Every pass continues classification: TC_ACT_UNSPEC is tcx's TCX_NEXT and,
@@ -208,7 +208,8 @@ static __always_inline int portset_allows(__u32 id, const struct pw_pkt *p, int 
 		if (i >= ps->count)
 			break;
 		if (tunnel) {
-			if (p->ports_known && r->proto == p->proto && r->lo == port && r->hi == port)
+			if (p->ports_known && r->proto == p->proto && r->lo == port &&
+			    r->hi == port)
 				return 1;
 			continue;
 		}
@@ -653,8 +654,9 @@ int pod_egress(struct __sk_buff *skb)
 		if (act == TC_ACT_SHOT)
 			return pkt.proto == IPPROTO_UDP
 				       ? dns_refuse(skb, pkt.l4_off, pkt.family, PW_DQ_QLEN(res),
-						    PW_DQ_CODE(res) == PW_DQ_NXDOMAIN ? DNS_RCODE_NXDOMAIN
-										      : DNS_RCODE_REFUSED)
+						    PW_DQ_CODE(res) == PW_DQ_NXDOMAIN
+							    ? DNS_RCODE_NXDOMAIN
+							    : DNS_RCODE_REFUSED)
 				       : TC_ACT_SHOT;
 		dns_query_passed(skb, ep, &pkt);
 		return act;
@@ -782,9 +784,9 @@ static __always_inline void note_inbound(const struct pw_endpoint *ep, const str
 
 	if (p->proto == IPPROTO_TCP ? !p->tcp_syn_only : !has_flow_key(p))
 		return;
-	if (p->family == PW_FAMILY_V4 ? !(ep->flags & PW_EP_HAS_V4) || p->daddr.v4 != *(const __u32 *)ep->ip4
-				      : !(ep->flags & PW_EP_HAS_V6) ||
-						!ip6_eq(p->daddr.v6, ep->ip6))
+	if (p->family == PW_FAMILY_V4
+		    ? !(ep->flags & PW_EP_HAS_V4) || p->daddr.v4 != *(const __u32 *)ep->ip4
+		    : !(ep->flags & PW_EP_HAS_V6) || !ip6_eq(p->daddr.v6, ep->ip6))
 		return;
 	k.ep_id = ep->ep_id;
 	k.family = p->family;

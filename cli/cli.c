@@ -71,8 +71,8 @@ static void table_print(struct table *t)
 		}
 	for (size_t r = no_headers ? 1 : 0; r < t->nrows; r++) {
 		for (size_t c = 0; c < t->ncols; c++)
-			printf(c + 1 < t->ncols ? "%-*s  " : "%-*s", c + 1 < t->ncols ? (int)w[c] : 0,
-			       t->cells[r * t->ncols + c]);
+			printf(c + 1 < t->ncols ? "%-*s  " : "%-*s",
+			       c + 1 < t->ncols ? (int)w[c] : 0, t->cells[r * t->ncols + c]);
 		putchar('\n');
 	}
 	for (size_t i = 0; i < t->nrows * t->ncols; i++)
@@ -112,16 +112,11 @@ static int parse_common(int argc, char **argv, const char *usage, const char *fl
 			struct cli_opts *o)
 {
 	static const struct option longopts[] = {
-		{"socket", required_argument, NULL, 's'},
-		{"output", required_argument, NULL, 'o'},
-		{"pod", required_argument, NULL, 'p'},
-		{"reason", required_argument, NULL, 'r'},
-		{"since", required_argument, NULL, 'S'},
-		{"follow", no_argument, NULL, 'f'},
-		{"wait", optional_argument, NULL, 'w'},
-		{"no-headers", no_argument, NULL, 'H'},
-		{"help", no_argument, NULL, 'h'},
-		{},
+		{"socket", required_argument, NULL, 's'}, {"output", required_argument, NULL, 'o'},
+		{"pod", required_argument, NULL, 'p'},	  {"reason", required_argument, NULL, 'r'},
+		{"since", required_argument, NULL, 'S'},  {"follow", no_argument, NULL, 'f'},
+		{"wait", optional_argument, NULL, 'w'},	  {"no-headers", no_argument, NULL, 'H'},
+		{"help", no_argument, NULL, 'h'},	  {},
 	};
 	int c;
 
@@ -138,7 +133,8 @@ static int parse_common(int argc, char **argv, const char *usage, const char *fl
 			o->socket = optarg;
 			break;
 		case 'o':
-			if (strcmp(optarg, "json") && strcmp(optarg, "table") && strcmp(optarg, "yaml")) {
+			if (strcmp(optarg, "json") && strcmp(optarg, "table") &&
+			    strcmp(optarg, "yaml")) {
 				fprintf(stderr, "-o %s: expected table, json or yaml\n", optarg);
 				return 2;
 			}
@@ -167,12 +163,14 @@ static int parse_common(int argc, char **argv, const char *usage, const char *fl
 			uint64_t d;
 
 			if (parse_duration(optarg, &d)) {
-				fprintf(stderr, "--since %s: expected a duration like 30s, 5m, 2h\n",
+				fprintf(stderr,
+					"--since %s: expected a duration like 30s, 5m, 2h\n",
 					optarg);
 				return 2;
 			}
 			clock_gettime(CLOCK_REALTIME, &rt);
-			o->since_ns = (uint64_t)rt.tv_sec * 1000000000ULL + (uint64_t)rt.tv_nsec - d;
+			o->since_ns =
+				(uint64_t)rt.tv_sec * 1000000000ULL + (uint64_t)rt.tv_nsec - d;
 			break;
 		}
 		case 'f':
@@ -214,7 +212,8 @@ static int call(const struct cli_opts *o, json_t *req, json_t **rep)
 		return 1;
 	}
 	if (err == -EACCES) {
-		fprintf(stderr, "podwall: permission denied on %s: the control socket is root only\n",
+		fprintf(stderr,
+			"podwall: permission denied on %s: the control socket is root only\n",
 			o->socket);
 		return 1;
 	}
@@ -332,8 +331,8 @@ int pw_cli_status(int argc, char **argv)
 	json_array_foreach(json_object_get(rep, "degraded"), di, v)
 		printf("DEGRADED: %s\n", json_string_value(v));
 	printf("podwall %s, up %llds, pins in %s, policies from %s\n", jstr(rep, "version"),
-	       (long long)json_integer_value(json_object_get(rep, "uptime_s")), jstr(rep, "pin_dir"),
-	       jstr(rep, "policy_dir") ?: "the Kubernetes API");
+	       (long long)json_integer_value(json_object_get(rep, "uptime_s")),
+	       jstr(rep, "pin_dir"), jstr(rep, "policy_dir") ?: "the Kubernetes API");
 	if (json_object_get(rep, "kubernetes"))
 		printf("kubernetes: %s, first sync %s\n",
 		       jstr(json_object_get(rep, "kubernetes"), "server"),
@@ -344,7 +343,8 @@ int pw_cli_status(int argc, char **argv)
 	json_t *cond;
 
 	json_array_foreach(json_object_get(json_object_get(rep, "kubernetes"), "conditions"), ci,
-			   cond) {
+			   cond)
+	{
 		time_t since =
 			(time_t)(json_integer_value(json_object_get(cond, "since_unix_ms")) / 1000);
 		char when[32] = "";
@@ -364,24 +364,24 @@ int pw_cli_status(int argc, char **argv)
 
 	json_array_foreach(json_object_get(eps, "programs_missing"), i, v)
 		printf("  MISSING programs on %s\n", json_string_value(v));
-	json_array_foreach(json_object_get(rep, "pods_unlocated"), i, v)
-		printf("  %s pod %s: %s\n",
-		       json_is_true(json_object_get(v, "selected")) ? "NOT ENFORCED" : "unregistered",
-		       jstr(v, "pod"), jstr(v, "reason"));
+	json_array_foreach(json_object_get(rep, "pods_unlocated"), i, v) printf(
+		"  %s pod %s: %s\n",
+		json_is_true(json_object_get(v, "selected")) ? "NOT ENFORCED" : "unregistered",
+		jstr(v, "pod"), jstr(v, "reason"));
 	if (hooks)
 		printf("hooks: %s, %lld repaired since start\n", jstr(hooks, "mode"),
 		       (long long)json_integer_value(json_object_get(hooks, "repairs")));
 	if (json_object_get(rep, "drift_repairs")) {
 		json_t *d = json_object_get(rep, "drift_repairs");
 
-		printf("drift repaired since start: pw_endpoints %lld, pw_cidr %lld, pw_ports %lld\n",
+		printf("drift repaired since start: pw_endpoints %lld, pw_cidr %lld, pw_ports "
+		       "%lld\n",
 		       (long long)json_integer_value(json_object_get(d, "pw_endpoints")),
 		       (long long)json_integer_value(json_object_get(d, "pw_cidr")),
 		       (long long)json_integer_value(json_object_get(d, "pw_ports")));
 	}
-	json_array_foreach(json_object_get(hooks, "problems"), i, v)
-		printf("  NOT FIRST %s (%s): %s\n", jstr(v, "pod"), jstr(v, "veth"),
-		       jstr(v, "problem"));
+	json_array_foreach(json_object_get(hooks, "problems"), i, v) printf(
+		"  NOT FIRST %s (%s): %s\n", jstr(v, "pod"), jstr(v, "veth"), jstr(v, "problem"));
 	printf("policies: %lld loaded from %lld files\n",
 	       (long long)json_integer_value(json_object_get(pols, "loaded")),
 	       (long long)json_integer_value(json_object_get(pols, "files")));
@@ -393,11 +393,14 @@ int pw_cli_status(int argc, char **argv)
 	printf("\n");
 	table_add(&t, "MAP", "ENTRIES", "MAX");
 	maps = json_object_get(rep, "maps");
-	json_object_foreach(maps, k, v) {
+	json_object_foreach(maps, k, v)
+	{
 		char e[32], m[32];
 
-		snprintf(e, sizeof(e), "%lld", (long long)json_integer_value(json_object_get(v, "entries")));
-		snprintf(m, sizeof(m), "%lld", (long long)json_integer_value(json_object_get(v, "max")));
+		snprintf(e, sizeof(e), "%lld",
+			 (long long)json_integer_value(json_object_get(v, "entries")));
+		snprintf(m, sizeof(m), "%lld",
+			 (long long)json_integer_value(json_object_get(v, "max")));
 		table_add(&t, k, e, m);
 	}
 	table_print(&t);
@@ -405,13 +408,15 @@ int pw_cli_status(int argc, char **argv)
 	t.ncols = 2;
 	table_add(&t, "COUNTER", "VALUE");
 	counters = json_object_get(rep, "counters");
-	json_object_foreach(counters, k, v) {
+	json_object_foreach(counters, k, v)
+	{
 		if (!json_integer_value(v))
 			continue; /* the JSON output has them all */
 		snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
 		table_add(&t, k, buf);
 	}
-	json_object_foreach(json_object_get(rep, "agent"), k, v) {
+	json_object_foreach(json_object_get(rep, "agent"), k, v)
+	{
 		char name[80];
 
 		snprintf(name, sizeof(name), "agent_%s", k);
@@ -450,7 +455,8 @@ int pw_cli_endpoints(int argc, char **argv)
 		return 0;
 	}
 	table_add(&t, "POD", "VETH", "IFINDEX", "ADDRESSES", "MODE", "POLICIES", "ALLOWED/DENIED");
-	json_array_foreach(json_object_get(rep, "endpoints"), i, ep) {
+	json_array_foreach(json_object_get(rep, "endpoints"), i, ep)
+	{
 		char *ips = join(json_object_get(ep, "ips"), ","),
 		     *pols = join(json_object_get(ep, "policies"), ",");
 		json_t *pk = json_object_get(ep, "packets");
@@ -503,7 +509,8 @@ int pw_cli_policies(int argc, char **argv)
 		return 0;
 	}
 	table_add(&t, "POLICY", "MODE", "RULES", "SELECTS", "SOURCE");
-	json_array_foreach(json_object_get(rep, "policies"), i, p) {
+	json_array_foreach(json_object_get(rep, "policies"), i, p)
+	{
 		char name[300], rules[16], *sel = join(json_object_get(p, "selects"), ",");
 
 		snprintf(name, sizeof(name), "%s/%s", jstr(p, "namespace"), jstr(p, "name"));
@@ -514,9 +521,9 @@ int pw_cli_policies(int argc, char **argv)
 		free(sel);
 	}
 	table_print(&t);
-	json_array_foreach(json_object_get(rep, "policies"), i, p)
-		if (json_is_string(json_object_get(p, "warning")))
-			printf("WARNING %s\n", jstr(p, "warning"));
+	json_array_foreach(json_object_get(rep, "policies"), i,
+			   p) if (json_is_string(json_object_get(p, "warning")))
+		printf("WARNING %s\n", jstr(p, "warning"));
 	json_array_foreach(json_object_get(rep, "errors"), i, p)
 		printf("ERROR %s\n", jstr(p, "error"));
 	json_decref(rep);
@@ -554,8 +561,10 @@ int pw_cli_fqdn(int argc, char **argv)
 		return 0;
 	}
 	table_add(&t, "POD", "NAME", "ADDRESS", "TTL-LEFT");
-	json_array_foreach(json_object_get(rep, "fqdn"), i, n) {
-		json_array_foreach(json_object_get(n, "addrs"), j, ad) {
+	json_array_foreach(json_object_get(rep, "fqdn"), i, n)
+	{
+		json_array_foreach(json_object_get(n, "addrs"), j, ad)
+		{
 			char ttl[32];
 
 			snprintf(ttl, sizeof(ttl), "%llds",
@@ -652,8 +661,8 @@ static void event_print(json_t *e, enum ev_out out)
 	}
 	if (out == EV_COMPACT) {
 		printf("%s [%s] %s -> %s:%s %s %s\n", jstr(e, "time") ?: "-",
-		       jstr(e, "node") ?: "-", pod, dst, port,
-		       jstr(e, "verdict") ?: "-", jstr(e, "reason") ?: "-");
+		       jstr(e, "node") ?: "-", pod, dst, port, jstr(e, "verdict") ?: "-",
+		       jstr(e, "reason") ?: "-");
 		return;
 	}
 	printf(EV_ROW_FMT, jstr(e, "time") ?: "-", pod, jstr(e, "verdict") ?: "-",
@@ -685,8 +694,8 @@ static void event_header(void)
 	printf(EV_ROW_FMT, "TIME", "POD", "VERDICT", "REASON", "PROTO", "DESTINATION", "PORT");
 }
 
-static int events_follow(const char *sock, const struct pw_ev_filter *f, long last,
-			 enum ev_out out, bool headers)
+static int events_follow(const char *sock, const struct pw_ev_filter *f, long last, enum ev_out out,
+			 bool headers)
 {
 	struct ev_seen *seen = calloc(1, sizeof(*seen));
 	bool first = true;
@@ -703,7 +712,8 @@ static int events_follow(const char *sock, const struct pw_ev_filter *f, long la
 		if (fd < 0) {
 			json_decref(req);
 			if (first) {
-				fprintf(stderr, "podwall: the agent is not running (no answer on %s)\n",
+				fprintf(stderr,
+					"podwall: the agent is not running (no answer on %s)\n",
 					sock);
 				ret = 1;
 				break;
@@ -733,10 +743,12 @@ static int events_follow(const char *sock, const struct pw_ev_filter *f, long la
 			event_header();
 		/* The backlog: filtered, the last N, what was not printed yet. */
 		n = 0;
-		json_array_foreach(json_object_get(rep, "events"), i, e) n += pw_ev_filter_match(f, e);
+		json_array_foreach(json_object_get(rep, "events"), i, e) n +=
+			pw_ev_filter_match(f, e);
 		if (first && last >= 0 && (size_t)last < n)
 			skip = n - (size_t)last;
-		json_array_foreach(json_object_get(rep, "events"), i, e) {
+		json_array_foreach(json_object_get(rep, "events"), i, e)
+		{
 			if (!pw_ev_filter_match(f, e))
 				continue;
 			if (skip) {
@@ -765,22 +777,14 @@ static int events_follow(const char *sock, const struct pw_ev_filter *f, long la
 int pw_cli_events(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"socket", required_argument, NULL, 's'},
-		{"output", required_argument, NULL, 'o'},
-		{"follow", no_argument, NULL, 'f'},
-		{"no-headers", no_argument, NULL, 'H'},
-		{"last", required_argument, NULL, 'l'},
-		{"namespace", required_argument, NULL, 1},
-		{"pod", required_argument, NULL, 1},
-		{"verdict", required_argument, NULL, 1},
-		{"reason", required_argument, NULL, 1},
-		{"to-fqdn", required_argument, NULL, 1},
-		{"to-ip", required_argument, NULL, 1},
-		{"to-port", required_argument, NULL, 1},
-		{"since", required_argument, NULL, 1},
-		{"until", required_argument, NULL, 1},
-		{"help", no_argument, NULL, 'h'},
-		{},
+		{"socket", required_argument, NULL, 's'}, {"output", required_argument, NULL, 'o'},
+		{"follow", no_argument, NULL, 'f'},	  {"no-headers", no_argument, NULL, 'H'},
+		{"last", required_argument, NULL, 'l'},	  {"namespace", required_argument, NULL, 1},
+		{"pod", required_argument, NULL, 1},	  {"verdict", required_argument, NULL, 1},
+		{"reason", required_argument, NULL, 1},	  {"to-fqdn", required_argument, NULL, 1},
+		{"to-ip", required_argument, NULL, 1},	  {"to-port", required_argument, NULL, 1},
+		{"since", required_argument, NULL, 1},	  {"until", required_argument, NULL, 1},
+		{"help", no_argument, NULL, 'h'},	  {},
 	};
 	const char *sock = getenv("PODWALL_SOCKET") ? getenv("PODWALL_SOCKET") : PW_CTL_SOCKET;
 	bool follow = false, headers = true;
@@ -864,7 +868,8 @@ int pw_cli_events(int argc, char **argv)
 	json_array_foreach(json_object_get(rep, "events"), i, e) n += pw_ev_filter_match(&f, e);
 	if (last >= 0 && (size_t)last < n)
 		skip = n - (size_t)last;
-	json_array_foreach(json_object_get(rep, "events"), i, e) {
+	json_array_foreach(json_object_get(rep, "events"), i, e)
+	{
 		if (!pw_ev_filter_match(&f, e))
 			continue;
 		if (skip) {
@@ -911,12 +916,9 @@ static const char explain_usage[] =
 int pw_cli_explain(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"socket", required_argument, NULL, 's'},
-		{"output", required_argument, NULL, 'o'},
-		{"pod", required_argument, NULL, 'p'},
-		{"to", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
-		{},
+		{"socket", required_argument, NULL, 's'}, {"output", required_argument, NULL, 'o'},
+		{"pod", required_argument, NULL, 'p'},	  {"to", required_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},	  {},
 	};
 	struct cli_opts o = {.socket = getenv("PODWALL_SOCKET") ?: PW_CTL_SOCKET};
 	const char *pod = NULL, *to = NULL;
@@ -975,8 +977,8 @@ int pw_cli_explain(int argc, char **argv)
 	if (json_integer_value(json_object_get(t, "port")))
 		snprintf(port, sizeof(port), "%lld",
 			 (long long)json_integer_value(json_object_get(t, "port")));
-	printf("%s -> %s %s/%s: %s (%s)\n", jstr(x, "pod"), jstr(t, "host"), port,
-	       jstr(t, "proto"), !ret ? "ALLOWED" : "DENIED", jstr(x, "reason"));
+	printf("%s -> %s %s/%s: %s (%s)\n", jstr(x, "pod"), jstr(t, "host"), port, jstr(t, "proto"),
+	       !ret ? "ALLOWED" : "DENIED", jstr(x, "reason"));
 	printf("  why:      %s\n", jstr(x, "why"));
 	{
 		char *p = join(json_object_get(x, "policies"), ", ");
@@ -984,7 +986,8 @@ int pw_cli_explain(int argc, char **argv)
 		printf("  pod:      mode %s, policies %s\n", jstr(x, "mode"), p && *p ? p : "none");
 		free(p);
 	}
-	json_array_foreach(json_object_get(x, "rules"), i, v) {
+	json_array_foreach(json_object_get(x, "rules"), i, v)
+	{
 		char *ports = join(json_object_get(v, "ports"), " "),
 		     *pols = join(json_object_get(v, "policies"), ", ");
 
@@ -993,16 +996,17 @@ int pw_cli_explain(int argc, char **argv)
 			       (long long)json_integer_value(json_object_get(v, "prefix")),
 			       ports && *ports ? ports : "none (an except)");
 		else
-			printf("  rule:     %s %s, ports %s%s%s\n", jstr(v, "kind"), jstr(v, "pattern"),
-			       ports && *ports ? ports : "-", pols && *pols ? ", in " : "",
-			       pols ? pols : "");
+			printf("  rule:     %s %s, ports %s%s%s\n", jstr(v, "kind"),
+			       jstr(v, "pattern"), ports && *ports ? ports : "-",
+			       pols && *pols ? ", in " : "", pols ? pols : "");
 		free(ports);
 		free(pols);
 	}
 	json_array_foreach(json_object_get(x, "learned"), i, v)
 		printf("  learned:  %s, %llds left\n", jstr(v, "ip"),
 		       (long long)json_integer_value(json_object_get(v, "ttl_left")));
-	json_array_foreach(json_object_get(x, "shared"), i, v) {
+	json_array_foreach(json_object_get(x, "shared"), i, v)
+	{
 		char *n = join(json_object_get(v, "names"), ", ");
 
 		printf("  shared:   %s is also %s\n", jstr(v, "ip"), n ? n : "");
@@ -1021,7 +1025,8 @@ int pw_cli_explain(int argc, char **argv)
 
 static const char suggest_usage[] =
 	"usage: podwall suggest (--pod NAMESPACE/NAME | --selector K=V[,K=V] [--namespace NS])\n"
-	"                       [--since DURATION] [--no-collapse] [-o yaml|json] [--socket PATH]\n\n"
+	"                       [--since DURATION] [--no-collapse] [-o yaml|json] [--socket "
+	"PATH]\n\n"
 	"An EgressPolicy (mode: enforce) from what the pods reached or tried: the names\n"
 	"they resolved and connected to, and the addresses they reached without a name\n"
 	"(run them in audit mode first: every destination is then a record). Names are\n"
@@ -1075,7 +1080,8 @@ int pw_cli_suggest(int argc, char **argv)
 			break;
 		case 'l':
 			if (!strchr(optarg, '=')) {
-				fprintf(stderr, "--selector %s: expected KEY=VALUE[,KEY=VALUE]\n", optarg);
+				fprintf(stderr, "--selector %s: expected KEY=VALUE[,KEY=VALUE]\n",
+					optarg);
 				return 2;
 			}
 			sel = optarg;

@@ -203,14 +203,14 @@ static int cmd_validate(int argc, char **argv)
 			snprintf(err, sizeof(err), "%s: %s", argv[i], strerror(errno));
 		}
 		for (size_t k = 0; !ret && k < n; k++)
-			json_array_append_new(names, json_pack("s++", pols[k].namespace, "/",
-							       pols[k].name));
+			json_array_append_new(
+				names, json_pack("s++", pols[k].namespace, "/", pols[k].name));
 		if (ret)
 			bad++;
 		if (json)
-			json_array_append_new(files, json_pack("{s:s,s:b,s:o,s:s?}", "file", argv[i],
-							       "ok", !ret, "policies", names,
-							       "error", ret ? err : NULL));
+			json_array_append_new(files, json_pack("{s:s,s:b,s:o,s:s?}", "file",
+							       argv[i], "ok", !ret, "policies",
+							       names, "error", ret ? err : NULL));
 		else if (ret)
 			printf("REFUSED %s\n", err);
 		else {
@@ -244,8 +244,10 @@ static const char cni_chain_usage[] =
 	"plugins), or remove it. Idempotent; the file is replaced atomically and left\n"
 	"untouched when nothing changes.\n\n"
 	"EXAMPLES\n"
-	"  podwall cni-chain --conflist /var/lib/rancher/k3s/agent/etc/cni/net.d/10-flannel.conflist\n"
-	"  podwall cni-unchain --conflist /var/lib/rancher/k3s/agent/etc/cni/net.d/10-flannel.conflist\n";
+	"  podwall cni-chain --conflist "
+	"/var/lib/rancher/k3s/agent/etc/cni/net.d/10-flannel.conflist\n"
+	"  podwall cni-unchain --conflist "
+	"/var/lib/rancher/k3s/agent/etc/cni/net.d/10-flannel.conflist\n";
 
 static const char cleanup_usage[] =
 	"usage: podwall cleanup [--pin-dir DIR]\n\n"
@@ -366,7 +368,8 @@ static void agent_usage(FILE *out)
 		"the policies and pods, learn hostnames from pods' DNS answers, report denials.\n"
 		"Deny/audit events go to stdout as JSON lines; logs go to stderr.\n\n"
 		"options:\n"
-		"  --policy-dir DIR        EgressPolicy YAML files (default /etc/podwall/policies)\n"
+		"  --policy-dir DIR        EgressPolicy YAML files (default "
+		"/etc/podwall/policies)\n"
 		"  --pin-dir DIR           bpffs directory for the maps (default %s)\n"
 		"  --socket PATH           control socket, root only (default %s)\n"
 		"  --state-dir DIR         endpoint state (default /run/podwall/state)\n"
@@ -426,7 +429,8 @@ static void agent_usage(FILE *out)
 		"  podwall agent --policy-dir ./policies --resolver 10.43.0.10 \\\n"
 		"      --min-ttl 30 --max-ttl 600 --metrics-addr \"$NODE_IP:9977\"\n"
 		"  podwall agent --k8s --node-name \"$NODE_NAME\" \\\n"
-		"      --cni-conflist /var/lib/rancher/k3s/agent/etc/cni/net.d/10-flannel.conflist\n",
+		"      --cni-conflist "
+		"/var/lib/rancher/k3s/agent/etc/cni/net.d/10-flannel.conflist\n",
 		PW_PIN_DIR, PW_CTL_SOCKET);
 }
 
@@ -566,8 +570,9 @@ static int cmd_agent(int argc, char **argv)
 			break;
 		case 16:
 			if (*optarg && !strchr(optarg, '/')) {
-				fprintf(stderr, "podwall agent: --dns-service %s: expected "
-						"NAMESPACE/NAME, or '' for none\n",
+				fprintf(stderr,
+					"podwall agent: --dns-service %s: expected "
+					"NAMESPACE/NAME, or '' for none\n",
 					optarg);
 				return 2;
 			}
@@ -599,15 +604,16 @@ static int cmd_agent(int argc, char **argv)
 			const char *why;
 
 			if (o.n_guard == PW_MAX_GUARD_ARGS) {
-				fprintf(stderr, "podwall agent: at most %d prefixes in --pod-cidr, "
-						"--service-cidr, --node-address, --never-learn and "
-						"--may-learn together\n",
+				fprintf(stderr,
+					"podwall agent: at most %d prefixes in --pod-cidr, "
+					"--service-cidr, --node-address, --never-learn and "
+					"--may-learn together\n",
 					PW_MAX_GUARD_ARGS);
 				return 2;
 			}
 			if (pw_guard_add_str(&scratch, optarg, kinds[c - 30], &why)) {
-				fprintf(stderr, "podwall agent: --%s %s: %s\n",
-					names[c - 30], optarg, why);
+				fprintf(stderr, "podwall agent: --%s %s: %s\n", names[c - 30],
+					optarg, why);
 				pw_guard_free(&scratch);
 				return 2;
 			}
@@ -628,7 +634,8 @@ static int cmd_agent(int argc, char **argv)
 					PW_MAX_RESOLVER_ARGS);
 				return 2;
 			}
-			if (pw_fqdn_normalize(optarg, norm, &why) || strlen(norm) > PW_FQDN_MAX - 3) {
+			if (pw_fqdn_normalize(optarg, norm, &why) ||
+			    strlen(norm) > PW_FQDN_MAX - 3) {
 				fprintf(stderr, "podwall agent: --search-domain %s: %s\n", optarg,
 					pw_fqdn_normalize(optarg, norm, &why) ? why : "too long");
 				return 2;
@@ -637,7 +644,8 @@ static int cmd_agent(int argc, char **argv)
 			break;
 		}
 		case 21:
-			err = parse_u32("--dns-hold-per-sec", optarg, 0, 1000000, &o.dns_hold_per_sec);
+			err = parse_u32("--dns-hold-per-sec", optarg, 0, 1000000,
+					&o.dns_hold_per_sec);
 			break;
 		case 22:
 			err = parse_u32("--dns-hold-burst", optarg, 1, 1000000, &o.dns_hold_burst);

@@ -32,12 +32,12 @@
 int main(void)
 {
 	struct pw_cni_env env = {
-	    .command = getenv("CNI_COMMAND"),
-	    .container_id = getenv("CNI_CONTAINERID"),
-	    .netns = getenv("CNI_NETNS"),
-	    .ifname = getenv("CNI_IFNAME"),
-	    .args = getenv("CNI_ARGS"),
-	    .path = getenv("CNI_PATH"),
+		.command = getenv("CNI_COMMAND"),
+		.container_id = getenv("CNI_CONTAINERID"),
+		.netns = getenv("CNI_NETNS"),
+		.ifname = getenv("CNI_IFNAME"),
+		.args = getenv("CNI_ARGS"),
+		.path = getenv("CNI_PATH"),
 	};
 	char *in = NULL, *out = NULL;
 	size_t len = 0;
@@ -48,7 +48,9 @@ int main(void)
 		pw_log_level = PW_LOG_DEBUG;
 	/* VERSION needs no input: never hang on a terminal, never fail on stdin. */
 	version = env.command && !strcmp(env.command, "VERSION");
-	ret = version && isatty(STDIN_FILENO) ? 0 : pw_read_fd(STDIN_FILENO, PW_CNI_MAX_STDIN, &in, &len);
+	ret = version && isatty(STDIN_FILENO)
+		      ? 0
+		      : pw_read_fd(STDIN_FILENO, PW_CNI_MAX_STDIN, &in, &len);
 	if (ret && !version) {
 		struct pw_cni_error e;
 

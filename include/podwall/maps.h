@@ -39,7 +39,7 @@
 	X(dns_pend, struct pw_dns_pend_key, struct pw_dns_pend_val, PW_MAX_DNS_PEND, 1)            \
 	X(resolvers, struct pw_addr_key, __u32, PW_MAX_RESOLVERS, 1)                               \
 	X(config, __u32, struct pw_config, 1, 0)                                                   \
-	X(counters, __u32, __u64, PW_C_MAX, 0)                     /* per CPU */                   \
+	X(counters, __u32, __u64, PW_C_MAX, 0)			    /* per CPU */                  \
 	X(ep_stats, __u32, struct pw_ep_stats, PW_MAX_ENDPOINTS, 0) /* per CPU */                  \
 	X(ep_rl, __u32, struct pw_ep_rl, PW_MAX_ENDPOINTS, 0)                                      \
 	X(events, __u32, __u32, PW_EVENTS_BYTES, 0)                                                \
@@ -54,7 +54,8 @@
 /* The pinned name of map <name>: "pw_<name>", at most 15 characters. */
 #define PW_MAP_NAME(name) "pw_" #name
 #define PW_MAP_NAME_FITS(name, key, value, max, shown)                                             \
-	_Static_assert(sizeof(PW_MAP_NAME(name)) <= 16, PW_MAP_NAME(name) " is over 15 characters");
+	_Static_assert(sizeof(PW_MAP_NAME(name)) <= 16, PW_MAP_NAME(name) " is over 15 "           \
+									  "characters");
 PW_MAPS(PW_MAP_NAME_FITS)
 #undef PW_MAP_NAME_FITS
 
@@ -68,9 +69,9 @@ PW_MAPS(PW_MAP_NAME_FITS)
 #define PW_MAX_RESOLVERS 64
 #define PW_EVENTS_BYTES	 (1 << 20)
 /* Rebinding guard prefixes per family (podwall/guard.h). Full: the agent refuses to start. */
-#define PW_MAX_GUARD	 4096
-#define PW_MAX_NAMES	 65536
-#define PW_MAX_DNS_TCP	 4096
+#define PW_MAX_GUARD   4096
+#define PW_MAX_NAMES   65536
+#define PW_MAX_DNS_TCP 4096
 
 /* Port ranges one (endpoint, destination) can carry. */
 #define PW_MAX_PORT_RANGES 32
@@ -94,8 +95,8 @@ enum pw_mode {
 };
 
 /* Endpoint flags. */
-#define PW_EP_HAS_V4 (1u << 0)
-#define PW_EP_HAS_V6 (1u << 1)
+#define PW_EP_HAS_V4  (1u << 0)
+#define PW_EP_HAS_V6  (1u << 1)
 #define PW_EP_HAS_MAC (1u << 2) /* mac is the pod's interface address (from the CNI result) */
 
 /*
@@ -107,31 +108,32 @@ enum pw_mode {
  * events --reason`, the counters ("drop_<name>") and the metrics show.
  */
 #define PW_REASONS(X)                                                                              \
-	X(NONE, "allowed")	       /* allowed */                                                 \
-	X(NO_RULE, "no-rule")	       /* default deny: no rule grants this destination */           \
-	X(PORT, "port")		       /* destination granted, but not this protocol/port */        \
-	X(SPOOF, "spoof")	       /* source address is not one of the pod's */                  \
-	X(FRAGMENT, "fragment")	       /* IP fragment whose ports cannot be checked */               \
-	X(IP_OPTIONS, "ip-options")    /* IPv4 header with options */                                \
-	X(IPV6_EXT, "ipv6-ext")	       /* IPv6 routing header or too many extension headers */       \
-	X(MALFORMED, "malformed")      /* truncated or inconsistent headers */                       \
-	X(L2, "l2")		       /* not IPv4/IPv6/ARP (VLAN tags, other ethertypes) */          \
-	X(EXPIRED, "expired")	       /* learned address whose DNS TTL has run out */               \
-	X(DNS, "dns-untrusted")	       /* DNS to a server that is not a trusted resolver */          \
-	X(V4MAPPED, "v4-mapped")       /* IPv6 destination in ::ffff:0:0/96 */                       \
-	X(DNS_CAPTURE, "dns-capture")  /* DNS answer could not be handed to the agent */             \
-	X(DNS_LEARN, "dns-learn")      /* agent could not write the learned entry */                 \
-	X(DNS_INVALID, "dns-invalid")  /* malformed query to a resolver; answer the agent refused */ \
-	X(DNS_PRIVATE, "dns-private")  /* answer address in the cluster: not learned (released) */ \
-	X(TUNNEL, "tunnel")	       /* encapsulation to a node address no rule names explicitly */ \
-	X(DNS_NAME, "dns-name")	       /* query for a name no policy of the pod lets it resolve */ \
-	X(DNS_BUDGET, "dns-budget")    /* the pod is over its budget of held DNS answers */     \
-	X(DNS_FRAGMENT, "dns-fragment") /* a DNS answer in IP fragments: passed, nothing learned */
+	X(NONE, "allowed")	      /* allowed */                                                \
+	X(NO_RULE, "no-rule")	      /* default deny: no rule grants this destination */          \
+	X(PORT, "port")		      /* destination granted, but not this protocol/port */        \
+	X(SPOOF, "spoof")	      /* source address is not one of the pod's */                 \
+	X(FRAGMENT, "fragment")	      /* IP fragment whose ports cannot be checked */              \
+	X(IP_OPTIONS, "ip-options")   /* IPv4 header with options */                               \
+	X(IPV6_EXT, "ipv6-ext")	      /* IPv6 routing header or too many extension headers */      \
+	X(MALFORMED, "malformed")     /* truncated or inconsistent headers */                      \
+	X(L2, "l2")		      /* not IPv4/IPv6/ARP (VLAN tags, other ethertypes) */        \
+	X(EXPIRED, "expired")	      /* learned address whose DNS TTL has run out */              \
+	X(DNS, "dns-untrusted")	      /* DNS to a server that is not a trusted resolver */         \
+	X(V4MAPPED, "v4-mapped")      /* IPv6 destination in ::ffff:0:0/96 */                      \
+	X(DNS_CAPTURE, "dns-capture") /* DNS answer could not be handed to the agent */            \
+	X(DNS_LEARN, "dns-learn")     /* agent could not write the learned entry */                \
+	X(DNS_INVALID,                                                                             \
+	  "dns-invalid") /* malformed query to a resolver; answer the agent refused */             \
+	X(DNS_PRIVATE, "dns-private") /* answer address in the cluster: not learned (released) */  \
+	X(TUNNEL, "tunnel")	    /* encapsulation to a node address no rule names explicitly */ \
+	X(DNS_NAME, "dns-name")	    /* query for a name no policy of the pod lets it resolve */    \
+	X(DNS_BUDGET, "dns-budget") /* the pod is over its budget of held DNS answers */           \
+	X(DNS_FRAGMENT, "dns-fragment") /* a DNS answer in IP fragments: passed, nothing learned   \
+					 */
 
 #define PW_REASON_ENUM(id, name) PW_R_##id,
 enum pw_reason {
-	PW_REASONS(PW_REASON_ENUM)
-	PW_R_MAX,
+	PW_REASONS(PW_REASON_ENUM) PW_R_MAX,
 };
 #undef PW_REASON_ENUM
 _Static_assert(PW_R_NONE == 0, "reason 0 means allowed");
@@ -145,31 +147,32 @@ _Static_assert(PW_R_NONE == 0, "reason 0 means allowed");
  * (counter_rows) says which metric family shows it.
  */
 #define PW_COUNTERS(X)                                                                             \
-	X(PASS_UNMANAGED, "pass_unmanaged")	       /* ifindex not an endpoint */                   \
-	X(PASS_L2, "pass_l2")			       /* ARP, neighbour discovery, MLD */             \
-	X(PASS_FLOW, "pass_flow")		       /* flow table hit */                            \
-	X(PASS_DNS_QUERY, "pass_dns_query")	       /* DNS query to a trusted resolver */           \
-	X(PASS_LEARNED, "pass_learned")		       /* first packet to a learned address */         \
-	X(PASS_CIDR, "pass_cidr")		       /* first packet to a CIDR rule */               \
-	X(FLOW_INSERT_FAIL, "flow_insert_fail")	       /* flow not recorded (packet still passes) */   \
-	X(PEND_INSERT_FAIL, "dns_pending_insert_fail") /* query not recorded (answer not learned) */  \
-	X(EVENT_LOST, "events_lost")		       /* ring buffer full */                          \
-	X(EVENT_SUPPRESSED, "events_suppressed")       /* per-endpoint rate limit */                   \
-	X(DNS_HELD, "dns_held")			       /* answer copied to the agent and dropped */    \
-	X(DNS_RELEASED, "dns_released")		       /* answer re-injected by the agent */           \
-	X(DNS_UNMATCHED, "dns_unmatched")	       /* no recorded query: passed, not learned */    \
-	X(DNS_AGENT_AWAY, "dns_agent_away")	       /* heartbeat stale: passed unheld */            \
-	X(DNS_TOO_BIG, "dns_too_big")		       /* over PW_DNS_CAP_MAX: passed unheld */        \
-	X(INGRESS_FLOW, "ingress_flows")	       /* inbound connection noted for replies */      \
-	X(FLOW_REVALIDATE, "flow_revalidate")	       /* flow re-checked after a policy change */ \
-	X(DNS_FRAGMENT, "dns_fragmented")	       /* answer in IP fragments: passed, not learned */ \
-	X(L2_REDIRECT, "l2_redirect")		       /* unicast frame to a MAC not the node's: readdressed to the node */
+	X(PASS_UNMANAGED, "pass_unmanaged")	/* ifindex not an endpoint */                      \
+	X(PASS_L2, "pass_l2")			/* ARP, neighbour discovery, MLD */                \
+	X(PASS_FLOW, "pass_flow")		/* flow table hit */                               \
+	X(PASS_DNS_QUERY, "pass_dns_query")	/* DNS query to a trusted resolver */              \
+	X(PASS_LEARNED, "pass_learned")		/* first packet to a learned address */            \
+	X(PASS_CIDR, "pass_cidr")		/* first packet to a CIDR rule */                  \
+	X(FLOW_INSERT_FAIL, "flow_insert_fail") /* flow not recorded (packet still passes) */      \
+	X(PEND_INSERT_FAIL,                                                                        \
+	  "dns_pending_insert_fail")		 /* query not recorded (answer not learned) */     \
+	X(EVENT_LOST, "events_lost")		 /* ring buffer full */                            \
+	X(EVENT_SUPPRESSED, "events_suppressed") /* per-endpoint rate limit */                     \
+	X(DNS_HELD, "dns_held")			 /* answer copied to the agent and dropped */      \
+	X(DNS_RELEASED, "dns_released")		 /* answer re-injected by the agent */             \
+	X(DNS_UNMATCHED, "dns_unmatched")	 /* no recorded query: passed, not learned */      \
+	X(DNS_AGENT_AWAY, "dns_agent_away")	 /* heartbeat stale: passed unheld */              \
+	X(DNS_TOO_BIG, "dns_too_big")		 /* over PW_DNS_CAP_MAX: passed unheld */          \
+	X(INGRESS_FLOW, "ingress_flows")	 /* inbound connection noted for replies */        \
+	X(FLOW_REVALIDATE, "flow_revalidate")	 /* flow re-checked after a policy change */       \
+	X(DNS_FRAGMENT, "dns_fragmented")	 /* answer in IP fragments: passed, not learned */ \
+	X(L2_REDIRECT,                                                                             \
+	  "l2_redirect") /* unicast frame to a MAC not the node's: readdressed to the node */
 
 #define PW_COUNTER_ENUM(id, name) PW_C_##id,
 enum pw_counter {
-	PW_COUNTERS(PW_COUNTER_ENUM)
-	PW_C_DROP,			   /* + enum pw_reason */
-	PW_C_AUDIT = PW_C_DROP + PW_R_MAX, /* + enum pw_reason */
+	PW_COUNTERS(PW_COUNTER_ENUM) PW_C_DROP, /* + enum pw_reason */
+	PW_C_AUDIT = PW_C_DROP + PW_R_MAX,	/* + enum pw_reason */
 	PW_C_MAX = PW_C_AUDIT + PW_R_MAX,
 };
 #undef PW_COUNTER_ENUM
@@ -190,8 +193,8 @@ struct pw_endpoint {
 	__u8 mode;	  /* enum pw_mode */
 	__u8 flags;	  /* PW_EP_HAS_V4 | PW_EP_HAS_V6 */
 	__u8 pad[2];
-	__u8 ip4[4];	  /* the pod's IPv4 address, network order */
-	__u8 ip6[16];	  /* the pod's IPv6 address, network order */
+	__u8 ip4[4];  /* the pod's IPv4 address, network order */
+	__u8 ip6[16]; /* the pod's IPv6 address, network order */
 	/* L2: frames from the pod carry mac as source; unicast IP frames go to
 	 * node_mac (the bridge the host veth is a port of) or veth_mac (the host
 	 * veth itself, for CNIs without a bridge). Zero: unknown. */
@@ -324,7 +327,7 @@ struct pw_config {
 	__u32 flags;		/* PW_CFG_* */
 	__u32 events_per_sec;	/* deny events per endpoint per second (0 = none) */
 	__u32 events_burst;
-	__u32 next_ep_id;	/* agent only: endpoint ids are never reused */
+	__u32 next_ep_id; /* agent only: endpoint ids are never reused */
 	__u32 pad;
 	/* DNS answers one endpoint may have held for the agent, per second and
 	 * in a burst: over it the endpoint loses its own answers (dns-budget),
@@ -438,8 +441,9 @@ _Static_assert(sizeof(struct pw_name_key) == 16, "pw_name_key size");
 
 #define PW_NAME_F_CONNECT (1u << 0) /* a toFQDNs rule: resolvable, answers learned */
 #define PW_NAME_F_RESOLVE (1u << 1) /* spec.dns.resolveNames: resolvable, nothing granted */
-#define PW_NAME_F_SEARCH  (1u << 2) /* a search-list suffix: names under it that no rule
-				     * grants get NXDOMAIN (so the client tries the next) */
+#define PW_NAME_F_SEARCH                                                                           \
+	(1u << 2) /* a search-list suffix: names under it that no rule                             \
+		   * grants get NXDOMAIN (so the client tries the next) */
 
 struct pw_name_val {
 	__u8 flags; /* PW_NAME_F_* */

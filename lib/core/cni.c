@@ -69,10 +69,10 @@ int pw_cni_cmd_parse(const char *s, enum pw_cni_cmd *cmd, struct pw_cni_error *e
 		const char *name;
 		enum pw_cni_cmd cmd;
 	} cmds[] = {
-	    {"ADD", PW_CNI_ADD},
-	    {"DEL", PW_CNI_DEL},
-	    {"CHECK", PW_CNI_CHECK},
-	    {"VERSION", PW_CNI_VERSION},
+		{"ADD", PW_CNI_ADD},
+		{"DEL", PW_CNI_DEL},
+		{"CHECK", PW_CNI_CHECK},
+		{"VERSION", PW_CNI_VERSION},
 	};
 
 	if (!s || !*s) {
@@ -142,9 +142,9 @@ int pw_cni_env_check(const struct pw_cni_env *env, enum pw_cni_cmd cmd, struct p
 	}
 	if (!container_id_valid(env->container_id)) {
 		pw_cni_error_set(
-		    e, PW_CNI_E_ENV,
-		    "must start with a letter or digit, then letters, digits, '_', '.', '-'",
-		    "CNI_CONTAINERID: invalid \"%.64s\"", env->container_id);
+			e, PW_CNI_E_ENV,
+			"must start with a letter or digit, then letters, digits, '_', '.', '-'",
+			"CNI_CONTAINERID: invalid \"%.64s\"", env->container_id);
 		return -EINVAL;
 	}
 	if (!full)
@@ -225,8 +225,8 @@ static int parse_labels(const json_t *args, json_t **out, struct pw_cni_error *e
 
 		if (!json_is_object(it) || !k || !v) {
 			pw_cni_error_set(
-			    e, PW_CNI_E_CONFIG, "expected {\"key\":\"app\",\"value\":\"x\"}",
-			    "args.cni.labels[%zu]: needs string \"key\" and \"value\"", i);
+				e, PW_CNI_E_CONFIG, "expected {\"key\":\"app\",\"value\":\"x\"}",
+				"args.cni.labels[%zu]: needs string \"key\" and \"value\"", i);
 			goto cleanup;
 		}
 		if (!label_key_valid(k)) {
@@ -238,10 +238,10 @@ static int parse_labels(const json_t *args, json_t **out, struct pw_cni_error *e
 		}
 		if (!label_value_valid(v)) {
 			pw_cni_error_set(
-			    e, PW_CNI_E_CONFIG,
-			    "a Kubernetes label value: empty, or 1-63 of [A-Za-z0-9-_.], "
-			    "alphanumeric at both ends",
-			    "args.cni.labels[%zu].value: invalid \"%.64s\"", i, v);
+				e, PW_CNI_E_CONFIG,
+				"a Kubernetes label value: empty, or 1-63 of [A-Za-z0-9-_.], "
+				"alphanumeric at both ends",
+				"args.cni.labels[%zu].value: invalid \"%.64s\"", i, v);
 			goto cleanup;
 		}
 		if (json_object_get(obj, k)) {
@@ -292,9 +292,9 @@ int pw_cni_conf_parse(const char *buf, size_t len, enum pw_cni_cmd cmd, struct p
 	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
 		pw_cni_error_set(
-		    e, PW_CNI_E_DECODE, jerr.text,
-		    "network configuration on stdin is not valid JSON (line %d, column %d)",
-		    jerr.line, jerr.column);
+			e, PW_CNI_E_DECODE, jerr.text,
+			"network configuration on stdin is not valid JSON (line %d, column %d)",
+			jerr.line, jerr.column);
 		return -EINVAL;
 	}
 	if (!json_is_object(root)) {
@@ -397,10 +397,10 @@ static const struct {
 	bool (*valid)(const char *);
 	const char *what;
 } arg_keys[] = {
-    {"K8S_POD_NAMESPACE", ARG_FIELD(pod_namespace), arg_ns_valid, "a DNS-1123 label"},
-    {"K8S_POD_NAME", ARG_FIELD(pod_name), arg_name_valid, "a DNS-1123 subdomain"},
-    {"K8S_POD_INFRA_CONTAINER_ID", ARG_FIELD(infra_id), arg_id_valid, "a container id"},
-    {"K8S_POD_UID", ARG_FIELD(pod_uid), arg_id_valid, "a UID"},
+	{"K8S_POD_NAMESPACE", ARG_FIELD(pod_namespace), arg_ns_valid, "a DNS-1123 label"},
+	{"K8S_POD_NAME", ARG_FIELD(pod_name), arg_name_valid, "a DNS-1123 subdomain"},
+	{"K8S_POD_INFRA_CONTAINER_ID", ARG_FIELD(infra_id), arg_id_valid, "a container id"},
+	{"K8S_POD_UID", ARG_FIELD(pod_uid), arg_id_valid, "a UID"},
 };
 
 static int arg_bool(const char *v, bool *out)
@@ -473,9 +473,9 @@ int pw_cni_args_parse(const char *s, bool need_pod, struct pw_cni_args *a, struc
 	}
 	if (unknown[0] && !a->ignore_unknown) {
 		pw_cni_error_set(
-		    e, PW_CNI_E_ENV,
-		    "runtimes prefix CNI_ARGS with IgnoreUnknown=1 to allow extra keys",
-		    "CNI_ARGS: unknown key \"%.48s\"", unknown);
+			e, PW_CNI_E_ENV,
+			"runtimes prefix CNI_ARGS with IgnoreUnknown=1 to allow extra keys",
+			"CNI_ARGS: unknown key \"%.48s\"", unknown);
 		goto cleanup;
 	}
 check:
@@ -614,10 +614,10 @@ int pw_cni_prev_parse(const json_t *prev, const char *ifname, pw_iface_classify_
 	memset(out, 0, sizeof(*out));
 	if (!json_is_array(ifaces) || !json_array_size(ifaces)) {
 		pw_cni_error_set(
-		    e, PW_CNI_E_CONFIG,
-		    "podwall-cni must be chained after a veth-based plugin (bridge, ptp, "
-		    "flannel)",
-		    "prevResult.interfaces: missing or empty");
+			e, PW_CNI_E_CONFIG,
+			"podwall-cni must be chained after a veth-based plugin (bridge, ptp, "
+			"flannel)",
+			"prevResult.interfaces: missing or empty");
 		return -EINVAL;
 	}
 	for (i = 0; i < json_array_size(ifaces); i++) {
@@ -641,8 +641,8 @@ int pw_cni_prev_parse(const json_t *prev, const char *ifname, pw_iface_classify_
 	}
 	snprintf(out->cont_ifname, sizeof(out->cont_ifname), "%s", ifname);
 	{
-		const char *mac = json_string_value(
-		    json_object_get(json_array_get(ifaces, cont), "mac"));
+		const char *mac =
+			json_string_value(json_object_get(json_array_get(ifaces, cont), "mac"));
 
 		if (mac && strlen(mac) == 17)
 			snprintf(out->mac, sizeof(out->mac), "%s", mac);
@@ -703,11 +703,11 @@ json_t *pw_cni_add_request(const struct pw_cni_env *env, const struct pw_cni_con
 	for (int i = 0; i < prev->n_ips; i++)
 		if (json_array_append_new(ips, json_string(prev->ips[i])))
 			goto cleanup;
-	req =
-	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:O}", "cmd", "cni_add",
-		      "container_id", env->container_id, "netns", env->netns, "ifname", env->ifname,
-		      "host_ifname", prev->host_ifname, "namespace", args->pod_namespace, "name",
-		      args->pod_name, "labels", conf->labels, "ips", ips);
+	req = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:O}", "cmd", "cni_add",
+			"container_id", env->container_id, "netns", env->netns, "ifname",
+			env->ifname, "host_ifname", prev->host_ifname, "namespace",
+			args->pod_namespace, "name", args->pod_name, "labels", conf->labels, "ips",
+			ips);
 	if (req && prev->mac[0])
 		json_object_set_new(req, "mac", json_string(prev->mac));
 cleanup:

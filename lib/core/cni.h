@@ -57,7 +57,7 @@ struct pw_cni_error {
 };
 
 void pw_cni_error_set(struct pw_cni_error *e, int code, const char *details, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+	__attribute__((format(printf, 4, 5)));
 
 /* NULL-terminated, oldest first. */
 extern const char *const pw_cni_supported_versions[];

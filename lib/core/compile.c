@@ -29,7 +29,8 @@ static uint32_t ranges_merge(struct pw_port_range *v, uint32_t n)
 	for (uint32_t i = 0; i < n; i++) {
 		struct pw_port_range *last = out ? &v[out - 1] : NULL;
 
-		if (last && last->proto == v[i].proto && (uint32_t)v[i].lo <= (uint32_t)last->hi + 1) {
+		if (last && last->proto == v[i].proto &&
+		    (uint32_t)v[i].lo <= (uint32_t)last->hi + 1) {
 			if (v[i].hi > last->hi)
 				last->hi = v[i].hi;
 			continue;
@@ -178,7 +179,7 @@ int pw_compiled_add_name(struct pw_compiled *c, const char *pattern, uint8_t fla
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 		int d = c->names[mid].kind != kind ? c->names[mid].kind - kind
-						    : strcmp(c->names[mid].text, text);
+						   : strcmp(c->names[mid].text, text);
 
 		if (!d) {
 			c->names[mid].flags |= flags;
@@ -294,7 +295,8 @@ static int compile_some(const struct pw_policy *pols, size_t n_pols, const char 
 			refs[n_refs].rule = &p->rules[j];
 			ret = pw_rangeset_from_rule(&refs[n_refs].ports, &p->rules[j]);
 			if (ret) {
-				snprintf(err, errlen, "%s/%s: spec.egress[%zu]: too many port ranges",
+				snprintf(err, errlen,
+					 "%s/%s: spec.egress[%zu]: too many port ranges",
 					 p->namespace, p->name, j);
 				goto cleanup;
 			}
@@ -320,7 +322,8 @@ static int compile_some(const struct pw_policy *pols, size_t n_pols, const char 
 				goto cleanup;
 			ret = add_fqdn(&c, &r->fqdns[j], &refs[i].ports, r->allow_private);
 			if (ret == -E2BIG)
-				snprintf(err, errlen, "hostname %s: more than %d port ranges in all",
+				snprintf(err, errlen,
+					 "hostname %s: more than %d port ranges in all",
 					 r->fqdns[j].pattern, PW_MAX_PORT_RANGES);
 			if (ret)
 				goto cleanup;
@@ -334,8 +337,8 @@ static int compile_some(const struct pw_policy *pols, size_t n_pols, const char 
 			char ip[PW_IP_STRLEN];
 
 			snprintf(err, errlen, "%s/%u: more than %d port ranges in all",
-				 pw_ip_str(c.cidrs[i].family, &c.cidrs[i].addr, ip), c.cidrs[i].prefix,
-				 PW_MAX_PORT_RANGES);
+				 pw_ip_str(c.cidrs[i].family, &c.cidrs[i].addr, ip),
+				 c.cidrs[i].prefix, PW_MAX_PORT_RANGES);
 			goto cleanup;
 		}
 	}
@@ -464,8 +467,7 @@ void pw_compiled_free(struct pw_compiled *c)
 	memset(c, 0, sizeof(*c));
 }
 
-int pw_compiled_fqdn_ports(const struct pw_compiled *c, const char *qname,
-			   struct pw_range_set *out)
+int pw_compiled_fqdn_ports(const struct pw_compiled *c, const char *qname, struct pw_range_set *out)
 {
 	int matched = 0;
 

@@ -19,7 +19,7 @@
 
 #include <jansson.h>
 
-#define PW_CTL_SOCKET "/run/podwall/podwall.sock"
+#define PW_CTL_SOCKET	"/run/podwall/podwall.sock"
 #define PW_CTL_MAX_LINE (1 << 20)
 
 /* Connect to the agent; returns a socket fd or -errno. */

@@ -53,13 +53,16 @@ json_t *pw_ep_to_json(const struct pw_ep *ep)
 	char buf[PW_IP_STRLEN];
 
 	for (size_t i = 0; i < ep->labels.n; i++)
-		json_object_set_new(labels, ep->labels.v[i].key, json_string(ep->labels.v[i].value));
+		json_object_set_new(labels, ep->labels.v[i].key,
+				    json_string(ep->labels.v[i].value));
 	if (ep->flags & PW_EP_HAS_V4)
-		json_array_append_new(ips, json_string(pw_ip_str(PW_FAMILY_V4,
-								 (const union pw_ip *)&ep->ip4, buf)));
+		json_array_append_new(
+			ips,
+			json_string(pw_ip_str(PW_FAMILY_V4, (const union pw_ip *)&ep->ip4, buf)));
 	if (ep->flags & PW_EP_HAS_V6)
-		json_array_append_new(ips, json_string(pw_ip_str(PW_FAMILY_V6,
-								 (const union pw_ip *)ep->ip6, buf)));
+		json_array_append_new(
+			ips,
+			json_string(pw_ip_str(PW_FAMILY_V6, (const union pw_ip *)ep->ip6, buf)));
 	json_object_set_new(o, "container_id", json_string(ep->container_id));
 	json_object_set_new(o, "namespace", json_string(ep->namespace ? ep->namespace : ""));
 	json_object_set_new(o, "name", json_string(ep->name ? ep->name : ""));
@@ -129,7 +132,8 @@ struct pw_ep *pw_ep_from_json(const json_t *obj, char *err, size_t errlen)
 	ns = json_string_value(json_object_get(obj, "namespace"));
 	name = json_string_value(json_object_get(obj, "name"));
 	if (!ns || !*ns || !name || !*name) {
-		snprintf(err, errlen, "namespace and name: required (K8S_POD_NAMESPACE/K8S_POD_NAME)");
+		snprintf(err, errlen,
+			 "namespace and name: required (K8S_POD_NAMESPACE/K8S_POD_NAME)");
 		goto fail;
 	}
 	ep->namespace = strdup(ns);
@@ -148,7 +152,8 @@ struct pw_ep *pw_ep_from_json(const json_t *obj, char *err, size_t errlen)
 		ep->labels.v = calloc(json_object_size(labels), sizeof(*ep->labels.v));
 		if (!ep->labels.v)
 			goto oom;
-		json_object_foreach((json_t *)labels, key, v) {
+		json_object_foreach((json_t *)labels, key, v)
+		{
 			struct pw_label *l = &ep->labels.v[ep->labels.n];
 
 			if (!json_is_string(v)) {
@@ -167,7 +172,8 @@ struct pw_ep *pw_ep_from_json(const json_t *obj, char *err, size_t errlen)
 		snprintf(err, errlen, "ips: at least one address required");
 		goto fail;
 	}
-	json_array_foreach(ips, i, v) {
+	json_array_foreach(ips, i, v)
+	{
 		const char *s = json_string_value(v);
 		char addr[PW_IP_STRLEN + 1];
 		union pw_ip ip;
@@ -206,8 +212,10 @@ struct pw_ep *pw_ep_from_json(const json_t *obj, char *err, size_t errlen)
 		unsigned int m[6];
 		char end;
 
-		if (!s || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &m[0], &m[1], &m[2], &m[3], &m[4],
-				 &m[5], &end) != 6 || strlen(s) != 17 || (m[0] & 1)) {
+		if (!s ||
+		    sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5],
+			   &end) != 6 ||
+		    strlen(s) != 17 || (m[0] & 1)) {
 			snprintf(err, errlen, "mac: not a unicast MAC address (aa:bb:cc:dd:ee:ff)");
 			goto fail;
 		}
@@ -241,12 +249,14 @@ static json_t *learned_to_json(const struct pw_ep *ep)
 
 		for (size_t j = 0; j < n->n_addrs; j++)
 			json_array_append_new(
-				addrs, json_pack("{s:s,s:I,s:I}", "ip",
-						 pw_ip_str(n->addrs[j].family, &n->addrs[j].ip, buf),
-						 "expires_ns", (json_int_t)n->addrs[j].expires_ns,
-						 "seen_ns", (json_int_t)n->addrs[j].seen_ns));
-		json_array_append_new(arr, json_pack("{s:s,s:I,s:o}", "name", n->name, "resolved_ns",
-						     (json_int_t)n->resolved_ns, "addrs", addrs));
+				addrs,
+				json_pack("{s:s,s:I,s:I}", "ip",
+					  pw_ip_str(n->addrs[j].family, &n->addrs[j].ip, buf),
+					  "expires_ns", (json_int_t)n->addrs[j].expires_ns,
+					  "seen_ns", (json_int_t)n->addrs[j].seen_ns));
+		json_array_append_new(arr,
+				      json_pack("{s:s,s:I,s:o}", "name", n->name, "resolved_ns",
+						(json_int_t)n->resolved_ns, "addrs", addrs));
 	}
 	return arr;
 }
@@ -256,7 +266,8 @@ static void learned_from_json(struct pw_ep *ep, const json_t *arr)
 	const json_t *n, *a;
 	size_t i, j;
 
-	json_array_foreach(arr, i, n) {
+	json_array_foreach(arr, i, n)
+	{
 		const char *name = json_string_value(json_object_get(n, "name"));
 		json_int_t resolved = json_integer_value(json_object_get(n, "resolved_ns"));
 		struct pw_learned_name *ln;
@@ -265,7 +276,8 @@ static void learned_from_json(struct pw_ep *ep, const json_t *arr)
 
 		if (!name || pw_fqdn_normalize(name, norm, &why))
 			continue;
-		json_array_foreach(json_object_get(n, "addrs"), j, a) {
+		json_array_foreach(json_object_get(n, "addrs"), j, a)
+		{
 			const char *ip = json_string_value(json_object_get(a, "ip"));
 			json_int_t exp = json_integer_value(json_object_get(a, "expires_ns"));
 			json_int_t seen = json_integer_value(json_object_get(a, "seen_ns"));
@@ -274,8 +286,8 @@ static void learned_from_json(struct pw_ep *ep, const json_t *arr)
 
 			if (!ip || pw_ip_parse(ip, &family, &addr) || exp <= 0)
 				continue;
-			pw_ep_learn(ep, norm, family, &addr, (uint64_t)exp, (uint64_t)seen, SIZE_MAX,
-				    NULL);
+			pw_ep_learn(ep, norm, family, &addr, (uint64_t)exp, (uint64_t)seen,
+				    SIZE_MAX, NULL);
 		}
 		/* pw_ep_learn set it to the last address's seen_ns: restore it. */
 		ln = pw_ep_find_name(ep, norm);
@@ -452,7 +464,8 @@ const char *pw_ep_name_for(const struct pw_ep *ep, uint8_t family, const union p
 		const struct pw_learned_name *n = &ep->names[i];
 
 		for (size_t j = 0; j < n->n_addrs; j++)
-			if (n->addrs[j].family == family && !memcmp(&n->addrs[j].ip, ip, sizeof(*ip)) &&
+			if (n->addrs[j].family == family &&
+			    !memcmp(&n->addrs[j].ip, ip, sizeof(*ip)) &&
 			    n->addrs[j].seen_ns >= best_ns) {
 				best = n->name;
 				best_ns = n->addrs[j].seen_ns;

@@ -71,8 +71,8 @@ struct pw_ep {
 
 	struct pw_learned_name *names;
 	size_t n_names, cap_names;
-	bool may_have_learned; /* pw_learned may hold entries of this endpoint */
-	bool learned_dirty; /* names changed since the state file was written */
+	bool may_have_learned;		      /* pw_learned may hold entries of this endpoint */
+	bool learned_dirty;		      /* names changed since the state file was written */
 	struct pw_seen_name seen[PW_EP_SEEN]; /* ring */
 	unsigned int seen_next;
 

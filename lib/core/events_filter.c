@@ -203,8 +203,7 @@ bool pw_ev_filter_match(const struct pw_ev_filter *f, const json_t *ev)
 		return false;
 	if (f->verdict && (!(s = jstr(ev, "verdict")) || strcmp(s, f->verdict)))
 		return false;
-	if (f->reason >= 0 &&
-	    (!(s = jstr(ev, "reason")) || pw_reason_from_name(s) != f->reason))
+	if (f->reason >= 0 && (!(s = jstr(ev, "reason")) || pw_reason_from_name(s) != f->reason))
 		return false;
 	if (f->has_fqdn) {
 		char name[PW_FQDN_MAX + 1];

@@ -25,9 +25,9 @@ struct pw_ev_filter {
 	bool has_cidr;
 	uint8_t family, prefix;
 	union pw_ip addr;
-	int port;		/* destination port, or -1 */
+	int port;		     /* destination port, or -1 */
 	uint64_t since_ns, until_ns; /* wall clock; 0 = open */
-	char ns_buf[254];	/* the namespace part of --pod NS/PREFIX */
+	char ns_buf[254];	     /* the namespace part of --pod NS/PREFIX */
 };
 
 void pw_ev_filter_init(struct pw_ev_filter *f);

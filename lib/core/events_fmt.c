@@ -91,24 +91,26 @@ json_t *pw_event_to_json(const struct pw_event *e, const struct pw_event_ctx *c)
 	json_object_set_new(o, "namespace", str_or_null(c->namespace));
 	json_object_set_new(o, "pod", str_or_null(c->pod));
 	json_object_set_new(o, "verdict",
-			    json_string(e->verdict == PW_VERDICT_AUDIT  ? "audit"
-						    : e->verdict == PW_VERDICT_PASS ? "pass"
-										      : "drop"));
+			    json_string(e->verdict == PW_VERDICT_AUDIT	? "audit"
+					: e->verdict == PW_VERDICT_PASS ? "pass"
+									: "drop"));
 	json_object_set_new(o, "reason", json_string(pw_reason_name(e->reason)));
-	json_object_set_new(o, "family", has_l3 ? json_string(e->family == PW_FAMILY_V4 ? "ipv4"
-											 : "ipv6")
-						: json_null());
-	json_object_set_new(o, "proto", has_l3 ? json_string(pw_proto_name(e->proto, pb, sizeof(pb)))
-					       : json_null());
-	json_object_set_new(o, "src", has_l3 ? json_string(pw_ip_str(e->family, &e->saddr, src))
-					     : json_null());
+	json_object_set_new(o, "family",
+			    has_l3 ? json_string(e->family == PW_FAMILY_V4 ? "ipv4" : "ipv6")
+				   : json_null());
+	json_object_set_new(o, "proto",
+			    has_l3 ? json_string(pw_proto_name(e->proto, pb, sizeof(pb)))
+				   : json_null());
+	json_object_set_new(
+		o, "src", has_l3 ? json_string(pw_ip_str(e->family, &e->saddr, src)) : json_null());
 	if (!icmp)
 		json_object_set_new(o, "sport", json_integer(ntohs(e->sport)));
-	json_object_set_new(o, "dst", has_l3 ? json_string(pw_ip_str(e->family, &e->daddr, dst))
-					     : json_null());
+	json_object_set_new(
+		o, "dst", has_l3 ? json_string(pw_ip_str(e->family, &e->daddr, dst)) : json_null());
 	if (icmp)
-		json_object_set_new(o, "icmp", json_pack("{s:i,s:i}", "type", e->icmp_type, "code",
-							 e->icmp_code));
+		json_object_set_new(
+			o, "icmp",
+			json_pack("{s:i,s:i}", "type", e->icmp_type, "code", e->icmp_code));
 	else
 		json_object_set_new(o, "dport", json_integer(ntohs(e->dport)));
 	json_object_set_new(o, "hostname", str_or_null(c->hostname));

@@ -11,14 +11,14 @@
 #include "podwall/maps.h"
 
 struct pw_event_ctx {
-	uint64_t wall_ns;	    /* event time, CLOCK_REALTIME */
-	const char *id;		    /* unique id of the record ("<agent start>-<seq>") */
-	const char *node;	    /* the node the agent runs on */
+	uint64_t wall_ns;	     /* event time, CLOCK_REALTIME */
+	const char *id;		     /* unique id of the record ("<agent start>-<seq>") */
+	const char *node;	     /* the node the agent runs on */
 	const char *namespace, *pod; /* NULL if the endpoint is unknown */
 	const char *const *policies; /* selecting policies */
 	size_t n_policies;
-	const char *hostname;	    /* name the pod last resolved to the destination */
-	const char *detail;	    /* free text (agent-side drops) */
+	const char *hostname; /* name the pod last resolved to the destination */
+	const char *detail;   /* free text (agent-side drops) */
 };
 
 /* {"id","time","node","namespace","pod","verdict","reason","family","proto",

@@ -11,8 +11,7 @@
 #include "fqdn.h"
 #include "ipaddr.h"
 
-int pw_explain_parse_to(const char *s, char *host, uint16_t *port, uint8_t *proto,
-			const char **why)
+int pw_explain_parse_to(const char *s, char *host, uint16_t *port, uint8_t *proto, const char **why)
 {
 	char buf[PW_FQDN_MAX + 32], *slash, *colon, *h = buf;
 
@@ -140,8 +139,7 @@ static json_t *policies_with(const struct pw_explain_in *in, const char *pattern
 	return a;
 }
 
-static json_t *answer(const char *verdict, const char *reason, const char *why,
-		      const char *advice)
+static json_t *answer(const char *verdict, const char *reason, const char *why, const char *advice)
 {
 	return json_pack("{s:s,s:s,s:s,s:s}", "verdict", verdict, "reason", reason, "why", why,
 			 "advice", advice);
@@ -199,10 +197,13 @@ static json_t *explain_ip(const struct pw_explain_in *in, uint8_t fam, const uni
 					      "resolve the name again before connecting");
 			}
 			if (n->ports_valid && !allows(&n->ports, in->proto, in->port)) {
-				snprintf(why, sizeof(why), "learned for %s, whose rules grant other "
-							   "ports", n->name);
-				return answer("deny", "port", why,
-					      "add this port to the name's rule, or use a granted one");
+				snprintf(why, sizeof(why),
+					 "learned for %s, whose rules grant other "
+					 "ports",
+					 n->name);
+				return answer(
+					"deny", "port", why,
+					"add this port to the name's rule, or use a granted one");
 			}
 			snprintf(why, sizeof(why), "learned for %s (%llds left)", n->name,
 				 (long long)((a->expires_ns - in->now_ns) / 1000000000ULL));
@@ -230,12 +231,11 @@ static json_t *explain_name(const struct pw_explain_in *in)
 
 		if (!pw_fqdn_match(f->pattern, in->host))
 			continue;
-		json_array_append_new(rules, json_pack("{s:s,s:s,s:o,s:o}", "kind",
-						       f->kind == PW_FQDN_NAME ? "matchName"
-									      : "matchPattern",
-						       "pattern", f->pattern, "ports",
-						       ports_json(&f->ports), "policies",
-						       policies_with(in, f->pattern)));
+		json_array_append_new(
+			rules, json_pack("{s:s,s:s,s:o,s:o}", "kind",
+					 f->kind == PW_FQDN_NAME ? "matchName" : "matchPattern",
+					 "pattern", f->pattern, "ports", ports_json(&f->ports),
+					 "policies", policies_with(in, f->pattern)));
 	}
 	m = pw_compiled_fqdn_ports(in->compiled, in->host, &ports);
 	for (size_t i = 0; i < in->n_names; i++)
@@ -248,8 +248,8 @@ static json_t *explain_name(const struct pw_explain_in *in)
 
 		live += a->expires_ns > in->now_ns;
 		pw_ip_str(a->family, &a->ip, ipb);
-		json_array_append_new(learned, json_pack("{s:s,s:I}", "ip", ipb, "ttl_left",
-							 (json_int_t)left));
+		json_array_append_new(
+			learned, json_pack("{s:s,s:I}", "ip", ipb, "ttl_left", (json_int_t)left));
 		/* the same address learned for other names: a CDN or shared host */
 		for (size_t i = 0; i < in->n_names; i++) {
 			const struct pw_learned_name *n = &in->names[i];
@@ -262,8 +262,8 @@ static json_t *explain_name(const struct pw_explain_in *in)
 					json_array_append_new(others, json_string(n->name));
 		}
 		if (json_array_size(others))
-			json_array_append_new(shared, json_pack("{s:s,s:o}", "ip", ipb, "names",
-								others));
+			json_array_append_new(shared,
+					      json_pack("{s:s,s:o}", "ip", ipb, "names", others));
 		else
 			json_decref(others);
 	}
@@ -279,14 +279,18 @@ static json_t *explain_name(const struct pw_explain_in *in)
 		o = answer("deny", "port", why,
 			   "use a port the rule grants, or add this one to the rule's ports");
 	} else if (live) {
-		snprintf(why, sizeof(why), "%s is granted and the pod learned %zu address(es) "
-					   "for it", in->host, live);
+		snprintf(why, sizeof(why),
+			 "%s is granted and the pod learned %zu address(es) "
+			 "for it",
+			 in->host, live);
 		o = answer("allow", "learned", why,
 			   "nothing: connect to one of the learned addresses before its TTL runs "
 			   "out (resolve again after)");
 	} else if (ln && ln->n_addrs) {
-		snprintf(why, sizeof(why), "%s is granted, but every address learned for it has "
-					   "expired", in->host);
+		snprintf(why, sizeof(why),
+			 "%s is granted, but every address learned for it has "
+			 "expired",
+			 in->host);
 		o = answer("deny", "expired", why,
 			   "resolve the name again (through the cluster DNS) before connecting");
 	} else {
@@ -300,10 +304,11 @@ static json_t *explain_name(const struct pw_explain_in *in)
 	json_object_set_new(o, "learned", learned);
 	json_object_set_new(o, "shared", shared);
 	if (json_array_size(shared))
-		json_object_set_new(o, "warning",
-				    json_string("an address of this name is also one of other "
-						"names the pod resolved (a CDN or shared host): "
-						"granting one grants the address for every name on it"));
+		json_object_set_new(
+			o, "warning",
+			json_string("an address of this name is also one of other "
+				    "names the pod resolved (a CDN or shared host): "
+				    "granting one grants the address for every name on it"));
 	return o;
 }
 
@@ -314,8 +319,9 @@ json_t *pw_explain(const struct pw_explain_in *in)
 	json_t *o;
 
 	if (!in->managed)
-		o = answer("allow", "open", "no policy selects the pod: Kubernetes' allow-all "
-					    "default holds",
+		o = answer("allow", "open",
+			   "no policy selects the pod: Kubernetes' allow-all "
+			   "default holds",
 			   "nothing; select the pod with an EgressPolicy to restrict it");
 	else if (!pw_ip_parse(in->host, &fam, &ip))
 		o = explain_ip(in, fam, &ip);
@@ -323,8 +329,9 @@ json_t *pw_explain(const struct pw_explain_in *in)
 		o = explain_name(in);
 	if (o && in->managed && in->compiled->mode == PW_MODE_AUDIT &&
 	    !strcmp(json_string_value(json_object_get(o, "verdict")), "deny"))
-		json_object_set_new(o, "audit", json_string("the pod is in audit mode: the "
-							    "packet passes and an audit event "
-							    "is recorded"));
+		json_object_set_new(o, "audit",
+				    json_string("the pod is in audit mode: the "
+						"packet passes and an audit event "
+						"is recorded"));
 	return o;
 }

@@ -22,16 +22,16 @@
 struct pw_explain_in {
 	const char *pod_namespace;
 	const struct pw_labels *labels;
-	bool managed;			/* in the maps with rules (some policy selects it) */
+	bool managed; /* in the maps with rules (some policy selects it) */
 	const struct pw_compiled *compiled;
-	const struct pw_policy *pols;	/* every loaded policy, to name the rule's */
+	const struct pw_policy *pols; /* every loaded policy, to name the rule's */
 	size_t n_pols;
 	const struct pw_learned_name *names;
 	size_t n_names;
-	uint64_t now_ns;		/* the clock of expires_ns */
+	uint64_t now_ns; /* the clock of expires_ns */
 	/* the destination */
-	const char *host;		/* a hostname or an address */
-	uint8_t proto;			/* IPPROTO_TCP/UDP/SCTP */
+	const char *host; /* a hostname or an address */
+	uint8_t proto;	  /* IPPROTO_TCP/UDP/SCTP */
 	uint16_t port;
 };
 

@@ -8,8 +8,8 @@
 #include "ipaddr.h"
 
 static const char *const default_prefixes[] = {
-	"10.0.0.0/8",	  "172.16.0.0/12",  "192.168.0.0/16", "100.64.0.0/10",
-	"fc00::/7",	  "64:ff9b::/96",   "64:ff9b:1::/48",
+	"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
+	"fc00::/7",   "64:ff9b::/96",  "64:ff9b:1::/48",
 };
 
 static void clear_host_bits(uint8_t family, union pw_ip *a, uint8_t prefix)

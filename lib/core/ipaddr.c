@@ -103,10 +103,10 @@ bool pw_ip_is_special(uint8_t family, const union pw_ip *ip)
 	const uint8_t *b = ip->v6;
 
 	if (family == PW_FAMILY_V4) {
-		return b[0] == 0 ||			/* 0.0.0.0/8 unspecified/"this" */
-		       b[0] == 127 ||			/* loopback */
-		       (b[0] == 169 && b[1] == 254) ||	/* link-local, cloud metadata */
-		       (b[0] >= 224) ||			/* multicast, reserved, broadcast */
+		return b[0] == 0 ||		       /* 0.0.0.0/8 unspecified/"this" */
+		       b[0] == 127 ||		       /* loopback */
+		       (b[0] == 169 && b[1] == 254) || /* link-local, cloud metadata */
+		       (b[0] >= 224) ||		       /* multicast, reserved, broadcast */
 		       false;
 	}
 	if (!memcmp(b, zero, 15) && (b[15] == 0 || b[15] == 1))

@@ -30,8 +30,8 @@ const char *pw_k8s_dns1123_problem(const char *s, bool subdomain)
 		}
 		if (!alnum && c != '-')
 			return subdomain
-				   ? "may contain only lower-case letters, digits, '-' and '.'"
-				   : "may contain only lower-case letters, digits and '-'";
+				       ? "may contain only lower-case letters, digits, '-' and '.'"
+				       : "may contain only lower-case letters, digits and '-'";
 		if (c == '-' && !label)
 			return "must start with a lower-case letter or digit";
 		label++;
@@ -51,7 +51,7 @@ const char *pw_k8s_label_name_problem(const char *s, size_t len, bool empty_ok)
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
 		bool alnum =
-		    (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+			(c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 
 		if (!alnum && c != '-' && c != '_' && c != '.')
 			return "may contain only letters, digits, '-', '_' and '.'";

@@ -17,7 +17,7 @@
 struct pw_metrics_buf {
 	char *s;
 	size_t len, cap;
-	int failed; /* an allocation failed: pw_mb_take returns NULL */
+	int failed;	 /* an allocation failed: pw_mb_take returns NULL */
 	int openmetrics; /* OpenMetrics 1.0: counter families without _total, "# EOF" */
 };
 

@@ -138,11 +138,11 @@ static int ysyntax(struct yconv *c, const yaml_parser_t *p)
 		break;
 	default:
 		if (p->context)
-			snprintf(
-			    c->err, c->errlen,
-			    "line %zu column %zu: not valid YAML: %s (%s at line %zu column %zu)",
-			    p->problem_mark.line + 1, p->problem_mark.column + 1, problem,
-			    p->context, p->context_mark.line + 1, p->context_mark.column + 1);
+			snprintf(c->err, c->errlen,
+				 "line %zu column %zu: not valid YAML: %s (%s at line %zu column "
+				 "%zu)",
+				 p->problem_mark.line + 1, p->problem_mark.column + 1, problem,
+				 p->context, p->context_mark.line + 1, p->context_mark.column + 1);
 		else
 			snprintf(c->err, c->errlen, "line %zu column %zu: not valid YAML: %s",
 				 p->problem_mark.line + 1, p->problem_mark.column + 1, problem);
@@ -249,7 +249,7 @@ static int on_scalar(struct yconv *c, const yaml_event_t *ev)
 	size_t len = ev->data.scalar.length;
 	const yaml_mark_t *m = &ev->start_mark;
 	bool want_key =
-	    c->depth && json_is_object(c->f[c->depth - 1].node) && !c->f[c->depth - 1].key;
+		c->depth && json_is_object(c->f[c->depth - 1].node) && !c->f[c->depth - 1].key;
 	char sb[SHOWN_LEN];
 	json_int_t iv = 0;
 	json_t *v;
@@ -302,10 +302,10 @@ static int on_scalar(struct yconv *c, const yaml_event_t *ev)
 static int on_start(struct yconv *c, const yaml_event_t *ev)
 {
 	bool map = ev->type == YAML_MAPPING_START_EVENT;
-	const char *anchor =
-	    (const char *)(map ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor);
+	const char *anchor = (const char *)(map ? ev->data.mapping_start.anchor
+						: ev->data.sequence_start.anchor);
 	const char *tag =
-	    (const char *)(map ? ev->data.mapping_start.tag : ev->data.sequence_start.tag);
+		(const char *)(map ? ev->data.mapping_start.tag : ev->data.sequence_start.tag);
 	struct yframe *top = c->depth ? &c->f[c->depth - 1] : NULL;
 	bool want_key = top && json_is_object(top->node) && !top->key;
 	const yaml_mark_t *m = &ev->start_mark;
@@ -747,10 +747,10 @@ static int decode_match_labels(struct dec *d, const json_t *obj, struct pw_label
 }
 
 static const char *const sel_op_names[] = {
-    [PW_SEL_IN] = "In",
-    [PW_SEL_NOT_IN] = "NotIn",
-    [PW_SEL_EXISTS] = "Exists",
-    [PW_SEL_DOES_NOT_EXIST] = "DoesNotExist",
+	[PW_SEL_IN] = "In",
+	[PW_SEL_NOT_IN] = "NotIn",
+	[PW_SEL_EXISTS] = "Exists",
+	[PW_SEL_DOES_NOT_EXIST] = "DoesNotExist",
 };
 
 static int decode_expr(struct dec *d, const json_t *obj, struct pw_sel_expr *e)
@@ -854,8 +854,8 @@ static int decode_selector(struct dec *d, const json_t *obj, struct pw_selector 
 		path_pop(d, old);
 	}
 
-	ret = decode_list(d, obj, "matchExpressions", SIZE_MAX, sizeof(*sel->exprs), &sel->exprs, &sel->n_exprs,
-			  expr_elem, NULL);
+	ret = decode_list(d, obj, "matchExpressions", SIZE_MAX, sizeof(*sel->exprs), &sel->exprs,
+			  &sel->n_exprs, expr_elem, NULL);
 	if (ret)
 		return ret;
 	return 0;
@@ -1082,18 +1082,18 @@ static int decode_rule(struct dec *d, const json_t *obj, struct pw_rule *r)
 	if (ret)
 		return ret;
 
-	ret = decode_list(d, obj, "toFQDNs", PW_POLICY_MAX_FQDNS, sizeof(*r->fqdns), &r->fqdns, &r->n_fqdns,
-			  fqdn_elem, NULL);
+	ret = decode_list(d, obj, "toFQDNs", PW_POLICY_MAX_FQDNS, sizeof(*r->fqdns), &r->fqdns,
+			  &r->n_fqdns, fqdn_elem, NULL);
 	if (ret)
 		return ret;
 
-	ret = decode_list(d, obj, "toCIDRs", PW_POLICY_MAX_CIDRS, sizeof(*r->cidrs), &r->cidrs, &r->n_cidrs,
-			  cidr_rule_elem, NULL);
+	ret = decode_list(d, obj, "toCIDRs", PW_POLICY_MAX_CIDRS, sizeof(*r->cidrs), &r->cidrs,
+			  &r->n_cidrs, cidr_rule_elem, NULL);
 	if (ret)
 		return ret;
 
-	ret = decode_list(d, obj, "ports", PW_POLICY_MAX_PORTS, sizeof(*r->ports), &r->ports, &r->n_ports,
-			  port_elem, NULL);
+	ret = decode_list(d, obj, "ports", PW_POLICY_MAX_PORTS, sizeof(*r->ports), &r->ports,
+			  &r->n_ports, port_elem, NULL);
 	if (ret)
 		return ret;
 
@@ -1171,8 +1171,8 @@ static int decode_dns(struct dec *d, const json_t *obj, struct pw_policy_dns *dn
 static int decode_spec(struct dec *d, const json_t *spec, struct pw_policy *p)
 {
 	static const char *const fields[] = {"podSelector", "mode", "egress", "dns", NULL};
-	static const char *const cluster_fields[] = {"namespaceSelector", "podSelector", "mode",
-						     "egress", "dns", NULL};
+	static const char *const cluster_fields[] = {
+		"namespaceSelector", "podSelector", "mode", "egress", "dns", NULL};
 	const json_t *jsel, *jmode;
 	char sb[SHOWN_LEN];
 	const char *s;
@@ -1223,8 +1223,8 @@ static int decode_spec(struct dec *d, const json_t *spec, struct pw_policy *p)
 		path_pop(d, old);
 	}
 
-	ret = decode_list(d, spec, "egress", PW_POLICY_MAX_RULES, sizeof(*p->rules), &p->rules, &p->n_rules,
-			  rule_elem, NULL);
+	ret = decode_list(d, spec, "egress", PW_POLICY_MAX_RULES, sizeof(*p->rules), &p->rules,
+			  &p->n_rules, rule_elem, NULL);
 	if (ret)
 		return ret;
 	if (field(spec, "dns")) {

@@ -21,16 +21,16 @@
 
 #define PW_ERR_LEN 512
 
-#define PW_POLICY_API_VERSION "podwall.io/v1alpha1"
-#define PW_POLICY_KIND	      "EgressPolicy"
+#define PW_POLICY_API_VERSION  "podwall.io/v1alpha1"
+#define PW_POLICY_KIND	       "EgressPolicy"
 #define PW_CLUSTER_POLICY_KIND "ClusterEgressPolicy" /* cluster-scoped */
 
 /* Limits on one EgressPolicy; a document over any of them is refused whole. */
-#define PW_POLICY_MAX_RULES  256 /* spec.egress */
-#define PW_POLICY_MAX_FQDNS  256 /* toFQDNs of one rule */
-#define PW_POLICY_MAX_CIDRS  256 /* toCIDRs of one rule */
-#define PW_POLICY_MAX_EXCEPT 64	 /* except of one toCIDRs entry */
-#define PW_POLICY_MAX_PORTS  32	 /* ports of one rule */
+#define PW_POLICY_MAX_RULES   256 /* spec.egress */
+#define PW_POLICY_MAX_FQDNS   256 /* toFQDNs of one rule */
+#define PW_POLICY_MAX_CIDRS   256 /* toCIDRs of one rule */
+#define PW_POLICY_MAX_EXCEPT  64  /* except of one toCIDRs entry */
+#define PW_POLICY_MAX_PORTS   32  /* ports of one rule */
 #define PW_POLICY_MAX_RESOLVE 256 /* spec.dns.resolveNames */
 
 /* YAML nesting deeper than this is refused (EgressPolicy needs about 8). */

@@ -56,7 +56,8 @@ static char *ports_key(json_t *set)
 	keys = calloc(n ? n : 1, sizeof(*keys));
 	if (!keys)
 		return NULL;
-	json_object_foreach(set, k, v) {
+	json_object_foreach(set, k, v)
+	{
 		keys[i++] = k;
 		len += strlen(k) + 1;
 	}
@@ -91,7 +92,8 @@ static json_t *ports_json(const char *key)
 			continue;
 		*slash = '\0';
 		if (port)
-			json_array_append_new(a, json_pack("{s:i,s:s}", "port", port, "protocol", t));
+			json_array_append_new(a,
+					      json_pack("{s:i,s:s}", "port", port, "protocol", t));
 		else
 			json_array_append_new(a, json_pack("{s:s}", "protocol", t));
 	}
@@ -138,21 +140,24 @@ static void collapse_pass(json_t *by_name, bool direct)
 	json_t *v, *v2;
 	void *tmp;
 
-	json_object_foreach(by_name, k, v) {
+	json_object_foreach(by_name, k, v)
+	{
 		const char *p = k[0] == '*' ? strchr(k, '.') + 1 : k;
 
 		p = direct ? parent_of(p) : (k[0] == '*' && k[1] == '.' ? parent_of(p) : NULL);
 		if (p && !json_object_get(parents, p))
 			json_object_set_new(parents, p, json_true());
 	}
-	json_object_foreach(parents, k, v) {
+	json_object_foreach(parents, k, v)
+	{
 		size_t n = 0, want = labels(k) + (direct ? 1 : 2);
 		const char *ports = NULL;
 		bool same = true;
 		char pat[300];
 		json_t *pv;
 
-		json_object_foreach(by_name, k2, v2) {
+		json_object_foreach(by_name, k2, v2)
+		{
 			/* "*.P" matches only the names one label below P */
 			if (!below(k2, k) || (direct && (k2[0] == '*' || labels(k2) != want)))
 				continue;
@@ -168,9 +173,10 @@ static void collapse_pass(json_t *by_name, bool direct)
 			continue;
 		snprintf(pat, sizeof(pat), "%s.%s", direct ? "*" : "**", k);
 		pv = json_string(ports);
-		json_object_foreach_safe(by_name, tmp, k2, v2)
-			if (below(k2, k) && (!direct || (k2[0] != '*' && labels(k2) == want)))
-				json_object_del(by_name, k2);
+		json_object_foreach_safe(by_name, tmp, k2,
+					 v2) if (below(k2, k) &&
+						 (!direct || (k2[0] != '*' && labels(k2) == want)))
+			json_object_del(by_name, k2);
 		json_object_set_new(by_name, pat, pv);
 	}
 	json_decref(parents);
@@ -189,7 +195,8 @@ json_t *pw_suggest_policy(const struct pw_suggest *s, const char *ns, const char
 	const char *k, *pk;
 	json_t *v, *g;
 
-	json_object_foreach(s->names, k, v) {
+	json_object_foreach(s->names, k, v)
+	{
 		char *key = ports_key(v);
 
 		if (key)
@@ -199,7 +206,8 @@ json_t *pw_suggest_policy(const struct pw_suggest *s, const char *ns, const char
 	if (collapse_names)
 		collapse(by_name);
 	/* one rule per set of ports: its names, then its patterns */
-	json_object_foreach(by_name, k, v) {
+	json_object_foreach(by_name, k, v)
+	{
 		g = json_object_get(groups, json_string_value(v));
 		if (!g) {
 			g = json_array();
@@ -208,10 +216,10 @@ json_t *pw_suggest_policy(const struct pw_suggest *s, const char *ns, const char
 		json_array_append_new(g, k[0] == '*' ? json_pack("{s:s}", "matchPattern", k)
 						     : json_pack("{s:s}", "matchName", k));
 	}
-	json_object_foreach(groups, pk, g)
-		json_array_append_new(egress, json_pack("{s:O,s:o}", "toFQDNs", g, "ports",
-							ports_json(pk)));
-	json_object_foreach(s->addrs, k, v) {
+	json_object_foreach(groups, pk, g) json_array_append_new(
+		egress, json_pack("{s:O,s:o}", "toFQDNs", g, "ports", ports_json(pk)));
+	json_object_foreach(s->addrs, k, v)
+	{
 		char *key = ports_key(v), cidr[64];
 		uint8_t fam;
 		union pw_ip ip;
@@ -229,6 +237,6 @@ json_t *pw_suggest_policy(const struct pw_suggest *s, const char *ns, const char
 	json_decref(groups);
 	return json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:{s:O},s:s,s:o}}", "apiVersion",
 			 "podwall.io/v1alpha1", "kind", "EgressPolicy", "metadata", "name", name,
-			 "namespace", ns, "spec", "podSelector", "matchLabels", match_labels, "mode",
-			 "enforce", "egress", egress);
+			 "namespace", ns, "spec", "podSelector", "matchLabels", match_labels,
+			 "mode", "enforce", "egress", egress);
 }

@@ -59,9 +59,8 @@ static int emit(yaml_emitter_t *e, const json_t *v)
 		yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
 		if (!yaml_emitter_emit(e, &ev))
 			return 0;
-		json_object_foreach((json_t *)v, k, x)
-			if (!scalar(e, k, 1) || !emit(e, x))
-				return 0;
+		json_object_foreach((json_t *)v, k,
+				    x) if (!scalar(e, k, 1) || !emit(e, x)) return 0;
 		yaml_mapping_end_event_initialize(&ev);
 		return yaml_emitter_emit(e, &ev);
 	}
@@ -72,9 +71,7 @@ static int emit(yaml_emitter_t *e, const json_t *v)
 		yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
 		if (!yaml_emitter_emit(e, &ev))
 			return 0;
-		json_array_foreach(v, i, x)
-			if (!emit(e, x))
-				return 0;
+		json_array_foreach(v, i, x) if (!emit(e, x)) return 0;
 		yaml_sequence_end_event_initialize(&ev);
 		return yaml_emitter_emit(e, &ev);
 	}
@@ -87,10 +84,9 @@ static int emit(yaml_emitter_t *e, const json_t *v)
 				  !strcmp(s, "null") || !strcmp(s, "~") ||
 				  (strtod(s, &end), *end == '\0');
 
-		yaml_scalar_event_initialize(&q, NULL, NULL, (yaml_char_t *)s, (int)strlen(s),
-					     !looks_other, 1,
-					     looks_other ? YAML_DOUBLE_QUOTED_SCALAR_STYLE
-							 : YAML_ANY_SCALAR_STYLE);
+		yaml_scalar_event_initialize(
+			&q, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), !looks_other, 1,
+			looks_other ? YAML_DOUBLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE);
 		return yaml_emitter_emit(e, &q);
 	}
 	case JSON_INTEGER:

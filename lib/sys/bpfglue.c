@@ -94,7 +94,8 @@ static int check_pinned(struct bpf_object *obj, const char *pin_dir)
 {
 	struct bpf_map *map;
 
-	bpf_object__for_each_map(map, obj) {
+	bpf_object__for_each_map(map, obj)
+	{
 		struct bpf_map_info info = {};
 		uint32_t len = sizeof(info);
 		char path[512];
@@ -198,8 +199,8 @@ static int maps_setup(struct pw_bpf *b, struct podwall_bpf *skel)
 	b->fd[PW_MAPID_##name] = b->name##_fd = bpf_map__fd(map);                                  \
 	b->percpu[PW_MAPID_##name] = bpf_map__type(map) == BPF_MAP_TYPE_PERCPU_ARRAY ||            \
 				     bpf_map__type(map) == BPF_MAP_TYPE_PERCPU_HASH;               \
-	if (bpf_map__key_size(map) &&                                                              \
-	    (bpf_map__key_size(map) != sizeof(key) || bpf_map__value_size(map) != sizeof(value))) { \
+	if (bpf_map__key_size(map) && (bpf_map__key_size(map) != sizeof(key) ||                    \
+				       bpf_map__value_size(map) != sizeof(value))) {               \
 		pw_err("%s: key %u B, value %u B in the BPF object, but %zu B and %zu B in "       \
 		       "podwall/maps.h: rebuild both from the same tree",                          \
 		       PW_MAP_NAME(name), bpf_map__key_size(map), bpf_map__value_size(map),        \
@@ -274,8 +275,8 @@ void pw_bpf_close(struct pw_bpf *b)
 #ifndef BPF_F_BEFORE
 #define BPF_F_BEFORE (1U << 3)
 #endif
-#define PW_BPF_TCX_INGRESS 46 /* enum bpf_attach_type BPF_TCX_INGRESS */
-#define PW_BPF_TCX_EGRESS  47
+#define PW_BPF_TCX_INGRESS   46 /* enum bpf_attach_type BPF_TCX_INGRESS */
+#define PW_BPF_TCX_EGRESS    47
 #define PW_BPF_LINK_TYPE_TCX 11
 
 /* The BPF_LINK_CREATE and BPF_PROG_QUERY attributes with tcx's fields, as in
@@ -283,13 +284,13 @@ void pw_bpf_close(struct pw_bpf *b)
 union pw_tcx_attr {
 	struct {
 		__u32 prog_fd, target_ifindex, attach_type, flags;
-		__u32 relative_fd, :32;
+		__u32 relative_fd, : 32;
 		__u64 expected_revision;
 	} link;
 	struct {
 		__u32 target_ifindex, attach_type, query_flags, attach_flags;
 		__u64 prog_ids;
-		__u32 count, :32;
+		__u32 count, : 32;
 		__u64 prog_attach_flags, link_ids, link_attach_flags, revision;
 	} query;
 	__u8 pad[128];
@@ -297,7 +298,7 @@ union pw_tcx_attr {
 
 /* bpf_link_info with the tcx member (offset 16). */
 struct pw_tcx_link_info {
-	__u32 type, id, prog_id, :32;
+	__u32 type, id, prog_id, : 32;
 	__u32 ifindex, attach_type;
 	__u8 pad[48];
 };
@@ -343,8 +344,9 @@ int pw_bpf_set_hook(struct pw_bpf *b, enum pw_hook_mode mode)
 	}
 	b->tcx_kernel = tcx;
 	b->hook = mode == PW_HOOK_AUTO ? (tcx ? PW_HOOK_TCX : PW_HOOK_LEGACY) : mode;
-	pw_info("hooks: %s%s", b->hook == PW_HOOK_TCX ? "tcx links, placed first" :
-			       "tc filters (clsact), verified first",
+	pw_info("hooks: %s%s",
+		b->hook == PW_HOOK_TCX ? "tcx links, placed first"
+				       : "tc filters (clsact), verified first",
 		b->hook == PW_HOOK_LEGACY && tcx ? " (forced: the kernel has tcx)" : "");
 	return 0;
 }
@@ -445,7 +447,8 @@ static int prog_clone(struct pw_bpf *b, int hook)
 		if (!c)
 			return -errno;
 		orig = bpf_object__next_map(b->skel->obj, NULL);
-		bpf_object__for_each_map(m, c->obj) {
+		bpf_object__for_each_map(m, c->obj)
+		{
 			/* The same object: the maps come in the same order.
 			 * Each is the agent's own fd, never pinned again. */
 			err = orig ? bpf_map__reuse_fd(m, bpf_map__fd(orig)) : -ENOENT;
@@ -545,7 +548,8 @@ static int tcx_attach_one(struct pw_bpf *b, int ifindex, int hook, char *err, si
 		bpf_link_detach(old);
 	if (clone >= 0 && bpf_link_update(fd, prog_fd_of(b, hook), NULL)) {
 		ret = -errno;
-		snprintf(err, errlen, "cannot switch the new tcx %s link to the agent's program: %s",
+		snprintf(err, errlen,
+			 "cannot switch the new tcx %s link to the agent's program: %s",
 			 hook_name[hook], strerror(-ret));
 	}
 out:
@@ -588,7 +592,8 @@ static int tc_check(const struct pw_bpf *b, int ifindex, int hook, char *why, si
 
 		if (!tcx_query(ifindex, hook, ids, links, &n) && n) {
 			prog_name(ids[0], what, sizeof(what));
-			snprintf(why, len, "tcx %s: program id %u (%s) runs before podwall's tc filter",
+			snprintf(why, len,
+				 "tcx %s: program id %u (%s) runs before podwall's tc filter",
 				 hook_name[hook], ids[0], what);
 			return -EPERM;
 		}
@@ -609,11 +614,13 @@ static int tc_check(const struct pw_bpf *b, int ifindex, int hook, char *why, si
 			err = -ENOENT;
 		} else {
 			pw_tc_describe(&l.f[0], what, sizeof(what));
-			snprintf(why, len, "tc %s: %s runs before podwall's", hook_name[hook], what);
+			snprintf(why, len, "tc %s: %s runs before podwall's", hook_name[hook],
+				 what);
 			err = -EPERM;
 		}
 	} else if (l.f[0].bpf_id != prog_id_of(b, hook)) {
-		snprintf(why, len, "tc %s: podwall's filter runs program id %u, not this agent's %u",
+		snprintf(why, len,
+			 "tc %s: podwall's filter runs program id %u, not this agent's %u",
 			 hook_name[hook], l.f[0].bpf_id, prog_id_of(b, hook));
 		err = -ESTALE;
 	} else if (!(l.f[0].bpf_flags & TCA_BPF_FLAG_ACT_DIRECT)) {
@@ -638,8 +645,7 @@ static int tc_attach_prog(struct pw_bpf *b, int ifindex, int hook)
 /* Move every foreign filter that holds priority 1 (and those right behind it,
  * keeping their order) one priority down: copy first, then delete, so each
  * keeps working throughout. */
-static int tc_make_room(int ifindex, int hook, const struct pw_tc_list *l, char *err,
-			size_t errlen)
+static int tc_make_room(int ifindex, int hook, const struct pw_tc_list *l, char *err, size_t errlen)
 {
 	uint32_t top = 0;
 	int ret;
@@ -654,7 +660,8 @@ static int tc_make_room(int ifindex, int hook, const struct pw_tc_list *l, char 
 			break;
 	}
 	if (top >= 0xffff) {
-		snprintf(err, errlen, "tc %s: no free priority to move filters to", hook_name[hook]);
+		snprintf(err, errlen, "tc %s: no free priority to move filters to",
+			 hook_name[hook]);
 		return -ENOSPC;
 	}
 	for (uint32_t p = top; p >= 1; p--) {
@@ -679,8 +686,8 @@ static int tc_make_room(int ifindex, int hook, const struct pw_tc_list *l, char 
 
 			if (f->prio != p || tc_is_ours(f))
 				continue;
-			ret = mixed ? pw_tc_filter_del(ifindex, tc_parent[hook], f) :
-				      pw_tc_prio_del(ifindex, tc_parent[hook], p, f->protocol);
+			ret = mixed ? pw_tc_filter_del(ifindex, tc_parent[hook], f)
+				    : pw_tc_prio_del(ifindex, tc_parent[hook], p, f->protocol);
 			if (ret) {
 				char what[160];
 
@@ -789,7 +796,8 @@ static int tc_adopt_ingress_qdisc(struct pw_bpf *b, int ifindex, char *err, size
 			goto out;
 	}
 	pw_info("ifindex %d: ingress qdisc replaced by clsact, its %zu filter(s) kept behind "
-		"podwall's", ifindex, l.n);
+		"podwall's",
+		ifindex, l.n);
 out:
 	pw_tc_list_free(&l);
 	return ret;
@@ -879,8 +887,8 @@ int pw_bpf_detach(struct pw_bpf *b, int ifindex)
 
 static int hook_check(const struct pw_bpf *b, int ifindex, int hook, char *why, size_t len)
 {
-	return b->hook == PW_HOOK_TCX ? tcx_check(b, ifindex, hook, why, len) :
-					tc_check(b, ifindex, hook, why, len);
+	return b->hook == PW_HOOK_TCX ? tcx_check(b, ifindex, hook, why, len)
+				      : tc_check(b, ifindex, hook, why, len);
 }
 
 static int hook_repair(struct pw_bpf *b, int ifindex, int hook, char *err, size_t len)
@@ -989,7 +997,8 @@ static int tc_cleanup(int ifindex)
 		if (pw_tc_filters(ifindex, tc_parent[hook], &l))
 			continue;
 		for (size_t i = 0; i < l.n; i++)
-			if (tc_is_ours(&l.f[i]) && !pw_tc_filter_del(ifindex, tc_parent[hook], &l.f[i]))
+			if (tc_is_ours(&l.f[i]) &&
+			    !pw_tc_filter_del(ifindex, tc_parent[hook], &l.f[i]))
 				n++;
 		pw_tc_list_free(&l);
 	}
@@ -1221,8 +1230,9 @@ static long sweep_batched(int fd, const struct bpf_map_info *info, pw_map_visit_
 		memcpy(token_in, token_out, tsz);
 		for (__u32 i = 0; i < count; i++) {
 			seen++;
-			if (fn && fn(keys + (size_t)i * info->key_size,
-				     vals + (size_t)i * info->value_size, ctx) &&
+			if (fn &&
+			    fn(keys + (size_t)i * info->key_size,
+			       vals + (size_t)i * info->value_size, ctx) &&
 			    victim_add(vs, keys + (size_t)i * info->key_size)) {
 				seen = -ENOMEM;
 				goto out;

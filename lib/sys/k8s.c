@@ -226,12 +226,12 @@ struct pw_k8s {
 };
 
 static const char *const kind_names[PW_K8S_NKINDS] = {
-    [PW_K8S_PODS] = "pods",
-    [PW_K8S_POLICIES] = "egresspolicies",
-    [PW_K8S_DNS_SERVICE] = "dns-service",
-    [PW_K8S_DNS_SLICES] = "dns-endpointslices",
-    [PW_K8S_CLUSTER_POLICIES] = "clusteregresspolicies",
-    [PW_K8S_NAMESPACES] = "namespaces",
+	[PW_K8S_PODS] = "pods",
+	[PW_K8S_POLICIES] = "egresspolicies",
+	[PW_K8S_DNS_SERVICE] = "dns-service",
+	[PW_K8S_DNS_SLICES] = "dns-endpointslices",
+	[PW_K8S_CLUSTER_POLICIES] = "clusteregresspolicies",
+	[PW_K8S_NAMESPACES] = "namespaces",
 };
 
 const char *pw_k8s_kind_name(enum pw_k8s_kind kind)
@@ -670,7 +670,7 @@ static void deliver(struct reflector *r, enum pw_k8s_change t, const json_t *old
 static const char *obj_rv(const json_t *obj)
 {
 	return json_string_value(
-	    json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+		json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
 }
 
 static int set_rv(struct reflector *r, const char *rv)
@@ -797,7 +797,7 @@ static int64_t backoff_ms(struct reflector *r, unsigned int attempts)
 }
 
 static void failed(struct reflector *r, bool relist, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4)));
 
 /* A request failed: record why, retry after a backoff. */
 static void failed(struct reflector *r, bool relist, const char *fmt, ...)
@@ -866,7 +866,7 @@ static int buf_append(struct request *q, const char *data, size_t n, size_t max)
 }
 
 static void set_why(struct request *q, enum req_outcome o, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4)));
 
 static void set_why(struct request *q, enum req_outcome o, const char *fmt, ...)
 {
@@ -1448,7 +1448,8 @@ static void write_done(struct pw_k8s *k, struct request *q, CURLcode res, long s
 
 	write_unlink(k, q);
 	if (res != CURLE_OK) {
-		snprintf(why, sizeof(why), "%s", q->errbuf[0] ? q->errbuf : curl_easy_strerror(res));
+		snprintf(why, sizeof(why), "%s",
+			 q->errbuf[0] ? q->errbuf : curl_easy_strerror(res));
 		status = 0;
 	} else if (status < 200 || status > 299) {
 		http_error(q, status, why, sizeof(why));
@@ -1462,8 +1463,8 @@ static void write_done(struct pw_k8s *k, struct request *q, CURLcode res, long s
 	request_free(k, q);
 }
 
-int pw_k8s_request(struct pw_k8s *k, const char *method, const char *path,
-		   const char *content_type, const json_t *body, pw_k8s_done_fn done, void *ctx)
+int pw_k8s_request(struct pw_k8s *k, const char *method, const char *path, const char *content_type,
+		   const json_t *body, pw_k8s_done_fn done, void *ctx)
 {
 	struct request *q;
 	struct curl_slist *h;
@@ -1734,9 +1735,9 @@ static int setup_reflectors(struct pw_k8s *k, const char *dns, char *err, size_t
 	if (!slash || (size_t)(slash - dns) >= sizeof(ns) || pw_k8s_dns1123_problem(ns, false) ||
 	    pw_k8s_dns1123_problem(slash + 1, false))
 		return errf(
-		    err, errlen,
-		    "DNS service \"%.80s\": expected namespace/name, e.g. kube-system/kube-dns",
-		    dns);
+			err, errlen,
+			"DNS service \"%.80s\": expected namespace/name, e.g. kube-system/kube-dns",
+			dns);
 	snprintf(name, sizeof(name), "%s", slash + 1);
 
 	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/services", ns);

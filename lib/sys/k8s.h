@@ -75,12 +75,12 @@
 #define PW_K8S_MAX_LIST_BYTES  (256u << 20) /* one LIST page */
 
 enum pw_k8s_kind {
-	PW_K8S_PODS,	    /* v1 Pod, spec.nodeName == cfg->node_name */
-	PW_K8S_POLICIES,    /* podwall.io/v1alpha1 EgressPolicy, all namespaces */
-	PW_K8S_DNS_SERVICE, /* v1 Service cfg->dns_service (at most one object) */
-	PW_K8S_DNS_SLICES,  /* discovery.k8s.io/v1 EndpointSlices of that Service */
+	PW_K8S_PODS,		 /* v1 Pod, spec.nodeName == cfg->node_name */
+	PW_K8S_POLICIES,	 /* podwall.io/v1alpha1 EgressPolicy, all namespaces */
+	PW_K8S_DNS_SERVICE,	 /* v1 Service cfg->dns_service (at most one object) */
+	PW_K8S_DNS_SLICES,	 /* discovery.k8s.io/v1 EndpointSlices of that Service */
 	PW_K8S_CLUSTER_POLICIES, /* podwall.io/v1alpha1 ClusterEgressPolicy (cluster-scoped) */
-	PW_K8S_NAMESPACES,  /* v1 Namespace (their labels select ClusterEgressPolicy pods) */
+	PW_K8S_NAMESPACES,	 /* v1 Namespace (their labels select ClusterEgressPolicy pods) */
 	PW_K8S_NKINDS,
 };
 
@@ -149,8 +149,8 @@ struct pw_k8s_stats {
 	bool synced;
 	bool watching; /* a WATCH stream is open (answered 200, not ended) */
 	char resource_version[64];
-	char last_error[256]; /* "" if none since the last success */
-	long last_http;	      /* HTTP status of the last failed request; 0: none or network */
+	char last_error[256];	  /* "" if none since the last success */
+	long last_http;		  /* HTTP status of the last failed request; 0: none or network */
 	int64_t failing_since_ms; /* wall clock of the first failure in a row; 0: working */
 };
 
@@ -165,8 +165,8 @@ struct pw_k8s_stats {
  */
 #define PW_K8S_MAX_WRITES 64
 typedef void (*pw_k8s_done_fn)(long status, const json_t *body, const char *err, void *ctx);
-int pw_k8s_request(struct pw_k8s *k, const char *method, const char *path,
-		   const char *content_type, const json_t *body, pw_k8s_done_fn done, void *ctx);
+int pw_k8s_request(struct pw_k8s *k, const char *method, const char *path, const char *content_type,
+		   const json_t *body, pw_k8s_done_fn done, void *ctx);
 const char *pw_k8s_node(const struct pw_k8s *k);
 
 /* Can the agent talk to the API? (status, metrics, a condition) */
@@ -178,9 +178,9 @@ enum pw_k8s_api_state {
 };
 struct pw_k8s_health {
 	enum pw_k8s_api_state state;
-	const char *reason;	  /* "Connected", "Unreachable", "Unauthorized", "Forbidden" */
-	char message[300];	  /* "egresspolicies: watch: HTTP 403: ..." */
-	int64_t since_ms;	  /* wall clock of the first failure (0 when OK) */
+	const char *reason; /* "Connected", "Unreachable", "Unauthorized", "Forbidden" */
+	char message[300];  /* "egresspolicies: watch: HTTP 403: ..." */
+	int64_t since_ms;   /* wall clock of the first failure (0 when OK) */
 };
 /* The worst state over every resource: 401 over 403 over unreachable. */
 void pw_k8s_health(const struct pw_k8s *k, struct pw_k8s_health *h);

@@ -26,8 +26,7 @@ const struct pw_kfeature pw_kfeatures[] = {
 	 BPF_MAP_TYPE_LPM_TRIE},
 	{"BPF ring buffer maps (BPF_MAP_TYPE_RINGBUF)", "5.8", PW_KF_MAP, BPF_MAP_TYPE_RINGBUF},
 	{"bpf_skb_pull_data() in TC programs", "4.9", PW_KF_HELPER, BPF_FUNC_skb_pull_data},
-	{"bpf_perf_event_output() in TC programs", "4.5", PW_KF_HELPER,
-	 BPF_FUNC_perf_event_output},
+	{"bpf_perf_event_output() in TC programs", "4.5", PW_KF_HELPER, BPF_FUNC_perf_event_output},
 	{"bpf_ringbuf_reserve() in TC programs", "5.8", PW_KF_HELPER, BPF_FUNC_ringbuf_reserve},
 };
 const size_t pw_n_kfeatures = sizeof(pw_kfeatures) / sizeof(pw_kfeatures[0]);

@@ -12,7 +12,7 @@ struct pw_kfeature {
 	const char *what;  /* "BPF ring buffer maps (BPF_MAP_TYPE_RINGBUF)" */
 	const char *since; /* the mainline version that has it: "5.8" */
 	enum pw_kf_kind kind;
-	int id;		   /* enum bpf_prog_type / bpf_map_type / bpf_func_id */
+	int id; /* enum bpf_prog_type / bpf_map_type / bpf_func_id */
 };
 
 extern const struct pw_kfeature pw_kfeatures[];

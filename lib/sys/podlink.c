@@ -196,8 +196,7 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 	const void *p;
 	size_t alen;
 
-	if (nlh->nlmsg_type != RTM_NEWADDR ||
-	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifa))
+	if (nlh->nlmsg_type != RTM_NEWADDR || mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifa))
 		return MNL_CB_OK;
 	if (ifa->ifa_family == AF_INET)
 		alen = 4;
@@ -297,8 +296,8 @@ static int look(struct scan *s, const char *path)
 	if (!found)
 		goto out;
 	nlh = msg(buf, RTM_GETADDR, NLM_F_DUMP);
-	((struct ifaddrmsg *)mnl_nlmsg_put_extra_header(nlh, sizeof(struct ifaddrmsg)))->ifa_family =
-		AF_UNSPEC;
+	((struct ifaddrmsg *)mnl_nlmsg_put_extra_header(nlh, sizeof(struct ifaddrmsg)))
+		->ifa_family = AF_UNSPEC;
 	ret = request(nl, nlh, addr_cb, &ac);
 out:
 	mnl_socket_close(nl);

@@ -20,9 +20,9 @@
 #define PW_PODLINK_MAX_ADDRS 8
 
 struct pw_podlink {
-	uint32_t host_ifindex;		/* the veth's end in the caller's namespace */
-	char pod_ifname[IF_NAMESIZE];	/* its end in the pod's namespace */
-	char netns[280];		/* a path naming the pod's namespace */
+	uint32_t host_ifindex;	      /* the veth's end in the caller's namespace */
+	char pod_ifname[IF_NAMESIZE]; /* its end in the pod's namespace */
+	char netns[280];	      /* a path naming the pod's namespace */
 	size_t n_addrs;
 	struct {
 		uint8_t family; /* PW_FAMILY_V4 / PW_FAMILY_V6 */

@@ -69,11 +69,10 @@ static int err_cb(const struct nlmsghdr *nlh, void *data)
 	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
 		off += e->msg.nlmsg_len - sizeof(e->msg);
 	if (nlh->nlmsg_flags & NLM_F_ACK_TLVS)
-		mnl_attr_for_each(attr, nlh, off)
-			if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
-			    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0)
-				snprintf(last_extack, sizeof(last_extack), "%s",
-					 mnl_attr_get_str(attr));
+		mnl_attr_for_each(attr, nlh,
+				  off) if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
+					   mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0)
+			snprintf(last_extack, sizeof(last_extack), "%s", mnl_attr_get_str(attr));
 	errno = -e->error;
 	return MNL_CB_ERROR;
 }
@@ -138,9 +137,8 @@ static int qdisc_cb(const struct nlmsghdr *nlh, void *data)
 
 	if (tcm->tcm_ifindex != c->ifindex || tcm->tcm_parent != TC_H_INGRESS)
 		return MNL_CB_OK;
-	mnl_attr_for_each(attr, nlh, sizeof(*tcm))
-		if (mnl_attr_get_type(attr) == TCA_KIND)
-			snprintf(c->kind, 16, "%s", mnl_attr_get_str(attr));
+	mnl_attr_for_each(attr, nlh, sizeof(*tcm)) if (mnl_attr_get_type(attr) == TCA_KIND)
+		snprintf(c->kind, 16, "%s", mnl_attr_get_str(attr));
 	return MNL_CB_OK;
 }
 
@@ -210,7 +208,8 @@ static int filter_cb(const struct nlmsghdr *nlh, void *data)
 	f.prio = TC_H_MAJ(tcm->tcm_info) >> 16;
 	f.protocol = TC_H_MIN(tcm->tcm_info);
 	f.handle = tcm->tcm_handle;
-	mnl_attr_for_each(attr, nlh, sizeof(*tcm)) {
+	mnl_attr_for_each(attr, nlh, sizeof(*tcm))
+	{
 		switch (mnl_attr_get_type(attr)) {
 		case TCA_KIND:
 			snprintf(f.kind, sizeof(f.kind), "%s", mnl_attr_get_str(attr));
@@ -294,9 +293,7 @@ static bool u32_links(const struct nlattr *opts)
 {
 	const struct nlattr *a;
 
-	mnl_attr_for_each_nested(a, opts)
-		if (mnl_attr_get_type(a) == TCA_U32_LINK)
-			return true;
+	mnl_attr_for_each_nested(a, opts) if (mnl_attr_get_type(a) == TCA_U32_LINK) return true;
 	return false;
 }
 
@@ -340,7 +337,8 @@ int pw_tc_filter_copy(int ifindex, uint32_t parent, const struct pw_tc_filter *f
 			goto out;
 		}
 	}
-	mnl_attr_for_each(attr, orig, sizeof(*otcm)) {
+	mnl_attr_for_each(attr, orig, sizeof(*otcm))
+	{
 		uint16_t type = mnl_attr_get_type(attr);
 		const struct nlattr *a;
 
@@ -360,19 +358,21 @@ int pw_tc_filter_copy(int ifindex, uint32_t parent, const struct pw_tc_filter *f
 			goto out;
 		}
 		nest = mnl_attr_nest_start(nlh, TCA_OPTIONS);
-		mnl_attr_for_each_nested(a, attr) {
+		mnl_attr_for_each_nested(a, attr)
+		{
 			uint16_t t = mnl_attr_get_type(a);
 
 			if (is_bpf && (t == TCA_BPF_ID || t == TCA_BPF_TAG))
 				continue;
 			if (is_u32 && (t == TCA_U32_PCNT || (same_block && t == TCA_U32_HASH)))
 				continue; /* counters; the table of the new classifier */
-			if (((is_u32 && t == TCA_U32_FLAGS) || (is_bpf && t == TCA_BPF_FLAGS_GEN)) &&
+			if (((is_u32 && t == TCA_U32_FLAGS) ||
+			     (is_bpf && t == TCA_BPF_FLAGS_GEN)) &&
 			    mnl_attr_validate(a, MNL_TYPE_U32) >= 0) {
 				/* dumps add state bits (not in hardware): not input */
 				mnl_attr_put_u32(nlh, t,
-						 mnl_attr_get_u32(a) &
-							 (TCA_CLS_FLAGS_SKIP_HW | TCA_CLS_FLAGS_SKIP_SW));
+						 mnl_attr_get_u32(a) & (TCA_CLS_FLAGS_SKIP_HW |
+									TCA_CLS_FLAGS_SKIP_SW));
 				continue;
 			}
 			mnl_attr_put(nlh, t, mnl_attr_get_payload_len(a), mnl_attr_get_payload(a));

@@ -20,7 +20,7 @@ struct pw_tc_filter {
 	char kind[16];
 	char bpf_name[64];
 	int bpf_fd; /* kind "bpf": a held reference to its program, or -1 */
-	void *msg; /* the dumped message, for moving it */
+	void *msg;  /* the dumped message, for moving it */
 	size_t len;
 };
 

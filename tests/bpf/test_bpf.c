@@ -15,8 +15,8 @@
  * zeroed; perf array: every slot deleted; ring buffer: drained) and checked
  * empty, so rows share no state. Map pinning (LIBBPF_PIN_BY_NAME) is switched
  * off per map before load and the object is opened with a private
- * pin_root_path, so the real /sys/fs/bpf/podwall is never touched. The test runs in its own network namespace with a veth pair:
- * test_run resolves ctx->ifindex as a device of the caller's namespace.
+ * pin_root_path, so the real /sys/fs/bpf/podwall is never touched. The test runs in its own network
+ * namespace with a veth pair: test_run resolves ctx->ifindex as a device of the caller's namespace.
  *
  * Needs root. Without it, or when BPF cannot load, it says so and exits 77
  * (skipped); under CI=true it fails instead.
@@ -77,15 +77,24 @@
 #define DNS_ID	   0x1234
 #define AGENT_TO_S 5
 
-#define IP_MF	  0x2000
-#define NH_HOP	  0
-#define NH_ROUTE  43
-#define NH_FRAG	  44
-#define NH_DEST	  60
+#define IP_MF	 0x2000
+#define NH_HOP	 0
+#define NH_ROUTE 43
+#define NH_FRAG	 44
+#define NH_DEST	 60
 
 enum dev { DEV_POD = 0, DEV_OTHER, DEV_LO };
-enum dns_bad { BAD_NONE = 0, BAD_QDCOUNT2, BAD_COMPRESSED, BAD_LABEL64, BAD_TRUNCATED, BAD_NO_TYPE,
-	       BAD_OPCODE, BAD_ANCOUNT, BAD_TOO_LONG };
+enum dns_bad {
+	BAD_NONE = 0,
+	BAD_QDCOUNT2,
+	BAD_COMPRESSED,
+	BAD_LABEL64,
+	BAD_TRUNCATED,
+	BAD_NO_TYPE,
+	BAD_OPCODE,
+	BAD_ANCOUNT,
+	BAD_TOO_LONG
+};
 enum prog { EGRESS = 0, INGRESS };
 enum { V_OK = 1, V_SHOT, V_REDIRECT }; /* expected verdict; 0 = step absent */
 
@@ -96,16 +105,16 @@ enum { V_OK = 1, V_SHOT, V_REDIRECT }; /* expected verdict; 0 = step absent */
 
 /* A frame, built from packed header structs by build_frame(). */
 struct pkt {
-	__u8 fam;	    /* 4 or 6; 0 = bare L2 frame of eth_proto */
-	__u16 eth_proto;    /* L2 frames only */
-	__u8 vlan;	    /* insert an 802.1Q tag (ethertype 0x8100) */
-	const char *src;    /* NULL: the pod's address */
-	const char *dst;    /* NULL: the pod's address */
+	__u8 fam;	 /* 4 or 6; 0 = bare L2 frame of eth_proto */
+	__u16 eth_proto; /* L2 frames only */
+	__u8 vlan;	 /* insert an 802.1Q tag (ethertype 0x8100) */
+	const char *src; /* NULL: the pod's address */
+	const char *dst; /* NULL: the pod's address */
 	__u8 proto;
-	__u16 sport;	    /* 0: SPORT */
+	__u16 sport; /* 0: SPORT */
 	__u16 dport;
-	__u8 tcp_flags;	    /* 0: SYN */
-	__u8 tcp_doff;	    /* 0: 5 */
+	__u8 tcp_flags; /* 0: SYN */
+	__u8 tcp_doff;	/* 0: 5 */
 	__u8 icmp_type;
 	__u16 icmp_id;
 	__u8 ttl;	    /* TTL / hop limit; 0: 64 */
@@ -116,18 +125,18 @@ struct pkt {
 	__u16 frag;	    /* IPv4 frag_off (IP_MF | offset in 8-byte units) */
 	__u8 n_ext;	    /* IPv6 extension headers, in order */
 	__u8 ext[6];
-	__u16 frag6;	    /* IPv6 fragment header offset field (offset << 3 | M) */
-	__u8 dns;	    /* append a DNS message */
+	__u16 frag6; /* IPv6 fragment header offset field (offset << 3 | M) */
+	__u8 dns;    /* append a DNS message */
 	__u16 dns_id;
-	__u8 dns_qr;	    /* the message is an answer (one A record) */
-	const char *qname;  /* the question name; NULL: example.com */
-	__u16 qtype;	    /* 0: A */
-	__u8 dns_bad;	    /* enum dns_bad: a malformed query */
-	__u8 edns;	    /* append an EDNS OPT record (ARCOUNT 1) */
-	__s8 tcp_len_adj;   /* DNS over TCP: added to the 2-byte length prefix */
-	__u32 tcp_seq;	    /* 0: 1000 */
-	__u16 payload;	    /* extra zero bytes after the L4 header */
-	__u16 cut;	    /* keep only this many bytes after the Ethernet header */
+	__u8 dns_qr;	   /* the message is an answer (one A record) */
+	const char *qname; /* the question name; NULL: example.com */
+	__u16 qtype;	   /* 0: A */
+	__u8 dns_bad;	   /* enum dns_bad: a malformed query */
+	__u8 edns;	   /* append an EDNS OPT record (ARCOUNT 1) */
+	__s8 tcp_len_adj;  /* DNS over TCP: added to the 2-byte length prefix */
+	__u32 tcp_seq;	   /* 0: 1000 */
+	__u16 payload;	   /* extra zero bytes after the L4 header */
+	__u16 cut;	   /* keep only this many bytes after the Ethernet header */
 };
 
 struct range {
@@ -135,10 +144,22 @@ struct range {
 	__u16 lo, hi;
 	__u8 valid;
 };
-#define R_TCP(l, h)  {IPPROTO_TCP, l, h, 1}
-#define R_UDP(l, h)  {IPPROTO_UDP, l, h, 1}
-#define R_SCTP(l, h) {IPPROTO_SCTP, l, h, 1}
-#define R_ANY	     {PW_PROTO_ANY, 0, 0, 1}
+#define R_TCP(l, h)                                                                                \
+	{                                                                                          \
+		IPPROTO_TCP, l, h, 1                                                               \
+	}
+#define R_UDP(l, h)                                                                                \
+	{                                                                                          \
+		IPPROTO_UDP, l, h, 1                                                               \
+	}
+#define R_SCTP(l, h)                                                                               \
+	{                                                                                          \
+		IPPROTO_SCTP, l, h, 1                                                              \
+	}
+#define R_ANY                                                                                      \
+	{                                                                                          \
+		PW_PROTO_ANY, 0, 0, 1                                                              \
+	}
 
 struct rule {
 	const char *cidr; /* no ranges: an `except` (portset 0) */
@@ -186,37 +207,78 @@ struct step {
 struct row {
 	const char *name;
 	const struct seed *seed;
-	__u8 audit;	  /* endpoint in audit mode */
-	__u8 open;	  /* endpoint no policy selects (PW_MODE_OPEN) */
-	__u8 v4_only;	  /* endpoint has no IPv6 address */
-	__u8 hb_stale;	  /* agent heartbeat older than its timeout */
-	__u8 hold_off;	  /* PW_CFG_HOLD_DNS not set */
+	__u8 audit;    /* endpoint in audit mode */
+	__u8 open;     /* endpoint no policy selects (PW_MODE_OPEN) */
+	__u8 v4_only;  /* endpoint has no IPv6 address */
+	__u8 hb_stale; /* agent heartbeat older than its timeout */
+	__u8 hold_off; /* PW_CFG_HOLD_DNS not set */
 	struct step steps[4];
 };
 
-#define CT(i)	     ((i) + 1)
-#define DROPPED(r)   CT(PW_C_DROP + (r))
-#define AUDITED(r)   CT(PW_C_AUDIT + (r))
-#define EV_DROP(r)   {.reason = (r), .verdict = PW_VERDICT_DROP}
-#define EV_AUDIT(r)  {.reason = (r), .verdict = PW_VERDICT_AUDIT}
+#define CT(i)	   ((i) + 1)
+#define DROPPED(r) CT(PW_C_DROP + (r))
+#define AUDITED(r) CT(PW_C_AUDIT + (r))
+#define EV_DROP(r)                                                                                 \
+	{                                                                                          \
+		.reason = (r), .verdict = PW_VERDICT_DROP                                          \
+	}
+#define EV_AUDIT(r)                                                                                \
+	{                                                                                          \
+		.reason = (r), .verdict = PW_VERDICT_AUDIT                                         \
+	}
 
 /* Frames. Extra designators (.frag = ..., .dev = ...) go in the variadic part. */
-#define TCP4(d, dp, ...)  {.fam = 4, .dst = d, .proto = IPPROTO_TCP, .dport = dp, __VA_ARGS__}
-#define TCP6(d, dp, ...)  {.fam = 6, .dst = d, .proto = IPPROTO_TCP, .dport = dp, __VA_ARGS__}
-#define UDP4(d, dp, ...)  {.fam = 4, .dst = d, .proto = IPPROTO_UDP, .dport = dp, __VA_ARGS__}
-#define UDP6(d, dp, ...)  {.fam = 6, .dst = d, .proto = IPPROTO_UDP, .dport = dp, __VA_ARGS__}
-#define SCTP4(d, dp, ...) {.fam = 4, .dst = d, .proto = IPPROTO_SCTP, .dport = dp, __VA_ARGS__}
-#define SCTP6(d, dp, ...) {.fam = 6, .dst = d, .proto = IPPROTO_SCTP, .dport = dp, __VA_ARGS__}
-#define PING4(d, ...)	  {.fam = 4, .dst = d, .proto = IPPROTO_ICMP, .icmp_type = 8, .icmp_id = 77, __VA_ARGS__}
-#define PING6(d, ...)	  {.fam = 6, .dst = d, .proto = IPPROTO_ICMPV6, .icmp_type = 128, .icmp_id = 77, __VA_ARGS__}
-#define ICMP6(d, t, ...)  {.fam = 6, .dst = d, .proto = IPPROTO_ICMPV6, .icmp_type = t, __VA_ARGS__}
-#define DNSQ4(d, ...)	  UDP4(d, 53, .sport = DNS_SPORT, .dns = 1, .dns_id = DNS_ID, __VA_ARGS__)
-#define DNSQ6(d, ...)	  UDP6(d, 53, .sport = DNS_SPORT, .dns = 1, .dns_id = DNS_ID, __VA_ARGS__)
+#define TCP4(d, dp, ...)                                                                           \
+	{                                                                                          \
+		.fam = 4, .dst = d, .proto = IPPROTO_TCP, .dport = dp, __VA_ARGS__                 \
+	}
+#define TCP6(d, dp, ...)                                                                           \
+	{                                                                                          \
+		.fam = 6, .dst = d, .proto = IPPROTO_TCP, .dport = dp, __VA_ARGS__                 \
+	}
+#define UDP4(d, dp, ...)                                                                           \
+	{                                                                                          \
+		.fam = 4, .dst = d, .proto = IPPROTO_UDP, .dport = dp, __VA_ARGS__                 \
+	}
+#define UDP6(d, dp, ...)                                                                           \
+	{                                                                                          \
+		.fam = 6, .dst = d, .proto = IPPROTO_UDP, .dport = dp, __VA_ARGS__                 \
+	}
+#define SCTP4(d, dp, ...)                                                                          \
+	{                                                                                          \
+		.fam = 4, .dst = d, .proto = IPPROTO_SCTP, .dport = dp, __VA_ARGS__                \
+	}
+#define SCTP6(d, dp, ...)                                                                          \
+	{                                                                                          \
+		.fam = 6, .dst = d, .proto = IPPROTO_SCTP, .dport = dp, __VA_ARGS__                \
+	}
+#define PING4(d, ...)                                                                              \
+	{                                                                                          \
+		.fam = 4, .dst = d, .proto = IPPROTO_ICMP, .icmp_type = 8, .icmp_id = 77,          \
+		__VA_ARGS__                                                                        \
+	}
+#define PING6(d, ...)                                                                              \
+	{                                                                                          \
+		.fam = 6, .dst = d, .proto = IPPROTO_ICMPV6, .icmp_type = 128, .icmp_id = 77,      \
+		__VA_ARGS__                                                                        \
+	}
+#define ICMP6(d, t, ...)                                                                           \
+	{                                                                                          \
+		.fam = 6, .dst = d, .proto = IPPROTO_ICMPV6, .icmp_type = t, __VA_ARGS__           \
+	}
+#define DNSQ4(d, ...) UDP4(d, 53, .sport = DNS_SPORT, .dns = 1, .dns_id = DNS_ID, __VA_ARGS__)
+#define DNSQ6(d, ...) UDP6(d, 53, .sport = DNS_SPORT, .dns = 1, .dns_id = DNS_ID, __VA_ARGS__)
 /* An answer to the pod: from s:53 to the pod's DNS_SPORT. */
-#define DNSA4(s, ...)	  {.fam = 4, .src = s, .proto = IPPROTO_UDP, .sport = 53, .dport = DNS_SPORT, \
-			   .dns = 1, .dns_qr = 1, .dns_id = DNS_ID, __VA_ARGS__}
-#define DNSA6(s, ...)	  {.fam = 6, .src = s, .proto = IPPROTO_UDP, .sport = 53, .dport = DNS_SPORT, \
-			   .dns = 1, .dns_qr = 1, .dns_id = DNS_ID, __VA_ARGS__}
+#define DNSA4(s, ...)                                                                              \
+	{                                                                                          \
+		.fam = 4, .src = s, .proto = IPPROTO_UDP, .sport = 53, .dport = DNS_SPORT,         \
+		.dns = 1, .dns_qr = 1, .dns_id = DNS_ID, __VA_ARGS__                               \
+	}
+#define DNSA6(s, ...)                                                                              \
+	{                                                                                          \
+		.fam = 6, .src = s, .proto = IPPROTO_UDP, .sport = 53, .dport = DNS_SPORT,         \
+		.dns = 1, .dns_qr = 1, .dns_id = DNS_ID, __VA_ARGS__                               \
+	}
 
 /* ---- fixture ------------------------------------------------------------- */
 
@@ -224,7 +286,7 @@ struct row {
 
 static struct {
 	bool ci;
-	bool verbose; /* PW_TEST_VERBOSE: every step's counters and events */
+	bool verbose;	/* PW_TEST_VERBOSE: every step's counters and events */
 	int ifindex[3]; /* by enum dev */
 	char pin_root[64];
 	struct podwall_bpf *skel;
@@ -235,7 +297,7 @@ static struct {
 	const struct row *row;
 	__u8 out[2048]; /* the frame as the last step's program left it */
 	__u32 out_len;
-	__u8 in[2048];	/* and as it went in */
+	__u8 in[2048]; /* and as it went in */
 	__u32 in_len;
 	__u64 t_row;  /* CLOCK_MONOTONIC when the row was seeded */
 	__u64 t_step; /* CLOCK_MONOTONIC before the current step */
@@ -276,7 +338,8 @@ static int fx_load(void)
 	F.skel = podwall_bpf__open_opts(&oo);
 	if (!F.skel)
 		return -errno;
-	bpf_object__for_each_map(m, F.skel->obj) {
+	bpf_object__for_each_map(m, F.skel->obj)
+	{
 		err = bpf_map__set_pin_path(m, NULL);
 		if (err)
 			goto fail;
@@ -303,7 +366,8 @@ static void fx_reset(void)
 	__u8 key[64], *zero;
 	int err;
 
-	bpf_object__for_each_map(m, F.skel->obj) {
+	bpf_object__for_each_map(m, F.skel->obj)
+	{
 		int fd = bpf_map__fd(m);
 		__u32 vsz = bpf_map__value_size(m);
 
@@ -447,10 +511,10 @@ static void cidr_put(const struct rule *r)
 	int fam;
 
 	cidr_key(r->cidr, &key, &fam);
-	assert_int_equal(bpf_map_update_elem(mfd(fam == 4 ? F.skel->maps.pw_cidr4
-							   : F.skel->maps.pw_cidr6),
-					     &key, &v, BPF_ANY),
-			 0);
+	assert_int_equal(
+		bpf_map_update_elem(mfd(fam == 4 ? F.skel->maps.pw_cidr4 : F.skel->maps.pw_cidr6),
+				    &key, &v, BPF_ANY),
+		0);
 }
 
 static void cidr_del(const char *cidr)
@@ -459,10 +523,10 @@ static void cidr_del(const char *cidr)
 	int fam;
 
 	cidr_key(cidr, &key, &fam);
-	assert_int_equal(bpf_map_delete_elem(mfd(fam == 4 ? F.skel->maps.pw_cidr4
-							   : F.skel->maps.pw_cidr6),
-					     &key),
-			 0);
+	assert_int_equal(
+		bpf_map_delete_elem(mfd(fam == 4 ? F.skel->maps.pw_cidr4 : F.skel->maps.pw_cidr6),
+				    &key),
+		0);
 }
 
 static struct pw_learned_key learned_key(const char *addr)
@@ -545,8 +609,8 @@ static void names_seed(const struct seed *sd)
 			ed.flags |= PW_EPDNS_HAS_MANY;
 	}
 	if (!sd->no_ep_dns)
-		assert_int_equal(bpf_map_update_elem(mfd(F.skel->maps.pw_ep_dns), &id, &ed, BPF_ANY),
-				 0);
+		assert_int_equal(
+			bpf_map_update_elem(mfd(F.skel->maps.pw_ep_dns), &id, &ed, BPF_ANY), 0);
 }
 
 static void seed(const struct row *row)
@@ -622,8 +686,12 @@ static size_t dns_msg(const struct pkt *p, __u8 *out)
 	static const __u8 an[] = {0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 80};
 	static const __u8 opt[] = {0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0};
 	const char *name = p->qname ? p->qname : "example.com";
-	__u16 hdr[6] = {htons(p->dns_id), htons(p->dns_qr ? 0x8180 : 0x0100), htons(1),
-			htons(p->dns_qr ? 1 : 0), 0, htons(p->edns ? 1 : 0)};
+	__u16 hdr[6] = {htons(p->dns_id),
+			htons(p->dns_qr ? 0x8180 : 0x0100),
+			htons(1),
+			htons(p->dns_qr ? 1 : 0),
+			0,
+			htons(p->edns ? 1 : 0)};
 	__u16 qt = htons(p->qtype ? p->qtype : 1), qc = htons(1);
 	size_t n = sizeof(hdr);
 
@@ -781,7 +849,7 @@ static size_t ext_bytes(const struct pkt *p, __u8 last, __u8 *out)
 			h[3] = 0; /* segments left */
 			break;
 		default:
-			h[1] = 0;	   /* 8 bytes */
+			h[1] = 0;	    /* 8 bytes */
 			h[2] = 1, h[3] = 4; /* PadN, 4 bytes */
 		}
 		memcpy(out + n, h, 8);
@@ -802,8 +870,8 @@ static size_t build_frame(const struct pkt *p, __u8 *buf)
 
 	if (!p->fam) {
 		/* A bare L2 frame: ARP request shape for ARP, zeros otherwise. */
-		static const __u8 arp[28] = {0, 1, 8, 0, 6, 4, 0, 1, 2, 0x50, 0x57, 0, 0, 2,
-					     10, 0, 0, 5, 0, 0, 0, 0, 0, 0, 10, 0, 0, 1};
+		static const __u8 arp[28] = {0,	 1, 8, 0, 6, 4, 0, 1, 2, 0x50, 0x57, 0, 0, 2,
+					     10, 0, 0, 5, 0, 0, 0, 0, 0, 0,    10,   0, 0, 1};
 
 		eth.h_proto = htons(p->eth_proto);
 		off = put(buf, 0, &eth, sizeof(eth));
@@ -884,8 +952,8 @@ static size_t build_frame(const struct pkt *p, __u8 *buf)
 static int run_frame(int prog, int dev, __u32 mark, const __u8 *frame, size_t len)
 {
 	struct __sk_buff ctx;
-	struct bpf_program *bp = prog == INGRESS ? F.skel->progs.pod_ingress
-						 : F.skel->progs.pod_egress;
+	struct bpf_program *bp =
+		prog == INGRESS ? F.skel->progs.pod_ingress : F.skel->progs.pod_egress;
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = len, .ctx_in = &ctx,
 		    .ctx_size_in = sizeof(ctx), .data_out = F.out, .data_size_out = sizeof(F.out),
 		    .repeat = 1);
@@ -959,7 +1027,8 @@ static void check_event(const struct step *s, const struct pw_event *e)
 		assert_memory_equal(&e->daddr, &d, sizeof(d));
 		assert_memory_equal(&e->saddr, &sa, sizeof(sa));
 		if ((p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP ||
-		     p->proto == IPPROTO_SCTP) && !p->frag && !p->frag6 && e->reason != PW_R_FRAGMENT) {
+		     p->proto == IPPROTO_SCTP) &&
+		    !p->frag && !p->frag6 && e->reason != PW_R_FRAGMENT) {
 			assert_int_equal(ntohs(e->dport), p->dport);
 			assert_int_equal(ntohs(e->sport), p->sport ? p->sport : SPORT);
 		}
@@ -994,16 +1063,15 @@ static void run_step(const struct step *s, int idx)
 
 	for (int i = 0; i < 4 && s->ctr[i]; i++)
 		want[s->ctr[i] - 1]++;
-	bad = verdict != want_verdict(s->verdict) ||
-	      F.n_ev != (s->ev.verdict ? 1 : 0);
+	bad = verdict != want_verdict(s->verdict) || F.n_ev != (s->ev.verdict ? 1 : 0);
 	for (int i = 0; i < PW_C_MAX; i++)
 		bad |= after[i] - before[i] != (__u64)want[i];
 	if (bad || F.verbose) {
 		/* What happened, in full, when it is not what the row says. */
 		print_message("    step %d: %s -> %s, %d event(s)\n", idx + 1,
 			      s->prog == INGRESS ? "pod_ingress" : "pod_egress",
-			      verdict == TC_ACT_UNSPEC  ? "TC_ACT_UNSPEC (pass, continue)"
-			      : verdict == TC_ACT_SHOT     ? "TC_ACT_SHOT"
+			      verdict == TC_ACT_UNSPEC	   ? "TC_ACT_UNSPEC (pass, continue)"
+			      : verdict == TC_ACT_SHOT	   ? "TC_ACT_SHOT"
 			      : verdict == TC_ACT_REDIRECT ? "TC_ACT_REDIRECT"
 							   : "?",
 			      F.n_ev);
@@ -1044,7 +1112,6 @@ static int row_setup(void **state)
 	return 0;
 }
 
-
 static void run_row(void **state)
 {
 	const struct row *row = *state;
@@ -1074,8 +1141,8 @@ static int flow_get(int fam, __u8 proto, __u16 lport, __u16 rport, const char *r
 	return bpf_map_lookup_elem(mfd(F.skel->maps.pw_flows), &k, v); /* 0 or -errno */
 }
 
-static void expect_flow(int fam, __u8 proto, __u16 lport, __u16 rport, const char *raddr,
-			__u32 gen, __u32 flags)
+static void expect_flow(int fam, __u8 proto, __u16 lport, __u16 rport, const char *raddr, __u32 gen,
+			__u32 flags)
 {
 	struct pw_flow_val v;
 
@@ -1238,9 +1305,9 @@ static void expect_dns_reply(int rcode)
 	assert_memory_equal(r + l4 + 2, q + l4, 2);
 	assert_int_equal((r[l4 + 4] << 8) | r[l4 + 5], rlen);
 	assert_int_equal(fold16(sum16(r + l4, rlen, sum)), 0xffff);
-	assert_memory_equal(r + qd, q + qd, 2);			 /* id */
+	assert_memory_equal(r + qd, q + qd, 2);			/* id */
 	assert_int_equal(r[qd + 2], 0x80 | (q[qd + 2] & 0x01)); /* QR, RD as asked */
-	assert_int_equal(r[qd + 3], 0x80 | rcode);		 /* RA */
+	assert_int_equal(r[qd + 3], 0x80 | rcode);		/* RA */
 	assert_int_equal((r[qd + 4] << 8) | r[qd + 5], 1);
 	for (int i = 6; i < 12; i++)
 		assert_int_equal(r[qd + i], 0);
@@ -1317,6 +1384,7 @@ static void chk_ep_stats_port1(void)
 }
 
 /* ---- the table ----------------------------------------------------------- */
+/* clang-format off */
 
 /*
  * The standard policy. 192.0.2.0/24 and 2001:db8:100::/48 grant TCP 443,
@@ -1958,6 +2026,7 @@ static const struct row rows[] = {
 	 ONE(.prog = INGRESS, PKT(DNSA4("198.51.100.53")), PASS(CT(PW_C_INGRESS_FLOW)))},
 };
 #pragma GCC diagnostic pop
+/* clang-format on */
 
 /* ---- rows that do not fit the table --------------------------------------- */
 
@@ -1977,7 +2046,7 @@ static void on_sample(void *ctx, int cpu, void *data, __u32 size)
 		c->size = size;
 		memcpy(c->frame, (__u8 *)data + sizeof(c->meta),
 		       size - sizeof(c->meta) < sizeof(c->frame) ? size - sizeof(c->meta)
-								  : sizeof(c->frame));
+								 : sizeof(c->frame));
 	}
 }
 
@@ -1986,8 +2055,8 @@ static void on_sample(void *ctx, int cpu, void *data, __u32 size)
 static void test_dns_held(void **state)
 {
 	static const struct step query = {PKT(DNSQ4(RES4)), PASS(CT(PW_C_PASS_DNS_QUERY))};
-	static const struct step answer = {.prog = INGRESS, PKT(DNSA4(RES4)),
-					   PASS(CT(PW_C_DNS_HELD))};
+	static const struct step answer = {
+		.prog = INGRESS, PKT(DNSA4(RES4)), PASS(CT(PW_C_DNS_HELD))};
 	struct pkt a = answer.pkt;
 	struct cap cap = {0};
 	struct perf_buffer *pb;
@@ -2112,8 +2181,8 @@ static void test_dns_hold_budget(void **state)
 	assert_int_equal(bpf_map_update_elem(mfd(F.skel->maps.pw_ep_dns), &id, &ed, BPF_ANY), 0);
 	{
 		struct name_ent n = {PW_NK_EXACT, "example.com"};
-		struct pw_name_key nk = {.ep_id = id, .kind = PW_NK_EXACT,
-					 .hash = pw_fqdn_hash(n.text)};
+		struct pw_name_key nk = {
+			.ep_id = id, .kind = PW_NK_EXACT, .hash = pw_fqdn_hash(n.text)};
 		struct pw_name_val nv = {.flags = PW_NAME_F_CONNECT, .len = 11};
 
 		memcpy(nv.text, n.text, 11);
@@ -2124,8 +2193,10 @@ static void test_dns_hold_budget(void **state)
 	assert_int_equal(run_pkt(EGRESS, DEV_OTHER, 0, &q.pkt), TC_ACT_UNSPEC);
 	assert_int_equal(run_pkt(INGRESS, DEV_OTHER, 0, &a.pkt), TC_ACT_SHOT);
 	counters_read(after);
-	assert_int_equal(after[PW_C_DROP + PW_R_DNS_CAPTURE] - before[PW_C_DROP + PW_R_DNS_CAPTURE], 1);
-	assert_int_equal(after[PW_C_DROP + PW_R_DNS_BUDGET] - before[PW_C_DROP + PW_R_DNS_BUDGET], 0);
+	assert_int_equal(after[PW_C_DROP + PW_R_DNS_CAPTURE] - before[PW_C_DROP + PW_R_DNS_CAPTURE],
+			 1);
+	assert_int_equal(after[PW_C_DROP + PW_R_DNS_BUDGET] - before[PW_C_DROP + PW_R_DNS_BUDGET],
+			 0);
 	events_drain();
 }
 
@@ -2148,7 +2219,8 @@ static void test_no_pinning(void **state)
 {
 	struct bpf_map *m;
 
-	bpf_object__for_each_map(m, F.skel->obj) {
+	bpf_object__for_each_map(m, F.skel->obj)
+	{
 		assert_false(bpf_map__is_pinned(m));
 		assert_null(bpf_map__pin_path(m));
 	}
@@ -2224,22 +2296,20 @@ int main(void)
 		return 1;
 	for (size_t i = 0; i < nrows; i++)
 		tests[n++] = (struct CMUnitTest){rows[i].name, run_row, row_setup, NULL,
-						  (void *)&rows[i]};
+						 (void *)&rows[i]};
 	tests[n++] = (struct CMUnitTest){"DNS answer held with the agent listening: DNS_HELD, "
 					 "frame and metadata copied out",
-					 test_dns_held, row_setup, NULL,
-					 (void *)&custom_row};
-	tests[n++] = (struct CMUnitTest){"event rate limit: burst N=4, N+5 denies -> N events, "
-					 "5 suppressed, next event reports them",
-					 test_event_rate_limit, row_setup, NULL,
-					 (void *)&custom_row};
-	tests[n++] = (struct CMUnitTest){"DNS hold budget: a pod over it loses its own answers "
-					 "(dns-budget), another pod's still pass to the agent",
-					 test_dns_hold_budget, row_setup, NULL,
-					 (void *)&custom_row};
+					 test_dns_held, row_setup, NULL, (void *)&custom_row};
+	tests[n++] =
+		(struct CMUnitTest){"event rate limit: burst N=4, N+5 denies -> N events, "
+				    "5 suppressed, next event reports them",
+				    test_event_rate_limit, row_setup, NULL, (void *)&custom_row};
+	tests[n++] =
+		(struct CMUnitTest){"DNS hold budget: a pod over it loses its own answers "
+				    "(dns-budget), another pod's still pass to the agent",
+				    test_dns_hold_budget, row_setup, NULL, (void *)&custom_row};
 	tests[n++] = (struct CMUnitTest){"events_per_sec 0: no events, EVENT_SUPPRESSED",
-					 test_events_off, row_setup, NULL,
-					 (void *)&custom_row};
+					 test_events_off, row_setup, NULL, (void *)&custom_row};
 	tests[n++] = (struct CMUnitTest){"test object pins nothing", test_no_pinning, row_setup,
 					 NULL, (void *)&custom_row};
 

@@ -29,7 +29,9 @@ static void test_this_kernel_has_everything(void **state)
 		int r = pw_kf_probe_libbpf(&pw_kfeatures[i]);
 
 		printf("# %-55s (Linux %s): %s\n", pw_kfeatures[i].what, pw_kfeatures[i].since,
-		       r == 1 ? "yes" : r == 0 ? "NO" : "cannot tell");
+		       r == 1	? "yes"
+		       : r == 0 ? "NO"
+				: "cannot tell");
 		if (r != 1)
 			fail_msg("probe of %s: %d", pw_kfeatures[i].what, r);
 	}

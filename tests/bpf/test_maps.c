@@ -105,9 +105,10 @@ static void test_sweep(void **state)
 		r = bpf_map_lookup_elem(fd, &k, &v);
 		if (i & 1) {
 			if (r == 0)
-				fail_msg("%s: key %u (10.x.%u.%u, ep %u) still in the map after the "
-					 "sweep deleted it",
-					 c->name, i, k.addr[2], k.addr[3], k.ep_id);
+				fail_msg(
+					"%s: key %u (10.x.%u.%u, ep %u) still in the map after the "
+					"sweep deleted it",
+					c->name, i, k.addr[2], k.addr[3], k.ep_id);
 			assert_int_equal(errno, ENOENT);
 		} else {
 			if (r != 0)

@@ -18,8 +18,8 @@
  * Invariants (abort() on violation), the question parsed with ldns, never by
  * this file:
  *   - the program never errors; its verdict is OK/UNSPEC, SHOT or REDIRECT;
- *   - a query passes (TC_ACT_OK or UNSPEC: on to the resolver) only if ldns reads it and its question's
- *     name is one the table grants;
+ *   - a query passes (TC_ACT_OK or UNSPEC: on to the resolver) only if ldns reads it and its
+ * question's name is one the table grants;
  *   - a kernel answer (REDIRECT) is UDP, addressed back to the pod (MACs,
  *     addresses and ports swapped) and, read with ldns, a response with the
  *     query's id and question and rcode REFUSED or NXDOMAIN;
@@ -250,7 +250,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	F.skel = podwall_bpf__open_opts(&oo);
 	if (!F.skel)
 		cannot_run("cannot open the podwall BPF object: %s", strerror(errno));
-	bpf_object__for_each_map(m, F.skel->obj) {
+	bpf_object__for_each_map(m, F.skel->obj)
+	{
 		if (bpf_map__set_pin_path(m, NULL))
 			cannot_run("cannot unpin map %s", bpf_map__name(m));
 	}
@@ -287,7 +288,8 @@ static size_t build_frame(int mode, const __u8 *msg, size_t mlen, bool syn, __u8
 {
 	bool v6 = mode == M_UDP6 || mode == M_TCP6, tcp = mode >= M_TCP4;
 	size_t l3 = ETH_HLEN, l4 = l3 + (v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr));
-	size_t l4len = tcp ? sizeof(struct tcphdr) + (syn ? 0 : 2 + mlen) : sizeof(struct udphdr) + mlen;
+	size_t l4len =
+		tcp ? sizeof(struct tcphdr) + (syn ? 0 : 2 + mlen) : sizeof(struct udphdr) + mlen;
 	struct ethhdr eth;
 	__u16 check;
 	union pw_ip src, dst;
@@ -445,7 +447,8 @@ static bool granted(const char *name)
 {
 	const char *dot = strchr(name, '.');
 
-	if (!strcmp(name, "api.example.com") || !strcmp(name, "kubernetes.default.svc.cluster.local"))
+	if (!strcmp(name, "api.example.com") ||
+	    !strcmp(name, "kubernetes.default.svc.cluster.local"))
 		return true;
 	if (dot && dot != name && !strcmp(dot + 1, "github.com"))
 		return true;
@@ -549,8 +552,8 @@ static void check_answer(const __u8 *in, const struct query *q)
 		die("answer's counts");
 	qa = ldns_rr_list_rr(ldns_pkt_question(a), 0);
 	qq = ldns_rr_list_rr(ldns_pkt_question(q->pkt), 0);
-	if (ldns_rr_compare(qa, qq) || ldns_rdf_size(ldns_rr_owner(qa)) !=
-	    ldns_rdf_size(ldns_rr_owner(qq)) ||
+	if (ldns_rr_compare(qa, qq) ||
+	    ldns_rdf_size(ldns_rr_owner(qa)) != ldns_rdf_size(ldns_rr_owner(qq)) ||
 	    memcmp(ldns_rdf_data(ldns_rr_owner(qa)), ldns_rdf_data(ldns_rr_owner(qq)),
 		   ldns_rdf_size(ldns_rr_owner(qq))))
 		die("answer's question is not the query's");

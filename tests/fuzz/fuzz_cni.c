@@ -21,8 +21,10 @@ static int fake_classify(const char *name, void *ctx)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *nl = memchr(data, '\n', size);
-	struct pw_cni_env env = {.command = "ADD", .container_id = "0123456789ab",
-				 .netns = "/run/netns/x", .ifname = "eth0"};
+	struct pw_cni_env env = {.command = "ADD",
+				 .container_id = "0123456789ab",
+				 .netns = "/run/netns/x",
+				 .ifname = "eth0"};
 	struct pw_cni_conf conf;
 	struct pw_cni_error e;
 	struct pw_cni_args args;
@@ -44,8 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (pw_cni_args_parse(env.args, true, &args, &e) == 0 &&
 	    pw_cni_conf_parse(conf_buf, conf_len, PW_CNI_ADD, &conf, &e) == 0) {
-		if (conf.prev_result &&
-		    pw_cni_prev_parse(conf.prev_result, env.ifname, fake_classify, NULL, &prev, &e) == 0) {
+		if (conf.prev_result && pw_cni_prev_parse(conf.prev_result, env.ifname,
+							  fake_classify, NULL, &prev, &e) == 0) {
 			json_t *req = pw_cni_add_request(&env, &conf, &args, &prev);
 
 			if (req) {

@@ -19,9 +19,9 @@
  * agrees with a label-by-label reference, the released frame's checksum is
  * right, outputs never pass their buffers.
  *
- * Build: clang -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Iinclude -Ilib/core -Ilib/sys \
- *        tests/fuzz/fuzz_dns.c lib/core/dns.c lib/core/fqdn.c lib/core/ipaddr.c lib/core/log.c -lldns
- * Run:   fuzz_dns -max_len=8192 tests/fuzz/corpus/dns
+ * Build: clang -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Iinclude -Ilib/core
+ * -Ilib/sys \ tests/fuzz/fuzz_dns.c lib/core/dns.c lib/core/fqdn.c lib/core/ipaddr.c lib/core/log.c
+ * -lldns Run:   fuzz_dns -max_len=8192 tests/fuzz/corpus/dns
  */
 #include <errno.h>
 #include <stdbool.h>

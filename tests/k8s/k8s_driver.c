@@ -164,7 +164,7 @@ static void ctl_do(struct t *t, const char *path, json_t *req)
 static void apply(struct t *t, const char *resource, json_t *obj)
 {
 	json_t *r =
-	    ctl(t, "/_test/apply", json_pack("{s:s,s:o}", "resource", resource, "object", obj));
+		ctl(t, "/_test/apply", json_pack("{s:s,s:o}", "resource", resource, "object", obj));
 
 	CHECK(t, r != NULL, "apply %s", resource);
 	json_decref(r);
@@ -280,7 +280,7 @@ static const char *okey(const json_t *o, char *buf, size_t len)
 static const char *orv(const json_t *o)
 {
 	return json_string_value(
-	    json_object_get(json_object_get(o, "metadata"), "resourceVersion"));
+		json_object_get(json_object_get(o, "metadata"), "resourceVersion"));
 }
 
 /* Same keys and resourceVersions. */
@@ -346,14 +346,14 @@ static void on_change(enum pw_k8s_kind kind, enum pw_k8s_change type, const json
 	}
 	CHECK(t,
 	      json_is_string(json_object_get(o, "apiVersion")) &&
-		  json_is_string(json_object_get(o, "kind")),
+		      json_is_string(json_object_get(o, "kind")),
 	      "%s: object without apiVersion/kind", line);
 	CHECK(t, !json_object_get(json_object_get(o, "metadata"), "managedFields"),
 	      "%s: managedFields kept", line);
 	cached = pw_k8s_get(
-	    t->k, kind,
-	    json_string_value(json_object_get(json_object_get(o, "metadata"), "namespace")),
-	    json_string_value(json_object_get(json_object_get(o, "metadata"), "name")));
+		t->k, kind,
+		json_string_value(json_object_get(json_object_get(o, "metadata"), "namespace")),
+		json_string_value(json_object_get(json_object_get(o, "metadata"), "name")));
 	switch (type) {
 	case PW_K8S_ADDED:
 		CHECK(t, !old_obj && new_obj, "%s: ADDED with old or without new", line);
@@ -459,14 +459,14 @@ static size_t log_count(struct t *t, const char *prefix)
 }
 
 static const char *const state_query[PW_K8S_NKINDS] = {
-    [PW_K8S_PODS] = "resource=pods&fieldSelector=spec.nodeName%3D" NODE,
-    [PW_K8S_POLICIES] = "resource=egresspolicies",
-    [PW_K8S_DNS_SERVICE] =
-	"resource=services&namespace=kube-system&fieldSelector=metadata.name%3Dkube-dns",
-    [PW_K8S_DNS_SLICES] = "resource=endpointslices&namespace=kube-system&labelSelector="
-			  "kubernetes.io%2Fservice-name%3Dkube-dns",
-    [PW_K8S_CLUSTER_POLICIES] = "resource=clusteregresspolicies",
-    [PW_K8S_NAMESPACES] = "resource=namespaces",
+	[PW_K8S_PODS] = "resource=pods&fieldSelector=spec.nodeName%3D" NODE,
+	[PW_K8S_POLICIES] = "resource=egresspolicies",
+	[PW_K8S_DNS_SERVICE] =
+		"resource=services&namespace=kube-system&fieldSelector=metadata.name%3Dkube-dns",
+	[PW_K8S_DNS_SLICES] = "resource=endpointslices&namespace=kube-system&labelSelector="
+			      "kubernetes.io%2Fservice-name%3Dkube-dns",
+	[PW_K8S_CLUSTER_POLICIES] = "resource=clusteregresspolicies",
+	[PW_K8S_NAMESPACES] = "resource=namespaces",
 };
 
 /* mirror == cache == server, for one kind. */
@@ -544,9 +544,9 @@ static void expect_watching(struct t *t, int ms)
 {
 	bool ok = WAIT_FOR(t,
 			   kstats(t, PW_K8S_PODS).watching && kstats(t, PW_K8S_POLICIES).watching &&
-			       kstats(t, PW_K8S_DNS_SERVICE).watching &&
-			       kstats(t, PW_K8S_DNS_SLICES).watching &&
-			       stat_int(t, "open_watches", NULL) >= 4,
+				   kstats(t, PW_K8S_DNS_SERVICE).watching &&
+				   kstats(t, PW_K8S_DNS_SLICES).watching &&
+				   stat_int(t, "open_watches", NULL) >= 4,
 			   ms);
 
 	CHECK(t, ok, "watches not open after %d ms", ms);
@@ -573,10 +573,11 @@ static void seed(struct t *t, int n_policies)
 		      policy(nss[i % 3], name, "coding-agent", "api.github.com"));
 	}
 	apply(t, "namespaces",
-	      json_pack("{s:{s:s,s:{s:s}}}", "metadata", "name", "agents", "labels", "tier", "agents"));
+	      json_pack("{s:{s:s,s:{s:s}}}", "metadata", "name", "agents", "labels", "tier",
+			"agents"));
 	apply(t, "clusteregresspolicies",
-	      json_pack("{s:s,s:s,s:{s:s},s:{s:{},s:[]}}", "apiVersion", "podwall.io/v1alpha1", "kind",
-			"ClusterEgressPolicy", "metadata", "name", "baseline", "spec",
+	      json_pack("{s:s,s:s,s:{s:s},s:{s:{},s:[]}}", "apiVersion", "podwall.io/v1alpha1",
+			"kind", "ClusterEgressPolicy", "metadata", "name", "baseline", "spec",
 			"namespaceSelector", "egress"));
 	apply(t, "services", dns_service("10.43.0.10", "fd00:43::a"));
 	apply(t, "services",
@@ -667,7 +668,7 @@ static void case_initial_sync(struct t *t)
 	CHECK(t,
 	      pw_k8s_pod_info(pw_k8s_get(t->k, PW_K8S_PODS, "kube-system", "a4"), &p, err,
 			      sizeof(err)) == 0 &&
-		  p.host_network,
+		      p.host_network,
 	      "a4 hostNetwork");
 	pw_k8s_pod_free(&p);
 
@@ -704,8 +705,9 @@ static void case_events(struct t *t)
 	o = pw_k8s_get(t->k, PW_K8S_PODS, "agents", "n1");
 	CHECK(t,
 	      o && !strcmp(json_string_value(json_object_get(
-			       json_object_get(json_object_get(o, "metadata"), "labels"), "app"))
-			       ?: "",
+				   json_object_get(json_object_get(o, "metadata"), "labels"),
+				   "app"))
+				   ?: "",
 			   "y"),
 	      "label change not in the cache");
 
@@ -1039,7 +1041,7 @@ static void case_unreachable_start(struct t *t)
 	for (int i = 0; i < PW_K8S_NKINDS; i++)
 		CHECK(t,
 		      t->errors_at_first[i] >= 1 &&
-			  t->before_sync[i] == json_object_size(pw_k8s_objects(t->k, i)),
+			      t->before_sync[i] == json_object_size(pw_k8s_objects(t->k, i)),
 		      "%s: changes before the sync", pw_k8s_kind_name((enum pw_k8s_kind)i));
 }
 
@@ -1157,34 +1159,34 @@ static const struct {
 	const char *name;
 	void (*fn)(struct t *t);
 } cases[] = {
-    {"initial_sync", case_initial_sync},
-    {"events", case_events},
-    {"watch_drop", case_watch_drop},
-    {"gone_event", case_gone_event},
-    {"gone_http", case_gone_http},
-    {"bookmarks", case_bookmarks},
-    {"watch_timeout", case_watch_timeout},
-    {"token_rotation", case_token_rotation},
-    {"token_401", case_token_401},
-    {"unreachable_start", case_unreachable_start},
-    {"list_page_failure", case_list_page_failure},
-    {"continue_expired", case_continue_expired},
-    {"bad_stream", case_bad_stream},
-    {"tls_incluster", case_tls_incluster},
-    {"tls_client_cert", case_tls_client_cert},
-    {"tls_wrong_ca", case_tls_wrong_ca},
+	{"initial_sync", case_initial_sync},
+	{"events", case_events},
+	{"watch_drop", case_watch_drop},
+	{"gone_event", case_gone_event},
+	{"gone_http", case_gone_http},
+	{"bookmarks", case_bookmarks},
+	{"watch_timeout", case_watch_timeout},
+	{"token_rotation", case_token_rotation},
+	{"token_401", case_token_401},
+	{"unreachable_start", case_unreachable_start},
+	{"list_page_failure", case_list_page_failure},
+	{"continue_expired", case_continue_expired},
+	{"bad_stream", case_bad_stream},
+	{"tls_incluster", case_tls_incluster},
+	{"tls_client_cert", case_tls_client_cert},
+	{"tls_wrong_ca", case_tls_wrong_ca},
 };
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"control", required_argument, NULL, 'c'},
-	    {"kubeconfig", required_argument, NULL, 'k'},
-	    {"incluster", required_argument, NULL, 'i'},
-	    {"workdir", required_argument, NULL, 'w'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"list", no_argument, NULL, 'l'},
-	    {},
+		{"control", required_argument, NULL, 'c'},
+		{"kubeconfig", required_argument, NULL, 'k'},
+		{"incluster", required_argument, NULL, 'i'},
+		{"workdir", required_argument, NULL, 'w'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"list", no_argument, NULL, 'l'},
+		{},
 	};
 	struct t t = {.epfd = -1};
 	const char *name;

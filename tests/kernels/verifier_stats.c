@@ -52,7 +52,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	bpf_object__for_each_map(m, obj) bpf_map__set_pin_path(m, NULL);
-	bpf_object__for_each_program(p, obj) {
+	bpf_object__for_each_program(p, obj)
+	{
 		char *buf = calloc(1, LOG_SZ);
 
 		if (!buf)
@@ -64,7 +65,8 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	err = bpf_object__load(obj);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	bpf_object__for_each_program(p, obj) {
+	bpf_object__for_each_program(p, obj)
+	{
 		size_t sz = 0;
 		const char *log = bpf_program__log_buf(p, &sz);
 		long insns = log ? stat_of(log, "processed ") : -1;
@@ -74,9 +76,9 @@ int main(int argc, char **argv)
 		const char *sd = log ? strstr(log, "stack depth ") : NULL;
 
 		printf("%-16s %s insns processed %ld, verification %ld us, stack depth %.*s\n",
-		       bpf_program__name(p), bpf_program__fd(p) >= 0 ? "loaded" : "NOT LOADED", insns,
-		       log ? stat_of(log, "verification time ") : -1, sd ? (int)strcspn(sd + 12, "\n") : 1,
-		       sd ? sd + 12 : "?");
+		       bpf_program__name(p), bpf_program__fd(p) >= 0 ? "loaded" : "NOT LOADED",
+		       insns, log ? stat_of(log, "verification time ") : -1,
+		       sd ? (int)strcspn(sd + 12, "\n") : 1, sd ? sd + 12 : "?");
 		if (err && log && *log) {
 			size_t len = strlen(log);
 

@@ -21,7 +21,8 @@
 #define FAKE_OPS     256
 
 #define FAKE_FITS(name, K, V, max, shown)                                                          \
-	_Static_assert(sizeof(K) <= FAKE_KEY_MAX && sizeof(V) <= FAKE_VAL_MAX, #name " fits the fake");
+	_Static_assert(sizeof(K) <= FAKE_KEY_MAX && sizeof(V) <= FAKE_VAL_MAX,                     \
+		       #name " fits the fake");
 PW_MAPS(FAKE_FITS)
 #undef FAKE_FITS
 
@@ -47,7 +48,7 @@ struct fake_maps {
 	size_t n;
 	struct fake_op ops[FAKE_OPS];
 	size_t n_ops;
-	int fail_id;  /* updates of this map fail with fail_err (-1: none) */
+	int fail_id; /* updates of this map fail with fail_err (-1: none) */
 	int fail_err;
 };
 

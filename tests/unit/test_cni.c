@@ -110,15 +110,15 @@ static int fake_classify(const char *name, void *ctx)
 }
 
 static const struct fake_if host_v4[] = {
-    {"pwbr0", PW_IFACE_BRIDGE},
-    {"veth25e8d44f", PW_IFACE_VETH},
-    {"vetha79f7701", PW_IFACE_VETH},
-    {NULL, 0},
+	{"pwbr0", PW_IFACE_BRIDGE},
+	{"veth25e8d44f", PW_IFACE_VETH},
+	{"vetha79f7701", PW_IFACE_VETH},
+	{NULL, 0},
 };
 static const struct fake_if host_ds[] = {
-    {"cni0", PW_IFACE_BRIDGE},
-    {"veth5f2c9a1b", PW_IFACE_VETH},
-    {NULL, 0},
+	{"cni0", PW_IFACE_BRIDGE},
+	{"veth5f2c9a1b", PW_IFACE_VETH},
+	{NULL, 0},
 };
 
 /* ---- versions and commands ---- */
@@ -158,23 +158,24 @@ static void test_env_check(void **state)
 		int ret;
 		const char *msg;
 	} rows[] = {
-	    {"abc123", "/var/run/netns/p", "eth0", PW_CNI_ADD, 0, NULL},
-	    {"a_b.c-d", "/proc/42/ns/net", "net1", PW_CNI_CHECK, 0, NULL},
-	    {"abc123", NULL, NULL, PW_CNI_DEL, 0, NULL},
-	    {NULL, "/var/run/netns/p", "eth0", PW_CNI_ADD, -EINVAL, "CNI_CONTAINERID: not set"},
-	    {NULL, NULL, NULL, PW_CNI_DEL, -EINVAL, "CNI_CONTAINERID: not set"},
-	    {"-abc", "/n", "eth0", PW_CNI_ADD, -EINVAL, "CNI_CONTAINERID: invalid \"-abc\""},
-	    {"a b", "/n", "eth0", PW_CNI_ADD, -EINVAL, "CNI_CONTAINERID: invalid \"a b\""},
-	    {"abc", NULL, "eth0", PW_CNI_ADD, -EINVAL, "CNI_NETNS: not set"},
-	    {"abc", "netns", "eth0", PW_CNI_ADD, -EINVAL, "CNI_NETNS: invalid \"netns\""},
-	    {"abc", "/n/x", NULL, PW_CNI_ADD, -EINVAL, "CNI_IFNAME: not set"},
-	    {"abc", "/n/x", "eth0/1", PW_CNI_ADD, -EINVAL, NULL},
-	    {"abc", "/n/x", "averyveryverylongname", PW_CNI_ADD, -EINVAL, NULL},
+		{"abc123", "/var/run/netns/p", "eth0", PW_CNI_ADD, 0, NULL},
+		{"a_b.c-d", "/proc/42/ns/net", "net1", PW_CNI_CHECK, 0, NULL},
+		{"abc123", NULL, NULL, PW_CNI_DEL, 0, NULL},
+		{NULL, "/var/run/netns/p", "eth0", PW_CNI_ADD, -EINVAL, "CNI_CONTAINERID: not set"},
+		{NULL, NULL, NULL, PW_CNI_DEL, -EINVAL, "CNI_CONTAINERID: not set"},
+		{"-abc", "/n", "eth0", PW_CNI_ADD, -EINVAL, "CNI_CONTAINERID: invalid \"-abc\""},
+		{"a b", "/n", "eth0", PW_CNI_ADD, -EINVAL, "CNI_CONTAINERID: invalid \"a b\""},
+		{"abc", NULL, "eth0", PW_CNI_ADD, -EINVAL, "CNI_NETNS: not set"},
+		{"abc", "netns", "eth0", PW_CNI_ADD, -EINVAL, "CNI_NETNS: invalid \"netns\""},
+		{"abc", "/n/x", NULL, PW_CNI_ADD, -EINVAL, "CNI_IFNAME: not set"},
+		{"abc", "/n/x", "eth0/1", PW_CNI_ADD, -EINVAL, NULL},
+		{"abc", "/n/x", "averyveryverylongname", PW_CNI_ADD, -EINVAL, NULL},
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		struct pw_cni_env env = {
-		    .container_id = rows[i].id, .netns = rows[i].netns, .ifname = rows[i].ifname};
+		struct pw_cni_env env = {.container_id = rows[i].id,
+					 .netns = rows[i].netns,
+					 .ifname = rows[i].ifname};
 		struct pw_cni_error e = {0};
 		int ret = pw_cni_env_check(&env, rows[i].cmd, &e);
 
@@ -278,8 +279,8 @@ static void run_conf_rows(const struct conf_row *rows, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		struct pw_cni_conf conf;
 		struct pw_cni_error e = {0};
-		int ret =
-		    pw_cni_conf_parse(rows[i].json, strlen(rows[i].json), PW_CNI_DEL, &conf, &e);
+		int ret = pw_cni_conf_parse(rows[i].json, strlen(rows[i].json), PW_CNI_DEL, &conf,
+					    &e);
 
 		if (!ret) {
 			pw_cni_conf_free(&conf);
@@ -298,29 +299,29 @@ static void run_conf_rows(const struct conf_row *rows, size_t n)
 static void test_conf_bad_fields(void **state)
 {
 	static const struct conf_row rows[] = {
-	    {"{\"name\":\"n\",\"type\":\"t\"}", PW_CNI_E_CONFIG, "cniVersion: missing"},
-	    {"{\"cniVersion\":1,\"name\":\"n\",\"type\":\"t\"}", PW_CNI_E_CONFIG,
-	     "cniVersion: must be a non-empty string"},
-	    {"{\"cniVersion\":\"0.2.0\",\"name\":\"n\",\"type\":\"t\"}", PW_CNI_E_VERSION,
-	     "incompatible CNI version \"0.2.0\""},
-	    {"{\"cniVersion\":\"1.0.0\",\"type\":\"t\"}", PW_CNI_E_CONFIG, "name: missing"},
-	    {"{\"cniVersion\":\"1.0.0\",\"name\":\"\",\"type\":\"t\"}", PW_CNI_E_CONFIG,
-	     "name: must be a non-empty string"},
-	    {"{\"cniVersion\":\"1.0.0\",\"name\":\"n\"}", PW_CNI_E_CONFIG, "type: missing"},
-	    {"{" HDR ",\"socket\":\"run/pw.sock\"}", PW_CNI_E_CONFIG,
-	     "socket: invalid \"run/pw.sock\""},
-	    {"{" HDR ",\"socket\":7}", PW_CNI_E_CONFIG, "socket: must be a non-empty string"},
-	    {"{" HDR ",\"timeoutSeconds\":0}", PW_CNI_E_CONFIG,
-	     "timeoutSeconds: must be an integer from 1 to 300"},
-	    {"{" HDR ",\"timeoutSeconds\":301}", PW_CNI_E_CONFIG,
-	     "timeoutSeconds: must be an integer from 1 to 300"},
-	    {"{" HDR ",\"timeoutSeconds\":\"10\"}", PW_CNI_E_CONFIG,
-	     "timeoutSeconds: must be an integer from 1 to 300"},
-	    {"{" HDR ",\"timeoutSeconds\":2.5}", PW_CNI_E_CONFIG,
-	     "timeoutSeconds: must be an integer from 1 to 300"},
-	    {"{" HDR ",\"prevResult\":[]}", PW_CNI_E_CONFIG, "prevResult: not an object"},
-	    {"{" HDR ",\"name\":\"m\"}", PW_CNI_E_DECODE,
-	     "network configuration on stdin is not valid JSON (line 1, column 60)"},
+		{"{\"name\":\"n\",\"type\":\"t\"}", PW_CNI_E_CONFIG, "cniVersion: missing"},
+		{"{\"cniVersion\":1,\"name\":\"n\",\"type\":\"t\"}", PW_CNI_E_CONFIG,
+		 "cniVersion: must be a non-empty string"},
+		{"{\"cniVersion\":\"0.2.0\",\"name\":\"n\",\"type\":\"t\"}", PW_CNI_E_VERSION,
+		 "incompatible CNI version \"0.2.0\""},
+		{"{\"cniVersion\":\"1.0.0\",\"type\":\"t\"}", PW_CNI_E_CONFIG, "name: missing"},
+		{"{\"cniVersion\":\"1.0.0\",\"name\":\"\",\"type\":\"t\"}", PW_CNI_E_CONFIG,
+		 "name: must be a non-empty string"},
+		{"{\"cniVersion\":\"1.0.0\",\"name\":\"n\"}", PW_CNI_E_CONFIG, "type: missing"},
+		{"{" HDR ",\"socket\":\"run/pw.sock\"}", PW_CNI_E_CONFIG,
+		 "socket: invalid \"run/pw.sock\""},
+		{"{" HDR ",\"socket\":7}", PW_CNI_E_CONFIG, "socket: must be a non-empty string"},
+		{"{" HDR ",\"timeoutSeconds\":0}", PW_CNI_E_CONFIG,
+		 "timeoutSeconds: must be an integer from 1 to 300"},
+		{"{" HDR ",\"timeoutSeconds\":301}", PW_CNI_E_CONFIG,
+		 "timeoutSeconds: must be an integer from 1 to 300"},
+		{"{" HDR ",\"timeoutSeconds\":\"10\"}", PW_CNI_E_CONFIG,
+		 "timeoutSeconds: must be an integer from 1 to 300"},
+		{"{" HDR ",\"timeoutSeconds\":2.5}", PW_CNI_E_CONFIG,
+		 "timeoutSeconds: must be an integer from 1 to 300"},
+		{"{" HDR ",\"prevResult\":[]}", PW_CNI_E_CONFIG, "prevResult: not an object"},
+		{"{" HDR ",\"name\":\"m\"}", PW_CNI_E_DECODE,
+		 "network configuration on stdin is not valid JSON (line 1, column 60)"},
 	};
 
 	run_conf_rows(rows, sizeof(rows) / sizeof(rows[0]));
@@ -329,34 +330,34 @@ static void test_conf_bad_fields(void **state)
 static void test_conf_bad_labels(void **state)
 {
 	static const struct conf_row rows[] = {
-	    {"{" HDR ",\"args\":[]}", PW_CNI_E_CONFIG, "args: not an object"},
-	    {"{" HDR ",\"args\":{\"cni\":1}}", PW_CNI_E_CONFIG, "args.cni: not an object"},
-	    {"{" HDR ",\"args\":{\"cni\":{\"labels\":{\"app\":\"x\"}}}}", PW_CNI_E_CONFIG,
-	     "args.cni.labels: not an array"},
-	    {"{" HDR ",\"args\":{\"cni\":{\"labels\":[\"app=x\"]}}}", PW_CNI_E_CONFIG,
-	     "args.cni.labels[0]: needs string \"key\" and \"value\""},
-	    {"{" HDR ",\"args\":{\"cni\":{\"labels\":[{\"key\":\"app\"}]}}}", PW_CNI_E_CONFIG,
-	     "args.cni.labels[0]: needs string \"key\" and \"value\""},
-	    {"{" HDR ",\"args\":{\"cni\":{\"labels\":[{\"key\":\"app\",\"value\":1}]}}}",
-	     PW_CNI_E_CONFIG, "args.cni.labels[0]: needs string \"key\" and \"value\""},
-	    {"{" HDR ",\"args\":{\"cni\":{\"labels\":[{\"key\":\"a\",\"value\":\"1\"},"
-	     "{\"key\":\"-app\",\"value\":\"x\"}]}}}",
-	     PW_CNI_E_CONFIG, "args.cni.labels[1].key: invalid \"-app\""},
-	    {"{" HDR ",\"args\":{\"cni\":{\"labels\":[{\"key\":\"\",\"value\":\"x\"}]}}}",
-	     PW_CNI_E_CONFIG, "args.cni.labels[0].key: invalid \"\""},
-	    {"{" HDR ",\"args\":{\"cni\":{\"labels\":[{\"key\":\"Bad_Prefix/app\","
-	     "\"value\":\"x\"}]}}}",
-	     PW_CNI_E_CONFIG, "args.cni.labels[0].key: invalid \"Bad_Prefix/app\""},
-	    {"{" HDR ",\"args\":{\"cni\":{\"labels\":[{\"key\":\"a\",\"value\":"
-	     "\"0123456789012345678901234567890123456789012345678901234567890123\"}]}}}",
-	     PW_CNI_E_CONFIG,
-	     "args.cni.labels[0].value: invalid "
-	     "\"0123456789012345678901234567890123456789012345678901234567890123\""},
-	    {"{" HDR ",\"args\":{\"cni\":{\"labels\":[{\"key\":\"a\",\"value\":\"x y\"}]}}}",
-	     PW_CNI_E_CONFIG, "args.cni.labels[0].value: invalid \"x y\""},
-	    {"{" HDR ",\"args\":{\"cni\":{\"labels\":[{\"key\":\"a\",\"value\":\"x\"},"
-	     "{\"key\":\"a\",\"value\":\"y\"}]}}}",
-	     PW_CNI_E_CONFIG, "args.cni.labels[1].key: \"a\" given twice"},
+		{"{" HDR ",\"args\":[]}", PW_CNI_E_CONFIG, "args: not an object"},
+		{"{" HDR ",\"args\":{\"cni\":1}}", PW_CNI_E_CONFIG, "args.cni: not an object"},
+		{"{" HDR ",\"args\":{\"cni\":{\"labels\":{\"app\":\"x\"}}}}", PW_CNI_E_CONFIG,
+		 "args.cni.labels: not an array"},
+		{"{" HDR ",\"args\":{\"cni\":{\"labels\":[\"app=x\"]}}}", PW_CNI_E_CONFIG,
+		 "args.cni.labels[0]: needs string \"key\" and \"value\""},
+		{"{" HDR ",\"args\":{\"cni\":{\"labels\":[{\"key\":\"app\"}]}}}", PW_CNI_E_CONFIG,
+		 "args.cni.labels[0]: needs string \"key\" and \"value\""},
+		{"{" HDR ",\"args\":{\"cni\":{\"labels\":[{\"key\":\"app\",\"value\":1}]}}}",
+		 PW_CNI_E_CONFIG, "args.cni.labels[0]: needs string \"key\" and \"value\""},
+		{"{" HDR ",\"args\":{\"cni\":{\"labels\":[{\"key\":\"a\",\"value\":\"1\"},"
+		 "{\"key\":\"-app\",\"value\":\"x\"}]}}}",
+		 PW_CNI_E_CONFIG, "args.cni.labels[1].key: invalid \"-app\""},
+		{"{" HDR ",\"args\":{\"cni\":{\"labels\":[{\"key\":\"\",\"value\":\"x\"}]}}}",
+		 PW_CNI_E_CONFIG, "args.cni.labels[0].key: invalid \"\""},
+		{"{" HDR ",\"args\":{\"cni\":{\"labels\":[{\"key\":\"Bad_Prefix/app\","
+		 "\"value\":\"x\"}]}}}",
+		 PW_CNI_E_CONFIG, "args.cni.labels[0].key: invalid \"Bad_Prefix/app\""},
+		{"{" HDR ",\"args\":{\"cni\":{\"labels\":[{\"key\":\"a\",\"value\":"
+		 "\"0123456789012345678901234567890123456789012345678901234567890123\"}]}}}",
+		 PW_CNI_E_CONFIG,
+		 "args.cni.labels[0].value: invalid "
+		 "\"0123456789012345678901234567890123456789012345678901234567890123\""},
+		{"{" HDR ",\"args\":{\"cni\":{\"labels\":[{\"key\":\"a\",\"value\":\"x y\"}]}}}",
+		 PW_CNI_E_CONFIG, "args.cni.labels[0].value: invalid \"x y\""},
+		{"{" HDR ",\"args\":{\"cni\":{\"labels\":[{\"key\":\"a\",\"value\":\"x\"},"
+		 "{\"key\":\"a\",\"value\":\"y\"}]}}}",
+		 PW_CNI_E_CONFIG, "args.cni.labels[1].key: \"a\" given twice"},
 	};
 
 	run_conf_rows(rows, sizeof(rows) / sizeof(rows[0]));
@@ -372,54 +373,56 @@ static void test_args_table(void **state)
 		int ret;
 		const char *ns, *name, *uid, *msg;
 	} rows[] = {
-	    {"IgnoreUnknown=1;K8S_POD_NAMESPACE=agents;K8S_POD_NAME=coder-7f9c;"
-	     "K8S_POD_INFRA_CONTAINER_ID=4f1d0c3a9b;K8S_POD_UID=1b4e28ba-2fa1-11d2-883f-"
-	     "0016d3cca427",
-	     true, 0, "agents", "coder-7f9c", "1b4e28ba-2fa1-11d2-883f-0016d3cca427", NULL},
-	    {"K8S_POD_NAMESPACE=agents;K8S_POD_NAME=a.b-c", true, 0, "agents", "a.b-c", "", NULL},
-	    {"IgnoreUnknown=true;FOO=bar;K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p", true, 0, "ns", "p",
-	     "", NULL},
-	    {"FOO=bar;K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p;IgnoreUnknown=1", true, 0, "ns", "p", "",
-	     NULL},
-	    {"", false, 0, "", "", "", NULL},
-	    {NULL, false, 0, "", "", "", NULL},
-	    {"IgnoreUnknown=1", false, 0, "", "", "", NULL},
-	    {"K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p;FOO=bar", true, -EINVAL, NULL, NULL, NULL,
-	     "CNI_ARGS: unknown key \"FOO\""},
-	    {"IgnoreUnknown=0;FOO=bar", false, -EINVAL, NULL, NULL, NULL,
-	     "CNI_ARGS: unknown key \"FOO\""},
-	    {"IgnoreUnknown=1;K8S_POD_NAMESPACE=ns", true, -EINVAL, NULL, NULL, NULL,
-	     "CNI_ARGS: K8S_POD_NAME missing"},
-	    {"IgnoreUnknown=1;K8S_POD_NAME=p", true, -EINVAL, NULL, NULL, NULL,
-	     "CNI_ARGS: K8S_POD_NAMESPACE missing"},
-	    {"", true, -EINVAL, NULL, NULL, NULL, "CNI_ARGS: K8S_POD_NAMESPACE missing"},
-	    {"IgnoreUnknown=1;K8S_POD_NAMESPACE=ns;K8S_POD_NAME=", true, -EINVAL, NULL, NULL, NULL,
-	     "CNI_ARGS: invalid K8S_POD_NAME \"\""},
-	    {"garbage", false, -EINVAL, NULL, NULL, NULL, "CNI_ARGS: invalid pair \"garbage\""},
-	    {"IgnoreUnknown=1;;K8S_POD_NAME=p", false, -EINVAL, NULL, NULL, NULL,
-	     "CNI_ARGS: invalid pair \"\""},
-	    {"IgnoreUnknown=1;K8S_POD_NAME=p;", false, -EINVAL, NULL, NULL, NULL,
-	     "CNI_ARGS: invalid pair \"\""},
-	    {"=x", false, -EINVAL, NULL, NULL, NULL, "CNI_ARGS: invalid pair \"=x\""},
-	    {"K8S_POD_NAME=a=b", false, -EINVAL, NULL, NULL, NULL,
-	     "CNI_ARGS: invalid pair \"K8S_POD_NAME=a=b\""},
-	    {"IgnoreUnknown=yes", false, -EINVAL, NULL, NULL, NULL,
-	     "CNI_ARGS: invalid IgnoreUnknown \"yes\""},
-	    {"K8S_POD_NAMESPACE=Agents;K8S_POD_NAME=p", true, -EINVAL, NULL, NULL, NULL,
-	     "CNI_ARGS: invalid K8S_POD_NAMESPACE \"Agents\""},
-	    {"K8S_POD_NAMESPACE=a.b;K8S_POD_NAME=p", true, -EINVAL, NULL, NULL, NULL,
-	     "CNI_ARGS: invalid K8S_POD_NAMESPACE \"a.b\""},
-	    {"K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p-", true, -EINVAL, NULL, NULL, NULL,
-	     "CNI_ARGS: invalid K8S_POD_NAME \"p-\""},
-	    {"K8S_POD_NAMESPACE=ns;K8S_POD_NAME=a..b", true, -EINVAL, NULL, NULL, NULL,
-	     "CNI_ARGS: invalid K8S_POD_NAME \"a..b\""},
-	    {"K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p;K8S_POD_UID=a b", true, -EINVAL, NULL, NULL, NULL,
-	     "CNI_ARGS: invalid K8S_POD_UID \"a b\""},
-	    {"K8S_POD_NAMESPACE=ns;K8S_POD_NAMESPACE=ns2;K8S_POD_NAME=p", true, -EINVAL, NULL, NULL,
-	     NULL, "CNI_ARGS: K8S_POD_NAMESPACE given twice"},
-	    {"K8S_POD_NAMESPACE=0123456789012345678901234567890123456789012345678901234567890123;"
-	     "K8S_POD_NAME=p",
-	     true, -EINVAL, NULL, NULL, NULL, NULL},
+		{"IgnoreUnknown=1;K8S_POD_NAMESPACE=agents;K8S_POD_NAME=coder-7f9c;"
+		 "K8S_POD_INFRA_CONTAINER_ID=4f1d0c3a9b;K8S_POD_UID=1b4e28ba-2fa1-11d2-883f-"
+		 "0016d3cca427",
+		 true, 0, "agents", "coder-7f9c", "1b4e28ba-2fa1-11d2-883f-0016d3cca427", NULL},
+		{"K8S_POD_NAMESPACE=agents;K8S_POD_NAME=a.b-c", true, 0, "agents", "a.b-c", "",
+		 NULL},
+		{"IgnoreUnknown=true;FOO=bar;K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p", true, 0, "ns",
+		 "p", "", NULL},
+		{"FOO=bar;K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p;IgnoreUnknown=1", true, 0, "ns", "p",
+		 "", NULL},
+		{"", false, 0, "", "", "", NULL},
+		{NULL, false, 0, "", "", "", NULL},
+		{"IgnoreUnknown=1", false, 0, "", "", "", NULL},
+		{"K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p;FOO=bar", true, -EINVAL, NULL, NULL, NULL,
+		 "CNI_ARGS: unknown key \"FOO\""},
+		{"IgnoreUnknown=0;FOO=bar", false, -EINVAL, NULL, NULL, NULL,
+		 "CNI_ARGS: unknown key \"FOO\""},
+		{"IgnoreUnknown=1;K8S_POD_NAMESPACE=ns", true, -EINVAL, NULL, NULL, NULL,
+		 "CNI_ARGS: K8S_POD_NAME missing"},
+		{"IgnoreUnknown=1;K8S_POD_NAME=p", true, -EINVAL, NULL, NULL, NULL,
+		 "CNI_ARGS: K8S_POD_NAMESPACE missing"},
+		{"", true, -EINVAL, NULL, NULL, NULL, "CNI_ARGS: K8S_POD_NAMESPACE missing"},
+		{"IgnoreUnknown=1;K8S_POD_NAMESPACE=ns;K8S_POD_NAME=", true, -EINVAL, NULL, NULL,
+		 NULL, "CNI_ARGS: invalid K8S_POD_NAME \"\""},
+		{"garbage", false, -EINVAL, NULL, NULL, NULL, "CNI_ARGS: invalid pair \"garbage\""},
+		{"IgnoreUnknown=1;;K8S_POD_NAME=p", false, -EINVAL, NULL, NULL, NULL,
+		 "CNI_ARGS: invalid pair \"\""},
+		{"IgnoreUnknown=1;K8S_POD_NAME=p;", false, -EINVAL, NULL, NULL, NULL,
+		 "CNI_ARGS: invalid pair \"\""},
+		{"=x", false, -EINVAL, NULL, NULL, NULL, "CNI_ARGS: invalid pair \"=x\""},
+		{"K8S_POD_NAME=a=b", false, -EINVAL, NULL, NULL, NULL,
+		 "CNI_ARGS: invalid pair \"K8S_POD_NAME=a=b\""},
+		{"IgnoreUnknown=yes", false, -EINVAL, NULL, NULL, NULL,
+		 "CNI_ARGS: invalid IgnoreUnknown \"yes\""},
+		{"K8S_POD_NAMESPACE=Agents;K8S_POD_NAME=p", true, -EINVAL, NULL, NULL, NULL,
+		 "CNI_ARGS: invalid K8S_POD_NAMESPACE \"Agents\""},
+		{"K8S_POD_NAMESPACE=a.b;K8S_POD_NAME=p", true, -EINVAL, NULL, NULL, NULL,
+		 "CNI_ARGS: invalid K8S_POD_NAMESPACE \"a.b\""},
+		{"K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p-", true, -EINVAL, NULL, NULL, NULL,
+		 "CNI_ARGS: invalid K8S_POD_NAME \"p-\""},
+		{"K8S_POD_NAMESPACE=ns;K8S_POD_NAME=a..b", true, -EINVAL, NULL, NULL, NULL,
+		 "CNI_ARGS: invalid K8S_POD_NAME \"a..b\""},
+		{"K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p;K8S_POD_UID=a b", true, -EINVAL, NULL, NULL,
+		 NULL, "CNI_ARGS: invalid K8S_POD_UID \"a b\""},
+		{"K8S_POD_NAMESPACE=ns;K8S_POD_NAMESPACE=ns2;K8S_POD_NAME=p", true, -EINVAL, NULL,
+		 NULL, NULL, "CNI_ARGS: K8S_POD_NAMESPACE given twice"},
+		{"K8S_POD_NAMESPACE="
+		 "0123456789012345678901234567890123456789012345678901234567890123;"
+		 "K8S_POD_NAME=p",
+		 true, -EINVAL, NULL, NULL, NULL, NULL},
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -502,66 +505,68 @@ static void test_prev_errors(void **state)
 		int ret, code;
 		const char *msg;
 	} rows[] = {
-	    /* no host-side interface at all (macvlan-like) */
-	    {"[{\"name\":\"eth0\",\"sandbox\":\"/var/run/netns/p\"}]",
-	     "[{\"interface\":0,\"address\":\"10.99.0.2/24\"}]", "eth0", -ENODEV, PW_CNI_E_NO_VETH,
-	     "no host-side veth for eth0 found"},
-	    /* only the bridge is on the host side */
-	    {"[{\"name\":\"pwbr0\"},{\"name\":\"eth0\",\"sandbox\":\"/n\"}]", NULL, "eth0", -ENODEV,
-	     PW_CNI_E_NO_VETH, "no host-side veth for eth0 found"},
-	    /* the veth named in prevResult is not in this namespace */
-	    {"[{\"name\":\"pwbr0\"},{\"name\":\"vethgone\"},{\"name\":\"eth0\",\"sandbox\":\"/"
-	     "n\"}]",
-	     NULL, "eth0", -ENODEV, PW_CNI_E_NO_VETH, "no host-side veth for eth0 found"},
-	    /* two veths: refuse rather than guess */
-	    {"[{\"name\":\"veth25e8d44f\"},{\"name\":\"vetha79f7701\"},{\"name\":\"eth0\","
-	     "\"sandbox\":\"/n\"}]",
-	     "[{\"address\":\"10.99.0.2/24\"}]", "eth0", -ENODEV, PW_CNI_E_NO_VETH,
-	     "ambiguous prevResult: 2 host-side veths (veth25e8d44f, vetha79f7701) for eth0"},
-	    {NULL, NULL, "net1", -EINVAL, PW_CNI_E_CONFIG,
-	     "prevResult.interfaces: no container interface named net1"},
-	    /* eth0 without a sandbox is not the container side */
-	    {"[{\"name\":\"veth25e8d44f\"},{\"name\":\"eth0\"}]", NULL, "eth0", -EINVAL,
-	     PW_CNI_E_CONFIG, "prevResult.interfaces: no container interface named eth0"},
-	    {"[]", NULL, "eth0", -EINVAL, PW_CNI_E_CONFIG,
-	     "prevResult.interfaces: missing or empty"},
-	    {"{}", NULL, "eth0", -EINVAL, PW_CNI_E_CONFIG,
-	     "prevResult.interfaces: missing or empty"},
-	    {"[{\"name\":\"a/b\"},{\"name\":\"eth0\",\"sandbox\":\"/n\"}]", NULL, "eth0", -EINVAL,
-	     PW_CNI_E_CONFIG, "prevResult.interfaces[0]: malformed"},
-	    {"[{\"mac\":\"x\"},{\"name\":\"eth0\",\"sandbox\":\"/n\"}]", NULL, "eth0", -EINVAL,
-	     PW_CNI_E_CONFIG, "prevResult.interfaces[0]: malformed"},
-	    {"[{\"name\":\"veth25e8d44f\",\"sandbox\":1},{\"name\":\"eth0\",\"sandbox\":\"/n\"}]",
-	     NULL, "eth0", -EINVAL, PW_CNI_E_CONFIG, "prevResult.interfaces[0]: malformed"},
-	    /* only the gateway address of the bridge: nothing for the pod */
-	    {NULL, "[{\"interface\":0,\"address\":\"10.99.0.1/24\"}]", "eth0", -EINVAL,
-	     PW_CNI_E_CONFIG, "prevResult.ips: no address for eth0"},
-	    {NULL, "[]", "eth0", -EINVAL, PW_CNI_E_CONFIG, "prevResult.ips: no address for eth0"},
-	    {NULL, "{}", "eth0", -EINVAL, PW_CNI_E_CONFIG, "prevResult.ips: not an array"},
-	    {NULL, "[{\"interface\":3,\"address\":\"10.99.0.2/24\"}]", "eth0", -EINVAL,
-	     PW_CNI_E_CONFIG,
-	     "prevResult.ips[0].interface: not an index into prevResult.interfaces"},
-	    {NULL, "[{\"interface\":-1,\"address\":\"10.99.0.2/24\"}]", "eth0", -EINVAL,
-	     PW_CNI_E_CONFIG,
-	     "prevResult.ips[0].interface: not an index into prevResult.interfaces"},
-	    {NULL, "[{\"interface\":2}]", "eth0", -EINVAL, PW_CNI_E_CONFIG,
-	     "prevResult.ips[0].address: missing"},
-	    {NULL, "[{\"interface\":2,\"address\":\"10.99.0.2\"}]", "eth0", -EINVAL,
-	     PW_CNI_E_CONFIG, "prevResult.ips[0].address: invalid \"10.99.0.2\""},
-	    {NULL, "[{\"interface\":2,\"address\":\"10.99.0.2/33\"}]", "eth0", -EINVAL,
-	     PW_CNI_E_CONFIG, "prevResult.ips[0].address: invalid \"10.99.0.2/33\""},
-	    {NULL, "[{\"interface\":2,\"address\":\"10.99.0.2/+4\"}]", "eth0", -EINVAL,
-	     PW_CNI_E_CONFIG, "prevResult.ips[0].address: invalid \"10.99.0.2/+4\""},
-	    {NULL, "[{\"interface\":2,\"address\":\"pod/24\"}]", "eth0", -EINVAL, PW_CNI_E_CONFIG,
-	     "prevResult.ips[0].address: invalid \"pod/24\""},
+		/* no host-side interface at all (macvlan-like) */
+		{"[{\"name\":\"eth0\",\"sandbox\":\"/var/run/netns/p\"}]",
+		 "[{\"interface\":0,\"address\":\"10.99.0.2/24\"}]", "eth0", -ENODEV,
+		 PW_CNI_E_NO_VETH, "no host-side veth for eth0 found"},
+		/* only the bridge is on the host side */
+		{"[{\"name\":\"pwbr0\"},{\"name\":\"eth0\",\"sandbox\":\"/n\"}]", NULL, "eth0",
+		 -ENODEV, PW_CNI_E_NO_VETH, "no host-side veth for eth0 found"},
+		/* the veth named in prevResult is not in this namespace */
+		{"[{\"name\":\"pwbr0\"},{\"name\":\"vethgone\"},{\"name\":\"eth0\",\"sandbox\":\"/"
+		 "n\"}]",
+		 NULL, "eth0", -ENODEV, PW_CNI_E_NO_VETH, "no host-side veth for eth0 found"},
+		/* two veths: refuse rather than guess */
+		{"[{\"name\":\"veth25e8d44f\"},{\"name\":\"vetha79f7701\"},{\"name\":\"eth0\","
+		 "\"sandbox\":\"/n\"}]",
+		 "[{\"address\":\"10.99.0.2/24\"}]", "eth0", -ENODEV, PW_CNI_E_NO_VETH,
+		 "ambiguous prevResult: 2 host-side veths (veth25e8d44f, vetha79f7701) for eth0"},
+		{NULL, NULL, "net1", -EINVAL, PW_CNI_E_CONFIG,
+		 "prevResult.interfaces: no container interface named net1"},
+		/* eth0 without a sandbox is not the container side */
+		{"[{\"name\":\"veth25e8d44f\"},{\"name\":\"eth0\"}]", NULL, "eth0", -EINVAL,
+		 PW_CNI_E_CONFIG, "prevResult.interfaces: no container interface named eth0"},
+		{"[]", NULL, "eth0", -EINVAL, PW_CNI_E_CONFIG,
+		 "prevResult.interfaces: missing or empty"},
+		{"{}", NULL, "eth0", -EINVAL, PW_CNI_E_CONFIG,
+		 "prevResult.interfaces: missing or empty"},
+		{"[{\"name\":\"a/b\"},{\"name\":\"eth0\",\"sandbox\":\"/n\"}]", NULL, "eth0",
+		 -EINVAL, PW_CNI_E_CONFIG, "prevResult.interfaces[0]: malformed"},
+		{"[{\"mac\":\"x\"},{\"name\":\"eth0\",\"sandbox\":\"/n\"}]", NULL, "eth0", -EINVAL,
+		 PW_CNI_E_CONFIG, "prevResult.interfaces[0]: malformed"},
+		{"[{\"name\":\"veth25e8d44f\",\"sandbox\":1},{\"name\":\"eth0\",\"sandbox\":\"/"
+		 "n\"}]",
+		 NULL, "eth0", -EINVAL, PW_CNI_E_CONFIG, "prevResult.interfaces[0]: malformed"},
+		/* only the gateway address of the bridge: nothing for the pod */
+		{NULL, "[{\"interface\":0,\"address\":\"10.99.0.1/24\"}]", "eth0", -EINVAL,
+		 PW_CNI_E_CONFIG, "prevResult.ips: no address for eth0"},
+		{NULL, "[]", "eth0", -EINVAL, PW_CNI_E_CONFIG,
+		 "prevResult.ips: no address for eth0"},
+		{NULL, "{}", "eth0", -EINVAL, PW_CNI_E_CONFIG, "prevResult.ips: not an array"},
+		{NULL, "[{\"interface\":3,\"address\":\"10.99.0.2/24\"}]", "eth0", -EINVAL,
+		 PW_CNI_E_CONFIG,
+		 "prevResult.ips[0].interface: not an index into prevResult.interfaces"},
+		{NULL, "[{\"interface\":-1,\"address\":\"10.99.0.2/24\"}]", "eth0", -EINVAL,
+		 PW_CNI_E_CONFIG,
+		 "prevResult.ips[0].interface: not an index into prevResult.interfaces"},
+		{NULL, "[{\"interface\":2}]", "eth0", -EINVAL, PW_CNI_E_CONFIG,
+		 "prevResult.ips[0].address: missing"},
+		{NULL, "[{\"interface\":2,\"address\":\"10.99.0.2\"}]", "eth0", -EINVAL,
+		 PW_CNI_E_CONFIG, "prevResult.ips[0].address: invalid \"10.99.0.2\""},
+		{NULL, "[{\"interface\":2,\"address\":\"10.99.0.2/33\"}]", "eth0", -EINVAL,
+		 PW_CNI_E_CONFIG, "prevResult.ips[0].address: invalid \"10.99.0.2/33\""},
+		{NULL, "[{\"interface\":2,\"address\":\"10.99.0.2/+4\"}]", "eth0", -EINVAL,
+		 PW_CNI_E_CONFIG, "prevResult.ips[0].address: invalid \"10.99.0.2/+4\""},
+		{NULL, "[{\"interface\":2,\"address\":\"pod/24\"}]", "eth0", -EINVAL,
+		 PW_CNI_E_CONFIG, "prevResult.ips[0].address: invalid \"pod/24\""},
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		json_t *prev = bridge_prev_with(rows[i].ifaces, rows[i].ips);
 		struct pw_cni_prev p;
 		struct pw_cni_error e = {0};
-		int ret =
-		    pw_cni_prev_parse(prev, rows[i].ifname, fake_classify, (void *)host_v4, &p, &e);
+		int ret = pw_cni_prev_parse(prev, rows[i].ifname, fake_classify, (void *)host_v4,
+					    &p, &e);
 
 		if (ret != rows[i].ret || e.code != rows[i].code || strcmp(e.msg, rows[i].msg))
 			fail_msg("row %zu: ret %d code %d \"%s\", want %d %d \"%s\"", i, ret,
@@ -619,15 +624,15 @@ static void test_classify_real(void **state)
 /* ---- requests, replies, stdout ---- */
 
 static const char want_add[] =
-    "{\"cmd\":\"cni_add\",\"container_id\":\"4f1d0c3a9b\",\"netns\":\"/var/run/netns/"
-    "cni-7d1e\",\"ifname\":\"eth0\",\"host_ifname\":\"veth5f2c9a1b\",\"namespace\":\"agents\","
-    "\"name\":\"coder-0\",\"labels\":{\"app\":\"coding-agent\"},\"ips\":[\"10.42.0.5/24\","
-    "\"2001:db8:42::5/64\"],\"mac\":\"0a:58:0a:2a:00:05\"}";
+	"{\"cmd\":\"cni_add\",\"container_id\":\"4f1d0c3a9b\",\"netns\":\"/var/run/netns/"
+	"cni-7d1e\",\"ifname\":\"eth0\",\"host_ifname\":\"veth5f2c9a1b\",\"namespace\":\"agents\","
+	"\"name\":\"coder-0\",\"labels\":{\"app\":\"coding-agent\"},\"ips\":[\"10.42.0.5/24\","
+	"\"2001:db8:42::5/64\"],\"mac\":\"0a:58:0a:2a:00:05\"}";
 
 static void test_add_request(void **state)
 {
 	struct pw_cni_env env = {
-	    .container_id = "4f1d0c3a9b", .netns = "/var/run/netns/cni-7d1e", .ifname = "eth0"};
+		.container_id = "4f1d0c3a9b", .netns = "/var/run/netns/cni-7d1e", .ifname = "eth0"};
 	char *s = netconf("1.0.0", "bridge-dualstack-result.json",
 			  "{\"args\":{\"cni\":{\"labels\":[{\"key\":\"app\",\"value\":"
 			  "\"coding-agent\"}]}}}");
@@ -643,9 +648,9 @@ static void test_add_request(void **state)
 					   "K8S_POD_NAME=coder-0",
 					   true, &args, &e),
 			 0);
-	assert_int_equal(
-	    pw_cni_prev_parse(conf.prev_result, "eth0", fake_classify, (void *)host_ds, &prev, &e),
-	    0);
+	assert_int_equal(pw_cni_prev_parse(conf.prev_result, "eth0", fake_classify, (void *)host_ds,
+					   &prev, &e),
+			 0);
 	req = pw_cni_add_request(&env, &conf, &args, &prev);
 	assert_non_null(req);
 	got = json_dumps(req, JSON_COMPACT);
@@ -675,13 +680,13 @@ static void test_reply_check(void **state)
 		int ret;
 		const char *details;
 	} rows[] = {
-	    {"{\"ok\":true}", 0, NULL},
-	    {"{\"ok\":true,\"endpoint\":7}", 0, NULL},
-	    {"{\"ok\":false,\"error\":\"endpoint map full\"}", -EPERM, "endpoint map full"},
-	    {"{\"ok\":false}", -EPERM, "no reason given"},
-	    {"{\"ok\":\"true\"}", -EBADMSG, NULL},
-	    {"{}", -EBADMSG, NULL},
-	    {"[true]", -EBADMSG, NULL},
+		{"{\"ok\":true}", 0, NULL},
+		{"{\"ok\":true,\"endpoint\":7}", 0, NULL},
+		{"{\"ok\":false,\"error\":\"endpoint map full\"}", -EPERM, "endpoint map full"},
+		{"{\"ok\":false}", -EPERM, "no reason given"},
+		{"{\"ok\":\"true\"}", -EBADMSG, NULL},
+		{"{}", -EBADMSG, NULL},
+		{"[true]", -EBADMSG, NULL},
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -849,13 +854,13 @@ static char *agent_netconf(const struct fake_agent *a, const char *version, cons
 }
 
 static const struct pw_cni_env env_add = {
-    .command = "ADD",
-    .container_id = "0123456789abcdef",
-    .netns = "/var/run/netns/pwpod1",
-    .ifname = "eth0",
-    .args = "IgnoreUnknown=1;K8S_POD_NAMESPACE=agents;K8S_POD_NAME=coder-0;"
-	    "K8S_POD_INFRA_CONTAINER_ID=0123456789abcdef;K8S_POD_UID=1b4e28ba",
-    .path = "/opt/cni/bin",
+	.command = "ADD",
+	.container_id = "0123456789abcdef",
+	.netns = "/var/run/netns/pwpod1",
+	.ifname = "eth0",
+	.args = "IgnoreUnknown=1;K8S_POD_NAMESPACE=agents;K8S_POD_NAME=coder-0;"
+		"K8S_POD_INFRA_CONTAINER_ID=0123456789abcdef;K8S_POD_UID=1b4e28ba",
+	.path = "/opt/cni/bin",
 };
 
 static int run(const struct pw_cni_env *env, const char *conf, char **out)
@@ -1080,33 +1085,33 @@ static void test_exec_version_and_unknown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_versions),
-	    cmocka_unit_test(test_env_check),
-	    cmocka_unit_test(test_conf_valid),
-	    cmocka_unit_test(test_conf_defaults),
-	    cmocka_unit_test(test_conf_missing_prev),
-	    cmocka_unit_test(test_conf_bad_json),
-	    cmocka_unit_test(test_conf_bad_fields),
-	    cmocka_unit_test(test_conf_bad_labels),
-	    cmocka_unit_test(test_args_table),
-	    cmocka_unit_test(test_prev_bridge_v4),
-	    cmocka_unit_test(test_prev_dual_stack),
-	    cmocka_unit_test(test_prev_errors),
-	    cmocka_unit_test(test_prev_details),
-	    cmocka_unit_test(test_prev_ip_selection),
-	    cmocka_unit_test(test_classify_real),
-	    cmocka_unit_test(test_add_request),
-	    cmocka_unit_test(test_reply_check),
-	    cmocka_unit_test(test_error_json),
-	    cmocka_unit_test(test_version_and_result_json),
-	    cmocka_unit_test(test_exec_add_ok),
-	    cmocka_unit_test(test_exec_add_refused),
-	    cmocka_unit_test(test_exec_add_unreachable),
-	    cmocka_unit_test(test_exec_add_timeout),
-	    cmocka_unit_test(test_exec_add_bad_input),
-	    cmocka_unit_test(test_exec_del),
-	    cmocka_unit_test(test_exec_check),
-	    cmocka_unit_test(test_exec_version_and_unknown),
+		cmocka_unit_test(test_versions),
+		cmocka_unit_test(test_env_check),
+		cmocka_unit_test(test_conf_valid),
+		cmocka_unit_test(test_conf_defaults),
+		cmocka_unit_test(test_conf_missing_prev),
+		cmocka_unit_test(test_conf_bad_json),
+		cmocka_unit_test(test_conf_bad_fields),
+		cmocka_unit_test(test_conf_bad_labels),
+		cmocka_unit_test(test_args_table),
+		cmocka_unit_test(test_prev_bridge_v4),
+		cmocka_unit_test(test_prev_dual_stack),
+		cmocka_unit_test(test_prev_errors),
+		cmocka_unit_test(test_prev_details),
+		cmocka_unit_test(test_prev_ip_selection),
+		cmocka_unit_test(test_classify_real),
+		cmocka_unit_test(test_add_request),
+		cmocka_unit_test(test_reply_check),
+		cmocka_unit_test(test_error_json),
+		cmocka_unit_test(test_version_and_result_json),
+		cmocka_unit_test(test_exec_add_ok),
+		cmocka_unit_test(test_exec_add_refused),
+		cmocka_unit_test(test_exec_add_unreachable),
+		cmocka_unit_test(test_exec_add_timeout),
+		cmocka_unit_test(test_exec_add_bad_input),
+		cmocka_unit_test(test_exec_del),
+		cmocka_unit_test(test_exec_check),
+		cmocka_unit_test(test_exec_version_and_unknown),
 	};
 
 	/* The failing commands log their errors to stderr, as in real use. */

@@ -43,8 +43,8 @@ static uint8_t proto_of(const char *s, size_t len)
 		const char *name;
 		uint8_t proto;
 	} protos[] = {
-	    {"any", PW_PROTO_ANY}, {"icmp", IPPROTO_ICMP}, {"tcp", IPPROTO_TCP},
-	    {"udp", IPPROTO_UDP},  {"sctp", IPPROTO_SCTP},
+		{"any", PW_PROTO_ANY}, {"icmp", IPPROTO_ICMP}, {"tcp", IPPROTO_TCP},
+		{"udp", IPPROTO_UDP},  {"sctp", IPPROTO_SCTP},
 	};
 
 	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
@@ -1058,8 +1058,9 @@ static void test_fqdn_ports_private(void **state)
 	char err[PW_ERR_LEN] = "";
 	size_t n = 0;
 
-	assert_int_equal(pw_policy_file_parse(yaml, sizeof(yaml) - 1, "t.yaml", &pols, &n, err,
-					      sizeof(err)), 0);
+	assert_int_equal(
+		pw_policy_file_parse(yaml, sizeof(yaml) - 1, "t.yaml", &pols, &n, err, sizeof(err)),
+		0);
 	assert_true(pols[0].rules[1].allow_private);
 	assert_false(pols[0].rules[0].allow_private);
 	assert_int_equal(pw_compile(pols, n, "shop", &labels, &out, err, sizeof(err)), 0);
@@ -1094,8 +1095,9 @@ static void test_audit_never_grants(void **state)
 	uint8_t fam;
 	size_t n = 0;
 
-	assert_int_equal(pw_policy_file_parse(yaml, sizeof(yaml) - 1, "t.yaml", &pols, &n, err,
-					      sizeof(err)), 0);
+	assert_int_equal(
+		pw_policy_file_parse(yaml, sizeof(yaml) - 1, "t.yaml", &pols, &n, err, sizeof(err)),
+		0);
 	assert_int_equal(pw_compile(pols, n, "shop", &labels, &out, err, sizeof(err)), 0);
 	assert_int_equal(out.mode, PW_MODE_ENFORCE);
 	assert_int_equal(out.n_cidrs, 1); /* 192.0.2.10 only */
@@ -1143,9 +1145,9 @@ static void test_compile_names(void **state)
 	char err[PW_ERR_LEN] = "";
 	size_t n;
 
-	assert_int_equal(pw_policy_file_parse(yaml, sizeof(yaml) - 1, "t.yaml", &v, &n, err,
-					      sizeof(err)),
-			 0);
+	assert_int_equal(
+		pw_policy_file_parse(yaml, sizeof(yaml) - 1, "t.yaml", &v, &n, err, sizeof(err)),
+		0);
 	assert_int_equal(pw_compile(v, n, "shop", &labels, &c, err, sizeof(err)), 0);
 	assert_int_equal(c.n_names, 4);
 	assert_int_equal(c.names[0].kind, PW_NK_EXACT);
@@ -1191,14 +1193,14 @@ static void test_compile_nothing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_set_e2big_merges_first),
-	    cmocka_unit_test(test_set_canonical_any_order),
-	    cmocka_unit_test(test_set_union),
-	    cmocka_unit_test(test_fqdn_ports_e2big),
-	    cmocka_unit_test(test_fqdn_ports_private),
-	    cmocka_unit_test(test_audit_never_grants),
-	    cmocka_unit_test(test_compile_nothing),
-	    cmocka_unit_test(test_compile_names),
+		cmocka_unit_test(test_set_e2big_merges_first),
+		cmocka_unit_test(test_set_canonical_any_order),
+		cmocka_unit_test(test_set_union),
+		cmocka_unit_test(test_fqdn_ports_e2big),
+		cmocka_unit_test(test_fqdn_ports_private),
+		cmocka_unit_test(test_audit_never_grants),
+		cmocka_unit_test(test_compile_nothing),
+		cmocka_unit_test(test_compile_names),
 	};
 	int failed = 0;
 

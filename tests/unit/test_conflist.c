@@ -81,7 +81,7 @@ static void test_chain_k3s(void **state)
 		assert_true(json_equal(json_array_get(plugins, i),
 				       json_array_get(json_object_get(orig, "plugins"), i)));
 	assert_true(json_boolean_value(json_object_get(
-	    json_object_get(json_array_get(plugins, 0), "delegate"), "hairpinMode")));
+		json_object_get(json_array_get(plugins, 0), "delegate"), "hairpinMode")));
 
 	/* podwall last, nothing but its type. */
 	last = json_array_get(plugins, 3);
@@ -100,7 +100,7 @@ static void test_chain_socket(void **state)
 	json_t *j, *last;
 
 	assert_int_equal(
-	    pw_conflist_chain_sock(in, "/run/podwall/podwall.sock", &a, err, sizeof(err)), 0);
+		pw_conflist_chain_sock(in, "/run/podwall/podwall.sock", &a, err, sizeof(err)), 0);
 	j = json_loads(a, 0, NULL);
 	last = json_array_get(json_object_get(j, "plugins"), 3);
 	assert_string_equal(json_string_value(json_object_get(last, "socket")),
@@ -169,11 +169,11 @@ static void test_unchain(void **state)
 
 	/* Every podwall entry goes, wherever it is; the others keep their order. */
 	assert_int_equal(
-	    pw_conflist_unchain("{\"name\":\"n\",\"plugins\":[{\"type\":\"podwall-cni\"},"
-				"{\"type\":\"bridge\"},{\"type\":\"podwall-cni\","
-				"\"socket\":\"/s\"},{\"type\":\"portmap\"}]}",
-				&back, err, sizeof(err)),
-	    0);
+		pw_conflist_unchain("{\"name\":\"n\",\"plugins\":[{\"type\":\"podwall-cni\"},"
+				    "{\"type\":\"bridge\"},{\"type\":\"podwall-cni\","
+				    "\"socket\":\"/s\"},{\"type\":\"portmap\"}]}",
+				    &back, err, sizeof(err)),
+		0);
 	assert_same_json(back, "{\"name\":\"n\",\"plugins\":[{\"type\":\"bridge\"},"
 			       "{\"type\":\"portmap\"}]}");
 	free(back);
@@ -200,18 +200,19 @@ static void test_refuses_garbage(void **state)
 		const char *in;
 		const char *why;
 	} rows[] = {
-	    {"", "not valid JSON"},
-	    {"{\"plugins\":[", "not valid JSON"},
-	    {"[]", "not a JSON object"},
-	    {"\"plugins\"", "not valid JSON"}, /* jansson refuses bare strings by default */
-	    {"{}", "plugins: missing"},
-	    {"{\"name\":\"cbr0\",\"type\":\"bridge\"}", "plugins: missing"},
-	    {"{\"plugins\":{}}", "plugins: not a non-empty array"},
-	    {"{\"plugins\":[]}", "plugins: not a non-empty array"},
-	    {"{\"plugins\":[\"flannel\"]}", "plugins[0]: not an object"},
-	    {"{\"plugins\":[{\"type\":\"flannel\"},{\"delegate\":{}}]}",
-	     "plugins[1]: not an object"},
-	    {"{\"plugins\":[{\"type\":\"a\"}],\"plugins\":[{\"type\":\"b\"}]}", "not valid JSON"},
+		{"", "not valid JSON"},
+		{"{\"plugins\":[", "not valid JSON"},
+		{"[]", "not a JSON object"},
+		{"\"plugins\"", "not valid JSON"}, /* jansson refuses bare strings by default */
+		{"{}", "plugins: missing"},
+		{"{\"name\":\"cbr0\",\"type\":\"bridge\"}", "plugins: missing"},
+		{"{\"plugins\":{}}", "plugins: not a non-empty array"},
+		{"{\"plugins\":[]}", "plugins: not a non-empty array"},
+		{"{\"plugins\":[\"flannel\"]}", "plugins[0]: not an object"},
+		{"{\"plugins\":[{\"type\":\"flannel\"},{\"delegate\":{}}]}",
+		 "plugins[1]: not an object"},
+		{"{\"plugins\":[{\"type\":\"a\"}],\"plugins\":[{\"type\":\"b\"}]}",
+		 "not valid JSON"},
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -264,12 +265,13 @@ static void test_chain_file(void **state)
 	snprintf(path, sizeof(path), "%s/10-flannel.conflist", dir);
 	write_file(path, in, 0640);
 
-	assert_int_equal(
-	    pw_conflist_chain_file(path, "/run/podwall/podwall.sock", &changed, err, sizeof(err)),
-	    0);
+	assert_int_equal(pw_conflist_chain_file(path, "/run/podwall/podwall.sock", &changed, err,
+						sizeof(err)),
+			 0);
 	assert_true(changed);
 	assert_int_equal(
-	    pw_conflist_chain_sock(in, "/run/podwall/podwall.sock", &want, err, sizeof(err)), 0);
+		pw_conflist_chain_sock(in, "/run/podwall/podwall.sock", &want, err, sizeof(err)),
+		0);
 	got = slurp(path);
 	assert_string_equal(got, want);
 	free(got);
@@ -278,9 +280,9 @@ static void test_chain_file(void **state)
 	assert_int_equal(count_entries(dir), 1); /* no temporary file left behind */
 
 	/* Already chained: the file is not touched (same inode). */
-	assert_int_equal(
-	    pw_conflist_chain_file(path, "/run/podwall/podwall.sock", &changed, err, sizeof(err)),
-	    0);
+	assert_int_equal(pw_conflist_chain_file(path, "/run/podwall/podwall.sock", &changed, err,
+						sizeof(err)),
+			 0);
 	assert_false(changed);
 	assert_int_equal(stat(path, &st2), 0);
 	assert_int_equal(st1.st_ino, st2.st_ino);
@@ -313,13 +315,13 @@ static void test_chain_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_chain_k3s),
-	    cmocka_unit_test(test_chain_socket),
-	    cmocka_unit_test(test_chain_idempotent),
-	    cmocka_unit_test(test_unchain),
-	    cmocka_unit_test(test_chain_keeps_unknown_fields),
-	    cmocka_unit_test(test_refuses_garbage),
-	    cmocka_unit_test(test_chain_file),
+		cmocka_unit_test(test_chain_k3s),
+		cmocka_unit_test(test_chain_socket),
+		cmocka_unit_test(test_chain_idempotent),
+		cmocka_unit_test(test_unchain),
+		cmocka_unit_test(test_chain_keeps_unknown_fields),
+		cmocka_unit_test(test_refuses_garbage),
+		cmocka_unit_test(test_chain_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1037,7 +1037,7 @@ static void test_frame_then_parse(void **state)
 				 DM_POD_PORT, &wire, &wlen);
 		dm_meta(&meta, family, ID);
 		assert_int_equal(
-		    pw_dns_frame_payload(buf, len, &meta, &payload, &plen, &udp_off, &why), 0);
+			pw_dns_frame_payload(buf, len, &meta, &payload, &plen, &udp_off, &why), 0);
 		assert_int_equal(pw_dns_parse_answer(payload, plen, meta.dns_id, &ans, &why), 0);
 		assert_string_equal(ans.qname, "api.example.com");
 		assert_int_equal(ans.n_addrs, 2);

@@ -570,13 +570,13 @@ static void test_pod_name(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_json_round_trip),
-	    cmocka_unit_test(test_state_round_trip_learned),
-	    cmocka_unit_test(test_learned_junk_skipped),
-	    cmocka_unit_test(test_learn_lru),
-	    cmocka_unit_test(test_expire),
-	    cmocka_unit_test(test_name_for),
-	    cmocka_unit_test(test_pod_name),
+		cmocka_unit_test(test_json_round_trip),
+		cmocka_unit_test(test_state_round_trip_learned),
+		cmocka_unit_test(test_learned_junk_skipped),
+		cmocka_unit_test(test_learn_lru),
+		cmocka_unit_test(test_expire),
+		cmocka_unit_test(test_name_for),
+		cmocka_unit_test(test_pod_name),
 	};
 	int failed = 0;
 

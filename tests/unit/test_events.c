@@ -165,26 +165,26 @@ static void test_event_row(void **state)
 /* Reason names are what operators grep for and what `podwall events --reason`
  * takes: pinned here so a rename is a deliberate change. */
 static const char *const want_reasons[PW_R_MAX] = {
-    [PW_R_NONE] = "allowed",
-    [PW_R_NO_RULE] = "no-rule",
-    [PW_R_PORT] = "port",
-    [PW_R_SPOOF] = "spoof",
-    [PW_R_FRAGMENT] = "fragment",
-    [PW_R_IP_OPTIONS] = "ip-options",
-    [PW_R_IPV6_EXT] = "ipv6-ext",
-    [PW_R_MALFORMED] = "malformed",
-    [PW_R_L2] = "l2",
-    [PW_R_EXPIRED] = "expired",
-    [PW_R_DNS] = "dns-untrusted",
-    [PW_R_V4MAPPED] = "v4-mapped",
-    [PW_R_DNS_CAPTURE] = "dns-capture",
-    [PW_R_DNS_LEARN] = "dns-learn",
-    [PW_R_DNS_INVALID] = "dns-invalid",
-    [PW_R_DNS_PRIVATE] = "dns-private",
-    [PW_R_TUNNEL] = "tunnel",
-    [PW_R_DNS_NAME] = "dns-name",
-    [PW_R_DNS_BUDGET] = "dns-budget",
-    [PW_R_DNS_FRAGMENT] = "dns-fragment",
+	[PW_R_NONE] = "allowed",
+	[PW_R_NO_RULE] = "no-rule",
+	[PW_R_PORT] = "port",
+	[PW_R_SPOOF] = "spoof",
+	[PW_R_FRAGMENT] = "fragment",
+	[PW_R_IP_OPTIONS] = "ip-options",
+	[PW_R_IPV6_EXT] = "ipv6-ext",
+	[PW_R_MALFORMED] = "malformed",
+	[PW_R_L2] = "l2",
+	[PW_R_EXPIRED] = "expired",
+	[PW_R_DNS] = "dns-untrusted",
+	[PW_R_V4MAPPED] = "v4-mapped",
+	[PW_R_DNS_CAPTURE] = "dns-capture",
+	[PW_R_DNS_LEARN] = "dns-learn",
+	[PW_R_DNS_INVALID] = "dns-invalid",
+	[PW_R_DNS_PRIVATE] = "dns-private",
+	[PW_R_TUNNEL] = "tunnel",
+	[PW_R_DNS_NAME] = "dns-name",
+	[PW_R_DNS_BUDGET] = "dns-budget",
+	[PW_R_DNS_FRAGMENT] = "dns-fragment",
 };
 
 static void test_reason_names(void **state)
@@ -212,25 +212,25 @@ static void test_reason_names(void **state)
 /* The counter names are the keys of `podwall counters` and the kinds of
  * podwall_datapath_total: pinned here, as users and dashboards read them. */
 static const char *const want_counters[PW_C_DROP] = {
-    [PW_C_PASS_UNMANAGED] = "pass_unmanaged",
-    [PW_C_PASS_L2] = "pass_l2",
-    [PW_C_PASS_FLOW] = "pass_flow",
-    [PW_C_PASS_DNS_QUERY] = "pass_dns_query",
-    [PW_C_PASS_LEARNED] = "pass_learned",
-    [PW_C_PASS_CIDR] = "pass_cidr",
-    [PW_C_FLOW_INSERT_FAIL] = "flow_insert_fail",
-    [PW_C_PEND_INSERT_FAIL] = "dns_pending_insert_fail",
-    [PW_C_EVENT_LOST] = "events_lost",
-    [PW_C_EVENT_SUPPRESSED] = "events_suppressed",
-    [PW_C_DNS_HELD] = "dns_held",
-    [PW_C_DNS_RELEASED] = "dns_released",
-    [PW_C_DNS_UNMATCHED] = "dns_unmatched",
-    [PW_C_DNS_AGENT_AWAY] = "dns_agent_away",
-    [PW_C_DNS_TOO_BIG] = "dns_too_big",
-    [PW_C_INGRESS_FLOW] = "ingress_flows",
-    [PW_C_FLOW_REVALIDATE] = "flow_revalidate",
-    [PW_C_DNS_FRAGMENT] = "dns_fragmented",
-    [PW_C_L2_REDIRECT] = "l2_redirect",
+	[PW_C_PASS_UNMANAGED] = "pass_unmanaged",
+	[PW_C_PASS_L2] = "pass_l2",
+	[PW_C_PASS_FLOW] = "pass_flow",
+	[PW_C_PASS_DNS_QUERY] = "pass_dns_query",
+	[PW_C_PASS_LEARNED] = "pass_learned",
+	[PW_C_PASS_CIDR] = "pass_cidr",
+	[PW_C_FLOW_INSERT_FAIL] = "flow_insert_fail",
+	[PW_C_PEND_INSERT_FAIL] = "dns_pending_insert_fail",
+	[PW_C_EVENT_LOST] = "events_lost",
+	[PW_C_EVENT_SUPPRESSED] = "events_suppressed",
+	[PW_C_DNS_HELD] = "dns_held",
+	[PW_C_DNS_RELEASED] = "dns_released",
+	[PW_C_DNS_UNMATCHED] = "dns_unmatched",
+	[PW_C_DNS_AGENT_AWAY] = "dns_agent_away",
+	[PW_C_DNS_TOO_BIG] = "dns_too_big",
+	[PW_C_INGRESS_FLOW] = "ingress_flows",
+	[PW_C_FLOW_REVALIDATE] = "flow_revalidate",
+	[PW_C_DNS_FRAGMENT] = "dns_fragmented",
+	[PW_C_L2_REDIRECT] = "l2_redirect",
 };
 
 static void test_counter_names(void **state)
@@ -256,8 +256,8 @@ static void test_proto_names(void **state)
 		uint8_t proto;
 		const char *name;
 	} rows[] = {
-	    {1, "icmp"}, {6, "tcp"}, {17, "udp"}, {58, "icmpv6"}, {132, "sctp"},
-	    {0, "0"},	 {2, "2"},   {47, "47"},  {255, "255"},
+		{1, "icmp"}, {6, "tcp"}, {17, "udp"}, {58, "icmpv6"}, {132, "sctp"},
+		{0, "0"},    {2, "2"},	 {47, "47"},  {255, "255"},
 	};
 	char buf[8];
 
@@ -271,11 +271,11 @@ static void test_time_str(void **state)
 		uint64_t ns;
 		const char *want;
 	} rows[] = {
-	    {0, "1970-01-01T00:00:00.000Z"},
-	    {T0, "2023-11-14T22:13:20.123Z"},
-	    {1700000000999999999ULL, "2023-11-14T22:13:20.999Z"}, /* truncated, not rounded */
-	    {1700000000000999999ULL, "2023-11-14T22:13:20.000Z"},
-	    {4102444799000000000ULL, "2099-12-31T23:59:59.000Z"},
+		{0, "1970-01-01T00:00:00.000Z"},
+		{T0, "2023-11-14T22:13:20.123Z"},
+		{1700000000999999999ULL, "2023-11-14T22:13:20.999Z"}, /* truncated, not rounded */
+		{1700000000000999999ULL, "2023-11-14T22:13:20.000Z"},
+		{4102444799000000000ULL, "2099-12-31T23:59:59.000Z"},
 	};
 	char buf[48];
 
@@ -302,9 +302,9 @@ static void test_metrics_growth(void **state)
 			     "podwall_packets_denied_total{pod=\"shop/web-%u\",reason=\"%s\"} %u\n",
 			     i, pw_reason_name((uint8_t)(i % PW_R_MAX)), i * 7);
 		want_len += (size_t)snprintf(
-		    want + want_len, want_cap - want_len,
-		    "podwall_packets_denied_total{pod=\"shop/web-%u\",reason=\"%s\"} %u\n", i,
-		    pw_reason_name((uint8_t)(i % PW_R_MAX)), i * 7);
+			want + want_len, want_cap - want_len,
+			"podwall_packets_denied_total{pod=\"shop/web-%u\",reason=\"%s\"} %u\n", i,
+			pw_reason_name((uint8_t)(i % PW_R_MAX)), i * 7);
 		assert_int_equal(b.len, want_len);
 		assert_true(b.cap > b.len);
 	}
@@ -384,13 +384,10 @@ static void test_metrics_failed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_reason_names),
-	    cmocka_unit_test(test_counter_names),
-	    cmocka_unit_test(test_proto_names),
-	    cmocka_unit_test(test_time_str),
-	    cmocka_unit_test(test_metrics_growth),
-	    cmocka_unit_test(test_metrics_big_and_edges),
-	    cmocka_unit_test(test_metrics_failed),
+		cmocka_unit_test(test_reason_names),   cmocka_unit_test(test_counter_names),
+		cmocka_unit_test(test_proto_names),    cmocka_unit_test(test_time_str),
+		cmocka_unit_test(test_metrics_growth), cmocka_unit_test(test_metrics_big_and_edges),
+		cmocka_unit_test(test_metrics_failed),
 	};
 	int failed = 0;
 

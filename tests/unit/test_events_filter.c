@@ -78,15 +78,18 @@ static void test_time_parse(void **state)
 
 static const char *const records[] = {
 	/* 0: tcp drop to a learned name, 10 min before NOW */
-	"{\"id\":\"a-1\",\"time\":\"2023-11-14T22:13:20.123Z\",\"node\":\"n1\",\"namespace\":\"shop\","
+	"{\"id\":\"a-1\",\"time\":\"2023-11-14T22:13:20.123Z\",\"node\":\"n1\",\"namespace\":"
+	"\"shop\","
 	"\"pod\":\"web-0\",\"verdict\":\"drop\",\"reason\":\"no-rule\",\"proto\":\"tcp\","
 	"\"dst\":\"192.0.2.20\",\"dport\":443,\"hostname\":\"api.github.com\"}",
 	/* 1: audit, v6, no hostname, 1 min before NOW */
-	"{\"id\":\"a-2\",\"time\":\"2023-11-14T22:22:20.000Z\",\"node\":\"n1\",\"namespace\":\"ci\","
+	"{\"id\":\"a-2\",\"time\":\"2023-11-14T22:22:20.000Z\",\"node\":\"n1\",\"namespace\":"
+	"\"ci\","
 	"\"pod\":\"runner-7\",\"verdict\":\"audit\",\"reason\":\"port\",\"proto\":\"udp\","
 	"\"dst\":\"2001:db8::53\",\"dport\":53,\"hostname\":null}",
 	/* 2: icmp, no ports */
-	"{\"id\":\"a-3\",\"time\":\"2023-11-14T22:22:50.000Z\",\"node\":\"n1\",\"namespace\":\"shop\","
+	"{\"id\":\"a-3\",\"time\":\"2023-11-14T22:22:50.000Z\",\"node\":\"n1\",\"namespace\":"
+	"\"shop\","
 	"\"pod\":\"worker-1\",\"verdict\":\"drop\",\"reason\":\"no-rule\",\"proto\":\"icmp\","
 	"\"dst\":\"203.0.113.9\",\"icmp\":{\"type\":8,\"code\":0},\"hostname\":null}",
 };
@@ -245,16 +248,21 @@ struct sg_row {
 
 static const struct sg_row sg_rows[] = {
 	{"one name stays a name", {"api.example.com:443"}, "api.example.com"},
-	{"two siblings, same ports", {"a.x.example.com:443", "b.x.example.com:443"},
+	{"two siblings, same ports",
+	 {"a.x.example.com:443", "b.x.example.com:443"},
 	 "*.x.example.com"},
-	{"two siblings, other ports", {"a.x.example.com:443", "b.x.example.com:80"},
+	{"two siblings, other ports",
+	 {"a.x.example.com:443", "b.x.example.com:80"},
 	 "a.x.example.com b.x.example.com"},
-	{"a deeper name is not one label", {"a.x.e.com:443", "b.x.e.com:443", "c.d.x.e.com:443"},
+	{"a deeper name is not one label",
+	 {"a.x.e.com:443", "b.x.e.com:443", "c.d.x.e.com:443"},
 	 "*.x.e.com c.d.x.e.com"},
 	{"two sibling patterns, same ports",
-	 {"a.x.e.com:443", "b.x.e.com:443", "a.y.e.com:443", "b.y.e.com:443"}, "**.e.com"},
+	 {"a.x.e.com:443", "b.x.e.com:443", "a.y.e.com:443", "b.y.e.com:443"},
+	 "**.e.com"},
 	{"never one label wide", {"a.com:443", "b.com:443"}, "a.com b.com"},
-	{"a sibling and a parent's other child", {"a.x.e.com:443", "b.x.e.com:443", "e2.e.com:443"},
+	{"a sibling and a parent's other child",
+	 {"a.x.e.com:443", "b.x.e.com:443", "e2.e.com:443"},
 	 "*.x.e.com e2.e.com"},
 };
 
@@ -284,13 +292,13 @@ static void test_sg_row(void **state)
 	json_decref(labels);
 	assert_non_null(pol);
 	json_array_foreach(json_object_get(json_object_get(pol, "spec"), "egress"), i, rule)
-		json_array_foreach(json_object_get(rule, "toFQDNs"), j, f)
-			if (n < 16)
-				got[n++] = json_string_value(json_object_get(f, "matchName"))
-						   ?: json_string_value(json_object_get(f, "matchPattern"));
+		json_array_foreach(json_object_get(rule, "toFQDNs"), j, f) if (n < 16) got[n++] =
+			json_string_value(json_object_get(f, "matchName"))
+				?: json_string_value(json_object_get(f, "matchPattern"));
 	qsort(got, n, sizeof(got[0]), cmp_str);
 	for (i = 0; i < n; i++)
-		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", i ? " " : "", got[i]);
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", i ? " " : "",
+			 got[i]);
 	assert_string_equal(buf, r->want);
 	json_decref(pol);
 	pw_suggest_free(&sg);
@@ -318,7 +326,7 @@ static void test_metrics_escape_hist_om(void **state)
 			       "h_seconds_count 7\n# EOF\n");
 	free(s);
 	assert_int_equal(pw_hold_bucket(0), 0);
-	assert_int_equal(pw_hold_bucket(100000), 0);  /* 100 us: the first bound, inclusive */
+	assert_int_equal(pw_hold_bucket(100000), 0); /* 100 us: the first bound, inclusive */
 	assert_int_equal(pw_hold_bucket(100001), 1);
 	assert_int_equal(pw_hold_bucket(5000000000ULL), PW_HOLD_BUCKETS);
 }

@@ -45,14 +45,14 @@ struct read_row {
 };
 
 static const struct read_row read_rows[] = {
-    {"empty file reads as an empty string", 0, 16, -1, 0},
-    {"one byte", 1, 16, -1, 0},
-    {"exactly max bytes is allowed", 16, 16, -1, 0},
-    {"one byte over max is EFBIG", 17, 16, -1, -EFBIG},
-    {"far over max is EFBIG", 100000, 4096, -1, -EFBIG},
-    {"larger than the first buffer, under max", 100000, 1 << 20, -1, 0},
-    {"exactly max across buffer growth", 8192, 8192, -1, 0},
-    {"a NUL inside is kept and the length says so", 10, 16, 3, 0},
+	{"empty file reads as an empty string", 0, 16, -1, 0},
+	{"one byte", 1, 16, -1, 0},
+	{"exactly max bytes is allowed", 16, 16, -1, 0},
+	{"one byte over max is EFBIG", 17, 16, -1, -EFBIG},
+	{"far over max is EFBIG", 100000, 4096, -1, -EFBIG},
+	{"larger than the first buffer, under max", 100000, 1 << 20, -1, 0},
+	{"exactly max across buffer growth", 8192, 8192, -1, 0},
+	{"a NUL inside is kept and the length says so", 10, 16, 3, 0},
 };
 
 static void test_read(void **state)
@@ -101,32 +101,34 @@ struct name_row {
 };
 
 static const struct name_row name_rows[] = {
-    {"label: kube-system", "kube-system", 0, true},
-    {"label: one character", "a", 0, true},
-    {"label: 63 characters", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 0, true},
-    {"label: 64 characters", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 0, false},
-    {"label: empty", "", 0, false},
-    {"label: upper case", "Kube", 0, false},
-    {"label: leading dash", "-a", 0, false},
-    {"label: trailing dash", "a-", 0, false},
-    {"label: a dot", "a.b", 0, false},
-    {"subdomain: dots", "a.b-c.d", 1, true},
-    {"subdomain: leading dot", ".a", 1, false},
-    {"subdomain: trailing dot", "a.", 1, false},
-    {"subdomain: two dots", "a..b", 1, false},
-    {"subdomain: dash before dot", "a-.b", 1, false},
-    {"subdomain: dash after dot", "a.-b", 1, false},
-    {"subdomain: underscore", "a_b", 1, false},
-    {"key: plain", "app", 2, true},
-    {"key: prefixed", "example.com/App_1.x", 2, true},
-    {"key: empty prefix", "/app", 2, false},
-    {"key: bad prefix", "Example.com/app", 2, false},
-    {"key: empty name", "example.com/", 2, false},
-    {"key: name ends in a dot", "app.", 2, false},
-    {"value: empty is allowed", "", 3, true},
-    {"value: mixed", "v1.2_B-c", 3, true},
-    {"value: starts with a dash", "-v", 3, false},
-    {"value: a slash", "a/b", 3, false},
+	{"label: kube-system", "kube-system", 0, true},
+	{"label: one character", "a", 0, true},
+	{"label: 63 characters", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	 0, true},
+	{"label: 64 characters", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	 0, false},
+	{"label: empty", "", 0, false},
+	{"label: upper case", "Kube", 0, false},
+	{"label: leading dash", "-a", 0, false},
+	{"label: trailing dash", "a-", 0, false},
+	{"label: a dot", "a.b", 0, false},
+	{"subdomain: dots", "a.b-c.d", 1, true},
+	{"subdomain: leading dot", ".a", 1, false},
+	{"subdomain: trailing dot", "a.", 1, false},
+	{"subdomain: two dots", "a..b", 1, false},
+	{"subdomain: dash before dot", "a-.b", 1, false},
+	{"subdomain: dash after dot", "a.-b", 1, false},
+	{"subdomain: underscore", "a_b", 1, false},
+	{"key: plain", "app", 2, true},
+	{"key: prefixed", "example.com/App_1.x", 2, true},
+	{"key: empty prefix", "/app", 2, false},
+	{"key: bad prefix", "Example.com/app", 2, false},
+	{"key: empty name", "example.com/", 2, false},
+	{"key: name ends in a dot", "app.", 2, false},
+	{"value: empty is allowed", "", 3, true},
+	{"value: mixed", "v1.2_B-c", 3, true},
+	{"value: starts with a dash", "-v", 3, false},
+	{"value: a slash", "a/b", 3, false},
 };
 
 static void test_names(void **state)
@@ -157,8 +159,8 @@ static void test_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_read_file_errors),
-	    cmocka_unit_test(test_sanitize),
+		cmocka_unit_test(test_read_file_errors),
+		cmocka_unit_test(test_sanitize),
 	};
 	int failed = 0;
 

@@ -333,7 +333,7 @@ static void test_special_row(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ip_str),
+		cmocka_unit_test(test_ip_str),
 	};
 	int failed = 0;
 

@@ -77,84 +77,84 @@ struct kc_case {
 	"- name: other\n  context: {cluster: c2, user: u}\n"
 
 static const struct kc_case kc_cases[] = {
-    {"k3s: inline CA, client certificate and key",
-     KC_HEAD "clusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:6443/\n"
-	     "    certificate-authority-data: " PEM_B64 "\n"
-	     "users:\n- name: u\n  user:\n    client-certificate-data: " PEM_B64 "\n"
-	     "    client-key-data: " PEM_B64 "\n",
-     NULL, 0, NULL, "https://127.0.0.1:6443"},
-    {"token, path prefix kept",
-     KC_HEAD
-     "clusters:\n- name: c\n  cluster: {server: 'https://rancher.example/k8s/clusters/c-1'}\n"
-     "users:\n- name: u\n  user: {token: abc}\n",
-     NULL, 0, NULL, "https://rancher.example/k8s/clusters/c-1"},
-    {"tokenFile relative to the kubeconfig",
-     KC_HEAD "clusters:\n- name: c\n  cluster: {server: 'http://127.0.0.1:8080'}\n"
-	     "users:\n- name: u\n  user: {tokenFile: token}\n",
-     NULL, 0, NULL, "http://127.0.0.1:8080"},
-    {"CA file relative to the kubeconfig",
-     KC_HEAD
-     "clusters:\n- name: c\n  cluster: {server: 'https://h:6443', certificate-authority: ca.crt}\n"
-     "users:\n- name: u\n  user: {token: abc}\n",
-     NULL, 0, NULL, "https://h:6443"},
-    {"base64 wrapped over lines",
-     KC_HEAD "clusters:\n- name: c\n  cluster:\n    server: https://h\n"
-	     "    certificate-authority-data: |\n      LS0tLS1CRUdJ\n      TiBYLS0tLS0K\n"
-	     "users:\n- name: u\n  user: {token: abc}\n",
-     NULL, 0, NULL, "https://h"},
-    {"--context picks another cluster",
-     KC_HEAD "clusters:\n- name: c\n  cluster: {server: 'https://one'}\n"
-	     "- name: c2\n  cluster: {server: 'https://two'}\n"
-	     "users:\n- name: u\n  user: {token: abc}\n",
-     "other", 0, NULL, "https://two"},
-    {"insecure-skip-tls-verify is read (warned about)",
-     KC_HEAD
-     "clusters:\n- name: c\n  cluster: {server: 'https://h', insecure-skip-tls-verify: true}\n"
-     "users:\n- name: u\n  user: {token: abc}\n",
-     NULL, 0, NULL, "https://h"},
-    {"no current-context", "apiVersion: v1\nkind: Config\nclusters: []\n", NULL, -EINVAL,
-     "current-context", NULL},
-    {"unknown context", KC_HEAD "clusters: []\n", "nope", -EINVAL, "no context \"nope\"", NULL},
-    {"unknown cluster", KC_HEAD "clusters: []\nusers: []\n", NULL, -EINVAL,
-     "no cluster \"c\" in clusters", NULL},
-    {"exec plugin refused",
-     KC_HEAD "clusters:\n- name: c\n  cluster: {server: 'https://h'}\n"
-	     "users:\n- name: u\n  user:\n    exec: {command: aws}\n",
-     NULL, -EINVAL, "exec and auth-provider", NULL},
-    {"basic auth refused",
-     KC_HEAD "clusters:\n- name: c\n  cluster: {server: 'https://h'}\n"
-	     "users:\n- name: u\n  user: {username: a, password: b}\n",
-     NULL, -EINVAL, "basic authentication", NULL},
-    {"bad base64",
-     KC_HEAD
-     "clusters:\n- name: c\n  cluster: {server: 'https://h', certificate-authority-data: 'no!'}\n"
-     "users:\n- name: u\n  user: {token: abc}\n",
-     NULL, -EINVAL, "certificate-authority-data is not valid base64", NULL},
-    {"certificate without key",
-     KC_HEAD "clusters:\n- name: c\n  cluster: {server: 'https://h'}\n"
-	     "users:\n- name: u\n  user: {client-certificate-data: " PEM_B64 "}\n",
-     NULL, -EINVAL, "needs its key", NULL},
-    {"server not a URL",
-     KC_HEAD "clusters:\n- name: c\n  cluster: {server: 'h:6443'}\n"
-	     "users:\n- name: u\n  user: {token: abc}\n",
-     NULL, -EINVAL, "https://", NULL},
-    {"server missing",
-     KC_HEAD "clusters:\n- name: c\n  cluster: {}\nusers:\n- name: u\n  user: {token: abc}\n", NULL,
-     -EINVAL, "server is required", NULL},
-    {"CA file missing",
-     KC_HEAD "clusters:\n- name: c\n  cluster: {server: 'https://h', certificate-authority: "
-	     "/nonexistent/ca}\n"
-	     "users:\n- name: u\n  user: {token: abc}\n",
-     NULL, -EINVAL, "/nonexistent/ca", NULL},
-    {"tokenFile missing",
-     KC_HEAD "clusters:\n- name: c\n  cluster: {server: 'https://h'}\n"
-	     "users:\n- name: u\n  user: {tokenFile: missing-token}\n",
-     NULL, -ENOENT, "missing-token", NULL},
-    {"token not a string",
-     KC_HEAD "clusters:\n- name: c\n  cluster: {server: 'https://h'}\n"
-	     "users:\n- name: u\n  user: {token: 12345}\n",
-     NULL, -EINVAL, "token must be a string", NULL},
-    {"not YAML", "a: [\n", NULL, -EINVAL, "line", NULL},
+	{"k3s: inline CA, client certificate and key",
+	 KC_HEAD "clusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:6443/\n"
+		 "    certificate-authority-data: " PEM_B64 "\n"
+		 "users:\n- name: u\n  user:\n    client-certificate-data: " PEM_B64 "\n"
+		 "    client-key-data: " PEM_B64 "\n",
+	 NULL, 0, NULL, "https://127.0.0.1:6443"},
+	{"token, path prefix kept",
+	 KC_HEAD
+	 "clusters:\n- name: c\n  cluster: {server: 'https://rancher.example/k8s/clusters/c-1'}\n"
+	 "users:\n- name: u\n  user: {token: abc}\n",
+	 NULL, 0, NULL, "https://rancher.example/k8s/clusters/c-1"},
+	{"tokenFile relative to the kubeconfig",
+	 KC_HEAD "clusters:\n- name: c\n  cluster: {server: 'http://127.0.0.1:8080'}\n"
+		 "users:\n- name: u\n  user: {tokenFile: token}\n",
+	 NULL, 0, NULL, "http://127.0.0.1:8080"},
+	{"CA file relative to the kubeconfig",
+	 KC_HEAD "clusters:\n- name: c\n  cluster: {server: 'https://h:6443', "
+		 "certificate-authority: ca.crt}\n"
+		 "users:\n- name: u\n  user: {token: abc}\n",
+	 NULL, 0, NULL, "https://h:6443"},
+	{"base64 wrapped over lines",
+	 KC_HEAD "clusters:\n- name: c\n  cluster:\n    server: https://h\n"
+		 "    certificate-authority-data: |\n      LS0tLS1CRUdJ\n      TiBYLS0tLS0K\n"
+		 "users:\n- name: u\n  user: {token: abc}\n",
+	 NULL, 0, NULL, "https://h"},
+	{"--context picks another cluster",
+	 KC_HEAD "clusters:\n- name: c\n  cluster: {server: 'https://one'}\n"
+		 "- name: c2\n  cluster: {server: 'https://two'}\n"
+		 "users:\n- name: u\n  user: {token: abc}\n",
+	 "other", 0, NULL, "https://two"},
+	{"insecure-skip-tls-verify is read (warned about)",
+	 KC_HEAD
+	 "clusters:\n- name: c\n  cluster: {server: 'https://h', insecure-skip-tls-verify: true}\n"
+	 "users:\n- name: u\n  user: {token: abc}\n",
+	 NULL, 0, NULL, "https://h"},
+	{"no current-context", "apiVersion: v1\nkind: Config\nclusters: []\n", NULL, -EINVAL,
+	 "current-context", NULL},
+	{"unknown context", KC_HEAD "clusters: []\n", "nope", -EINVAL, "no context \"nope\"", NULL},
+	{"unknown cluster", KC_HEAD "clusters: []\nusers: []\n", NULL, -EINVAL,
+	 "no cluster \"c\" in clusters", NULL},
+	{"exec plugin refused",
+	 KC_HEAD "clusters:\n- name: c\n  cluster: {server: 'https://h'}\n"
+		 "users:\n- name: u\n  user:\n    exec: {command: aws}\n",
+	 NULL, -EINVAL, "exec and auth-provider", NULL},
+	{"basic auth refused",
+	 KC_HEAD "clusters:\n- name: c\n  cluster: {server: 'https://h'}\n"
+		 "users:\n- name: u\n  user: {username: a, password: b}\n",
+	 NULL, -EINVAL, "basic authentication", NULL},
+	{"bad base64",
+	 KC_HEAD "clusters:\n- name: c\n  cluster: {server: 'https://h', "
+		 "certificate-authority-data: 'no!'}\n"
+		 "users:\n- name: u\n  user: {token: abc}\n",
+	 NULL, -EINVAL, "certificate-authority-data is not valid base64", NULL},
+	{"certificate without key",
+	 KC_HEAD "clusters:\n- name: c\n  cluster: {server: 'https://h'}\n"
+		 "users:\n- name: u\n  user: {client-certificate-data: " PEM_B64 "}\n",
+	 NULL, -EINVAL, "needs its key", NULL},
+	{"server not a URL",
+	 KC_HEAD "clusters:\n- name: c\n  cluster: {server: 'h:6443'}\n"
+		 "users:\n- name: u\n  user: {token: abc}\n",
+	 NULL, -EINVAL, "https://", NULL},
+	{"server missing",
+	 KC_HEAD "clusters:\n- name: c\n  cluster: {}\nusers:\n- name: u\n  user: {token: abc}\n",
+	 NULL, -EINVAL, "server is required", NULL},
+	{"CA file missing",
+	 KC_HEAD "clusters:\n- name: c\n  cluster: {server: 'https://h', certificate-authority: "
+		 "/nonexistent/ca}\n"
+		 "users:\n- name: u\n  user: {token: abc}\n",
+	 NULL, -EINVAL, "/nonexistent/ca", NULL},
+	{"tokenFile missing",
+	 KC_HEAD "clusters:\n- name: c\n  cluster: {server: 'https://h'}\n"
+		 "users:\n- name: u\n  user: {tokenFile: missing-token}\n",
+	 NULL, -ENOENT, "missing-token", NULL},
+	{"token not a string",
+	 KC_HEAD "clusters:\n- name: c\n  cluster: {server: 'https://h'}\n"
+		 "users:\n- name: u\n  user: {token: 12345}\n",
+	 NULL, -EINVAL, "token must be a string", NULL},
+	{"not YAML", "a: [\n", NULL, -EINVAL, "line", NULL},
 };
 
 static void new_client(const char *kubeconfig, const char *context, const char *dns, int want,
@@ -285,41 +285,47 @@ struct pod_case {
 };
 
 static const struct pod_case pod_cases[] = {
-    {"dual stack",
-     "{\"kind\":\"Pod\",\"metadata\":{\"namespace\":\"ns\",\"name\":\"p\",\"uid\":\"u-1\","
-     "\"labels\":{\"app\":\"web\",\"tier\":\"x\"}},\"spec\":{\"nodeName\":\"n1\"},"
-     "\"status\":{\"phase\":\"Running\",\"podIP\":\"10.42.0.5\",\"podIPs\":[{\"ip\":\"10.42.0.5\"},"
-     "{\"ip\":\"fd00::5\"}]}}",
-     0, NULL, 2, "10.42.0.5", "fd00::5", false, false, "web"},
-    {"podIP only (old servers)",
-     "{\"metadata\":{\"namespace\":\"ns\",\"name\":\"p\"},\"status\":{\"podIP\":\"10.42.0.6\"}}", 0,
-     NULL, 1, "10.42.0.6", NULL, false, false, NULL},
-    {"pending: no IPs, no node",
-     "{\"metadata\":{\"namespace\":\"ns\",\"name\":\"p\"},\"spec\":{},\"status\":{\"phase\":"
-     "\"Pending\"}}",
-     0, NULL, 0, NULL, NULL, false, false, NULL},
-    {"host network, terminating",
-     "{\"metadata\":{\"namespace\":\"ns\",\"name\":\"p\",\"deletionTimestamp\":\"2024-01-01T00:00:"
-     "00Z\"},\"spec\":{\"hostNetwork\":true},\"status\":{\"podIPs\":[{\"ip\":\"192.168.1.2\"}]}}",
-     0, NULL, 1, "192.168.1.2", NULL, true, true, NULL},
-    {"duplicate IPs counted once",
-     "{\"metadata\":{\"namespace\":\"ns\",\"name\":\"p\"},\"status\":{\"podIPs\":[{\"ip\":\"10.0.0."
-     "1\"},{\"ip\":\"10.0.0.1\"}]}}",
-     0, NULL, 1, "10.0.0.1", NULL, false, false, NULL},
-    {"not a pod", "{\"kind\":\"Service\",\"metadata\":{\"namespace\":\"ns\",\"name\":\"p\"}}",
-     -EINVAL, "not a Pod", 0, NULL, NULL, false, false, NULL},
-    {"no namespace", "{\"metadata\":{\"name\":\"p\"}}", -EINVAL, "metadata.namespace", 0, NULL,
-     NULL, false, false, NULL},
-    {"bad IP",
-     "{\"metadata\":{\"namespace\":\"ns\",\"name\":\"p\"},\"status\":{\"podIPs\":[{\"ip\":\"10.0.0."
-     "300\"}]}}",
-     -EINVAL, "status.podIPs[0].ip", 0, NULL, NULL, false, false, NULL},
-    {"label value not a string",
-     "{\"metadata\":{\"namespace\":\"ns\",\"name\":\"p\",\"labels\":{\"a\":1}}}", -EINVAL,
-     "metadata.labels", 0, NULL, NULL, false, false, NULL},
-    {"hostNetwork not a boolean",
-     "{\"metadata\":{\"namespace\":\"ns\",\"name\":\"p\"},\"spec\":{\"hostNetwork\":\"yes\"}}",
-     -EINVAL, "hostNetwork", 0, NULL, NULL, false, false, NULL},
+	{"dual stack",
+	 "{\"kind\":\"Pod\",\"metadata\":{\"namespace\":\"ns\",\"name\":\"p\",\"uid\":\"u-1\","
+	 "\"labels\":{\"app\":\"web\",\"tier\":\"x\"}},\"spec\":{\"nodeName\":\"n1\"},"
+	 "\"status\":{\"phase\":\"Running\",\"podIP\":\"10.42.0.5\",\"podIPs\":[{\"ip\":\"10.42.0."
+	 "5\"},"
+	 "{\"ip\":\"fd00::5\"}]}}",
+	 0, NULL, 2, "10.42.0.5", "fd00::5", false, false, "web"},
+	{"podIP only (old servers)",
+	 "{\"metadata\":{\"namespace\":\"ns\",\"name\":\"p\"},\"status\":{\"podIP\":\"10.42.0.6\"}"
+	 "}",
+	 0, NULL, 1, "10.42.0.6", NULL, false, false, NULL},
+	{"pending: no IPs, no node",
+	 "{\"metadata\":{\"namespace\":\"ns\",\"name\":\"p\"},\"spec\":{},\"status\":{\"phase\":"
+	 "\"Pending\"}}",
+	 0, NULL, 0, NULL, NULL, false, false, NULL},
+	{"host network, terminating",
+	 "{\"metadata\":{\"namespace\":\"ns\",\"name\":\"p\",\"deletionTimestamp\":\"2024-01-01T00:"
+	 "00:"
+	 "00Z\"},\"spec\":{\"hostNetwork\":true},\"status\":{\"podIPs\":[{\"ip\":\"192.168.1.2\"}]}"
+	 "}",
+	 0, NULL, 1, "192.168.1.2", NULL, true, true, NULL},
+	{"duplicate IPs counted once",
+	 "{\"metadata\":{\"namespace\":\"ns\",\"name\":\"p\"},\"status\":{\"podIPs\":[{\"ip\":\"10."
+	 "0.0."
+	 "1\"},{\"ip\":\"10.0.0.1\"}]}}",
+	 0, NULL, 1, "10.0.0.1", NULL, false, false, NULL},
+	{"not a pod", "{\"kind\":\"Service\",\"metadata\":{\"namespace\":\"ns\",\"name\":\"p\"}}",
+	 -EINVAL, "not a Pod", 0, NULL, NULL, false, false, NULL},
+	{"no namespace", "{\"metadata\":{\"name\":\"p\"}}", -EINVAL, "metadata.namespace", 0, NULL,
+	 NULL, false, false, NULL},
+	{"bad IP",
+	 "{\"metadata\":{\"namespace\":\"ns\",\"name\":\"p\"},\"status\":{\"podIPs\":[{\"ip\":\"10."
+	 "0.0."
+	 "300\"}]}}",
+	 -EINVAL, "status.podIPs[0].ip", 0, NULL, NULL, false, false, NULL},
+	{"label value not a string",
+	 "{\"metadata\":{\"namespace\":\"ns\",\"name\":\"p\",\"labels\":{\"a\":1}}}", -EINVAL,
+	 "metadata.labels", 0, NULL, NULL, false, false, NULL},
+	{"hostNetwork not a boolean",
+	 "{\"metadata\":{\"namespace\":\"ns\",\"name\":\"p\"},\"spec\":{\"hostNetwork\":\"yes\"}}",
+	 -EINVAL, "hostNetwork", 0, NULL, NULL, false, false, NULL},
 };
 
 static void test_pod_info(void **state)
@@ -361,10 +367,10 @@ static void test_pod_info(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_kubeconfig),
-	    cmocka_unit_test(test_incluster),
-	    cmocka_unit_test(test_config_checks),
-	    cmocka_unit_test(test_pod_info),
+		cmocka_unit_test(test_kubeconfig),
+		cmocka_unit_test(test_incluster),
+		cmocka_unit_test(test_config_checks),
+		cmocka_unit_test(test_pod_info),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

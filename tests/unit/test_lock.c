@@ -76,8 +76,8 @@ static void test_file_lock(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_dir_lock),
-	    cmocka_unit_test(test_file_lock),
+		cmocka_unit_test(test_dir_lock),
+		cmocka_unit_test(test_file_lock),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -194,18 +194,18 @@ static void test_design_example(void **state)
 static void test_design_example_json(void **state)
 {
 	static const char json[] =
-	    "{\"apiVersion\": \"podwall.io/v1alpha1\", \"kind\": \"EgressPolicy\","
-	    " \"metadata\": {\"name\": \"coding-agents\", \"namespace\": \"agents\","
-	    "  \"uid\": \"6f1c\", \"resourceVersion\": \"42\", \"labels\": {\"x\": \"y\"}},"
-	    " \"spec\": {\"podSelector\": {\"matchLabels\": {\"app\": \"coding-agent\"}},"
-	    "  \"mode\": \"enforce\", \"egress\": ["
-	    "   {\"toFQDNs\": [{\"matchName\": \"api.anthropic.com\"},"
-	    "     {\"matchPattern\": \"*.github.com\"}, {\"matchPattern\": "
-	    "\"**.s3.amazonaws.com\"}],"
-	    "    \"ports\": [{\"port\": 443, \"protocol\": \"TCP\"}]},"
-	    "   {\"toCIDRs\": [{\"cidr\": \"10.20.0.0/16\", \"except\": [\"10.20.9.0/24\"]}],"
-	    "    \"ports\": [{\"port\": 5432, \"endPort\": 5440, \"protocol\": \"TCP\"}]}]},"
-	    " \"status\": {}}";
+		"{\"apiVersion\": \"podwall.io/v1alpha1\", \"kind\": \"EgressPolicy\","
+		" \"metadata\": {\"name\": \"coding-agents\", \"namespace\": \"agents\","
+		"  \"uid\": \"6f1c\", \"resourceVersion\": \"42\", \"labels\": {\"x\": \"y\"}},"
+		" \"spec\": {\"podSelector\": {\"matchLabels\": {\"app\": \"coding-agent\"}},"
+		"  \"mode\": \"enforce\", \"egress\": ["
+		"   {\"toFQDNs\": [{\"matchName\": \"api.anthropic.com\"},"
+		"     {\"matchPattern\": \"*.github.com\"}, {\"matchPattern\": "
+		"\"**.s3.amazonaws.com\"}],"
+		"    \"ports\": [{\"port\": 443, \"protocol\": \"TCP\"}]},"
+		"   {\"toCIDRs\": [{\"cidr\": \"10.20.0.0/16\", \"except\": [\"10.20.9.0/24\"]}],"
+		"    \"ports\": [{\"port\": 5432, \"endPort\": 5440, \"protocol\": \"TCP\"}]}]},"
+		" \"status\": {}}";
 	char err[PW_ERR_LEN];
 	struct pw_policy p;
 	json_error_t jerr;
@@ -396,8 +396,8 @@ static void test_nulls_are_absent(void **state)
  * truncated file must not open the pods its policies selected. */
 static void test_empty_file(void **state)
 {
-	static const char *const inputs[] = {"",	 "# only a comment\n", "\n\n  \n", "---\n",
-					     "---\n...\n---\n", "--- # c\n---\n"};
+	static const char *const inputs[] = {"",      "# only a comment\n", "\n\n  \n",
+					     "---\n", "---\n...\n---\n",    "--- # c\n---\n"};
 	char err[PW_ERR_LEN];
 	struct pw_policy *v = (void *)1;
 	size_t n = 7;
@@ -464,8 +464,8 @@ static void test_quoted_port_refused(void **state)
 	json_decref(docs);
 
 	assert_int_equal(
-	    pw_policy_file_parse(yaml, sizeof(yaml) - 1, "q.yaml", &v, &n, err, sizeof(err)),
-	    -EINVAL);
+		pw_policy_file_parse(yaml, sizeof(yaml) - 1, "q.yaml", &v, &n, err, sizeof(err)),
+		-EINVAL);
 	assert_string_equal(err, "q.yaml: spec.egress[0].ports[0].port: must be an integer from 1 "
 				 "to 65535, not the string \"443\" (remove the quotes)");
 }
@@ -477,20 +477,22 @@ static void test_from_json_error_leaves_out(void **state)
 		const char *json;
 		const char *want;
 	} cases[] = {
-	    {
-		"{\"apiVersion\": \"podwall.io/v1alpha1\", \"kind\": \"EgressPolicy\","
-		" \"metadata\": {\"name\": \"p\"}, \"spec\": {\"podSelector\": {},"
-		" \"egress\": [{\"toCIDRs\": [{\"cidr\": \"10.0.0.0/8\"}],"
-		" \"ports\": [{\"port\": 443.0}]}]}}",
-		"k8s: spec.egress[0].ports[0].port: must be an integer from 1 to 65535, not a "
-		"number",
-	    },
-	    {
-		"{\"apiVersion\": \"podwall.io/v1alpha1\", \"kind\": \"EgressPolicy\","
-		" \"metadata\": {\"name\": \"p\\u0000x\"}, \"spec\": {\"podSelector\": {}}}",
-		"k8s: metadata.name: contains a NUL character",
-	    },
-	    {"[1, 2]", "k8s: must be a mapping (an EgressPolicy object), not a list"},
+		{
+			"{\"apiVersion\": \"podwall.io/v1alpha1\", \"kind\": \"EgressPolicy\","
+			" \"metadata\": {\"name\": \"p\"}, \"spec\": {\"podSelector\": {},"
+			" \"egress\": [{\"toCIDRs\": [{\"cidr\": \"10.0.0.0/8\"}],"
+			" \"ports\": [{\"port\": 443.0}]}]}}",
+			"k8s: spec.egress[0].ports[0].port: must be an integer from 1 to 65535, "
+			"not a "
+			"number",
+		},
+		{
+			"{\"apiVersion\": \"podwall.io/v1alpha1\", \"kind\": \"EgressPolicy\","
+			" \"metadata\": {\"name\": \"p\\u0000x\"}, \"spec\": {\"podSelector\": "
+			"{}}}",
+			"k8s: metadata.name: contains a NUL character",
+		},
+		{"[1, 2]", "k8s: must be a mapping (an EgressPolicy object), not a list"},
 	};
 	struct pw_policy out, before;
 	char err[PW_ERR_LEN];
@@ -1081,20 +1083,20 @@ static void test_sel_case(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_design_example),
-	    cmocka_unit_test(test_design_example_json),
-	    cmocka_unit_test(test_multi_document),
-	    cmocka_unit_test(test_ipv6_and_ports),
-	    cmocka_unit_test(test_all_testdata_parse),
-	    cmocka_unit_test(test_audit_mode_and_defaults),
-	    cmocka_unit_test(test_nulls_are_absent),
-	    cmocka_unit_test(test_empty_file),
-	    cmocka_unit_test(test_namespace_missing_warns),
-	    cmocka_unit_test(test_quoted_port_refused),
-	    cmocka_unit_test(test_from_json_error_leaves_out),
-	    cmocka_unit_test(test_small_err_buffer),
-	    cmocka_unit_test(test_labels_set_get),
-	    cmocka_unit_test(test_yaml_structure),
+		cmocka_unit_test(test_design_example),
+		cmocka_unit_test(test_design_example_json),
+		cmocka_unit_test(test_multi_document),
+		cmocka_unit_test(test_ipv6_and_ports),
+		cmocka_unit_test(test_all_testdata_parse),
+		cmocka_unit_test(test_audit_mode_and_defaults),
+		cmocka_unit_test(test_nulls_are_absent),
+		cmocka_unit_test(test_empty_file),
+		cmocka_unit_test(test_namespace_missing_warns),
+		cmocka_unit_test(test_quoted_port_refused),
+		cmocka_unit_test(test_from_json_error_leaves_out),
+		cmocka_unit_test(test_small_err_buffer),
+		cmocka_unit_test(test_labels_set_get),
+		cmocka_unit_test(test_yaml_structure),
 	};
 	int failed = 0;
 

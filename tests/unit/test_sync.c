@@ -30,26 +30,27 @@ _Static_assert(sizeof(struct pw_portset) <= FAKE_VAL_MAX, "fake value size");
 #define EP_ID	42
 
 static const char *const policy_v1 =
-    "apiVersion: podwall.io/v1alpha1\nkind: EgressPolicy\n"
-    "metadata: {name: p, namespace: t}\n"
-    "spec:\n  podSelector: {matchLabels: {app: a}}\n  egress:\n"
-    "    - toCIDRs: [{cidr: 192.0.2.0/24}]\n      ports: [{port: 443, protocol: TCP}]\n"
-    "    - toFQDNs: [{matchName: api.example.com}]\n      ports: [{port: 443, protocol: TCP}]\n";
+	"apiVersion: podwall.io/v1alpha1\nkind: EgressPolicy\n"
+	"metadata: {name: p, namespace: t}\n"
+	"spec:\n  podSelector: {matchLabels: {app: a}}\n  egress:\n"
+	"    - toCIDRs: [{cidr: 192.0.2.0/24}]\n      ports: [{port: 443, protocol: TCP}]\n"
+	"    - toFQDNs: [{matchName: api.example.com}]\n      ports: [{port: 443, protocol: "
+	"TCP}]\n";
 
 /* v1 with the CIDR moved: 192.0.2.0/24 is stale, 198.51.100.0/24 new. */
 static const char *const policy_v2 =
-    "apiVersion: podwall.io/v1alpha1\nkind: EgressPolicy\n"
-    "metadata: {name: p, namespace: t}\n"
-    "spec:\n  podSelector: {matchLabels: {app: a}}\n  egress:\n"
-    "    - toCIDRs: [{cidr: 198.51.100.0/24}]\n      ports: [{port: 80, protocol: TCP}]\n"
-    "    - toFQDNs: [{matchName: api.example.com}]\n      ports: [{port: 443, protocol: TCP}]\n";
+	"apiVersion: podwall.io/v1alpha1\nkind: EgressPolicy\n"
+	"metadata: {name: p, namespace: t}\n"
+	"spec:\n  podSelector: {matchLabels: {app: a}}\n  egress:\n"
+	"    - toCIDRs: [{cidr: 198.51.100.0/24}]\n      ports: [{port: 80, protocol: TCP}]\n"
+	"    - toFQDNs: [{matchName: api.example.com}]\n      ports: [{port: 443, protocol: "
+	"TCP}]\n";
 
 /* Selects other pods only. */
-static const char *const policy_other =
-    "apiVersion: podwall.io/v1alpha1\nkind: EgressPolicy\n"
-    "metadata: {name: p, namespace: t}\n"
-    "spec:\n  podSelector: {matchLabels: {app: b}}\n  egress:\n"
-    "    - toCIDRs: [{cidr: 192.0.2.0/24}]\n";
+static const char *const policy_other = "apiVersion: podwall.io/v1alpha1\nkind: EgressPolicy\n"
+					"metadata: {name: p, namespace: t}\n"
+					"spec:\n  podSelector: {matchLabels: {app: b}}\n  egress:\n"
+					"    - toCIDRs: [{cidr: 192.0.2.0/24}]\n";
 
 struct fixture {
 	struct pw_agent a;
@@ -420,18 +421,18 @@ static void test_hold_unallowed_name_released_unlearned(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_first_sync, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_change_new_then_stale_then_endpoint, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_failed_write_keeps_old_rules, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_unselected_opens_then_removes_rules, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_remove_endpoint_first, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_hold_learns_then_releases, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_hold_write_fails_drops, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_hold_mismatched_id_drops, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_hold_unallowed_name_released_unlearned, setup,
-					    teardown),
+		cmocka_unit_test_setup_teardown(test_first_sync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_change_new_then_stale_then_endpoint, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_failed_write_keeps_old_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unselected_opens_then_removes_rules, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_remove_endpoint_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hold_learns_then_releases, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hold_write_fails_drops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hold_mismatched_id_drops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hold_unallowed_name_released_unlearned, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -242,11 +242,15 @@ static char *render_metrics(struct pw_agent *a, bool openmetrics)
 	struct pw_metrics_buf b = {.openmetrics = openmetrics};
 	struct pw_config cfg;
 	uint64_t c[PW_C_MAX];
+	static char obj[64]; /* the embedded object's id, as `podwall version` shows it */
 	char lab[128];
 
-	pw_mb_help(&b, "podwall_build_info", "gauge", "The agent's version and commit (value 1).");
-	pw_mb_printf(&b, "podwall_build_info{version=\"%s\",commit=\"%s\"} 1\n", PW_VERSION,
-		     PW_COMMIT);
+	if (!obj[0])
+		pw_bpf_object_id(obj, sizeof(obj));
+	pw_mb_help(&b, "podwall_build_info", "gauge",
+		   "The agent's version, commit and BPF object (value 1).");
+	pw_mb_printf(&b, "podwall_build_info{version=\"%s\",commit=\"%s\",bpf_object=\"%s\"} 1\n",
+		     PW_VERSION, PW_COMMIT, obj);
 	fam(&b, "podwall_agent_ready", "gauge",
 	    "1 once the first policy load and endpoint sync are done.", "", a->ready);
 	pw_mb_help(&b, "podwall_agent_heartbeat_age_seconds", "gauge",

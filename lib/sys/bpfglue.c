@@ -17,7 +17,7 @@
 #include <linux/magic.h>
 #include <linux/pkt_cls.h>
 #include <linux/pkt_sched.h>
-#include <zlib.h>
+#include <ldns/sha2.h>
 
 #include "bpfglue.h"
 #include "log.h"
@@ -1358,9 +1358,13 @@ long pw_bpf_map_count(int fd)
 
 const char *pw_bpf_object_id(char *buf, size_t len)
 {
-	size_t sz = 0;
+	unsigned char md[LDNS_SHA256_DIGEST_LENGTH];
+	size_t sz = 0, n = 0;
 	const void *elf = podwall_bpf__elf_bytes(&sz);
 
-	snprintf(buf, len, "crc32:%08lx/%zu", crc32(0L, elf, (uInt)sz), sz);
+	ldns_sha256(elf, (unsigned int)sz, md);
+	n = (size_t)snprintf(buf, len, "sha256:");
+	for (int i = 0; i < PW_BPF_OBJECT_ID_BYTES && n + 2 < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, "%02x", md[i]);
 	return buf;
 }

@@ -105,7 +105,9 @@ void pw_bpf_progress(void);
 
 uint64_t pw_now_ns(void); /* CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns() */
 
-/* The BPF object built into this binary: "crc32:<hex>/<bytes>". */
+/* The BPF object built into this binary: "sha256:<hex>", the first
+ * PW_BPF_OBJECT_ID_BYTES of the SHA-256 of its ELF bytes (ldns' sha256). */
+#define PW_BPF_OBJECT_ID_BYTES 8
 const char *pw_bpf_object_id(char *buf, size_t len);
 
 #endif

@@ -5,9 +5,11 @@ format page) and its OpenMetrics parser (the page served for an OpenMetrics
 Accept header), the strict ones. Exit 1 with the reason when either refuses
 its page, when a family comes out typed 'unknown' (samples of it strayed from
 its group), when a family appears twice, or when the two pages disagree on
-the families.
+the families. podwall_build_info must be one sample with the labels version,
+commit and bpf_object in both pages; --bpf-object ID: its bpf_object must be
+ID (what `podwall version -o json` says).
 
-usage: metrics_check.py TEXT_PAGE OPENMETRICS_PAGE [--require NAME ...]
+usage: metrics_check.py TEXT_PAGE OPENMETRICS_PAGE [--bpf-object ID] [--require NAME ...]
 """
 import sys
 
@@ -19,6 +21,7 @@ def main():
     text = open(sys.argv[1]).read()
     omtext = open(sys.argv[2]).read()
     required = sys.argv[sys.argv.index("--require") + 1:] if "--require" in sys.argv else []
+    want_obj = sys.argv[sys.argv.index("--bpf-object") + 1] if "--bpf-object" in sys.argv else None
     fams = list(text_parse(text))
     names = [f.name for f in fams]
     dup = sorted({n for n in names if names.count(n) > 1})
@@ -37,6 +40,16 @@ def main():
     missing = [r for r in required if r not in set(names) and r not in om_names]
     if missing:
         sys.exit("families missing: %s" % ", ".join(missing))
+    for which, fs in (("text", fams), ("OpenMetrics", om)):
+        bi = [f for f in fs if f.name == "podwall_build_info"]
+        if not bi or len(bi[0].samples) != 1:
+            sys.exit("%s parser: podwall_build_info is not one sample" % which)
+        labels = bi[0].samples[0].labels
+        if set(labels) != {"version", "commit", "bpf_object"} or not all(labels.values()):
+            sys.exit("%s parser: podwall_build_info labels %s" % (which, labels))
+        if want_obj is not None and labels["bpf_object"] != want_obj:
+            sys.exit("%s parser: podwall_build_info bpf_object %s, version says %s"
+                     % (which, labels["bpf_object"], want_obj))
     samples = sum(len(f.samples) for f in fams)
     print("text parser: %d families, %d samples; OpenMetrics parser: %d families"
           % (len(fams), samples, len(om)))

@@ -687,11 +687,15 @@ metrics_strict_parsers() {
 		-D "$TMP/metrics.om.hdr" -o "$TMP/metrics.om" "$MURL/metrics" || fail "OpenMetrics page"
 	grep -qi '^content-type: application/openmetrics-text' "$TMP/metrics.om.hdr" ||
 		fail "an OpenMetrics Accept header got $(grep -i content-type "$TMP/metrics.om.hdr")"
-	out=$("$PY" "$E2E_DIR/metrics_check.py" "$TMP/metrics.txt" "$TMP/metrics.om" --require podwall_build_info podwall_dns_hold_seconds \
+	# build_info names the BPF object as `podwall version` does
+	local v obj
+	v=$(agent_cli version -o json) || fail "version -o json failed"
+	obj=$(jq -r .bpf_object <<<"$v")
+	out=$("$PY" "$E2E_DIR/metrics_check.py" "$TMP/metrics.txt" "$TMP/metrics.om" --bpf-object "$obj" --require podwall_build_info podwall_dns_hold_seconds \
 		podwall_agent_heartbeat_age_seconds podwall_pod_packets_denied \
 		podwall_dns_held_answers 2>&1) || fail "$out"
 	e2e_log "$out"
-	grep -qE '^podwall_build_info\{version="[^"]+",commit="[^"]+"\} 1$' <<<"$m" ||
+	grep -qxF "$(jq -r '"podwall_build_info{version=\"\(.version)\",commit=\"\(.commit)\",bpf_object=\"\(.bpf_object)\"} 1"' <<<"$v")" <<<"$m" ||
 		fail "no podwall_build_info: $(grep build_info <<<"$m")"
 	local age
 	age=$(awk '$1 == "podwall_agent_heartbeat_age_seconds" {print $2}' <<<"$m")
@@ -840,7 +844,7 @@ cli_version_json() {
 	local j
 	j=$(agent_cli version -o json) || fail "version -o json failed"
 	jq -e '(.version | type == "string") and (.commit | test("^[0-9a-f]{7,}$|^unknown$"))
-		and (.bpf_object | test("^crc32:[0-9a-f]{8}/[0-9]+$")) and .agent.version == .version
+		and (.bpf_object | test("^sha256:[0-9a-f]{16}$")) and .agent.version == .version
 		and .agent.commit == .commit and .agent.bpf_object == .bpf_object' <<<"$j" >/dev/null ||
 		fail "version -o json: $j"
 	"$PODWALL" version --socket /nonexistent.sock | grep -q 'agent   not running' || fail "version without an agent"

@@ -59,33 +59,6 @@ static void heartbeat(struct pw_agent *a, bool alive);
 
 enum { TAG_LISTEN = 1, TAG_INOTIFY, TAG_TIMER, TAG_SIGNAL, TAG_RING, TAG_PERF, TAG_METRICS };
 
-void pw_agent_default_opts(struct pw_agent_opts *o)
-{
-	memset(o, 0, sizeof(*o));
-	o->policy_dir = NULL; /* main: /etc/podwall/policies unless --k8s */
-	o->dns_service = NULL;
-	o->pin_dir = PW_PIN_DIR;
-	o->socket_path = PW_CTL_SOCKET;
-	o->state_dir = "/run/podwall/state";
-	o->metrics_addr = "127.0.0.1:9977";
-	o->probe_addr = "127.0.0.1:9978";
-	o->min_ttl = 5;
-	o->max_ttl = 3600;
-	o->max_addrs_per_name = 32;
-	o->events_keep = 4096;
-	o->events_per_sec = 100;
-	o->events_burst = 200;
-	o->dns_hold_per_sec = 1000;
-	o->dns_hold_burst = 2000;
-	o->release_mark = 0x70770001;
-	o->agent_timeout_ms = 3000;
-	o->learned_grace = 300;
-	o->flow_idle_tcp = 21600;
-	o->flow_idle_other = 60;
-	o->reconcile_interval = 10;
-	o->cluster_domain = "cluster.local";
-}
-
 /* ---------------------------------------------------------------- policies */
 
 static void policy_file_free(struct pw_policy_file *f)

@@ -58,7 +58,6 @@ struct pw_agent_opts {
 	const char *cni_conflist; /* chain podwall-cni into it, again whenever rewritten */
 };
 
-void pw_agent_default_opts(struct pw_agent_opts *o);
 /* Runs until SIGTERM/SIGINT. Returns a process exit code. */
 int pw_agent_run(const struct pw_agent_opts *o);
 

@@ -6,13 +6,13 @@
  * or extra), the port sets the rules point to, and entries of endpoints the
  * agent does not know. Each repair is logged and counted
  * (podwall_drift_repairs_total). The hooks are checked by reconcile_hooks().
+ * Every read and write goes through the typed map interface (mapops.h), so
+ * tests/unit/test_sync.c runs it on the recording fake.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <bpf/bpf.h>
 
 #include "agent_int.h"
 #include "log.h"
@@ -29,7 +29,7 @@ static bool endpoint_drifted(struct pw_agent *a, const struct pw_ep *ep, char *w
 	uint8_t mode = ep->managed ? ep->compiled.mode : PW_MODE_OPEN;
 	struct pw_endpoint v;
 
-	if (bpf_map_lookup_elem(a->bpf.endpoints_fd, &ep->ifindex, &v)) {
+	if (pw_map_get_endpoints(a->maps, &ep->ifindex, &v)) {
 		snprintf(why, len, "pw_endpoints has no entry for ifindex %u", ep->ifindex);
 		return true;
 	}
@@ -76,13 +76,14 @@ static bool rules_drifted(struct pw_agent *a, struct pw_ep *ep, char *why, size_
 		struct pw_cidr6_key k6;
 		struct pw_cidr_val v;
 		uint32_t want;
-		int fd = e->family == PW_FAMILY_V4 ? a->bpf.cidr4_fd : a->bpf.cidr6_fd;
+		int err;
 
 		cidr_key(ep->ep_id, e, &k4, &k6);
 		if (pw_portset_id(a, &e->ports, &want))
 			continue; /* cannot tell: pw_ports full, already reported */
-		if (bpf_map_lookup_elem(fd, e->family == PW_FAMILY_V4 ? (void *)&k4 : (void *)&k6,
-					&v)) {
+		err = e->family == PW_FAMILY_V4 ? pw_map_get_cidr4(a->maps, &k4, &v)
+						: pw_map_get_cidr6(a->maps, &k6, &v);
+		if (err) {
 			snprintf(why, len, "pw_cidr%c: rule %zu of endpoint %u is missing",
 				 e->family == PW_FAMILY_V4 ? '4' : '6', i, ep->ep_id);
 			return true;
@@ -142,10 +143,10 @@ static void portsets_check(struct pw_agent *a)
 
 		want.count = a->portsets[i].set.n;
 		memcpy(want.r, a->portsets[i].set.r, sizeof(want.r));
-		if (!bpf_map_lookup_elem(a->bpf.ports_fd, &a->portsets[i].id, &got) &&
+		if (!pw_map_get_ports(a->maps, &a->portsets[i].id, &got) &&
 		    !memcmp(&got, &want, sizeof(want)))
 			continue;
-		if (bpf_map_update_elem(a->bpf.ports_fd, &a->portsets[i].id, &want, BPF_ANY))
+		if (pw_map_put_ports(a->maps, &a->portsets[i].id, &want, PW_MAP_ANY))
 			continue;
 		snprintf(what, sizeof(what), "pw_ports: port set %u rewritten", a->portsets[i].id);
 		repaired(a, PW_DRIFT_PORTS, what);
@@ -181,8 +182,10 @@ void pw_drift_check(struct pw_agent *a)
 		struct stale_ctx c = {a, f};
 
 		deleted = 0;
-		pw_bpf_map_sweep(f == PW_FAMILY_V4 ? a->bpf.cidr4_fd : a->bpf.cidr6_fd,
-				 cidr_unwanted, &c, &deleted);
+		if (f == PW_FAMILY_V4)
+			pw_map_sweep_cidr4(a->maps, cidr_unwanted, &c, &deleted);
+		else
+			pw_map_sweep_cidr6(a->maps, cidr_unwanted, &c, &deleted);
 		while (deleted-- > 0)
 			repaired(a, PW_DRIFT_RULES,
 				 f == PW_FAMILY_V4 ? "pw_cidr4: a rule no policy "
@@ -191,7 +194,7 @@ void pw_drift_check(struct pw_agent *a)
 						     "grants removed");
 	}
 	deleted = 0;
-	pw_bpf_map_sweep(a->bpf.endpoints_fd, endpoint_unknown, a, &deleted);
+	pw_map_sweep_endpoints(a->maps, endpoint_unknown, a, &deleted);
 	while (deleted-- > 0)
 		repaired(a, PW_DRIFT_ENDPOINT,
 			 "pw_endpoints: an entry for a veth the agent does "

@@ -6,6 +6,7 @@
  * pw_bpf's (lib/sys/bpfglue.c, the bpf() syscalls).
  *
  * For each map of PW_MAPS (podwall/maps.h) there are
+ *   pw_map_get_<name>(m, const K *key, V *value)                0, -ENOENT, -errno
  *   pw_map_put_<name>(m, const K *key, const V *value, flags)   0 or -errno
  *   pw_map_del_<name>(m, const K *key)                          0, -ENOENT, -errno
  *   pw_map_sweep_<name>(m, fn, ctx, deleted)                    as pw_maps_ops.sweep
@@ -36,6 +37,9 @@ typedef bool (*pw_map_visit_fn)(const void *key, const void *value, void *ctx);
 struct pw_maps;
 
 struct pw_maps_ops {
+	/* Copies the value of key out: 0, -ENOENT, or -errno (-EOPNOTSUPP for a
+	 * per-CPU map). */
+	int (*lookup)(struct pw_maps *m, enum pw_map_id id, const void *key, void *value);
 	int (*update)(struct pw_maps *m, enum pw_map_id id, const void *key, const void *value,
 		      uint64_t flags);
 	int (*remove)(struct pw_maps *m, enum pw_map_id id, const void *key);
@@ -52,6 +56,10 @@ struct pw_maps {
 };
 
 #define PW_MAP_TYPED(name, K, V, max, shown)                                                       \
+	static inline int pw_map_get_##name(struct pw_maps *m, const K *key, V *value)             \
+	{                                                                                          \
+		return m->ops->lookup(m, PW_MAPID_##name, key, value);                             \
+	}                                                                                          \
 	static inline int pw_map_put_##name(struct pw_maps *m, const K *key, const V *value,       \
 					    uint64_t flags)                                        \
 	{                                                                                          \

@@ -144,6 +144,17 @@ static int map_fd(struct pw_maps *m, enum pw_map_id id)
 	return id < PW_MAPID_COUNT ? b->fd[id] : -1;
 }
 
+static int maps_lookup(struct pw_maps *m, enum pw_map_id id, const void *key, void *value)
+{
+	const struct pw_bpf *b = m->ctx;
+
+	if (id >= PW_MAPID_COUNT)
+		return -EINVAL;
+	if (b->percpu[id])
+		return -EOPNOTSUPP; /* one value per CPU: not for this interface */
+	return bpf_map_lookup_elem(map_fd(m, id), key, value) ? -errno : 0;
+}
+
 static int maps_update(struct pw_maps *m, enum pw_map_id id, const void *key, const void *value,
 		       uint64_t flags)
 {
@@ -183,6 +194,7 @@ static long maps_sweep(struct pw_maps *m, enum pw_map_id id, pw_map_visit_fn fn,
 }
 
 static const struct pw_maps_ops bpf_maps_ops = {
+	.lookup = maps_lookup,
 	.update = maps_update,
 	.remove = maps_remove,
 	.sweep = maps_sweep,

@@ -78,6 +78,17 @@ static inline struct fake_entry *fake_find(struct fake_maps *f, enum pw_map_id i
 	return NULL;
 }
 
+/* A read: not logged (the log is of the writes). */
+static inline int fake_lookup(struct pw_maps *m, enum pw_map_id id, const void *key, void *value)
+{
+	struct fake_entry *e = fake_find(m->ctx, id, key);
+
+	if (!e)
+		return -ENOENT;
+	memcpy(value, e->val, pw_map_value_size[id]);
+	return 0;
+}
+
 static inline int fake_update(struct pw_maps *m, enum pw_map_id id, const void *key,
 			      const void *value, uint64_t flags)
 {
@@ -142,6 +153,7 @@ static inline long fake_sweep(struct pw_maps *m, enum pw_map_id id, pw_map_visit
 }
 
 static const struct pw_maps_ops fake_maps_ops = {
+	.lookup = fake_lookup,
 	.update = fake_update,
 	.remove = fake_remove,
 	.sweep = fake_sweep,

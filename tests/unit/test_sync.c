@@ -4,7 +4,9 @@
  * root, no kernel): sync writes new entries, then deletes stale ones, then the
  * endpoint entry; a write that fails leaves the endpoint on its old rules; the
  * DNS hold step learns before it releases, and drops with a reason when the
- * learned entry cannot be written.
+ * learned entry cannot be written; the reconcile's drift check puts back an
+ * entry changed behind the agent's back and removes a stray one, counting
+ * each, and leaves correct entries alone.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -418,6 +420,179 @@ static void test_hold_unallowed_name_released_unlearned(void **state)
 	assert_int_equal(x->a.st.dns_not_allowed, 1);
 }
 
+/* ---- drift: the reconcile's check of the kernel's entries (drift.c) ---- */
+
+/* The fake's entry of map id under key, for changing it behind the agent's back. */
+static void *entry_of(struct fake_maps *f, enum pw_map_id id, const void *key)
+{
+	struct fake_entry *e = fake_find(f, id, key);
+
+	assert_non_null(e);
+	return e->val;
+}
+
+static const struct pw_cidr4_key *the_cidr4_key(struct fake_maps *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (f->e[i].id == PW_MAPID_cidr4)
+			return (const void *)f->e[i].key;
+	fail_msg("no pw_cidr4 entry");
+	return NULL;
+}
+
+static uint64_t repairs(const struct fixture *x)
+{
+	uint64_t n = 0;
+
+	for (int k = 0; k < PW_DRIFT_MAX; k++)
+		n += x->a.st.drift_repairs[k];
+	return n;
+}
+
+static void test_drift_none_no_write(void **state)
+{
+	struct fixture *x = *state;
+	size_t from;
+
+	set_policy(x, policy_v1);
+	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+	from = x->f->n_ops;
+	pw_drift_check(&x->a);
+	/* correct entries are read, not written */
+	assert_int_equal(x->f->n_ops, from);
+	assert_int_equal(repairs(x), 0);
+}
+
+static void test_drift_endpoint_rewritten(void **state)
+{
+	struct fixture *x = *state;
+	uint32_t ifindex = IFINDEX;
+	struct pw_endpoint *v;
+	size_t from;
+	int ep;
+
+	set_policy(x, policy_v1);
+	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+	v = entry_of(x->f, PW_MAPID_endpoints, &ifindex);
+	v->mode = PW_MODE_OPEN; /* someone with bpftool opened the pod */
+	from = x->f->n_ops;
+	pw_drift_check(&x->a);
+	ep = op_index(x->f, from, FAKE_PUT, PW_MAPID_endpoints, NULL);
+	assert_true(ep >= 0);
+	assert_int_equal(endpoint_written(x->f, ep)->mode, PW_MODE_ENFORCE);
+	v = entry_of(x->f, PW_MAPID_endpoints, &ifindex);
+	assert_int_equal(v->mode, PW_MODE_ENFORCE);
+	assert_int_equal(x->a.st.drift_repairs[PW_DRIFT_ENDPOINT], 1);
+	assert_int_equal(repairs(x), 1);
+	/* repaired: the next check finds nothing */
+	from = x->f->n_ops;
+	pw_drift_check(&x->a);
+	assert_int_equal(x->f->n_ops, from);
+	assert_int_equal(repairs(x), 1);
+}
+
+static void test_drift_rule_rewritten(void **state)
+{
+	struct fixture *x = *state;
+	struct pw_cidr4_key k;
+	struct pw_cidr_val *v;
+	uint32_t want;
+	size_t from;
+
+	set_policy(x, policy_v1);
+	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+	k = *the_cidr4_key(x->f);
+	v = entry_of(x->f, PW_MAPID_cidr4, &k);
+	want = v->portset;
+	v->portset = want + 100; /* points to another port set */
+	from = x->f->n_ops;
+	pw_drift_check(&x->a);
+	assert_true(op_index(x->f, from, FAKE_PUT, PW_MAPID_cidr4, "192.0.2.0/24") >= 0);
+	/* the endpoint entry still comes after the rules it enforces */
+	assert_true(last_index(x->f, FAKE_PUT, PW_MAPID_endpoints) >
+		    op_index(x->f, from, FAKE_PUT, PW_MAPID_cidr4, "192.0.2.0/24"));
+	v = entry_of(x->f, PW_MAPID_cidr4, &k);
+	assert_int_equal(v->portset, want);
+	assert_int_equal(x->a.st.drift_repairs[PW_DRIFT_RULES], 1);
+	assert_int_equal(repairs(x), 1);
+}
+
+static void test_drift_missing_rule_rewritten(void **state)
+{
+	struct fixture *x = *state;
+	struct pw_cidr4_key k;
+	size_t from;
+
+	set_policy(x, policy_v1);
+	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+	k = *the_cidr4_key(x->f);
+	fake_erase(x->f, fake_find(x->f, PW_MAPID_cidr4, &k)); /* deleted behind our back */
+	from = x->f->n_ops;
+	pw_drift_check(&x->a);
+	assert_true(op_index(x->f, from, FAKE_PUT, PW_MAPID_cidr4, "192.0.2.0/24") >= 0);
+	assert_int_equal(fake_count(x->f, PW_MAPID_cidr4), 1);
+	assert_int_equal(x->a.st.drift_repairs[PW_DRIFT_RULES], 1);
+}
+
+static void test_drift_portset_rewritten(void **state)
+{
+	struct fixture *x = *state;
+	struct pw_portset *ps, saved;
+	uint32_t id;
+	size_t from;
+
+	set_policy(x, policy_v1);
+	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+	assert_true(x->a.n_portsets > 0);
+	id = x->a.portsets[0].id;
+	ps = entry_of(x->f, PW_MAPID_ports, &id);
+	saved = *ps;
+	ps->r[0].lo = 1; /* widened to every port */
+	ps->r[0].hi = 65535;
+	from = x->f->n_ops;
+	pw_drift_check(&x->a);
+	assert_true(op_index(x->f, from, FAKE_PUT, PW_MAPID_ports, NULL) >= 0);
+	ps = entry_of(x->f, PW_MAPID_ports, &id);
+	assert_memory_equal(ps, &saved, sizeof(saved));
+	assert_int_equal(x->a.st.drift_repairs[PW_DRIFT_PORTS], 1);
+	assert_int_equal(repairs(x), 1);
+}
+
+static void test_drift_strays_removed(void **state)
+{
+	struct fixture *x = *state;
+	struct pw_cidr4_key stray = {
+		.prefixlen = 32 + 24, .ep_id = EP_ID, .addr = {203, 0, 113, 0}};
+	struct pw_cidr4_key other = {.prefixlen = 32 + 8, .ep_id = EP_ID + 1, .addr = {10}};
+	struct pw_cidr_val cv = {0};
+	struct pw_endpoint ev = {.ep_id = 99, .mode = PW_MODE_OPEN};
+	uint32_t unknown_ifindex = IFINDEX + 50, ifindex = IFINDEX;
+	size_t from, kept;
+
+	set_policy(x, policy_v1);
+	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+	/* written by someone else: a prefix the policy does not grant, a rule of
+	 * an endpoint the agent does not know, an endpoint of no veth it manages */
+	assert_int_equal(pw_map_put_cidr4(&x->f->m, &stray, &cv, PW_MAP_ANY), 0);
+	assert_int_equal(pw_map_put_cidr4(&x->f->m, &other, &cv, PW_MAP_ANY), 0);
+	assert_int_equal(pw_map_put_endpoints(&x->f->m, &unknown_ifindex, &ev, PW_MAP_ANY), 0);
+	kept = x->f->n;
+	from = x->f->n_ops;
+	pw_drift_check(&x->a);
+	assert_null(fake_find(x->f, PW_MAPID_cidr4, &stray));
+	assert_null(fake_find(x->f, PW_MAPID_cidr4, &other));
+	assert_null(fake_find(x->f, PW_MAPID_endpoints, &unknown_ifindex));
+	/* the three deletes and nothing else: the agent's own entries untouched */
+	assert_int_equal(x->f->n_ops - from, 3);
+	for (size_t i = from; i < x->f->n_ops; i++)
+		assert_int_equal(x->f->ops[i].kind, FAKE_DEL);
+	assert_int_equal(x->f->n, kept - 3);
+	assert_non_null(fake_find(x->f, PW_MAPID_endpoints, &ifindex));
+	assert_int_equal(fake_count(x->f, PW_MAPID_cidr4), 1);
+	assert_int_equal(x->a.st.drift_repairs[PW_DRIFT_RULES], 2);
+	assert_int_equal(x->a.st.drift_repairs[PW_DRIFT_ENDPOINT], 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -433,6 +608,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hold_mismatched_id_drops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_unallowed_name_released_unlearned, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_drift_none_no_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drift_endpoint_rewritten, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drift_rule_rewritten, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drift_missing_rule_rewritten, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drift_portset_rewritten, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drift_strays_removed, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

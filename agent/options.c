@@ -13,6 +13,7 @@
 #include "fqdn.h"
 #include "guard.h"
 #include "options.h"
+#include "words.h"
 
 #define ARRAY_LEN(a)  (sizeof(a) / sizeof((a)[0]))
 #define OPTS_FIELD(f) (((struct pw_agent_opts *)0)->f)
@@ -142,34 +143,6 @@ static int parse_number(const struct pw_opt_spec *s, const char *arg, uint32_t *
 	return 0;
 }
 
-/* The index of arg among the words of "a|b|c", or -1. */
-static int choice_index(const char *words, const char *arg)
-{
-	size_t len = strlen(arg);
-	int i = 0;
-
-	for (const char *w = words; *w; i++) {
-		size_t wl = strcspn(w, "|");
-
-		if (wl == len && !strncmp(w, arg, len))
-			return i;
-		w += wl + (w[wl] == '|');
-	}
-	return -1;
-}
-
-/* "a, b or c" from "a|b|c" (the words the refusal lists). */
-static void choice_list(FILE *f, const char *words)
-{
-	for (const char *w = words; *w;) {
-		size_t wl = strcspn(w, "|");
-		const char *next = w + wl + (w[wl] == '|');
-
-		fprintf(f, "%.*s%s", (int)wl, w, !*next ? "" : strchr(next, '|') ? ", " : " or ");
-		w = next;
-	}
-}
-
 static int guard_full(FILE *err)
 {
 	const char *last = NULL;
@@ -209,11 +182,12 @@ static int set_opt(const struct pw_opt_spec *s, const char *arg, struct pw_agent
 		*(bool *)field = true;
 		return 0;
 	case PW_OPT_CHOICE:
-		idx = choice_index(s->arg, arg);
+		idx = pw_word_index(s->arg, arg);
 		if (idx < 0) {
-			fprintf(err, PFX "--%s %s: expected ", s->name, arg);
-			choice_list(err, s->arg);
-			fputc('\n', err);
+			char words[256];
+
+			fprintf(err, PFX "--%s %s: expected %s\n", s->name, arg,
+				pw_word_list(s->arg, words, sizeof(words)));
 			return -EINVAL;
 		}
 		*(int *)field = idx;
@@ -393,11 +367,10 @@ static void usage_opt(FILE *out, const struct pw_opt_spec *s, const struct pw_ag
 			 *(const uint32_t *)field, s->lo, s->hi);
 		break;
 	case PW_OPT_CHOICE: {
-		const char *w = s->arg;
+		int wl = 0;
+		const char *w = pw_word_at(s->arg, *(const int *)field, &wl);
 
-		for (int i = *(const int *)field; i > 0 && *w; i--)
-			w += strcspn(w, "|") + (w[strcspn(w, "|")] == '|');
-		snprintf(text, sizeof(text), "%s (default %.*s)", s->help, (int)strcspn(w, "|"), w);
+		snprintf(text, sizeof(text), "%s (default %.*s)", s->help, wl, w ? w : "");
 		break;
 	}
 	default:

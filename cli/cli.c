@@ -16,15 +16,13 @@
 #include "ctl.h"
 #include "events_filter.h"
 #include "events_fmt.h"
+#include "words.h"
 #include "yamlout.h"
 
 struct cli_opts {
 	const char *socket;
 	bool json;
 	const char *pod;
-	const char *reason;
-	uint64_t since_ns;
-	bool follow;
 	uint64_t wait_ns; /* status --wait */
 };
 
@@ -84,119 +82,109 @@ static void table_print(struct table *t)
 
 /* ---- option parsing shared by all commands ---- */
 
-static int parse_duration(const char *s, uint64_t *ns)
-{
-	char *end;
-	double v;
-	uint64_t mult;
+/* The options every command takes, first in each command's option table. */
+#define COMMON_LONGOPTS                                                                            \
+	{"socket", required_argument, NULL, 's'}, {"output", required_argument, NULL, 'o'},        \
+	{                                                                                          \
+		"help", no_argument, NULL, 'h'                                                     \
+	}
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || v < 0 || v > 365 * 86400.0)
-		return -EINVAL;
-	if (!strcmp(end, "s") || !*end)
-		mult = 1;
-	else if (!strcmp(end, "m"))
-		mult = 60;
-	else if (!strcmp(end, "h"))
-		mult = 3600;
-	else if (!strcmp(end, "d"))
-		mult = 86400;
-	else
-		return -EINVAL;
-	*ns = (uint64_t)(v * (double)mult * 1e9);
+static const char *default_socket(void)
+{
+	return getenv("PODWALL_SOCKET") ?: PW_CTL_SOCKET;
+}
+
+/*
+ * One option of a command's getopt loop that the commands share: --socket,
+ * -o (one of the words of formats, "table|json|yaml": its index in *format),
+ * --pod NAMESPACE/NAME, --no-headers, --help, or any other (refused with the
+ * usage). Returns 0 when taken, 1 after the help (exit 0), 2 after a message
+ * (exit 2).
+ */
+static int common_opt(int c, const char *usage, const char *formats, struct cli_opts *o,
+		      int *format)
+{
+	char words[64];
+
+	switch (c) {
+	case 's':
+		o->socket = optarg;
+		return 0;
+	case 'o':
+		*format = pw_word_index(formats, optarg);
+		if (*format < 0) {
+			fprintf(stderr, "-o %s: expected %s\n", optarg,
+				pw_word_list(formats, words, sizeof(words)));
+			return 2;
+		}
+		return 0;
+	case 'p':
+		if (!strchr(optarg, '/')) {
+			fprintf(stderr, "--pod %s: expected NAMESPACE/NAME\n", optarg);
+			return 2;
+		}
+		o->pod = optarg;
+		return 0;
+	case 'H':
+		no_headers = true;
+		return 0;
+	case 'h':
+		fputs(usage, stdout);
+		return 1;
+	}
+	fputs(usage, stderr);
+	return 2;
+}
+
+/* After the loop: words that are no option are refused. */
+static int no_arguments(int argc, char **argv, const char *usage)
+{
+	if (optind < argc) {
+		fprintf(stderr, "unexpected argument %s\n\n%s", argv[optind], usage);
+		return 2;
+	}
 	return 0;
 }
 
+/* The options of status, endpoints, policies and fqdn; flags: which of
+ * --pod (p) and --wait (w) the command takes. */
 static int parse_common(int argc, char **argv, const char *usage, const char *flags,
 			struct cli_opts *o)
 {
 	static const struct option longopts[] = {
-		{"socket", required_argument, NULL, 's'}, {"output", required_argument, NULL, 'o'},
-		{"pod", required_argument, NULL, 'p'},	  {"reason", required_argument, NULL, 'r'},
-		{"since", required_argument, NULL, 'S'},  {"follow", no_argument, NULL, 'f'},
-		{"wait", optional_argument, NULL, 'w'},	  {"no-headers", no_argument, NULL, 'H'},
-		{"help", no_argument, NULL, 'h'},	  {},
+		COMMON_LONGOPTS,
+		{"pod", required_argument, NULL, 'p'},
+		{"wait", optional_argument, NULL, 'w'},
+		{"no-headers", no_argument, NULL, 'H'},
+		{},
 	};
-	int c;
+	int c, format = 0, ret;
 
 	memset(o, 0, sizeof(*o));
-	o->socket = getenv("PODWALL_SOCKET") ? getenv("PODWALL_SOCKET") : PW_CTL_SOCKET;
+	o->socket = default_socket();
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:fh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
 		if (c != 'h' && c != '?' && c != 's' && c != 'o' && c != 'H' && !strchr(flags, c)) {
 			fprintf(stderr, "%s: option not taken here\n\n%s", argv[0], usage);
 			return 2;
 		}
-		switch (c) {
-		case 's':
-			o->socket = optarg;
-			break;
-		case 'o':
-			if (strcmp(optarg, "json") && strcmp(optarg, "table") &&
-			    strcmp(optarg, "yaml")) {
-				fprintf(stderr, "-o %s: expected table, json or yaml\n", optarg);
-				return 2;
-			}
-			o->json = strcmp(optarg, "table") != 0;
-			out_yaml = !strcmp(optarg, "yaml");
-			break;
-		case 'H':
-			no_headers = true;
-			break;
-		case 'p':
-			if (!strchr(optarg, '/')) {
-				fprintf(stderr, "--pod %s: expected NAMESPACE/NAME\n", optarg);
-				return 2;
-			}
-			o->pod = optarg;
-			break;
-		case 'r':
-			if (pw_reason_from_name(optarg) < 0) {
-				fprintf(stderr, "--reason %s: unknown reason\n", optarg);
-				return 2;
-			}
-			o->reason = optarg;
-			break;
-		case 'S': {
-			struct timespec rt;
-			uint64_t d;
-
-			if (parse_duration(optarg, &d)) {
-				fprintf(stderr,
-					"--since %s: expected a duration like 30s, 5m, 2h\n",
-					optarg);
-				return 2;
-			}
-			clock_gettime(CLOCK_REALTIME, &rt);
-			o->since_ns =
-				(uint64_t)rt.tv_sec * 1000000000ULL + (uint64_t)rt.tv_nsec - d;
-			break;
-		}
-		case 'f':
-			o->follow = true;
-			break;
-		case 'w':
+		if (c == 'w') {
 			o->wait_ns = 60000000000ULL;
 			if (optarg && (pw_duration_parse(optarg, &o->wait_ns) || !o->wait_ns)) {
 				fprintf(stderr, "--wait=%s: expected a duration like 30s or 5m\n",
 					optarg);
 				return 2;
 			}
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 1;
-		default:
-			fputs(usage, stderr);
-			return 2;
+			continue;
+		}
+		if ((ret = common_opt(c, usage, "table|json|yaml", o, &format)))
+			return ret;
+		if (c == 'o') {
+			o->json = format != 0;
+			out_yaml = format == 2;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "unexpected argument %s\n\n%s", argv[optind], usage);
-		return 2;
-	}
-	return 0;
+	return no_arguments(argc, argv, usage);
 }
 
 static int call(const struct cli_opts *o, json_t *req, json_t **rep)
@@ -240,6 +228,27 @@ static void print_json(json_t *v)
 	if (s && !out_yaml)
 		putchar('\n');
 	free(s);
+}
+
+/* A command of no options but the common ones: parse_common, then the
+ * request {"cmd": cmd}. 0 with the answer in *rep, or the exit code (-1 after
+ * --help: exit 0). */
+static int ask(int argc, char **argv, const char *usage, const char *cmd, struct cli_opts *o,
+	       json_t **rep)
+{
+	int ret = parse_common(argc, argv, usage, "", o);
+
+	if (ret)
+		return ret == 1 ? -1 : ret;
+	return call(o, json_pack("{s:s}", "cmd", cmd), rep);
+}
+
+/* -o json: what of the agent's answer rep the command shows; frees rep. */
+static int print_reply(json_t *rep, json_t *what, int ret)
+{
+	print_json(what);
+	json_decref(rep);
+	return ret;
 }
 
 static const char *jstr(json_t *o, const char *k)
@@ -319,11 +328,8 @@ int pw_cli_status(int argc, char **argv)
 			return ret;
 		degraded = json_array_size(json_object_get(rep, "degraded")) > 0;
 	}
-	if (o.json) {
-		print_json(rep);
-		json_decref(rep);
-		return degraded ? 4 : 0;
-	}
+	if (o.json)
+		return print_reply(rep, rep, degraded ? 4 : 0);
 	json_t *eps = json_object_get(rep, "endpoints"), *pols = json_object_get(rep, "policies");
 
 	size_t di;
@@ -443,17 +449,12 @@ int pw_cli_endpoints(int argc, char **argv)
 	struct table t = {.ncols = 7};
 	json_t *rep, *ep;
 	size_t i;
-	int ret = parse_common(argc, argv, endpoints_usage, "", &o);
+	int ret = ask(argc, argv, endpoints_usage, "endpoints", &o, &rep);
 
 	if (ret)
-		return ret == 1 ? 0 : ret;
-	if ((ret = call(&o, json_pack("{s:s}", "cmd", "endpoints"), &rep)))
-		return ret;
-	if (o.json) {
-		print_json(json_object_get(rep, "endpoints"));
-		json_decref(rep);
-		return 0;
-	}
+		return ret < 0 ? 0 : ret;
+	if (o.json)
+		return print_reply(rep, json_object_get(rep, "endpoints"), 0);
 	table_add(&t, "POD", "VETH", "IFINDEX", "ADDRESSES", "MODE", "POLICIES", "ALLOWED/DENIED");
 	json_array_foreach(json_object_get(rep, "endpoints"), i, ep)
 	{
@@ -496,17 +497,13 @@ int pw_cli_policies(int argc, char **argv)
 	struct table t = {.ncols = 5};
 	json_t *rep, *p;
 	size_t i;
-	int ret = parse_common(argc, argv, policies_usage, "", &o);
+	int ret = ask(argc, argv, policies_usage, "policies", &o, &rep);
 
 	if (ret)
-		return ret == 1 ? 0 : ret;
-	if ((ret = call(&o, json_pack("{s:s}", "cmd", "policies"), &rep)))
-		return ret;
+		return ret < 0 ? 0 : ret;
 	if (o.json) {
 		json_object_del(rep, "ok");
-		print_json(rep);
-		json_decref(rep);
-		return 0;
+		return print_reply(rep, rep, 0);
 	}
 	table_add(&t, "POLICY", "MODE", "RULES", "SELECTS", "SOURCE");
 	json_array_foreach(json_object_get(rep, "policies"), i, p)
@@ -555,11 +552,8 @@ int pw_cli_fqdn(int argc, char **argv)
 		json_object_set_new(req, "pod", json_string(o.pod));
 	if ((ret = call(&o, req, &rep)))
 		return ret;
-	if (o.json) {
-		print_json(json_object_get(rep, "fqdn"));
-		json_decref(rep);
-		return 0;
-	}
+	if (o.json)
+		return print_reply(rep, json_object_get(rep, "fqdn"), 0);
 	table_add(&t, "POD", "NAME", "ADDRESS", "TTL-LEFT");
 	json_array_foreach(json_object_get(rep, "fqdn"), i, n)
 	{
@@ -777,18 +771,24 @@ static int events_follow(const char *sock, const struct pw_ev_filter *f, long la
 int pw_cli_events(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"socket", required_argument, NULL, 's'}, {"output", required_argument, NULL, 'o'},
-		{"follow", no_argument, NULL, 'f'},	  {"no-headers", no_argument, NULL, 'H'},
-		{"last", required_argument, NULL, 'l'},	  {"namespace", required_argument, NULL, 1},
-		{"pod", required_argument, NULL, 1},	  {"verdict", required_argument, NULL, 1},
-		{"reason", required_argument, NULL, 1},	  {"to-fqdn", required_argument, NULL, 1},
-		{"to-ip", required_argument, NULL, 1},	  {"to-port", required_argument, NULL, 1},
-		{"since", required_argument, NULL, 1},	  {"until", required_argument, NULL, 1},
-		{"help", no_argument, NULL, 'h'},	  {},
+		COMMON_LONGOPTS,
+		{"follow", no_argument, NULL, 'f'},
+		{"no-headers", no_argument, NULL, 'H'},
+		{"last", required_argument, NULL, 'l'},
+		{"namespace", required_argument, NULL, 1},
+		{"pod", required_argument, NULL, 1},
+		{"verdict", required_argument, NULL, 1},
+		{"reason", required_argument, NULL, 1},
+		{"to-fqdn", required_argument, NULL, 1},
+		{"to-ip", required_argument, NULL, 1},
+		{"to-port", required_argument, NULL, 1},
+		{"since", required_argument, NULL, 1},
+		{"until", required_argument, NULL, 1},
+		{},
 	};
-	const char *sock = getenv("PODWALL_SOCKET") ? getenv("PODWALL_SOCKET") : PW_CTL_SOCKET;
-	bool follow = false, headers = true;
-	enum ev_out out = EV_TABLE;
+	struct cli_opts o = {.socket = default_socket()};
+	bool follow = false;
+	int format = EV_TABLE; /* the words below are in enum ev_out's order */
 	struct pw_ev_filter f;
 	struct timespec rt;
 	uint64_t now;
@@ -806,26 +806,8 @@ int pw_cli_events(int argc, char **argv)
 		char list[512];
 
 		switch (c) {
-		case 's':
-			sock = optarg;
-			break;
-		case 'o':
-			if (!strcmp(optarg, "json")) {
-				out = EV_JSON;
-			} else if (!strcmp(optarg, "compact")) {
-				out = EV_COMPACT;
-			} else if (!strcmp(optarg, "table")) {
-				out = EV_TABLE;
-			} else {
-				fprintf(stderr, "-o %s: expected table, json or compact\n", optarg);
-				return 2;
-			}
-			break;
 		case 'f':
 			follow = true;
-			break;
-		case 'H':
-			headers = false;
 			break;
 		case 'l':
 			if (pw_cli_parse_long("--last", optarg, 0, 1000000, &last))
@@ -842,27 +824,19 @@ int pw_cli_events(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'h':
-			fputs(events_usage, stdout);
-			return 0;
 		default:
-			fputs(events_usage, stderr);
-			return 2;
+			ret = common_opt(c, events_usage, "table|json|compact", &o, &format);
+			if (ret)
+				return ret == 1 ? 0 : ret;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "unexpected argument %s\n\n%s", argv[optind], events_usage);
-		return 2;
-	}
+	if ((ret = no_arguments(argc, argv, events_usage)))
+		return ret;
 	if (follow)
-		return events_follow(sock, &f, last, out, headers);
-	{
-		struct cli_opts o = {.socket = sock};
-
-		if ((ret = call(&o, json_pack("{s:s}", "cmd", "events"), &rep)))
-			return ret;
-	}
-	if (out == EV_TABLE && headers)
+		return events_follow(o.socket, &f, last, format, !no_headers);
+	if ((ret = call(&o, json_pack("{s:s}", "cmd", "events"), &rep)))
+		return ret;
+	if (format == EV_TABLE && !no_headers)
 		event_header();
 	n = 0;
 	json_array_foreach(json_object_get(rep, "events"), i, e) n += pw_ev_filter_match(&f, e);
@@ -876,7 +850,7 @@ int pw_cli_events(int argc, char **argv)
 			skip--;
 			continue;
 		}
-		event_print(e, out);
+		event_print(e, format);
 	}
 	json_decref(rep);
 	return 0;
@@ -916,61 +890,36 @@ static const char explain_usage[] =
 int pw_cli_explain(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"socket", required_argument, NULL, 's'}, {"output", required_argument, NULL, 'o'},
-		{"pod", required_argument, NULL, 'p'},	  {"to", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},	  {},
+		COMMON_LONGOPTS,
+		{"pod", required_argument, NULL, 'p'},
+		{"to", required_argument, NULL, 't'},
+		{},
 	};
-	struct cli_opts o = {.socket = getenv("PODWALL_SOCKET") ?: PW_CTL_SOCKET};
-	const char *pod = NULL, *to = NULL;
+	struct cli_opts o = {.socket = default_socket()};
+	const char *to = NULL;
 	json_t *rep, *x, *v;
 	size_t i;
-	int c, ret;
+	int c, ret, format = 1;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			o.socket = optarg;
-			break;
-		case 'o':
-			if (strcmp(optarg, "json") && strcmp(optarg, "table")) {
-				fprintf(stderr, "-o %s: expected json or table\n", optarg);
-				return 2;
-			}
-			o.json = !strcmp(optarg, "json");
-			break;
-		case 'p':
-			if (!strchr(optarg, '/')) {
-				fprintf(stderr, "--pod %s: expected NAMESPACE/NAME\n", optarg);
-				return 2;
-			}
-			pod = optarg;
-			break;
-		case 't':
+		if (c == 't')
 			to = optarg;
-			break;
-		case 'h':
-			fputs(explain_usage, stdout);
-			return 0;
-		default:
-			fputs(explain_usage, stderr);
-			return 2;
-		}
+		else if ((ret = common_opt(c, explain_usage, "json|table", &o, &format)))
+			return ret == 1 ? 0 : ret;
 	}
-	if (!pod || !to || optind < argc) {
+	o.json = format == 0;
+	if (!o.pod || !to || optind < argc) {
 		fprintf(stderr, "podwall explain: --pod and --to are needed\n\n%s", explain_usage);
 		return 2;
 	}
-	if ((ret = call(&o, json_pack("{s:s,s:s,s:s}", "cmd", "explain", "pod", pod, "to", to),
+	if ((ret = call(&o, json_pack("{s:s,s:s,s:s}", "cmd", "explain", "pod", o.pod, "to", to),
 			&rep)))
 		return ret;
 	x = json_object_get(rep, "explain");
 	ret = strcmp(jstr(x, "verdict") ?: "", "allow") ? 3 : 0;
-	if (o.json) {
-		print_json(x);
-		json_decref(rep);
-		return ret;
-	}
+	if (o.json)
+		return print_reply(rep, x, ret);
 	json_t *t = json_object_get(x, "to");
 	char port[16] = "any port";
 
@@ -1041,43 +990,24 @@ static const char suggest_usage[] =
 int pw_cli_suggest(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"socket", required_argument, NULL, 's'},
-		{"output", required_argument, NULL, 'o'},
+		COMMON_LONGOPTS,
 		{"pod", required_argument, NULL, 'p'},
 		{"selector", required_argument, NULL, 'l'},
 		{"namespace", required_argument, NULL, 'n'},
 		{"since", required_argument, NULL, 'S'},
 		{"no-collapse", no_argument, NULL, 'C'},
-		{"help", no_argument, NULL, 'h'},
 		{},
 	};
-	struct cli_opts o = {.socket = getenv("PODWALL_SOCKET") ?: PW_CTL_SOCKET};
-	const char *pod = NULL, *sel = NULL, *ns = NULL;
-	bool collapse = true, yaml = true;
+	struct cli_opts o = {.socket = default_socket()};
+	const char *sel = NULL, *ns = NULL;
+	bool collapse = true;
 	uint64_t since = 0;
 	json_t *req, *rep;
-	int c, ret;
+	int c, ret, format = 0;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 's':
-			o.socket = optarg;
-			break;
-		case 'o':
-			if (strcmp(optarg, "json") && strcmp(optarg, "yaml")) {
-				fprintf(stderr, "-o %s: expected yaml or json\n", optarg);
-				return 2;
-			}
-			yaml = !strcmp(optarg, "yaml");
-			break;
-		case 'p':
-			if (!strchr(optarg, '/')) {
-				fprintf(stderr, "--pod %s: expected NAMESPACE/NAME\n", optarg);
-				return 2;
-			}
-			pod = optarg;
-			break;
 		case 'l':
 			if (!strchr(optarg, '=')) {
 				fprintf(stderr, "--selector %s: expected KEY=VALUE[,KEY=VALUE]\n",
@@ -1105,22 +1035,19 @@ int pw_cli_suggest(int argc, char **argv)
 		case 'C':
 			collapse = false;
 			break;
-		case 'h':
-			fputs(suggest_usage, stdout);
-			return 0;
 		default:
-			fputs(suggest_usage, stderr);
-			return 2;
+			if ((ret = common_opt(c, suggest_usage, "yaml|json", &o, &format)))
+				return ret == 1 ? 0 : ret;
 		}
 	}
-	if (!pod == !sel || optind < argc) {
+	if (!o.pod == !sel || optind < argc) {
 		fprintf(stderr, "podwall suggest: --pod or --selector (one of them)\n\n%s",
 			suggest_usage);
 		return 2;
 	}
 	req = json_pack("{s:s,s:b}", "cmd", "suggest", "collapse", collapse);
-	if (pod)
-		json_object_set_new(req, "pod", json_string(pod));
+	if (o.pod)
+		json_object_set_new(req, "pod", json_string(o.pod));
 	if (sel)
 		json_object_set_new(req, "selector", json_string(sel));
 	if (ns)
@@ -1129,7 +1056,7 @@ int pw_cli_suggest(int argc, char **argv)
 		json_object_set_new(req, "since_ns", json_integer((json_int_t)since));
 	if ((ret = call(&o, req, &rep)))
 		return ret;
-	out_yaml = yaml;
+	out_yaml = format == 0;
 	print_json(json_object_get(rep, "policy"));
 	json_decref(rep);
 	return 0;

@@ -2,7 +2,8 @@
 /*
  * The agent's option table (agent/options.h): the defaults every option had
  * before the table, values parsed and refused (with the option and its range
- * named), every row in the usage text, unknown options refused.
+ * named), every row in the usage text, unknown options refused; the word
+ * lists of choices.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include "unit/table.h"
 
 #include "options.h"
+#include "words.h"
 
 /* What one parse returned and wrote. */
 struct parsed {
@@ -294,6 +296,24 @@ static void test_usage_lists_every_option(void **state)
 	parsed_free(p);
 }
 
+/* The word lists of CHOICE rows and of the CLI's -o (lib/core/words.h). */
+static void test_words(void **state)
+{
+	char buf[64];
+	int len = 0;
+
+	assert_int_equal(pw_word_index("auto|tcx|legacy", "tcx"), 1);
+	assert_int_equal(pw_word_index("auto|tcx|legacy", "tc"), -1);
+	assert_int_equal(pw_word_index("auto|tcx|legacy", ""), -1);
+	assert_string_equal(pw_word_list("auto|tcx|legacy", buf, sizeof(buf)),
+			    "auto, tcx or legacy");
+	assert_string_equal(pw_word_list("json|table", buf, sizeof(buf)), "json or table");
+	assert_string_equal(pw_word_list("json", buf, sizeof(buf)), "json");
+	assert_non_null(pw_word_at("auto|tcx|legacy", 2, &len));
+	assert_int_equal(len, 6);
+	assert_null(pw_word_at("auto|tcx|legacy", 3, &len));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -302,6 +322,7 @@ int main(void)
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_list_full),
 		cmocka_unit_test(test_usage_lists_every_option),
+		cmocka_unit_test(test_words),
 	};
 	int failed = cmocka_run_group_tests_name("options", tests, NULL, NULL);
 

@@ -184,7 +184,7 @@ $(K8ST_BINS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(SYS_A) $(CORE_A)
 # modules (no maps, no sockets), with their own object files.
 FUZZ_LIB_SRCS := $(CORE_SRCS)
 # One clang call over several sources writes no usable -MMD file: depend on every header.
-FUZZ_HDRS := $(wildcard include/podwall/*.h lib/*/*.h tests/unit/*.h)
+FUZZ_HDRS := $(wildcard include/podwall/*.h lib/*/*.h tests/unit/*.h tests/bpf/*.h)
 $(FUZZ_PURE): $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(FUZZ_HDRS)
 	$(call msg,FUZZ,$@)
 	@mkdir -p $(dir $@)
@@ -195,8 +195,8 @@ $(FUZZ_PURE): $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(FUZZ_HDRS)
 $(FUZZ_BPF): tests/fuzz/fuzz_bpf_dns.c lib/core/fqdn.c $(BUILD)/podwall.skel.h $(FUZZ_HDRS)
 	$(call msg,FUZZ,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(CLANG) -g -O1 -D_GNU_SOURCE $(SRC_INC) -I$(BUILD) -fsanitize=fuzzer,address,undefined \
-		$< lib/core/fqdn.c -o $@ -lbpf -lelf -lz -lldns
+	$(Q)$(CLANG) -g -O1 -D_GNU_SOURCE $(SRC_INC) -I$(BUILD) -Itests \
+		-fsanitize=fuzzer,address,undefined $< lib/core/fqdn.c -o $@ -lbpf -lelf -lz -lldns
 
 tests-bin: all check-layers $(UNIT_BINS) $(BPFT_BINS) $(K8ST_BINS) $(FUZZ_BINS)
 

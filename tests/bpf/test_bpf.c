@@ -58,6 +58,7 @@
 #include "podwall/maps.h"
 #include "podwall.skel.h"
 #include "fqdn.h"
+#include "bpf/loader.h"
 
 #ifndef IPPROTO_SCTP
 #define IPPROTO_SCTP 132
@@ -285,8 +286,6 @@ struct row {
 #define MAX_EVENTS 64
 
 static struct {
-	bool ci;
-	bool verbose;	/* PW_TEST_VERBOSE: every step's counters and events */
 	int ifindex[3]; /* by enum dev */
 	char pin_root[64];
 	struct podwall_bpf *skel;
@@ -303,14 +302,6 @@ static struct {
 	__u64 t_step; /* CLOCK_MONOTONIC before the current step */
 } F;
 
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts); /* what bpf_ktime_get_ns() reads */
-	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static int on_event(void *ctx, void *data, size_t len)
 {
 	if (len < sizeof(struct pw_event))
@@ -319,44 +310,6 @@ static int on_event(void *ctx, void *data, size_t len)
 		memcpy(&F.ev[F.n_ev], data, sizeof(struct pw_event));
 	F.n_ev++;
 	return 0;
-}
-
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (level == LIBBPF_DEBUG && !F.verbose)
-		return 0;
-	return vfprintf(stderr, fmt, ap);
-}
-
-/* Open and load the object with no pinning; 0 or negative errno. */
-static int fx_load(void)
-{
-	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = F.pin_root);
-	struct bpf_map *m;
-	int err;
-
-	F.skel = podwall_bpf__open_opts(&oo);
-	if (!F.skel)
-		return -errno;
-	bpf_object__for_each_map(m, F.skel->obj)
-	{
-		err = bpf_map__set_pin_path(m, NULL);
-		if (err)
-			goto fail;
-	}
-	err = podwall_bpf__load(F.skel);
-	if (err)
-		goto fail;
-	F.rb = ring_buffer__new(bpf_map__fd(F.skel->maps.pw_events), on_event, NULL, NULL);
-	if (!F.rb) {
-		err = -errno;
-		goto fail;
-	}
-	return 0;
-fail:
-	podwall_bpf__destroy(F.skel);
-	F.skel = NULL;
-	return err;
 }
 
 /* Empty every map, so that a row sees only what it seeds. */
@@ -405,14 +358,6 @@ static void fx_reset(void)
 	F.n_ev = 0;
 	assert_true(ring_buffer__consume(F.rb) >= 0);
 	F.n_ev = 0;
-}
-
-static void fx_unload(void)
-{
-	ring_buffer__free(F.rb);
-	F.rb = NULL;
-	podwall_bpf__destroy(F.skel);
-	F.skel = NULL;
 }
 
 /* ---- address and map helpers --------------------------------------------- */
@@ -544,7 +489,7 @@ static void learned_put(const struct learned *l)
 {
 	struct pw_learned_key k = learned_key(l->addr);
 	struct pw_learned_val v = {.portset = portset_put(l->r, 4)};
-	__u64 now = now_ns();
+	__u64 now = bpft_now_ns();
 
 	v.expires_ns = l->expiry_s >= 0 ? now + (__u64)l->expiry_s * 1000000000ull
 					: now - (__u64)(-l->expiry_s) * 1000000000ull;
@@ -583,14 +528,8 @@ static void name_put(const struct name_ent *n)
 	struct pw_name_key k;
 	struct pw_name_val v;
 
-	memset(&k, 0, sizeof(k));
-	memset(&v, 0, sizeof(v));
-	k.ep_id = EP_ID;
-	k.kind = n->kind;
-	k.hash = pw_fqdn_hash(n->hash_of ? n->hash_of : n->text);
-	v.flags = n->flags ? n->flags : PW_NAME_F_CONNECT;
-	v.len = strlen(n->text);
-	memcpy(v.text, n->text, v.len);
+	bpft_name_entry(EP_ID, n->kind, n->text, n->hash_of,
+			n->flags ? n->flags : PW_NAME_F_CONNECT, &k, &v);
 	assert_int_equal(bpf_map_update_elem(mfd(F.skel->maps.pw_names), &k, &v, BPF_ANY), 0);
 }
 
@@ -630,7 +569,7 @@ static void seed(const struct row *row)
 
 	memset(&c, 0, sizeof(c));
 	c.agent_timeout_ns = AGENT_TO_S * 1000000000ull;
-	c.heartbeat_ns = now_ns() - (row->hb_stale ? 60 * 1000000000ull : 0);
+	c.heartbeat_ns = bpft_now_ns() - (row->hb_stale ? 60 * 1000000000ull : 0);
 	c.release_mark = REL_MARK;
 	c.flags = row->hold_off ? 0 : PW_CFG_HOLD_DNS;
 	c.events_per_sec = 1000000; /* rate limiting has rows of its own */
@@ -1008,7 +947,7 @@ static void check_event(const struct step *s, const struct pw_event *e)
 	assert_int_equal(e->verdict, s->ev.verdict);
 	assert_int_equal(e->ep_id, EP_ID);
 	assert_int_equal(e->ifindex, (__u32)F.ifindex[s->dev]);
-	assert_true(e->ts_ns >= F.t_step && e->ts_ns <= now_ns());
+	assert_true(e->ts_ns >= F.t_step && e->ts_ns <= bpft_now_ns());
 	switch (e->reason) {
 	case PW_R_NO_RULE:
 	case PW_R_PORT:
@@ -1055,7 +994,7 @@ static void run_step(const struct step *s, int idx)
 		s->before();
 	events_drain();
 	counters_read(before);
-	F.t_step = now_ns();
+	F.t_step = bpft_now_ns();
 	verdict = run_pkt(s->prog, s->dev, s->mark, &s->pkt);
 	counters_read(after);
 	F.n_ev = 0;
@@ -1066,7 +1005,7 @@ static void run_step(const struct step *s, int idx)
 	bad = verdict != want_verdict(s->verdict) || F.n_ev != (s->ev.verdict ? 1 : 0);
 	for (int i = 0; i < PW_C_MAX; i++)
 		bad |= after[i] - before[i] != (__u64)want[i];
-	if (bad || F.verbose) {
+	if (bad || bpft_verbose) {
 		/* What happened, in full, when it is not what the row says. */
 		print_message("    step %d: %s -> %s, %d event(s)\n", idx + 1,
 			      s->prog == INGRESS ? "pod_ingress" : "pod_egress",
@@ -1107,7 +1046,7 @@ static int row_setup(void **state)
 
 	fx_reset();
 	F.row = row;
-	F.t_row = now_ns();
+	F.t_row = bpft_now_ns();
 	seed(row);
 	return 0;
 }
@@ -1149,7 +1088,7 @@ static void expect_flow(int fam, __u8 proto, __u16 lport, __u16 rport, const cha
 	assert_int_equal(flow_get(fam, proto, lport, rport, raddr, &v), 0);
 	assert_int_equal(v.policy_gen, gen);
 	assert_int_equal(v.flags, flags);
-	assert_true(v.last_seen_ns >= F.t_row && v.last_seen_ns <= now_ns());
+	assert_true(v.last_seen_ns >= F.t_row && v.last_seen_ns <= bpft_now_ns());
 }
 
 static void chk_flow_out4(void)
@@ -1232,7 +1171,7 @@ static void expect_pend(int fam, const char *resolver)
 	k.dns_id = htons(DNS_ID);
 	k.resolver = ip_of(resolver);
 	assert_int_equal(bpf_map_lookup_elem(mfd(F.skel->maps.pw_dns_pend), &k, &v), 0);
-	assert_true(v.sent_ns >= F.t_row && v.sent_ns <= now_ns());
+	assert_true(v.sent_ns >= F.t_row && v.sent_ns <= bpft_now_ns());
 	/* and it is the only one */
 	assert_int_equal(bpf_map_get_next_key(mfd(F.skel->maps.pw_dns_pend), &k, next), -ENOENT);
 }
@@ -1250,22 +1189,6 @@ static void chk_pend6(void)
 static void chk_no_pend(void)
 {
 	assert_true(map_empty(F.skel->maps.pw_dns_pend));
-}
-
-static __u32 sum16(const __u8 *b, size_t n, __u32 sum)
-{
-	for (size_t i = 0; i + 1 < n; i += 2)
-		sum += (b[i] << 8) | b[i + 1];
-	if (n & 1)
-		sum += b[n - 1] << 8;
-	return sum;
-}
-
-static __u16 fold16(__u32 sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return sum;
 }
 
 /* F.out is the kernel's answer `rcode` to the query in F.in: MACs, addresses
@@ -1291,20 +1214,20 @@ static void expect_dns_reply(int rcode)
 		assert_int_equal(r[l3 + 6], IPPROTO_UDP);
 		assert_memory_equal(r + l3 + 8, q + l3 + 24, 16);
 		assert_memory_equal(r + l3 + 24, q + l3 + 8, 16);
-		sum = sum16(r + l3 + 8, 32, 0) + rlen + IPPROTO_UDP;
+		sum = bpft_sum16(r + l3 + 8, 32, 0) + rlen + IPPROTO_UDP;
 	} else {
 		assert_int_equal(r[l3] & 0x0f, 5);
 		assert_int_equal((r[l3 + 2] << 8) | r[l3 + 3], 20 + rlen);
 		assert_int_equal(r[l3 + 9], IPPROTO_UDP);
 		assert_memory_equal(r + l3 + 12, q + l3 + 16, 4);
 		assert_memory_equal(r + l3 + 16, q + l3 + 12, 4);
-		assert_int_equal(fold16(sum16(r + l3, 20, 0)), 0xffff);
-		sum = sum16(r + l3 + 12, 8, 0) + rlen + IPPROTO_UDP;
+		assert_int_equal(bpft_fold16(bpft_sum16(r + l3, 20, 0)), 0xffff);
+		sum = bpft_sum16(r + l3 + 12, 8, 0) + rlen + IPPROTO_UDP;
 	}
 	assert_memory_equal(r + l4, q + l4 + 2, 2); /* source port: the resolver's 53 */
 	assert_memory_equal(r + l4 + 2, q + l4, 2);
 	assert_int_equal((r[l4 + 4] << 8) | r[l4 + 5], rlen);
-	assert_int_equal(fold16(sum16(r + l4, rlen, sum)), 0xffff);
+	assert_int_equal(bpft_fold16(bpft_sum16(r + l4, rlen, sum)), 0xffff);
 	assert_memory_equal(r + qd, q + qd, 2);			/* id */
 	assert_int_equal(r[qd + 2], 0x80 | (q[qd + 2] & 0x01)); /* QR, RD as asked */
 	assert_int_equal(r[qd + 3], 0x80 | rcode);		/* RA */
@@ -2072,7 +1995,7 @@ static void test_dns_held(void **state)
 
 	events_drain();
 	counters_read(before);
-	F.t_step = now_ns();
+	F.t_step = bpft_now_ns();
 	verdict = run_frame(INGRESS, DEV_POD, 0, frame, len);
 	counters_read(after);
 	assert_int_equal(verdict, TC_ACT_SHOT);
@@ -2093,7 +2016,7 @@ static void test_dns_held(void **state)
 	assert_int_equal(ntohs(cap.meta.pod_port), DNS_SPORT);
 	assert_int_equal(ntohs(cap.meta.dns_id), DNS_ID);
 	assert_memory_equal(&cap.meta.resolver, &res, sizeof(res));
-	assert_true(cap.meta.ts_ns >= F.t_step && cap.meta.ts_ns <= now_ns());
+	assert_true(cap.meta.ts_ns >= F.t_step && cap.meta.ts_ns <= bpft_now_ns());
 	assert_memory_equal(cap.frame, frame, len);
 	chk_no_pend();
 }
@@ -2116,14 +2039,14 @@ static void test_event_rate_limit(void **state)
 
 	events_drain();
 	counters_read(before);
-	F.t_step = now_ns();
+	F.t_step = bpft_now_ns();
 	for (int i = 0; i < N + 5; i++)
 		assert_int_equal(run_pkt(EGRESS, DEV_POD, 0, &deny.pkt), TC_ACT_SHOT);
 	counters_read(after);
 	F.n_ev = 0;
 	assert_true(ring_buffer__consume(F.rb) >= 0);
 	events = F.n_ev;
-	if (F.verbose)
+	if (bpft_verbose)
 		print_message("    %d denies -> %d events, EVENT_SUPPRESSED +%llu\n", N + 5, events,
 			      (unsigned long long)(after[PW_C_EVENT_SUPPRESSED] -
 						   before[PW_C_EVENT_SUPPRESSED]));
@@ -2141,7 +2064,7 @@ static void test_event_rate_limit(void **state)
 	/* Refill: a high rate fills the bucket on the next packet. */
 	c.events_per_sec = 1000000000;
 	cfg_put(&c);
-	F.t_step = now_ns();
+	F.t_step = bpft_now_ns();
 	assert_int_equal(run_pkt(EGRESS, DEV_POD, 0, &deny.pkt), TC_ACT_SHOT);
 	F.n_ev = 0;
 	assert_true(ring_buffer__consume(F.rb) >= 0);
@@ -2234,50 +2157,29 @@ static const struct row custom_row = {"custom", &STD};
 static int cannot_run(const char *fmt, ...)
 {
 	va_list ap;
+	int ret;
 
-	fprintf(stderr, "\n*** test_bpf: CANNOT RUN: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	ret = bpft_vcannot_run("test_bpf", fmt, ap);
 	va_end(ap);
-	fprintf(stderr, " ***\n");
-	if (F.ci) {
-		fprintf(stderr, "*** CI=true: this is a failure, not a skip ***\n");
-		return 1;
-	}
-	fprintf(stderr, "*** SKIPPED (exit 77); with CI=true this fails ***\n");
-	return 77;
-}
-
-static int setup_netns(void)
-{
-	if (unshare(CLONE_NEWNET))
-		return -errno;
-	if (system("ip link add pwt0 type veth peer name pwt1 >/dev/null 2>&1"))
-		return -ENODEV;
-	F.ifindex[DEV_POD] = if_nametoindex("pwt0");
-	F.ifindex[DEV_OTHER] = if_nametoindex("pwt1");
-	F.ifindex[DEV_LO] = 1;
-	if (!F.ifindex[DEV_POD] || !F.ifindex[DEV_OTHER])
-		return -ENODEV;
-	return 0;
+	return ret;
 }
 
 int main(void)
 {
-	const char *ci = getenv("CI");
 	size_t nrows = sizeof(rows) / sizeof(rows[0]);
 	struct CMUnitTest *tests;
 	size_t n = 0;
 	int err, ret;
 
-	F.ci = ci && !strcmp(ci, "true");
-	F.verbose = getenv("PW_TEST_VERBOSE") != NULL;
-	libbpf_set_print(libbpf_print);
+	bpft_verbose = getenv("PW_TEST_VERBOSE") != NULL;
+	libbpf_set_print(bpft_libbpf_print);
 	snprintf(F.pin_root, sizeof(F.pin_root), "/sys/fs/bpf/pwtest-%d", (int)getpid());
 
 	if (geteuid() != 0)
 		return cannot_run("needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN for unshare)");
-	err = setup_netns();
+	F.ifindex[DEV_LO] = 1;
+	err = bpft_netns_veth("pwt0", "pwt1", &F.ifindex[DEV_POD], &F.ifindex[DEV_OTHER]);
 	if (err)
 		return cannot_run("cannot make a network namespace with a veth pair (%s); "
 				  "is iproute2 installed and veth available?",
@@ -2285,7 +2187,7 @@ int main(void)
 	F.ncpus = libbpf_num_possible_cpus();
 	if (F.ncpus <= 0)
 		return cannot_run("cannot count CPUs: %s", strerror(-F.ncpus));
-	err = fx_load();
+	err = bpft_load(F.pin_root, on_event, &F.skel, &F.rb);
 	if (err)
 		return cannot_run("cannot load the podwall BPF object: %s (kernel with BTF and "
 				  "BPF_PROG_TEST_RUN needed; PW_TEST_VERBOSE=1 for libbpf's log)",
@@ -2315,7 +2217,7 @@ int main(void)
 
 	ret = _cmocka_run_group_tests("podwall BPF data path", tests, n, NULL, NULL);
 	free(tests);
-	fx_unload();
+	bpft_unload(&F.skel, &F.rb);
 	if (rmdir(F.pin_root) && errno != ENOENT)
 		fprintf(stderr, "test_bpf: could not remove %s: %s\n", F.pin_root, strerror(errno));
 	return ret;

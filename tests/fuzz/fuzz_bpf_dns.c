@@ -59,6 +59,7 @@
 #include "podwall/maps.h"
 #include "podwall.skel.h"
 #include "fqdn.h"
+#include "bpf/loader.h"
 
 #define EP_ID	  7
 #define POD4	  "10.0.0.5"
@@ -96,42 +97,20 @@ static void die(const char *fmt, ...)
 	abort();
 }
 
-static int cannot_run(const char *fmt, ...)
+static void cannot_run(const char *fmt, ...)
 {
-	const char *ci = getenv("CI");
 	va_list ap;
+	int ret;
 
-	fprintf(stderr, "\n*** fuzz_bpf_dns: CANNOT RUN: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	ret = bpft_vcannot_run("fuzz_bpf_dns", fmt, ap);
 	va_end(ap);
-	fprintf(stderr, " ***\n");
-	if (ci && !strcmp(ci, "true")) {
-		fprintf(stderr, "*** CI=true: this is a failure, not a skip ***\n");
-		exit(1);
-	}
-	fprintf(stderr, "*** SKIPPED (exit 77); with CI=true this fails ***\n");
-	exit(77);
-}
-
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts); /* what bpf_ktime_get_ns() reads */
-	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	exit(ret);
 }
 
 static int on_event(void *ctx, void *data, size_t len)
 {
 	return 0;
-}
-
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (level == LIBBPF_DEBUG)
-		return 0;
-	return vfprintf(stderr, fmt, ap);
 }
 
 static void put_or_die(struct bpf_map *m, const void *k, const void *v)
@@ -172,7 +151,7 @@ static void heartbeat(void)
 
 	memset(&c, 0, sizeof(c));
 	c.agent_timeout_ns = 3600 * 1000000000ull;
-	c.heartbeat_ns = now_ns();
+	c.heartbeat_ns = bpft_now_ns();
 	c.release_mark = 0x50570001u;
 	c.flags = PW_CFG_HOLD_DNS;
 	c.events_per_sec = 1000000;
@@ -214,14 +193,7 @@ static void seed(void)
 		struct pw_name_key nk;
 		struct pw_name_val nv;
 
-		memset(&nk, 0, sizeof(nk));
-		memset(&nv, 0, sizeof(nv));
-		nk.ep_id = EP_ID;
-		nk.kind = n->kind;
-		nk.hash = pw_fqdn_hash(n->hash_of ? n->hash_of : n->text);
-		nv.flags = n->flags;
-		nv.len = strlen(n->text);
-		memcpy(nv.text, n->text, nv.len);
+		bpft_name_entry(EP_ID, n->kind, n->text, n->hash_of, n->flags, &nk, &nv);
 		put_or_die(F.skel->maps.pw_names, &nk, &nv);
 		if (n->kind == PW_NK_ONE)
 			ed.flags |= PW_EPDNS_HAS_ONE;
@@ -233,54 +205,27 @@ static void seed(void)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = F.pin_root);
-	struct bpf_map *m;
-	int err;
+	int err, peer;
 
-	libbpf_set_print(libbpf_print);
+	libbpf_set_print(bpft_libbpf_print);
 	snprintf(F.pin_root, sizeof(F.pin_root), "/sys/fs/bpf/pwfuzz-%d", (int)getpid());
 	if (geteuid() != 0)
 		cannot_run("needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN for unshare)");
-	if (unshare(CLONE_NEWNET) ||
-	    system("ip link add pwf0 type veth peer name pwf1 >/dev/null 2>&1"))
+	if (bpft_netns_veth("pwf0", "pwf1", &F.ifindex, &peer))
 		cannot_run("cannot make a network namespace with a veth pair");
-	F.ifindex = if_nametoindex("pwf0");
-	if (!F.ifindex)
-		cannot_run("no pwf0");
-	F.skel = podwall_bpf__open_opts(&oo);
-	if (!F.skel)
-		cannot_run("cannot open the podwall BPF object: %s", strerror(errno));
-	bpf_object__for_each_map(m, F.skel->obj)
-	{
-		if (bpf_map__set_pin_path(m, NULL))
-			cannot_run("cannot unpin map %s", bpf_map__name(m));
-	}
-	err = podwall_bpf__load(F.skel);
+	err = bpft_load(F.pin_root, on_event, &F.skel, &F.rb);
 	if (err)
 		cannot_run("cannot load the podwall BPF object: %s", strerror(-err));
-	F.rb = ring_buffer__new(bpf_map__fd(F.skel->maps.pw_events), on_event, NULL, NULL);
-	if (!F.rb)
-		cannot_run("cannot open the event ring buffer: %s", strerror(errno));
 	seed();
 	return 0;
 }
 
 /* ---- frames -------------------------------------------------------------- */
 
-static __u32 sum16(const __u8 *b, size_t n, __u32 sum)
-{
-	for (size_t i = 0; i + 1 < n; i += 2)
-		sum += (b[i] << 8) | b[i + 1];
-	if (n & 1)
-		sum += b[n - 1] << 8;
-	return sum;
-}
-
+/* The checksum to write over sum (bpf/loader.h). */
 static __u16 fold16(__u32 sum)
 {
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (__u16)~sum;
+	return (__u16)~bpft_fold16(sum);
 }
 
 /* Ethernet + IP + UDP/TCP(+length prefix) + msg; returns the frame length. */
@@ -311,7 +256,7 @@ static size_t build_frame(int mode, const __u8 *msg, size_t mlen, bool syn, __u8
 		memcpy(&ip6.saddr, src.v6, 16);
 		memcpy(&ip6.daddr, dst.v6, 16);
 		memcpy(buf + l3, &ip6, sizeof(ip6));
-		sum = sum16(buf + l3 + 8, 32, 0);
+		sum = bpft_sum16(buf + l3 + 8, 32, 0);
 	} else {
 		struct iphdr ip = {.version = 4, .ihl = 5, .ttl = 64};
 
@@ -319,9 +264,9 @@ static size_t build_frame(int mode, const __u8 *msg, size_t mlen, bool syn, __u8
 		ip.protocol = tcp ? IPPROTO_TCP : IPPROTO_UDP;
 		memcpy(&ip.saddr, src.v6, 4);
 		memcpy(&ip.daddr, dst.v6, 4);
-		ip.check = htons(fold16(sum16((const __u8 *)&ip, sizeof(ip), 0)));
+		ip.check = htons(fold16(bpft_sum16((const __u8 *)&ip, sizeof(ip), 0)));
 		memcpy(buf + l3, &ip, sizeof(ip));
-		sum = sum16(buf + l3 + 12, 8, 0);
+		sum = bpft_sum16(buf + l3 + 12, 8, 0);
 	}
 	sum += l4len + (tcp ? IPPROTO_TCP : IPPROTO_UDP);
 	if (tcp) {
@@ -342,7 +287,7 @@ static size_t build_frame(int mode, const __u8 *msg, size_t mlen, bool syn, __u8
 			memcpy(buf + l4 + sizeof(th) + 2, msg, mlen);
 		}
 		memcpy(buf + l4, &th, sizeof(th));
-		check = htons(fold16(sum16(buf + l4, l4len, sum)));
+		check = htons(fold16(bpft_sum16(buf + l4, l4len, sum)));
 		memcpy(buf + l4 + offsetof(struct tcphdr, check), &check, 2);
 	} else {
 		struct udphdr uh = {0};
@@ -352,7 +297,7 @@ static size_t build_frame(int mode, const __u8 *msg, size_t mlen, bool syn, __u8
 		uh.len = htons(l4len);
 		memcpy(buf + l4, &uh, sizeof(uh));
 		memcpy(buf + l4 + sizeof(uh), msg, mlen);
-		check = htons(fold16(sum16(buf + l4, l4len, sum)));
+		check = htons(fold16(bpft_sum16(buf + l4, l4len, sum)));
 		if (!check)
 			check = 0xffff;
 		memcpy(buf + l4 + offsetof(struct udphdr, check), &check, 2);
@@ -532,7 +477,7 @@ static void check_answer(const __u8 *in, const struct query *q)
 		    memcmp(r + l3 + 16, in + l3 + 12, 4))
 			die("answer's IPv4 header is not back to the pod");
 		if (((r[l3 + 2] << 8) | r[l3 + 3]) != F.out_len - l3 ||
-		    fold16(sum16(r + l3, 20, 0)) != 0)
+		    fold16(bpft_sum16(r + l3, 20, 0)) != 0)
 			die("answer's IPv4 length or checksum");
 	}
 	if (memcmp(r + l4, in + l4 + 2, 2) || memcmp(r + l4 + 2, in + l4, 2))
@@ -571,7 +516,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	mode = data[0] % 4;
 	mlen = size - 1 > MSG_MAX ? MSG_MAX : size - 1;
-	if (now_ns() - F.hb_at > 1000000000ull)
+	if (bpft_now_ns() - F.hb_at > 1000000000ull)
 		heartbeat();
 	ring_buffer__consume(F.rb);
 	query_read(data + 1, mlen, &q);

@@ -514,13 +514,6 @@ policy_fqdn exp app=exp "443/TCP 9000/TCP" allowed.example.test
 policy_fqdn k9 app=k9 "443/TCP" allowed.example.test other.example.test
 policy_cidr rogue e2e app=rogue enforce "203.0.113.0/24:any"
 
-selected() {
-	[ ${#ONLY[@]} = 0 ] && return 0
-	local c
-	for c in "${ONLY[@]}"; do [ "$c" = "$1" ] && return 0; done
-	return 1
-}
-
 for c in $CASES; do
 	if [ "$c" = agent_starts ] && ! selected agent_starts; then
 		agent_start --min-ttl "$MIN_TTL" >/dev/null 2>&1 || true

@@ -412,13 +412,6 @@ clang -O2 -g -target bpf -I"/usr/include/$(uname -m)-linux-gnu" -c "$E2E_DIR/hos
 	-o "$TMP/hostile.bpf.o" || fail "cannot build hostile.bpf.c"
 ${CC:-gcc} -O2 -Wall "$E2E_DIR/tcx_first.c" -o "$TMP/tcx_first" -lbpf || fail "cannot build tcx_first.c"
 
-selected() {
-	[ ${#ONLY[@]} = 0 ] && return 0
-	local c
-	for c in "${ONLY[@]}"; do [ "$c" = "$1" ] && return 0; done
-	return 1
-}
-
 MODES="tcx legacy"
 if ! grep -q . <(bpftool feature probe kernel 2>/dev/null | grep -i "tcx") &&
 	[ "$(uname -r | awk -F. '{print ($1 * 100 + $2 >= 606)}')" != 1 ]; then

@@ -716,6 +716,15 @@ endpoint_mode() {
 
 # ---------------------------------------------------------------- runner
 
+# selected CASE: true when CASE is one the suite was asked to run (the
+# CASE... arguments, in ONLY), or when none was named.
+selected() {
+	[ ${#ONLY[@]} = 0 ] && return 0
+	local c
+	for c in "${ONLY[@]}"; do [ "$c" = "$1" ] && return 0; done
+	return 1
+}
+
 run_test() {
 	local name=$1 log=$TMP/cases/$1.log rc alines
 	shift

@@ -1011,13 +1011,6 @@ e2e_init
 e2e_setup
 echo "# e2e ops: prefix $PFX, node $NODE, dns $DNS4 / $DNS6, temp $TMP, build $BUILD"
 
-selected() {
-	[ ${#ONLY[@]} = 0 ] && return 0
-	local c
-	for c in "${ONLY[@]}"; do [ "$c" = "$1" ] && return 0; done
-	return 1
-}
-
 for c in $CASES; do
 	if [ "$c" = agent_starts ] && ! selected agent_starts; then
 		( set -e; agent_starts ) >/dev/null 2>&1 || true

@@ -434,13 +434,6 @@ if [ "$SHELL_MODE" = 1 ]; then
 	exit 0
 fi
 
-selected() {
-	[ ${#ONLY[@]} = 0 ] && return 0
-	local c
-	for c in "${ONLY[@]}"; do [ "$c" = "$1" ] && return 0; done
-	return 1
-}
-
 for c in $TOPO_CASES; do run_test "$c"; done
 if [ "$PW_E2E_NO_CNI" = 1 ]; then
 	echo "# PW_E2E_NO_CNI=1: topology only, podwall cases not run"

@@ -175,8 +175,8 @@ run_case() { # CASE
 	return $rc
 }
 
-passed=0
-failed=0
+# shellcheck source=tally.sh
+. tests/k8s/tally.sh
 CASES=("$@")
 if [ ${#CASES[@]} -eq 0 ]; then
 	mapfile -t CASES < <("$DRIVER" --list)
@@ -186,12 +186,7 @@ for c in "${CASES[@]}"; do
 	if [ "$c" = validate ]; then
 		out=$(tests/k8s/validate.sh "$BUILD")
 		vrc=$?
-		printf '%s\n' "$out" | grep -v -E '^[0-9]+ passed, [0-9]+ failed$'
-		last=$(printf '%s\n' "$out" | tail -n1)
-		if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
-			passed=$((passed + BASH_REMATCH[1]))
-			failed=$((failed + BASH_REMATCH[2]))
-		else
+		if ! tally_summary "$out"; then
 			failed=$((failed + 1))
 			echo "FAIL validate.sh (exit $vrc, no summary)"
 		fi
@@ -209,5 +204,4 @@ for c in "${CASES[@]}"; do
 		[ -s "$WORK/$c/server.log" ] && sed 's/^/     server: /' "$WORK/$c/server.log" | tail -n 10
 	fi
 done
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+tally_end

@@ -24,8 +24,8 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 WORK=$(mktemp -d /tmp/podwall-validate.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
-passed=0
-failed=0
+# shellcheck source=tally.sh
+. tests/k8s/tally.sh
 fail() { # NAME MESSAGE
 	failed=$((failed + 1))
 	echo "FAIL validate/$1"
@@ -34,12 +34,12 @@ fail() { # NAME MESSAGE
 
 if ! command -v kubectl >/dev/null; then
 	fail kustomize "kubectl is missing (Debian: kubernetes-client; run 'make deps')"
-	echo "$passed passed, $failed failed"
+	tally_end
 	exit 1
 fi
 if ! "$PY" -c 'import yaml' 2>/dev/null; then
 	fail schema "$PY cannot import yaml (Debian: python3-yaml; run 'make deps')"
-	echo "$passed passed, $failed failed"
+	tally_end
 	exit 1
 fi
 
@@ -48,7 +48,7 @@ if kubectl kustomize deploy/ >"$WORK/rendered.yaml" 2>"$WORK/kustomize.err"; the
 	echo "ok   validate/kustomize"
 else
 	fail kustomize "$(head -c 600 "$WORK/kustomize.err")"
-	echo "$passed passed, $failed failed"
+	tally_end
 	exit 1
 fi
 
@@ -112,7 +112,7 @@ if [ ! -x "$CHECK" ]; then
 		-fsanitize=address,undefined -Iinclude -Ilib/core -Ilib/sys tests/k8s/policy_check.c \
 		lib/core/*.c -o "$CHECK" -ljansson -lyaml -lldns 2>"$WORK/cc.err" || {
 		fail policy_check "cannot build: $(head -c 600 "$WORK/cc.err")"
-		echo "$passed passed, $failed failed"
+		tally_end
 		exit 1
 	}
 fi
@@ -122,24 +122,11 @@ out=$("$PY" tests/k8s/crd_schema.py --crd deploy/base/crd.yaml --rendered "$WORK
 	--cel-crd "$WORK/cel.yaml" \
 	--policy-check "$CHECK" --examples deploy/examples --negative tests/k8s/negative 2>&1)
 rc=$?
-printf '%s\n' "$out" | grep -v -E '^[0-9]+ passed, [0-9]+ failed$'
-last=$(printf '%s\n' "$out" | tail -n1)
-if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
-	passed=$((passed + BASH_REMATCH[1]))
-	failed=$((failed + BASH_REMATCH[2]))
-else
-	fail schema "crd_schema.py ended without a summary (exit $rc)"
-fi
+tally_summary "$out" || fail schema "crd_schema.py ended without a summary (exit $rc)"
 # The init container's script on fake k3s trees, with the real podwall binary.
 PODWALL=${PODWALL:-$BUILD/podwall}
 if [ -x "$PODWALL" ]; then
-	while IFS= read -r line; do
-		echo "$line"
-		case "$line" in
-		ok*) passed=$((passed + 1)) ;;
-		FAIL*) failed=$((failed + 1)) ;;
-		esac
-	done < <(tests/k8s/install_cni_test.sh "$WORK/rendered.yaml" "$PODWALL" 2>&1)
+	tally_lines < <(tests/k8s/install_cni_test.sh "$WORK/rendered.yaml" "$PODWALL" 2>&1)
 	# the overlays for other CNI layouts render, and their script works there
 	for o in deploy/overlays/*/; do
 		o=$(basename "$o")
@@ -149,13 +136,8 @@ if [ -x "$PODWALL" ]; then
 		fi
 		passed=$((passed + 1))
 		echo "ok   validate/overlay/$o renders"
-		while IFS= read -r line; do
-			echo "${line/install-cni\//install-cni/$o/}"
-			case "$line" in
-			ok*) passed=$((passed + 1)) ;;
-			FAIL*) failed=$((failed + 1)) ;;
-			esac
-		done < <(tests/k8s/install_cni_test.sh "$WORK/overlay-$o.yaml" "$PODWALL" 2>&1)
+		tally_lines install-cni/ "install-cni/$o/" \
+			< <(tests/k8s/install_cni_test.sh "$WORK/overlay-$o.yaml" "$PODWALL" 2>&1)
 	done
 elif [ "${CI:-}" = true ]; then
 	fail install-cni "no podwall binary at $PODWALL (build it first); required under CI=true"
@@ -164,21 +146,8 @@ else
 		"fails under CI=true" >&2
 fi
 # deploy/monitoring/: rules (promtool), dashboard, PodMonitor and ports.
-while IFS= read -r line; do
-	echo "$line"
-	case "$line" in
-	ok*) passed=$((passed + 1)) ;;
-	FAIL*) failed=$((failed + 1)) ;;
-	esac
-done < <(tests/k8s/monitoring.sh 2>&1)
+tally_lines < <(tests/k8s/monitoring.sh 2>&1)
 # tools/kubectl-podwall against a fake kubectl.
-while IFS= read -r line; do
-	echo "$line"
-	case "$line" in
-	ok*) passed=$((passed + 1)) ;;
-	FAIL*) failed=$((failed + 1)) ;;
-	esac
-done < <(tests/k8s/kubectl_plugin.sh 2>&1 | grep -v -E '^[0-9]+ passed, [0-9]+ failed$')
+tally_lines < <(tests/k8s/kubectl_plugin.sh 2>&1 | grep -v -E '^[0-9]+ passed, [0-9]+ failed$')
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+tally_end

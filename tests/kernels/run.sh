@@ -26,7 +26,9 @@
 # than a native machine it runs) and the suites scale their windows by it.
 #
 # Without qemu, debootstrap or the archive it says so and exits 77 (skip);
-# under CI=true it fails instead. Results: $PW_KERNELS_CACHE/results/<kernel>/.
+# under CI=true it fails instead. Results: $PW_KERNELS_CACHE/results/<tree>/<kernel>/
+# (<tree>: this checkout's folder name and a hash of its path, so that
+# checkouts sharing one cache do not overwrite each other's results).
 # Environment: PW_KERNELS (kernels, e.g. "5.10"), PW_KERNELS_SUITES (steps in
 # the guest, default "verifier bpf e2e"), PW_KERNELS_TIMEOUT (seconds a
 # boot may take, default 2100), PW_KERNELS_MIRROR (default deb.debian.org).
@@ -39,7 +41,7 @@ KSEL=()
 for a in "$@"; do
 	case "$a" in
 	-h | --help)
-		sed -n '3,29p' "$0"
+		sed -n '3,31p' "$0"
 		exit 0
 		;;
 	[0-9]*.[0-9]*) KSEL+=("$a") ;;
@@ -96,6 +98,8 @@ for f in podwall podwall-cni tests/test_bpf kernels/verifier_stats; do
 		{ echo "kernels: $BUILD/$f missing (make kernels-bin)" >&2; exit 2; }
 done
 mkdir -p "$CACHE"/{apt,debs,boot,results}
+RESULTS=$CACHE/results/$(basename "$ROOT")-$(echo "$ROOT" | sha256sum | cut -c1-8)
+mkdir -p "$RESULTS"
 
 # ---------------------------------------------------------------- kernels from the archive
 
@@ -232,7 +236,7 @@ build_image() {
 # ---------------------------------------------------------------- boot, run, report
 
 boot_kernel() { # SERIES
-	local k=$1 v=${KVER[$1]} out=$CACHE/results/${KVER[$1]} t0 rc cpu acc
+	local k=$1 v=${KVER[$1]} out=$RESULTS/${KVER[$1]} t0 rc cpu acc
 	rm -rf "$out"
 	mkdir -p "$out"
 	cpu=max acc=tcg,thread=multi
@@ -259,12 +263,12 @@ fetch_kernels
 build_image
 [ "$PREPARE_ONLY" = 1 ] && { log "prepared in $((SECONDS - T_START)) s"; exit 0; }
 CAL_MS=$(PW_SLOWDOWN= tests/e2e/slowdown.sh)
-log "this host: PW_SLOWDOWN=$CAL_MS; preparation took $((SECONDS - T_START)) s"
+log "this host: PW_SLOWDOWN=$CAL_MS; preparation took $((SECONDS - T_START)) s; results in $RESULTS"
 
 # The host kernel's verifier figures, for the table
 HOSTV=$(uname -r)
-mkdir -p "$CACHE/results/host"
-"$BUILD/kernels/verifier_stats" "$BUILD/podwall.bpf.o" >"$CACHE/results/host/verifier.txt" 2>&1
+mkdir -p "$RESULTS/host"
+"$BUILD/kernels/verifier_stats" "$BUILD/podwall.bpf.o" >"$RESULTS/host/verifier.txt" 2>&1
 
 # Both kernels at once by default: one TCG guest keeps about one core busy (its
 # suites are mostly serial), so two fill a 2-core machine. PW_KERNELS_PARALLEL=1:
@@ -286,9 +290,9 @@ fail=0
 echo
 printf '%-22s %-9s %-28s %s\n' kernel result "verifier (insns processed)" "suites (passed/failed, seconds)"
 printf '%-22s %-9s %-28s %s\n' "$HOSTV (host)" "-" \
-	"$(awk '/^total/ {print $2}' "$CACHE/results/host/verifier.txt")" "(the other tiers of make test)"
+	"$(awk '/^total/ {print $2}' "$RESULTS/host/verifier.txt")" "(the other tiers of make test)"
 for k in "${KSEL[@]}"; do
-	out=$CACHE/results/${KVER[$k]}
+	out=$RESULTS/${KVER[$k]}
 	res=ok
 	if [ ! -f "$out/done" ] || grep -q ' FAIL ' "$out/summary" 2>/dev/null; then
 		res=FAILED

@@ -198,7 +198,15 @@ $(FUZZ_BPF): tests/fuzz/fuzz_bpf_dns.c lib/core/fqdn.c $(BUILD)/podwall.skel.h $
 	$(Q)$(CLANG) -g -O1 -D_GNU_SOURCE $(SRC_INC) -I$(BUILD) -Itests \
 		-fsanitize=fuzzer,address,undefined $< lib/core/fqdn.c -o $@ -lbpf -lelf -lz -lldns
 
-tests-bin: all check-layers $(UNIT_BINS) $(BPFT_BINS) $(K8ST_BINS) $(FUZZ_BINS)
+# The bench's hook and reconcile tool (tools/bench.sh runs it, as root): built
+# with the tests, so that a change of the agent's state that breaks it fails here.
+HOOKBENCH := $(BUILD)/tools/hookbench
+$(HOOKBENCH): $(call obj,tools/bench/hookbench.c) $(ALL_A)
+	$(call msg,LINK,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+tests-bin: all check-layers $(UNIT_BINS) $(BPFT_BINS) $(K8ST_BINS) $(FUZZ_BINS) $(HOOKBENCH)
 
 # The kernel tier's guest tool: the verifier's figures per program (libbpf only).
 $(BUILD)/kernels/verifier_stats: tests/kernels/verifier_stats.c | $(BUILD)

@@ -13,6 +13,7 @@ Standard library only. Percentiles are nearest-rank; a figure over runs is the
 median of the per-run figures, its spread the min-max of those.
 """
 import json
+import re
 import math
 import statistics
 import sys
@@ -372,6 +373,24 @@ def build(recs):
                     t.add(sec, f"added by hold-learn-release: {p[:3]}", f"{f1(m)} µs",
                           spread(add, f1), "", f"≤ {tgt} µs",
                           yesno(m <= tgt) if held else "n/a (nothing held)")
+
+    # ---- 1c. a whole reconcile (tools/bench/hookbench.c): hooks + drift
+    rx = re.compile(r"^(tcx|legacy)\s+reconcile, (\d+) endpoints: ([\d.]+) ms median of (\d+) "
+                    r"\(([\d.]+)-([\d.]+) ms; veth lookups ([\d.]+) ms, hook check ([\d.]+) ms, "
+                    r"drift check ([\d.]+) ms")
+    for r in by.get("hooks", []):
+        m = rx.match(r.get("line", ""))
+        if not m:
+            continue
+        mode, n, total, rounds, lo, hi, look, hooks, drift = m.groups()
+        sec = f"1c reconcile, {n} endpoints on real veths (ms, median of {rounds})"
+        out["arms"].setdefault("reconcile", {})[mode] = {
+            "endpoints": int(n), "total_ms": float(total), "min_ms": float(lo),
+            "max_ms": float(hi), "veth_lookups_ms": float(look), "hook_check_ms": float(hooks),
+            "drift_check_ms": float(drift)}
+        t.add(sec, f"{mode}: whole reconcile (veths, hooks, drift)", f"{total} ms", f"{lo}–{hi} ms")
+        t.add(sec, f"{mode}: of which hook check", f"{hooks} ms")
+        t.add(sec, f"{mode}: of which drift check (maps vs agent)", f"{drift} ms")
 
     # ---- 6. footprint
     fp = by.get("footprint", [])

@@ -99,13 +99,7 @@ qry() { in_pod "$1" timeout 10 dig +time=2 +tries=1 +short @"$2" "$3" "${4:-A}" 
 # A YAML EgressPolicy from a spec body (the lines under "egress:").
 policy_yaml() {
 	local name=$1 label=$2 body=$3
-	policy_write "$name" "apiVersion: podwall.io/v1alpha1
-kind: EgressPolicy
-metadata: {name: $name, namespace: e2e}
-spec:
-  podSelector: {matchLabels: {app: $label}}
-  mode: enforce
-  egress:
+	policy_write "$name" "$(policy_head "$name" e2e "app=$label" enforce)
 $body"
 }
 

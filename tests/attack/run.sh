@@ -20,16 +20,9 @@ evil-mc.example.test evil-mapped.example.test evil-lo6.example.test addl.example
 stray.example.test mix.example.test mapped.example.test long.example.test"
 
 fq_policy() { # NAME LABEL
-	local body="    - toFQDNs:" n
-	for n in $FQ_NAMES; do
-		case "$n" in
-		\**) body+="
-        - matchPattern: \"$n\"" ;;
-		*) body+="
-        - matchName: $n" ;;
-		esac
-	done
-	body+="
+	local body
+	# shellcheck disable=SC2086 # one name a word
+	body="    - toFQDNs:$(fqdn_matches $FQ_NAMES)
       ports: [{port: 443, protocol: TCP}, {port: 9000, protocol: TCP}, {port: 80, protocol: TCP}]"
 	policy_yaml "$1" "$2" "$body"
 }

@@ -73,25 +73,10 @@ dns_race_hosts() {
 # policy_fqdn NAME LABEL PORTS NAME...: one toFQDNs rule; a NAME starting with
 # '*' is a matchPattern. PORTS: "443/TCP 9000/TCP".
 policy_fqdn() {
-	local name=$1 label=$2 ports=$3 n p y
+	local name=$1 label=$2 ports=$3 p y
 	shift 3
-	y="apiVersion: podwall.io/v1alpha1
-kind: EgressPolicy
-metadata: {name: $name, namespace: e2e}
-spec:
-  podSelector: {matchLabels: {${label%%=*}: ${label#*=}}}
-  mode: enforce
-  egress:
-    - toFQDNs:"
-	for n in "$@"; do
-		case "$n" in
-		\**) y+="
-        - matchPattern: \"$n\"" ;;
-		*) y+="
-        - matchName: $n" ;;
-		esac
-	done
-	y+="
+	y="$(policy_head "$name" e2e "$label" enforce)
+    - toFQDNs:$(fqdn_matches "$@")
       ports:"
 	for p in $ports; do
 		y+="

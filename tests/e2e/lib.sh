@@ -638,6 +638,30 @@ agent_kill9() {
 }
 
 # policy_write NAME YAML: atomically (rename into the watched directory).
+# policy_head NAME NAMESPACE LABEL MODE: an EgressPolicy's YAML up to its
+# "egress:" line, selecting the pods labelled LABEL (KEY=VALUE).
+policy_head() {
+	printf '%s' "apiVersion: podwall.io/v1alpha1
+kind: EgressPolicy
+metadata: {name: $1, namespace: $2}
+spec:
+  podSelector: {matchLabels: {${3%%=*}: ${3#*=}}}
+  mode: $4
+  egress:"
+}
+
+# fqdn_matches NAME...: the items of a toFQDNs list, one a line (a NAME that
+# starts with '*' is a matchPattern), each after a newline.
+fqdn_matches() {
+	local n
+	for n in "$@"; do
+		case "$n" in
+		\**) printf '\n        - matchPattern: "%s"' "$n" ;;
+		*) printf '\n        - matchName: %s' "$n" ;;
+		esac
+	done
+}
+
 policy_write() {
 	printf '%s\n' "$2" >"$TMP/policy.tmp"
 	mv -f "$TMP/policy.tmp" "$TMP/policies/$1.yaml"
@@ -653,13 +677,7 @@ policy_loaded() {
 # EgressPolicy; PORT may be "any" (a rule without ports) or "LO-HI".
 policy_cidr() {
 	local name=$1 ns=$2 label=$3 mode=$4 spec=$5 r cidr port proto y
-	y="apiVersion: podwall.io/v1alpha1
-kind: EgressPolicy
-metadata: {name: $name, namespace: $ns}
-spec:
-  podSelector: {matchLabels: {${label%%=*}: ${label#*=}}}
-  mode: $mode
-  egress:"
+	y=$(policy_head "$name" "$ns" "$label" "$mode")
 	for r in $spec; do
 		cidr=${r%:*}
 		port=${r##*:}

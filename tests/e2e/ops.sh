@@ -138,22 +138,10 @@ agent_starts_with_no_policies() {
 }
 
 agent_starts() {
-	policy_write ev "apiVersion: podwall.io/v1alpha1
-kind: EgressPolicy
-metadata: {name: ev, namespace: e2e}
-spec:
-  podSelector: {matchLabels: {app: ev}}
-  mode: enforce
-  egress:
+	policy_write ev "$(policy_head ev e2e app=ev enforce)
     - toFQDNs: [{matchName: allowed.example.test}]
       ports: [{port: 443, protocol: TCP}]"
-	policy_write ev2 "apiVersion: podwall.io/v1alpha1
-kind: EgressPolicy
-metadata: {name: ev2, namespace: e2e}
-spec:
-  podSelector: {matchLabels: {app: ev2}}
-  mode: enforce
-  egress:
+	policy_write ev2 "$(policy_head ev2 e2e app=ev2 enforce)
     - toCIDRs: [{cidr: 192.0.2.0/24, except: [$SRV_B/32]}]
       ports: [{port: 443, protocol: TCP}]
     - toCIDRs: [{cidr: $SRV6_A/128}]
@@ -393,13 +381,7 @@ explain_is() {
 # For each case, explain's answer is what a real connection then does.
 explain_matches_verdicts() {
 	need_agent
-	policy_write exp "apiVersion: podwall.io/v1alpha1
-kind: EgressPolicy
-metadata: {name: exp, namespace: e2e}
-spec:
-  podSelector: {matchLabels: {app: exp}}
-  mode: enforce
-  egress:
+	policy_write exp "$(policy_head exp e2e app=exp enforce)
     - toFQDNs: [{matchName: allowed.example.test}, {matchPattern: '*.wild.example.test'}]
       ports: [{port: 443, protocol: TCP}]
     - toFQDNs: [{matchName: v6only.example.test}]
@@ -477,13 +459,7 @@ sg_workload() {
 # it runs, with no denial.
 suggest_audit_then_enforce() {
 	need_agent
-	policy_write sg "apiVersion: podwall.io/v1alpha1
-kind: EgressPolicy
-metadata: {name: sg, namespace: e2e}
-spec:
-  podSelector: {matchLabels: {app: sg}}
-  mode: audit
-  egress: []"
+	policy_write sg "$(policy_head sg e2e app=sg audit) []"
 	wait_until 5 policy_loaded sg || fail "policy sg not loaded"
 	pod_ensure sg sg-0 app=sg
 	sg_workload || fail "the workload failed in audit mode"

@@ -184,13 +184,7 @@ cidr_port_enforced_v6() {
 
 # except, endPort ranges, UDP rules, a rule without ports (all ports).
 cidr_rule_forms() {
-	policy_write forms "apiVersion: podwall.io/v1alpha1
-kind: EgressPolicy
-metadata: {name: forms, namespace: e2e}
-spec:
-  podSelector: {matchLabels: {app: forms}}
-  mode: enforce
-  egress:
+	policy_write forms "$(policy_head forms e2e app=forms enforce)
     - toCIDRs: [{cidr: 192.0.2.0/24, except: [$SRV_B/32]}]
       ports: [{port: 8000, endPort: 8100, protocol: TCP}]
     - toCIDRs: [{cidr: $SRV_A/32}]

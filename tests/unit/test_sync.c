@@ -440,6 +440,22 @@ static const struct pw_cidr4_key *the_cidr4_key(struct fake_maps *f)
 	return NULL;
 }
 
+/* The endpoint synced under policy_v1: the state a drift check compares with. */
+static void synced_v1(struct fixture *x)
+{
+	set_policy(x, policy_v1);
+	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+}
+
+/* One drift check; returns the index of its first write in the log. */
+static size_t drift_check(struct fixture *x)
+{
+	size_t from = x->f->n_ops;
+
+	pw_drift_check(&x->a);
+	return from;
+}
+
 static uint64_t repairs(const struct fixture *x)
 {
 	uint64_t n = 0;
@@ -454,10 +470,8 @@ static void test_drift_none_no_write(void **state)
 	struct fixture *x = *state;
 	size_t from;
 
-	set_policy(x, policy_v1);
-	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
-	from = x->f->n_ops;
-	pw_drift_check(&x->a);
+	synced_v1(x);
+	from = drift_check(x);
 	/* correct entries are read, not written */
 	assert_int_equal(x->f->n_ops, from);
 	assert_int_equal(repairs(x), 0);
@@ -471,12 +485,10 @@ static void test_drift_endpoint_rewritten(void **state)
 	size_t from;
 	int ep;
 
-	set_policy(x, policy_v1);
-	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+	synced_v1(x);
 	v = entry_of(x->f, PW_MAPID_endpoints, &ifindex);
 	v->mode = PW_MODE_OPEN; /* someone with bpftool opened the pod */
-	from = x->f->n_ops;
-	pw_drift_check(&x->a);
+	from = drift_check(x);
 	ep = op_index(x->f, from, FAKE_PUT, PW_MAPID_endpoints, NULL);
 	assert_true(ep >= 0);
 	assert_int_equal(endpoint_written(x->f, ep)->mode, PW_MODE_ENFORCE);
@@ -485,8 +497,7 @@ static void test_drift_endpoint_rewritten(void **state)
 	assert_int_equal(x->a.st.drift_repairs[PW_DRIFT_ENDPOINT], 1);
 	assert_int_equal(repairs(x), 1);
 	/* repaired: the next check finds nothing */
-	from = x->f->n_ops;
-	pw_drift_check(&x->a);
+	from = drift_check(x);
 	assert_int_equal(x->f->n_ops, from);
 	assert_int_equal(repairs(x), 1);
 }
@@ -499,14 +510,12 @@ static void test_drift_rule_rewritten(void **state)
 	uint32_t want;
 	size_t from;
 
-	set_policy(x, policy_v1);
-	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+	synced_v1(x);
 	k = *the_cidr4_key(x->f);
 	v = entry_of(x->f, PW_MAPID_cidr4, &k);
 	want = v->portset;
 	v->portset = want + 100; /* points to another port set */
-	from = x->f->n_ops;
-	pw_drift_check(&x->a);
+	from = drift_check(x);
 	assert_true(op_index(x->f, from, FAKE_PUT, PW_MAPID_cidr4, "192.0.2.0/24") >= 0);
 	/* the endpoint entry still comes after the rules it enforces */
 	assert_true(last_index(x->f, FAKE_PUT, PW_MAPID_endpoints) >
@@ -523,12 +532,10 @@ static void test_drift_missing_rule_rewritten(void **state)
 	struct pw_cidr4_key k;
 	size_t from;
 
-	set_policy(x, policy_v1);
-	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+	synced_v1(x);
 	k = *the_cidr4_key(x->f);
 	fake_erase(x->f, fake_find(x->f, PW_MAPID_cidr4, &k)); /* deleted behind our back */
-	from = x->f->n_ops;
-	pw_drift_check(&x->a);
+	from = drift_check(x);
 	assert_true(op_index(x->f, from, FAKE_PUT, PW_MAPID_cidr4, "192.0.2.0/24") >= 0);
 	assert_int_equal(fake_count(x->f, PW_MAPID_cidr4), 1);
 	assert_int_equal(x->a.st.drift_repairs[PW_DRIFT_RULES], 1);
@@ -541,16 +548,14 @@ static void test_drift_portset_rewritten(void **state)
 	uint32_t id;
 	size_t from;
 
-	set_policy(x, policy_v1);
-	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+	synced_v1(x);
 	assert_true(x->a.n_portsets > 0);
 	id = x->a.portsets[0].id;
 	ps = entry_of(x->f, PW_MAPID_ports, &id);
 	saved = *ps;
 	ps->r[0].lo = 1; /* widened to every port */
 	ps->r[0].hi = 65535;
-	from = x->f->n_ops;
-	pw_drift_check(&x->a);
+	from = drift_check(x);
 	assert_true(op_index(x->f, from, FAKE_PUT, PW_MAPID_ports, NULL) >= 0);
 	ps = entry_of(x->f, PW_MAPID_ports, &id);
 	assert_memory_equal(ps, &saved, sizeof(saved));
@@ -569,16 +574,14 @@ static void test_drift_strays_removed(void **state)
 	uint32_t unknown_ifindex = IFINDEX + 50, ifindex = IFINDEX;
 	size_t from, kept;
 
-	set_policy(x, policy_v1);
-	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+	synced_v1(x);
 	/* written by someone else: a prefix the policy does not grant, a rule of
 	 * an endpoint the agent does not know, an endpoint of no veth it manages */
 	assert_int_equal(pw_map_put_cidr4(&x->f->m, &stray, &cv, PW_MAP_ANY), 0);
 	assert_int_equal(pw_map_put_cidr4(&x->f->m, &other, &cv, PW_MAP_ANY), 0);
 	assert_int_equal(pw_map_put_endpoints(&x->f->m, &unknown_ifindex, &ev, PW_MAP_ANY), 0);
 	kept = x->f->n;
-	from = x->f->n_ops;
-	pw_drift_check(&x->a);
+	from = drift_check(x);
 	assert_null(fake_find(x->f, PW_MAPID_cidr4, &stray));
 	assert_null(fake_find(x->f, PW_MAPID_cidr4, &other));
 	assert_null(fake_find(x->f, PW_MAPID_endpoints, &unknown_ifindex));

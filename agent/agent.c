@@ -1319,6 +1319,8 @@ static json_t *cmd_status(struct pw_agent *a)
 				  (json_int_t)s->drift_repairs[PW_DRIFT_ENDPOINT], "pw_cidr",
 				  (json_int_t)s->drift_repairs[PW_DRIFT_RULES], "pw_ports",
 				  (json_int_t)s->drift_repairs[PW_DRIFT_PORTS]));
+	if (st) /* the rebinding guard: every prefix and where it came from */
+		json_object_set_new(st, "guard", pw_guard_json(a));
 	if (st && a->k8s) {
 		struct pw_k8s_health h;
 

@@ -127,6 +127,9 @@ struct pw_agent {
 	int conflist_wd;       /* inotify watch on the conflist's directory, or -1 */
 	struct pw_guard guard; /* the rebinding guard, as written to pw_guard4/6 */
 	bool guard_written;
+	bool guard_dirty;     /* kube.c: a Node or guarded Service changed; rebuild */
+	size_t guard_skipped; /* API prefixes left out (malformed, or past PW_MAX_GUARD) */
+	size_t guard_kept;    /* pinned prefixes kept until the first API sync */
 	/* kube.c: pods of this node in the API that no endpoint covers and that
 	 * could not be located on the node: [{pod, reason, selected}] */
 	json_t *unlocated;
@@ -155,6 +158,8 @@ int pw_guard_sync(struct pw_agent *a);
  * without allowPrivate, or PW_G_EXEMPT (cluster-domain names never are). */
 uint8_t pw_guard_refuses(const struct pw_agent *a, const char *qname, uint8_t family,
 			 const union pw_ip *addr);
+/* The table for `podwall status`: {prefixes: [{prefix, kind, source}], ...}. */
+json_t *pw_guard_json(const struct pw_agent *a);
 
 /* dnshold.c */
 int pw_dnshold_open(struct pw_agent *a);
@@ -219,9 +224,12 @@ bool pw_kube_pod_labels(struct pw_agent *a, const char *ns, const char *name,
 void pw_kube_adopt(struct pw_agent *a);
 /* Trusted resolvers from the cluster DNS service; returns how many. */
 size_t pw_kube_resolvers(struct pw_agent *a, struct pw_addr_key *out, size_t max);
-/* The rebinding guard's prefixes from the API (Node podCIDRs and addresses, the
- * kubernetes Service); 0 or -errno. */
-int pw_kube_guard(struct pw_agent *a, struct pw_guard *g);
+/* The rebinding guard's prefixes from the API: every Node's podCIDRs and
+ * InternalIP/ExternalIP addresses, the ClusterIPs of default/kubernetes and of
+ * the cluster DNS Service (and, without --service-cidr, the distribution
+ * default range holding them). Counts what it left out in *skipped; 0 or
+ * -ENOMEM. */
+int pw_kube_guard(struct pw_agent *a, struct pw_guard *g, size_t *skipped);
 
 /* kstatus.c: write what the agent did with each EgressPolicy to its status. */
 int pw_kstatus_start(struct pw_agent *a);

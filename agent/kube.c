@@ -16,6 +16,7 @@
 #include "agent_int.h"
 #include "ipaddr.h"
 #include "k8s.h"
+#include "k8sguard.h"
 #include "log.h"
 #include "podlink.h"
 
@@ -123,8 +124,18 @@ static void on_change(enum pw_k8s_kind kind, enum pw_k8s_change type, const json
 		break;
 	case PW_K8S_DNS_SERVICE:
 	case PW_K8S_DNS_SLICES:
+		if (kind == PW_K8S_DNS_SERVICE && type != PW_K8S_SYNCED)
+			a->guard_dirty = true;
 		if (a->k8s_synced && pw_sync_resolvers(a))
 			pw_warn("could not update the trusted resolvers from the DNS service");
+		break;
+	case PW_K8S_NODES:
+	case PW_K8S_API_SERVICE:
+		/* The guard is rebuilt once per loop turn (pw_kube_tick), so a
+		 * relist of a thousand nodes writes the maps once. */
+		if (type != PW_K8S_SYNCED &&
+		    !(type == PW_K8S_MODIFIED && pw_guard_k8s_same(old_obj, new_obj)))
+			a->guard_dirty = true;
 		break;
 	default:
 		break;
@@ -133,6 +144,10 @@ static void on_change(enum pw_k8s_kind kind, enum pw_k8s_change type, const json
 		a->k8s_synced = true;
 		pw_agent_resolve_cluster(a, pw_k8s_objects(a->k8s, PW_K8S_NAMESPACES));
 		pw_info("Kubernetes API: first full sync done, enforcing");
+		/* the cluster's ranges guard the first learned answer */
+		a->guard_dirty = false;
+		if (pw_guard_sync(a))
+			pw_warn("rebinding guard: the table from the API could not be written");
 		pw_sync_resolvers(a);
 		pw_agent_start_enforcing(a);
 	}
@@ -339,10 +354,24 @@ int pw_kube_start(struct pw_agent *a)
 	return 0;
 }
 
+/* A Node or Service changed: the guard is rebuilt before the loop handles
+ * anything else (a DNS answer next in the same epoll batch sees the new table),
+ * once for however many events one read delivered. */
+static void guard_if_dirty(struct pw_agent *a)
+{
+	if (!a->guard_dirty)
+		return;
+	a->guard_dirty = false;
+	if (pw_guard_sync(a))
+		pw_warn("rebinding guard: could not update the table from the API");
+}
+
 void pw_kube_on_fd(struct pw_agent *a, int fd, uint32_t events)
 {
-	if (a->k8s)
-		pw_k8s_on_fd(a->k8s, fd, events);
+	if (!a->k8s)
+		return;
+	pw_k8s_on_fd(a->k8s, fd, events);
+	guard_if_dirty(a);
 }
 
 void pw_kube_tick(struct pw_agent *a)
@@ -350,6 +379,7 @@ void pw_kube_tick(struct pw_agent *a)
 	if (!a->k8s)
 		return;
 	pw_k8s_on_timeout(a->k8s);
+	guard_if_dirty(a);
 	if (a->dirty && a->k8s_synced) {
 		a->dirty = false;
 		pw_sync_all(a);
@@ -411,9 +441,38 @@ size_t pw_kube_resolvers(struct pw_agent *a, struct pw_addr_key *out, size_t max
 	return n;
 }
 
-int pw_kube_guard(struct pw_agent *a, struct pw_guard *g)
+/* The operator named the service CIDR: no guessing from the ClusterIP. */
+static bool service_cidr_given(const struct pw_agent *a)
 {
-	(void)a;
-	(void)g;
+	for (int i = 0; i < a->o.n_guard; i++)
+		if (a->o.guard[i].kind == PW_G_SERVICE)
+			return true;
+	return false;
+}
+
+int pw_kube_guard(struct pw_agent *a, struct pw_guard *g, size_t *skipped)
+{
+	static const enum pw_k8s_kind services[] = {PW_K8S_API_SERVICE, PW_K8S_DNS_SERVICE};
+	bool guess = !service_cidr_given(a);
+	const char *key;
+	json_t *obj;
+	int err;
+
+	if (!a->k8s)
+		return 0;
+	json_object_foreach((json_t *)pw_k8s_objects(a->k8s, PW_K8S_NODES), key, obj)
+	{
+		err = pw_guard_add_k8s_node(g, obj, skipped);
+		if (err)
+			return err;
+	}
+	for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++) {
+		json_object_foreach((json_t *)pw_k8s_objects(a->k8s, services[i]), key, obj)
+		{
+			err = pw_guard_add_k8s_service(g, obj, guess, skipped);
+			if (err)
+				return err;
+		}
+	}
 	return 0;
 }

@@ -277,6 +277,30 @@ static char *join(json_t *arr, const char *sep)
 
 /* ---- status ---- */
 
+/* The rebinding guard's prefixes, the built-in private ranges left out. */
+static void print_guard(json_t *g)
+{
+	size_t i, shown = 0;
+	json_t *p;
+
+	if (!g)
+		return;
+	printf("rebinding guard: %lld prefixes never learned from a name (the private ranges "
+	       "and:)\n",
+	       (long long)json_integer_value(json_object_get(g, "total")));
+	json_array_foreach(json_object_get(g, "prefixes"), i, p)
+	{
+		if (!strcmp(jstr(p, "source") ?: "", "default") || ++shown > 24)
+			continue;
+		printf("  %-43s %-19s %s\n", jstr(p, "prefix"), jstr(p, "kind"), jstr(p, "source"));
+	}
+	if (shown > 24)
+		printf("  ... %zu more (podwall status -o json: .guard)\n", shown - 24);
+	if (json_integer_value(json_object_get(g, "api_skipped")))
+		printf("  %lld prefixes from the API LEFT OUT (malformed, or past the map size)\n",
+		       (long long)json_integer_value(json_object_get(g, "api_skipped")));
+}
+
 static const char status_usage[] =
 	"usage: podwall status [--wait[=DURATION]] [-o json] [--socket PATH]\n\n"
 	"Agent health, programs attached, map fill levels and counters. Exits 0 when\n"
@@ -361,6 +385,7 @@ int pw_cli_status(int argc, char **argv)
 		printf("kubernetes API: %s since %s (enforcing what was last synced): %s\n",
 		       jstr(cond, "reason"), when, jstr(cond, "message"));
 	}
+	print_guard(json_object_get(rep, "guard"));
 	printf("endpoints: %lld (%lld enforced), programs attached first on %lld\n",
 	       (long long)json_integer_value(json_object_get(eps, "total")),
 	       (long long)json_integer_value(json_object_get(eps, "enforced")),

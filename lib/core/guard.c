@@ -28,6 +28,12 @@ static void clear_host_bits(uint8_t family, union pw_ip *a, uint8_t prefix)
 int pw_guard_add(struct pw_guard *g, uint8_t family, const union pw_ip *addr, uint8_t prefix,
 		 uint8_t kind)
 {
+	return pw_guard_add_from(g, family, addr, prefix, kind, NULL);
+}
+
+int pw_guard_add_from(struct pw_guard *g, uint8_t family, const union pw_ip *addr, uint8_t prefix,
+		      uint8_t kind, const char *source)
+{
 	struct pw_guard_prefix p = {.family = family, .prefix = prefix, .kind = kind};
 	size_t same_family = 0;
 
@@ -45,8 +51,15 @@ int pw_guard_add(struct pw_guard *g, uint8_t family, const union pw_ip *addr, ui
 			continue;
 		same_family++;
 		if (q->prefix == prefix && !memcmp(&q->addr, &p.addr, sizeof(p.addr))) {
-			if (kind == PW_G_EXEMPT)
+			if (kind == PW_G_EXEMPT && q->kind != kind) {
+				char *src = source ? strdup(source) : NULL;
+
+				if (source && !src)
+					return -ENOMEM;
+				free(q->source);
+				q->source = src;
 				q->kind = kind;
+			}
 			return 0;
 		}
 	}
@@ -61,11 +74,19 @@ int pw_guard_add(struct pw_guard *g, uint8_t family, const union pw_ip *addr, ui
 		g->v = v;
 		g->cap = cap;
 	}
+	if (source && !(p.source = strdup(source)))
+		return -ENOMEM;
 	g->v[g->n++] = p;
 	return 0;
 }
 
 int pw_guard_add_str(struct pw_guard *g, const char *s, uint8_t kind, const char **why)
+{
+	return pw_guard_add_str_from(g, s, kind, NULL, why);
+}
+
+int pw_guard_add_str_from(struct pw_guard *g, const char *s, uint8_t kind, const char *source,
+			  const char **why)
 {
 	union pw_ip ip = {0};
 	uint8_t family, prefix;
@@ -83,7 +104,7 @@ int pw_guard_add_str(struct pw_guard *g, const char *s, uint8_t kind, const char
 		}
 		prefix = family == PW_FAMILY_V4 ? 32 : 128;
 	}
-	err = pw_guard_add(g, family, &ip, prefix, kind);
+	err = pw_guard_add_from(g, family, &ip, prefix, kind, source);
 	if (err == -E2BIG)
 		*why = "too many prefixes of one family (at most 4096)";
 	else if (err)
@@ -95,7 +116,8 @@ int pw_guard_add_defaults(struct pw_guard *g)
 {
 	for (size_t i = 0; i < sizeof(default_prefixes) / sizeof(default_prefixes[0]); i++) {
 		const char *why;
-		int err = pw_guard_add_str(g, default_prefixes[i], PW_G_PRIVATE, &why);
+		int err = pw_guard_add_str_from(g, default_prefixes[i], PW_G_PRIVATE, "default",
+						&why);
 
 		if (err)
 			return err;
@@ -160,8 +182,25 @@ const char *pw_guard_kind_name(uint8_t kind)
 	return kind < PW_G_MAX ? names[kind] : "?";
 }
 
+bool pw_guard_equal(const struct pw_guard *x, const struct pw_guard *y)
+{
+	if (x->n != y->n)
+		return false;
+	for (size_t i = 0; i < x->n; i++) {
+		const struct pw_guard_prefix *p = &x->v[i], *q = &y->v[i];
+
+		if (p->family != q->family || p->prefix != q->prefix || p->kind != q->kind ||
+		    memcmp(&p->addr, &q->addr, sizeof(p->addr)) ||
+		    strcmp(p->source ? p->source : "", q->source ? q->source : ""))
+			return false;
+	}
+	return true;
+}
+
 void pw_guard_free(struct pw_guard *g)
 {
+	for (size_t i = 0; i < g->n; i++)
+		free(g->v[i].source);
 	free(g->v);
 	memset(g, 0, sizeof(*g));
 }

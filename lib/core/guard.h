@@ -20,6 +20,8 @@ struct pw_guard_prefix {
 	uint8_t prefix;
 	uint8_t kind; /* enum pw_guard_kind */
 	union pw_ip addr;
+	char *source; /* where it came from: "default", "option", "interface",
+		       * "api:node/NAME", "api:service/NS/NAME"... (owned; NULL: unknown) */
 };
 
 struct pw_guard {
@@ -34,8 +36,15 @@ int pw_guard_add_defaults(struct pw_guard *g);
  * PW_MAX_GUARD per family, -ENOMEM. */
 int pw_guard_add(struct pw_guard *g, uint8_t family, const union pw_ip *addr, uint8_t prefix,
 		 uint8_t kind);
+/* The same, recording where the prefix came from (copied; NULL: unknown). */
+int pw_guard_add_from(struct pw_guard *g, uint8_t family, const union pw_ip *addr, uint8_t prefix,
+		      uint8_t kind, const char *source);
 /* "10.42.0.0/16" or "10.43.0.1" (a host). -EINVAL with *why. */
 int pw_guard_add_str(struct pw_guard *g, const char *s, uint8_t kind, const char **why);
+int pw_guard_add_str_from(struct pw_guard *g, const char *s, uint8_t kind, const char *source,
+			  const char **why);
+/* Same prefixes, kinds and sources, in the same order. */
+bool pw_guard_equal(const struct pw_guard *x, const struct pw_guard *y);
 /* Longest match of the address and, for IPv6 forms carrying an IPv4 address,
  * of that address (pw_guard_embedded_v4). Returns the guarding kind, or
  * PW_G_EXEMPT (0) if the address may be learned. */

@@ -232,6 +232,8 @@ static const char *const kind_names[PW_K8S_NKINDS] = {
 	[PW_K8S_DNS_SLICES] = "dns-endpointslices",
 	[PW_K8S_CLUSTER_POLICIES] = "clusteregresspolicies",
 	[PW_K8S_NAMESPACES] = "namespaces",
+	[PW_K8S_NODES] = "nodes",
+	[PW_K8S_API_SERVICE] = "kubernetes-service",
 };
 
 const char *pw_k8s_kind_name(enum pw_k8s_kind kind)
@@ -697,16 +699,17 @@ static int normalize(struct reflector *r, json_t *obj, char *key, size_t keylen,
 		     size_t whylen)
 {
 	json_t *md = json_object_get(obj, "metadata");
+	bool cluster_scoped = r->kind == PW_K8S_CLUSTER_POLICIES || r->kind == PW_K8S_NAMESPACES ||
+			      r->kind == PW_K8S_NODES;
 	const char *ns, *name;
 
 	if (!json_is_object(obj) || !json_is_object(md))
 		return errf(why, whylen, "object without metadata");
 	ns = json_string_value(json_object_get(md, "namespace"));
 	name = json_string_value(json_object_get(md, "name"));
-	if ((r->kind == PW_K8S_CLUSTER_POLICIES || r->kind == PW_K8S_NAMESPACES) && !ns)
+	if (cluster_scoped && !ns)
 		ns = ""; /* cluster-scoped: key "/NAME" */
-	if (!ns || (!*ns && r->kind != PW_K8S_CLUSTER_POLICIES && r->kind != PW_K8S_NAMESPACES) ||
-	    !name || !*name)
+	if (!ns || (!*ns && !cluster_scoped) || !name || !*name)
 		return errf(why, whylen, "object without metadata.namespace/name");
 	if ((size_t)snprintf(key, keylen, "%s/%s", ns, name) >= keylen)
 		return errf(why, whylen, "object name too long");
@@ -1718,6 +1721,13 @@ static int setup_reflectors(struct pw_k8s *k, const char *dns, char *err, size_t
 	if (!ret)
 		ret = refl_init(k, PW_K8S_NAMESPACES, "v1", "Namespace", "/api/v1/namespaces", NULL,
 				NULL);
+	/* the rebinding guard's cluster ranges (agent/guard.c) */
+	if (!ret)
+		ret = refl_init(k, PW_K8S_NODES, "v1", "Node", "/api/v1/nodes", NULL, NULL);
+	if (!ret)
+		ret = refl_init(k, PW_K8S_API_SERVICE, "v1", "Service",
+				"/api/v1/namespaces/default/services", "fieldSelector",
+				"metadata.name=kubernetes");
 	if (ret)
 		return ret;
 	if (!*dns) {

@@ -28,6 +28,9 @@
  * can be listed and watched like the rest) and its EndpointSlices
  * (labelSelector=kubernetes.io/service-name=NAME). The Service's cluster IPs and
  * the slices' endpoint addresses are the trusted resolvers (pw_k8s_resolvers).
+ * Every Node and the Service default/kubernetes (fieldSelector=metadata.name=
+ * kubernetes): the rebinding guard's pod CIDRs, node addresses and service
+ * addresses.
  *
  * Credentials: in-cluster (KUBERNETES_SERVICE_HOST/PORT, the service account
  * token and ca.crt) or a kubeconfig (server, certificate-authority[-data],
@@ -81,6 +84,8 @@ enum pw_k8s_kind {
 	PW_K8S_DNS_SLICES,	 /* discovery.k8s.io/v1 EndpointSlices of that Service */
 	PW_K8S_CLUSTER_POLICIES, /* podwall.io/v1alpha1 ClusterEgressPolicy (cluster-scoped) */
 	PW_K8S_NAMESPACES,	 /* v1 Namespace (their labels select ClusterEgressPolicy pods) */
+	PW_K8S_NODES,		 /* v1 Node, all of them (podCIDRs and addresses: the guard) */
+	PW_K8S_API_SERVICE,	 /* v1 Service default/kubernetes (its ClusterIPs: the guard) */
 	PW_K8S_NKINDS,
 };
 

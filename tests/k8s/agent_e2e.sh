@@ -41,6 +41,14 @@
 #                          change moves the pod in and out; grants add up
 #   policy_status          status subresource: node entry, Lease holder's
 #                          summary, refusal + PolicyRefused Event, node2 merged
+#   rebinding_guard_api    the guard's cluster ranges come from the API: another
+#                          node's InternalIP, an address in a Node's podCIDR and
+#                          the kubernetes Service ClusterIP (all outside the
+#                          private ranges, so only the API can guard them) are
+#                          answered but not learned (dns-private); a public
+#                          answer is; a Node added and one changed (watch
+#                          events) update the guard, a 410 relist keeps it in
+#                          step; `podwall status` names each prefix's source
 #   sanitizers_clean       the agents exited 0 on SIGTERM, no ASan/UBSan report
 #
 # K8S_CASES="a b" runs only those cases. E2E_KEEP=1 keeps the temp dir (logs: agent.log, agent.events, k8s/api*.err).
@@ -1049,10 +1057,137 @@ case_cluster_policy() {
 	become_allowed c12 "$SRV_B" 443
 }
 
+# ---- the rebinding guard from the API
+# Addresses that only the API can guard (public documentation ranges, so no
+# built-in private range covers them), and the names the cluster DNS answers.
+G_N2_IP=203.0.113.77     # node2's InternalIP
+G_N2_POD=198.51.100.140  # in node2's podCIDR 198.51.100.128/25
+G_N2_POD2=198.51.100.70  # in node2's podCIDR once changed: 198.51.100.64/26
+G_SVC_IP=203.0.113.201   # the kubernetes Service's ClusterIP
+G_N3_IP=203.0.113.88     # node3 (added later)'s InternalIP
+G_N3_IP2=203.0.113.89    # node3's InternalIP, changed while the watch was gone
+guard_hosts() {
+	cat >>"$TMP/dns.hosts" <<-EOF
+		$G_N2_IP n2ip.guard.example.test
+		$G_N2_POD n2pod.guard.example.test
+		$G_N2_POD2 n2pod2.guard.example.test
+		$G_SVC_IP kubesvc.guard.example.test
+		$G_N3_IP n3ip.guard.example.test
+		$G_N3_IP2 n3ip2.guard.example.test
+		$SRV_A public.guard.example.test
+	EOF
+	kill -HUP "$(cat "$TMP/pids/dnsmasq")"
+	wait_until 10 eval '[ "$(in_node dig +time=1 +tries=1 +short @"$DNS4" n3ip2.guard.example.test A)" = "$G_N3_IP2" ]' ||
+		fail "dnsmasq did not reload its hosts"
+}
+
+# api_node NAME "POD_CIDR..." "TYPE=ADDR...": a Node.
+api_node() {
+	local cidrs addrs kv
+	cidrs=$(printf '%s\n' $2 | jq -R . | jq -sc 'map(select(length > 0))')
+	addrs='[]'
+	for kv in $3; do
+		addrs=$(jq -c --arg t "${kv%%=*}" --arg a "${kv#*=}" '. + [{type:$t,address:$a}]' <<<"$addrs")
+	done
+	api_apply nodes "$(jq -cn --arg n "$1" --argjson c "$cidrs" --argjson a "$addrs" \
+		'{apiVersion:"v1",kind:"Node",metadata:{name:$n},
+		  spec:({podCIDRs:$c} + (if ($c | length) > 0 then {podCIDR:$c[0]} else {} end)),
+		  status:{addresses:($a + [{type:"Hostname",address:$n}])}}')"
+}
+api_kubernetes_service() {
+	api_apply services "$(jq -cn --arg ip "$1" \
+		'{apiVersion:"v1",kind:"Service",metadata:{namespace:"default",name:"kubernetes"},
+		  spec:{clusterIP:$ip,clusterIPs:[$ip],type:"ClusterIP",ports:[{name:"https",port:443,protocol:"TCP"}]}}')"
+}
+
+# guard_source PREFIX: where `podwall status` says the guard's PREFIX came from.
+guard_source() {
+	agent_cli status -o json 2>/dev/null | jq -r --arg p "$1" '[(.guard.prefixes // [])[] | select(.prefix == $p) | .source] | first // ""'
+}
+guard_from() { [ "$(guard_source "$1")" = "$2" ]; }
+# in_learned ADDR: pw_learned holds ADDR (for any pod), by the kernel map.
+in_learned() {
+	local hex
+	hex=$("$PY" -c 'import socket,sys
+a=sys.argv[1]
+b=socket.inet_pton(socket.AF_INET6 if ":" in a else socket.AF_INET, a)
+print(",".join(str(x) for x in b.ljust(16, b"\0")))' "$1")
+	bpftool -j map dump pinned "$PIN/pw_learned" 2>/dev/null | jq -e --arg h "$hex" \
+		'any(.[]; ((.formatted.key.addr.v6 // []) | map(tostring) | join(",")) == $h)' >/dev/null
+}
+# refused NAME ADDR: the answer reaches the pod, ADDR is not learned, a dns-private event.
+refused() {
+	dns_gets c13 "$SERVICE_IP" "$1" "$2" || fail "$1: the answer $2 did not reach the pod"
+	in_learned "$2" && fail "BYPASS: $1 -> $2 learned (the API's guard is missing it)"
+	agent_cli fqdn --pod c13/p13 | grep -qF "$2" && fail "BYPASS: $1 -> $2 in the agent's learned set"
+	within 5 event_seen drop "$2" 0 dns-private c13 || fail "$1 -> $2: no dns-private event"
+	e2e_log "ok: $1 -> $2 answered, not learned (dns-private)"
+}
+# learned NAME ADDR: the answer reaches the pod and ADDR is learned.
+learned() {
+	dns_gets c13 "$SERVICE_IP" "$1" "$2" || fail "$1: the answer $2 did not reach the pod"
+	within 5 in_learned "$2" || fail "$1 -> $2 was not learned"
+	e2e_log "ok: $1 -> $2 learned"
+}
+
+case_rebinding_guard_api() {
+	need_agent
+	local l0 g0
+	api_pod c13 p13 app=c13
+	api_apply egresspolicies "$(jq -cn '{apiVersion:"podwall.io/v1alpha1",kind:"EgressPolicy",
+		metadata:{namespace:"c13",name:"guard"},
+		spec:{podSelector:{matchLabels:{app:"c13"}},
+		      egress:[{toFQDNs:[{matchPattern:"*.guard.example.test"}],ports:[{port:443,protocol:"TCP"}]}]}}')"
+	cni_add c13 c13 p13 || fail "CNI ADD c13 failed"
+	within 10 eval 'test "$(ep_policies c13)" = c13/guard' || fail "c13 not selected: '$(ep_policies c13)'"
+	refused n2ip.guard.example.test "$G_N2_IP"
+	refused n2pod.guard.example.test "$G_N2_POD"
+	refused kubesvc.guard.example.test "$G_SVC_IP"
+	learned public.guard.example.test "$SRV_A"
+	expect_allowed c13 "$SRV_A" 443
+	# the ranges of the first list, with their sources
+	guard_from "$G_N2_IP/32" api:node/node2 || fail "status: $G_N2_IP/32 from '$(guard_source "$G_N2_IP/32")'"
+	guard_from 198.51.100.128/25 api:node/node2 || fail "status: node2's podCIDR from '$(guard_source 198.51.100.128/25)'"
+	guard_from "$G_SVC_IP/32" api:service/default/kubernetes ||
+		fail "status: the kubernetes ClusterIP from '$(guard_source "$G_SVC_IP/32")'"
+	guard_from 10.42.0.0/24 api:node/node1 || fail "status: node1's podCIDR from '$(guard_source 10.42.0.0/24)'"
+	# a Node added, and one changed, through the watch
+	api_node node3 "" "InternalIP=$G_N3_IP"
+	api_node node2 "198.51.100.64/26" "InternalIP=$G_N2_IP"
+	within 10 guard_from "$G_N3_IP/32" api:node/node3 || fail "node3 (watch ADDED) not in the guard"
+	within 10 guard_from 198.51.100.64/26 api:node/node2 || fail "node2's new podCIDR (watch MODIFIED) not in the guard"
+	within 10 eval '[ -z "$(guard_source 198.51.100.128/25)" ]' || fail "node2's old podCIDR still guarded"
+	refused n3ip.guard.example.test "$G_N3_IP"
+	refused n2pod2.guard.example.test "$G_N2_POD2"
+	learned n2pod.guard.example.test "$G_N2_POD" # no longer a pod CIDR
+	# 410: changes in the gap (node3 moved, node2 deleted), the relist applies them
+	l0=$(api_stats | jq '.lists.nodes // 0')
+	g0=$(api_stats | jq '.gone')
+	ctl config '{"pause_watches": true}'
+	api_node node3 "" "InternalIP=$G_N3_IP2"
+	api_delete nodes "" node2
+	ctl compact
+	ctl drop-watches
+	ctl config '{"pause_watches": false}'
+	within 15 guard_from "$G_N3_IP2/32" api:node/node3 || fail "node3's new address (in the 410 gap) not in the guard"
+	within 10 eval '[ -z "$(guard_source "$G_N2_IP/32")" ]' || fail "deleted node2 still guarded after the relist"
+	[ "$(api_stats | jq '.gone')" -gt "$g0" ] || fail "the server answered no 410"
+	[ "$(api_stats | jq '.lists.nodes // 0')" -gt "$l0" ] || fail "the agent did not list nodes again after 410"
+	guard_from "$G_SVC_IP/32" api:service/default/kubernetes || fail "the kubernetes ClusterIP lost in the relist"
+	refused n3ip2.guard.example.test "$G_N3_IP2"
+	refused kubesvc.guard.example.test "$G_SVC_IP"
+	learned n2ip.guard.example.test "$G_N2_IP" # node2 is gone
+	agent_cli status | grep -A6 '^rebinding guard' >&2
+}
+
 # ================================================================= main
 
 api_start a
 api_dns_service "$SERVICE_IP"
+api_kubernetes_service "$G_SVC_IP"
+api_node "$NODE_NAME" "$POD_SUBNET4 $POD_SUBNET6" "InternalIP=$UP_NODE4 InternalIP=$UP_NODE6"
+api_node node2 "198.51.100.128/25" "InternalIP=$G_N2_IP"
+guard_hosts
 cp "$CONFLIST_ORIG" "$CONFLIST"
 k8s_agent_start "$K/a.kubeconfig" --cni-conflist "$CONFLIST" || fail "the agent did not start"
 cp "$CONFLIST" "$K/conflist.at-start"
@@ -1081,5 +1216,6 @@ k8s_case case_refused_kept
 k8s_case case_api_lost
 k8s_case case_policy_status
 k8s_case case_cluster_policy
+k8s_case case_rebinding_guard_api
 k8s_case case_sanitizers_clean
 e2e_summary

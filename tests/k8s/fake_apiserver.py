@@ -77,6 +77,7 @@ RESOURCES = {
     ("", "v1", "pods"): ("v1", "Pod", True),
     ("", "v1", "services"): ("v1", "Service", True),
     ("", "v1", "namespaces"): ("v1", "Namespace", False),
+    ("", "v1", "nodes"): ("v1", "Node", False),
     ("discovery.k8s.io", "v1", "endpointslices"): ("discovery.k8s.io/v1", "EndpointSlice", True),
     ("podwall.io", "v1alpha1", "egresspolicies"): ("podwall.io/v1alpha1", "EgressPolicy", True),
     ("podwall.io", "v1alpha1", "clusteregresspolicies"): ("podwall.io/v1alpha1",

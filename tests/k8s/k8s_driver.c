@@ -467,6 +467,9 @@ static const char *const state_query[PW_K8S_NKINDS] = {
 			      "kubernetes.io%2Fservice-name%3Dkube-dns",
 	[PW_K8S_CLUSTER_POLICIES] = "resource=clusteregresspolicies",
 	[PW_K8S_NAMESPACES] = "resource=namespaces",
+	[PW_K8S_NODES] = "resource=nodes",
+	[PW_K8S_API_SERVICE] =
+		"resource=services&namespace=default&fieldSelector=metadata.name%3Dkubernetes",
 };
 
 /* mirror == cache == server, for one kind. */

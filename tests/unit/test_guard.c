@@ -7,6 +7,7 @@
 
 #include "guard.h"
 #include "ipaddr.h"
+#include "k8sguard.h"
 
 struct guard_row {
 	const char *name;
@@ -90,9 +91,121 @@ static void test_cluster_domain(void **state)
 	assert_false(pw_guard_cluster_name("a.cluster.local", ""));
 }
 
+/* The kind and source the table holds for s ("10.42.1.0/24"), or -1. */
+static int kind_of(const struct pw_guard *g, const char *s, const char **source)
+{
+	union pw_ip ip = {0};
+	uint8_t family, plen;
+	const char *why;
+
+	if (strchr(s, '/'))
+		assert_int_equal(pw_cidr_parse(s, &family, &ip, &plen, &why), 0);
+	else {
+		assert_int_equal(pw_ip_parse(s, &family, &ip), 0);
+		plen = family == PW_FAMILY_V4 ? 32 : 128;
+	}
+	for (size_t i = 0; i < g->n; i++)
+		if (g->v[i].family == family && g->v[i].prefix == plen &&
+		    !memcmp(&g->v[i].addr, &ip, sizeof(ip))) {
+			*source = g->v[i].source;
+			return g->v[i].kind;
+		}
+	return -1;
+}
+
+static void test_k8s_node(void **state)
+{
+	json_t *node = json_loads(
+		"{\"kind\":\"Node\",\"metadata\":{\"name\":\"n2\"},"
+		"\"spec\":{\"podCIDR\":\"198.51.100.128/25\","
+		"\"podCIDRs\":[\"198.51.100.128/25\",\"2001:db8:77::/64\"]},"
+		"\"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"203.0.113.77\"},"
+		"{\"type\":\"ExternalIP\",\"address\":\"2001:db8:100::77\"},"
+		"{\"type\":\"Hostname\",\"address\":\"n2\"},"
+		"{\"type\":\"InternalIP\",\"address\":\"not-an-ip\"},"
+		"{\"type\":\"InternalIP\",\"address\":7}]}}",
+		0, NULL);
+	json_t *old_only = json_loads("{\"metadata\":{\"name\":\"n3\"},"
+				      "\"spec\":{\"podCIDR\":\"192.0.2.128/26\"}}",
+				      0, NULL);
+	json_t *changed = json_deep_copy(node);
+	struct pw_guard g = {0};
+	const char *src = NULL;
+	size_t skipped = 0;
+
+	assert_int_equal(pw_guard_add_k8s_node(&g, node, &skipped), 0);
+	assert_int_equal(skipped, 2); /* not-an-ip, 7; the Hostname is not an address */
+	assert_int_equal(kind_of(&g, "198.51.100.128/25", &src), PW_G_POD_CIDR);
+	assert_string_equal(src, "api:node/n2");
+	assert_int_equal(kind_of(&g, "2001:db8:77::/64", &src), PW_G_POD_CIDR);
+	assert_int_equal(kind_of(&g, "203.0.113.77", &src), PW_G_NODE);
+	assert_int_equal(kind_of(&g, "2001:db8:100::77", &src), PW_G_NODE);
+	assert_int_equal(g.n, 4);
+	/* spec.podCIDR alone (clusters before dual-stack) */
+	assert_int_equal(pw_guard_add_k8s_node(&g, old_only, &skipped), 0);
+	assert_int_equal(kind_of(&g, "192.0.2.128/26", &src), PW_G_POD_CIDR);
+	assert_string_equal(src, "api:node/n3");
+	/* what counts as a change */
+	assert_true(pw_guard_k8s_same(node, changed));
+	json_object_set_new(json_object_get(changed, "metadata"), "resourceVersion",
+			    json_string("9"));
+	assert_true(pw_guard_k8s_same(node, changed));
+	json_object_set_new(json_object_get(changed, "spec"), "podCIDRs", json_array());
+	assert_false(pw_guard_k8s_same(node, changed));
+	json_decref(node);
+	json_decref(old_only);
+	json_decref(changed);
+	pw_guard_free(&g);
+}
+
+static void test_k8s_service(void **state)
+{
+	json_t *k3s =
+		json_loads("{\"metadata\":{\"namespace\":\"default\",\"name\":\"kubernetes\"},"
+			   "\"spec\":{\"clusterIP\":\"10.43.0.1\","
+			   "\"clusterIPs\":[\"10.43.0.1\",\"2001:cafe:43::1\"]}}",
+			   0, NULL);
+	json_t *odd =
+		json_loads("{\"metadata\":{\"namespace\":\"default\",\"name\":\"kubernetes\"},"
+			   "\"spec\":{\"clusterIP\":\"203.0.113.201\"}}",
+			   0, NULL);
+	json_t *headless = json_loads("{\"metadata\":{\"namespace\":\"a\",\"name\":\"b\"},"
+				      "\"spec\":{\"clusterIP\":\"None\"}}",
+				      0, NULL);
+	struct pw_guard g = {0};
+	const char *src = NULL;
+	size_t skipped = 0;
+
+	assert_int_equal(pw_guard_add_k8s_service(&g, k3s, true, &skipped), 0);
+	assert_int_equal(kind_of(&g, "10.43.0.1", &src), PW_G_SERVICE);
+	assert_string_equal(src, "api:service/default/kubernetes");
+	assert_int_equal(kind_of(&g, "10.43.0.0/16", &src), PW_G_SERVICE);
+	assert_string_equal(src, "api:service/default/kubernetes (k3s/RKE2 default range)");
+	assert_int_equal(kind_of(&g, "2001:cafe:43::/112", &src), PW_G_SERVICE);
+	assert_int_equal(g.n, 4);
+	pw_guard_free(&g);
+	/* --service-cidr given: the address only */
+	assert_int_equal(pw_guard_add_k8s_service(&g, k3s, false, &skipped), 0);
+	assert_int_equal(g.n, 2);
+	pw_guard_free(&g);
+	/* a cluster IP in no known default range: the address only */
+	assert_int_equal(pw_guard_add_k8s_service(&g, odd, true, &skipped), 0);
+	assert_int_equal(kind_of(&g, "203.0.113.201", &src), PW_G_SERVICE);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(pw_guard_add_k8s_service(&g, headless, true, &skipped), 0);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(skipped, 0);
+	json_decref(k3s);
+	json_decref(odd);
+	json_decref(headless);
+	pw_guard_free(&g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_k8s_node),
+		cmocka_unit_test(test_k8s_service),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_cluster_domain),
 	};

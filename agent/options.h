@@ -105,7 +105,7 @@ X(guard, "pod-cidr", 0, GUARD, "CIDR", PW_G_POD_CIDR, 0, 0, NULL,               
   "rebinding guard: a hostname rule never learns an address of the pod network (nor of "          \
   "RFC 1918, 100.64/10, fc00::/7, NAT64, unless the rule has allowPrivate); repeat as needed")    \
 X(guard, "service-cidr", 0, GUARD, "CIDR", PW_G_SERVICE, 0, 0, NULL,                              \
-  "likewise the service network")                                                                  \
+  "likewise the service network (--k8s: else the kubernetes Service's default range)")             \
 X(guard, "node-address", 0, GUARD, "IP", PW_G_NODE, 0, 0, NULL,                                   \
   "likewise the node's own addresses")                                                             \
 X(guard, "never-learn", 0, GUARD, "CIDR", PW_G_EXTRA, 0, 0, NULL, "likewise any other prefix")    \

@@ -324,11 +324,12 @@ def check_rendered(docs):
     if got != sorted([(("",), ("pods",), ("get", "list", "watch"), ()),
                       (("",), ("events",), ("create",), ()),
                       (("",), ("namespaces",), ("get", "list", "watch"), ()),
+                      (("",), ("nodes",), ("get", "list", "watch"), ()),
                       (("podwall.io",), ("egresspolicies", "clusteregresspolicies"),
                        ("get", "list", "watch"), ()),
                       (("podwall.io",), ("egresspolicies/status",), ("patch",), ())]):
-        p.append("ClusterRole grants more (or other) than get/list/watch pods, egresspolicies; "
-                 "patch egresspolicies/status; create events: %s" % (got,))
+        p.append("ClusterRole grants more (or other) than get/list/watch pods, namespaces, "
+                 "nodes, egresspolicies; patch egresspolicies/status; create events: %s" % (got,))
     role = by[("Role", "podwall-cluster-dns")]["rules"]
     got = sorted((tuple(r["apiGroups"]), tuple(r["resources"]), tuple(sorted(r["verbs"])),
                   tuple(r.get("resourceNames", []))) for r in role)
@@ -338,11 +339,21 @@ def check_rendered(docs):
                       (("coordination.k8s.io",), ("leases",), ("get", "update"),
                        ("podwall-status",))]):
         p.append("Role grants more (or other) than the kube-dns Service and EndpointSlices")
+    # the rebinding guard reads the one Service default/kubernetes
+    ks = by.get(("Role", "podwall-kubernetes-service"))
+    if not ks or ks["metadata"].get("namespace") != "default":
+        p.append("missing Role podwall-kubernetes-service in default")
+    else:
+        got = sorted((tuple(r["apiGroups"]), tuple(r["resources"]), tuple(sorted(r["verbs"])),
+                      tuple(r.get("resourceNames", []))) for r in ks["rules"])
+        if got != [(("",), ("services",), ("get", "list", "watch"), ("kubernetes",))]:
+            p.append("Role podwall-kubernetes-service grants more than the kubernetes Service")
     for b in ("ClusterRoleBinding", "RoleBinding"):
-        d = [x for x in docs if x["kind"] == b][0]
-        if d["subjects"] != [{"kind": "ServiceAccount", "name": "podwall",
-                              "namespace": "kube-system"}]:
-            p.append("%s: subject must be the podwall ServiceAccount" % b)
+        for d in [x for x in docs if x["kind"] == b]:
+            if d["subjects"] != [{"kind": "ServiceAccount", "name": "podwall",
+                                  "namespace": "kube-system"}]:
+                p.append("%s %s: subject must be the podwall ServiceAccount" %
+                         (b, d["metadata"]["name"]))
     # DaemonSet
     ds = by[("DaemonSet", "podwall")]["spec"]["template"]["spec"]
     if not ds.get("hostNetwork") or ds.get("hostPID"):

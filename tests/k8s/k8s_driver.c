@@ -590,6 +590,17 @@ static void seed(struct t *t, int n_policies)
 	      slice("kube-dns-v4", "kube-dns", "IPv4", 2, "10.42.0.5", "10.42.0.9!"));
 	apply(t, "endpointslices", slice("kube-dns-v6", "kube-dns", "IPv6", 1, "fd00:42::5"));
 	apply(t, "endpointslices", slice("metrics-x", "metrics", "IPv4", 1, "10.42.0.77"));
+	/* the rebinding guard's: every node (cluster-scoped), the kubernetes Service */
+	apply(t, "nodes",
+	      json_pack("{s:{s:s},s:{s:s},s:{s:[{s:s,s:s}]}}", "metadata", "name", NODE, "spec",
+			"podCIDR", "10.42.0.0/24", "status", "addresses", "type", "InternalIP",
+			"address", "192.168.1.10"));
+	apply(t, "nodes",
+	      json_pack("{s:{s:s},s:{s:s}}", "metadata", "name", "node-b", "spec", "podCIDR",
+			"10.42.1.0/24"));
+	apply(t, "services",
+	      json_pack("{s:{s:s,s:s},s:{s:s}}", "metadata", "name", "kubernetes", "namespace",
+			"default", "spec", "clusterIP", "10.43.0.1"));
 }
 
 static bool resolvers_are(struct t *t, const char *const *want, size_t n)

@@ -131,8 +131,8 @@ static void on_change(enum pw_k8s_kind kind, enum pw_k8s_change type, const json
 		break;
 	case PW_K8S_NODES:
 	case PW_K8S_API_SERVICE:
-		/* The guard is rebuilt once per loop turn (pw_kube_tick), so a
-		 * relist of a thousand nodes writes the maps once. */
+		/* The guard is rebuilt once per read from the API (guard_if_dirty),
+		 * so a relist of a thousand nodes writes the maps once. */
 		if (type != PW_K8S_SYNCED &&
 		    !(type == PW_K8S_MODIFIED && pw_guard_k8s_same(old_obj, new_obj)))
 			a->guard_dirty = true;

@@ -29,7 +29,8 @@
 #                          before it is ready, enforced; a selected pod whose
 #                          veth exists nowhere is reported; later ADD keeps it
 #   restart_api_down       agent restarted (pinned maps) while the API is
-#                          down: nothing changes, ADD waits, status/readyz,
+#                          down: nothing changes (the guard's API prefixes
+#                          kept too), ADD waits, status/readyz,
 #                          then sync, ADD completes and is enforced
 #   restart_stale_flow     an idle connection revoked by a policy change stays
 #                          revoked across an agent restart
@@ -283,7 +284,7 @@ endpoint_gen() {
 # map_snapshot FILE: the pinned maps that define enforcement, normalised.
 map_snapshot() {
 	local m
-	for m in pw_endpoints pw_cidr4 pw_cidr6 pw_ports pw_resolvers; do
+	for m in pw_endpoints pw_cidr4 pw_cidr6 pw_ports pw_resolvers pw_guard4 pw_guard6; do
 		echo "== $m"
 		bpftool -j map dump pinned "$PIN/$m" 2>/dev/null | jq -S -c '.[]' | sort
 	done >"$1"
@@ -730,12 +731,12 @@ case_restart_api_down() {
 	agent_stop || fail "agent did not stop on SIGTERM"
 	soft "first agent exited 0 on SIGTERM (status $(cat "$TMP/agent.rc" 2>/dev/null))" \
 		test "$(cat "$TMP/agent.rc" 2>/dev/null)" = 0
-	for res in pods services endpointslices egresspolicies; do
+	for res in pods services endpointslices egresspolicies nodes; do
 		ctl_get "state?resource=$res" | jq -c '.items[]' >"$K/state.$res"
 	done
 	bg_kill "api-$API_NAME"
 	api_start b --api-down
-	for res in pods services endpointslices egresspolicies; do
+	for res in pods services endpointslices egresspolicies nodes; do
 		while read -r obj; do
 			api_apply "$res" "$(jq -c 'del(.metadata.resourceVersion, .metadata.managedFields)' <<<"$obj")"
 		done <"$K/state.$res"
@@ -751,11 +752,14 @@ case_restart_api_down() {
 	soft "down: /readyz 503 (got $code)" test "$code" = 503
 	map_snapshot "$K/maps.down"
 	if maps_same "$K/maps.before" "$K/maps.down"; then
-		e2e_log "ok: down: pinned maps unchanged (pw_endpoints, pw_cidr4/6, pw_ports, pw_resolvers)"
+		e2e_log "ok: down: pinned maps unchanged (pw_endpoints, pw_cidr4/6, pw_ports, pw_resolvers, pw_guard4/6)"
 	else
 		SOFT_FAILS+=("down: pinned maps changed (diff above)")
 		echo "FAILED: down: pinned maps changed while the API was down (< before, > now)" >&2
 	fi
+	soft "down: node2's address kept in the guard until the sync (pinned)" test \
+		"$(jq -r --arg p "$G_N2_IP/32" '[(.guard.prefixes // [])[] | select(.prefix == $p) | .source] | first' <<<"$s")" = \
+		"pinned (until the first API sync)"
 	check_c6 down
 	# a new pod's CNI ADD, in the background: it must wait. (Issued late in
 	# the outage: the agent's API retries back off, and the agent answers an

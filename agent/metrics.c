@@ -143,6 +143,12 @@ static const struct counter_row counter_rows[PW_C_DROP] = {
 			       "Connections into pods noted so that their replies pass."},
 	[PW_C_FLOW_REVALIDATE] = {"podwall_flow_revalidations_total", NULL,
 				  "Flows re-checked against the policy after it changed."},
+	[PW_C_FLOW_QUOTA] = {"podwall_flow_quota_hits_total", NULL,
+			     "New flows not recorded because their pod held its share of the "
+			     "flow table (the packets are still judged by the rules)."},
+	[PW_C_FLOW_READMIT] = {"podwall_flow_readmits_total", NULL,
+			       "TCP packets without SYN and without a flow (evicted or idle) "
+			       "that the rules still grant: the flow is recorded again."},
 	[PW_C_DNS_RELEASED] = {"podwall_dns_reinjected_total", NULL,
 			       "Held DNS answers re-injected by the agent, as the data path saw "
 			       "them pass."},

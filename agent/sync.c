@@ -552,6 +552,7 @@ static void rules_remove(struct pw_agent *a, struct pw_ep *ep)
 	names_delete_stale(a, ep->ep_id, NULL);
 	pw_map_del_ep_stats(a->maps, &ep->ep_id);
 	pw_map_del_ep_rl(a->maps, &ep->ep_id);
+	pw_map_del_ep_flows(a->maps, &ep->ep_id);
 	ep->managed = false;
 }
 
@@ -738,9 +739,92 @@ static bool flow_idle(const void *key, const void *value, void *ctx)
 	const struct pw_flow_val *v = value;
 	struct gc_ctx *g = ctx;
 	uint64_t idle = k->proto == 6 ? g->a->o.flow_idle_tcp : g->a->o.flow_idle_other;
+	struct pw_ep *ep = pw_agent_ep_by_id(g->a, k->ep_id);
 
-	return v && !(pw_agent_ep_by_id(g->a, k->ep_id) &&
-		      v->last_seen_ns + idle * 1000000000ULL > g->now);
+	if (!v)
+		return false;
+	if (!ep || v->last_seen_ns + idle * 1000000000ULL <= g->now)
+		return true;
+	ep->flows_live++;
+	return false;
+}
+
+/*
+ * Each endpoint's share of pw_flows (pw_ep_flows in maps.h). The kernel only
+ * counts flows it records; the agent gives back the ones that went (evicted,
+ * idle, of a changed policy): before the walk of pw_flows it reads each
+ * count, the walk counts the live flows, and after it gone = count before -
+ * live. Flows recorded during the walk stay counted, so the kernel's
+ * added - gone is not below the live count (short of the few recorded
+ * between the last read of an entry and its write, which the next walk
+ * counts again): one endpoint cannot hold much more than its share.
+ */
+struct ep_flows_out {
+	uint32_t ep_id;
+	struct pw_ep_flows v;
+};
+
+struct ep_flows_walk {
+	struct gc_ctx *g;
+	struct ep_flows_out *out; /* after the walk: the entries to write */
+	size_t n, cap;
+};
+
+static bool ep_flows_before(const void *key, const void *value, void *ctx)
+{
+	const struct pw_ep_flows *v = value;
+	struct pw_ep *ep = pw_agent_ep_by_id(((struct gc_ctx *)ctx)->a, *(const uint32_t *)key);
+
+	if (!v)
+		return false;
+	if (!ep)
+		return true; /* of an endpoint that is gone */
+	ep->flows_added0 = v->added;
+	ep->flows_counted = true;
+	return false;
+}
+
+static bool ep_flows_after(const void *key, const void *value, void *ctx)
+{
+	struct ep_flows_walk *w = ctx;
+	const struct pw_ep_flows *v = value;
+	struct pw_ep *ep = pw_agent_ep_by_id(w->g->a, *(const uint32_t *)key);
+	struct ep_flows_out *o;
+
+	if (!v || !ep || !ep->flows_counted)
+		return false;
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? 2 * w->cap : 64;
+		struct ep_flows_out *out = realloc(w->out, cap * sizeof(*out));
+
+		if (!out)
+			return false;
+		w->out = out;
+		w->cap = cap;
+	}
+	o = &w->out[w->n++];
+	o->ep_id = *(const uint32_t *)key;
+	o->v = *v; /* the kernel's latest count, rewritten as read */
+	o->v.gone = ep->flows_added0 - ep->flows_live;
+	return false;
+}
+
+static void gc_flows(struct gc_ctx *g)
+{
+	struct ep_flows_walk w = {.g = g};
+	struct pw_agent *a = g->a;
+
+	for (struct pw_ep *ep = a->eps; ep; ep = ep->next) {
+		ep->flows_live = 0;
+		ep->flows_counted = false;
+	}
+	if (pw_map_sweep_ep_flows(a->maps, ep_flows_before, g, NULL) < 0 ||
+	    pw_map_sweep_flows(a->maps, flow_idle, g, NULL) < 0)
+		return; /* an incomplete count gives nothing back */
+	if (pw_map_sweep_ep_flows(a->maps, ep_flows_after, &w, NULL) >= 0)
+		for (size_t i = 0; i < w.n; i++)
+			pw_map_put_ep_flows(a->maps, &w.out[i].ep_id, &w.out[i].v, PW_MAP_ANY);
+	free(w.out);
 }
 
 /* A query never answered within 30 s will not be. */
@@ -830,7 +914,7 @@ void pw_sync_gc(struct pw_agent *a, uint64_t now, bool full)
 			free(gone);
 		});
 	if (full || now - a->gc_flows_ns >= SEC_NS(60)) {
-		GC_STEP("pw_flows", pw_map_sweep_flows(a->maps, flow_idle, &g, NULL));
+		GC_STEP("pw_flows", gc_flows(&g));
 		a->gc_flows_ns = now;
 	}
 	if (full || now - a->gc_pending_ns >= SEC_NS(30)) {

@@ -193,6 +193,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } pw_ep_budget SEC(".maps");
 
+/* Each endpoint's share of pw_flows (see maps.h). Full: flows of the
+ * endpoints that do not fit are recorded without a share. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PW_MAX_ENDPOINTS);
+	__type(key, __u32);
+	__type(value, struct pw_ep_flows);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pw_ep_flows SEC(".maps");
+
 /* Pods' TCP connections to trusted resolvers, followed by sequence number.
  * Full: LRU eviction; the evicted connection's next data segment is dropped. */
 struct {

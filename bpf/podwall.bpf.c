@@ -131,13 +131,41 @@ static __always_inline int has_flow_key(const struct pw_pkt *p)
 	return p->ports_known || p->icmp_echo_req;
 }
 
+/*
+ * The endpoint's share of pw_flows (pw_ep_flows in maps.h): 1 if one more
+ * flow may be recorded for it, and then counted; 0 at its quota. A count
+ * taken for a write that then fails is given back by the agent's next walk.
+ * A global function: the verifier checks it once, not on every path to it.
+ */
+__noinline int flow_share_take(__u32 ep_id)
+{
+	struct pw_ep_flows *s = bpf_map_lookup_elem(&pw_ep_flows, &ep_id);
+	__u64 quota;
+
+	if (!s) {
+		struct pw_ep_flows fresh = {};
+
+		bpf_map_update_elem(&pw_ep_flows, &ep_id, &fresh, BPF_NOEXIST);
+		s = bpf_map_lookup_elem(&pw_ep_flows, &ep_id);
+		if (!s)
+			return 1; /* map full: recorded without a share */
+	}
+	quota = s->quota ? s->quota : PW_FLOW_QUOTA;
+	if ((__s64)(s->added - s->gone) >= (__s64)quota) {
+		count(PW_C_FLOW_QUOTA);
+		return 0;
+	}
+	__sync_fetch_and_add(&s->added, 1);
+	return 1;
+}
+
 static __always_inline void flow_create(const struct pw_endpoint *ep, const struct pw_pkt *p,
 					__u32 flags)
 {
 	struct pw_flow_key k = {};
 	struct pw_flow_val v = {};
 
-	if (!has_flow_key(p))
+	if (!has_flow_key(p) || !flow_share_take(ep->ep_id))
 		return;
 	flow_key_egress(&k, ep, p);
 	v.last_seen_ns = bpf_ktime_get_ns();
@@ -190,12 +218,16 @@ static __always_inline int is_tunnel_to_node(const struct pw_pkt *p)
 	return pw_guard_is_node(p->family, &p->daddr);
 }
 
-/* tunnel: the packet is encapsulation to the node; only a rule naming exactly
- * that UDP port grants it (no rule can name the IP protocols). */
-static __always_inline int portset_allows(__u32 id, const struct pw_pkt *p, int tunnel)
+/*
+ * Whether port set id grants (proto, port): port is in host order; ports_known
+ * 0 for fragments and protocols without ports. tunnel: the packet is
+ * encapsulation to the node; only a rule naming exactly that UDP port grants
+ * it (no rule can name the IP protocols). A global function: the verifier
+ * checks its loop once, not on every path of pod_egress that reaches it.
+ */
+__noinline int portset_allows(__u32 id, __u32 proto, __u32 port, __u32 ports_known, __u32 tunnel)
 {
 	struct pw_portset *ps;
-	__u16 port = bpf_ntohs(p->dport);
 
 	if (!id)
 		return 0;
@@ -208,16 +240,15 @@ static __always_inline int portset_allows(__u32 id, const struct pw_pkt *p, int 
 		if (i >= ps->count)
 			break;
 		if (tunnel) {
-			if (p->ports_known && r->proto == p->proto && r->lo == port &&
-			    r->hi == port)
+			if (ports_known && r->proto == proto && r->lo == port && r->hi == port)
 				return 1;
 			continue;
 		}
 		if (r->proto == PW_PROTO_ANY)
 			return 1;
-		if (r->proto != p->proto)
+		if (r->proto != proto)
 			continue;
-		if (!p->ports_known) {
+		if (!ports_known) {
 			/* Fragments: only a grant of every port is safe. */
 			if (r->lo == 0 && r->hi == 65535)
 				return 1;
@@ -227,6 +258,11 @@ static __always_inline int portset_allows(__u32 id, const struct pw_pkt *p, int 
 			return 1;
 	}
 	return 0;
+}
+
+static __always_inline int pkt_portset_allows(__u32 id, const struct pw_pkt *p, int tunnel)
+{
+	return portset_allows(id, p->proto, bpf_ntohs(p->dport), p->ports_known, tunnel);
 }
 
 static __always_inline __u32 cidr_portset(const struct pw_endpoint *ep, const struct pw_pkt *p)
@@ -273,7 +309,7 @@ static __always_inline __u8 rules_verdict(const struct pw_endpoint *ep, const st
 		found = 1;
 		if (!recheck && bpf_ktime_get_ns() > lv->expires_ns)
 			expired = 1;
-		else if (portset_allows(lv->portset, p, tunnel)) {
+		else if (pkt_portset_allows(lv->portset, p, tunnel)) {
 			count(PW_C_PASS_LEARNED);
 			return PW_R_NONE;
 		}
@@ -281,7 +317,7 @@ static __always_inline __u8 rules_verdict(const struct pw_endpoint *ep, const st
 	cps = cidr_portset(ep, p);
 	if (cps) {
 		found = 1;
-		if (portset_allows(cps, p, tunnel)) {
+		if (pkt_portset_allows(cps, p, tunnel)) {
 			count(PW_C_PASS_CIDR);
 			return PW_R_NONE;
 		}
@@ -363,8 +399,9 @@ static __always_inline __u8 egress_verdict(struct __sk_buff *skb, const struct p
 					   const struct pw_pkt *p)
 {
 	struct pw_flow_key fk = {};
-	struct pw_flow_val *fv;
+	struct pw_flow_val *fv = NULL;
 	__u8 reason;
+	int recheck;
 
 	if (is_v4mapped(p))
 		return PW_R_V4MAPPED;
@@ -387,23 +424,39 @@ static __always_inline __u8 egress_verdict(struct __sk_buff *skb, const struct p
 		}
 		if (fv && fv->policy_gen == ep->policy_gen && ep->mode == PW_MODE_AUDIT)
 			return PW_R_NONE; /* audited flow, already reported once */
-		if (fv) {
-			/* Rules changed since this flow was allowed: check again. */
-			count(PW_C_FLOW_REVALIDATE);
-			reason = rules_verdict(ep, p, !(fv->flags & PW_FLOW_AUDIT));
-			if (reason == PW_R_NONE) {
-				fv->policy_gen = ep->policy_gen;
-				fv->flags = 0;
-				return PW_R_NONE;
-			}
-			bpf_map_delete_elem(&pw_flows, &fk);
-			return reason;
-		}
 	}
 
-	reason = rules_verdict(ep, p, 0);
-	if (reason == PW_R_NONE)
+	/*
+	 * A re-check counts a learned address past its expiry (within its grace,
+	 * while the agent keeps the entry): established connections outlive the
+	 * DNS TTL. It is one for a flow whose rules changed since it was allowed
+	 * (not for an audited one), and for a TCP packet without SYN and without
+	 * a flow: a connection whose flow was evicted (or forgotten idle) goes on
+	 * while the rules grant it. Never more than the rules grant: a denied
+	 * destination stays denied. One call of rules_verdict() for both keeps
+	 * the verifier's work down.
+	 */
+	if (fv) {
+		count(PW_C_FLOW_REVALIDATE);
+		recheck = !(fv->flags & PW_FLOW_AUDIT);
+	} else {
+		recheck = p->proto == IPPROTO_TCP && p->ports_known && !p->tcp_syn_only;
+	}
+	reason = rules_verdict(ep, p, recheck);
+	if (fv) {
+		if (reason == PW_R_NONE) {
+			fv->policy_gen = ep->policy_gen;
+			fv->flags = 0;
+			return PW_R_NONE;
+		}
+		bpf_map_delete_elem(&pw_flows, &fk);
+		return reason;
+	}
+	if (reason == PW_R_NONE) {
+		if (recheck)
+			count(PW_C_FLOW_READMIT);
 		flow_create(ep, p, 0);
+	}
 	return reason;
 }
 
@@ -795,7 +848,7 @@ static __always_inline void note_inbound(const struct pw_endpoint *ep, const str
 	k.rport = p->sport;
 	k.laddr = p->daddr;
 	k.raddr = p->saddr;
-	if (bpf_map_lookup_elem(&pw_flows, &k))
+	if (bpf_map_lookup_elem(&pw_flows, &k) || !flow_share_take(ep->ep_id))
 		return;
 	v.last_seen_ns = bpf_ktime_get_ns();
 	v.policy_gen = ep->policy_gen;

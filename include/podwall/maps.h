@@ -49,7 +49,8 @@
 	X(names, struct pw_name_key, struct pw_name_val, PW_MAX_NAMES, 1)                          \
 	X(ep_dns, __u32, struct pw_ep_dns, PW_MAX_ENDPOINTS, 0)                                    \
 	X(dns_tcp, struct pw_dns_pend_key, struct pw_dns_tcp, PW_MAX_DNS_TCP, 1)                   \
-	X(ep_budget, __u32, struct pw_ep_budget, PW_MAX_ENDPOINTS, 0)
+	X(ep_budget, __u32, struct pw_ep_budget, PW_MAX_ENDPOINTS, 0)                              \
+	X(ep_flows, __u32, struct pw_ep_flows, PW_MAX_ENDPOINTS, 0)
 
 /* The pinned name of map <name>: "pw_<name>", at most 15 characters. */
 #define PW_MAP_NAME(name) "pw_" #name
@@ -65,6 +66,9 @@ PW_MAPS(PW_MAP_NAME_FITS)
 #define PW_MAX_CIDR	 65536
 #define PW_MAX_PORTSETS	 16384
 #define PW_MAX_FLOWS	 131072
+/* Flows one endpoint may hold in pw_flows unless the agent sets another share
+ * (pw_ep_flows.quota): an eighth, so one pod's flood cannot evict the others'. */
+#define PW_FLOW_QUOTA	 (PW_MAX_FLOWS / 8)
 #define PW_MAX_DNS_PEND	 16384
 #define PW_MAX_RESOLVERS 64
 #define PW_EVENTS_BYTES	 (1 << 20)
@@ -167,7 +171,9 @@ _Static_assert(PW_R_NONE == 0, "reason 0 means allowed");
 	X(FLOW_REVALIDATE, "flow_revalidate")	 /* flow re-checked after a policy change */       \
 	X(DNS_FRAGMENT, "dns_fragmented")	 /* answer in IP fragments: passed, not learned */ \
 	X(L2_REDIRECT,                                                                             \
-	  "l2_redirect") /* unicast frame to a MAC not the node's: readdressed to the node */
+	  "l2_redirect") /* unicast frame to a MAC not the node's: readdressed to the node */      \
+	X(FLOW_QUOTA, "flow_quota")	/* pod at its share of pw_flows: flow not recorded */      \
+	X(FLOW_READMIT, "flow_readmit") /* mid-stream TCP without a flow, rules still grant it */
 
 #define PW_COUNTER_ENUM(id, name) PW_C_##id,
 enum pw_counter {
@@ -267,8 +273,12 @@ struct pw_portset {
 _Static_assert(sizeof(struct pw_portset) == 8 + 8 * PW_MAX_PORT_RANGES, "pw_portset size");
 
 /* pw_flows: LRU_HASH, PW_MAX_FLOWS. Seen from the pod: local = pod address.
- * For ICMP echo both ports hold the echo id. When full, the least recently
- * used flow is evicted and its next packet is checked against the rules again. */
+ * For ICMP echo both ports hold the echo id. Each endpoint holds at most its
+ * share (pw_ep_flows), so one pod cannot fill the table and evict another's
+ * flows. When full all the same, the least recently used flow is evicted and
+ * its next packet is checked against the rules again: a TCP packet without SYN
+ * as a flow re-check (learned addresses count within their grace), anything
+ * else as a new flow. */
 struct pw_flow_key {
 	__u32 ep_id;
 	__u8 family;
@@ -352,6 +362,26 @@ struct pw_ep_budget {
 	__u64 last_ns;
 	__u64 tokens_milli; /* tokens * 1000 */
 };
+
+/*
+ * pw_ep_flows: HASH, PW_MAX_ENDPOINTS, key ep_id: the endpoint's share of
+ * pw_flows. The kernel adds one to `added` for every flow it records for the
+ * endpoint (allowed, audited or inbound) and records none while
+ * added - gone >= quota (PW_C_FLOW_QUOTA; the packet is still judged by the
+ * rules, and re-admitted mid-stream while they grant it). The agent counts the
+ * endpoint's live flows on each walk of pw_flows and sets gone = added (read
+ * before the walk) - live: evicted and idle flows return to the share. So
+ * added - gone is at least the live count (never less), and one endpoint can
+ * hold at most its quota of the table. No entry: created at the first flow;
+ * map full: the flow is recorded unlimited.
+ */
+struct pw_ep_flows {
+	__u64 added; /* kernel only, atomic */
+	__u64 gone;  /* agent only */
+	__u32 quota; /* agent; 0 = PW_FLOW_QUOTA */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct pw_ep_flows) == 24, "pw_ep_flows size");
 
 /* pw_ep_rl: HASH, PW_MAX_ENDPOINTS, key ep_id: deny-event token bucket. */
 struct pw_ep_rl {

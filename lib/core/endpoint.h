@@ -76,6 +76,12 @@ struct pw_ep {
 	struct pw_seen_name seen[PW_EP_SEEN]; /* ring */
 	unsigned int seen_next;
 
+	/* Its share of pw_flows, during a walk of the table (agent/sync.c):
+	 * the kernel's count before the walk, and the live flows the walk saw. */
+	uint64_t flows_added0;
+	uint32_t flows_live;
+	bool flows_counted; /* flows_added0 was read for this walk */
+
 	struct pw_ep *next;
 };
 

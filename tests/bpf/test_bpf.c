@@ -1271,6 +1271,51 @@ static void expire_learned_bump_gen(void)
 	bump_gen();
 }
 
+/* The endpoint's share of pw_flows (pw_ep_flows), as the agent leaves it. */
+static void flows_share(__u64 added, __u64 gone, __u32 quota)
+{
+	__u32 id = EP_ID;
+	struct pw_ep_flows v = {.added = added, .gone = gone, .quota = quota};
+
+	assert_int_equal(bpf_map_update_elem(mfd(F.skel->maps.pw_ep_flows), &id, &v, BPF_ANY), 0);
+}
+
+static void share_full(void)
+{
+	flows_share(2, 0, 2);
+}
+
+/* Five recorded, four gone since (evicted or idle, as the agent counted). */
+static void share_given_back(void)
+{
+	flows_share(5, 4, 2);
+}
+
+static __u64 share_added(void)
+{
+	__u32 id = EP_ID;
+	struct pw_ep_flows v;
+
+	assert_int_equal(bpf_map_lookup_elem(mfd(F.skel->maps.pw_ep_flows), &id, &v), 0);
+	return v.added;
+}
+
+static void chk_share_one(void)
+{
+	assert_int_equal(share_added(), 1);
+}
+
+static void chk_share_six(void)
+{
+	assert_int_equal(share_added(), 6);
+	expect_flow(4, IPPROTO_TCP, SPORT, 443, "192.0.2.10", EP_GEN, 0);
+}
+
+static void chk_share_two(void)
+{
+	assert_int_equal(share_added(), 2);
+}
+
 static void set_enforce(void)
 {
 	struct pw_endpoint ep = ep_get();
@@ -1615,6 +1660,70 @@ static const struct row rows[] = {
 		 {PKT(TCP4("192.0.2.10", 443)), PASS(CT(PW_C_PASS_CIDR))},
 		 {PKT(TCP4("192.0.2.10", 443, .frag = IP_MF)), SHOT(PW_R_FRAGMENT)},
 	 }},
+
+	/* 7b. the endpoint's share of pw_flows, and re-admission without a flow */
+	{"flow share: the first flow creates the endpoint's share and counts one", &STD,
+	 ONE(PKT(TCP4("192.0.2.10", 443)), PASS(CT(PW_C_PASS_CIDR)), .check = chk_share_one)},
+	{"flow share: at its quota a granted SYN passes, no flow recorded", &STD,
+	 ONE(.before = share_full, PKT(TCP4("192.0.2.10", 443)),
+	     PASS(CT(PW_C_PASS_CIDR), CT(PW_C_FLOW_QUOTA)), .check = chk_no_flows)},
+	{"flow share: at its quota the next packet is re-admitted by the rules", &STD,
+	 .steps = {
+		 {.before = share_full, PKT(TCP4("192.0.2.10", 443)),
+		  PASS(CT(PW_C_PASS_CIDR), CT(PW_C_FLOW_QUOTA))},
+		 {PKT(TCP4("192.0.2.10", 443, .tcp_flags = TF_ACK)),
+		  PASS(CT(PW_C_FLOW_READMIT), CT(PW_C_PASS_CIDR), CT(PW_C_FLOW_QUOTA)),
+		  .check = chk_share_two},
+	 }},
+	{"flow share: at its quota a denied SYN is still denied", &STD,
+	 ONE(.before = share_full, PKT(TCP4("203.0.113.200", 443)), SHOT(PW_R_NO_RULE))},
+	{"flow share: flows the agent counted gone are given back", &STD,
+	 ONE(.before = share_given_back, PKT(TCP4("192.0.2.10", 443)), PASS(CT(PW_C_PASS_CIDR)),
+	     .check = chk_share_six)},
+	{"flow share: at its quota an inbound SYN is not noted; the reply: NO_RULE", &STD,
+	 .steps = {
+		 {.before = share_full, .prog = INGRESS,
+		  PKT(TCP4(NULL, 8080, .src = "203.0.113.200")), PASS(CT(PW_C_FLOW_QUOTA)),
+		  .check = chk_no_flows},
+		 {PKT(TCP4("203.0.113.200", SPORT, .sport = 8080, .tcp_flags = TF_SYN | TF_ACK)),
+		  SHOT(PW_R_NO_RULE)},
+	 }},
+	{"flow share: an inbound SYN counts against the receiving endpoint", &STD,
+	 ONE(.prog = INGRESS, PKT(TCP4(NULL, 8080, .src = "203.0.113.200")),
+	     PASS(CT(PW_C_INGRESS_FLOW)), .check = chk_share_one)},
+	{"re-admit: TCP ACK without a flow to a granted CIDR passes, flow recorded", &STD,
+	 ONE(PKT(TCP4("192.0.2.10", 443, .tcp_flags = TF_ACK)),
+	     PASS(CT(PW_C_FLOW_READMIT), CT(PW_C_PASS_CIDR)), .check = chk_flow_out4)},
+	{"re-admit: v6 TCP ACK without a flow to a granted CIDR passes", &STD,
+	 ONE(PKT(TCP6("2001:db8:100::10", 443, .tcp_flags = TF_ACK)),
+	     PASS(CT(PW_C_FLOW_READMIT), CT(PW_C_PASS_CIDR)), .check = chk_flow_out6)},
+	{"re-admit: TCP ACK without a flow to a denied address: NO_RULE, no flow", &STD,
+	 ONE(PKT(TCP4("203.0.113.200", 443, .tcp_flags = TF_ACK)), SHOT(PW_R_NO_RULE),
+	     .check = chk_no_flows)},
+	{"re-admit: TCP ACK without a flow to a port not granted: PORT", &STD,
+	 ONE(PKT(TCP4("192.0.2.10", 444, .tcp_flags = TF_ACK)), SHOT(PW_R_PORT),
+	     .check = chk_no_flows)},
+	{"re-admit: FIN and RST without a flow to a denied address: NO_RULE", &STD,
+	 .steps = {
+		 {PKT(TCP4("203.0.113.200", 443, .tcp_flags = TF_FIN | TF_ACK)), SHOT(PW_R_NO_RULE)},
+		 {PKT(TCP4("203.0.113.200", 443, .tcp_flags = TF_RST)), SHOT(PW_R_NO_RULE)},
+	 }},
+	{"re-admit: UDP without a flow is a new flow (no re-check)", &LEARNED,
+	 ONE(PKT(UDP4("203.0.113.181", 443)), SHOT(PW_R_EXPIRED))},
+	{"re-admit: TCP ACK to a learned address past its TTL, entry kept (grace): passes",
+	 &LEARNED,
+	 ONE(PKT(TCP4("203.0.113.181", 443, .tcp_flags = TF_ACK)),
+	     PASS(CT(PW_C_FLOW_READMIT), CT(PW_C_PASS_LEARNED)))},
+	{"re-admit: a SYN to the same learned address past its TTL: EXPIRED", &LEARNED,
+	 ONE(PKT(TCP4("203.0.113.181", 443)), SHOT(PW_R_EXPIRED))},
+	{"re-admit: TCP ACK to a learned address past its TTL, other port: PORT", &LEARNED,
+	 ONE(PKT(TCP4("203.0.113.181", 80, .tcp_flags = TF_ACK)), SHOT(PW_R_PORT))},
+	{"re-admit: TCP ACK, learned entry gone (grace over): NO_RULE", &STD,
+	 ONE(PKT(TCP4("203.0.113.180", 443, .tcp_flags = TF_ACK)), SHOT(PW_R_NO_RULE))},
+	{"re-admit: audit endpoint, ACK without a flow to a denied address: audited", &STD,
+	 .audit = 1,
+	 ONE(PKT(TCP4("203.0.113.200", 443, .tcp_flags = TF_ACK)), PASS(AUDITED(PW_R_NO_RULE)),
+	     .ev = EV_AUDIT(PW_R_NO_RULE), .check = chk_flow_audit4)},
 
 	/* 8. learned (hostname) addresses */
 	{"learned v4, future expiry, TCP 443 passes and creates a flow", &LEARNED,

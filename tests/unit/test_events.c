@@ -231,6 +231,8 @@ static const char *const want_counters[PW_C_DROP] = {
 	[PW_C_FLOW_REVALIDATE] = "flow_revalidate",
 	[PW_C_DNS_FRAGMENT] = "dns_fragmented",
 	[PW_C_L2_REDIRECT] = "l2_redirect",
+	[PW_C_FLOW_QUOTA] = "flow_quota",
+	[PW_C_FLOW_READMIT] = "flow_readmit",
 };
 
 static void test_counter_names(void **state)

@@ -652,7 +652,8 @@ def eth_ip_header(src, dst, proto, l4len, smac, dmac):
 
 
 def do_synflood(a):
-    """count SYNs, each a distinct (sport, dport); bounded by --count and --seconds."""
+    """count SYNs (or --tcp-flags segments), each a distinct (sport, dport); bounded by --count
+    and --seconds."""
     smac = iface_macs("eth0")
     dmac = gw_mac("eth0", "10.42.0.1")
     src = default_src(a.dst)
@@ -666,7 +667,7 @@ def do_synflood(a):
     for i in range(a.count):
         sport = a.sport_base + i // span
         dport = a.dport_lo + i % span
-        tcp = struct.pack("!HHIIBBHHH", sport & 0xFFFF, dport, 1, 0, 0x50, 0x02, 1024, 0, 0)
+        tcp = struct.pack("!HHIIBBHHH", sport & 0xFFFF, dport, 1, 0, 0x50, a.tcp_flags, 1024, 0, 0)
         while True:
             try:
                 sock.send(hdr + tcp)
@@ -681,7 +682,7 @@ def do_synflood(a):
         sent += 1
         if (i & 1023) == 0 and time.monotonic() > deadline:
             break
-    print("sent %d SYNs" % sent)
+    print("sent %d %s" % (sent, "SYNs" if a.tcp_flags == 0x02 else "segments"))
     return 0 if sent == a.count else 1
 
 
@@ -881,6 +882,8 @@ def main():
     p.add_argument("--dport-lo", type=int, default=1)
     p.add_argument("--dport-hi", type=int, default=65535)
     p.add_argument("--seconds", type=float, default=120)
+    p.add_argument("--tcp-flags", type=lambda v: int(v, 0), default=0x02,
+                   help="TCP flags of every segment (0x02 SYN; 0x10 ACK: mid-stream)")
     p = sub.add_parser("dnsflood")
     p.add_argument("--server", required=True)
     p.add_argument("--count", type=int, required=True)

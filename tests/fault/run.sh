@@ -289,12 +289,22 @@ cleanup_learned_map_full() {
 	rm -f "$TMP/lf.ep"
 }
 
-# pw_flows filled for real by a SYN flood from a pod (140000 distinct flows).
+# le32 N: the four bytes of N, little endian, for bpftool
+le32() { echo $(($1 & 255)) $((($1 >> 8) & 255)) $((($1 >> 16) & 255)) $((($1 >> 24) & 255)); }
+# flows_share_set POD QUOTA: the pod's share of pw_flows (struct pw_ep_flows), count zero
+flows_share_set() {
+	bpftool map update pinned "$PIN/pw_ep_flows" key $(le32 "$(pod_ep_id "$1")") \
+		value 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 $(le32 "$2") 0 0 0 0
+}
+
+# pw_flows filled for real by a SYN flood from a pod (140000 distinct flows;
+# the pod is given the whole table as its share, so that it can fill it).
 # The allowed stream goes on; an idle connection to a hostname-learned address
 # whose TTL has passed must not be cut either ("established flows outlive the
 # DNS TTL until idle").
 flows_map_full() {
 	cni_add fd e2e fd-0 app=flood
+	flows_share_set fd 131072 || fail "cannot set the flood pod's share"
 	cni_add iv e2e iv-0 app=flq
 	[ "$(qry iv "$DNS4" allowed.example.test)" = "$SRV_A" ] || fail "iv cannot resolve"
 	bg_start idle1 ip netns exec "$(pod_ns iv)" "$PY" "$FRAMES" idle "$SRV_A" 9000 --out "$TMP/idle1" --first 60 --then 2
@@ -352,6 +362,92 @@ flows_map_full() {
 cleanup_flows_map_full() {
 	# the flood pod's flows go with it
 	[ -d "$TMP/pods/fd" ] && cni_del fd >/dev/null 2>&1
+	return 0
+}
+
+# One pod's flood cannot evict another pod's flows (pw_flows shares, maps.h).
+# The flooding pod sends 130,000 SYNs twice over each of three port ranges
+# (a flow hit twice is no longer the first the LRU evicts, so a single pass
+# is not enough to push the others' idle flows out). The victim pod holds an
+# idle established connection to a hostname-learned address past its TTL and
+# an idle inbound connection (whose replies no rule grants): both must carry
+# data after the flood. The flooder's denied traffic, SYNs and mid-stream
+# segments, stays denied.
+flows_fair_share() {
+	cni_add ff e2e ff-0 app=flood
+	cni_add fv2 e2e fv2-0 app=flq
+	[ "$(qry fv2 "$DNS4" allowed.example.test)" = "$SRV_A" ] || fail "fv2 cannot resolve"
+	local vip
+	vip=$(pod_ip4 fv2)
+	# an echo server in the victim pod, and an idle client in the internet
+	bg_start fsecho ip netns exec "$(pod_ns fv2)" "$PY" -c 'import socket, sys, threading
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 7070))
+s.listen(4)
+s.settimeout(300)
+print("ready", flush=True)
+def echo(c):
+    for line in c.makefile("rb"):
+        c.sendall(line)
+while True:
+    try:
+        c, _ = s.accept()
+    except OSError:
+        break
+    threading.Thread(target=echo, args=(c,), daemon=True).start()' >"$TMP/fsecho.log"
+	wait_until 5 grep -q '^ready' "$TMP/fsecho.log" || fail "echo server did not start"
+	bg_start fsout ip netns exec "$(pod_ns fv2)" "$PY" "$FRAMES" idle "$SRV_A" 9000 --out "$TMP/fsout" --first 240 --then 2
+	bg_start fsin ip netns exec "$INET" "$PY" "$FRAMES" idle "$vip" 7070 --out "$TMP/fsin" --first 240 --then 2
+	wait_until 5 grep -q '^idle' "$TMP/fsout" || fail "outbound idle: $(cat "$TMP/fsout")"
+	wait_until 5 grep -q '^idle' "$TMP/fsin" || fail "inbound idle: $(cat "$TMP/fsin")"
+	# past the learned TTL (clamped to --min-ttl 5), within its grace
+	sleep 6
+	local q0 r0 range lo pass t0=$SECONDS
+	q0=$(counter flow_quota)
+	r0=$(counter flow_readmit)
+	for ((range = 0; range < ${FS_RANGES:-3}; range++)); do
+		lo=$((1000 + range * 1000))
+		for ((pass = 1; pass <= ${FS_PASSES:-3}; pass++)); do
+			in_pod ff timeout 100 "$PY" "$FRAMES" synflood --dst "$FLOOD_SINK" --count 130000 \
+				--dport-lo "$lo" --dport-hi $((lo + 999)) --sport-base $((20000 + range * 200)) \
+				--seconds 90 >&2 || fail "flood (range $range, pass $pass) incomplete"
+		done
+	done
+	local n
+	n=$(status_json | jq '.maps.pw_flows.entries')
+	e2e_log "after ${FS_RANGES:-3} x ${FS_PASSES:-3} x 130,000 SYNs in $((SECONDS - t0)) s: pw_flows $n of $(status_json | jq '.maps.pw_flows.max'); quota hits +$(($(counter flow_quota) - q0))"
+	touch "$TMP/fsout.go" "$TMP/fsin.go"
+	wait_until 15 grep -q '^done' "$TMP/fsout" || fail "outbound idle did not finish: $(tr '\n' ';' <"$TMP/fsout")"
+	wait_until 15 grep -q '^done' "$TMP/fsin" || fail "inbound idle did not finish: $(tr '\n' ';' <"$TMP/fsin")"
+	local problems=""
+	grep -q '^ok after-idle' "$TMP/fsout" && ! grep -q '^fail' "$TMP/fsout" ||
+		problems+=" [ALLOWED CUT: the victim's idle connection to $SRV_A:9000: $(tr '\n' ';' <"$TMP/fsout")]"
+	grep -q '^ok after-idle' "$TMP/fsin" && ! grep -q '^fail' "$TMP/fsin" ||
+		problems+=" [ALLOWED CUT: the inbound connection to the victim: $(tr '\n' ';' <"$TMP/fsin")]"
+	[ -z "$problems" ] || {
+		dump_evidence
+		fail "another pod's flood evicted the victim's flows:$problems"
+	}
+	e2e_log "victim's connections survived; re-admits +$(($(counter flow_readmit) - r0))"
+	# the flooder: at its share, its granted SYNs still pass by the rules;
+	# what it is denied stays denied, with or without SYN
+	[ "$(($(counter flow_quota) - q0))" -gt 0 ] || fail "the flood never met the flooder's share"
+	cap_mark
+	assert_fails connect ff "$SRV_A" 443 1
+	in_pod ff timeout 30 "$PY" "$FRAMES" synflood --dst "$SRV_B" --count 200 --dport-lo 443 \
+		--dport-hi 443 --sport-base 30000 --tcp-flags 0x10 --seconds 20 >&2 || fail "ACK segments not sent"
+	in_pod ff timeout 30 "$PY" "$FRAMES" synflood --dst "$SRV_A" --count 200 --dport-lo 443 \
+		--dport-hi 443 --sport-base 31000 --tcp-flags 0x18 --seconds 20 >&2 || fail "data segments not sent"
+	sleep 0.3
+	cap_saw "$(pod_ip4 ff)" "$SRV_B" && fail "BYPASS: a mid-stream segment of the flooder reached $SRV_B"
+	cap_saw "$(pod_ip4 ff)" "$SRV_A" && fail "BYPASS: the flooder reached $SRV_A"
+	# the victim opens new connections as before (its TTL ran out: resolve again)
+	[ "$(qry fv2 "$DNS4" allowed.example.test)" = "$SRV_A" ] || fail "fv2 cannot resolve after the flood"
+	assert_ok connect fv2 "$SRV_A" 443
+}
+cleanup_flows_fair_share() {
+	[ -d "$TMP/pods/ff" ] && cni_del ff >/dev/null 2>&1
 	return 0
 }
 
@@ -724,7 +820,7 @@ cni_add_races_policy_change() {
 CASES="agent_kill9_under_load agent_restart_under_load stale_pins_refused malformed_policy_file
 empty_policy_file policy_without_namespace second_agent_refused
 malformed_cni_request cni_add_races_policy_change pending_map_full perf_ring_overflow
-learned_map_full flows_map_full sanitizers_clean"
+learned_map_full flows_map_full flows_fair_share sanitizers_clean"
 
 # ============================================================ main
 

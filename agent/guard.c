@@ -220,6 +220,8 @@ int pw_guard_sync(struct pw_agent *a)
 		a->guard_skipped = skipped;
 	if (!err && a->guard_written && pw_guard_equal(&g, &a->guard))
 		goto out;
+	if (!err && pw_guard_index(&g))
+		pw_warn("rebinding guard: no memory for the lookup index (scanning instead)");
 	if (!err)
 		err = write_maps(a, &g);
 	if (!err) {

@@ -40,6 +40,7 @@ int pw_guard_add_from(struct pw_guard *g, uint8_t family, const union pw_ip *add
 	if ((family != PW_FAMILY_V4 && family != PW_FAMILY_V6) ||
 	    prefix > (family == PW_FAMILY_V4 ? 32 : 128) || kind >= PW_G_MAX)
 		return -EINVAL;
+	g->n_sorted = 0; /* the index is stale */
 	p.addr = *addr;
 	if (family == PW_FAMILY_V4)
 		memset(p.addr.v6 + 4, 0, 12);
@@ -142,16 +143,88 @@ static int longest(const struct pw_guard *g, uint8_t family, const union pw_ip *
 	return kind;
 }
 
+static int key_cmp(const void *x, const void *y)
+{
+	const struct pw_guard_key *a = x, *b = y;
+
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	if (a->prefix != b->prefix)
+		return a->prefix < b->prefix ? -1 : 1;
+	return memcmp(&a->addr, &b->addr, sizeof(a->addr));
+}
+
+static int fam_slot(uint8_t family)
+{
+	return family == PW_FAMILY_V4 ? 0 : 1;
+}
+
+int pw_guard_index(struct pw_guard *g)
+{
+	struct pw_guard_key *k = NULL;
+
+	g->n_sorted = 0;
+	memset(g->has_len, 0, sizeof(g->has_len));
+	free(g->sorted);
+	g->sorted = NULL;
+	if (!g->n)
+		return 0;
+	k = malloc(g->n * sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	for (size_t i = 0; i < g->n; i++) {
+		memset(&k[i], 0, sizeof(k[i]));
+		k[i].family = g->v[i].family;
+		k[i].prefix = g->v[i].prefix;
+		k[i].kind = g->v[i].kind;
+		k[i].addr = g->v[i].addr;
+		g->has_len[fam_slot(k[i].family)][k[i].prefix] = 1;
+	}
+	qsort(k, g->n, sizeof(*k), key_cmp);
+	g->sorted = k;
+	g->n_sorted = g->n;
+	return 0;
+}
+
+/* longest(), through the index: from the longest length down, the first hit. */
+static int longest_indexed(const struct pw_guard *g, uint8_t family, const union pw_ip *addr)
+{
+	int max = family == PW_FAMILY_V4 ? 32 : 128;
+
+	for (int len = max; len >= 0; len--) {
+		struct pw_guard_key want = {.family = family, .prefix = (uint8_t)len};
+		const struct pw_guard_key *hit;
+
+		if (!g->has_len[fam_slot(family)][len])
+			continue;
+		want.addr = *addr;
+		if (family == PW_FAMILY_V4)
+			memset(want.addr.v6 + 4, 0, 12);
+		clear_host_bits(family, &want.addr, (uint8_t)len);
+		hit = bsearch(&want, g->sorted, g->n_sorted, sizeof(want), key_cmp);
+		if (hit)
+			return hit->kind;
+	}
+	return -1;
+}
+
+static int lookup(const struct pw_guard *g, uint8_t family, const union pw_ip *addr)
+{
+	if (g->sorted && g->n_sorted == g->n)
+		return longest_indexed(g, family, addr);
+	return longest(g, family, addr);
+}
+
 uint8_t pw_guard_match(const struct pw_guard *g, uint8_t family, const union pw_ip *addr)
 {
 	union pw_ip v4 = {0};
 	int k;
 
-	k = longest(g, family, addr);
+	k = lookup(g, family, addr);
 	if (k > 0)
 		return (uint8_t)k;
 	if (family == PW_FAMILY_V6 && pw_guard_embedded_v4(addr->v6, v4.v6)) {
-		k = longest(g, PW_FAMILY_V4, &v4);
+		k = lookup(g, PW_FAMILY_V4, &v4);
 		if (k > 0)
 			return (uint8_t)k;
 	}
@@ -202,5 +275,6 @@ void pw_guard_free(struct pw_guard *g)
 	for (size_t i = 0; i < g->n; i++)
 		free(g->v[i].source);
 	free(g->v);
+	free(g->sorted);
 	memset(g, 0, sizeof(*g));
 }

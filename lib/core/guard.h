@@ -24,9 +24,20 @@ struct pw_guard_prefix {
 		       * "api:node/NAME", "api:service/NS/NAME"... (owned; NULL: unknown) */
 };
 
+struct pw_guard_key {
+	uint8_t family, prefix, kind;
+	union pw_ip addr;
+};
+
 struct pw_guard {
 	struct pw_guard_prefix *v;
 	size_t n, cap;
+	/* pw_guard_index(): the prefixes sorted by (family, length, address),
+	 * and which lengths occur, so that a match is one binary search per
+	 * length instead of a scan (a thousand nodes are 4000 prefixes). */
+	struct pw_guard_key *sorted;
+	size_t n_sorted; /* == n while the index is current */
+	uint8_t has_len[2][129];
 };
 
 /* The fixed part: RFC 1918, 100.64.0.0/10, fc00::/7, 64:ff9b::/96, 64:ff9b:1::/48. */
@@ -49,6 +60,9 @@ bool pw_guard_equal(const struct pw_guard *x, const struct pw_guard *y);
  * of that address (pw_guard_embedded_v4). Returns the guarding kind, or
  * PW_G_EXEMPT (0) if the address may be learned. */
 uint8_t pw_guard_match(const struct pw_guard *g, uint8_t family, const union pw_ip *addr);
+/* Build the lookup index (after the last add; an add makes it stale and
+ * pw_guard_match scans again). 0 or -ENOMEM (the scan still works). */
+int pw_guard_index(struct pw_guard *g);
 /* Is qname (normalized) in the cluster domain ("svc.cluster.local" under
  * "cluster.local")? An empty domain matches nothing. */
 bool pw_guard_cluster_name(const char *qname, const char *domain);

@@ -61,11 +61,24 @@ static void test_row(void **state)
 	const struct guard_row *r = *state;
 	struct pw_guard g = {0};
 	union pw_ip ip = {0};
-	uint8_t family;
+	uint8_t family, host, want = PW_G_EXTRA;
 
 	build(&g);
 	assert_int_equal(pw_ip_parse(r->addr, &family, &ip), 0);
-	assert_int_equal(pw_guard_match(&g, family, &ip), r->want);
+	assert_int_equal(pw_guard_match(&g, family, &ip), r->want); /* the scan */
+	assert_int_equal(pw_guard_index(&g), 0);
+	assert_int_equal(pw_guard_match(&g, family, &ip), r->want); /* the index */
+	/* an add makes the index stale: the scan again, with the new prefix (the
+	 * row's own address as a host; a host entry already there keeps its kind) */
+	host = family == PW_FAMILY_V4 ? 32 : 128;
+	for (size_t i = 0; i < g.n; i++)
+		if (g.v[i].family == family && g.v[i].prefix == host &&
+		    !memcmp(&g.v[i].addr, &ip, sizeof(ip)))
+			want = g.v[i].kind;
+	assert_int_equal(pw_guard_add_from(&g, family, &ip, host, PW_G_EXTRA, "test"), 0);
+	assert_int_equal(pw_guard_match(&g, family, &ip), want);
+	assert_int_equal(pw_guard_index(&g), 0);
+	assert_int_equal(pw_guard_match(&g, family, &ip), want);
 	pw_guard_free(&g);
 }
 

@@ -148,6 +148,43 @@ static const struct pw_endpoint *endpoint_written(struct fake_maps *f, int i)
 	return (const void *)f->ops[i].val;
 }
 
+static void flow_put(struct fake_maps *f, uint32_t ep_id, uint16_t lport, uint64_t last_seen_ns)
+{
+	struct pw_flow_key k = {.ep_id = ep_id, .family = PW_FAMILY_V4, .proto = 6};
+	struct pw_flow_val v = {.last_seen_ns = last_seen_ns, .policy_gen = 1};
+
+	k.lport = htons(lport);
+	k.rport = htons(443);
+	assert_int_equal(pw_map_put_flows(&f->m, &k, &v, PW_MAP_ANY), 0);
+}
+
+/* The walk of pw_flows gives back to each endpoint's share the flows that
+ * went (here: one idle one deleted by the walk, seven evicted by the kernel
+ * before it), keeps the quota, and drops the shares of endpoints that are gone. */
+static void test_gc_flows_gives_back(void **state)
+{
+	struct fixture *x = *state;
+	struct fake_maps *f = x->f;
+	uint64_t now = 1000000000000ULL;
+	struct pw_ep_flows share = {.added = 10, .gone = 0, .quota = 100}, got;
+	uint32_t id = EP_ID, gone_ep = EP_ID + 50;
+
+	x->a.o.flow_idle_tcp = 60;
+	x->a.o.flow_idle_other = 60;
+	assert_int_equal(pw_map_put_ep_flows(&f->m, &id, &share, PW_MAP_ANY), 0);
+	assert_int_equal(pw_map_put_ep_flows(&f->m, &gone_ep, &share, PW_MAP_ANY), 0);
+	flow_put(f, EP_ID, 40000, now - 1000000000ULL);
+	flow_put(f, EP_ID, 40001, now - 2000000000ULL);
+	flow_put(f, EP_ID, 40002, now - 120000000000ULL); /* idle 120 s */
+	pw_sync_gc(&x->a, now, true);
+	assert_int_equal(fake_count(f, PW_MAPID_flows), 2);
+	assert_int_equal(fake_lookup(&f->m, PW_MAPID_ep_flows, &id, &got), 0);
+	assert_int_equal(got.added, 10);
+	assert_int_equal(got.gone, 8); /* 10 recorded, 2 live */
+	assert_int_equal(got.quota, 100);
+	assert_int_equal(fake_lookup(&f->m, PW_MAPID_ep_flows, &gone_ep, &got), -ENOENT);
+}
+
 static void test_first_sync(void **state)
 {
 	struct fixture *x = *state;
@@ -600,6 +637,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_first_sync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gc_flows_gives_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_change_new_then_stale_then_endpoint, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_failed_write_keeps_old_rules, setup, teardown),

@@ -141,6 +141,11 @@ arm_pkt() {
 				grep -o 'pod_egress+0x[0-9a-f]*' | sort | uniq -c | sort -rn | head -8
 		done >"$OUT/profile-pkt.txt"
 	fi
+	# The pod at its share of pw_flows (as shipped): first packets pass by the
+	# rules and record nothing, the flooding pod's steady state (3 runs).
+	timeout 300 "$BT/pktbench" --repeat "$BENCH_PKT_REPEAT" --runs 3 --sizes 10 --at-share \
+		--paths learned_1st_same,cidr_1st,readmit_1st >"$WORK/pktshare.jsonl" 2>>"$WORK/pkt.err" &&
+		grep '_at_share"' "$WORK/pktshare.jsonl" >>"$REC"
 	# Diagnostic: the same paths with a cache-resident flow table (3 runs).
 	timeout 300 "$BT/pktbench" --repeat "$BENCH_PKT_REPEAT" --runs 3 --sizes 10 --flows-max 4096 \
 		--paths flow_hit,learned_1st_same,cidr_1st,deny >"$WORK/pktdiag.jsonl" 2>>"$WORK/pkt.err" &&

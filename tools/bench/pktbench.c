@@ -33,7 +33,13 @@
  * JSON object per line on stdout.
  *
  * usage: pktbench [--repeat N] [--runs N] [--sizes A,B,C] [--paths P,..]
- *                 [--flows-max N] [-v]
+ *                 [--flows-max N] [--at-share] [-v]
+ *
+ * readmit_1st: a mid-stream TCP ACK whose flow is gone (evicted), re-admitted by
+ * the rules and recorded again. The pod's share of pw_flows is unlimited, so
+ * that every first packet inserts (and evicts) as before shares existed;
+ * --at-share keeps the share as shipped (PW_FLOW_QUOTA): the warm-up leaves the
+ * pod at it, and the first-packet paths (named *_at_share) record nothing.
  *
  * --flows-max is a diagnostic: pw_flows resized (before load) so that the flow
  * table stays in cache, which separates the cost of the code path from the
@@ -90,6 +96,7 @@ enum path {
 	P_LEARNED,
 	P_CIDR,
 	P_DENY,
+	P_READMIT,
 	P_CAL_KTIME,
 	P_CAL_LOOKUP,
 	P_MAX
@@ -107,6 +114,7 @@ static const char *path_name[P_MAX] = {
     [P_CAL_KTIME] = "cal_ktime_call",
     [P_CAL_LOOKUP] = "cal_hash_lookup",
     [P_DENY] = "deny",
+    [P_READMIT] = "readmit_1st",
 };
 
 static struct {
@@ -119,6 +127,8 @@ static struct {
 	__u32 flows_max;    /* diagnostic: resize pw_flows before load (0: as shipped) */
 	__u32 repeat;
 	int runs;
+	bool at_share; /* the pod's share of pw_flows as shipped (else unlimited) */
+	bool ack;      /* frame(): a mid-stream ACK, not a SYN */
 } B;
 
 static int print_fn(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -255,6 +265,15 @@ static void seed(void)
 		}
 	}
 	free(st);
+	/* The pod's share of pw_flows: unlimited unless --at-share, so that the
+	 * first-packet paths insert (and evict) as before shares existed. */
+	if (!B.at_share) {
+		struct pw_ep_flows share = {.quota = UINT32_MAX};
+		__u32 ep = EP_ID;
+
+		if (bpf_map_update_elem(mfd(B.pw->maps.pw_ep_flows), &ep, &share, BPF_ANY))
+			die("seed pw_ep_flows: %s", strerror(errno));
+	}
 }
 
 /* Grow pw_learned to n entries, all of this endpoint (the lookups of the
@@ -285,7 +304,7 @@ static void learned_fill(__u32 *have, __u32 n)
 	}
 }
 
-/* A TCP SYN from the pod; destination and ports as given (host order). */
+/* A TCP SYN (B.ack: an ACK) from the pod; destination and ports as given (host order). */
 static size_t frame(__u8 *buf, __u32 dst, __u16 sport, __u16 dport, __u32 src)
 {
 	struct ethhdr *eth = (void *)buf;
@@ -307,7 +326,8 @@ static size_t frame(__u8 *buf, __u32 dst, __u16 sport, __u16 dport, __u32 src)
 	th->source = htons(sport);
 	th->dest = htons(dport);
 	th->doff = 5;
-	th->syn = 1;
+	th->syn = !B.ack;
+	th->ack = B.ack;
 	th->window = htons(64240);
 	return len;
 }
@@ -394,7 +414,7 @@ static void bench_size(__u32 size)
 
 	/* Warm-up, untimed: the flow table reaches its steady state (full, every
 	 * new flow evicting the least recently used one) before the first run. */
-	if (WANT(P_LEARNED) || WANT(P_LEARNED_SAME) || WANT(P_CIDR)) {
+	if (WANT(P_LEARNED) || WANT(P_LEARNED_SAME) || WANT(P_CIDR) || WANT(P_READMIT)) {
 		vary(CIDR_BASE, 256);
 		run(varyp, B.if_pod, pkt, len, B.flows_max ? 4 * B.flows_max : 2 * PW_MAX_FLOWS,
 		    TC_ACT_UNSPEC);
@@ -439,6 +459,15 @@ static void bench_size(__u32 size)
 			vary(DENY_BASE, DENY_COUNT);
 			ns[P_DENY][r] = run(varyp, B.if_pod, pkt, len, B.repeat, TC_ACT_SHOT);
 		}
+		if (WANT(P_READMIT)) {
+			/* mid-stream segments whose flows are gone (evicted) */
+			B.ack = true;
+			len = frame(pkt, CIDR_BASE + 10, 40000, 443, POD_IP);
+			vary(CIDR_BASE, 256);
+			ns[P_READMIT][r] = run(varyp, B.if_pod, pkt, len, B.repeat, TC_ACT_UNSPEC);
+			B.ack = false;
+			len = frame(pkt, CIDR_BASE + 10, 40000, 443, POD_IP);
+		}
 	}
 	c1[0] = counter(PW_C_PASS_FLOW);
 	c1[1] = counter(PW_C_PASS_LEARNED);
@@ -449,15 +478,17 @@ static void bench_size(__u32 size)
 	if (wrap < 0)
 		wrap = 0;
 	for (int p = 0; p < P_MAX; p++) {
-		bool wrapped = p == P_LEARNED || p == P_LEARNED_SAME || p == P_CIDR || p == P_DENY;
+		bool wrapped = p == P_LEARNED || p == P_LEARNED_SAME || p == P_CIDR || p == P_DENY ||
+			       p == P_READMIT;
 
 		if (!WANT(p))
 			continue;
 		double net[MAX_RUNS], mn = 1e18, mx = 0, med;
 
-		printf("{\"arm\":\"pkt\",\"path\":\"%s\",\"learned\":%u,\"flows_max\":%u,"
+		printf("{\"arm\":\"pkt\",\"path\":\"%s%s\",\"learned\":%u,\"flows_max\":%u,"
 		       "\"repeat\":%u,\"raw_ns\":[",
-		       path_name[p], size, B.flows_max, B.repeat);
+		       path_name[p], B.at_share && wrapped ? "_at_share" : "", size, B.flows_max,
+		       B.repeat);
 		for (int r = 0; r < B.runs; r++)
 			printf("%s%u", r ? "," : "", ns[p][r]);
 		printf("],\"ns\":[");
@@ -506,6 +537,7 @@ int main(int argc, char **argv)
 	    {"sizes", required_argument, NULL, 's'},
 	    {"paths", required_argument, NULL, 'p'},
 	    {"flows-max", required_argument, NULL, 'f'},
+	    {"at-share", no_argument, NULL, 'a'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {},
 	};
@@ -554,13 +586,16 @@ int main(int argc, char **argv)
 		case 'f':
 			B.flows_max = (__u32)strtoul(optarg, NULL, 10);
 			break;
+		case 'a':
+			B.at_share = true;
+			break;
 		case 'v':
 			B.verbose = true;
 			break;
 		default:
 			fprintf(stderr, "usage: pktbench [--repeat N] [--runs N] [--sizes A,B,C] "
 					"[--paths P,..]\n"
-					"                [--flows-max N] [-v]\n");
+					"                [--flows-max N] [--at-share] [-v]\n");
 			return 2;
 		}
 	}

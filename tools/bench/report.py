@@ -145,7 +145,8 @@ def build(recs):
         base_size = sizes[0]
         targets = {"flow_hit": 30.0}
         order = ["open", "unmanaged", "flow_hit", "learned_1st_same", "learned_1st", "cidr_1st",
-                 "deny"]
+                 "deny", "readmit_1st", "learned_1st_same_at_share", "cidr_1st_at_share",
+                 "readmit_1st_at_share"]
         labels = {
             "open": "unenforced pod (open mode)",
             "unmanaged": "veth not registered",
@@ -154,6 +155,10 @@ def build(recs):
             "learned_1st": "1st pkt, learned addr (random addr)",
             "cidr_1st": "1st pkt, CIDR hit",
             "deny": "deny",
+            "readmit_1st": "mid-stream TCP, flow evicted: re-admitted",
+            "learned_1st_same_at_share": "1st pkt, learned addr, pod at its flow share",
+            "cidr_1st_at_share": "1st pkt, CIDR hit, pod at its flow share",
+            "readmit_1st_at_share": "mid-stream TCP, no flow, pod at its flow share",
         }
         for path in order:
             for size in sizes:

@@ -138,7 +138,10 @@ struct pw_agent {
 };
 
 /* sync.c: the maps as the agent wants them. */
-int pw_sync_ep(struct pw_agent *a, struct pw_ep *ep);	     /* compile + write */
+int pw_sync_ep(struct pw_agent *a, struct pw_ep *ep); /* compile + write */
+/* The pw_endpoint flags endpoint_write() sets: the endpoint's own (PW_EP_HAS_*)
+ * and, for a selected pod whose policies ask for it, PW_EP_VIS_ALLOWED. */
+uint8_t pw_sync_ep_flags(const struct pw_ep *ep, uint8_t mode);
 int pw_sync_all(struct pw_agent *a);			     /* every endpoint */
 int pw_sync_remove_ep(struct pw_agent *a, struct pw_ep *ep); /* unmanage + delete */
 int pw_sync_learned_addr(struct pw_agent *a, struct pw_ep *ep, uint8_t family,
@@ -201,7 +204,11 @@ void pw_events_emit_private(struct pw_agent *a, const struct pw_ep *ep, const ch
  * the path it took: "held" (the agent learned it, then released the answer),
  * "kernel" (learned in the data path), "refused" (a name no rule grants,
  * answered REFUSED in the kernel), "passed" (released, nothing learned).
- * verdict "allow" or "drop" (with reason). Bounded: --events-dns a second. */
+ * verdict "allow" or "drop" (with reason). For every pod with --events-dns N,
+ * or for the pods whose policies have `visibility: [dns]`; bounded: N a second
+ * on the node (PW_EVENTS_DNS_VISIBILITY without --events-dns). */
+#define PW_EVENTS_DNS_VISIBILITY 100
+bool pw_events_dns_wanted(const struct pw_agent *a, const struct pw_ep *ep);
 void pw_events_emit_dns(struct pw_agent *a, const struct pw_ep *ep, const char *qname,
 			json_t *answers, const char *path, uint8_t reason);
 json_t *pw_events_query(struct pw_agent *a, const char *pod, int reason, uint64_t since_wall_ns);

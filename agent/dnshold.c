@@ -168,7 +168,7 @@ void pw_dnshold_step(struct pw_agent *a, const void *data, size_t size, const st
 		goto drop;
 	}
 	reason = learn(a, ep, ans, &why);
-	if (a->o.events_dns) {
+	if (pw_events_dns_wanted(a, ep)) {
 		json_t *answers = json_array();
 		char ipb[PW_IP_STRLEN];
 		struct pw_range_set rs;

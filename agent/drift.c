@@ -33,7 +33,7 @@ static bool endpoint_drifted(struct pw_agent *a, const struct pw_ep *ep, char *w
 		snprintf(why, len, "pw_endpoints has no entry for ifindex %u", ep->ifindex);
 		return true;
 	}
-	if (v.ep_id != ep->ep_id || v.mode != mode || v.flags != ep->flags ||
+	if (v.ep_id != ep->ep_id || v.mode != mode || v.flags != pw_sync_ep_flags(ep, mode) ||
 	    v.policy_gen != ep->policy_gen || memcmp(v.ip4, &ep->ip4, 4) ||
 	    memcmp(v.ip6, ep->ip6, 16)) {
 		snprintf(

@@ -273,6 +273,11 @@ void pw_events_emit_private(struct pw_agent *a, const struct pw_ep *ep, const ch
 		store(a, ev, pod, PW_R_DNS_PRIVATE, ec.wall_ns);
 }
 
+bool pw_events_dns_wanted(const struct pw_agent *a, const struct pw_ep *ep)
+{
+	return a->o.events_dns || (ep && (ep->compiled.visibility & PW_VIS_DNS));
+}
+
 void pw_events_emit_dns(struct pw_agent *a, const struct pw_ep *ep, const char *qname,
 			json_t *answers, const char *path, uint8_t reason)
 {
@@ -280,9 +285,10 @@ void pw_events_emit_dns(struct pw_agent *a, const struct pw_ep *ep, const char *
 	struct timespec rt;
 	char pod[300] = "?/?", id[64], t[48];
 	uint64_t sec = pw_now_ns() / 1000000000ULL;
+	uint32_t cap = a->o.events_dns ? a->o.events_dns : PW_EVENTS_DNS_VISIBILITY;
 	json_t *ev, *pols = json_array();
 
-	if (!a->o.events_dns || !qname) {
+	if (!pw_events_dns_wanted(a, ep) || !qname) {
 		json_decref(answers);
 		json_decref(pols);
 		return;
@@ -291,7 +297,7 @@ void pw_events_emit_dns(struct pw_agent *a, const struct pw_ep *ep, const char *
 		a->dns_ev_sec = sec;
 		a->dns_ev_used = 0;
 	}
-	if (a->dns_ev_used >= a->o.events_dns) {
+	if (a->dns_ev_used >= cap) {
 		json_decref(answers);
 		json_decref(pols);
 		return;

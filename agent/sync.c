@@ -507,13 +507,22 @@ void pw_sync_node_macs(const char *host_ifname, uint8_t node_mac[6], uint8_t vet
 	if_mac(host_ifname, veth_mac);
 }
 
+uint8_t pw_sync_ep_flags(const struct pw_ep *ep, uint8_t mode)
+{
+	uint8_t f = ep->flags;
+
+	if (mode != PW_MODE_OPEN && (ep->compiled.visibility & PW_VIS_ALLOWED))
+		f |= PW_EP_VIS_ALLOWED;
+	return f;
+}
+
 static int endpoint_write(struct pw_agent *a, struct pw_ep *ep, uint8_t mode)
 {
 	struct pw_endpoint v = {
 		.ep_id = ep->ep_id,
 		.policy_gen = ep->policy_gen + 1,
 		.mode = mode,
-		.flags = ep->flags,
+		.flags = pw_sync_ep_flags(ep, mode),
 	};
 	int err;
 

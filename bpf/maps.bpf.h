@@ -148,6 +148,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } pw_ep_rl SEC(".maps");
 
+/* Per-endpoint allowed-flow event token bucket (visibility: allowed). Full:
+ * no allowed events for the endpoints that do not fit (counted suppressed). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PW_MAX_ENDPOINTS);
+	__type(key, __u32);
+	__type(value, struct pw_ep_rl);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pw_ep_rl_allow SEC(".maps");
+
 /* Deny and audit events. Full: PW_C_EVENT_LOST. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

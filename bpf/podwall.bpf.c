@@ -44,8 +44,10 @@ static __always_inline void ep_count(const struct pw_endpoint *ep, __u8 reason, 
 		st->drop[reason]++;
 }
 
-/* Token bucket per endpoint: a flood of denied packets costs a counter. */
-static __always_inline int event_allowed(__u32 ep_id, __u32 *suppressed)
+/* Token bucket per endpoint: a flood of denied packets costs a counter. rl:
+ * pw_ep_rl (deny events) or pw_ep_rl_allow; full_ok: whether an endpoint
+ * that finds the map full may emit anyway. */
+static __always_inline int event_allowed(void *rl_map, int full_ok, __u32 ep_id, __u32 *suppressed)
 {
 	__u32 zero = 0;
 	struct pw_config *cfg = bpf_map_lookup_elem(&pw_config, &zero);
@@ -55,14 +57,14 @@ static __always_inline int event_allowed(__u32 ep_id, __u32 *suppressed)
 	if (!cfg || !cfg->events_per_sec)
 		return 0;
 	cap = (__u64)cfg->events_burst * 1000;
-	rl = bpf_map_lookup_elem(&pw_ep_rl, &ep_id);
+	rl = bpf_map_lookup_elem(rl_map, &ep_id);
 	if (!rl) {
 		fresh.last_ns = now;
 		fresh.tokens_milli = cap;
-		bpf_map_update_elem(&pw_ep_rl, &ep_id, &fresh, BPF_NOEXIST);
-		rl = bpf_map_lookup_elem(&pw_ep_rl, &ep_id);
+		bpf_map_update_elem(rl_map, &ep_id, &fresh, BPF_NOEXIST);
+		rl = bpf_map_lookup_elem(rl_map, &ep_id);
 		if (!rl)
-			return 1; /* map full: not rate limited, still counted */
+			return full_ok; /* map full: deny events not rate limited, still counted */
 	}
 	elapsed = now - rl->last_ns;
 	if (elapsed > 100000000000ULL)
@@ -87,7 +89,7 @@ static __always_inline void emit_event(struct __sk_buff *skb, const struct pw_en
 	struct pw_event *ev;
 	__u32 suppressed = 0;
 
-	if (!event_allowed(ep->ep_id, &suppressed)) {
+	if (!event_allowed(&pw_ep_rl, 1, ep->ep_id, &suppressed)) {
 		count(PW_C_EVENT_SUPPRESSED);
 		return;
 	}
@@ -112,6 +114,63 @@ static __always_inline void emit_event(struct __sk_buff *skb, const struct pw_en
 	ev->icmp_code = p->icmp_code;
 	ev->pad = 0;
 	bpf_ringbuf_submit(ev, 0);
+}
+
+/*
+ * visibility: allowed. One event for a flow the rules allowed, when its entry
+ * is created (never per packet), from the endpoint's own bucket. A global
+ * function, so the verifier checks it once, not on every path that reaches
+ * it (a static one cost pod_egress 195k more instructions); it takes scalars
+ * only (5.10 allows no pointers to stack in a global function's arguments):
+ * l3 = family | proto << 8 | icmp type << 16 | icmp code << 24, ports = sport
+ * | dport << 16 as on the wire, and reads the addresses from the IP header
+ * again (pod_egress parsed it at ETH_HLEN: no VLAN tags, no IPv4 options).
+ */
+__noinline int pw_emit_allowed(struct __sk_buff *skb, __u32 ep_id, __u32 l3, __u32 ports)
+{
+	__u8 family = l3 & 0xff;
+	struct pw_event *ev;
+	__u32 suppressed = 0;
+	int err;
+
+	if (!event_allowed(&pw_ep_rl_allow, 0, ep_id, &suppressed)) {
+		count(PW_C_EVENT_SUPPRESSED);
+		return 0;
+	}
+	ev = bpf_ringbuf_reserve(&pw_events, sizeof(*ev), 0);
+	if (!ev) {
+		count(PW_C_EVENT_LOST);
+		return 0;
+	}
+	__builtin_memset(&ev->saddr, 0, sizeof(ev->saddr) * 2);
+	if (family == PW_FAMILY_V4)
+		err = bpf_skb_load_bytes(skb, ETH_HLEN + offsetof(struct iphdr, saddr), &ev->saddr,
+					 4) ||
+		      bpf_skb_load_bytes(skb, ETH_HLEN + offsetof(struct iphdr, daddr), &ev->daddr,
+					 4);
+	else
+		err = bpf_skb_load_bytes(skb, ETH_HLEN + offsetof(struct ipv6hdr, saddr),
+					 &ev->saddr, 32);
+	if (err) {
+		bpf_ringbuf_discard(ev, 0);
+		count(PW_C_EVENT_LOST);
+		return 0;
+	}
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->ep_id = ep_id;
+	ev->ifindex = skb->ifindex;
+	ev->reason = PW_R_NONE;
+	ev->verdict = PW_VERDICT_ALLOW;
+	ev->family = family;
+	ev->proto = (l3 >> 8) & 0xff;
+	ev->sport = ports & 0xffff;
+	ev->dport = ports >> 16;
+	ev->suppressed = suppressed;
+	ev->icmp_type = (l3 >> 16) & 0xff;
+	ev->icmp_code = l3 >> 24;
+	ev->pad = 0;
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
 }
 
 static __always_inline void flow_key_egress(struct pw_flow_key *k, const struct pw_endpoint *ep,
@@ -159,20 +218,25 @@ __noinline int flow_share_take(__u32 ep_id)
 	return 1;
 }
 
-static __always_inline void flow_create(const struct pw_endpoint *ep, const struct pw_pkt *p,
-					__u32 flags)
+/* 0 once the flow has its entry; -1 if it has no flow key, is over the
+ * endpoint's share or was not recorded. */
+static __always_inline int flow_create(const struct pw_endpoint *ep, const struct pw_pkt *p,
+				       __u32 flags)
 {
 	struct pw_flow_key k = {};
 	struct pw_flow_val v = {};
 
 	if (!has_flow_key(p) || !flow_share_take(ep->ep_id))
-		return;
+		return -1;
 	flow_key_egress(&k, ep, p);
 	v.last_seen_ns = bpf_ktime_get_ns();
 	v.policy_gen = ep->policy_gen;
 	v.flags = flags;
-	if (bpf_map_update_elem(&pw_flows, &k, &v, BPF_ANY))
+	if (bpf_map_update_elem(&pw_flows, &k, &v, BPF_ANY)) {
 		count(PW_C_FLOW_INSERT_FAIL);
+		return -1;
+	}
+	return 0;
 }
 
 static __always_inline int deny(struct __sk_buff *skb, const struct pw_endpoint *ep,
@@ -455,7 +519,12 @@ static __always_inline __u8 egress_verdict(struct __sk_buff *skb, const struct p
 	if (reason == PW_R_NONE) {
 		if (recheck)
 			count(PW_C_FLOW_READMIT);
-		flow_create(ep, p, 0);
+		/* visibility: a new flow, not one re-admitted mid-stream */
+		if (!flow_create(ep, p, 0) && !recheck && (ep->flags & PW_EP_VIS_ALLOWED))
+			pw_emit_allowed(skb, ep->ep_id,
+					p->family | p->proto << 8 | p->icmp_type << 16 |
+						(__u32)p->icmp_code << 24,
+					p->sport | (__u32)p->dport << 16);
 	}
 	return reason;
 }

@@ -50,7 +50,8 @@
 	X(ep_dns, __u32, struct pw_ep_dns, PW_MAX_ENDPOINTS, 0)                                    \
 	X(dns_tcp, struct pw_dns_pend_key, struct pw_dns_tcp, PW_MAX_DNS_TCP, 1)                   \
 	X(ep_budget, __u32, struct pw_ep_budget, PW_MAX_ENDPOINTS, 0)                              \
-	X(ep_flows, __u32, struct pw_ep_flows, PW_MAX_ENDPOINTS, 0)
+	X(ep_flows, __u32, struct pw_ep_flows, PW_MAX_ENDPOINTS, 0)                                \
+	X(ep_rl_allow, __u32, struct pw_ep_rl, PW_MAX_ENDPOINTS, 0)
 
 /* The pinned name of map <name>: "pw_<name>", at most 15 characters. */
 #define PW_MAP_NAME(name) "pw_" #name
@@ -102,6 +103,10 @@ enum pw_mode {
 #define PW_EP_HAS_V4  (1u << 0)
 #define PW_EP_HAS_V6  (1u << 1)
 #define PW_EP_HAS_MAC (1u << 2) /* mac is the pod's interface address (from the CNI result) */
+/* A selecting policy has `visibility: [allowed]`: pod_egress emits a
+ * PW_VERDICT_ALLOW event for each flow entry it creates (first packet of a
+ * flow only), rate limited per endpoint by its own bucket (pw_ep_rl_allow). */
+#define PW_EP_VIS_ALLOWED (1u << 3)
 
 /*
  * Why a packet was denied (or would have been, in audit mode). Shared by the
@@ -383,7 +388,10 @@ struct pw_ep_flows {
 };
 _Static_assert(sizeof(struct pw_ep_flows) == 24, "pw_ep_flows size");
 
-/* pw_ep_rl: HASH, PW_MAX_ENDPOINTS, key ep_id: deny-event token bucket. */
+/* pw_ep_rl: HASH, PW_MAX_ENDPOINTS, key ep_id: deny-event token bucket.
+ * pw_ep_rl_allow: the same for allowed-flow events (PW_EP_VIS_ALLOWED), apart
+ * so that allowed traffic never uses up the denials' budget. Full: no allowed
+ * events for the endpoints that do not fit (counted as suppressed). */
 struct pw_ep_rl {
 	__u64 last_ns;
 	__u64 tokens_milli; /* tokens * 1000 */
@@ -394,6 +402,7 @@ struct pw_ep_rl {
 #define PW_VERDICT_DROP	 1
 #define PW_VERDICT_AUDIT 2
 #define PW_VERDICT_PASS	 3 /* passed, with something to explain (dns-fragment) */
+#define PW_VERDICT_ALLOW 4 /* a new flow the rules allowed (PW_EP_VIS_ALLOWED), reason 0 */
 
 struct pw_event {
 	__u64 ts_ns;

@@ -269,6 +269,7 @@ static int compile_some(const struct pw_policy *pols, size_t n_pols, const char 
 			c.mode = PW_MODE_ENFORCE;
 		c.dns_any_name |= p->dns.any_name;
 		c.dns_nxdomain |= p->dns.nxdomain;
+		c.visibility |= p->visibility;
 		for (size_t j = 0; j < p->dns.n_names; j++) {
 			ret = pw_compiled_add_name(&c, p->dns.names[j].pattern, PW_NAME_F_RESOLVE);
 			if (ret)
@@ -414,6 +415,7 @@ int pw_compile(const struct pw_policy *pols, size_t n_pols, const char *pod_name
 		c.n_policies++;
 	}
 	c.audit = aud;
+	c.visibility |= aud->visibility; /* what the pod's events show: every selecting policy */
 	*out = c;
 	return 0;
 fail:

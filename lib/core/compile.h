@@ -64,8 +64,9 @@ struct pw_compiled {
 	 * then the search suffixes the agent adds), sorted by (kind, text). */
 	struct pw_name_entry *names;
 	size_t n_names;
-	bool dns_any_name; /* some selecting policy has resolveAnyName */
-	bool dns_nxdomain; /* some selecting policy has refuseWith: NXDOMAIN */
+	bool dns_any_name;  /* some selecting policy has resolveAnyName */
+	bool dns_nxdomain;  /* some selecting policy has refuseWith: NXDOMAIN */
+	uint8_t visibility; /* PW_VIS_*: the union over the selecting policies */
 };
 
 /* Add (or merge the flags of) a name table entry for a normalized pattern

@@ -132,8 +132,11 @@ int pw_ev_filter_set(struct pw_ev_filter *f, const char *opt, const char *arg, u
 		}
 		f->pod_prefix = *arg ? arg : NULL;
 	} else if (!strcmp(opt, "verdict")) {
-		if (strcmp(arg, "drop") && strcmp(arg, "audit") && strcmp(arg, "allow")) {
-			*why = "expected drop, audit or allow";
+		if (!strcmp(arg, "allowed"))
+			arg = "allow"; /* as the reason of an allowed flow says */
+		if (strcmp(arg, "drop") && strcmp(arg, "audit") && strcmp(arg, "allow") &&
+		    strcmp(arg, "pass")) {
+			*why = "expected drop, audit, allow (or allowed) or pass";
 			return -EINVAL;
 		}
 		f->verdict = arg;

@@ -91,9 +91,10 @@ json_t *pw_event_to_json(const struct pw_event *e, const struct pw_event_ctx *c)
 	json_object_set_new(o, "namespace", str_or_null(c->namespace));
 	json_object_set_new(o, "pod", str_or_null(c->pod));
 	json_object_set_new(o, "verdict",
-			    json_string(e->verdict == PW_VERDICT_AUDIT	? "audit"
-					: e->verdict == PW_VERDICT_PASS ? "pass"
-									: "drop"));
+			    json_string(e->verdict == PW_VERDICT_AUDIT	 ? "audit"
+					: e->verdict == PW_VERDICT_PASS	 ? "pass"
+					: e->verdict == PW_VERDICT_ALLOW ? "allow"
+									 : "drop"));
 	json_object_set_new(o, "reason", json_string(pw_reason_name(e->reason)));
 	json_object_set_new(o, "family",
 			    has_l3 ? json_string(e->family == PW_FAMILY_V4 ? "ipv4" : "ipv6")

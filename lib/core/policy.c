@@ -1168,11 +1168,40 @@ static int decode_dns(struct dec *d, const json_t *obj, struct pw_policy_dns *dn
 	return 0;
 }
 
+/* spec.visibility: a list of "allowed" (an event per new allowed flow) and
+ * "dns" (a record per DNS lookup); repeats are harmless. */
+static int decode_visibility(struct dec *d, const json_t *arr, uint8_t *out)
+{
+	char sb[SHOWN_LEN];
+	const char *s;
+	size_t old;
+	int ret = want_array(d, arr, 8);
+
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		old = path_idx(d, i);
+		ret = want_string(d, json_array_get(arr, i), &s);
+		if (ret)
+			return ret;
+		if (!strcmp(s, "allowed"))
+			*out |= PW_VIS_ALLOWED;
+		else if (!strcmp(s, "dns"))
+			*out |= PW_VIS_DNS;
+		else
+			return fail(d, "must be allowed or dns, not \"%s\"",
+				    shown(s, sb, sizeof(sb)));
+		path_pop(d, old);
+	}
+	return 0;
+}
+
 static int decode_spec(struct dec *d, const json_t *spec, struct pw_policy *p)
 {
-	static const char *const fields[] = {"podSelector", "mode", "egress", "dns", NULL};
+	static const char *const fields[] = {"podSelector", "mode",	  "egress",
+					     "dns",	    "visibility", NULL};
 	static const char *const cluster_fields[] = {
-		"namespaceSelector", "podSelector", "mode", "egress", "dns", NULL};
+		"namespaceSelector", "podSelector", "mode", "egress", "dns", "visibility", NULL};
 	const json_t *jsel, *jmode;
 	char sb[SHOWN_LEN];
 	const char *s;
@@ -1230,6 +1259,13 @@ static int decode_spec(struct dec *d, const json_t *spec, struct pw_policy *p)
 	if (field(spec, "dns")) {
 		old = path_key(d, "dns");
 		ret = decode_dns(d, field(spec, "dns"), &p->dns);
+		if (ret)
+			return ret;
+		path_pop(d, old);
+	}
+	if (field(spec, "visibility")) {
+		old = path_key(d, "visibility");
+		ret = decode_visibility(d, field(spec, "visibility"), &p->visibility);
 		if (ret)
 			return ret;
 		path_pop(d, old);

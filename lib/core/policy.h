@@ -124,6 +124,12 @@ struct pw_policy_dns {
 	bool nxdomain; /* refuseWith: NXDOMAIN (default REFUSED) */
 };
 
+/* spec.visibility: what the selected pods' events show beyond denials (off
+ * by default, rate limited): "allowed", an event for each new flow the rules
+ * allow (the first packet only); "dns", a record for each DNS lookup. */
+#define PW_VIS_ALLOWED (1u << 0)
+#define PW_VIS_DNS     (1u << 1)
+
 struct pw_policy {
 	char *name;
 	char *namespace; /* "default" when the document names none */
@@ -134,6 +140,7 @@ struct pw_policy {
 	struct pw_rule *rules;
 	size_t n_rules;
 	struct pw_policy_dns dns;
+	uint8_t visibility; /* spec.visibility: PW_VIS_* */
 	/* ClusterEgressPolicy: namespace is "*"; it selects the pods (selector,
 	 * {} when absent) of the namespaces whose labels ns_selector matches.
 	 * Namespace labels live outside the core: the caller resolves them into

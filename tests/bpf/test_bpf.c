@@ -213,6 +213,7 @@ struct row {
 	__u8 v4_only;  /* endpoint has no IPv6 address */
 	__u8 hb_stale; /* agent heartbeat older than its timeout */
 	__u8 hold_off; /* PW_CFG_HOLD_DNS not set */
+	__u8 vis;      /* PW_EP_VIS_ALLOWED: an event per new allowed flow */
 	struct step steps[4];
 };
 
@@ -226,6 +227,10 @@ struct row {
 #define EV_AUDIT(r)                                                                                \
 	{                                                                                          \
 		.reason = (r), .verdict = PW_VERDICT_AUDIT                                         \
+	}
+#define EV_ALLOW                                                                                   \
+	{                                                                                          \
+		.reason = PW_R_NONE, .verdict = PW_VERDICT_ALLOW                                   \
 	}
 
 /* Frames. Extra designators (.frag = ..., .dev = ...) go in the variadic part. */
@@ -561,7 +566,8 @@ static void seed(const struct row *row)
 	ep.ep_id = EP_ID;
 	ep.policy_gen = EP_GEN;
 	ep.mode = row->open ? PW_MODE_OPEN : row->audit ? PW_MODE_AUDIT : PW_MODE_ENFORCE;
-	ep.flags = PW_EP_HAS_V4 | (row->v4_only ? 0 : PW_EP_HAS_V6);
+	ep.flags = PW_EP_HAS_V4 | (row->v4_only ? 0 : PW_EP_HAS_V6) |
+		   (row->vis ? PW_EP_VIS_ALLOWED : 0);
 	memcpy(ep.ip4, ip_of(POD4).v6, 4);
 	if (!row->v4_only)
 		memcpy(ep.ip6, ip_of(POD6).v6, 16);
@@ -949,6 +955,12 @@ static void check_event(const struct step *s, const struct pw_event *e)
 	assert_int_equal(e->ifindex, (__u32)F.ifindex[s->dev]);
 	assert_true(e->ts_ns >= F.t_step && e->ts_ns <= bpft_now_ns());
 	switch (e->reason) {
+	case PW_R_NONE: /* an allowed flow (visibility) */
+		if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6) {
+			assert_int_equal(e->icmp_type, p->icmp_type);
+			assert_int_equal(e->icmp_code, 0);
+		}
+		/* fall through */
 	case PW_R_NO_RULE:
 	case PW_R_PORT:
 	case PW_R_EXPIRED:
@@ -1764,6 +1776,60 @@ static const struct row rows[] = {
 		 {.prog = INGRESS, PKT(DNSA4(RES4)), PASS()},
 	 }},
 
+	/* 8b. visibility: allowed (an event when a flow entry is created) */
+	{"visibility: v4 TCP to a CIDR rule: one allow event on the first packet, none after",
+	 &STD, .vis = 1,
+	 .steps = {
+		 {PKT(TCP4("192.0.2.10", 443)), PASS(CT(PW_C_PASS_CIDR)), .ev = EV_ALLOW,
+		  .check = chk_flow_out4},
+		 {PKT(TCP4("192.0.2.10", 443, .tcp_flags = TF_ACK)), PASS(CT(PW_C_PASS_FLOW))},
+		 {PKT(TCP4("192.0.2.10", 443, .tcp_flags = TF_ACK)), PASS(CT(PW_C_PASS_FLOW))},
+	 }},
+	{"visibility: v6 TCP to a CIDR rule: one allow event with both addresses", &STD, .vis = 1,
+	 .steps = {
+		 {PKT(TCP6("2001:db8:100::10", 443)), PASS(CT(PW_C_PASS_CIDR)), .ev = EV_ALLOW,
+		  .check = chk_flow_out6},
+		 {PKT(TCP6("2001:db8:100::10", 443, .tcp_flags = TF_ACK)), PASS(CT(PW_C_PASS_FLOW))},
+	 }},
+	{"visibility: a second connection (another source port) is a new flow: a second event",
+	 &STD, .vis = 1,
+	 .steps = {
+		 {PKT(TCP4("192.0.2.10", 443)), PASS(CT(PW_C_PASS_CIDR)), .ev = EV_ALLOW},
+		 {PKT(TCP4("192.0.2.10", 443, .sport = 40001)), PASS(CT(PW_C_PASS_CIDR)),
+		  .ev = EV_ALLOW},
+	 }},
+	{"visibility: learned address, UDP: one allow event", &LEARNED, .vis = 1,
+	 .steps = {
+		 {PKT(UDP6("2001:db8:400::80", 443)), PASS(CT(PW_C_PASS_LEARNED)), .ev = EV_ALLOW},
+		 {PKT(UDP6("2001:db8:400::80", 443)), PASS(CT(PW_C_PASS_FLOW))},
+	 }},
+	{"visibility: ICMP echo: an allow event with type and code, not the echo id", &STD,
+	 .vis = 1,
+	 .steps = {
+		 {PKT(PING4("198.51.100.7")), PASS(CT(PW_C_PASS_CIDR)), .ev = EV_ALLOW,
+		  .check = chk_flow_ping4},
+		 {PKT(PING4("198.51.100.7")), PASS(CT(PW_C_PASS_FLOW))},
+	 }},
+	{"visibility: a denial is a drop event only", &STD, .vis = 1,
+	 ONE(PKT(TCP4("192.0.2.10", 444)), SHOT(PW_R_PORT))},
+	{"visibility: a DNS query (no flow entry) is no allow event", &STD, .vis = 1,
+	 ONE(PKT(DNSQ4(RES4)), DNSOK())},
+	{"visibility: GRE to a rule without ports (no flow key): no event", &STD, .vis = 1,
+	 ONE(PKT({.fam = 4, .dst = "198.51.100.7", .proto = 47}), PASS(CT(PW_C_PASS_CIDR)))},
+	{"visibility: audit mode: the audit event only, once per flow", &STD, .vis = 1, .audit = 1,
+	 .steps = {
+		 {PKT(TCP4("203.0.113.200", 443)), PASS(AUDITED(PW_R_NO_RULE)),
+		  .ev = EV_AUDIT(PW_R_NO_RULE)},
+		 {PKT(TCP4("203.0.113.200", 443, .tcp_flags = TF_ACK)), PASS()},
+	 }},
+	{"visibility: a flow re-checked after a policy change is not new: no event", &STD,
+	 .vis = 1,
+	 .steps = {
+		 {PKT(TCP4("192.0.2.10", 443)), PASS(CT(PW_C_PASS_CIDR)), .ev = EV_ALLOW},
+		 {.before = bump_gen, PKT(TCP4("192.0.2.10", 443, .tcp_flags = TF_ACK)),
+		  PASS(CT(PW_C_FLOW_REVALIDATE), CT(PW_C_PASS_CIDR))},
+	 }},
+
 	/* 9. audit mode */
 	{"audit: NO_RULE passes with an audit event, then once per flow", &STD, .audit = 1,
 	 .steps = {
@@ -2232,6 +2298,64 @@ static void test_dns_hold_budget(void **state)
 	events_drain();
 }
 
+/* visibility: a burst of N+3 new allowed flows with events_burst = N gives N
+ * allow events and 3 suppressions, from the allowed bucket (pw_ep_rl_allow):
+ * the denials' bucket is untouched, and a deny right after still has its event. */
+static void test_allow_rate_limit(void **state)
+{
+	enum { N = 3 };
+	static const struct step deny = {PKT(TCP4("203.0.113.200", 443)), SHOT(PW_R_NO_RULE)};
+	struct step allow = {PKT(TCP4("192.0.2.10", 443)), PASS(CT(PW_C_PASS_CIDR)),
+			     .ev = EV_ALLOW};
+	struct pw_endpoint ep = ep_get();
+	struct pw_config c = cfg_get();
+	__u64 before[PW_C_MAX], after[PW_C_MAX];
+	struct pw_ep_rl rl;
+	__u32 id = EP_ID;
+
+	ep.flags |= PW_EP_VIS_ALLOWED;
+	ep_put(&ep);
+	c.events_per_sec = 1;
+	c.events_burst = N;
+	cfg_put(&c);
+
+	events_drain();
+	counters_read(before);
+	F.t_step = bpft_now_ns();
+	for (int i = 0; i < N + 3; i++) {
+		allow.pkt.sport = 41000 + i; /* each a new flow */
+		assert_int_equal(run_pkt(EGRESS, DEV_POD, 0, &allow.pkt), TC_ACT_UNSPEC);
+	}
+	counters_read(after);
+	F.n_ev = 0;
+	assert_true(ring_buffer__consume(F.rb) >= 0);
+	assert_int_equal(F.n_ev, N);
+	for (int i = 0; i < N; i++) {
+		allow.pkt.sport = 41000 + i;
+		check_event(&allow, &F.ev[i]);
+		assert_int_equal(F.ev[i].suppressed, 0);
+	}
+	assert_int_equal(after[PW_C_EVENT_SUPPRESSED] - before[PW_C_EVENT_SUPPRESSED], 3);
+	assert_int_equal(after[PW_C_PASS_CIDR] - before[PW_C_PASS_CIDR], N + 3);
+	assert_int_equal(bpf_map_lookup_elem(mfd(F.skel->maps.pw_ep_rl_allow), &id, &rl), 0);
+	assert_int_equal(rl.suppressed, 3);
+	assert_int_equal(bpf_map_lookup_elem(mfd(F.skel->maps.pw_ep_rl), &id, &rl), -ENOENT);
+
+	/* the denials' own bucket is full */
+	run_step(&deny, 0);
+	/* the allowed bucket, refilled, reports the three it suppressed */
+	c.events_per_sec = 1000000000;
+	cfg_put(&c);
+	allow.pkt.sport = 42000;
+	F.t_step = bpft_now_ns();
+	assert_int_equal(run_pkt(EGRESS, DEV_POD, 0, &allow.pkt), TC_ACT_UNSPEC);
+	F.n_ev = 0;
+	assert_true(ring_buffer__consume(F.rb) >= 0);
+	assert_int_equal(F.n_ev, 1);
+	check_event(&allow, &F.ev[0]);
+	assert_int_equal(F.ev[0].suppressed, 3);
+}
+
 /* events_per_sec = 0 means no events: every deny is counted as suppressed. */
 static void test_events_off(void **state)
 {
@@ -2302,7 +2426,7 @@ int main(void)
 				  "BPF_PROG_TEST_RUN needed; PW_TEST_VERBOSE=1 for libbpf's log)",
 				  strerror(-err));
 
-	tests = calloc(nrows + 5, sizeof(*tests));
+	tests = calloc(nrows + 6, sizeof(*tests));
 	if (!tests)
 		return 1;
 	for (size_t i = 0; i < nrows; i++)
@@ -2319,6 +2443,10 @@ int main(void)
 		(struct CMUnitTest){"DNS hold budget: a pod over it loses its own answers "
 				    "(dns-budget), another pod's still pass to the agent",
 				    test_dns_hold_budget, row_setup, NULL, (void *)&custom_row};
+	tests[n++] =
+		(struct CMUnitTest){"visibility rate limit: burst N=3, N+3 new flows -> N "
+				    "allow events, 3 suppressed; denials keep their bucket",
+				    test_allow_rate_limit, row_setup, NULL, (void *)&custom_row};
 	tests[n++] = (struct CMUnitTest){"events_per_sec 0: no events, EVENT_SUPPRESSED",
 					 test_events_off, row_setup, NULL, (void *)&custom_row};
 	tests[n++] = (struct CMUnitTest){"test object pins nothing", test_no_pinning, row_setup,

@@ -302,6 +302,86 @@ audit_mode_passes_and_logs() {
 	if event_seen drop "$SRV_B" 443 "" audit; then fail "audit mode emitted a drop event"; fi
 }
 
+# allow_count POD [PORT]: allowed-flow events (visibility: allowed) of the pod
+# in the agent's stdout, to that destination port if given.
+allow_count() {
+	local pod
+	pod="$(cat "$TMP/pods/$1/k8s_ns")/$(cat "$TMP/pods/$1/k8s_name")"
+	jq -R -n --arg pod "$pod" --argjson p "${2:-0}" \
+		'[inputs | fromjson? | select(.verdict == "allow" and .reason == "allowed"
+		  and ((.namespace // "") + "/" + (.pod // "")) == $pod and ($p == 0 or .dport == $p))]
+		 | length' "$TMP/agent.events"
+}
+allow_count_is() { [ "$(allow_count "$1" "$2")" -ge "$3" ]; }
+
+# visibility: [allowed]: one event per new allowed flow (not per packet), none
+# for a pod whose policy does not ask, and a burst of new flows is rate limited
+# per pod (the rest counted in events_suppressed), while denials keep theirs.
+visibility_allowed_flows() {
+	policy_write vis "apiVersion: podwall.io/v1alpha1
+kind: EgressPolicy
+metadata: {name: vis, namespace: e2e}
+spec:
+  podSelector: {matchLabels: {app: vis}}
+  visibility: [allowed]
+  egress:
+    - toCIDRs: [{cidr: $SRV_A/32}]
+      ports: [{port: 443, protocol: TCP}, {port: 9999, protocol: UDP}]"
+	policy_cidr novis e2e app=novis enforce "$SRV_A/32:443/TCP"
+	policy_ready vis
+	policy_ready novis
+	cni_add vis e2e vis-0 app=vis
+	cni_add novis e2e novis-0 app=novis
+	local ip sent got sup0 sup1
+	ip=$(pod_ip4 vis)
+	# two TCP connections (each many packets): two events, then a denial as a
+	# marker (one ring buffer, in order): no third allow event before it
+	assert_ok connect vis "$SRV_A" 443
+	assert_ok connect vis "$SRV_A" 443
+	assert_fails connect vis "$SRV_A" 8080 1
+	assert_ok wait_until 5 event_seen drop "$SRV_A" 8080 port vis
+	[ "$(allow_count vis 443)" = 2 ] || fail "want 2 allow events for 2 connections, got $(allow_count vis 443)"
+	jq -c 'select(.verdict == "allow")' "$TMP/agent.events" | tail -1 >&2
+	jq -e -s --arg ip "$ip" --arg d "$SRV_A" 'map(select(.verdict == "allow" and .pod == "vis-0"))
+		| all(.src == $ip and .dst == $d and .proto == "tcp" and .dport == 443 and .sport > 0
+		      and .policies == ["e2e/vis"] and .reason == "allowed")' "$TMP/agent.events" >/dev/null ||
+		fail "allow events lack their fields"
+	# the CLI selects them in every format
+	got=$(agent_cli events --verdict allowed --pod e2e/vis- -o json | wc -l)
+	[ "$got" = 2 ] || fail "events --verdict allowed -o json: $got lines, want 2"
+	agent_cli events --verdict allowed --pod e2e/vis- | grep -qE "e2e/vis-0 +allow +allowed +tcp +$SRV_A +443" ||
+		fail "events table: $(agent_cli events --verdict allowed --pod e2e/vis-)"
+	agent_cli events --verdict allowed --pod e2e/vis- -o compact | grep -qF "e2e/vis-0 -> $SRV_A:443 allow allowed" ||
+		fail "events compact: $(agent_cli events --verdict allowed -o compact)"
+	# off by default: the same traffic from a pod whose policy does not ask
+	assert_ok connect novis "$SRV_A" 443
+	assert_fails connect novis "$SRV_A" 8080 1
+	assert_ok wait_until 5 event_seen drop "$SRV_A" 8080 port novis
+	[ "$(allow_count novis)" = 0 ] || fail "allow events without visibility: $(allow_count novis)"
+	# a bounded burst of new flows (one datagram each from its own socket, all
+	# open at once so that no source port repeats): at most the burst (200)
+	# plus the refill (100/s) in events, the rest suppressed and counted; a
+	# denial right after still has its event
+	sent=400
+	sup0=$(agent_cli status -o json | jq '.counters.events_suppressed')
+	in_pod vis timeout 20 "$PY" -c '
+import socket, sys
+socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(int(sys.argv[3]))]
+for s in socks:
+    s.sendto(b"v", (sys.argv[1], int(sys.argv[2])))
+for s in socks:
+    s.close()
+' "$SRV_A" 9999 "$sent" || fail "burst sender failed"
+	assert_fails connect vis "$SRV_A" 8443 1
+	assert_ok wait_until 5 event_seen drop "$SRV_A" 8443 port vis
+	got=$(allow_count vis 9999)
+	sup1=$(agent_cli status -o json | jq '.counters.events_suppressed')
+	e2e_log "burst of $sent new flows: $got allow events, events_suppressed +$((sup1 - sup0))"
+	[ "$got" -ge 150 ] && [ "$got" -lt 300 ] || fail "burst of $sent flows gave $got allow events (want the burst of 200, plus refill)"
+	[ $((sup1 - sup0)) -eq $((sent - got)) ] ||
+		fail "events_suppressed rose by $((sup1 - sup0)), want $((sent - got))"
+}
+
 policy_edit_live() {
 	policy_cidr edit e2e app=edit enforce "$SRV_A/32:443/TCP"
 	policy_ready edit
@@ -391,7 +471,7 @@ agent_sigterm_keeps_enforcing() {
 TOPO_CASES="topo_pods_get_addresses topo_pod_reaches_internet topo_pod_reaches_dns topo_no_way_out"
 AGENT_CASES="cni_plugin_static cni_add_without_agent agent_starts cidr_port_enforced cidr_port_enforced_v6 cidr_rule_forms
 unselected_pod_untouched pod_to_pod_same_node inbound_replies_pass dns_trusted_resolver_only
-spoofed_source_dropped audit_mode_passes_and_logs policy_edit_live agent_kill9_keeps_enforcing
+spoofed_source_dropped audit_mode_passes_and_logs visibility_allowed_flows policy_edit_live agent_kill9_keeps_enforcing
 pod_delete_removes_state agent_sigterm_keeps_enforcing sanitizers_clean"
 
 # ============================================================ main

@@ -1176,6 +1176,61 @@ static void test_compile_names(void **state)
 	pw_policies_free(v, n);
 }
 
+/* spec.visibility: the union over every selecting policy, the audit ones of
+ * an enforced pod too; nothing for a pod the policy does not select. */
+static void test_compile_visibility(void **state)
+{
+	static const char yaml[] = "apiVersion: podwall.io/v1alpha1\nkind: EgressPolicy\n"
+				   "metadata: {name: a, namespace: shop}\n"
+				   "spec:\n  podSelector: {matchLabels: {app: web}}\n  visibility: "
+				   "[allowed, allowed]\n"
+				   "---\n"
+				   "apiVersion: podwall.io/v1alpha1\nkind: EgressPolicy\n"
+				   "metadata: {name: b, namespace: shop}\n"
+				   "spec:\n  podSelector: {matchLabels: {tier: x}}\n  mode: "
+				   "audit\n  visibility: [dns]\n"
+				   "---\n"
+				   "apiVersion: podwall.io/v1alpha1\nkind: EgressPolicy\n"
+				   "metadata: {name: c, namespace: shop}\n"
+				   "spec:\n  podSelector: {matchLabels: {app: db}}\n";
+	static const struct {
+		const char *app, *tier;
+		uint8_t want;
+	} cases[] = {
+		{"web", NULL, PW_VIS_ALLOWED},
+		{"web", "x", PW_VIS_ALLOWED | PW_VIS_DNS}, /* enforce + audit */
+		{NULL, "x", PW_VIS_DNS},
+		{"db", NULL, 0},
+		{"other", NULL, 0},
+	};
+	struct pw_policy *v;
+	char err[PW_ERR_LEN] = "";
+	size_t n;
+
+	assert_int_equal(
+		pw_policy_file_parse(yaml, sizeof(yaml) - 1, "t.yaml", &v, &n, err, sizeof(err)),
+		0);
+	assert_int_equal(v[0].visibility, PW_VIS_ALLOWED);
+	assert_int_equal(v[1].visibility, PW_VIS_DNS);
+	assert_int_equal(v[2].visibility, 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct pw_labels labels = {0};
+		struct pw_compiled c = {0};
+
+		if (cases[i].app)
+			assert_int_equal(pw_labels_set(&labels, "app", cases[i].app), 0);
+		if (cases[i].tier)
+			assert_int_equal(pw_labels_set(&labels, "tier", cases[i].tier), 0);
+		assert_int_equal(pw_compile(v, n, "shop", &labels, &c, err, sizeof(err)), 0);
+		if (c.visibility != cases[i].want)
+			fail_msg("case %zu: visibility %u, want %u", i, c.visibility,
+				 cases[i].want);
+		pw_compiled_free(&c);
+		pw_labels_free(&labels);
+	}
+	pw_policies_free(v, n);
+}
+
 static void test_compile_nothing(void **state)
 {
 	struct pw_compiled out;
@@ -1201,6 +1256,7 @@ int main(void)
 		cmocka_unit_test(test_audit_never_grants),
 		cmocka_unit_test(test_compile_nothing),
 		cmocka_unit_test(test_compile_names),
+		cmocka_unit_test(test_compile_visibility),
 	};
 	int failed = 0;
 

@@ -90,6 +90,13 @@ static const struct event_row event_rows[] = {
 	 "\"proto\":\"icmp\",\"src\":\"192.0.2.10\",\"dst\":\"203.0.113.9\","
 	 "\"icmp\":{\"type\":1,\"code\":4},"
 	 "\"hostname\":null,\"policies\":[],\"ifindex\":9,\"suppressed\":0}"},
+	{"v4 tcp allowed flow (visibility: allowed): verdict allow, reason allowed",
+	 PW_FAMILY_V4, "10.42.0.7", "198.51.100.7", 6, 40000, 443, PW_R_NONE,
+	 PW_VERDICT_ALLOW, 42, 2, "shop/web-0", {"shop/egress"}, "api.example.com", NULL,
+	 "{\"id\":\"65a-7\",\"time\":" T0STR ",\"node\":\"node-1\",\"namespace\":\"shop\",\"pod\":\"web-0\",\"verdict\":\"allow\",\"reason\":\"allowed\","
+	 "\"family\":\"ipv4\",\"proto\":\"tcp\",\"src\":\"10.42.0.7\",\"sport\":40000,"
+	 "\"dst\":\"198.51.100.7\",\"dport\":443,\"hostname\":\"api.example.com\","
+	 "\"policies\":[\"shop/egress\"],\"ifindex\":42,\"suppressed\":2}"},
 	{"unnamed protocol, top ports, reason out of range",
 	 PW_FAMILY_V4, "192.0.2.10", "203.0.113.200", 47, 65535, 65535, 200,
 	 PW_VERDICT_DROP, 4294967295U, 4294967295U, "shop/web-0", {NULL}, NULL, NULL,

@@ -92,6 +92,11 @@ static const char *const records[] = {
 	"\"shop\","
 	"\"pod\":\"worker-1\",\"verdict\":\"drop\",\"reason\":\"no-rule\",\"proto\":\"icmp\","
 	"\"dst\":\"203.0.113.9\",\"icmp\":{\"type\":8,\"code\":0},\"hostname\":null}",
+	/* 3: an allowed flow (visibility: allowed), 10 min 20 s before NOW */
+	"{\"id\":\"a-4\",\"time\":\"2023-11-14T22:13:00.000Z\",\"node\":\"n1\",\"namespace\":"
+	"\"ci\",\"pod\":\"runner-8\",\"verdict\":\"allow\",\"reason\":\"allowed\",\"proto\":"
+	"\"tcp\","
+	"\"dst\":\"198.51.100.7\",\"dport\":8443,\"hostname\":null}",
 };
 
 struct filt_row {
@@ -102,13 +107,16 @@ struct filt_row {
 
 /* clang-format off */
 static const struct filt_row filt_rows[] = {
-	{"no filter", {NULL}, {NULL}, 7},
+	{"no filter", {NULL}, {NULL}, 15},
 	{"namespace", {"namespace"}, {"shop"}, 5},
 	{"pod prefix in any namespace", {"pod"}, {"w"}, 5},
 	{"namespace/prefix", {"pod"}, {"shop/wor"}, 4},
-	{"namespace/ only", {"pod"}, {"ci/"}, 2},
+	{"namespace/ only", {"pod"}, {"ci/"}, 10},
 	{"prefix is not a substring", {"pod"}, {"eb"}, 0},
 	{"verdict audit", {"verdict"}, {"audit"}, 2},
+	{"verdict allow: allowed flows", {"verdict"}, {"allow"}, 8},
+	{"verdict allowed, the reason's word", {"verdict"}, {"allowed"}, 8},
+	{"verdict drop", {"verdict"}, {"drop"}, 5},
 	{"reason", {"reason"}, {"no-rule"}, 5},
 	{"fqdn exact, any case", {"to-fqdn"}, {"API.github.com."}, 1},
 	{"fqdn one label", {"to-fqdn"}, {"*.github.com"}, 1},
@@ -117,13 +125,14 @@ static const struct filt_row filt_rows[] = {
 	{"ip exact", {"to-ip"}, {"192.0.2.20"}, 1},
 	{"cidr v4", {"to-ip"}, {"192.0.2.0/24"}, 1},
 	{"cidr v6", {"to-ip"}, {"2001:db8::/32"}, 2},
-	{"cidr wide v4", {"to-ip"}, {"0.0.0.0/0"}, 5},
+	{"cidr wide v4", {"to-ip"}, {"0.0.0.0/0"}, 13},
 	{"port", {"to-port"}, {"53"}, 2},
+	{"port of an allowed flow", {"to-port"}, {"8443"}, 8},
 	{"port never matches icmp", {"to-port"}, {"0"}, 0},
 	{"since 5m", {"since"}, {"5m"}, 6},
-	{"until 5m", {"until"}, {"5m"}, 1},
+	{"until 5m", {"until"}, {"5m"}, 9},
 	{"since 2m until 40s", {"since", "until"}, {"2m", "40s"}, 2},
-	{"until is inclusive", {"until"}, {"30s"}, 7},
+	{"until is inclusive", {"until"}, {"30s"}, 15},
 	{"since an RFC 3339 time", {"since"}, {"2023-11-14T22:22:30Z"}, 4},
 	{"all together", {"namespace", "to-ip", "to-port"}, {"shop", "192.0.2.0/24", "443"}, 1},
 };

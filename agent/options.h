@@ -65,10 +65,11 @@ X(max_addrs_per_name, "max-addrs-per-name", 0, U32, "N", 1, 4096, 32, NULL,     
 X(events_keep, "events-keep", 0, U32, "N", 0, 1000000, 4096, NULL,                                \
   "deny events kept for 'podwall events'")                                                         \
 X(events_per_sec, "events-per-sec", 0, U32, "N", 0, 1000000, 100, NULL,                           \
-  "deny events per pod per second")                                                                \
+  "deny events per pod per second (and apart, allowed flows of visibility: [allowed])")           \
 X(events_burst, "events-burst", 0, U32, "N", 1, 1000000, 200, NULL, "deny event burst per pod")   \
 X(events_dns, "events-dns", 0, U32, "N", 0, 10000, 0, NULL,                                       \
-  "also record DNS lookups (name, answers, path), at most N a second on the node; 0: off")       \
+  "record every pod's DNS lookups (name, answers, path), at most N a second on the node; 0: "     \
+  "only pods whose policy has visibility: [dns], 100 a second")                                  \
 X(metrics_addr, "metrics-addr", 0, STR, "H:P", 0, 0, "127.0.0.1:9977", NULL,                      \
   "Prometheus /metrics, [::1]:P for IPv6, '' to disable; a busy port is retried every 5 s")      \
 X(probe_addr, "probe-addr", 0, STR, "H:P", 0, 0, "127.0.0.1:9978", NULL,                          \

@@ -15,6 +15,7 @@
 #include "bpfglue.h"
 #include "endpoint.h"
 #include "metrics_fmt.h"
+#include "owner.h"
 #include "guard.h"
 #include "policy.h"
 
@@ -225,6 +226,9 @@ void pw_kube_stop(struct pw_agent *a);
 /* Labels of the pod from the API (k8s mode); false while unknown. */
 bool pw_kube_pod_labels(struct pw_agent *a, const char *ns, const char *name,
 			struct pw_labels *out);
+/* The pod's workload (owner.h) from the API's Pod object (k8s mode); false for
+ * a bare pod, an unknown one, or in standalone mode. */
+bool pw_kube_pod_owner(struct pw_agent *a, const char *ns, const char *name, struct pw_owner *out);
 /* Register the pods of this node that the API lists and no endpoint covers
  * (running before podwall): located on the node, registered like a CNI ADD;
  * the ones that cannot be located are listed in a->unlocated and warned of. */

@@ -125,9 +125,10 @@ static void store(struct pw_agent *a, json_t *ev, const char *pod, uint8_t reaso
 		file_compact(a);
 }
 
-/* The record's id, node and pod names. */
+/* The record's id, node and pod names, and the pod's workload (k8s mode;
+ * *ow is where it is kept). */
 static void ctx_names(struct pw_agent *a, const struct pw_ep *ep, struct pw_event_ctx *ec, char *id,
-		      size_t idlen)
+		      size_t idlen, struct pw_owner *ow)
 {
 	snprintf(id, idlen, "%s-%llu", a->ev_prefix, (unsigned long long)++a->ev_seq);
 	ec->id = id;
@@ -137,6 +138,8 @@ static void ctx_names(struct pw_agent *a, const struct pw_ep *ep, struct pw_even
 		ec->pod = ep->name;
 		ec->policies = (const char *const *)ep->compiled.policies;
 		ec->n_policies = ep->compiled.n_policies;
+		if (pw_kube_pod_owner(a, ep->namespace, ep->name, ow))
+			ec->owner = ow;
 	}
 }
 
@@ -155,6 +158,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	struct pw_agent *a = ctx;
 	const struct pw_event *e = data;
 	struct pw_event_ctx ec = {0};
+	struct pw_owner ow;
 	struct pw_ep *ep;
 	char pod[300] = "?/?", id[64];
 	json_t *ev;
@@ -162,7 +166,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(*e))
 		return 0;
 	ep = pw_agent_ep_by_id(a, e->ep_id);
-	ctx_names(a, ep, &ec, id, sizeof(id));
+	ctx_names(a, ep, &ec, id, sizeof(id), &ow);
 	if (ep) {
 		pw_ep_pod(ep, pod, sizeof(pod));
 		ec.hostname = pw_ep_name_for(ep, e->family, &e->daddr);
@@ -214,10 +218,11 @@ void pw_events_emit_agent(struct pw_agent *a, const struct pw_ep *ep, uint8_t re
 			     .family = family,
 			     .proto = 17};
 	struct pw_event_ctx ec = {0};
+	struct pw_owner ow;
 	char pod[300] = "?/?", id[64];
 	json_t *ev;
 
-	ctx_names(a, ep, &ec, id, sizeof(id));
+	ctx_names(a, ep, &ec, id, sizeof(id), &ow);
 	if (ep) {
 		e.ep_id = ep->ep_id;
 		e.ifindex = ep->ifindex;
@@ -248,8 +253,11 @@ void pw_events_emit_private(struct pw_agent *a, const struct pw_ep *ep, const ch
 			     .family = family};
 	struct pw_event_ctx ec = {0};
 	char pod[300] = "?/?", detail[160];
+	struct pw_owner ow;
 	json_t *ev;
 
+	if (pw_kube_pod_owner(a, ep->namespace, ep->name, &ow))
+		ec.owner = &ow;
 	e.ep_id = ep->ep_id;
 	e.ifindex = ep->ifindex;
 	if (family == PW_FAMILY_V4)
@@ -286,6 +294,7 @@ void pw_events_emit_dns(struct pw_agent *a, const struct pw_ep *ep, const char *
 	char pod[300] = "?/?", id[64], t[48];
 	uint64_t sec = pw_now_ns() / 1000000000ULL;
 	uint32_t cap = a->o.events_dns ? a->o.events_dns : PW_EVENTS_DNS_VISIBILITY;
+	struct pw_owner ow;
 	json_t *ev, *pols = json_array();
 
 	if (!pw_events_dns_wanted(a, ep) || !qname) {
@@ -303,18 +312,19 @@ void pw_events_emit_dns(struct pw_agent *a, const struct pw_ep *ep, const char *
 		return;
 	}
 	a->dns_ev_used++;
-	ctx_names(a, ep, &ec, id, sizeof(id));
+	ctx_names(a, ep, &ec, id, sizeof(id), &ow);
 	if (ep)
 		pw_ep_pod(ep, pod, sizeof(pod));
 	for (size_t i = 0; i < ec.n_policies; i++)
 		json_array_append_new(pols, json_string(ec.policies[i]));
 	clock_gettime(CLOCK_REALTIME, &rt);
 	ec.wall_ns = (uint64_t)rt.tv_sec * 1000000000ULL + (uint64_t)rt.tv_nsec;
-	ev = json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:s,s:s,s:s,s:s,s:o,s:s,s:o}", "id", id, "time",
+	ev = json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:o,s:s,s:s,s:s,s:s,s:o,s:s,s:o}", "id", id, "time",
 		       pw_time_str(ec.wall_ns, t, sizeof(t)), "node", a->node, "namespace",
-		       ec.namespace, "pod", ec.pod, "type", "dns", "verdict",
-		       reason ? "drop" : "allow", "reason", pw_reason_name(reason), "query", qname,
-		       "answers", answers ? answers : json_array(), "path", path, "policies", pols);
+		       ec.namespace, "pod", ec.pod, "owner", pw_owner_json(ec.owner), "type", "dns",
+		       "verdict", reason ? "drop" : "allow", "reason", pw_reason_name(reason),
+		       "query", qname, "answers", answers ? answers : json_array(), "path", path,
+		       "policies", pols);
 	if (ev)
 		store(a, ev, pod, reason, ec.wall_ns);
 }

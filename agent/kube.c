@@ -18,6 +18,7 @@
 #include "k8s.h"
 #include "k8sguard.h"
 #include "log.h"
+#include "owner.h"
 #include "podlink.h"
 
 static int watch_fd(int fd, int op, uint32_t events, void *ctx)
@@ -421,6 +422,13 @@ bool pw_kube_pod_labels(struct pw_agent *a, const char *ns, const char *name, st
 	memset(&pod.labels, 0, sizeof(pod.labels));
 	pw_k8s_pod_free(&pod);
 	return true;
+}
+
+bool pw_kube_pod_owner(struct pw_agent *a, const char *ns, const char *name, struct pw_owner *out)
+{
+	const json_t *obj = a->k8s && ns && name ? pw_k8s_get(a->k8s, PW_K8S_PODS, ns, name) : NULL;
+
+	return obj && !pw_pod_owner(obj, out);
 }
 
 size_t pw_kube_resolvers(struct pw_agent *a, struct pw_addr_key *out, size_t max)

@@ -610,6 +610,8 @@ static const char events_usage[] =
 	"filters (all must match):\n"
 	"  --namespace NS          the pod's namespace\n"
 	"  --pod [NS/]PREFIX       pods whose name starts with PREFIX\n"
+	"  --owner [KIND/]NAME     the pod's workload: Deployment/web, StatefulSet/db,\n"
+	"                          or a name of any kind (Kubernetes mode)\n"
 	"  --verdict V             drop, audit, pass, or allow (allowed flows and DNS\n"
 	"                          lookups: policy visibility, agent --events-dns)\n"
 	"  --reason R              one of: no-rule port spoof fragment ip-options ipv6-ext\n"
@@ -633,7 +635,20 @@ static const char events_usage[] =
 
 enum ev_out { EV_TABLE, EV_JSON, EV_COMPACT };
 
-#define EV_ROW_FMT "%-24s  %-32s  %-7s  %-13s  %-6s  %-40s  %s\n"
+#define EV_ROW_FMT "%-24s  %-32s  %-7s  %-13s  %-6s  %-40s  %-14s  %s\n"
+
+/* "Deployment/web", or "-" for a bare pod (and in standalone mode). */
+static const char *event_owner(json_t *e, char *buf, size_t len)
+{
+	json_t *o = json_object_get(e, "owner");
+	const char *k = jstr(o, "kind"), *n = jstr(o, "name");
+
+	if (!k || !n)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%s/%s", k, n);
+	return buf;
+}
 
 static void event_dest(json_t *e, char *dst, size_t dlen, char *port, size_t plen)
 {
@@ -653,7 +668,7 @@ static void event_dest(json_t *e, char *dst, size_t dlen, char *port, size_t ple
 
 static void event_print(json_t *e, enum ev_out out)
 {
-	char dst[400], port[48], pod[300];
+	char dst[400], port[48], pod[300], owner[330], cpod[340];
 
 	if (out == EV_JSON) {
 		char *s = json_dumps(e, JSON_COMPACT);
@@ -665,6 +680,11 @@ static void event_print(json_t *e, enum ev_out out)
 	}
 	event_dest(e, dst, sizeof(dst), port, sizeof(port));
 	snprintf(pod, sizeof(pod), "%s/%s", jstr(e, "namespace") ?: "?", jstr(e, "pod") ?: "?");
+	/* compact: the pod, then its workload in brackets when there is one */
+	if (strcmp(event_owner(e, owner, sizeof(owner)), "-"))
+		snprintf(cpod, sizeof(cpod), "%s (%s)", pod, owner);
+	else
+		snprintf(cpod, sizeof(cpod), "%s", pod);
 	if (!strcmp(jstr(e, "type") ?: "", "dns")) {
 		/* a lookup (--events-dns): the name, its answers, the path */
 		char *ans = join(json_object_get(e, "answers"), ",");
@@ -675,21 +695,21 @@ static void event_print(json_t *e, enum ev_out out)
 		free(ans);
 		if (out == EV_COMPACT) {
 			printf("%s [%s] %s dns %s %s\n", jstr(e, "time") ?: "-",
-			       jstr(e, "node") ?: "-", pod, dst, jstr(e, "verdict") ?: "-");
+			       jstr(e, "node") ?: "-", cpod, dst, jstr(e, "verdict") ?: "-");
 			return;
 		}
 		printf(EV_ROW_FMT, jstr(e, "time") ?: "-", pod, jstr(e, "verdict") ?: "-",
-		       jstr(e, "reason") ?: "-", "dns", dst, port);
+		       jstr(e, "reason") ?: "-", "dns", dst, port, owner);
 		return;
 	}
 	if (out == EV_COMPACT) {
 		printf("%s [%s] %s -> %s:%s %s %s\n", jstr(e, "time") ?: "-",
-		       jstr(e, "node") ?: "-", pod, dst, port, jstr(e, "verdict") ?: "-",
+		       jstr(e, "node") ?: "-", cpod, dst, port, jstr(e, "verdict") ?: "-",
 		       jstr(e, "reason") ?: "-");
 		return;
 	}
 	printf(EV_ROW_FMT, jstr(e, "time") ?: "-", pod, jstr(e, "verdict") ?: "-",
-	       jstr(e, "reason") ?: "-", jstr(e, "proto") ?: "-", dst, port);
+	       jstr(e, "reason") ?: "-", jstr(e, "proto") ?: "-", dst, port, owner);
 }
 
 /* Ids of the records printed lately: after a reconnect the backlog repeats. */
@@ -714,7 +734,8 @@ static bool ev_seen_add(struct ev_seen *s, json_t *e)
 
 static void event_header(void)
 {
-	printf(EV_ROW_FMT, "TIME", "POD", "VERDICT", "REASON", "PROTO", "DESTINATION", "PORT");
+	printf(EV_ROW_FMT, "TIME", "POD", "VERDICT", "REASON", "PROTO", "DESTINATION", "PORT",
+	       "OWNER");
 }
 
 static int events_follow(const char *sock, const struct pw_ev_filter *f, long last, enum ev_out out,
@@ -813,6 +834,7 @@ int pw_cli_events(int argc, char **argv)
 		{"to-port", required_argument, NULL, 1},
 		{"since", required_argument, NULL, 1},
 		{"until", required_argument, NULL, 1},
+		{"owner", required_argument, NULL, 1},
 		{},
 	};
 	struct cli_opts o = {.socket = default_socket()};

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "events_filter.h"
@@ -140,6 +141,24 @@ int pw_ev_filter_set(struct pw_ev_filter *f, const char *opt, const char *arg, u
 			return -EINVAL;
 		}
 		f->verdict = arg;
+	} else if (!strcmp(opt, "owner")) {
+		const char *slash = strchr(arg, '/');
+
+		f->owner_kind[0] = '\0';
+		if (slash) {
+			if (slash == arg || (size_t)(slash - arg) >= sizeof(f->owner_kind)) {
+				*why = "expected [KIND/]NAME, e.g. Deployment/web";
+				return -EINVAL;
+			}
+			snprintf(f->owner_kind, sizeof(f->owner_kind), "%.*s", (int)(slash - arg),
+				 arg);
+			arg = slash + 1;
+		}
+		if (!*arg) {
+			*why = "expected [KIND/]NAME, e.g. Deployment/web";
+			return -EINVAL;
+		}
+		f->owner = arg;
 	} else if (!strcmp(opt, "reason")) {
 		f->reason = pw_reason_from_name(arg);
 		if (f->reason <= 0) {
@@ -206,6 +225,14 @@ bool pw_ev_filter_match(const struct pw_ev_filter *f, const json_t *ev)
 		return false;
 	if (f->verdict && (!(s = jstr(ev, "verdict")) || strcmp(s, f->verdict)))
 		return false;
+	if (f->owner) {
+		const json_t *o = json_object_get(ev, "owner");
+
+		if (!(s = jstr(o, "name")) || strcmp(s, f->owner))
+			return false;
+		if (f->owner_kind[0] && (!(s = jstr(o, "kind")) || strcasecmp(s, f->owner_kind)))
+			return false;
+	}
 	if (f->reason >= 0 && (!(s = jstr(ev, "reason")) || pw_reason_from_name(s) != f->reason))
 		return false;
 	if (f->has_fqdn) {

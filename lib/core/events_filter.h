@@ -28,12 +28,15 @@ struct pw_ev_filter {
 	int port;		     /* destination port, or -1 */
 	uint64_t since_ns, until_ns; /* wall clock; 0 = open */
 	char ns_buf[254];	     /* the namespace part of --pod NS/PREFIX */
+	const char *owner;	     /* --owner [KIND/]NAME: the name part, or NULL */
+	char owner_kind[64];	     /* its kind ("" any), compared without case */
 };
 
 void pw_ev_filter_init(struct pw_ev_filter *f);
 /* Set one filter from its option's text; -EINVAL with *why if it is wrong.
  * --pod takes [NAMESPACE/]NAME-PREFIX. --to-fqdn a name or a *. / **. pattern.
- * --to-ip an address or a CIDR. --since / --until a duration back from now_ns
+ * --to-ip an address or a CIDR. --owner [KIND/]NAME the pod's workload
+ * (Deployment/web, or web of any kind). --since / --until a duration back from now_ns
  * (1h30m, 90s, 2d, 250ms) or an RFC 3339 time (2026-12-01T09:00:00Z). */
 int pw_ev_filter_set(struct pw_ev_filter *f, const char *opt, const char *arg, uint64_t now_ns,
 		     const char **why);

@@ -90,6 +90,7 @@ json_t *pw_event_to_json(const struct pw_event *e, const struct pw_event_ctx *c)
 	json_object_set_new(o, "node", str_or_null(c->node));
 	json_object_set_new(o, "namespace", str_or_null(c->namespace));
 	json_object_set_new(o, "pod", str_or_null(c->pod));
+	json_object_set_new(o, "owner", pw_owner_json(c->owner));
 	json_object_set_new(o, "verdict",
 			    json_string(e->verdict == PW_VERDICT_AUDIT	 ? "audit"
 					: e->verdict == PW_VERDICT_PASS	 ? "pass"

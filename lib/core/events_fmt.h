@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "owner.h"
 #include "podwall/maps.h"
 
 struct pw_event_ctx {
@@ -17,11 +18,13 @@ struct pw_event_ctx {
 	const char *namespace, *pod; /* NULL if the endpoint is unknown */
 	const char *const *policies; /* selecting policies */
 	size_t n_policies;
-	const char *hostname; /* name the pod last resolved to the destination */
-	const char *detail;   /* free text (agent-side drops) */
+	const char *hostname;	      /* name the pod last resolved to the destination */
+	const char *detail;	      /* free text (agent-side drops) */
+	const struct pw_owner *owner; /* the pod's workload (owner.h); NULL: none known */
 };
 
-/* {"id","time","node","namespace","pod","verdict","reason","family","proto",
+/* {"id","time","node","namespace","pod","owner":{"kind","name"}|null,"verdict",
+ *  "reason","family","proto",
  *  "src","sport","dst","dport" | "icmp":{"type","code"},"hostname","policies",
  *  "ifindex","suppressed"[,"detail"]}: ports for TCP/UDP/SCTP, type and code
  *  for ICMP/ICMPv6 (never the echo id as a port). */

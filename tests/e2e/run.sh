@@ -353,6 +353,9 @@ spec:
 		fail "events table: $(agent_cli events --verdict allowed --pod e2e/vis-)"
 	agent_cli events --verdict allowed --pod e2e/vis- -o compact | grep -qF "e2e/vis-0 -> $SRV_A:443 allow allowed" ||
 		fail "events compact: $(agent_cli events --verdict allowed -o compact)"
+	e2e_log "$(agent_cli events --verdict allowed --pod e2e/vis-)"
+	e2e_log "$(agent_cli events --verdict allowed --pod e2e/vis- -o compact)"
+	e2e_log "$(agent_cli events --verdict allowed --pod e2e/vis- -o json --last 1)"
 	# off by default: the same traffic from a pod whose policy does not ask
 	assert_ok connect novis "$SRV_A" 443
 	assert_fails connect novis "$SRV_A" 8080 1

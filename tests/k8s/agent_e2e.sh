@@ -337,6 +337,53 @@ case_label_change() {
 	[ -z "$(ep_policies c2)" ] || fail "c2 still selected by '$(ep_policies c2)'"
 }
 
+# owner_of POD DPORT: the owner field of the pod's drop events to that port.
+owner_of() {
+	local pod
+	pod="$(cat "$TMP/pods/$1/k8s_ns")/$(cat "$TMP/pods/$1/k8s_name")"
+	jq -R -n -c --arg pod "$pod" --argjson p "$2" '[inputs | fromjson? | select(.verdict == "drop"
+		and .namespace + "/" + .pod == $pod and .dport == $p) | .owner] | last' "$TMP/agent.events"
+}
+
+# Events name the pod's workload, from the API's Pod: a ReplicaSet owner with
+# the pod-template-hash label is its Deployment, a StatefulSet itself, a bare
+# pod none; `podwall events --owner` selects them.
+case_event_owner() {
+	need_agent
+	api_policy_cidr ow base app=ow "$SRV_A/32:443"
+	api_apply pods "$(pod_obj ow web-7d4b9c8f5-x2x9q app=ow pod-template-hash=7d4b9c8f5 | jq -c '
+		.metadata.ownerReferences = [{apiVersion:"apps/v1",kind:"ReplicaSet",
+		  name:"web-7d4b9c8f5",uid:"u1",controller:true}]')"
+	api_apply pods "$(pod_obj ow db-0 app=ow | jq -c '
+		.metadata.ownerReferences = [{apiVersion:"apps/v1",kind:"StatefulSet",name:"db",
+		  uid:"u2",controller:true}]')"
+	api_pod ow bare app=ow
+	cni_add owd ow web-7d4b9c8f5-x2x9q app=ow || fail "CNI ADD web failed"
+	cni_add ows ow db-0 app=ow || fail "CNI ADD db failed"
+	cni_add owb ow bare app=ow || fail "CNI ADD bare failed"
+	local p
+	for p in owd ows owb; do
+		within 10 denied "$p" "$SRV_B" 443 || fail "$p -> $SRV_B:443 not denied"
+		within 5 event_seen drop "$SRV_B" 443 no-rule "$p" || fail "no drop event from $p"
+	done
+	[ "$(owner_of owd 443)" = '{"kind":"Deployment","name":"web"}' ] ||
+		fail "owner of the ReplicaSet's pod: $(owner_of owd 443)"
+	[ "$(owner_of ows 443)" = '{"kind":"StatefulSet","name":"db"}' ] ||
+		fail "owner of the StatefulSet's pod: $(owner_of ows 443)"
+	[ "$(owner_of owb 443)" = null ] || fail "owner of a bare pod: $(owner_of owb 443)"
+	agent_cli events --owner Deployment/web -o json | jq -e -s 'length > 0 and
+		all(.pod == "web-7d4b9c8f5-x2x9q" and .owner.kind == "Deployment")' >/dev/null ||
+		fail "events --owner Deployment/web: $(agent_cli events --owner Deployment/web -o json | tail -2)"
+	[ -z "$(agent_cli events --owner statefulset/web -o json)" ] || fail "--owner matched another kind"
+	agent_cli events --owner db | grep -qE "ow/db-0 +drop +no-rule +tcp +$SRV_B +443 +StatefulSet/db" ||
+		fail "events table OWNER column: $(agent_cli events --owner db | tail -2)"
+	agent_cli events --namespace ow -o compact | grep -qF "ow/web-7d4b9c8f5-x2x9q (Deployment/web) -> $SRV_B:443 drop no-rule" ||
+		fail "events compact: $(agent_cli events --namespace ow -o compact | tail -3)"
+	agent_cli events --namespace ow --reason no-rule --last 3 >&2
+	agent_cli events --namespace ow --reason no-rule --last 3 -o compact >&2
+	agent_cli events --owner Deployment/web -o json --last 1 >&2
+}
+
 case_watch_dropped() {
 	need_agent
 	local w0 w1
@@ -1206,6 +1253,7 @@ k8s_case() {
 }
 k8s_case case_policy_create_delete
 k8s_case case_label_change
+k8s_case case_event_owner
 k8s_case case_watch_dropped
 k8s_case case_gone_410_relist
 k8s_case case_token_rotation

@@ -5,6 +5,7 @@
  * buffer behind /metrics.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,8 +42,11 @@ struct event_row {
 	const char *pod;
 	const char *policies[3];
 	const char *hostname, *detail;
-	const char *want; /* the whole record */
+	const char *want; /* the whole record ("owner": null unless it says) */
+	const struct pw_owner *owner;
 };
+
+static const struct pw_owner OWNER_DEPLOY = {"Deployment", "web"};
 
 /* clang-format off */
 static const struct event_row event_rows[] = {
@@ -97,6 +101,14 @@ static const struct event_row event_rows[] = {
 	 "\"family\":\"ipv4\",\"proto\":\"tcp\",\"src\":\"10.42.0.7\",\"sport\":40000,"
 	 "\"dst\":\"198.51.100.7\",\"dport\":443,\"hostname\":\"api.example.com\","
 	 "\"policies\":[\"shop/egress\"],\"ifindex\":42,\"suppressed\":2}"},
+	{"owner workload: {kind, name}",
+	 PW_FAMILY_V4, "10.42.0.7", "198.51.100.7", 6, 40000, 443, PW_R_NO_RULE,
+	 PW_VERDICT_DROP, 42, 0, "shop/web-7d4b9c8f5-x2x9q", {NULL}, NULL, NULL,
+	 "{\"id\":\"65a-7\",\"time\":" T0STR ",\"node\":\"node-1\",\"namespace\":\"shop\",\"pod\":\"web-7d4b9c8f5-x2x9q\","
+	 "\"owner\":{\"kind\":\"Deployment\",\"name\":\"web\"},\"verdict\":\"drop\",\"reason\":\"no-rule\","
+	 "\"family\":\"ipv4\",\"proto\":\"tcp\",\"src\":\"10.42.0.7\",\"sport\":40000,"
+	 "\"dst\":\"198.51.100.7\",\"dport\":443,\"hostname\":null,"
+	 "\"policies\":[],\"ifindex\":42,\"suppressed\":0}", &OWNER_DEPLOY},
 	{"unnamed protocol, top ports, reason out of range",
 	 PW_FAMILY_V4, "192.0.2.10", "203.0.113.200", 47, 65535, 65535, 200,
 	 PW_VERDICT_DROP, 4294967295U, 4294967295U, "shop/web-0", {NULL}, NULL, NULL,
@@ -152,10 +164,13 @@ static void test_event_row(void **state)
 	c.n_policies = n;
 	c.hostname = r->hostname;
 	c.detail = r->detail;
+	c.owner = r->owner;
 
 	want = json_loads(r->want, 0, &jerr);
 	if (!want)
 		fail_msg("bad JSON in test data: %s", jerr.text);
+	if (!json_object_get(want, "owner"))
+		json_object_set_new(want, "owner", json_null());
 	got = pw_event_to_json(&e, &c);
 	assert_non_null(got);
 	if (!json_equal(got, want)) {
@@ -165,6 +180,88 @@ static void test_event_row(void **state)
 	}
 	json_decref(got);
 	json_decref(want);
+}
+
+/* ---- owner workload -------------------------------------------------------------- */
+
+struct owner_row {
+	const char *name;
+	const char *pod; /* the Pod object */
+	int ret;
+	const char *kind, *owner;
+};
+
+#define POD(md)	       "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"namespace\":\"shop\"" md "}}"
+#define REF(k, n, ctl) "{\"apiVersion\":\"apps/v1\",\"kind\":\"" k "\",\"name\":\"" n "\"" ctl "}"
+#define CTL	       ",\"controller\":true"
+
+/* clang-format off */
+static const struct owner_row owner_rows[] = {
+	{"bare pod: none", POD(""), -ENOENT, NULL, NULL},
+	{"empty ownerReferences: none", POD(",\"ownerReferences\":[]"), -ENOENT, NULL, NULL},
+	{"ReplicaSet with its pod-template-hash: Deployment",
+	 POD(",\"labels\":{\"app\":\"web\",\"pod-template-hash\":\"7d4b9c8f5\"},"
+	     "\"ownerReferences\":[" REF("ReplicaSet", "web-7d4b9c8f5", CTL) "]"),
+	 0, "Deployment", "web"},
+	{"Deployment name with dashes",
+	 POD(",\"labels\":{\"pod-template-hash\":\"5f6c\"},"
+	     "\"ownerReferences\":[" REF("ReplicaSet", "my-api-v2-5f6c", CTL) "]"),
+	 0, "Deployment", "my-api-v2"},
+	{"ReplicaSet without the label: ReplicaSet",
+	 POD(",\"ownerReferences\":[" REF("ReplicaSet", "web-7d4b9c8f5", CTL) "]"),
+	 0, "ReplicaSet", "web-7d4b9c8f5"},
+	{"ReplicaSet whose name does not end in the hash: ReplicaSet",
+	 POD(",\"labels\":{\"pod-template-hash\":\"abc\"},"
+	     "\"ownerReferences\":[" REF("ReplicaSet", "handmade", CTL) "]"),
+	 0, "ReplicaSet", "handmade"},
+	{"ReplicaSet named just the hash: ReplicaSet",
+	 POD(",\"labels\":{\"pod-template-hash\":\"abc\"},"
+	     "\"ownerReferences\":[" REF("ReplicaSet", "-abc", CTL) "]"),
+	 0, "ReplicaSet", "-abc"},
+	{"StatefulSet", POD(",\"ownerReferences\":[" REF("StatefulSet", "db", CTL) "]"),
+	 0, "StatefulSet", "db"},
+	{"DaemonSet", POD(",\"ownerReferences\":[" REF("DaemonSet", "podwall", CTL) "]"),
+	 0, "DaemonSet", "podwall"},
+	{"Job", POD(",\"ownerReferences\":[" REF("Job", "migrate", CTL) "]"), 0, "Job", "migrate"},
+	{"Job of a CronJob (name-<minutes>): CronJob",
+	 POD(",\"ownerReferences\":[" REF("Job", "backup-29412345", CTL) "]"),
+	 0, "CronJob", "backup"},
+	{"Job with a short number: Job",
+	 POD(",\"ownerReferences\":[" REF("Job", "run-42", CTL) "]"), 0, "Job", "run-42"},
+	{"the controller reference wins over the first",
+	 POD(",\"ownerReferences\":[" REF("ConfigMap", "x", "") "," REF("StatefulSet", "db", CTL) "]"),
+	 0, "StatefulSet", "db"},
+	{"no controller: the first", POD(",\"ownerReferences\":[" REF("Node", "n1", "") "]"),
+	 0, "Node", "n1"},
+	{"reference without a name: none",
+	 POD(",\"ownerReferences\":[{\"kind\":\"StatefulSet\",\"controller\":true}]"),
+	 -ENOENT, NULL, NULL},
+	{"ownerReferences not a list: none", POD(",\"ownerReferences\":{\"kind\":\"Job\"}"),
+	 -ENOENT, NULL, NULL},
+};
+/* clang-format on */
+
+static void test_owner_row(void **state)
+{
+	const struct owner_row *r = *state;
+	json_error_t jerr;
+	json_t *pod = json_loads(r->pod, 0, &jerr), *j;
+	struct pw_owner o;
+
+	if (!pod)
+		fail_msg("bad JSON in test data: %s", jerr.text);
+	assert_int_equal(pw_pod_owner(pod, &o), r->ret);
+	j = pw_owner_json(r->ret ? NULL : &o);
+	if (r->ret) {
+		assert_true(json_is_null(j));
+	} else {
+		assert_string_equal(o.kind, r->kind);
+		assert_string_equal(o.name, r->owner);
+		assert_string_equal(json_string_value(json_object_get(j, "kind")), r->kind);
+		assert_string_equal(json_string_value(json_object_get(j, "name")), r->owner);
+	}
+	json_decref(j);
+	json_decref(pod);
 }
 
 /* ---- names -------------------------------------------------------------------------- */
@@ -402,5 +499,6 @@ int main(void)
 
 	failed += cmocka_run_group_tests_name("events", tests, NULL, NULL);
 	failed += RUN_TABLE("pw_event_to_json", test_event_row, event_rows);
+	failed += RUN_TABLE("pw_pod_owner", test_owner_row, owner_rows);
 	return failed ? 1 : 0;
 }

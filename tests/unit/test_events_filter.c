@@ -96,7 +96,8 @@ static const char *const records[] = {
 	"{\"id\":\"a-4\",\"time\":\"2023-11-14T22:13:00.000Z\",\"node\":\"n1\",\"namespace\":"
 	"\"ci\",\"pod\":\"runner-8\",\"verdict\":\"allow\",\"reason\":\"allowed\",\"proto\":"
 	"\"tcp\","
-	"\"dst\":\"198.51.100.7\",\"dport\":8443,\"hostname\":null}",
+	"\"dst\":\"198.51.100.7\",\"dport\":8443,\"hostname\":null,"
+	"\"owner\":{\"kind\":\"Deployment\",\"name\":\"runner\"}}",
 };
 
 struct filt_row {
@@ -128,6 +129,10 @@ static const struct filt_row filt_rows[] = {
 	{"cidr wide v4", {"to-ip"}, {"0.0.0.0/0"}, 13},
 	{"port", {"to-port"}, {"53"}, 2},
 	{"port of an allowed flow", {"to-port"}, {"8443"}, 8},
+	{"owner by name", {"owner"}, {"runner"}, 8},
+	{"owner by kind and name, any case", {"owner"}, {"deployment/runner"}, 8},
+	{"owner of another kind", {"owner"}, {"StatefulSet/runner"}, 0},
+	{"owner is not a prefix", {"owner"}, {"run"}, 0},
 	{"port never matches icmp", {"to-port"}, {"0"}, 0},
 	{"since 5m", {"since"}, {"5m"}, 6},
 	{"until 5m", {"until"}, {"5m"}, 9},
@@ -180,6 +185,8 @@ static const struct bad_row bad_rows[] = {
 	{"until in the future", "until", "-1m"},
 	{"pod with empty namespace", "pod", "/web"},
 	{"unknown filter", "colour", "red"},
+	{"owner without a name", "owner", "Deployment/"},
+	{"owner without a kind", "owner", "/web"},
 };
 
 static void test_bad_row(void **state)

@@ -26,6 +26,10 @@ CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 LDFLAGS  += -fsanitize=address,undefined
 endif
 BPF_CFLAGS := -g -O2 -target bpf -Wall -Werror -Iinclude -Ibpf -I$(ARCH_INC) -MMD -MP
+# Extra defines for the agent and the BPF object alike (the old-layout build below).
+PW_DEFS  ?=
+CFLAGS     += $(PW_DEFS)
+BPF_CFLAGS += $(PW_DEFS)
 
 # Quiet unless V=1: one short line a step.
 ifeq ($(V),1)
@@ -207,6 +211,15 @@ $(HOOKBENCH): $(call obj,tools/bench/hookbench.c) $(ALL_A)
 	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 tests-bin: all check-layers $(UNIT_BINS) $(BPFT_BINS) $(K8ST_BINS) $(FUZZ_BINS) $(HOOKBENCH)
+
+# The fault tier's upgrade case first runs an agent with another map layout:
+# this tree built with -DPW_TEST_OLD_LAYOUT (include/podwall/maps.h), plain.
+ifeq ($(PW_DEFS),)
+tests-bin: $(BUILD)/oldlayout/podwall
+$(BUILD)/oldlayout/podwall: FORCE
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/oldlayout SANITIZE=0 \
+		PW_DEFS=-DPW_TEST_OLD_LAYOUT $@
+endif
 
 # The kernel tier's guest tool: the verifier's figures per program (libbpf only).
 $(BUILD)/kernels/verifier_stats: tests/kernels/verifier_stats.c | $(BUILD)

@@ -761,6 +761,36 @@ static void reconcile_hooks(struct pw_agent *a, struct pw_ep *ep)
 	}
 }
 
+static bool ifindex_known(int ifindex, void *ctx)
+{
+	return pw_agent_ep_by_ifindex(ctx, (uint32_t)ifindex) != NULL;
+}
+
+/* An upgrade from maps of another layout ends once every endpoint's hooks run
+ * this agent's programs: then the old pins go. Until then (an endpoint that
+ * could not be switched) it is retried at each reconcile. */
+static void upgrade_finish(struct pw_agent *a)
+{
+	char why[PW_ERR_LEN];
+	int ret;
+
+	if (!a->bpf.pins.upgrade)
+		return;
+	ret = pw_bpf_upgrade_finish(&a->bpf, ifindex_known, a, why, sizeof(why));
+	if (ret >= 0)
+		pw_info("upgrade to map layout %s done in %.1f ms since the agent started: %d old "
+			"pin(s) replaced or removed",
+			a->bpf.pins.layout, (double)(pw_now_ns() - a->start_ns) / 1e6, ret);
+	else if (ret == -EBUSY)
+		pw_warn("upgrade to map layout %s pending (old pins kept, retried each reconcile): "
+			"%s",
+			a->bpf.pins.layout, why);
+	else
+		pw_err("upgrade to map layout %s: cannot remove the old pins: %s (retried each "
+		       "reconcile)",
+		       a->bpf.pins.layout, strerror(-ret));
+}
+
 static void reconcile(struct pw_agent *a)
 {
 	for (struct pw_ep *ep = a->eps, *next; ep; ep = next) {
@@ -774,6 +804,7 @@ static void reconcile(struct pw_agent *a)
 	pw_guard_sync(a); /* the node's addresses may have changed */
 	if (a->k8s && a->k8s_synced)
 		pw_kube_adopt(a);
+	upgrade_finish(a);
 	if (a->ready)
 		pw_drift_check(a);
 	a->last_reconcile_ns = pw_now_ns();
@@ -1921,20 +1952,6 @@ static void agent_free(struct pw_agent *a)
 	}
 }
 
-void pw_agent_start_enforcing(struct pw_agent *a)
-{
-	for (struct pw_ep *ep = a->eps; ep; ep = ep->next) {
-		char err[PW_ERR_LEN];
-
-		if (ep_activate(a, ep, err, sizeof(err)))
-			pw_err("endpoint %s/%s: %s", ep->namespace, ep->name, err);
-	}
-	pw_sync_gc(a, pw_now_ns(), true);
-	reconcile(a);
-	a->dirty = false;
-	a->ready = true;
-}
-
 static size_t count_eps(const struct pw_agent *a)
 {
 	size_t n = 0;
@@ -1942,6 +1959,54 @@ static size_t count_eps(const struct pw_agent *a)
 	for (const struct pw_ep *ep = a->eps; ep; ep = ep->next)
 		n++;
 	return n;
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/* What an upgrade costs a veth: its rules written into the new maps, then its
+ * programs swapped (one atomic step a hook). The median and the worst. */
+static void upgrade_timing(uint64_t *fill, uint64_t *swap, size_t n)
+{
+	if (!n)
+		return;
+	qsort(fill, n, sizeof(*fill), cmp_u64);
+	qsort(swap, n, sizeof(*swap), cmp_u64);
+	pw_info("upgrade: %zu veth(s) switched to the new maps; per veth, rules written in %.2f ms "
+		"(max %.2f), programs swapped in %.2f ms (max %.2f)",
+		n, (double)fill[n / 2] / 1e6, (double)fill[n - 1] / 1e6, (double)swap[n / 2] / 1e6,
+		(double)swap[n - 1] / 1e6);
+}
+
+void pw_agent_start_enforcing(struct pw_agent *a)
+{
+	size_t n = 0, cap = a->bpf.pins.upgrade ? count_eps(a) : 0;
+	uint64_t *fill = cap ? calloc(cap, sizeof(*fill)) : NULL;
+	uint64_t *swap = cap ? calloc(cap, sizeof(*swap)) : NULL;
+
+	for (struct pw_ep *ep = a->eps; ep; ep = ep->next) {
+		char err[PW_ERR_LEN];
+		uint64_t t0 = pw_now_ns();
+
+		a->bpf.attach_ns = 0;
+		if (ep_activate(a, ep, err, sizeof(err)))
+			pw_err("endpoint %s/%s: %s", ep->namespace, ep->name, err);
+		else if (fill && swap && n < cap) {
+			swap[n] = a->bpf.attach_ns;
+			fill[n++] = pw_now_ns() - t0 - a->bpf.attach_ns;
+		}
+	}
+	upgrade_timing(fill, swap, n);
+	free(fill);
+	free(swap);
+	pw_sync_gc(a, pw_now_ns(), true);
+	reconcile(a);
+	a->dirty = false;
+	a->ready = true;
 }
 
 /* One agent per node: the pin directory and the socket are locked before

@@ -66,10 +66,14 @@ PW_MAPS(PW_MAP_NAME_FITS)
 #define PW_MAX_LEARNED	 (1 << 20)
 #define PW_MAX_CIDR	 65536
 #define PW_MAX_PORTSETS	 16384
-#define PW_MAX_FLOWS	 131072
+#ifdef PW_TEST_OLD_LAYOUT
+#define PW_MAX_FLOWS 65536 /* the fault tier's "older podwall" */
+#else
+#define PW_MAX_FLOWS 131072
+#endif
 /* Flows one endpoint may hold in pw_flows unless the agent sets another share
  * (pw_ep_flows.quota): an eighth, so one pod's flood cannot evict the others'. */
-#define PW_FLOW_QUOTA	 (PW_MAX_FLOWS / 8)
+#define PW_FLOW_QUOTA (PW_MAX_FLOWS / 8)
 #define PW_MAX_DNS_PEND	 16384
 #define PW_MAX_RESOLVERS 64
 #define PW_EVENTS_BYTES	 (1 << 20)
@@ -89,15 +93,15 @@ PW_MAPS(PW_MAP_NAME_FITS)
 /* Protocol value meaning "every protocol, every port" (a rule with no ports). */
 #define PW_PROTO_ANY 0
 
-/* Endpoint modes. */
-enum pw_mode {
-	PW_MODE_ENFORCE = 0,
-	PW_MODE_AUDIT = 1,
-	/* No policy selects the pod: everything passes except a spoofed source
-	 * address, so no pod on the node can forge a resolver's answer (or any
-	 * other pod's traffic). */
-	PW_MODE_OPEN = 2,
-};
+	/* Endpoint modes. */
+	enum pw_mode {
+		PW_MODE_ENFORCE = 0,
+		PW_MODE_AUDIT = 1,
+		/* No policy selects the pod: everything passes except a spoofed source
+		 * address, so no pod on the node can forge a resolver's answer (or any
+		 * other pod's traffic). */
+		PW_MODE_OPEN = 2,
+	};
 
 /* Endpoint flags. */
 #define PW_EP_HAS_V4  (1u << 0)
@@ -213,8 +217,15 @@ struct pw_endpoint {
 	__u8 node_mac[6];
 	__u8 veth_mac[6];
 	__u8 pad2[6];
+#ifdef PW_TEST_OLD_LAYOUT
+	__u8 old_layout[8]; /* the fault tier's "older podwall": another layout */
+#endif
 };
+#ifdef PW_TEST_OLD_LAYOUT
+_Static_assert(sizeof(struct pw_endpoint) == 64, "pw_endpoint size");
+#else
 _Static_assert(sizeof(struct pw_endpoint) == 56, "pw_endpoint size");
+#endif
 
 /* pw_learned: HASH (no prealloc), PW_MAX_LEARNED; key: addresses an endpoint
  * learned from its own DNS answers. When full, the agent drops the answer and

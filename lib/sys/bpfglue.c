@@ -21,6 +21,7 @@
 
 #include "bpfglue.h"
 #include "log.h"
+#include "pins.h"
 #include "podwall.skel.h"
 #include "tc.h"
 
@@ -84,45 +85,6 @@ static int check_bpffs(const char *pin_dir)
 	if (mkdir(pin_dir, 0700) && errno != EEXIST) {
 		pw_err("cannot create pin directory %s: %s", pin_dir, strerror(errno));
 		return -errno;
-	}
-	return 0;
-}
-
-/* A map pinned by another podwall version cannot be reused: say which and what
- * to do, before libbpf fails the whole load. */
-static int check_pinned(struct bpf_object *obj, const char *pin_dir)
-{
-	struct bpf_map *map;
-
-	bpf_object__for_each_map(map, obj)
-	{
-		struct bpf_map_info info = {};
-		uint32_t len = sizeof(info);
-		char path[512];
-		int fd;
-
-		snprintf(path, sizeof(path), "%s/%s", pin_dir, bpf_map__name(map));
-		fd = bpf_obj_get(path);
-		if (fd < 0)
-			continue; /* not pinned yet: created at load */
-		if (bpf_obj_get_info_by_fd(fd, &info, &len) ||
-		    info.type != (uint32_t)bpf_map__type(map) ||
-		    info.key_size != bpf_map__key_size(map) ||
-		    info.value_size != bpf_map__value_size(map) ||
-		    (bpf_map__max_entries(map) && /* 0: sized at load (one per CPU) */
-		     info.max_entries != bpf_map__max_entries(map)) ||
-		    info.map_flags != bpf_map__map_flags(map)) {
-			pw_err("%s was pinned by another podwall version (type %u, key %u B, value "
-			       "%u B, %u entries; this one needs type %u, key %u B, value %u B, %u "
-			       "entries). Stop the agent, remove %s (enforcement stops until the "
-			       "agent is back) and start it again",
-			       path, info.type, info.key_size, info.value_size, info.max_entries,
-			       bpf_map__type(map), bpf_map__key_size(map), bpf_map__value_size(map),
-			       bpf_map__max_entries(map), pin_dir);
-			close(fd);
-			return -EEXIST;
-		}
-		close(fd);
 	}
 	return 0;
 }
@@ -244,11 +206,20 @@ int pw_bpf_open(struct pw_bpf *b, const char *pin_dir)
 		pw_err("cannot open the BPF object: %s", strerror(-err));
 		return err;
 	}
-	err = check_pinned(skel->obj, pin_dir);
+	err = pw_pins_plan(skel->obj, pin_dir, &b->pins);
 	if (err) {
 		podwall_bpf__destroy(skel);
 		return err;
 	}
+	if (b->pins.upgrade)
+		pw_info("map layout %s: upgrading from the maps pinned in %s: new %s (in %s until "
+			"every veth runs this agent's programs), %d other layout director%s, %d "
+			"pin(s) no map has; the programs attached keep enforcing meanwhile",
+			b->pins.layout, pin_dir, b->pins.staged ? b->pins.staged_names : "none",
+			b->pins.staging, b->pins.old_dirs, b->pins.old_dirs == 1 ? "y" : "ies",
+			b->pins.old_maps);
+	else
+		pw_info("map layout %s: the maps pinned in %s are reused", b->pins.layout, pin_dir);
 	err = podwall_bpf__load(skel);
 	if (err) {
 		pw_err("cannot load the BPF programs: %s (run with -v for the verifier log)",
@@ -863,6 +834,7 @@ static void tc_detach_one(int ifindex, int hook)
 
 int pw_bpf_attach(struct pw_bpf *b, int ifindex, char *err, size_t errlen)
 {
+	uint64_t t0 = pw_now_ns();
 	int ret = 0;
 
 	err[0] = '\0';
@@ -884,6 +856,7 @@ int pw_bpf_attach(struct pw_bpf *b, int ifindex, char *err, size_t errlen)
 		if (!ret)
 			ret = pw_bpf_verify(b, ifindex, false, err, errlen);
 	}
+	b->attach_ns = pw_now_ns() - t0;
 	return ret;
 }
 
@@ -1091,6 +1064,101 @@ int pw_bpf_leftovers(void)
 	}
 	if_freenameindex(ifs);
 	return n;
+}
+
+/* ---------------------------------------------------------------- upgrade */
+
+static bool prog_is_ours(const struct pw_bpf *b, __u32 id)
+{
+	if (id == b->egress_prog_id || id == b->ingress_prog_id)
+		return true;
+	return b->clone && (id == prog_id(bpf_program__fd(b->clone->progs.pod_egress)) ||
+			    id == prog_id(bpf_program__fd(b->clone->progs.pod_ingress)));
+}
+
+/* A podwall program that is not this agent's, on a hook of ifindex: one of the
+ * maps being replaced. On a veth of a known endpoint it must be swapped first
+ * (counted in *blocked, described in why); elsewhere it is detached (*gone). */
+static void old_progs(struct pw_bpf *b, int ifindex, bool known, int *blocked, int *gone, char *why,
+		      size_t len)
+{
+	char name[IF_NAMESIZE] = "?";
+
+	if_indextoname((unsigned int)ifindex, name);
+	for (int hook = 0; hook < 2; hook++) {
+		__u32 ids[PW_TCX_MAX], links[PW_TCX_MAX], cnt = PW_TCX_MAX;
+		struct pw_tc_list l;
+
+		if (!pw_tc_filters(ifindex, tc_parent[hook], &l)) {
+			for (size_t k = 0; k < l.n; k++) {
+				if (!tc_is_ours(&l.f[k]) || prog_is_ours(b, l.f[k].bpf_id))
+					continue;
+				if (known && !(*blocked)++)
+					snprintf(why, len, "%s: tc %s filter runs program id %u",
+						 name, hook_name[hook], l.f[k].bpf_id);
+				else if (!known &&
+					 !pw_tc_filter_del(ifindex, tc_parent[hook], &l.f[k]))
+					(*gone)++;
+			}
+			pw_tc_list_free(&l);
+		}
+		if (!b->tcx_kernel || tcx_query(ifindex, hook, ids, links, &cnt))
+			continue;
+		for (__u32 k = 0; k < cnt; k++) {
+			char path[512];
+			int fd;
+
+			if (!is_podwall_prog(ids[k]) || prog_is_ours(b, ids[k]))
+				continue;
+			if (known) {
+				if (!(*blocked)++)
+					snprintf(why, len, "%s: tcx %s runs program id %u", name,
+						 hook_name[hook], ids[k]);
+				continue;
+			}
+			fd = links[k] ? bpf_link_get_fd_by_id(links[k])
+				      : bpf_prog_get_fd_by_id(ids[k]);
+			if (fd < 0)
+				continue;
+			if (links[k] ? !bpf_link_detach(fd)
+				     : !bpf_prog_detach2(fd, ifindex, tcx_type[hook]))
+				(*gone)++;
+			close(fd);
+			link_path(b, ifindex, hook, path, sizeof(path));
+			unlink(path);
+		}
+	}
+}
+
+int pw_bpf_upgrade_finish(struct pw_bpf *b, bool (*known)(int ifindex, void *ctx), void *ctx,
+			  char *why, size_t len)
+{
+	struct if_nameindex *ifs, *i;
+	int blocked = 0, gone = 0;
+
+	why[0] = '\0';
+	if (!b->pins.upgrade)
+		return 0;
+	ifs = if_nameindex();
+	if (!ifs)
+		return -errno;
+	for (i = ifs; i->if_index; i++)
+		old_progs(b, (int)i->if_index, known((int)i->if_index, ctx), &blocked, &gone, why,
+			  len);
+	if_freenameindex(ifs);
+	if (gone)
+		pw_warn("upgrade: %d program(s) of the old maps detached from interfaces no "
+			"endpoint "
+			"of this agent is on (unmanaged, like an endpoint without state)",
+			gone);
+	if (blocked) {
+		size_t n = strlen(why);
+
+		snprintf(why + n, len - n, " (%d hook(s) of endpoints still on the old maps)",
+			 blocked);
+		return -EBUSY;
+	}
+	return pw_pins_commit(b->skel->obj, b->pin_dir, &b->pins);
 }
 
 int pw_bpf_counters(struct pw_bpf *b, uint64_t out[PW_C_MAX])

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "mapops.h"
+#include "pins.h"
 #include "podwall/maps.h"
 
 struct podwall_bpf;
@@ -31,8 +32,10 @@ struct pw_bpf {
 	struct pw_maps maps; /* the typed map interface over these fds (mapops.h) */
 	int egress_prog_fd, ingress_prog_fd;
 	uint32_t egress_prog_id, ingress_prog_id;
-	int hook;	 /* enum pw_hook_mode: PW_HOOK_TCX or PW_HOOK_LEGACY */
-	bool tcx_kernel; /* the kernel has tcx (6.6+) */
+	int hook;	     /* enum pw_hook_mode: PW_HOOK_TCX or PW_HOOK_LEGACY */
+	bool tcx_kernel;     /* the kernel has tcx (6.6+) */
+	struct pw_pins pins; /* where the maps are pinned; an upgrade in progress */
+	uint64_t attach_ns;  /* how long the last pw_bpf_attach() took */
 };
 
 enum pw_hook_mode { PW_HOOK_AUTO, PW_HOOK_TCX, PW_HOOK_LEGACY };
@@ -66,6 +69,14 @@ int pw_bpf_detach(struct pw_bpf *b, int ifindex);
 int pw_bpf_verify(struct pw_bpf *b, int ifindex, bool repair, char *what, size_t len);
 /* true if podwall's programs run first on both hooks of ifindex. */
 int pw_bpf_attached(struct pw_bpf *b, int ifindex);
+
+/* An upgrade from maps of another layout (pins.h): once no hook of a known
+ * endpoint (known(ifindex)) runs a podwall program other than this agent's,
+ * detach such programs from the other interfaces and replace the old pins by
+ * the new maps. Returns the pins removed or replaced (0: no upgrade pending),
+ * -EBUSY with why naming a hook still on the old maps, or -errno. */
+int pw_bpf_upgrade_finish(struct pw_bpf *b, bool (*known)(int ifindex, void *ctx), void *ctx,
+			  char *why, size_t len);
 
 /* Uninstall: detach podwall's programs (tc filters by handle and name, tcx
  * links or programs by name) from every interface of this network namespace,

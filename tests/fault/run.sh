@@ -138,6 +138,8 @@ agent_restart_under_load() {
 		restart_agent || fail "agent restart $i"
 	done
 	wait_until 40 grep -q '^done' "$log" || fail "the connect loop did not finish"
+	wait_until 20 grep -q '^done' "$log.udp" || fail "the UDP loop did not finish"
+	e2e_log "$hook: $(cut -d' ' -f2 "$log.udp") denied UDP datagrams sent during the switch"
 	local ok bad passed
 	ok=$(grep -c '^allowed ok' "$log" || true)
 	bad=$(grep -c '^allowed FAIL' "$log" || true)
@@ -151,40 +153,196 @@ agent_restart_under_load() {
 	assert_ok connect k "$SRV_A" 443
 }
 
-# A pin directory holding maps of an older podwall with another layout.
+# agent_once PIN_DIR: an agent of its own (no endpoint) on PIN_DIR, stopped
+# once ready (or when it exits); its log on stdout.
+agent_once() {
+	local log=$TMP/once.log pid
+	: >"$log"
+	nsenter --net="/run/netns/$NODE" "$PODWALL" agent --policy-dir "$TMP/policies" \
+		--pin-dir "$1" --socket "$TMP/stale.sock" --state-dir "$TMP/stale-state" \
+		--resolver "$DNS4" --metrics-addr '' --probe-addr '' >>"$log" 2>&1 </dev/null &
+	pid=$!
+	wait_until 30 bash -c 'grep -q "agent ready" "$1" || ! kill -0 "$2" 2>/dev/null' _ "$log" "$pid"
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	cat "$log"
+}
+
+# What must still be refused in a pin directory (each a pin this podwall would
+# reuse or, at the end of an upgrade, remove): a map in the staging directory
+# of this agent's own layout (PIN/maps-<id>) with another type, or with the
+# right sizes but not made from this object (no BTF), or a name the layout
+# has not; a pin named like a podwall map that no podwall layout made (a map
+# named otherwise, as libbpf pins each map under its own name). The agent
+# refuses, naming it and saying what to do, and changes nothing: the foreign
+# map and the old layout's maps beside it keep their ids and contents.
+# Maps of another layout (older podwall) are not refused: they are taken over
+# (upgrade_layout_under_traffic), and here an agent with no endpoint finishes
+# such a take-over at once.
 stale_pins_refused() {
-	local dir=$PIN/stale kind out rc id_before id_after
-	for kind in flows-type learned-size config-value; do
+	local dir=$PIN/stale kind out rc id_before id_after layout m key old0 old1
+	# the layout id of this build, from a start on an empty pin directory
+	rm -rf "$dir"
+	out=$(agent_once "$dir")
+	layout=$(grep -o 'map layout maps-[0-9a-f]*' <<<"$out" | head -1 | awk '{print $3}')
+	[ -n "$layout" ] || fail "no map layout id in the agent's log: $(tail -3 <<<"$out")"
+	for kind in current-type current-nobtf current-unknown foreign-name; do
 		rm -rf "$dir"
-		mkdir -p "$dir"
+		mkdir -p "$dir/$layout"
+		# an old layout's map beside it, which must survive the refusal
+		bpftool map create "$dir/pw_ports" type hash key 4 value 8 entries 16 name pw_ports
+		bpftool map update pinned "$dir/pw_ports" key hex 01 00 00 00 value hex 11 22 33 44 55 66 77 88
+		key=(01 02 03 04)
 		case "$kind" in
-		flows-type) bpftool map create "$dir/pw_flows" type hash key 8 value 8 entries 16 name pw_flows ;;
-		learned-size) bpftool map create "$dir/pw_learned" type hash key 24 value 16 entries 1024 name pw_learned flags 1 ;;
-		config-value) bpftool map create "$dir/pw_config" type array key 4 value 16 entries 1 name pw_config ;;
+		current-type) m=$layout/pw_flows key=(01 02 03 04 05 06 07 08)
+			bpftool map create "$dir/$m" type hash key 8 value 8 entries 16 name pw_flows ;;
+		current-nobtf) m=$layout/pw_config key=(00 00 00 00)
+			bpftool map create "$dir/$m" type array key 4 value 48 entries 1 name pw_config ;;
+		current-unknown) m=$layout/pw_bogus
+			bpftool map create "$dir/$m" type hash key 4 value 4 entries 16 name pw_bogus ;;
+		foreign-name) m=pw_learned key=($(printf '01 %.0s' $(seq 24)))
+			bpftool map create "$dir/$m" type hash key 24 value 16 entries 1024 name intruder flags 1 ;;
 		esac
-		local m
-		m=$(ls "$dir")
-		[ "$kind" = flows-type ] && bpftool map update pinned "$dir/$m" key hex 01 02 03 04 05 06 07 08 value hex 11 22 33 44 55 66 77 88
+		bpftool map update pinned "$dir/$m" key hex "${key[@]}" \
+			value hex $(printf '22 %.0s' $(seq "$(bpftool -j map show pinned "$dir/$m" | jq .bytes_value)"))
 		id_before=$(bpftool -j map show pinned "$dir/$m" | jq -c '{id, type, bytes_key, bytes_value, max_entries}')
+		old0=$(bpftool -j map show pinned "$dir/pw_ports" | jq -c '{id, bytes_value}')
 		out=$(timeout 30 nsenter --net="/run/netns/$NODE" "$PODWALL" agent --policy-dir "$TMP/policies" \
 			--pin-dir "$dir" --socket "$TMP/stale.sock" --state-dir "$TMP/stale-state" \
-			--resolver "$DNS4" --metrics-addr '' 2>&1 </dev/null) && rc=0 || rc=$?
-		e2e_log "$kind: agent exited $rc: $(echo "$out" | grep -v debug | tail -3)"
-		[ "$rc" != 0 ] && [ "$rc" != 124 ] || fail "$kind: agent started on a stale pin ($rc)"
-		echo "$out" | grep -q "$dir" || fail "$kind: the error does not name $dir"
-		echo "$out" | grep -qiE "remove|delete|older|layout" || fail "$kind: the error does not say what to do"
-		echo "$out" | grep -q "$m" || e2e_log "NOTE $kind: the message does not name the map $m"
+			--resolver "$DNS4" --metrics-addr '' --probe-addr '' 2>&1 </dev/null) && rc=0 || rc=$?
+		e2e_log "$kind: agent exited $rc: $(echo "$out" | grep -v debug | tail -2)"
+		[ "$rc" != 0 ] && [ "$rc" != 124 ] || fail "$kind: agent started on a foreign pin ($rc)"
+		echo "$out" | grep -q "$dir/$m" || fail "$kind: the error does not name $dir/$m"
+		echo "$out" | grep -qiE "move it out" || fail "$kind: the error does not say what to do"
 		id_after=$(bpftool -j map show pinned "$dir/$m" | jq -c '{id, type, bytes_key, bytes_value, max_entries}')
-		[ "$id_before" = "$id_after" ] || fail "$kind: the stale map changed: $id_before -> $id_after"
-		if [ "$kind" = flows-type ]; then
-			bpftool map lookup pinned "$dir/$m" key hex 01 02 03 04 05 06 07 08 | grep -qi '11 22 33 44' ||
-				fail "the stale map's contents changed"
-		fi
+		[ "$id_before" = "$id_after" ] || fail "$kind: the foreign map changed: $id_before -> $id_after"
+		bpftool map dump pinned "$dir/$m" | grep -q '22 22' || fail "$kind: the foreign map's contents changed"
+		old1=$(bpftool -j map show pinned "$dir/pw_ports" | jq -c '{id, bytes_value}')
+		[ "$old0" = "$old1" ] || fail "$kind: the old layout's pw_ports changed: $old0 -> $old1"
+		bpftool map lookup pinned "$dir/pw_ports" key hex 01 00 00 00 | grep -qi '11 22 33 44' ||
+			fail "$kind: the old layout's pw_ports lost its entry"
+		[ "$(ls "$dir" | grep -c '^pw_')" = "$([ "$kind" = foreign-name ] && echo 2 || echo 1)" ] ||
+			fail "$kind: pins were added or removed: $(ls "$dir")"
 		grep -E 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' <<<"$out" && fail "$kind: sanitizer report"
 	done
+	# maps of another layout alone: taken over, the old pin replaced
 	rm -rf "$dir"
+	mkdir -p "$dir"
+	bpftool map create "$dir/pw_flows" type hash key 8 value 8 entries 16 name pw_flows
+	id_before=$(bpftool -j map show pinned "$dir/pw_flows" | jq .id)
+	out=$(agent_once "$dir")
+	e2e_log "old layout: $(grep -E 'upgrad' <<<"$out" | tail -2)"
+	grep -q "upgrade to map layout $layout done" <<<"$out" || fail "the old layout was not taken over: $(tail -3 <<<"$out")"
+	[ "$(bpftool -j map show pinned "$dir/pw_flows" | jq -r '.type')" = lru_hash ] || fail "pw_flows not replaced"
+	[ "$(bpftool -j map show pinned "$dir/pw_flows" | jq .id)" != "$id_before" ] || fail "pw_flows not replaced"
+	! ls -d "$dir"/maps-* 2>/dev/null || fail "a staging directory is left: $(ls "$dir")"
+	rm -rf "$dir" "$TMP/stale-state"
 	# the running agent did not notice
 	assert_ok agent_status
+	assert_ok connect k "$SRV_A" 443
+	assert_fails connect k "$SRV_B" 443 1
+}
+
+# An upgrade to another map layout under traffic, on each hook path. The old
+# agent is this tree built with -DPW_TEST_OLD_LAYOUT (pw_endpoint 8 bytes
+# longer, pw_flows half the entries): it enforces k, stops (its programs keep
+# enforcing from its pins), and the current agent takes over. Meanwhile a long
+# TCP stream to an allowed address runs, and a bounded loop connects to the
+# allowed addresses and to a denied one. Nothing allowed may fail or stall,
+# the capture must never see the denied address, and afterwards only the
+# current layout is pinned, the old maps are freed, and `podwall cleanup`
+# leaves no podwall program or pin behind.
+log_since() { tail -n +"$(($1 + 1))" "$TMP/agent.log" | grep "$2"; } # LINES PATTERN
+
+upgrade_one() { # HOOK
+	local hook=$1 old=$BUILD/oldlayout/podwall log=$TMP/upgrade-$1.loop ids p line mark
+	[ -x "$old" ] || fail "no $old (make BUILD=${BUILD#"$REPO"/} tests-bin builds it)"
+	agent_stop || fail "agent did not stop"
+	mark=$(wc -l <"$TMP/agent.log")
+	PODWALL=$old agent_start "${AGENT_ARGS[@]}" --hook "$hook" || fail "old-layout agent ($hook)"
+	wait_until 20 log_since "$mark" "upgrade to map layout .* done" ||
+		fail "the old-layout agent did not take over: $(log_since "$mark" . | grep -i 'upgrad\|error' | tail -2)"
+	[ "$(bpftool -j map show pinned "$PIN/pw_endpoints" | jq .bytes_value)" = 64 ] ||
+		fail "the old-layout agent's pw_endpoints is not the old layout"
+	assert_fails connect k "$SRV_B" 443 1
+	assert_ok connect k "$SRV_A" 443
+	[ "$(qry k "$XDNS4" long.example.test)" = "$SRV_C" ] || fail "long.example.test (old agent)"
+	ids="$(bpftool -j map show pinned "$PIN/pw_endpoints" | jq .id) $(bpftool -j map show pinned "$PIN/pw_flows" | jq .id)"
+	cap_mark
+	stream_start upg-$hook k "$SRV_A" 9000 14
+	bg_start upgloop ip netns exec "$(pod_ns k)" bash -c '
+		end=$((SECONDS + 10))
+		for ((i = 0; i < 300 && SECONDS < end; i++)); do
+			for t in "$2 443" "$3 443"; do
+				timeout 5 "$1" "$5" connect $t --timeout 1 >/dev/null 2>&1 && echo "allowed ok $t" || echo "allowed FAIL $t"
+			done
+			timeout 5 "$1" "$5" connect "$4" 443 --timeout 0.3 >/dev/null 2>&1 && echo "denied PASSED" || echo "denied ok"
+			sleep 0.05
+		done; echo done' upgloop "$PY" "$SRV_A" "$SRV_C" "$SRV_B" "$NETSRV" >"$log"
+	# and a denied UDP datagram every 10 ms, each one a frame the capture would see
+	bg_start upgudp ip netns exec "$(pod_ns k)" bash -c '
+		end=$((SECONDS + 10)); n=0
+		for ((i = 0; i < 1000 && SECONDS < end; i++)); do
+			echo x 2>/dev/null >"/dev/udp/$1/9999" && n=$((n + 1)); sleep 0.01
+		done; echo "done $n"' upgudp "$SRV_B" >"$log.udp"
+	sleep 1.5
+	agent_stop || fail "old agent did not stop"
+	sleep 1 # the old programs enforce alone, from the old pins
+	mark=$(wc -l <"$TMP/agent.log")
+	agent_start "${AGENT_ARGS[@]}" --hook "$hook" || fail "current agent did not take over ($hook)"
+	wait_until 20 log_since "$mark" "upgrade to map layout .* done" ||
+		fail "the upgrade did not finish: $(log_since "$mark" . | grep -i 'upgrad\|error' | tail -2)"
+	line=$(log_since "$mark" "upgrade: .* veth(s) switched" | tail -1)
+	[ -n "$line" ] || fail "no takeover time logged"
+	e2e_log "$hook: ${line#*info  }"
+	e2e_log "$hook: $(log_since "$mark" "upgrade to map layout .* done" | tail -1 | sed 's/.*info  //')"
+	wait_until 40 grep -q '^done' "$log" || fail "the connect loop did not finish"
+	wait_until 20 grep -q '^done' "$log.udp" || fail "the UDP loop did not finish"
+	e2e_log "$hook: $(cut -d' ' -f2 "$log.udp") denied UDP datagrams sent during the switch"
+	local ok bad passed
+	ok=$(grep -c '^allowed ok' "$log" || true)
+	bad=$(grep -c '^allowed FAIL' "$log" || true)
+	passed=$(grep -c '^denied PASSED' "$log" || true)
+	e2e_log "$hook: allowed connects ok $ok, failed $bad; denied that passed $passed (of $(grep -c '^denied' "$log"))"
+	[ "$bad" = 0 ] || fail "$bad allowed connections failed during the upgrade ($hook)"
+	[ "$passed" = 0 ] || fail "BYPASS: $passed denied connections passed during the upgrade ($hook)"
+	# the capture has caught up (a later allowed frame is in it), and saw no denied one
+	assert_ok connect k "$SRV_A" 443
+	cap_seen "$(pod_ip4 k)" "$SRV_A" 443 || fail "the capture missed an allowed frame"
+	cap_saw "$(pod_ip4 k)" "$SRV_B" && fail "BYPASS: a packet from k reached $SRV_B during the upgrade ($hook)"
+	wait_until 20 grep -q '^done' "$TMP/upg-$hook.stream"
+	stream_check "upg-$hook" 1.0
+	# only the current layout is pinned; the old maps are gone from the kernel
+	! ls -d "$PIN"/maps-* 2>/dev/null || fail "a staging directory is left: $(ls "$PIN")"
+	[ "$(bpftool -j map show pinned "$PIN/pw_endpoints" | jq .bytes_value)" = 56 ] || fail "pw_endpoints not replaced"
+	[ "$(bpftool -j map show pinned "$PIN/pw_flows" | jq .max_entries)" = 131072 ] || fail "pw_flows not replaced"
+	for p in $ids; do
+		wait_until 10 bash -c '! bpftool map show id "$1" >/dev/null 2>&1' _ "$p" ||
+			fail "old map id $p still exists: $(bpftool map show id "$p")"
+	done
+	[ "$(agent_cli status -o json | jq -r '.degraded | length')" = 0 ] ||
+		fail "degraded after the upgrade: $(agent_cli status -o json | jq -c .degraded)"
+	assert_ok connect k "$SRV_A" 443
+	assert_fails connect k "$SRV_B" 443 1
+	[ "$(qry k "$XDNS4" long.example.test)" = "$SRV_C" ] || fail "long.example.test after the upgrade"
+	assert_ok connect k "$SRV_C" 443
+}
+
+upgrade_layout_under_traffic() {
+	upgrade_one tcx
+	upgrade_one legacy
+	# uninstall: nothing of podwall left on the node
+	agent_stop || fail "agent did not stop"
+	local out v
+	out=$(in_node "$PODWALL" cleanup --pin-dir "$PIN" 2>&1) || fail "cleanup failed: $out"
+	e2e_log "$out"
+	[ ! -e "$PIN" ] || fail "$PIN still exists: $(ls -R "$PIN")"
+	for v in $(in_node ip -o link show type veth | awk -F': ' '{print $2}' | cut -d@ -f1); do
+		out=$(in_node tc filter show dev "$v" ingress; in_node tc filter show dev "$v" egress
+			in_node bpftool net show dev "$v")
+		! grep -q "pod_" <<<"$out" || fail "podwall program left on $v: $out"
+	done
+	restart_agent || fail "agent did not start again after cleanup"
 	assert_ok connect k "$SRV_A" 443
 	assert_fails connect k "$SRV_B" 443 1
 }
@@ -820,7 +978,7 @@ cni_add_races_policy_change() {
 CASES="agent_kill9_under_load agent_restart_under_load stale_pins_refused malformed_policy_file
 empty_policy_file policy_without_namespace second_agent_refused
 malformed_cni_request cni_add_races_policy_change pending_map_full perf_ring_overflow
-learned_map_full flows_map_full flows_fair_share sanitizers_clean"
+learned_map_full flows_map_full flows_fair_share upgrade_layout_under_traffic sanitizers_clean"
 
 # ============================================================ main
 

@@ -1329,6 +1329,12 @@ static json_t *cmd_status(struct pw_agent *a)
 		if (!a->ready)
 			json_array_append_new(deg, json_string("not enforcing yet (first policy "
 							       "load or API sync pending)"));
+		if (a->ready && a->bpf.pins.upgrade)
+			json_array_append_new(deg, json_pack("s++", "upgrade to map layout ",
+							     a->bpf.pins.layout,
+							     " pending: the old pins are kept"));
+		json_object_set_new(st, "map_layout", json_string(a->bpf.pins.layout));
+		json_object_set_new(st, "upgrade_pending", json_boolean(a->bpf.pins.upgrade));
 		json_object_set_new(st, "commit", json_string(PW_COMMIT));
 		json_object_set_new(st, "bpf_object",
 				    json_string(pw_bpf_object_id(obj, sizeof(obj))));

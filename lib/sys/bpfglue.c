@@ -1076,8 +1076,9 @@ static bool prog_is_ours(const struct pw_bpf *b, __u32 id)
 			    id == prog_id(bpf_program__fd(b->clone->progs.pod_ingress)));
 }
 
-/* A podwall program that is not this agent's, on a hook of ifindex: one of the
- * maps being replaced. On a veth of a known endpoint it must be swapped first
+/* A program of the maps being replaced (a podwall program, not this agent's,
+ * using one of the old maps; another podwall's on other pins is left alone),
+ * on a hook of ifindex. On a veth of a known endpoint it must be swapped first
  * (counted in *blocked, described in why); elsewhere it is detached (*gone). */
 static void old_progs(struct pw_bpf *b, int ifindex, bool known, int *blocked, int *gone, char *why,
 		      size_t len)
@@ -1091,7 +1092,8 @@ static void old_progs(struct pw_bpf *b, int ifindex, bool known, int *blocked, i
 
 		if (!pw_tc_filters(ifindex, tc_parent[hook], &l)) {
 			for (size_t k = 0; k < l.n; k++) {
-				if (!tc_is_ours(&l.f[k]) || prog_is_ours(b, l.f[k].bpf_id))
+				if (!tc_is_ours(&l.f[k]) || prog_is_ours(b, l.f[k].bpf_id) ||
+				    !pw_pins_prog_is_old(&b->pins, l.f[k].bpf_id))
 					continue;
 				if (known && !(*blocked)++)
 					snprintf(why, len, "%s: tc %s filter runs program id %u",
@@ -1108,7 +1110,8 @@ static void old_progs(struct pw_bpf *b, int ifindex, bool known, int *blocked, i
 			char path[512];
 			int fd;
 
-			if (!is_podwall_prog(ids[k]) || prog_is_ours(b, ids[k]))
+			if (!is_podwall_prog(ids[k]) || prog_is_ours(b, ids[k]) ||
+			    !pw_pins_prog_is_old(&b->pins, ids[k]))
 				continue;
 			if (known) {
 				if (!(*blocked)++)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,8 +228,41 @@ static bool pw_pin_name(const char *name)
 	return !strncmp(name, "pw_", 3);
 }
 
+static void note_old(struct pw_pins *p, const char *path)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd = bpf_obj_get(path);
+
+	if (fd < 0)
+		return;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
+	    p->n_old_ids < (int)(sizeof(p->old_ids) / sizeof(p->old_ids[0])))
+		p->old_ids[p->n_old_ids++] = info.id;
+	close(fd);
+}
+
+bool pw_pins_prog_is_old(const struct pw_pins *p, uint32_t prog_id)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info), ids[64];
+	int fd = bpf_prog_get_fd_by_id(prog_id);
+	bool old = false;
+
+	if (fd < 0)
+		return false;
+	info.nr_map_ids = sizeof(ids) / sizeof(ids[0]);
+	info.map_ids = (__u64)(uintptr_t)ids;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+		for (__u32 i = 0; i < info.nr_map_ids && i < sizeof(ids) / sizeof(ids[0]); i++)
+			for (int j = 0; j < p->n_old_ids; j++)
+				old |= ids[i] == p->old_ids[j];
+	close(fd);
+	return old;
+}
+
 /* Every pin in an old layout's directory must be a map podwall made. */
-static int check_old_dir(const char *dir)
+static int check_old_dir(struct pw_pins *p, const char *dir)
 {
 	struct dirent *de;
 	DIR *d = opendir(dir);
@@ -250,6 +284,7 @@ static int check_old_dir(const char *dir)
 			       path, why, dir);
 			ret = -EEXIST;
 		}
+		note_old(p, path);
 	}
 	closedir(d);
 	return ret;
@@ -280,7 +315,7 @@ int pw_pins_plan(struct bpf_object *obj, const char *pin_dir, struct pw_pins *p)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, de->d_name);
 		if (!strncmp(de->d_name, "maps-", 5)) {
-			ret = check_old_dir(path);
+			ret = check_old_dir(p, path);
 			p->old_dirs++;
 		} else if (pw_pin_name(de->d_name)) {
 			if (pin_shape(path, de->d_name, &s, why, sizeof(why))) {
@@ -291,6 +326,7 @@ int pw_pins_plan(struct bpf_object *obj, const char *pin_dir, struct pw_pins *p)
 				ret = -EEXIST;
 			} else if (plan_index(obj, de->d_name) < 0) {
 				p->old_maps++; /* a map this version no longer has */
+				note_old(p, path);
 			}
 		}
 	}
@@ -390,6 +426,9 @@ int pw_pins_plan(struct bpf_object *obj, const char *pin_dir, struct pw_pins *p)
 			continue;
 		staged = plan[n] == PIN_STAGED_NEW || plan[n] == PIN_STAGED_REUSE;
 		if (staged) {
+			/* the flat pin of that name, if any, is the old map */
+			snprintf(path, sizeof(path), "%s/%s", pin_dir, bpf_map__name(m));
+			note_old(p, path);
 			size_t l = strlen(p->staged_names);
 
 			snprintf(p->staged_names + l, sizeof(p->staged_names) - l, "%s%s",
@@ -431,12 +470,28 @@ static int unpin_dir(const char *dir)
 	return n;
 }
 
+/* Test knob (the fault tier's upgrade_crash_resumes): die as a crash would,
+ * after this many renames of the commit (0: before the first). */
+static void crash_point(int renamed)
+{
+	const char *at = getenv("PODWALL_TEST_UPGRADE_CRASH");
+
+	if (at && *at && atoi(at) == renamed) {
+		pw_warn("PODWALL_TEST_UPGRADE_CRASH=%s: killing the agent half-way through the "
+			"upgrade",
+			at);
+		raise(SIGKILL);
+	}
+}
+
 int pw_pins_commit(struct bpf_object *obj, const char *pin_dir, struct pw_pins *p)
 {
 	const struct bpf_map *m;
 	struct dirent *de;
 	DIR *d;
 	int n = 0;
+
+	crash_point(0);
 
 	/* Referents first: a staged referent then means no dependent moved yet. */
 	for (int pass = 0; pass < 2 && p->staged; pass++) {
@@ -455,7 +510,7 @@ int pw_pins_commit(struct bpf_object *obj, const char *pin_dir, struct pw_pins *
 				       to, strerror(errno));
 				return -errno;
 			}
-			n++;
+			crash_point(++n);
 		}
 	}
 	if (rmdir(p->staging) && errno != ENOENT) {

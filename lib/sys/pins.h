@@ -32,6 +32,10 @@ struct pw_pins {
 	/* Something to remove once the programs are this agent's everywhere. */
 	bool upgrade;
 	char staged_names[512]; /* "pw_endpoints pw_flows" (for the log) */
+	/* The kernel ids of the maps going away: a program using one of them
+	 * is a program of the old maps (and no other podwall's). */
+	uint32_t old_ids[128];
+	int n_old_ids;
 };
 
 /* The layout id of obj's pinned maps, "maps-<8 hex digits>" in buf. */
@@ -43,6 +47,9 @@ const char *pw_pins_layout(struct bpf_object *obj, char *buf, size_t len);
  * under pin_dir is not a map podwall made, or the staging directory holds a
  * map this layout did not make. */
 int pw_pins_plan(struct bpf_object *obj, const char *pin_dir, struct pw_pins *p);
+
+/* Does program prog_id use one of the maps going away? */
+bool pw_pins_prog_is_old(const struct pw_pins *p, uint32_t prog_id);
 
 /* After the take-over (no program of another layout runs): staged maps
  * replace the old pins (rename), the rest of other layouts is unpinned.

@@ -73,7 +73,7 @@ PW_MAPS(PW_MAP_NAME_FITS)
 #endif
 /* Flows one endpoint may hold in pw_flows unless the agent sets another share
  * (pw_ep_flows.quota): an eighth, so one pod's flood cannot evict the others'. */
-#define PW_FLOW_QUOTA (PW_MAX_FLOWS / 8)
+#define PW_FLOW_QUOTA	 (PW_MAX_FLOWS / 8)
 #define PW_MAX_DNS_PEND	 16384
 #define PW_MAX_RESOLVERS 64
 #define PW_EVENTS_BYTES	 (1 << 20)
@@ -93,15 +93,15 @@ PW_MAPS(PW_MAP_NAME_FITS)
 /* Protocol value meaning "every protocol, every port" (a rule with no ports). */
 #define PW_PROTO_ANY 0
 
-	/* Endpoint modes. */
-	enum pw_mode {
-		PW_MODE_ENFORCE = 0,
-		PW_MODE_AUDIT = 1,
-		/* No policy selects the pod: everything passes except a spoofed source
-		 * address, so no pod on the node can forge a resolver's answer (or any
-		 * other pod's traffic). */
-		PW_MODE_OPEN = 2,
-	};
+/* Endpoint modes. */
+enum pw_mode {
+	PW_MODE_ENFORCE = 0,
+	PW_MODE_AUDIT = 1,
+	/* No policy selects the pod: everything passes except a spoofed source
+	 * address, so no pod on the node can forge a resolver's answer (or any
+	 * other pod's traffic). */
+	PW_MODE_OPEN = 2,
+};
 
 /* Endpoint flags. */
 #define PW_EP_HAS_V4  (1u << 0)

@@ -193,6 +193,7 @@ static const struct {
 	{"pw_dns_pend", "pw_config"},  {"pw_dns_tcp", "pw_config"},  {"pw_names", "pw_config"},
 	{"pw_ep_dns", "pw_config"},    {"pw_ep_stats", "pw_config"}, {"pw_ep_rl", "pw_config"},
 	{"pw_ep_budget", "pw_config"}, {"pw_cidr4", "pw_config"},    {"pw_cidr6", "pw_config"},
+	{"pw_ep_flows", "pw_flows"},   {"pw_ep_flows", "pw_config"},
 };
 
 static bool is_referent(const char *name)

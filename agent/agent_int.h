@@ -198,7 +198,8 @@ void pw_events_emit_hook(struct pw_agent *a, const struct pw_ep *ep, bool repair
 void pw_events_emit_agent(struct pw_agent *a, const struct pw_ep *ep, uint8_t reason,
 			  uint8_t family, const union pw_ip *resolver, uint16_t pod_port,
 			  const char *qname, const char *why);
-/* An answer address the rebinding guard kept from being learned. */
+/* An answer address the rebinding guard kept from being learned (kind
+ * PW_G_MAX: a ClusterEgressPolicy deny range holds it). */
 void pw_events_emit_private(struct pw_agent *a, const struct pw_ep *ep, const char *qname,
 			    uint8_t family, const union pw_ip *addr, uint8_t kind);
 /* A DNS lookup record (--events-dns): the name, the answer's addresses and

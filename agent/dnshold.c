@@ -99,6 +99,13 @@ static uint8_t learn(struct pw_agent *a, struct pw_ep *ep, const struct pw_dns_a
 		struct pw_range_set priv;
 		int err;
 
+		if (pw_compiled_denies(&ep->compiled, d->family, &d->addr)) {
+			/* A ClusterEgressPolicy denies it: nothing opts in to that. */
+			a->st.dns_private++;
+			pw_events_emit_private(a, ep, ans->qname, d->family, &d->addr, PW_G_MAX);
+			pw_ep_note_seen(ep, ans->qname, d->family, &d->addr, now);
+			continue;
+		}
 		if (kind != PW_G_EXEMPT &&
 		    pw_compiled_fqdn_ports_private(&ep->compiled, ans->qname, &priv) <= 0) {
 			/* The rebinding guard: an in-cluster address, no rule opted in. */

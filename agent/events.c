@@ -270,10 +270,15 @@ void pw_events_emit_private(struct pw_agent *a, const struct pw_ep *ep, const ch
 	ec.policies = (const char *const *)ep->compiled.policies;
 	ec.n_policies = ep->compiled.n_policies;
 	ec.hostname = qname;
-	snprintf(detail, sizeof(detail),
-		 "answer address in %s: not learned (rebinding guard; the rule needs "
-		 "allowPrivate), answer released",
-		 pw_guard_kind_name(kind));
+	if (kind == PW_G_MAX) /* the learner's "a cluster deny holds it" */
+		snprintf(detail, sizeof(detail),
+			 "answer address in a ClusterEgressPolicy deny range: not learned "
+			 "(no rule re-opens a deny), answer released");
+	else
+		snprintf(detail, sizeof(detail),
+			 "answer address in %s: not learned (rebinding guard; the rule needs "
+			 "allowPrivate), answer released",
+			 pw_guard_kind_name(kind));
 	ec.detail = detail;
 	ec.wall_ns = wall_from_mono(e.ts_ns);
 	ev = pw_event_to_json(&e, &ec);

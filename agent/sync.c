@@ -325,6 +325,8 @@ static int learned_value(struct pw_agent *a, struct pw_ep *ep, const struct pw_c
 	uint64_t expires = 0;
 	bool any = false;
 
+	if (pw_compiled_denies(c, family, ip))
+		return -ENOENT; /* a cluster deny: no hostname rule re-opens it */
 	for (size_t i = 0; i < ep->n_names; i++) {
 		struct pw_learned_name *n = &ep->names[i];
 		struct pw_range_set np;

@@ -246,14 +246,126 @@ static int cidr_ports(struct pw_cidr_entry *e, const struct rule_ref *refs, size
 	return 0;
 }
 
+/* Is the prefix inside one of the deny cidrs and outside that cidr's excepts? */
+static bool prefix_denied(uint8_t family, const union pw_ip *addr, uint8_t prefix,
+			  const struct pw_cidr_rule *const *deny, size_t n_deny)
+{
+	for (size_t i = 0; i < n_deny; i++) {
+		bool excepted = false;
+
+		if (!cidr_contains(&deny[i]->cidr, family, addr, prefix))
+			continue;
+		for (size_t k = 0; k < deny[i]->n_except && !excepted; k++)
+			excepted = cidr_contains(&deny[i]->except[k], family, addr, prefix);
+		if (!excepted)
+			return true;
+	}
+	return false;
+}
+
+static int add_deny_entry(struct pw_compiled *c, const struct pw_cidr *p)
+{
+	struct pw_deny_entry *n;
+
+	for (size_t i = 0; i < c->n_deny; i++)
+		if (c->deny[i].family == p->family && c->deny[i].prefix == p->prefix &&
+		    !memcmp(&c->deny[i].addr, &p->addr, sizeof(p->addr)))
+			return 0;
+	n = realloc(c->deny, (c->n_deny + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	c->deny = n;
+	memset(&n[c->n_deny], 0, sizeof(*n));
+	n[c->n_deny].family = p->family;
+	n[c->n_deny].prefix = p->prefix;
+	n[c->n_deny].addr = p->addr;
+	c->n_deny++;
+	return 0;
+}
+
+static int deny_cmp(const void *a, const void *b)
+{
+	const struct pw_deny_entry *x = a, *y = b;
+	int d;
+
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	d = memcmp(&x->addr, &y->addr, sizeof(x->addr));
+	if (d)
+		return d;
+	return x->prefix < y->prefix ? -1 : x->prefix > y->prefix;
+}
+
+/*
+ * Apply the deny rules: every candidate prefix (allow cidrs and excepts, deny
+ * cidrs and excepts are all in c->cidrs) inside a deny grants nothing. For any
+ * address, every rule prefix holding it also holds its longest candidate, so
+ * that candidate's verdict is the address's. An empty entry whose longest
+ * holder is empty too (or absent) changes no verdict and is dropped.
+ */
+static int apply_deny(struct pw_compiled *c, const struct pw_cidr_rule *const *deny, size_t n_deny)
+{
+	bool *drop;
+	size_t out = 0;
+
+	for (size_t i = 0; i < n_deny; i++) {
+		int err = add_deny_entry(c, &deny[i]->cidr);
+
+		for (size_t k = 0; !err && k < deny[i]->n_except; k++)
+			err = add_deny_entry(c, &deny[i]->except[k]);
+		if (err)
+			return err;
+	}
+	if (c->n_deny > 1)
+		qsort(c->deny, c->n_deny, sizeof(*c->deny), deny_cmp);
+	for (size_t i = 0; i < c->n_deny; i++) {
+		struct pw_deny_entry *e = &c->deny[i];
+
+		e->denied = prefix_denied(e->family, &e->addr, e->prefix, deny, n_deny);
+	}
+	for (size_t i = 0; i < c->n_cidrs; i++) {
+		struct pw_cidr_entry *e = &c->cidrs[i];
+
+		if (prefix_denied(e->family, &e->addr, e->prefix, deny, n_deny))
+			memset(&e->ports, 0, sizeof(e->ports));
+	}
+	drop = calloc(c->n_cidrs ? c->n_cidrs : 1, sizeof(*drop));
+	if (!drop)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_cidrs; i++) {
+		const struct pw_cidr_entry *e = &c->cidrs[i], *holder = NULL;
+
+		if (e->ports.n)
+			continue;
+		for (size_t j = 0; j < c->n_cidrs; j++) {
+			const struct pw_cidr_entry *h = &c->cidrs[j];
+			struct pw_cidr hc = {
+				.family = h->family, .prefix = h->prefix, .addr = h->addr};
+
+			if (j != i && h->prefix < e->prefix &&
+			    cidr_contains(&hc, e->family, &e->addr, e->prefix) &&
+			    (!holder || h->prefix > holder->prefix))
+				holder = h;
+		}
+		drop[i] = !holder || !holder->ports.n;
+	}
+	for (size_t i = 0; i < c->n_cidrs; i++)
+		if (!drop[i])
+			c->cidrs[out++] = c->cidrs[i];
+	c->n_cidrs = out;
+	free(drop);
+	return 0;
+}
+
 /* Compile the selecting policies of mode only_mode (-1: every mode). */
 static int compile_some(const struct pw_policy *pols, size_t n_pols, const char *pod_namespace,
 			const struct pw_labels *labels, int only_mode, struct pw_compiled *out,
 			char *err, size_t errlen)
 {
 	struct pw_compiled c = {.mode = PW_MODE_AUDIT};
+	const struct pw_cidr_rule **deny = NULL;
 	struct rule_ref *refs = NULL;
-	size_t n_refs = 0;
+	size_t n_refs = 0, n_deny = 0;
 	int ret = 0;
 
 	for (size_t i = 0; i < n_pols; i++) {
@@ -292,6 +404,18 @@ static int compile_some(const struct pw_policy *pols, size_t n_pols, const char 
 			goto cleanup;
 		}
 		refs = nr;
+		if (p->n_deny) {
+			const struct pw_cidr_rule **nd =
+				realloc(deny, (n_deny + p->n_deny) * sizeof(*nd));
+
+			if (!nd) {
+				ret = -ENOMEM;
+				goto cleanup;
+			}
+			deny = nd;
+			for (size_t j = 0; j < p->n_deny; j++)
+				deny[n_deny++] = &p->deny[j];
+		}
 		for (size_t j = 0; j < p->n_rules; j++) {
 			refs[n_refs].rule = &p->rules[j];
 			ret = pw_rangeset_from_rule(&refs[n_refs].ports, &p->rules[j]);
@@ -330,6 +454,13 @@ static int compile_some(const struct pw_policy *pols, size_t n_pols, const char 
 				goto cleanup;
 		}
 	}
+	for (size_t i = 0; i < n_deny; i++) {
+		ret = add_prefix(&c, &deny[i]->cidr);
+		for (size_t k = 0; !ret && k < deny[i]->n_except; k++)
+			ret = add_prefix(&c, &deny[i]->except[k]);
+		if (ret)
+			goto cleanup;
+	}
 	if (c.n_cidrs > 1)
 		qsort(c.cidrs, c.n_cidrs, sizeof(*c.cidrs), entry_cmp);
 	for (size_t i = 0; i < c.n_cidrs; i++) {
@@ -343,6 +474,11 @@ static int compile_some(const struct pw_policy *pols, size_t n_pols, const char 
 			goto cleanup;
 		}
 	}
+	if (n_deny) {
+		ret = apply_deny(&c, deny, n_deny);
+		if (ret)
+			goto cleanup;
+	}
 	*out = c;
 	memset(&c, 0, sizeof(c));
 cleanup:
@@ -350,6 +486,7 @@ cleanup:
 		snprintf(err, errlen, "out of memory");
 	pw_compiled_free(&c);
 	free(refs);
+	free(deny);
 	return ret;
 }
 
@@ -465,8 +602,23 @@ void pw_compiled_free(struct pw_compiled *c)
 	free(c->names);
 	free(c->fqdns);
 	free(c->cidrs);
+	free(c->deny);
 	free(c->policies);
 	memset(c, 0, sizeof(*c));
+}
+
+bool pw_compiled_denies(const struct pw_compiled *c, uint8_t family, const union pw_ip *addr)
+{
+	const struct pw_deny_entry *best = NULL;
+
+	for (size_t i = 0; i < c->n_deny; i++) {
+		const struct pw_deny_entry *e = &c->deny[i];
+
+		if (e->family == family && (!best || e->prefix > best->prefix) &&
+		    pw_ip_in_prefix(family, addr, &e->addr, e->prefix))
+			best = e;
+	}
+	return best && best->denied;
 }
 
 int pw_compiled_fqdn_ports(const struct pw_compiled *c, const char *qname, struct pw_range_set *out)

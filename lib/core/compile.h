@@ -8,6 +8,11 @@
  * of the ports granted to every address under it: for an address, the longest
  * prefix of the set that contains it carries exactly the ports the policies
  * grant it (an `except` is a longer prefix without that rule's ports).
+ *
+ * A ClusterEgressPolicy's deny prefixes join the same set and empty every
+ * entry inside them: an allow prefix inside a deny is an empty entry (dropped
+ * when the entry holding it is empty too), a deny inside an allow is an empty
+ * longer prefix, so the longest match denies whatever the order of policies.
  */
 #ifndef PODWALL_COMPILE_H
 #define PODWALL_COMPILE_H
@@ -31,6 +36,15 @@ struct pw_cidr_entry {
 	uint8_t prefix;
 	union pw_ip addr;
 	struct pw_range_set ports; /* may be empty: an except */
+};
+
+/* One prefix of the endpoint's cluster deny table: longest prefix wins, denied
+ * false is an except of a deny (a hole in it, not a grant). */
+struct pw_deny_entry {
+	uint8_t family;
+	uint8_t prefix;
+	bool denied;
+	union pw_ip addr;
 };
 
 struct pw_fqdn_entry {
@@ -64,6 +78,11 @@ struct pw_compiled {
 	 * then the search suffixes the agent adds), sorted by (kind, text). */
 	struct pw_name_entry *names;
 	size_t n_names;
+	/* ClusterEgressPolicy spec.deny of the selecting policies: cidrs above
+	 * already grant nothing inside them; the learner asks pw_compiled_denies
+	 * before it learns an address, whatever the hostname rule says. */
+	struct pw_deny_entry *deny;
+	size_t n_deny;
 	bool dns_any_name;  /* some selecting policy has resolveAnyName */
 	bool dns_nxdomain;  /* some selecting policy has refuseWith: NXDOMAIN */
 	uint8_t visibility; /* PW_VIS_*: the union over the selecting policies */
@@ -83,6 +102,9 @@ bool pw_rangeset_allows(const struct pw_range_set *s, uint8_t proto, uint16_t po
 int pw_compile(const struct pw_policy *pols, size_t n_pols, const char *pod_namespace,
 	       const struct pw_labels *labels, struct pw_compiled *out, char *err, size_t errlen);
 void pw_compiled_free(struct pw_compiled *c);
+/* Is addr inside a deny prefix (and outside its excepts) of the selecting
+ * ClusterEgressPolicies? Then nothing may grant it, a learned name neither. */
+bool pw_compiled_denies(const struct pw_compiled *c, uint8_t family, const union pw_ip *addr);
 /* Would the audit policies of an enforced pod (c->audit) allow this packet?
  * hostname: the name the pod last resolved to addr, or NULL. */
 bool pw_compiled_audit_allows(const struct pw_compiled *c, uint8_t family, const union pw_ip *addr,

@@ -1118,6 +1118,39 @@ static int rule_elem(struct dec *d, const json_t *v, void *elem, void *ctx)
 	return decode_rule(d, v, elem);
 }
 
+/* One entry of spec.deny: {toCIDRs: [...]}; its prefixes are appended to p->deny. */
+static int deny_elem(struct dec *d, const json_t *v, void *elem, void *ctx)
+{
+	static const char *const fields[] = {"toCIDRs", NULL};
+	struct pw_policy *p = ctx;
+	struct pw_cidr_rule *cidrs = NULL, *grown;
+	size_t n = 0;
+	int ret;
+
+	ret = want_object(d, v);
+	if (!ret)
+		ret = check_fields(d, v, fields);
+	if (!ret)
+		ret = decode_list(d, v, "toCIDRs", PW_POLICY_MAX_CIDRS, sizeof(*cidrs), &cidrs, &n,
+				  cidr_rule_elem, NULL);
+	if (!ret && !n)
+		ret = fail(d, "needs at least one prefix in toCIDRs (a deny names CIDRs only)");
+	grown = ret ? NULL : realloc(p->deny, (p->n_deny + n) * sizeof(*grown));
+	if (!ret && !grown)
+		ret = oom(d);
+	if (ret) {
+		for (size_t i = 0; i < n; i++)
+			free(cidrs[i].except);
+		free(cidrs);
+		return ret;
+	}
+	memcpy(grown + p->n_deny, cidrs, n * sizeof(*cidrs));
+	p->deny = grown;
+	p->n_deny += n;
+	free(cidrs);
+	return 0;
+}
+
 static int want_bool(struct dec *d, const json_t *v, bool *out)
 {
 	if (!json_is_boolean(v))
@@ -1201,7 +1234,8 @@ static int decode_spec(struct dec *d, const json_t *spec, struct pw_policy *p)
 	static const char *const fields[] = {"podSelector", "mode",	  "egress",
 					     "dns",	    "visibility", NULL};
 	static const char *const cluster_fields[] = {
-		"namespaceSelector", "podSelector", "mode", "egress", "dns", "visibility", NULL};
+		"namespaceSelector", "podSelector", "mode", "egress", "deny", "dns",
+		"visibility",	     NULL};
 	const json_t *jsel, *jmode;
 	char sb[SHOWN_LEN];
 	const char *s;
@@ -1211,6 +1245,10 @@ static int decode_spec(struct dec *d, const json_t *spec, struct pw_policy *p)
 	if (!spec)
 		return fail(d, "required");
 	ret = want_object(d, spec);
+	if (!ret && !p->cluster && field(spec, "deny")) {
+		path_key(d, "deny");
+		return fail(d, "only a ClusterEgressPolicy may deny (an EgressPolicy grants)");
+	}
 	if (!ret)
 		ret = check_fields(d, spec, p->cluster ? cluster_fields : fields);
 	if (ret)
@@ -1256,6 +1294,17 @@ static int decode_spec(struct dec *d, const json_t *spec, struct pw_policy *p)
 			  &p->n_rules, rule_elem, NULL);
 	if (ret)
 		return ret;
+	if (p->cluster) {
+		size_t n_entries = 0;
+		void *entries = NULL;
+
+		/* decode_list wants an array to fill; deny_elem appends to p->deny */
+		ret = decode_list(d, spec, "deny", PW_POLICY_MAX_DENY, 1, &entries, &n_entries,
+				  deny_elem, p);
+		free(entries);
+		if (ret)
+			return ret;
+	}
 	if (field(spec, "dns")) {
 		old = path_key(d, "dns");
 		ret = decode_dns(d, field(spec, "dns"), &p->dns);
@@ -1548,6 +1597,9 @@ void pw_policy_free(struct pw_policy *p)
 		free(r->ports);
 	}
 	free(p->rules);
+	for (size_t i = 0; i < p->n_deny; i++)
+		free(p->deny[i].except);
+	free(p->deny);
 	for (size_t j = 0; j < p->dns.n_names; j++)
 		free(p->dns.names[j].pattern);
 	free(p->dns.names);

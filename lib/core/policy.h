@@ -32,6 +32,7 @@
 #define PW_POLICY_MAX_EXCEPT  64  /* except of one toCIDRs entry */
 #define PW_POLICY_MAX_PORTS   32  /* ports of one rule */
 #define PW_POLICY_MAX_RESOLVE 256 /* spec.dns.resolveNames */
+#define PW_POLICY_MAX_DENY    64  /* spec.deny of a ClusterEgressPolicy */
 
 /* YAML nesting deeper than this is refused (EgressPolicy needs about 8). */
 #define PW_YAML_MAX_DEPTH 64
@@ -149,6 +150,11 @@ struct pw_policy {
 	struct pw_selector ns_selector;
 	char **cluster_ns; /* sorted names of the selected namespaces */
 	size_t n_cluster_ns;
+	/* ClusterEgressPolicy spec.deny: prefixes (every protocol and port) that
+	 * no rule of any policy grants the selected pods, hostname rules included.
+	 * Only toCIDRs; an except is a hole in its deny (not a grant). */
+	struct pw_cidr_rule *deny;
+	size_t n_deny;
 };
 
 /* The namespaces a ClusterEgressPolicy selects now (copied, sorted). 0 or -ENOMEM

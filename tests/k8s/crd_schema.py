@@ -198,12 +198,18 @@ def validate_object(crd, obj):
     return errs
 
 
+CLUSTER_CRD = None  # --cluster-crd: checks the ClusterEgressPolicy documents
+
+
 def validate_file(crd, path):
     with open(path) as f:
         docs = [d for d in yaml.safe_load_all(f) if d is not None]
     errs = []
     for i, d in enumerate(docs):
-        errs += ["document %d: %s" % (i + 1, e) for e in validate_object(crd, d)]
+        c = crd
+        if CLUSTER_CRD and isinstance(d, dict) and d.get("kind") == "ClusterEgressPolicy":
+            c = CLUSTER_CRD
+        errs += ["document %d: %s" % (i + 1, e) for e in validate_object(c, d)]
     return errs
 
 
@@ -512,15 +518,20 @@ def main():
     ap.add_argument("--policy-check", required=True)
     ap.add_argument("--examples", required=True)
     ap.add_argument("--negative", required=True)
+    ap.add_argument("--cluster-crd", help="deploy/base/clusterpolicy-crd.yaml")
     ap.add_argument("--cel-crd", help="the CRD of deploy/overlays/k8s-1.31 (rendered)")
     ap.add_argument("--cel-refuses", default="cidr-host-bits,cidr-except-outside,cidr-except-family",
                     help="negative examples only the agent refuses, that the CEL CRD must refuse")
     a = ap.parse_args()
     run = Run()
 
+    global CLUSTER_CRD
     with open(a.crd) as f:
         crd = yaml.safe_load(f)
     run.case("crd_structural", lint(crd))
+    if a.cluster_crd:
+        with open(a.cluster_crd) as f:
+            CLUSTER_CRD = yaml.safe_load(f)
     with open(a.rendered) as f:
         rendered = [d for d in yaml.safe_load_all(f) if d]
     run.case("manifests", check_rendered(rendered))

@@ -119,7 +119,7 @@ fi
 
 kubectl kustomize deploy/overlays/k8s-1.31 >"$WORK/cel.yaml" 2>/dev/null || : >"$WORK/cel.yaml"
 out=$("$PY" tests/k8s/crd_schema.py --crd deploy/base/crd.yaml --rendered "$WORK/rendered.yaml" \
-	--cel-crd "$WORK/cel.yaml" \
+	--cel-crd "$WORK/cel.yaml" --cluster-crd deploy/base/clusterpolicy-crd.yaml \
 	--policy-check "$CHECK" --examples deploy/examples --negative tests/k8s/negative 2>&1)
 rc=$?
 tally_summary "$out" || fail schema "crd_schema.py ended without a summary (exit $rc)"

@@ -181,6 +181,9 @@ struct pol_spec {
 	uint8_t mode;
 	const char *select; /* matchLabels "app=web,tier=fe"; NULL: every pod */
 	struct rule_spec rules[MAX_RULES];
+	/* spec.deny of a ClusterEgressPolicy (id "*\/name", selecting namespace
+	 * "shop"): "192.0.2.0/24!192.0.2.8/29 2001:db8::/32" */
+	const char *deny;
 };
 
 static void add_cidr(struct pw_rule *r, char *tok)
@@ -263,6 +266,23 @@ static void build_policy(struct pw_policy *p, const struct pol_spec *ps)
 	assert_true(p->namespace && p->name && p->source);
 	p->mode = ps->mode;
 	labels_from(&p->selector.match_labels, ps->select);
+	if (!strcmp(p->namespace, "*")) {
+		const char *ns = "shop";
+
+		p->cluster = true;
+		assert_int_equal(pw_policy_set_namespaces(p, &ns, 1), 0);
+	}
+	if (ps->deny) {
+		struct pw_rule tmp = {0};
+		char *copy = strdup(ps->deny), *save = NULL;
+
+		assert_non_null(copy);
+		for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save))
+			add_cidr(&tmp, t);
+		free(copy);
+		p->deny = tmp.cidrs;
+		p->n_deny = tmp.n_cidrs;
+	}
 	while (p->n_rules < MAX_RULES && (ps->rules[p->n_rules].to || ps->rules[p->n_rules].ports))
 		p->n_rules++;
 	if (!p->n_rules)
@@ -636,6 +656,60 @@ static const struct compile_case compile_cases[] = {
 	 "shop", "app=web", true, A, "shop/a",
 	 {"192.0.2.0/24 tcp:443"}, {NULL},
 	 {"192.0.2.1 tcp:443 allow", "198.51.100.1 tcp:443 deny", "203.0.113.1 tcp:443 deny"}},
+	/* ClusterEgressPolicy deny: no policy re-opens it (CVE-2024-47825: a broad
+	 * deny next to a narrower allow must still deny). */
+	{"deny contains allow (CVE-2024-47825 pattern): allow dropped",
+	 {{"*/base", E, NULL, {{NULL}}, "192.0.2.0/24"},
+	  {"shop/app", E, NULL, {{"192.0.2.10/32", "tcp:443"}, {"198.51.100.0/24", "tcp:443"}}}},
+	 "shop", NULL, true, E, "*/base shop/app",
+	 {"198.51.100.0/24 tcp:443"}, {NULL},
+	 {"192.0.2.10 tcp:443 denied", "192.0.2.200 tcp:443 denied", "198.51.100.1 tcp:443 allow"}},
+	{"deny contains allow, same policy",
+	 {{"*/base", E, NULL, {{"192.0.2.10/32", "tcp:443"}}, "192.0.2.0/24"}},
+	 "shop", NULL, true, E, "*/base", {NULL}, {NULL},
+	 {"192.0.2.10 tcp:443 denied"}},
+	{"allow contains deny: deny is its own empty prefix",
+	 {{"shop/app", E, NULL, {{"192.0.2.0/24", "tcp:443"}}},
+	  {"*/base", E, NULL, {{NULL}}, "192.0.2.128/25"}},
+	 "shop", NULL, true, E, "shop/app */base",
+	 {"192.0.2.0/24 tcp:443", "192.0.2.128/25 -"}, {NULL},
+	 {"192.0.2.10 tcp:443 allow", "192.0.2.127 tcp:443 allow", "192.0.2.128 tcp:443 denied",
+	  "192.0.2.200 tcp:443 denied", "192.0.2.255 udp:53 denied"}},
+	{"deny equal to allow: deny wins",
+	 {{"shop/app", E, NULL, {{"192.0.2.0/24", NULL}}},
+	  {"*/base", E, NULL, {{NULL}}, "192.0.2.0/24"}},
+	 "shop", NULL, true, E, "shop/app */base", {NULL}, {NULL},
+	 {"192.0.2.0 tcp:443 denied", "192.0.2.255 icmp:0 denied", "198.51.100.1 tcp:443 deny"}},
+	{"v6: deny inside one allow, around another",
+	 {{"shop/app", E, NULL, {{"2001:db8::/32", "tcp:443"}, {"2001:db8:1:2::/64", NULL}}},
+	  {"*/base", E, NULL, {{NULL}}, "2001:db8:1::/48"}},
+	 "shop", NULL, true, E, "shop/app */base",
+	 {"2001:db8::/32 tcp:443", "2001:db8:1::/48 -"}, {NULL},
+	 {"2001:db8::1 tcp:443 allow", "2001:db8:1::5 tcp:443 denied",
+	  "2001:db8:1:2::1 udp:53 denied", "2001:db8:2::1 tcp:443 allow"}},
+	{"allow except next to a deny",
+	 {{"shop/app", E, NULL, {{"192.0.2.0/24!192.0.2.0/28", "tcp:443"}}},
+	  {"*/base", E, NULL, {{NULL}}, "192.0.2.128/25"}},
+	 "shop", NULL, true, E, "shop/app */base",
+	 {"192.0.2.0/24 tcp:443", "192.0.2.0/28 -", "192.0.2.128/25 -"}, {NULL},
+	 {"192.0.2.1 tcp:443 deny", "192.0.2.20 tcp:443 allow", "192.0.2.130 tcp:443 denied"}},
+	{"deny except: a hole in the deny, not a grant",
+	 {{"*/base", E, NULL, {{"198.51.100.0/24", NULL}}, "192.0.2.0/24!192.0.2.0/28"},
+	  {"shop/app", E, NULL, {{"192.0.2.0/25", "tcp:443"}}}},
+	 "shop", NULL, true, E, "*/base shop/app",
+	 {"192.0.2.0/28 tcp:443", "198.51.100.0/24 any"}, {NULL},
+	 {"192.0.2.1 tcp:443 allow", "192.0.2.1 tcp:80 deny", "192.0.2.20 tcp:443 denied",
+	  "192.0.2.200 tcp:443 denied", "198.51.100.1 udp:53 allow"}},
+	{"deny of an audit policy denies nothing (audit never changes a verdict)",
+	 {{"*/trial", A, NULL, {{NULL}}, "192.0.2.0/24"},
+	  {"shop/app", E, NULL, {{"192.0.2.0/24", "tcp:443"}}}},
+	 "shop", NULL, true, E, "*/trial shop/app",
+	 {"192.0.2.0/24 tcp:443"}, {NULL}, {"192.0.2.1 tcp:443 allow"}},
+	{"deny of a cluster policy not selecting the namespace",
+	 {{"*/base", E, NULL, {{NULL}}, "192.0.2.0/24"},
+	  {"prod/app", E, NULL, {{"192.0.2.0/24", "tcp:443"}}}},
+	 "prod", NULL, true, E, "prod/app",
+	 {"192.0.2.0/24 tcp:443"}, {NULL}, {"192.0.2.1 tcp:443 allow"}},
 	{"rule with no ports: every protocol and port",
 	 {{"shop/p", E, NULL, {{"192.0.2.0/24", NULL}}}},
 	 "shop", "app=web", true, E, "shop/p",
@@ -810,6 +884,10 @@ static void check_probe(const struct compile_case *c, const struct pw_compiled *
 	if (!pw_ip_parse(dst, &family, &ip)) {
 		e = lpm(out, family, &ip);
 		allow = e && pw_rangeset_allows(&e->ports, proto, lo);
+		/* "denied": a cluster deny holds it, the learner must not learn it either */
+		if (pw_compiled_denies(out, family, &ip) != !strcmp(verdict, "denied"))
+			fail_msg("%s: probe %s: pw_compiled_denies says %s", c->name, probe,
+				 pw_compiled_denies(out, family, &ip) ? "denied" : "not denied");
 	} else {
 		int m = pw_compiled_fqdn_ports(out, dst, &fq);
 

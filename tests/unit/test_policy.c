@@ -546,6 +546,49 @@ static void test_labels_set_get(void **state)
 	assert_null(l.v);
 }
 
+/* ClusterEgressPolicy spec.deny: every entry's toCIDRs in one list, excepts kept. */
+static void test_cluster_deny(void **state)
+{
+	static const char yaml[] =
+		"apiVersion: podwall.io/v1alpha1\n"
+		"kind: ClusterEgressPolicy\n"
+		"metadata: {name: base}\n"
+		"spec:\n"
+		"  namespaceSelector: {}\n"
+		"  deny:\n"
+		"  - toCIDRs: [{cidr: 169.254.0.0/16}, {cidr: 'fd00:ec2::/32'}]\n"
+		"  - toCIDRs: [{cidr: 10.0.0.0/8, except: [10.20.0.0/16]}]\n";
+	static const char bad[] = "apiVersion: podwall.io/v1alpha1\n"
+				  "kind: ClusterEgressPolicy\n"
+				  "metadata: {name: base}\n"
+				  "spec:\n"
+				  "  namespaceSelector: {}\n"
+				  "  deny:\n"
+				  "  - toCIDRs: [{cidr: 169.254.0.0/16}]\n"
+				  "  - toCIDRs: []\n";
+	char err[PW_ERR_LEN] = "";
+	struct pw_policy *v = NULL;
+	size_t n = 0;
+
+	v = parse_ok(yaml, sizeof(yaml) - 1, "d.yaml", &n);
+	assert_int_equal(n, 1);
+	assert_true(v[0].cluster);
+	assert_int_equal(v[0].n_deny, 3);
+	assert_cidr(&v[0].deny[0].cidr, "169.254.0.0/16");
+	assert_cidr(&v[0].deny[1].cidr, "fd00:ec2::/32");
+	assert_cidr(&v[0].deny[2].cidr, "10.0.0.0/8");
+	assert_int_equal(v[0].deny[2].n_except, 1);
+	assert_cidr(&v[0].deny[2].except[0], "10.20.0.0/16");
+	pw_policies_free(v, n);
+	v = NULL;
+	assert_int_equal(
+		pw_policy_file_parse(bad, sizeof(bad) - 1, "d.yaml", &v, &n, err, sizeof(err)),
+		-EINVAL);
+	assert_null(v);
+	assert_string_equal(err, "d.yaml: spec.deny[1]: needs at least one prefix in toCIDRs (a "
+				 "deny names CIDRs only)");
+}
+
 /* ---- validation errors ------------------------------------------------------- */
 
 #define HEAD	"apiVersion: podwall.io/v1alpha1\nkind: EgressPolicy\n"
@@ -1091,6 +1134,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_design_example),
+		cmocka_unit_test(test_cluster_deny),
 		cmocka_unit_test(test_design_example_json),
 		cmocka_unit_test(test_multi_document),
 		cmocka_unit_test(test_ipv6_and_ports),

@@ -38,6 +38,8 @@
 #                          across an agent restart (state directory); a
 #                          brand-new refused policy shows its error
 #   api_lost               403, 401: status condition, metric, /readyz 200
+#   cluster_deny           ClusterEgressPolicy deny beats a namespaced allow
+#                          on the wire, narrower and broader (CVE-2024-47825)
 #   cluster_policy         ClusterEgressPolicy by namespace labels: a label
 #                          change moves the pod in and out; grants add up
 #   policy_status          status subresource: node entry, Lease holder's
@@ -1108,6 +1110,35 @@ case_cluster_policy() {
 	become_allowed c12 "$SRV_B" 443
 }
 
+# ClusterEgressPolicy deny beats every allow on the wire (CVE-2024-47825
+# pattern): a narrower deny inside a namespaced allow, then a broader deny
+# around a narrower allow.
+case_cluster_deny() {
+	need_agent
+	api_namespace c15 tier=deny
+	api_pod c15 p15 app=x
+	api_policy_cidr c15 open app=x "192.0.2.0/24:443"
+	api_apply clusteregresspolicies "$(jq -cn \
+		'{apiVersion:"podwall.io/v1alpha1",kind:"ClusterEgressPolicy",metadata:{name:"deny15"},
+		  spec:{namespaceSelector:{matchLabels:{tier:"deny"}},deny:[{toCIDRs:[{cidr:"192.0.2.16/28"}]}]}}')"
+	cni_add c15 c15 p15 || fail "CNI ADD c15 failed"
+	within 10 eval 'test "$(ep_policies c15 | tr , "\n" | sort | paste -sd,)" = "*/deny15,c15/open"' ||
+		fail "c15 policies: '$(ep_policies c15)'"
+	expect_denied c15 "$SRV_B" 443  # 192.0.2.20: inside the deny
+	expect_allowed c15 "$SRV_A" 443 # 192.0.2.10: outside it
+	# a broader deny around a narrower allow
+	api_policy_cidr c15 open app=x "$SRV_A/32:443"
+	api_apply clusteregresspolicies "$(jq -cn \
+		'{apiVersion:"podwall.io/v1alpha1",kind:"ClusterEgressPolicy",metadata:{name:"deny15"},
+		  spec:{namespaceSelector:{matchLabels:{tier:"deny"}},deny:[{toCIDRs:[{cidr:"192.0.2.0/24"}]}]}}')"
+	become_denied c15 "$SRV_A" 443
+	expect_denied c15 "$SRV_B" 443
+	# the deny goes: the allow is back
+	api_delete clusteregresspolicies "" deny15
+	become_allowed c15 "$SRV_A" 443
+	api_delete egresspolicies c15 open
+}
+
 # ---- the rebinding guard from the API
 # Addresses that only the API can guard (public documentation ranges, so no
 # built-in private range covers them), and the names the cluster DNS answers.
@@ -1268,6 +1299,7 @@ k8s_case case_refused_kept
 k8s_case case_api_lost
 k8s_case case_policy_status
 k8s_case case_cluster_policy
+k8s_case case_cluster_deny
 k8s_case case_rebinding_guard_api
 k8s_case case_sanitizers_clean
 e2e_summary

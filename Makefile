@@ -227,8 +227,21 @@ $(BUILD)/kernels/verifier_stats: tests/kernels/verifier_stats.c | $(BUILD)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@ -lbpf -lelf -lz
 
+# hooks.sh's hostile test programs, built here for the kernel tier's guests
+# (they have no compiler); hooks.sh builds its own when these are absent or older.
+$(BUILD)/e2e/hostile.bpf.o: tests/e2e/hostile.bpf.c | $(BUILD)
+	$(call msg,BPF,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CLANG) -O2 -g -target bpf -I$(ARCH_INC) -c $< -o $@
+
+$(BUILD)/e2e/tcx_first: tests/e2e/tcx_first.c | $(BUILD)
+	$(call msg,CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -O2 -Wall $< -o $@ -lbpf
+
 # What the kernel tier runs in its guests (a plain build: ASan is too slow under TCG).
-kernels-bin: all $(BPFT_BINS) $(BUILD)/kernels/verifier_stats
+kernels-bin: all $(BPFT_BINS) $(BUILD)/kernels/verifier_stats $(BUILD)/e2e/hostile.bpf.o \
+	$(BUILD)/e2e/tcx_first
 
 $(BUILD):
 	@mkdir -p $(BUILD)

@@ -403,14 +403,27 @@ LAST_CASES="cleanup_leaves_nothing"
 
 # ============================================================ main
 
+# The hostile test programs: `make kernels-bin` builds them into $BUILD/e2e/
+# (the kernel tier's guests have no compiler); else, or when older than their
+# source, built here.
+prebuilt() { [ -f "$BUILD/e2e/$1" ] && [ ! "$E2E_DIR/$2" -nt "$BUILD/e2e/$1" ]; }
 e2e_require
-command -v clang >/dev/null || e2e_cannot_run "missing clang (for the hostile test program)"
+prebuilt hostile.bpf.o hostile.bpf.c && prebuilt tcx_first tcx_first.c ||
+	command -v clang >/dev/null || e2e_cannot_run "missing clang (for the hostile test program)"
 e2e_init
 e2e_setup
 echo "# e2e hooks: prefix $PFX, node $NODE, temp $TMP, build $BUILD"
-clang -O2 -g -target bpf -I"/usr/include/$(uname -m)-linux-gnu" -c "$E2E_DIR/hostile.bpf.c" \
-	-o "$TMP/hostile.bpf.o" || fail "cannot build hostile.bpf.c"
-${CC:-gcc} -O2 -Wall "$E2E_DIR/tcx_first.c" -o "$TMP/tcx_first" -lbpf || fail "cannot build tcx_first.c"
+if prebuilt hostile.bpf.o hostile.bpf.c; then
+	cp "$BUILD/e2e/hostile.bpf.o" "$TMP/hostile.bpf.o"
+else
+	clang -O2 -g -target bpf -I"/usr/include/$(uname -m)-linux-gnu" -c "$E2E_DIR/hostile.bpf.c" \
+		-o "$TMP/hostile.bpf.o" || fail "cannot build hostile.bpf.c"
+fi
+if prebuilt tcx_first tcx_first.c; then
+	cp "$BUILD/e2e/tcx_first" "$TMP/tcx_first"
+else
+	${CC:-gcc} -O2 -Wall "$E2E_DIR/tcx_first.c" -o "$TMP/tcx_first" -lbpf || fail "cannot build tcx_first.c"
+fi
 
 MODES="tcx legacy"
 if ! grep -q . <(bpftool feature probe kernel 2>/dev/null | grep -i "tcx") &&

@@ -45,8 +45,12 @@ remove_programs() {
 	[ "$n" -gt 0 ] || in_node tc qdisc del dev "$(pod_veth "$1")" clsact 2>/dev/null
 }
 
+# The learned addresses live --min-ttl (the agent's default, 5 s, times SLOW:
+# dnsmasq answers with TTL 0): explain_matches_verdicts, cli_fqdn and
+# bpftool_dumps_named_fields check a learned address several CLI and python3
+# starts after its answer, which under qemu TCG take longer than 5 s.
 ops_agent_start() {
-	agent_start --metrics-addr "$UP_NODE4:$METRICS_PORT" --probe-addr "127.0.0.1:$PROBE_PORT" \
+	agent_start --min-ttl $((5 * SLOW)) --metrics-addr "$UP_NODE4:$METRICS_PORT" --probe-addr "127.0.0.1:$PROBE_PORT" \
 		--metrics-pod-labels "$@"
 }
 

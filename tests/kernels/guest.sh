@@ -3,12 +3,13 @@
 # The kernel tier inside one guest boot (started by /sbin/pw-init, see init).
 # Kernel command line: pw.root (the repository, read-only), pw.build, pw.out
 # (results, shared with the host), pw.cal (the host's calibration, ms),
-# pw.suites (verifier,bpf,e2e,attack). Writes, per suite, NAME.log and one
+# pw.suites (verifier,bpf,e2e,attack), pw.e2e (the e2e suites, default
+# run,dns,ops,hooks). Writes, per suite, NAME.log and one
 # line of $out/summary: "NAME ok|FAIL PASSED FAILED SECONDS"; then $out/done.
 # Lines starting with "## " are the progress the host shows.
 set -u
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-root= build= out= cal=0 suites=verifier,bpf,e2e
+root= build= out= cal=0 suites=verifier,bpf,e2e e2e=run,dns,ops,hooks
 for a in $(cat /proc/cmdline); do
 	case "$a" in
 	pw.root=*) root=${a#pw.root=} ;;
@@ -16,6 +17,7 @@ for a in $(cat /proc/cmdline); do
 	pw.out=*) out=${a#pw.out=} ;;
 	pw.cal=*) cal=${a#pw.cal=} ;;
 	pw.suites=*) suites=${a#pw.suites=} ;;
+	pw.e2e=*) e2e=${a#pw.e2e=} ;;
 	esac
 done
 cd "$root" || exit 1
@@ -72,14 +74,15 @@ if has verifier; then
 	grep -E 'insns processed|^LOAD' "$out/verifier.log" | sed 's/^/## /'
 fi
 has bpf && step bpf 900 tools/run-tests.sh "$build" bpf
+# run, dns: enforcement and the kernel's DNS path; ops: the operator surface
+# (CLI, metrics, events, bpftool-readable maps) on this kernel's maps and
+# bpftool; hooks: the k3s chain (bridge, portmap, bandwidth, podwall-cni) on
+# the legacy tc attach path, the only one before 6.6 (no tcx).
 if has e2e; then
-	for t in run dns; do
+	for t in ${e2e//,/ }; do
 		[ -f "tests/e2e/$t.sh" ] && step "e2e-$t" 1500 bash "tests/e2e/$t.sh" "$build"
 	done
 fi
-# ops.sh (the operator surface: CLI, metrics, events) is opt-in here: it tests
-# userspace more than the kernel, and under TCG it costs ~10 min a kernel.
-has ops && [ -f tests/e2e/ops.sh ] && step e2e-ops 1500 bash tests/e2e/ops.sh "$build"
 has attack && [ -f tests/attack/run.sh ] && step attack 1500 bash tests/attack/run.sh "$build"
 say "done in $((SECONDS - T0)) s"
 touch "$out/done"

@@ -19,7 +19,8 @@
 # in the guest at the same paths, so the guest runs the host's build (same
 # bookworm libraries). In that one boot tests/kernels/guest.sh runs: the
 # verifier check (instructions processed per program), the BPF tier and the
-# e2e suites (run, dns; ops.sh with PW_KERNELS_OPS=1); with PW_KERNELS_ATTACK=1 the attack suite too
+# e2e suites (run, dns, ops, hooks: hooks.sh's k3s chain on the legacy tc
+# attach path, as these kernels have no tcx); with PW_KERNELS_ATTACK=1 the attack suite too
 # (under TCG each of its scapy starts takes ~20 s: far over the time `make
 # test` has).
 # The guest measures PW_SLOWDOWN once (tests/e2e/slowdown.sh: how much slower
@@ -30,8 +31,9 @@
 # (<tree>: this checkout's folder name and a hash of its path, so that
 # checkouts sharing one cache do not overwrite each other's results).
 # Environment: PW_KERNELS (kernels, e.g. "5.10"), PW_KERNELS_SUITES (steps in
-# the guest, default "verifier bpf e2e"), PW_KERNELS_TIMEOUT (seconds a
-# boot may take, default 2100), PW_KERNELS_MIRROR (default deb.debian.org).
+# the guest, default "verifier bpf e2e"), PW_KERNELS_E2E (the e2e suites,
+# default "run dns ops hooks"), PW_KERNELS_TIMEOUT (seconds a boot may take,
+# default 2100), PW_KERNELS_MIRROR (default deb.debian.org).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -41,7 +43,7 @@ KSEL=()
 for a in "$@"; do
 	case "$a" in
 	-h | --help)
-		sed -n '3,31p' "$0"
+		sed -n '3,36p' "$0"
 		exit 0
 		;;
 	[0-9]*.[0-9]*) KSEL+=("$a") ;;
@@ -53,7 +55,7 @@ BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "kernels: no build dir $BUILD"
 CACHE=${PW_KERNELS_CACHE:-$ROOT/build/kernels-cache}
 MIRROR=${PW_KERNELS_MIRROR:-http://deb.debian.org}
 SUITES=${PW_KERNELS_SUITES:-verifier bpf e2e}
-[ "${PW_KERNELS_OPS:-0}" = 1 ] && SUITES="$SUITES ops"
+E2E=${PW_KERNELS_E2E:-run dns ops hooks}
 [ "${PW_KERNELS_ATTACK:-0}" = 1 ] && SUITES="$SUITES attack"
 TIMEOUT=${PW_KERNELS_TIMEOUT:-2100}
 ACCEL=${PW_KERNELS_ACCEL:-tcg}
@@ -247,7 +249,7 @@ boot_kernel() { # SERIES
 		-m "${PW_KERNELS_MEM:-3072}" -smp "${PW_KERNELS_SMP:-2}" \
 		-nographic -no-reboot -nic none -monitor none -serial stdio \
 		-kernel "$CACHE/boot/vmlinuz-$v" -initrd "$CACHE/boot/initrd.img-$v" \
-		-append "root=/dev/vda rw console=ttyS0 init=/sbin/pw-init panic=-1 no_timer_check quiet loglevel=4 pw.root=$ROOT pw.build=$BUILD pw.out=$out pw.cal=$CAL_MS pw.suites=${SUITES// /,}" \
+		-append "root=/dev/vda rw console=ttyS0 init=/sbin/pw-init panic=-1 no_timer_check quiet loglevel=4 pw.root=$ROOT pw.build=$BUILD pw.out=$out pw.cal=$CAL_MS pw.suites=${SUITES// /,} pw.e2e=${E2E// /,}" \
 		-drive "file=$CACHE/rootfs.img,if=virtio,format=raw,snapshot=on" \
 		-virtfs "local,path=$ROOT,mount_tag=pwsrc,security_model=none,readonly=on,id=pwsrc" \
 		-virtfs "local,path=$out,mount_tag=pwout,security_model=passthrough,id=pwout" \

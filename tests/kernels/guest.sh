@@ -80,7 +80,7 @@ has bpf && step bpf 900 tools/run-tests.sh "$build" bpf
 # the legacy tc attach path, the only one before 6.6 (no tcx).
 if has e2e; then
 	for t in ${e2e//,/ }; do
-		[ -f "tests/e2e/$t.sh" ] && step "e2e-$t" 1500 bash "tests/e2e/$t.sh" "$build"
+		[ -f "tests/e2e/$t.sh" ] && step "e2e-$t" 2400 bash "tests/e2e/$t.sh" "$build"
 	done
 fi
 has attack && [ -f tests/attack/run.sh ] && step attack 1500 bash tests/attack/run.sh "$build"

@@ -33,7 +33,7 @@
 # Environment: PW_KERNELS (kernels, e.g. "5.10"), PW_KERNELS_SUITES (steps in
 # the guest, default "verifier bpf e2e"), PW_KERNELS_E2E (the e2e suites,
 # default "run dns ops hooks"), PW_KERNELS_TIMEOUT (seconds a boot may take,
-# default 2100), PW_KERNELS_MIRROR (default deb.debian.org).
+# default 3600), PW_KERNELS_MIRROR (default deb.debian.org).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -57,7 +57,7 @@ MIRROR=${PW_KERNELS_MIRROR:-http://deb.debian.org}
 SUITES=${PW_KERNELS_SUITES:-verifier bpf e2e}
 E2E=${PW_KERNELS_E2E:-run dns ops hooks}
 [ "${PW_KERNELS_ATTACK:-0}" = 1 ] && SUITES="$SUITES attack"
-TIMEOUT=${PW_KERNELS_TIMEOUT:-2100}
+TIMEOUT=${PW_KERNELS_TIMEOUT:-3600}
 ACCEL=${PW_KERNELS_ACCEL:-tcg}
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 T_START=$SECONDS

@@ -24,8 +24,15 @@ done
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 RECONCILE=2  # the agent's --reconcile-interval in this suite
-RATE=20000000 # shaping rate, bit/s (20 Mbit/s)
-BURST=1000000 # bits
+# The shaping rate, bit/s: 20 Mbit/s natively, divided by SLOW. Shaping is
+# proved by a shaped run staying near RATE while the other direction, not
+# shaped, goes over 2 x RATE. An unshaped veth carries Gbit/s natively, but
+# under qemu TCG (SLOW ~7-30) only ~40 Mbit/s with podwall's programs on it, so
+# a fixed 20 Mbit/s could not tell the two apart there; RATE / SLOW keeps that
+# margin on a slow machine and is the same 20 Mbit/s on a native one.
+RATE=$((20000000 / SLOW))
+[ "$RATE" -ge 500000 ] || RATE=500000
+BURST=$((RATE / 20)) # bits: 50 ms at RATE (1 Mbit natively)
 
 # ============================================================ helpers (this suite's own)
 
@@ -105,10 +112,11 @@ assert_enforced() {
 	! grep -q "$(pod_ip4 "$pod")" "$TMP/rogue-dns.log" 2>/dev/null || fail "the rogue DNS saw $pod"
 }
 
-# iperf_rate POD [-R]: bit/s received in a bounded 3 s run to SRV_A
+# iperf_rate POD [-R]: bit/s received in a bounded 3 s run to SRV_A (the
+# bound, for iperf3's start and its 3 s, times SLOW)
 iperf_rate() {
 	local out
-	out=$(in_pod "$1" timeout 15 iperf3 -c "$SRV_A" -p "$IPERF_PORT" -t 3 ${2:-} -J 2>/dev/null) ||
+	out=$(in_pod "$1" timeout $((15 * SLOW)) iperf3 -c "$SRV_A" -p "$IPERF_PORT" -t 3 ${2:-} -J 2>/dev/null) ||
 		{ echo 0; return 0; }
 	jq -r '.end.sum_received.bits_per_second // 0 | floor' <<<"$out"
 }
@@ -209,13 +217,21 @@ hostile_redirect_caught() {
 		# podwall holds pref 1: the kernel refuses another kind there
 		assert_fails in_node tc filter add dev "$v" ingress pref 1 protocol all u32 match u32 0 0 \
 			action mirred egress redirect dev "$PFX-ifb"
-		in_node tc filter del dev "$v" ingress pref 1 || fail "cannot delete podwall's filter"
+		# delete podwall's filter and take pref 1 in one tc process, as a
+		# hostile component would: two tc starts apart (~1 s each under qemu
+		# TCG) the reconcile can put podwall's filter back in between
+		in_node tc -batch - <<-EOF || fail "cannot delete podwall's filter and add the hostile one"
+			filter del dev $v ingress pref 1
+			filter add dev $v ingress pref 1 protocol all u32 match u32 0 0 action mirred egress redirect dev $PFX-ifb
+		EOF
+	else
+		in_node tc filter add dev "$v" ingress pref 1 protocol all u32 match u32 0 0 \
+			action mirred egress redirect dev "$PFX-ifb" || fail "cannot add the hostile filter"
 	fi
-	in_node tc filter add dev "$v" ingress pref 1 protocol all u32 match u32 0 0 \
-		action mirred egress redirect dev "$PFX-ifb" || fail "cannot add the hostile filter"
 	in_node tc filter show dev "$v" ingress >&2
-	# caught within one reconcile period (and some slack for the CLI)
-	end=$((SECONDS + RECONCILE + 3))
+	# caught within one reconcile period (a wall-clock timer), and some slack
+	# for the agent's repair and the CLI (times SLOW: the machine's pace)
+	end=$((SECONDS + RECONCILE + 3 * SLOW))
 	if [ "$MODE" = legacy ]; then
 		wait_until $((RECONCILE + 3)) repairs_above "$n0" || fail "not repaired within a reconcile"
 		jq -e -s 'any(.[]; .reason == "hook-order" and .verdict == "repaired")' \

@@ -786,7 +786,9 @@ out:
 	return ret;
 }
 
-static int tc_attach(struct pw_bpf *b, int ifindex, char *err, size_t errlen)
+/* The clsact qdisc podwall's filters hang on: made when missing (at ADD, or
+ * at a repair after someone deleted it), adopted from an `ingress` qdisc. */
+static int tc_clsact_ensure(struct pw_bpf *b, int ifindex, char *err, size_t errlen)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = ifindex,
 			    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
@@ -811,6 +813,13 @@ static int tc_attach(struct pw_bpf *b, int ifindex, char *err, size_t errlen)
 			 kind);
 		ret = -EBUSY;
 	}
+	return ret;
+}
+
+static int tc_attach(struct pw_bpf *b, int ifindex, char *err, size_t errlen)
+{
+	int ret = tc_clsact_ensure(b, ifindex, err, errlen);
+
 	if (ret)
 		return ret;
 	/* Egress first: a pod's packets are governed from the first one. */
@@ -882,7 +891,10 @@ static int hook_repair(struct pw_bpf *b, int ifindex, int hook, char *err, size_
 
 	if (b->hook == PW_HOOK_TCX)
 		return tcx_attach_one(b, ifindex, hook, err, len);
-	ret = tc_attach_one(b, ifindex, hook, err, len);
+	/* the qdisc itself may be what was deleted (tc qdisc del dev VETH clsact) */
+	ret = tc_clsact_ensure(b, ifindex, err, len);
+	if (!ret)
+		ret = tc_attach_one(b, ifindex, hook, err, len);
 	if (!ret && b->tcx_kernel)
 		tcx_detach_one(b, ifindex, hook); /* podwall's own links of tcx mode */
 	return ret;

@@ -64,8 +64,10 @@ resolve() {
 }
 
 # udp_fire POD IP PORT N: N datagrams, one packet each, no waiting for replies.
+# (The bounds on these python3 helpers scale by SLOW: a python3 start alone
+# takes seconds under qemu TCG.)
 udp_fire() {
-	in_pod "$1" timeout 10 "$PY" -c '
+	in_pod "$1" timeout $((10 * SLOW)) "$PY" -c '
 import socket, sys, time
 ip, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 for i in range(n):
@@ -79,7 +81,7 @@ for i in range(n):
 # tcp_syn_once POD IP PORT: one connection attempt that gives up at 0.5 s,
 # before the kernel retransmits the SYN (initial RTO 1 s): exactly one packet.
 tcp_syn_once() {
-	in_pod "$1" timeout 10 "$PY" -c '
+	in_pod "$1" timeout $((10 * SLOW)) "$PY" -c '
 import socket, sys
 s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET, socket.SOCK_STREAM)
 s.settimeout(0.5)
@@ -341,7 +343,7 @@ events_hubble_filters() {
 events_icmp() {
 	need_agent
 	pod_ensure ev ev-0 app=ev
-	in_pod ev timeout 5 "$PY" -c '
+	in_pod ev timeout $((5 * SLOW)) "$PY" -c '
 import socket, struct, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
 hdr = struct.pack("!BBHHH", 8, 0, 0, 0x4242, 1)

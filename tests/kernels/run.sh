@@ -170,14 +170,15 @@ fetch_kernels() {
 # ---------------------------------------------------------------- the guest's root
 
 # bookworm minbase + what podwall's build links against and its tests run:
-# ops.sh's metrics check needs promtool (prometheus) and prometheus_client;
+# ops.sh's metrics check needs promtool (prometheus) and prometheus_client,
+# its man page check groff;
 # hooks.sh the CNI plugins (bridge, host-local, portmap, bandwidth), tc, iperf3
 # and bpftool; its hostile test programs are built on the host (kernels-bin),
 # so the guest needs no compiler.
 GUEST_PKGS=kmod,initramfs-tools,zstd,e2fsprogs,libbpf1,libelf1,zlib1g,libldns3,libjansson4,libyaml-0-2,\
 libmicrohttpd12,libcurl4,libmnl0,libcmocka0,libasan8,libubsan1,iproute2,bpftool,containernetworking-plugins,\
 dnsmasq-base,bind9-dnsutils,python3,python3-yaml,python3-scapy,jq,socat,iperf3,procps,psmisc,iptables,\
-ipset,curl,openssl,util-linux,prometheus,python3-prometheus-client
+ipset,curl,openssl,util-linux,prometheus,python3-prometheus-client,groff-base
 
 # The rootfs (a directory, kept) gets every fetched kernel; the image is made
 # from it again whenever the kernels or the init change.

@@ -969,6 +969,12 @@ static json_t *cmd_endpoints(struct pw_agent *a)
 
 		json_object_set_new(o, "pod", json_string(pw_ep_pod(ep, pod, sizeof(pod))));
 		json_object_set_new(o, "mode", json_string(mode_name(ep)));
+		json_object_set_new(
+			o, "deny_action",
+			json_string(ep->managed && ep->compiled.mode == PW_MODE_ENFORCE &&
+						    ep->compiled.deny_action == PW_DENY_REJECT
+					    ? "reject"
+					    : "drop"));
 		json_object_set_new(o, "policies",
 				    strv_json(ep->compiled.policies, ep->compiled.n_policies));
 		json_object_set_new(o, "attached", json_boolean(!ep->hook_problem));
@@ -1012,9 +1018,11 @@ static json_t *cmd_policies(struct pw_agent *a)
 						sel, json_string(pw_ep_pod(ep, pod, sizeof(pod))));
 			json_array_append_new(
 				arr,
-				json_pack("{s:s,s:s,s:s,s:s,s:i,s:o,s:b,s:s?}", "namespace",
+				json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:o,s:b,s:s?}", "namespace",
 					  p->namespace, "name", p->name, "source", p->source,
 					  "mode", p->mode == PW_MODE_AUDIT ? "audit" : "enforce",
+					  "denyAction",
+					  p->deny_action == PW_DENY_REJECT ? "reject" : "drop",
 					  "rules", (int)p->n_rules, "selects", sel, "stale",
 					  f->error != NULL, "warning", p->warning));
 		}
@@ -1692,6 +1700,8 @@ static void heartbeat(struct pw_agent *a, bool alive)
 		.events_burst = a->o.events_burst,
 		.dns_hold_per_sec = a->o.dns_hold_per_sec,
 		.dns_hold_burst = a->o.dns_hold_burst,
+		.reject_per_sec = a->o.reject_per_sec,
+		.reject_burst = a->o.reject_burst,
 	};
 
 	pthread_mutex_lock(&a->cfg_lock);

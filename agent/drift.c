@@ -27,6 +27,7 @@ static void repaired(struct pw_agent *a, enum pw_drift_kind kind, const char *wh
 static bool endpoint_drifted(struct pw_agent *a, const struct pw_ep *ep, char *why, size_t len)
 {
 	uint8_t mode = ep->managed ? ep->compiled.mode : PW_MODE_OPEN;
+	uint8_t act = mode == PW_MODE_ENFORCE ? ep->compiled.deny_action : PW_DENY_DROP;
 	struct pw_endpoint v;
 
 	if (pw_map_get_endpoints(a->maps, &ep->ifindex, &v)) {
@@ -34,7 +35,7 @@ static bool endpoint_drifted(struct pw_agent *a, const struct pw_ep *ep, char *w
 		return true;
 	}
 	if (v.ep_id != ep->ep_id || v.mode != mode || v.flags != pw_sync_ep_flags(ep, mode) ||
-	    v.policy_gen != ep->policy_gen || memcmp(v.ip4, &ep->ip4, 4) ||
+	    v.deny_action != act || v.policy_gen != ep->policy_gen || memcmp(v.ip4, &ep->ip4, 4) ||
 	    memcmp(v.ip6, ep->ip6, 16)) {
 		snprintf(
 			why, len,

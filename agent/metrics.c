@@ -122,6 +122,10 @@ struct counter_row {
 #define EVDROP                                                                                     \
 	"podwall_events_dropped_total", "cause",                                                   \
 		"Deny/audit events the data path did not deliver, by cause."
+#define REJECTS                                                                                    \
+	"podwall_rejects_total", "result",                                                         \
+		"Denied packets of denyAction: reject pods: answered (RST / ICMP), or dropped "    \
+		"silently over the pod's reject rate, or when the reply could not be built."
 
 static const struct counter_row counter_rows[PW_C_DROP] = {
 	[PW_C_PASS_UNMANAGED] = {PASSED, "unmanaged"},
@@ -139,6 +143,9 @@ static const struct counter_row counter_rows[PW_C_DROP] = {
 	[PW_C_PEND_INSERT_FAIL] = {INSERT, PW_MAP_NAME(dns_pend)},
 	[PW_C_EVENT_LOST] = {EVDROP, "ring_full"},
 	[PW_C_EVENT_SUPPRESSED] = {EVDROP, "rate_limit"},
+	[PW_C_REJECT_SENT] = {REJECTS, "sent"},
+	[PW_C_REJECT_LIMITED] = {REJECTS, "rate_limited"},
+	[PW_C_REJECT_FAILED] = {REJECTS, "failed"},
 	[PW_C_INGRESS_FLOW] = {"podwall_inbound_flows_total", NULL,
 			       "Connections into pods noted so that their replies pass."},
 	[PW_C_FLOW_REVALIDATE] = {"podwall_flow_revalidations_total", NULL,

@@ -56,6 +56,10 @@ X(dns_hold_per_sec, "dns-hold-per-sec", 0, U32, "N", 0, 1000000, 1000, NULL,    
   "the pod loses its own answers, event dns-budget; 0: no limit")                                \
 X(dns_hold_burst, "dns-hold-burst", 0, U32, "N", 1, 1000000, 2000, NULL,                          \
   "burst of --dns-hold-per-sec")                                                                   \
+X(reject_per_sec, "reject-per-sec", 0, U32, "N", 0, 65535, 20, NULL,                               \
+  "rejects (RST, ICMP) one pod of a denyAction: reject policy is sent per second; over it (and "  \
+  "--reject-burst) its denied packets are dropped silently; 0: never reject")                     \
+X(reject_burst, "reject-burst", 0, U32, "N", 1, 65535, 40, NULL, "burst of --reject-per-sec")      \
 X(min_ttl, "min-ttl", 0, U32, "SECONDS", 0, 86400, 5, NULL,                                       \
   "shortest life of a learned address")                                                            \
 X(max_ttl, "max-ttl", 0, U32, "SECONDS", 1, 7 * 86400, 3600, NULL,                                \

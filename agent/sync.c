@@ -525,6 +525,8 @@ static int endpoint_write(struct pw_agent *a, struct pw_ep *ep, uint8_t mode)
 		.policy_gen = ep->policy_gen + 1,
 		.mode = mode,
 		.flags = pw_sync_ep_flags(ep, mode),
+		/* audit never rejects (it passes); open pods are not denied */
+		.deny_action = mode == PW_MODE_ENFORCE ? ep->compiled.deny_action : PW_DENY_DROP,
 	};
 	int err;
 
@@ -560,6 +562,7 @@ static void rules_remove(struct pw_agent *a, struct pw_ep *ep)
 	ep_entries_delete(a->maps, PW_MAPID_dns_tcp, ep->ep_id);
 	pw_map_del_ep_dns(a->maps, &ep->ep_id);
 	pw_map_del_ep_budget(a->maps, &ep->ep_id);
+	pw_map_del_ep_reject(a->maps, &ep->ep_id);
 	names_delete_stale(a, ep->ep_id, NULL);
 	pw_map_del_ep_stats(a->maps, &ep->ep_id);
 	pw_map_del_ep_rl(a->maps, &ep->ep_id);

@@ -213,6 +213,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } pw_ep_flows SEC(".maps");
 
+/* Per-endpoint budget of rejects (denyAction reject). Full: the endpoints
+ * that do not fit get silent drops. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PW_MAX_ENDPOINTS);
+	__type(key, __u32);
+	__type(value, struct pw_ep_budget);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pw_ep_reject SEC(".maps");
+
 /* Pods' TCP connections to trusted resolvers, followed by sequence number.
  * Full: LRU eviction; the evicted connection's next data segment is dropped. */
 struct {

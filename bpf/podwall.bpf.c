@@ -17,6 +17,7 @@
 #include "guard.bpf.h"
 #include "dns.bpf.h"
 #include "l2.bpf.h"
+#include "reject.bpf.h"
 
 #define DNS_PORT	53
 #define FLOW_REFRESH_NS 1000000000ULL
@@ -529,6 +530,15 @@ static __always_inline __u8 egress_verdict(struct __sk_buff *skb, const struct p
 	return reason;
 }
 
+/* denyAction reject answers the denials that are about a destination; the
+ * others (spoof, l2, malformed, fragments, DNS checks...) stay silent drops. */
+static __always_inline int rejects(const struct pw_endpoint *ep, __u8 reason)
+{
+	return ep->deny_action == PW_DENY_REJECT &&
+	       (reason == PW_R_NO_RULE || reason == PW_R_PORT || reason == PW_R_EXPIRED ||
+		reason == PW_R_DNS || reason == PW_R_TUNNEL);
+}
+
 /* Port 53 over UDP or TCP: a DNS query, whatever the destination. */
 static __always_inline int is_dns_query(const struct pw_pkt *p)
 {
@@ -769,6 +779,9 @@ int pod_egress(struct __sk_buff *skb)
 	reason = dns ? dns_verdict(skb, ep, &pkt, &res) : egress_verdict(skb, ep, &pkt);
 	if (reason != PW_R_NONE) {
 		act = deny(skb, ep, &pkt, reason);
+		if (act == TC_ACT_SHOT && rejects(ep, reason))
+			return pw_reject(skb, ep->ep_id, pkt.l4_off,
+					 PW_REJ_WHAT(pkt.family, pkt.proto, pkt.is_frag));
 		if (reason != PW_R_DNS_NAME)
 			return act;
 		/* A name no policy grants: the kernel answers for the resolver

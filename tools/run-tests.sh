@@ -92,7 +92,7 @@ for tier in "${TIERS[@]}"; do
 		;;
 	e2e)
 		if need_root e2e; then
-			for t in run dns ops hooks; do
+			for t in run dns ops hooks reject; do
 				[ -f "tests/e2e/$t.sh" ] && suite "e2e/$t" bash "tests/e2e/$t.sh" "$BUILD"
 			done
 		fi

@@ -51,7 +51,8 @@
 	X(dns_tcp, struct pw_dns_pend_key, struct pw_dns_tcp, PW_MAX_DNS_TCP, 1)                   \
 	X(ep_budget, __u32, struct pw_ep_budget, PW_MAX_ENDPOINTS, 0)                              \
 	X(ep_flows, __u32, struct pw_ep_flows, PW_MAX_ENDPOINTS, 0)                                \
-	X(ep_rl_allow, __u32, struct pw_ep_rl, PW_MAX_ENDPOINTS, 0)
+	X(ep_rl_allow, __u32, struct pw_ep_rl, PW_MAX_ENDPOINTS, 0)                                \
+	X(ep_reject, __u32, struct pw_ep_budget, PW_MAX_ENDPOINTS, 0)
 
 /* The pinned name of map <name>: "pw_<name>", at most 15 characters. */
 #define PW_MAP_NAME(name) "pw_" #name
@@ -101,6 +102,12 @@ enum pw_mode {
 	 * address, so no pod on the node can forge a resolver's answer (or any
 	 * other pod's traffic). */
 	PW_MODE_OPEN = 2,
+};
+
+/* What an enforced endpoint does with a denied packet (pw_endpoint.deny_action). */
+enum pw_deny_action {
+	PW_DENY_DROP = 0,   /* silently */
+	PW_DENY_REJECT = 1, /* answer the pod: TCP RST, ICMP administratively prohibited */
 };
 
 /* Endpoint flags. */
@@ -182,7 +189,10 @@ _Static_assert(PW_R_NONE == 0, "reason 0 means allowed");
 	X(L2_REDIRECT,                                                                             \
 	  "l2_redirect") /* unicast frame to a MAC not the node's: readdressed to the node */      \
 	X(FLOW_QUOTA, "flow_quota")	/* pod at its share of pw_flows: flow not recorded */      \
-	X(FLOW_READMIT, "flow_readmit") /* mid-stream TCP without a flow, rules still grant it */
+	X(FLOW_READMIT, "flow_readmit") /* mid-stream TCP without a flow, rules still grant it */  \
+	X(REJECT_SENT, "rejects_sent")	/* denyAction reject: RST / ICMP sent to the pod */        \
+	X(REJECT_LIMITED, "rejects_limited") /* over the pod's reject rate: dropped silently */    \
+	X(REJECT_FAILED, "rejects_failed")   /* the reply could not be built: dropped */
 
 #define PW_COUNTER_ENUM(id, name) PW_C_##id,
 enum pw_counter {
@@ -207,7 +217,8 @@ struct pw_endpoint {
 	__u32 policy_gen; /* bumped on every change of this endpoint's rules */
 	__u8 mode;	  /* enum pw_mode */
 	__u8 flags;	  /* PW_EP_HAS_V4 | PW_EP_HAS_V6 */
-	__u8 pad[2];
+	__u8 deny_action; /* enum pw_deny_action */
+	__u8 pad;
 	__u8 ip4[4];  /* the pod's IPv4 address, network order */
 	__u8 ip6[16]; /* the pod's IPv6 address, network order */
 	/* L2: frames from the pod carry mac as source; unicast IP frames go to
@@ -354,7 +365,11 @@ struct pw_config {
 	__u32 events_per_sec;	/* deny events per endpoint per second (0 = none) */
 	__u32 events_burst;
 	__u32 next_ep_id; /* agent only: endpoint ids are never reused */
-	__u32 pad;
+	/* Rejects (RST / ICMP) one endpoint may be sent, per second and in a
+	 * burst (pw_ep_reject); over it, denied packets are dropped silently.
+	 * reject_per_sec 0: no rejects at all. */
+	__u16 reject_per_sec;
+	__u16 reject_burst;
 	/* DNS answers one endpoint may have held for the agent, per second and
 	 * in a burst: over it the endpoint loses its own answers (dns-budget),
 	 * never another endpoint's share of the agent and its perf buffer.
@@ -398,6 +413,9 @@ struct pw_ep_flows {
 	__u32 pad;
 };
 _Static_assert(sizeof(struct pw_ep_flows) == 24, "pw_ep_flows size");
+/* pw_ep_reject: HASH, PW_MAX_ENDPOINTS, key ep_id: the endpoint's budget of
+ * rejects (struct pw_ep_budget, see pw_config.reject_per_sec). Full: the
+ * endpoints that do not fit get no rejects (silent drops, rejects_limited). */
 
 /* pw_ep_rl: HASH, PW_MAX_ENDPOINTS, key ep_id: deny-event token bucket.
  * pw_ep_rl_allow: the same for allowed-flow events (PW_EP_VIS_ALLOWED), apart

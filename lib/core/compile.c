@@ -365,6 +365,7 @@ static int compile_some(const struct pw_policy *pols, size_t n_pols, const char 
 	struct pw_compiled c = {.mode = PW_MODE_AUDIT};
 	const struct pw_cidr_rule **deny = NULL;
 	struct rule_ref *refs = NULL;
+	bool any_enforce = false, all_reject = true;
 	size_t n_refs = 0, n_deny = 0;
 	int ret = 0;
 
@@ -377,8 +378,11 @@ static int compile_some(const struct pw_policy *pols, size_t n_pols, const char 
 		    !pw_policy_selects(p, pod_namespace, labels))
 			continue;
 		c.selected = true;
-		if (p->mode == PW_MODE_ENFORCE)
+		if (p->mode == PW_MODE_ENFORCE) {
 			c.mode = PW_MODE_ENFORCE;
+			any_enforce = true;
+			all_reject &= p->deny_action == PW_DENY_REJECT;
+		}
 		c.dns_any_name |= p->dns.any_name;
 		c.dns_nxdomain |= p->dns.nxdomain;
 		c.visibility |= p->visibility;
@@ -430,6 +434,7 @@ static int compile_some(const struct pw_policy *pols, size_t n_pols, const char 
 	}
 	if (!c.selected)
 		c.mode = PW_MODE_ENFORCE;
+	c.deny_action = any_enforce && all_reject ? PW_DENY_REJECT : PW_DENY_DROP;
 
 	for (size_t i = 0; i < n_refs; i++) {
 		const struct pw_rule *r = refs[i].rule;

@@ -65,6 +65,9 @@ struct pw_name_entry {
 struct pw_compiled {
 	bool selected; /* some policy selects the endpoint: default deny */
 	uint8_t mode;  /* enforce if any selecting policy enforces */
+	/* enum pw_deny_action: reject only if every selecting enforce policy
+	 * says reject (a policy that asks for silence gets it); else drop */
+	uint8_t deny_action;
 	struct pw_cidr_entry *cidrs;
 	size_t n_cidrs;
 	struct pw_fqdn_entry *fqdns;

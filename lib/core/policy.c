@@ -1231,12 +1231,12 @@ static int decode_visibility(struct dec *d, const json_t *arr, uint8_t *out)
 
 static int decode_spec(struct dec *d, const json_t *spec, struct pw_policy *p)
 {
-	static const char *const fields[] = {"podSelector", "mode",	  "egress",
+	static const char *const fields[] = {"podSelector", "mode",	  "denyAction", "egress",
 					     "dns",	    "visibility", NULL};
 	static const char *const cluster_fields[] = {
-		"namespaceSelector", "podSelector", "mode", "egress", "deny", "dns",
+		"namespaceSelector", "podSelector", "mode", "denyAction", "egress", "deny", "dns",
 		"visibility",	     NULL};
-	const json_t *jsel, *jmode;
+	const json_t *jsel, *jmode, *jact;
 	char sb[SHOWN_LEN];
 	const char *s;
 	size_t old;
@@ -1286,6 +1286,20 @@ static int decode_spec(struct dec *d, const json_t *spec, struct pw_policy *p)
 			p->mode = PW_MODE_AUDIT;
 		else
 			return fail(d, "must be enforce or audit, not \"%s\"",
+				    shown(s, sb, sizeof(sb)));
+		path_pop(d, old);
+	}
+	p->deny_action = PW_DENY_DROP;
+	jact = field(spec, "denyAction");
+	if (jact) {
+		old = path_key(d, "denyAction");
+		ret = want_string(d, jact, &s);
+		if (ret)
+			return ret;
+		if (!strcmp(s, "reject"))
+			p->deny_action = PW_DENY_REJECT;
+		else if (strcmp(s, "drop"))
+			return fail(d, "must be drop or reject, not \"%s\"",
 				    shown(s, sb, sizeof(sb)));
 		path_pop(d, old);
 	}

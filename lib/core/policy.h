@@ -137,6 +137,8 @@ struct pw_policy {
 	char *source;	 /* file path, or "k8s" */
 	char *warning;	 /* valid but worth saying (no metadata.namespace), or NULL */
 	uint8_t mode;	 /* enum pw_mode */
+	/* enum pw_deny_action: spec.denyAction, drop (the default) or reject */
+	uint8_t deny_action;
 	struct pw_selector selector;
 	struct pw_rule *rules;
 	size_t n_rules;

@@ -214,6 +214,7 @@ struct row {
 	__u8 hb_stale; /* agent heartbeat older than its timeout */
 	__u8 hold_off; /* PW_CFG_HOLD_DNS not set */
 	__u8 vis;      /* PW_EP_VIS_ALLOWED: an event per new allowed flow */
+	__u8 reject;   /* endpoint's denyAction is reject */
 	struct step steps[4];
 };
 
@@ -568,6 +569,7 @@ static void seed(const struct row *row)
 	ep.mode = row->open ? PW_MODE_OPEN : row->audit ? PW_MODE_AUDIT : PW_MODE_ENFORCE;
 	ep.flags = PW_EP_HAS_V4 | (row->v4_only ? 0 : PW_EP_HAS_V6) |
 		   (row->vis ? PW_EP_VIS_ALLOWED : 0);
+	ep.deny_action = row->reject ? PW_DENY_REJECT : PW_DENY_DROP;
 	memcpy(ep.ip4, ip_of(POD4).v6, 4);
 	if (!row->v4_only)
 		memcpy(ep.ip6, ip_of(POD6).v6, 16);
@@ -580,6 +582,8 @@ static void seed(const struct row *row)
 	c.flags = row->hold_off ? 0 : PW_CFG_HOLD_DNS;
 	c.events_per_sec = 1000000; /* rate limiting has rows of its own */
 	c.events_burst = 1000000;
+	c.reject_per_sec = 60000; /* as events: the rate limit has a test of its own */
+	c.reject_burst = 60000;
 	cfg_put(&c);
 
 	next_portset = 1;
@@ -1249,6 +1253,84 @@ static void expect_dns_reply(int rcode)
 	assert_memory_equal(r + qd + 12, q + qd + 12, qlen - 12);
 }
 
+/*
+ * Rejects. F.out must be the reply to F.in: MACs swapped, addresses swapped,
+ * a fresh IP header (TTL 64, no fragment bits) with a right checksum, then a
+ * RST that ACKs the SYN, or ICMP / ICMPv6 administratively prohibited that
+ * quotes the first min(IP length, 128) bytes of the packet, checksum right.
+ */
+static size_t expect_reply_ip(__u8 proto, size_t l4len, __u32 *pseudo)
+{
+	const __u8 *q = F.in, *r = F.out;
+	int v6 = q[12] == 0x86 && q[13] == 0xdd;
+	size_t l3 = 14, l4 = v6 ? 54 : 34;
+
+	assert_memory_equal(r, q + 6, 6);
+	assert_memory_equal(r + 6, q, 6);
+	assert_memory_equal(r + 12, q + 12, 2);
+	assert_int_equal(F.out_len, l4 + l4len);
+	if (v6) {
+		assert_int_equal(r[l3], 0x60);
+		assert_int_equal(r[l3 + 1] | r[l3 + 2] | r[l3 + 3], 0);
+		assert_int_equal((r[l3 + 4] << 8) | r[l3 + 5], l4len);
+		assert_int_equal(r[l3 + 6], proto);
+		assert_int_equal(r[l3 + 7], 64);
+		assert_memory_equal(r + l3 + 8, q + l3 + 24, 16);
+		assert_memory_equal(r + l3 + 24, q + l3 + 8, 16);
+		*pseudo = sum16(r + l3 + 8, 32, 0) + l4len + proto;
+	} else {
+		assert_int_equal(r[l3], 0x45);
+		assert_int_equal((r[l3 + 2] << 8) | r[l3 + 3], 20 + l4len);
+		assert_int_equal(r[l3 + 6] | r[l3 + 7], 0); /* no fragment bits */
+		assert_int_equal(r[l3 + 8], 64);
+		assert_int_equal(r[l3 + 9], proto);
+		assert_memory_equal(r + l3 + 12, q + l3 + 16, 4);
+		assert_memory_equal(r + l3 + 16, q + l3 + 12, 4);
+		assert_int_equal(fold16(sum16(r + l3, 20, 0)), 0xffff);
+		*pseudo = proto == IPPROTO_TCP ? sum16(r + l3 + 12, 8, 0) + l4len + proto : 0;
+	}
+	return l4;
+}
+
+static void chk_rst(void)
+{
+	const __u8 *q = F.in, *r = F.out;
+	int v6 = q[12] == 0x86 && q[13] == 0xdd;
+	size_t ql4 = v6 ? 54 : 34, total, dlen, l4;
+	__u32 pseudo, qseq, ack;
+
+	total = v6 ? 40 + ((q[18] << 8) | q[19]) : (q[16] << 8) | q[17];
+	dlen = total - (ql4 - 14) - (q[ql4 + 12] >> 4) * 4;
+	l4 = expect_reply_ip(IPPROTO_TCP, 20, &pseudo);
+	assert_memory_equal(r + l4, q + ql4 + 2, 2); /* from the port it asked for */
+	assert_memory_equal(r + l4 + 2, q + ql4, 2);
+	memcpy(&qseq, q + ql4 + 4, 4);
+	memcpy(&ack, r + l4 + 8, 4);
+	assert_int_equal(r[l4 + 4] | r[l4 + 5] | r[l4 + 6] | r[l4 + 7], 0); /* seq 0 */
+	assert_int_equal(ntohl(ack), ntohl(qseq) + 1 + dlen + (q[ql4 + 13] & TF_FIN));
+	assert_int_equal(r[l4 + 12], 5 << 4);
+	assert_int_equal(r[l4 + 13], TF_RST | TF_ACK);
+	assert_int_equal(r[l4 + 14] | r[l4 + 15] | r[l4 + 18] | r[l4 + 19], 0);
+	assert_int_equal(fold16(sum16(r + l4, 20, pseudo)), 0xffff);
+}
+
+static void chk_admin_prohibited(void)
+{
+	const __u8 *q = F.in, *r = F.out;
+	int v6 = q[12] == 0x86 && q[13] == 0xdd;
+	size_t total, qlen, l4;
+	__u32 pseudo;
+
+	total = v6 ? 40 + ((q[18] << 8) | q[19]) : (q[16] << 8) | q[17];
+	qlen = total < 128 ? total : 128;
+	l4 = expect_reply_ip(v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP, 8 + qlen, &pseudo);
+	assert_int_equal(r[l4], v6 ? 1 : 3);
+	assert_int_equal(r[l4 + 1], v6 ? 1 : 13);
+	assert_int_equal(r[l4 + 4] | r[l4 + 5] | r[l4 + 6] | r[l4 + 7], 0);
+	assert_memory_equal(r + l4 + 8, q + 14, qlen); /* the original, as sent */
+	assert_int_equal(fold16(sum16(r + l4, 8 + qlen, pseudo)), 0xffff);
+}
+
 static void chk_refused(void)
 {
 	expect_dns_reply(5);
@@ -1446,6 +1528,8 @@ static const struct seed NO_EP_DNS = {
 #define REFUSED(chk)  .verdict = V_REDIRECT, .ctr = {DROPPED(PW_R_DNS_NAME)}, \
 		      .ev = EV_DROP(PW_R_DNS_NAME), .check = chk
 #define SHOT(r, ...)  .verdict = V_SHOT, .ctr = {DROPPED(r), ##__VA_ARGS__}, .ev = EV_DROP(r)
+#define REJECTED(r, chk) .verdict = V_REDIRECT, .ctr = {DROPPED(r), CT(PW_C_REJECT_SENT)}, \
+			 .ev = EV_DROP(r), .check = chk
 #define ONE(...)      .steps = {{__VA_ARGS__}}
 #define PKT(...)      .pkt = __VA_ARGS__
 
@@ -1453,6 +1537,68 @@ static const struct seed NO_EP_DNS = {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Woverride-init"
 static const struct row rows[] = {
+	/* denyAction reject: a RST for a SYN, ICMP admin-prohibited for the rest;
+	 * silent for what is not about a destination, and never in audit mode. */
+	{"reject: TCP SYN to a denied address gets a RST (v4)", &STD, .reject = 1,
+	 ONE(PKT(TCP4("203.0.113.200", 443)), REJECTED(PW_R_NO_RULE, chk_rst))},
+	{"reject: TCP SYN to a denied port gets a RST (v6)", &STD, .reject = 1,
+	 ONE(PKT(TCP6("2001:db8:100::7", 22)), REJECTED(PW_R_PORT, chk_rst))},
+	{"reject: SYN with data and FIN: the RST ACKs all of it", &STD, .reject = 1,
+	 ONE(PKT(TCP4("203.0.113.200", 443, .tcp_flags = TF_SYN | TF_FIN, .payload = 10,
+		      .tcp_seq = 0xfffffff0)), REJECTED(PW_R_NO_RULE, chk_rst))},
+	{"reject: a TCP ACK (not a SYN) gets ICMP admin-prohibited", &STD, .reject = 1,
+	 ONE(PKT(TCP4("203.0.113.200", 443, .tcp_flags = TF_ACK)),
+	     REJECTED(PW_R_NO_RULE, chk_admin_prohibited))},
+	{"reject: UDP to a denied port gets ICMP 3/13 quoting it (v4)", &STD, .reject = 1,
+	 ONE(PKT(UDP4("192.0.2.10", 9999, .payload = 40)),
+	     REJECTED(PW_R_PORT, chk_admin_prohibited))},
+	{"reject: UDP gets ICMPv6 1/1, the quote capped at 128 bytes (v6)", &STD, .reject = 1,
+	 ONE(PKT(UDP6("2001:db8:400::7", 9999, .payload = 300)),
+	     REJECTED(PW_R_NO_RULE, chk_admin_prohibited))},
+	{"reject: a denied echo request gets ICMP admin-prohibited", &STD, .reject = 1,
+	 ONE(PKT(PING4("203.0.113.200")), REJECTED(PW_R_NO_RULE, chk_admin_prohibited))},
+	{"reject: a denied ICMPv6 echo request gets ICMPv6 admin-prohibited", &STD, .reject = 1,
+	 ONE(PKT(PING6("2001:db8:400::7")), REJECTED(PW_R_NO_RULE, chk_admin_prohibited))},
+	{"reject: DNS to an untrusted server gets ICMP admin-prohibited", &STD, .reject = 1,
+	 ONE(PKT(DNSQ4("203.0.113.53")), REJECTED(PW_R_DNS, chk_admin_prohibited))},
+	{"reject: SCTP to a denied port gets ICMP admin-prohibited", &STD, .reject = 1,
+	 ONE(PKT(SCTP4("192.0.2.10", 9001)), REJECTED(PW_R_PORT, chk_admin_prohibited))},
+	{"reject: spoofed source: silent drop, no reply", &STD, .reject = 1,
+	 ONE(PKT(TCP4("203.0.113.200", 443, .src = "10.0.0.99")), SHOT(PW_R_SPOOF))},
+	{"reject: spoofed v6 source: silent drop, no reply", &STD, .reject = 1,
+	 ONE(PKT(UDP6("2001:db8:400::7", 9999, .src = "2001:db8:10::99")), SHOT(PW_R_SPOOF))},
+	{"reject: malformed TCP header: silent drop", &STD, .reject = 1,
+	 ONE(PKT(TCP4("203.0.113.200", 443, .tcp_doff = 3)), SHOT(PW_R_MALFORMED))},
+	{"reject: a fragment: silent drop", &STD, .reject = 1,
+	 ONE(PKT(UDP4("192.0.2.10", 5000, .frag = IP_MF)), SHOT(PW_R_FRAGMENT))},
+	{"reject: a first fragment to a denied address: silent drop", &STD, .reject = 1,
+	 ONE(PKT(UDP4("203.0.113.200", 9999, .frag = IP_MF)), SHOT(PW_R_NO_RULE))},
+	{"reject: IP options: silent drop", &STD, .reject = 1,
+	 ONE(PKT(TCP4("203.0.113.200", 443, .ip4_opt_words = 1)), SHOT(PW_R_IP_OPTIONS))},
+	{"reject: a denied RST is never answered", &STD, .reject = 1,
+	 ONE(PKT(TCP4("203.0.113.200", 443, .tcp_flags = TF_RST | TF_ACK)),
+	     SHOT(PW_R_NO_RULE))},
+	{"reject: an ICMP error from the pod is never answered", &STD, .reject = 1,
+	 ONE(PKT(PING4("203.0.113.200", .icmp_type = 3)), SHOT(PW_R_NO_RULE))},
+	{"reject: an ICMPv6 error from the pod is never answered", &STD, .reject = 1,
+	 ONE(PKT(ICMP6("2001:db8:400::7", 1)), SHOT(PW_R_NO_RULE))},
+	{"reject: to a multicast address: silent drop", &STD, .reject = 1,
+	 ONE(PKT(UDP4("239.1.2.3", 9999)), SHOT(PW_R_NO_RULE))},
+	{"reject: to the broadcast address: silent drop", &STD, .reject = 1,
+	 ONE(PKT(UDP4("255.255.255.255", 9999)), SHOT(PW_R_NO_RULE))},
+	{"reject: to a v6 multicast address: silent drop", &STD, .reject = 1,
+	 ONE(PKT(UDP6("ff0e::1", 9999)), SHOT(PW_R_NO_RULE))},
+	{"reject: a v4-mapped destination: silent drop", &STD_V6_ALL, .reject = 1,
+	 ONE(PKT(TCP6("::ffff:203.0.113.200", 443)), SHOT(PW_R_V4MAPPED))},
+	{"reject: an ungranted DNS name is still answered REFUSED, no reject", &NAMES, .reject = 1,
+	 ONE(PKT(DNSQ4(RES4, .qname = "secret.exfil.test")), REFUSED(chk_refused))},
+	{"reject: an allowed flow still passes", &STD, .reject = 1,
+	 ONE(PKT(TCP4("192.0.2.10", 443)), PASS(CT(PW_C_PASS_CIDR)), .check = chk_flow_out4)},
+	{"reject: audit mode never rejects (passes, audit event)", &STD, .reject = 1, .audit = 1,
+	 ONE(PKT(TCP4("203.0.113.200", 443)), .verdict = V_OK,
+	     .ctr = {AUDITED(PW_R_NO_RULE)}, .ev = EV_AUDIT(PW_R_NO_RULE))},
+	{"reject: denyAction drop still drops silently", &STD,
+	 ONE(PKT(TCP4("203.0.113.200", 443)), SHOT(PW_R_NO_RULE))},
 	/* 1. unmanaged ifindex */
 	{"unmanaged veth: TCP to a denied address passes", &STD,
 	 ONE(.dev = DEV_OTHER, PKT(TCP4("203.0.113.200", 443)), PASS(CT(PW_C_PASS_UNMANAGED)))},
@@ -2371,6 +2517,64 @@ static void test_events_off(void **state)
 }
 
 /* The maps of a test object are never pinned, least of all in PW_PIN_DIR. */
+/* The reject budget is per endpoint: with a burst of N and 1 a second, N+4
+ * denied SYNs get N RSTs and 4 silent drops (rejects_limited); another pod
+ * still gets its RST; a refill brings them back; reject_per_sec 0: none. */
+static void test_reject_rate_limit(void **state)
+{
+	enum { N = 3 };
+	static const struct pkt syn = TCP4("203.0.113.200", 443);
+	struct pw_config c = cfg_get();
+	struct pw_endpoint other = ep_get();
+	__u64 before[PW_C_MAX], after[PW_C_MAX];
+	__u32 ifx = F.ifindex[DEV_OTHER];
+	int sent = 0;
+
+	c.reject_per_sec = 1;
+	c.reject_burst = N;
+	cfg_put(&c);
+	counters_read(before);
+	for (int i = 0; i < N + 4; i++) {
+		int v = run_pkt(EGRESS, DEV_POD, 0, &syn);
+
+		assert_true(v == TC_ACT_REDIRECT || v == TC_ACT_SHOT);
+		if (v == TC_ACT_REDIRECT) {
+			chk_rst();
+			sent++;
+		}
+	}
+	counters_read(after);
+	assert_int_equal(sent, N);
+	assert_int_equal(after[PW_C_REJECT_SENT] - before[PW_C_REJECT_SENT], N);
+	assert_int_equal(after[PW_C_REJECT_LIMITED] - before[PW_C_REJECT_LIMITED], 4);
+	assert_int_equal(after[PW_C_DROP + PW_R_NO_RULE] - before[PW_C_DROP + PW_R_NO_RULE], N + 4);
+
+	/* Another endpoint (the other veth) has a budget of its own. */
+	other.ep_id = EP_ID + 1;
+	assert_int_equal(bpf_map_update_elem(mfd(F.skel->maps.pw_endpoints), &ifx, &other, BPF_ANY),
+			 0);
+	assert_int_equal(run_pkt(EGRESS, DEV_OTHER, 0, &syn), TC_ACT_REDIRECT);
+	chk_rst();
+	assert_int_equal(run_pkt(EGRESS, DEV_POD, 0, &syn), TC_ACT_SHOT);
+
+	/* Refill: a high rate fills the bucket on the next packet. */
+	c.reject_per_sec = 65535;
+	cfg_put(&c);
+	usleep(2000);
+	assert_int_equal(run_pkt(EGRESS, DEV_POD, 0, &syn), TC_ACT_REDIRECT);
+	chk_rst();
+
+	/* reject_per_sec 0: no rejects at all. */
+	c.reject_per_sec = 0;
+	cfg_put(&c);
+	counters_read(before);
+	assert_int_equal(run_pkt(EGRESS, DEV_POD, 0, &syn), TC_ACT_SHOT);
+	counters_read(after);
+	assert_int_equal(after[PW_C_REJECT_LIMITED] - before[PW_C_REJECT_LIMITED], 1);
+	assert_int_equal(after[PW_C_REJECT_SENT] - before[PW_C_REJECT_SENT], 0);
+	events_drain();
+}
+
 static void test_no_pinning(void **state)
 {
 	struct bpf_map *m;
@@ -2384,6 +2588,7 @@ static void test_no_pinning(void **state)
 }
 
 static const struct row custom_row = {"custom", &STD};
+static const struct row reject_row = {"custom reject", &STD, .reject = 1};
 
 /* ---- main ---------------------------------------------------------------- */
 
@@ -2449,6 +2654,10 @@ int main(void)
 				    test_allow_rate_limit, row_setup, NULL, (void *)&custom_row};
 	tests[n++] = (struct CMUnitTest){"events_per_sec 0: no events, EVENT_SUPPRESSED",
 					 test_events_off, row_setup, NULL, (void *)&custom_row};
+	tests[n++] =
+		(struct CMUnitTest){"reject rate limit: burst N=3, N+4 denied SYNs -> N RSTs, "
+				    "4 rejects_limited; per endpoint; refill; rate 0: none",
+				    test_reject_rate_limit, row_setup, NULL, (void *)&reject_row};
 	tests[n++] = (struct CMUnitTest){"test object pins nothing", test_no_pinning, row_setup,
 					 NULL, (void *)&custom_row};
 

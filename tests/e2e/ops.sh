@@ -28,7 +28,7 @@ MURL="http://$UP_NODE4:$METRICS_PORT"
 PURL="http://127.0.0.1:$PROBE_PORT"
 PW_MAPS="pw_endpoints pw_learned pw_cidr4 pw_cidr6 pw_ports pw_flows pw_dns_pend pw_resolvers
 pw_config pw_counters pw_ep_stats pw_ep_rl pw_events pw_dns_cap pw_guard4 pw_guard6 pw_names pw_ep_dns
-pw_dns_tcp pw_ep_budget pw_ep_flows pw_ep_rl_allow"
+pw_dns_tcp pw_ep_budget pw_ep_flows pw_ep_rl_allow pw_ep_reject"
 
 # ============================================================ helpers (this suite's own)
 

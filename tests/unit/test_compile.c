@@ -1309,6 +1309,65 @@ static void test_compile_visibility(void **state)
 	pw_policies_free(v, n);
 }
 
+/* denyAction: reject only when every selecting enforce policy says reject;
+ * audit policies have no say (audit never rejects), drop is the default. */
+static void test_compile_deny_action(void **state)
+{
+	static const char yaml[] =
+		"apiVersion: podwall.io/v1alpha1\nkind: EgressPolicy\n"
+		"metadata: {name: rej, namespace: shop}\nspec:\n  podSelector: {}\n"
+		"  denyAction: reject\n"
+		"---\napiVersion: podwall.io/v1alpha1\nkind: EgressPolicy\n"
+		"metadata: {name: rej2, namespace: shop}\nspec:\n  podSelector: {}\n"
+		"  denyAction: reject\n"
+		"---\napiVersion: podwall.io/v1alpha1\nkind: EgressPolicy\n"
+		"metadata: {name: aud, namespace: shop}\nspec:\n  podSelector: {}\n"
+		"  mode: audit\n"
+		"---\napiVersion: podwall.io/v1alpha1\nkind: EgressPolicy\n"
+		"metadata: {name: drop, namespace: shop}\nspec:\n  podSelector: {}\n"
+		"  denyAction: drop\n"
+		"---\napiVersion: podwall.io/v1alpha1\nkind: EgressPolicy\n"
+		"metadata: {name: audrej, namespace: shop}\nspec:\n  podSelector: {}\n"
+		"  mode: audit\n  denyAction: reject\n";
+	struct pw_policy *pols = NULL;
+	struct pw_compiled out = {0};
+	struct pw_labels labels = {0};
+	char err[PW_ERR_LEN] = "";
+	size_t n = 0;
+
+	assert_int_equal(
+		pw_policy_file_parse(yaml, sizeof(yaml) - 1, "t.yaml", &pols, &n, err, sizeof(err)),
+		0);
+	assert_int_equal(n, 5);
+	assert_int_equal(pols[0].deny_action, PW_DENY_REJECT);
+	assert_int_equal(pols[2].deny_action, PW_DENY_DROP); /* the default */
+	assert_int_equal(pols[3].deny_action, PW_DENY_DROP);
+	/* rej + rej2 */
+	assert_int_equal(pw_compile(pols, 2, "shop", &labels, &out, err, sizeof(err)), 0);
+	assert_int_equal(out.deny_action, PW_DENY_REJECT);
+	pw_compiled_free(&out);
+	/* rej + rej2 + aud: the audit policy has no say */
+	assert_int_equal(pw_compile(pols, 3, "shop", &labels, &out, err, sizeof(err)), 0);
+	assert_int_equal(out.mode, PW_MODE_ENFORCE);
+	assert_int_equal(out.deny_action, PW_DENY_REJECT);
+	pw_compiled_free(&out);
+	/* ... + drop: one enforce policy asks for silence */
+	assert_int_equal(pw_compile(pols, 4, "shop", &labels, &out, err, sizeof(err)), 0);
+	assert_int_equal(out.deny_action, PW_DENY_DROP);
+	pw_compiled_free(&out);
+	/* audit only, even one saying reject: never rejects */
+	assert_int_equal(pw_compile(pols + 4, 1, "shop", &labels, &out, err, sizeof(err)), 0);
+	assert_int_equal(out.mode, PW_MODE_AUDIT);
+	assert_int_equal(out.deny_action, PW_DENY_DROP);
+	pw_compiled_free(&out);
+	/* not selected: nothing to deny */
+	assert_int_equal(pw_compile(pols, 2, "other", &labels, &out, err, sizeof(err)), 0);
+	assert_false(out.selected);
+	assert_int_equal(out.deny_action, PW_DENY_DROP);
+	pw_compiled_free(&out);
+	pw_policies_free(pols, n);
+}
+
 static void test_compile_nothing(void **state)
 {
 	struct pw_compiled out;
@@ -1327,6 +1386,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_set_e2big_merges_first),
+		cmocka_unit_test(test_compile_deny_action),
 		cmocka_unit_test(test_set_canonical_any_order),
 		cmocka_unit_test(test_set_union),
 		cmocka_unit_test(test_fqdn_ports_e2big),

@@ -337,6 +337,9 @@ static const char *const want_counters[PW_C_DROP] = {
 	[PW_C_L2_REDIRECT] = "l2_redirect",
 	[PW_C_FLOW_QUOTA] = "flow_quota",
 	[PW_C_FLOW_READMIT] = "flow_readmit",
+	[PW_C_REJECT_SENT] = "rejects_sent",
+	[PW_C_REJECT_LIMITED] = "rejects_limited",
+	[PW_C_REJECT_FAILED] = "rejects_failed",
 };
 
 static void test_counter_names(void **state)

@@ -685,14 +685,18 @@ static const struct err_case err_cases[] = {
 	{"allowPrivate on a CIDR rule", CIDR("{cidr: 10.0.0.0/8}") "    allowPrivate: true\n",
 	 "t.yaml: spec.egress[0].allowPrivate: only applies to toFQDNs"},
 	{"spec unknown field", SPEC "  egres: []\n",
-	 "t.yaml: spec.egres: unknown field (expected podSelector, mode, egress, dns or "
-	 "visibility)"},
+	 "t.yaml: spec.egres: unknown field (expected podSelector, mode, denyAction, egress, dns "
+	 "or visibility)"},
 	{"visibility unknown entry", SPEC "  visibility: [allowed, flows]\n",
 	 "t.yaml: spec.visibility[1]: must be allowed or dns, not \"flows\""},
 	{"visibility not a list", SPEC "  visibility: allowed\n",
 	 "t.yaml: spec.visibility: must be a list, not a string"},
 	{"visibility entry not a string", SPEC "  visibility: [{allowed: true}]\n",
 	 "t.yaml: spec.visibility[0]: must be a string, not a mapping"},
+	{"denyAction unknown", SPEC "  denyAction: Reject\n",
+	 "t.yaml: spec.denyAction: must be drop or reject, not \"Reject\""},
+	{"denyAction not a string", SPEC "  denyAction: true\n",
+	 "t.yaml: spec.denyAction: must be a string"},
 	{"dns unknown field", SPEC "  dns: {resolveName: []}\n",
 	 "t.yaml: spec.dns.resolveName: unknown field (expected resolveNames, resolveAnyName or "
 	 "refuseWith)"},

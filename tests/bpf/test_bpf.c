@@ -1277,7 +1277,7 @@ static size_t expect_reply_ip(__u8 proto, size_t l4len, __u32 *pseudo)
 		assert_int_equal(r[l3 + 7], 64);
 		assert_memory_equal(r + l3 + 8, q + l3 + 24, 16);
 		assert_memory_equal(r + l3 + 24, q + l3 + 8, 16);
-		*pseudo = sum16(r + l3 + 8, 32, 0) + l4len + proto;
+		*pseudo = bpft_sum16(r + l3 + 8, 32, 0) + l4len + proto;
 	} else {
 		assert_int_equal(r[l3], 0x45);
 		assert_int_equal((r[l3 + 2] << 8) | r[l3 + 3], 20 + l4len);
@@ -1286,8 +1286,8 @@ static size_t expect_reply_ip(__u8 proto, size_t l4len, __u32 *pseudo)
 		assert_int_equal(r[l3 + 9], proto);
 		assert_memory_equal(r + l3 + 12, q + l3 + 16, 4);
 		assert_memory_equal(r + l3 + 16, q + l3 + 12, 4);
-		assert_int_equal(fold16(sum16(r + l3, 20, 0)), 0xffff);
-		*pseudo = proto == IPPROTO_TCP ? sum16(r + l3 + 12, 8, 0) + l4len + proto : 0;
+		assert_int_equal(bpft_fold16(bpft_sum16(r + l3, 20, 0)), 0xffff);
+		*pseudo = proto == IPPROTO_TCP ? bpft_sum16(r + l3 + 12, 8, 0) + l4len + proto : 0;
 	}
 	return l4;
 }
@@ -1311,7 +1311,7 @@ static void chk_rst(void)
 	assert_int_equal(r[l4 + 12], 5 << 4);
 	assert_int_equal(r[l4 + 13], TF_RST | TF_ACK);
 	assert_int_equal(r[l4 + 14] | r[l4 + 15] | r[l4 + 18] | r[l4 + 19], 0);
-	assert_int_equal(fold16(sum16(r + l4, 20, pseudo)), 0xffff);
+	assert_int_equal(bpft_fold16(bpft_sum16(r + l4, 20, pseudo)), 0xffff);
 }
 
 static void chk_admin_prohibited(void)
@@ -1328,7 +1328,7 @@ static void chk_admin_prohibited(void)
 	assert_int_equal(r[l4 + 1], v6 ? 1 : 13);
 	assert_int_equal(r[l4 + 4] | r[l4 + 5] | r[l4 + 6] | r[l4 + 7], 0);
 	assert_memory_equal(r + l4 + 8, q + 14, qlen); /* the original, as sent */
-	assert_int_equal(fold16(sum16(r + l4, 8 + qlen, pseudo)), 0xffff);
+	assert_int_equal(bpft_fold16(bpft_sum16(r + l4, 8 + qlen, pseudo)), 0xffff);
 }
 
 static void chk_refused(void)

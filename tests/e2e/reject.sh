@@ -196,13 +196,6 @@ e2e_init
 e2e_setup
 echo "# e2e reject: prefix $PFX, node $NODE, temp $TMP, build $BUILD"
 
-selected() {
-	[ ${#ONLY[@]} = 0 ] && return 0
-	local c
-	for c in "${ONLY[@]}"; do [ "$c" = "$1" ] && return 0; done
-	return 1
-}
-
 # REJECT_AGENT_ARGS replaces the agent options (to run this suite against an
 # older build, which has neither).
 # shellcheck disable=SC2086

@@ -188,9 +188,12 @@ __noinline int pw_reject(struct __sk_buff *skb, __u32 ep_id, __u32 l4_off, __u32
 	}
 	if (!RJ(s, RJ_RST)) {
 		l4len = total < PW_REJ_QUOTE_MAX ? total : PW_REJ_QUOTE_MAX;
-		l4len = OPAQUE(s, 0, l4len);
-		if (l4len < 20 || l4len > PW_REJ_QUOTE_MAX ||
-		    bpf_skb_load_bytes(skb, sizeof(s->eth), s->out + 8, l4len))
+		if (l4len < 20 || l4len > PW_REJ_QUOTE_MAX)
+			return TC_ACT_SHOT;
+		/* 1..128 by construction, which every verifier sees (5.10's does
+		 * not learn a lower bound from the compare above): here, the same */
+		l4len = ((OPAQUE(s, 0, l4len) - 1) & (PW_REJ_QUOTE_MAX - 1)) + 1;
+		if (bpf_skb_load_bytes(skb, sizeof(s->eth), s->out + 8, l4len))
 			return TC_ACT_SHOT;
 		*(__u32 *)(s->out + 4) = 0; /* unused (a TCP header read may have been there) */
 		*(__u16 *)(s->out + 2) = 0; /* the checksum, summed as zero */
@@ -253,9 +256,7 @@ __noinline int pw_reject(struct __sk_buff *skb, __u32 ep_id, __u32 l4_off, __u32
 	}
 	if (l4len < sizeof(struct tcphdr) || l4len > 8 + PW_REJ_QUOTE_MAX)
 		return TC_ACT_SHOT;
-	l4len = OPAQUE(s, 1, l4len) & 0xff; /* what the verifier can see */
-	if (l4len < sizeof(struct tcphdr))
-		return TC_ACT_SHOT;
+	l4len = ((OPAQUE(s, 1, l4len) - 1) & 0xff) + 1; /* 1..256 to the verifier; the same */
 	/* The out area is zero past l4len: a sum over whole words is the sum. */
 	sum = bpf_csum_diff(NULL, 0, (__be32 *)s->out, (l4len + 3) & ~3u, (__u32)sum);
 	if (RJ(s, RJ_RST))

@@ -198,9 +198,9 @@ echo "# e2e reject: prefix $PFX, node $NODE, temp $TMP, build $BUILD"
 
 # REJECT_AGENT_ARGS replaces the agent options (to run this suite against an
 # older build, which has neither).
+agent_args=${REJECT_AGENT_ARGS-"--reject-per-sec $REJ_RATE --reject-burst $REJ_BURST"}
 # shellcheck disable=SC2086
-agent_start ${REJECT_AGENT_ARGS-"--reject-per-sec $REJ_RATE --reject-burst $REJ_BURST"} ||
-	fail "agent did not start"
+agent_start $agent_args || fail "agent did not start"
 for c in $CASES; do
 	selected "$c" || continue
 	run_test "$c"

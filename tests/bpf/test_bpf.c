@@ -2631,7 +2631,7 @@ int main(void)
 				  "BPF_PROG_TEST_RUN needed; PW_TEST_VERBOSE=1 for libbpf's log)",
 				  strerror(-err));
 
-	tests = calloc(nrows + 6, sizeof(*tests));
+	tests = calloc(nrows + 7, sizeof(*tests));
 	if (!tests)
 		return 1;
 	for (size_t i = 0; i < nrows; i++)

@@ -188,12 +188,16 @@ const char *pw_pins_layout(struct bpf_object *obj, char *buf, size_t len)
 static const struct {
 	const char *map, *needs;
 } pin_deps[] = {
-	{"pw_learned", "pw_ports"},    {"pw_cidr4", "pw_ports"},     {"pw_cidr6", "pw_ports"},
-	{"pw_flows", "pw_endpoints"},  {"pw_learned", "pw_config"},  {"pw_flows", "pw_config"},
-	{"pw_dns_pend", "pw_config"},  {"pw_dns_tcp", "pw_config"},  {"pw_names", "pw_config"},
-	{"pw_ep_dns", "pw_config"},    {"pw_ep_stats", "pw_config"}, {"pw_ep_rl", "pw_config"},
-	{"pw_ep_budget", "pw_config"}, {"pw_cidr4", "pw_config"},    {"pw_cidr6", "pw_config"},
-	{"pw_ep_flows", "pw_flows"},   {"pw_ep_flows", "pw_config"},
+	{"pw_learned", "pw_ports"},	 {"pw_cidr4", "pw_ports"},
+	{"pw_cidr6", "pw_ports"},	 {"pw_flows", "pw_endpoints"},
+	{"pw_learned", "pw_config"},	 {"pw_flows", "pw_config"},
+	{"pw_dns_pend", "pw_config"},	 {"pw_dns_tcp", "pw_config"},
+	{"pw_names", "pw_config"},	 {"pw_ep_dns", "pw_config"},
+	{"pw_ep_stats", "pw_config"},	 {"pw_ep_rl", "pw_config"},
+	{"pw_ep_budget", "pw_config"},	 {"pw_cidr4", "pw_config"},
+	{"pw_cidr6", "pw_config"},	 {"pw_ep_flows", "pw_flows"},
+	{"pw_ep_flows", "pw_config"},	 {"pw_ep_reject", "pw_config"},
+	{"pw_ep_rl_allow", "pw_config"},
 };
 
 static bool is_referent(const char *name)

@@ -669,12 +669,6 @@ static void deliver(struct reflector *r, enum pw_k8s_change t, const json_t *old
 		k->cfg.on_change(r->kind, t, old_obj, new_obj, k->cfg.ctx);
 }
 
-static const char *obj_rv(const json_t *obj)
-{
-	return json_string_value(
-		json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
-}
-
 static int set_rv(struct reflector *r, const char *rv)
 {
 	char *c;
@@ -698,38 +692,29 @@ static int set_rv(struct reflector *r, const char *rv)
 static int normalize(struct reflector *r, json_t *obj, char *key, size_t keylen, char *why,
 		     size_t whylen)
 {
-	json_t *md = json_object_get(obj, "metadata");
-	bool cluster_scoped = r->kind == PW_K8S_CLUSTER_POLICIES || r->kind == PW_K8S_NAMESPACES ||
-			      r->kind == PW_K8S_NODES;
-	const char *ns, *name;
+	bool cluster = r->kind == PW_K8S_CLUSTER_POLICIES || r->kind == PW_K8S_NAMESPACES ||
+		       r->kind == PW_K8S_NODES;
+	int ret = pw_k8s_object_key(obj, cluster, key, keylen, why, whylen);
 
-	if (!json_is_object(obj) || !json_is_object(md))
-		return errf(why, whylen, "object without metadata");
-	ns = json_string_value(json_object_get(md, "namespace"));
-	name = json_string_value(json_object_get(md, "name"));
-	if (cluster_scoped && !ns)
-		ns = ""; /* cluster-scoped: key "/NAME" */
-	if (!ns || (!*ns && !cluster_scoped) || !name || !*name)
-		return errf(why, whylen, "object without metadata.namespace/name");
-	if ((size_t)snprintf(key, keylen, "%s/%s", ns, name) >= keylen)
-		return errf(why, whylen, "object name too long");
+	if (ret)
+		return ret;
 	if (!json_is_string(json_object_get(obj, "apiVersion")) &&
 	    json_object_set_new(obj, "apiVersion", json_string(r->api_version)))
 		return -ENOMEM;
 	if (!json_is_string(json_object_get(obj, "kind")) &&
 	    json_object_set_new(obj, "kind", json_string(r->kind_name)))
 		return -ENOMEM;
-	json_object_del(md, "managedFields");
+	json_object_del(json_object_get(obj, "metadata"), "managedFields");
 	return 0;
 }
 
-#define KEY_MAX 512 /* "namespace/name": 63 + 1 + 253, with room */
+#define KEY_MAX PW_K8S_KEY_MAX
 
 /* A watch event or a relisted object: store it, tell the caller. */
 static int cache_put(struct reflector *r, const char *key, json_t *obj)
 {
 	json_t *old = json_incref(json_object_get(r->cache, key));
-	const char *orv = old ? obj_rv(old) : NULL, *nrv = obj_rv(obj);
+	const char *orv = old ? pw_k8s_object_rv(old) : NULL, *nrv = pw_k8s_object_rv(obj);
 
 	if (old && ((orv && nrv && !strcmp(orv, nrv)) || json_equal(old, obj))) {
 		json_decref(old);
@@ -884,76 +869,64 @@ static void set_why(struct request *q, enum req_outcome o, const char *fmt, ...)
 /* One line of a watch stream. Returns false to end the stream. */
 static bool watch_event(struct request *q, const char *line, size_t len)
 {
+	static const char *const names[] = {"ADDED", "MODIFIED", "DELETED"};
 	struct reflector *r = q->r;
-	const char *type, *reason, *msg;
+	struct pw_k8s_event ev;
 	char key[KEY_MAX], why[160];
-	json_t *ev, *obj;
-	json_error_t jerr;
 	bool ok = false;
-	json_int_t code;
 	int ret;
 
-	ev = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!ev) {
-		set_why(q, OUT_PROTOCOL, "watch: event is not JSON: %s", jerr.text);
+	ret = pw_k8s_event_decode(line, len, &ev, why, sizeof(why));
+	if (ret) {
+		if (ret == -ENOMEM)
+			set_why(q, OUT_NOMEM, "out of memory");
+		else
+			set_why(q, OUT_PROTOCOL, "watch: %s", why);
 		return false;
 	}
-	type = json_string_value(json_object_get(ev, "type"));
-	obj = json_object_get(ev, "object");
-	if (!type || !json_is_object(obj)) {
-		set_why(q, OUT_PROTOCOL, "watch: event without type or object");
-		goto out;
-	}
-	if (!strcmp(type, "BOOKMARK")) {
+	switch (ev.type) {
+	case PW_K8S_EV_BOOKMARK:
 		r->st.bookmarks++;
-		if (set_rv(r, obj_rv(obj))) {
+		if (set_rv(r, pw_k8s_object_rv(ev.object))) {
 			set_why(q, OUT_NOMEM, "out of memory");
 			goto out;
 		}
 		ok = true;
 		goto out;
-	}
-	if (!strcmp(type, "ERROR")) {
-		code = json_integer_value(json_object_get(obj, "code"));
-		reason = json_string_value(json_object_get(obj, "reason"));
-		msg = json_string_value(json_object_get(obj, "message"));
-		if (code == 410 ||
-		    (!code && reason && (!strcmp(reason, "Expired") || !strcmp(reason, "Gone"))))
-			set_why(q, OUT_GONE, "watch: %s: %.160s", reason ? reason : "Gone",
-				msg ? msg : "");
+	case PW_K8S_EV_ERROR:
+		if (ev.gone)
+			set_why(q, OUT_GONE, "watch: %s: %.160s", *ev.reason ? ev.reason : "Gone",
+				ev.message);
 		else
-			set_why(q, OUT_ERROR,
-				"watch: ERROR event %" JSON_INTEGER_FORMAT " %s: %.160s", code,
-				reason ? reason : "", msg ? msg : "");
+			set_why(q, OUT_ERROR, "watch: ERROR event %lld %s: %.160s", ev.code,
+				ev.reason, ev.message);
 		goto out;
+	default:
+		break;
 	}
-	if (strcmp(type, "ADDED") && strcmp(type, "MODIFIED") && strcmp(type, "DELETED")) {
-		set_why(q, OUT_PROTOCOL, "watch: unknown event type \"%.32s\"", type);
-		goto out;
-	}
-	ret = normalize(r, obj, key, sizeof(key), why, sizeof(why));
+	ret = normalize(r, ev.object, key, sizeof(key), why, sizeof(why));
 	if (ret) {
 		if (ret == -ENOMEM)
 			set_why(q, OUT_NOMEM, "out of memory");
 		else
-			set_why(q, OUT_PROTOCOL, "watch: %s event: %s", type, why);
+			set_why(q, OUT_PROTOCOL, "watch: %s event: %s", names[ev.type], why);
 		goto out;
 	}
 	r->st.events++;
 	q->n_events++;
-	if (!strcmp(type, "DELETED"))
+	if (ev.type == PW_K8S_EV_DELETED)
 		cache_del(r, key);
-	else if (cache_put(r, key, obj)) {
+	else if (cache_put(r, key, ev.object)) {
 		set_why(q, OUT_NOMEM, "out of memory");
 		goto out;
 	}
-	if (set_rv(r, obj_rv(obj))) {
+	if (set_rv(r, pw_k8s_object_rv(ev.object))) {
 		set_why(q, OUT_NOMEM, "out of memory");
 		goto out;
 	}
 	ok = true;
 out:
-	json_decref(ev);
+	pw_k8s_event_free(&ev);
 	return ok;
 }
 
@@ -1231,7 +1204,8 @@ fail:
 
 static void list_done(struct reflector *r, struct request *q, CURLcode res, long status)
 {
-	json_t *body = NULL, *md, *items, *item;
+	struct pw_k8s_list list;
+	json_t *body = NULL, *item;
 	const char *cont, *rv;
 	char why[256], key[KEY_MAX];
 	json_error_t jerr;
@@ -1264,16 +1238,14 @@ static void list_done(struct reflector *r, struct request *q, CURLcode res, long
 	}
 	r->st.list_pages++;
 	body = json_loadb(q->buf ? q->buf : "", q->len, 0, &jerr);
-	md = json_object_get(body, "metadata");
-	items = json_object_get(body, "items");
-	if (!json_is_object(md) || (items && !json_is_array(items) && !json_is_null(items))) {
+	if (pw_k8s_list_decode(body, &list)) {
 		snprintf(why, sizeof(why), "list: answer is not a %sList%s%s", r->kind_name,
 			 body ? "" : ": ", body ? "" : jerr.text);
 		goto bad;
 	}
-	n = json_array_size(items);
+	n = json_array_size(list.items);
 	for (i = 0; i < n; i++) {
-		item = json_array_get(items, i);
+		item = json_array_get(list.items, i);
 		ret = normalize(r, item, key, sizeof(key), why, sizeof(why));
 		if (ret == -ENOMEM || (!ret && json_object_set(r->pending, key, item))) {
 			strcpy(why, "out of memory");
@@ -1282,7 +1254,7 @@ static void list_done(struct reflector *r, struct request *q, CURLcode res, long
 		if (ret)
 			goto bad;
 	}
-	cont = json_string_value(json_object_get(md, "continue"));
+	cont = list.cont;
 	if (cont && *cont) {
 		char *c = strdup(cont);
 
@@ -1296,7 +1268,7 @@ static void list_done(struct reflector *r, struct request *q, CURLcode res, long
 		json_decref(body);
 		return;
 	}
-	rv = json_string_value(json_object_get(md, "resourceVersion"));
+	rv = list.resource_version;
 	if (!rv || !*rv) {
 		snprintf(why, sizeof(why), "list: answer without metadata.resourceVersion");
 		goto bad;
@@ -1966,197 +1938,8 @@ const char *pw_k8s_server(const struct pw_k8s *k)
 	return k->auth.server;
 }
 
-static void add_resolver(struct pw_k8s_addr *v, size_t *n, const char *s)
-{
-	struct pw_k8s_addr a = {0};
-
-	if (!s || pw_ip_parse(s, &a.family, &a.ip))
-		return;
-	if (*n < PW_K8S_MAX_RESOLVERS)
-		v[(*n)++] = a;
-}
-
-static int addr_cmp(const void *x, const void *y)
-{
-	const struct pw_k8s_addr *a = x, *b = y;
-
-	if (a->family != b->family)
-		return a->family < b->family ? -1 : 1;
-	return memcmp(&a->ip, &b->ip, sizeof(a->ip));
-}
-
 size_t pw_k8s_resolvers(const struct pw_k8s *k, struct pw_k8s_addr *out, size_t max)
 {
-	struct pw_k8s_addr v[PW_K8S_MAX_RESOLVERS];
-	const json_t *obj, *ips, *ip, *eps, *ep, *addrs, *a;
-	const char *key, *type;
-	size_t n = 0, m = 0, i, j, l;
-
-	json_object_foreach((json_t *)pw_k8s_objects(k, PW_K8S_DNS_SERVICE), key, obj)
-	{
-		const json_t *spec = json_object_get(obj, "spec");
-
-		ips = json_object_get(spec, "clusterIPs");
-		if (json_is_array(ips)) {
-			json_array_foreach(ips, i, ip)
-			{
-				add_resolver(v, &n, json_string_value(ip));
-			}
-		} else {
-			add_resolver(v, &n, json_string_value(json_object_get(spec, "clusterIP")));
-		}
-	}
-	json_object_foreach((json_t *)pw_k8s_objects(k, PW_K8S_DNS_SLICES), key, obj)
-	{
-		type = json_string_value(json_object_get(obj, "addressType"));
-		if (!type || (strcmp(type, "IPv4") && strcmp(type, "IPv6")))
-			continue;
-		eps = json_object_get(obj, "endpoints");
-		json_array_foreach(eps, j, ep)
-		{
-			const json_t *cond = json_object_get(ep, "conditions");
-
-			if (json_is_true(json_object_get(cond, "terminating")))
-				continue;
-			addrs = json_object_get(ep, "addresses");
-			json_array_foreach(addrs, l, a)
-			{
-				add_resolver(v, &n, json_string_value(a));
-			}
-		}
-	}
-	qsort(v, n, sizeof(v[0]), addr_cmp);
-	for (i = 0; i < n; i++) {
-		if (i && !addr_cmp(&v[i - 1], &v[i]))
-			continue;
-		if (m < max)
-			out[m] = v[i];
-		m++;
-	}
-	return m;
-}
-
-/* ---- pods ------------------------------------------------------------------------------ */
-
-void pw_k8s_pod_free(struct pw_k8s_pod *p)
-{
-	free(p->namespace);
-	free(p->name);
-	free(p->uid);
-	free(p->node_name);
-	free(p->phase);
-	pw_labels_free(&p->labels);
-	memset(p, 0, sizeof(*p));
-}
-
-static int pod_ip(struct pw_k8s_pod *p, const char *s, const char *field, char *err, size_t errlen)
-{
-	struct pw_k8s_addr a = {0};
-
-	if (!s || pw_ip_parse(s, &a.family, &a.ip))
-		return errf(err, errlen, "pod %s/%s: %s: not an IP address", p->namespace, p->name,
-			    field);
-	for (size_t i = 0; i < p->n_ips; i++)
-		if (!addr_cmp(&p->ips[i], &a))
-			return 0;
-	if (p->n_ips == PW_K8S_MAX_POD_IPS)
-		return errf(err, errlen, "pod %s/%s: more than %d pod IPs", p->namespace, p->name,
-			    PW_K8S_MAX_POD_IPS);
-	p->ips[p->n_ips++] = a;
-	return 0;
-}
-
-static char *dup_or_empty(const char *s)
-{
-	return strdup(s ? s : "");
-}
-
-int pw_k8s_pod_info(const json_t *pod, struct pw_k8s_pod *out, char *err, size_t errlen)
-{
-	const json_t *md = json_object_get(pod, "metadata");
-	const json_t *spec = json_object_get(pod, "spec");
-	const json_t *status = json_object_get(pod, "status");
-	const json_t *labels, *ips, *e, *hn, *v;
-	struct pw_k8s_pod p = {0};
-	const char *ns, *name, *kind, *lk;
-	char field[64], dummy[1];
-	size_t i;
-	int ret;
-
-	if (!err || !errlen) {
-		err = dummy;
-		errlen = sizeof(dummy);
-	}
-	err[0] = '\0';
-	kind = json_string_value(json_object_get(pod, "kind"));
-	if (!json_is_object(pod) || (kind && strcmp(kind, "Pod")))
-		return errf(err, errlen, "not a Pod object");
-	ns = json_string_value(json_object_get(md, "namespace"));
-	name = json_string_value(json_object_get(md, "name"));
-	if (!ns || !*ns || !name || !*name)
-		return errf(err, errlen, "pod: metadata.namespace and metadata.name are required");
-	p.namespace = strdup(ns);
-	p.name = strdup(name);
-	p.uid = dup_or_empty(json_string_value(json_object_get(md, "uid")));
-	p.node_name = dup_or_empty(json_string_value(json_object_get(spec, "nodeName")));
-	p.phase = dup_or_empty(json_string_value(json_object_get(status, "phase")));
-	if (!p.namespace || !p.name || !p.uid || !p.node_name || !p.phase) {
-		ret = -ENOMEM;
-		goto fail;
-	}
-	hn = json_object_get(spec, "hostNetwork");
-	if (hn && !json_is_boolean(hn) && !json_is_null(hn)) {
-		ret = errf(err, errlen, "pod %s/%s: spec.hostNetwork: not a boolean", ns, name);
-		goto fail;
-	}
-	p.host_network = json_is_true(hn);
-	v = json_object_get(md, "deletionTimestamp");
-	p.terminating = v && !json_is_null(v);
-
-	labels = json_object_get(md, "labels");
-	if (labels && !json_is_null(labels)) {
-		if (!json_is_object(labels)) {
-			ret = errf(err, errlen, "pod %s/%s: metadata.labels: not a mapping", ns,
-				   name);
-			goto fail;
-		}
-		json_object_foreach((json_t *)labels, lk, v)
-		{
-			if (!json_is_string(v)) {
-				ret = errf(err, errlen,
-					   "pod %s/%s: metadata.labels[\"%.63s\"]: not a "
-					   "string",
-					   ns, name, lk);
-				goto fail;
-			}
-			ret = pw_labels_set(&p.labels, lk, json_string_value(v));
-			if (ret)
-				goto fail;
-		}
-	}
-
-	ips = json_object_get(status, "podIPs");
-	if (json_is_array(ips) && json_array_size(ips)) {
-		json_array_foreach(ips, i, e)
-		{
-			snprintf(field, sizeof(field), "status.podIPs[%zu].ip", i);
-			ret = pod_ip(&p, json_string_value(json_object_get(e, "ip")), field, err,
-				     errlen);
-			if (ret)
-				goto fail;
-		}
-	} else if (json_is_string(json_object_get(status, "podIP")) &&
-		   *json_string_value(json_object_get(status, "podIP"))) {
-		ret = pod_ip(&p, json_string_value(json_object_get(status, "podIP")),
-			     "status.podIP", err, errlen);
-		if (ret)
-			goto fail;
-	}
-	*out = p;
-	return 0;
-fail:
-	if (ret == -ENOMEM)
-		errf(err, errlen, "out of memory");
-	pw_k8s_pod_free(&p);
-	return ret;
+	return pw_k8s_resolvers_of(pw_k8s_objects(k, PW_K8S_DNS_SERVICE),
+				   pw_k8s_objects(k, PW_K8S_DNS_SLICES), out, max);
 }

@@ -67,13 +67,12 @@
 
 #include <jansson.h>
 
+#include "k8sobj.h"
 #include "podwall/maps.h"
 #include "policy.h"
 
 #define PW_K8S_SA_DIR	       "/var/run/secrets/kubernetes.io/serviceaccount"
 #define PW_K8S_DEFAULT_DNS     "kube-system/kube-dns"
-#define PW_K8S_MAX_POD_IPS     8
-#define PW_K8S_MAX_RESOLVERS   64
 #define PW_K8S_MAX_EVENT_BYTES (16u << 20)  /* one watch event (one line) */
 #define PW_K8S_MAX_LIST_BYTES  (256u << 20) /* one LIST page */
 
@@ -224,11 +223,6 @@ const json_t *pw_k8s_objects(const struct pw_k8s *k, enum pw_k8s_kind kind);
 const json_t *pw_k8s_get(const struct pw_k8s *k, enum pw_k8s_kind kind, const char *ns,
 			 const char *name);
 
-struct pw_k8s_addr {
-	uint8_t family; /* PW_FAMILY_V4 / PW_FAMILY_V6 */
-	union pw_ip ip; /* network order */
-};
-
 /*
  * Trusted resolvers: the DNS Service's spec.clusterIPs (spec.clusterIP when
  * clusterIPs is absent; "None" skipped) and the addresses of its EndpointSlices'
@@ -245,27 +239,6 @@ const char *pw_k8s_server(const struct pw_k8s *k);
 const char *pw_k8s_kind_name(enum pw_k8s_kind kind);	 /* "pods", "egresspolicies", ... */
 const char *pw_k8s_change_name(enum pw_k8s_change type); /* "ADDED", ... */
 
-/* What the agent needs of a Pod object. Every string is a copy. */
-struct pw_k8s_pod {
-	char *namespace;
-	char *name;
-	char *uid;
-	char *node_name; /* "" while unscheduled */
-	char *phase;	 /* status.phase, "" if absent */
-	bool host_network;
-	bool terminating; /* metadata.deletionTimestamp set */
-	struct pw_labels labels;
-	size_t n_ips; /* status.podIPs (status.podIP if absent); 0 before the sandbox is up */
-	struct pw_k8s_addr ips[PW_K8S_MAX_POD_IPS];
-};
-
-/*
- * Extract namespace, name, uid, nodeName, phase, hostNetwork, labels and pod
- * IPs. Returns 0, or -EINVAL (out untouched, err names the field) when the
- * object is not a Pod with metadata.namespace and metadata.name, or a label or
- * IP is malformed; -ENOMEM.
- */
-int pw_k8s_pod_info(const json_t *pod, struct pw_k8s_pod *out, char *err, size_t errlen);
-void pw_k8s_pod_free(struct pw_k8s_pod *p); /* frees members, not p */
+/* Pod, Namespace, Node objects: decoded by lib/core/k8sobj.h. */
 
 #endif

@@ -1,0 +1,494 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * k8sobj: Kubernetes objects and list/watch envelopes, JSON to structs (see
+ * k8sobj.h). Every field is type-checked before use: Pods are written by the
+ * tenants whose egress podwall restricts.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ipaddr.h"
+#include "k8sobj.h"
+
+static int __attribute__((format(printf, 3, 4)))
+errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+static char *dup_or_empty(const char *s)
+{
+	return strdup(s ? s : "");
+}
+
+int pw_k8s_addr_cmp(const struct pw_k8s_addr *a, const struct pw_k8s_addr *b)
+{
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	return memcmp(&a->ip, &b->ip, sizeof(a->ip));
+}
+
+static int addr_qcmp(const void *x, const void *y)
+{
+	return pw_k8s_addr_cmp(x, y);
+}
+
+/* ---- envelopes ------------------------------------------------------------------ */
+
+static const char *const event_types[] = {
+	[PW_K8S_EV_ADDED] = "ADDED",	 [PW_K8S_EV_MODIFIED] = "MODIFIED",
+	[PW_K8S_EV_DELETED] = "DELETED", [PW_K8S_EV_BOOKMARK] = "BOOKMARK",
+	[PW_K8S_EV_ERROR] = "ERROR",
+};
+
+void pw_k8s_event_free(struct pw_k8s_event *ev)
+{
+	json_decref(ev->doc);
+	memset(ev, 0, sizeof(*ev));
+}
+
+int pw_k8s_event_decode(const char *line, size_t len, struct pw_k8s_event *ev, char *why,
+			size_t whylen)
+{
+	const char *type, *reason;
+	json_error_t jerr;
+	size_t t;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->doc = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!ev->doc)
+		return errf(why, whylen, "event is not JSON: %s", jerr.text);
+	type = json_string_value(json_object_get(ev->doc, "type"));
+	ev->object = json_object_get(ev->doc, "object");
+	if (!type || !json_is_object(ev->object)) {
+		pw_k8s_event_free(ev);
+		return errf(why, whylen, "event without type or object");
+	}
+	for (t = 0; t < sizeof(event_types) / sizeof(event_types[0]); t++)
+		if (!strcmp(type, event_types[t]))
+			break;
+	if (t == sizeof(event_types) / sizeof(event_types[0])) {
+		errf(why, whylen, "unknown event type \"%.32s\"", type);
+		pw_k8s_event_free(ev);
+		return -EINVAL;
+	}
+	ev->type = (enum pw_k8s_event_type)t;
+	if (ev->type != PW_K8S_EV_ERROR)
+		return 0;
+	ev->code = json_integer_value(json_object_get(ev->object, "code"));
+	reason = json_string_value(json_object_get(ev->object, "reason"));
+	ev->reason = reason ? reason : "";
+	ev->message = json_string_value(json_object_get(ev->object, "message")) ?: "";
+	ev->gone = ev->code == 410 ||
+		   (!ev->code && reason && (!strcmp(reason, "Expired") || !strcmp(reason, "Gone")));
+	return 0;
+}
+
+int pw_k8s_list_decode(const json_t *body, struct pw_k8s_list *out)
+{
+	const json_t *md = json_object_get(body, "metadata");
+	const json_t *items = json_object_get(body, "items");
+
+	memset(out, 0, sizeof(*out));
+	if (!json_is_object(md) || (items && !json_is_array(items) && !json_is_null(items)))
+		return -EINVAL;
+	out->items = json_is_array(items) ? items : NULL;
+	out->cont = json_string_value(json_object_get(md, "continue"));
+	out->resource_version = json_string_value(json_object_get(md, "resourceVersion"));
+	return 0;
+}
+
+const char *pw_k8s_object_rv(const json_t *obj)
+{
+	return json_string_value(
+		json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+}
+
+int pw_k8s_object_key(const json_t *obj, bool cluster_scoped, char *key, size_t keylen, char *why,
+		      size_t whylen)
+{
+	const json_t *md = json_object_get(obj, "metadata");
+	const char *ns, *name;
+
+	if (!json_is_object(obj) || !json_is_object(md))
+		return errf(why, whylen, "object without metadata");
+	ns = json_string_value(json_object_get(md, "namespace"));
+	name = json_string_value(json_object_get(md, "name"));
+	if (cluster_scoped && !ns)
+		ns = ""; /* cluster-scoped: key "/NAME" */
+	if (!ns || (!*ns && !cluster_scoped) || !name || !*name)
+		return errf(why, whylen, "object without metadata.namespace/name");
+	if (strchr(ns, '/') || strchr(name, '/')) /* the API never has one: keys stay unique */
+		return errf(why, whylen, "object with a '/' in metadata.namespace/name");
+	if ((size_t)snprintf(key, keylen, "%s/%s", ns, name) >= keylen)
+		return errf(why, whylen, "object name too long");
+	return 0;
+}
+
+/* ---- labels ----------------------------------------------------------------------- */
+
+/* metadata.labels of what (e.g. "pod ns/name") into *out: absent or null is none. */
+static int labels_decode(const json_t *md, struct pw_labels *out, const char *what, char *err,
+			 size_t errlen)
+{
+	const json_t *labels = json_object_get(md, "labels"), *v;
+	const char *lk;
+	int ret;
+
+	if (!labels || json_is_null(labels))
+		return 0;
+	if (!json_is_object(labels))
+		return errf(err, errlen, "%s: metadata.labels: not a mapping", what);
+	json_object_foreach((json_t *)labels, lk, v)
+	{
+		if (!json_is_string(v))
+			return errf(err, errlen, "%s: metadata.labels[\"%.63s\"]: not a string",
+				    what, lk);
+		ret = pw_labels_set(out, lk, json_string_value(v));
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* ---- pods ------------------------------------------------------------------------- */
+
+void pw_k8s_pod_free(struct pw_k8s_pod *p)
+{
+	free(p->namespace);
+	free(p->name);
+	free(p->uid);
+	free(p->node_name);
+	free(p->phase);
+	pw_labels_free(&p->labels);
+	memset(p, 0, sizeof(*p));
+}
+
+static int pod_ip(struct pw_k8s_pod *p, const char *s, const char *field, char *err, size_t errlen)
+{
+	struct pw_k8s_addr a = {0};
+
+	if (!s || pw_ip_parse(s, &a.family, &a.ip))
+		return errf(err, errlen, "pod %s/%s: %s: not an IP address", p->namespace, p->name,
+			    field);
+	for (size_t i = 0; i < p->n_ips; i++)
+		if (!pw_k8s_addr_cmp(&p->ips[i], &a))
+			return 0;
+	if (p->n_ips == PW_K8S_MAX_POD_IPS)
+		return errf(err, errlen, "pod %s/%s: more than %d pod IPs", p->namespace, p->name,
+			    PW_K8S_MAX_POD_IPS);
+	p->ips[p->n_ips++] = a;
+	return 0;
+}
+
+int pw_k8s_pod_info(const json_t *pod, struct pw_k8s_pod *out, char *err, size_t errlen)
+{
+	const json_t *md = json_object_get(pod, "metadata");
+	const json_t *spec = json_object_get(pod, "spec");
+	const json_t *status = json_object_get(pod, "status");
+	const json_t *ips, *e, *hn, *v;
+	struct pw_k8s_pod p = {0};
+	const char *ns, *name, *kind;
+	char field[64], what[340], dummy[1];
+	size_t i;
+	int ret;
+
+	if (!err || !errlen) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	err[0] = '\0';
+	kind = json_string_value(json_object_get(pod, "kind"));
+	if (!json_is_object(pod) || (kind && strcmp(kind, "Pod")))
+		return errf(err, errlen, "not a Pod object");
+	ns = json_string_value(json_object_get(md, "namespace"));
+	name = json_string_value(json_object_get(md, "name"));
+	if (!ns || !*ns || !name || !*name)
+		return errf(err, errlen, "pod: metadata.namespace and metadata.name are required");
+	p.namespace = strdup(ns);
+	p.name = strdup(name);
+	p.uid = dup_or_empty(json_string_value(json_object_get(md, "uid")));
+	p.node_name = dup_or_empty(json_string_value(json_object_get(spec, "nodeName")));
+	p.phase = dup_or_empty(json_string_value(json_object_get(status, "phase")));
+	if (!p.namespace || !p.name || !p.uid || !p.node_name || !p.phase) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	hn = json_object_get(spec, "hostNetwork");
+	if (hn && !json_is_boolean(hn) && !json_is_null(hn)) {
+		ret = errf(err, errlen, "pod %s/%s: spec.hostNetwork: not a boolean", ns, name);
+		goto fail;
+	}
+	p.host_network = json_is_true(hn);
+	v = json_object_get(md, "deletionTimestamp");
+	p.terminating = v && !json_is_null(v);
+
+	snprintf(what, sizeof(what), "pod %s/%s", ns, name);
+	ret = labels_decode(md, &p.labels, what, err, errlen);
+	if (ret)
+		goto fail;
+
+	ips = json_object_get(status, "podIPs");
+	if (json_is_array(ips) && json_array_size(ips)) {
+		json_array_foreach(ips, i, e)
+		{
+			snprintf(field, sizeof(field), "status.podIPs[%zu].ip", i);
+			ret = pod_ip(&p, json_string_value(json_object_get(e, "ip")), field, err,
+				     errlen);
+			if (ret)
+				goto fail;
+		}
+	} else if (json_is_string(json_object_get(status, "podIP")) &&
+		   *json_string_value(json_object_get(status, "podIP"))) {
+		ret = pod_ip(&p, json_string_value(json_object_get(status, "podIP")),
+			     "status.podIP", err, errlen);
+		if (ret)
+			goto fail;
+	}
+	*out = p;
+	return 0;
+fail:
+	if (ret == -ENOMEM)
+		errf(err, errlen, "out of memory");
+	pw_k8s_pod_free(&p);
+	return ret;
+}
+
+/* ---- namespaces and nodes ------------------------------------------------------------ */
+
+/* metadata.name of a cluster-scoped object of kind (NULL: any kind). */
+static const char *cluster_name(const json_t *obj, const char *kind, char *err, size_t errlen)
+{
+	const char *k = json_string_value(json_object_get(obj, "kind"));
+	const char *name;
+
+	if (!json_is_object(obj) || (k && strcmp(k, kind))) {
+		errf(err, errlen, "not a %s object", kind);
+		return NULL;
+	}
+	name = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+	if (!name || !*name)
+		errf(err, errlen, "%s: metadata.name is required", kind);
+	return name && *name ? name : NULL;
+}
+
+void pw_k8s_namespace_free(struct pw_k8s_namespace *ns)
+{
+	free(ns->name);
+	pw_labels_free(&ns->labels);
+	memset(ns, 0, sizeof(*ns));
+}
+
+int pw_k8s_namespace_info(const json_t *obj, struct pw_k8s_namespace *out, char *err, size_t errlen)
+{
+	struct pw_k8s_namespace ns = {0};
+	const char *name = cluster_name(obj, "Namespace", err, errlen);
+	char what[300];
+	int ret;
+
+	if (!name)
+		return -EINVAL;
+	ns.name = strdup(name);
+	if (!ns.name) {
+		errf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	snprintf(what, sizeof(what), "namespace %s", name);
+	ret = labels_decode(json_object_get(obj, "metadata"), &ns.labels, what, err, errlen);
+	if (ret) {
+		if (ret == -ENOMEM)
+			errf(err, errlen, "out of memory");
+		pw_k8s_namespace_free(&ns);
+		return ret;
+	}
+	*out = ns;
+	return 0;
+}
+
+void pw_k8s_node_free(struct pw_k8s_node *n)
+{
+	free(n->name);
+	memset(n, 0, sizeof(*n));
+}
+
+static int node_cidr(struct pw_k8s_node *n, const json_t *v, const char *field, char *err,
+		     size_t errlen)
+{
+	struct pw_cidr c = {0};
+	const char *s = json_string_value(v), *why = NULL;
+
+	if (!s || pw_cidr_parse(s, &c.family, &c.addr, &c.prefix, &why))
+		return errf(err, errlen, "node %s: %s: not a CIDR%s%s", n->name, field,
+			    why ? ": " : "", why ? why : "");
+	for (size_t i = 0; i < n->n_cidrs; i++)
+		if (n->cidrs[i].family == c.family && n->cidrs[i].prefix == c.prefix &&
+		    !memcmp(&n->cidrs[i].addr, &c.addr, sizeof(c.addr)))
+			return 0;
+	if (n->n_cidrs == PW_K8S_MAX_NODE_CIDRS)
+		return errf(err, errlen, "node %s: more than %d pod CIDRs", n->name,
+			    PW_K8S_MAX_NODE_CIDRS);
+	n->cidrs[n->n_cidrs++] = c;
+	return 0;
+}
+
+int pw_k8s_node_info(const json_t *obj, struct pw_k8s_node *out, char *err, size_t errlen)
+{
+	const char *name = cluster_name(obj, "Node", err, errlen);
+	const json_t *spec = json_object_get(obj, "spec");
+	const json_t *cidrs, *addrs, *v;
+	struct pw_k8s_node n = {0};
+	char field[64];
+	size_t i;
+	int ret = 0;
+
+	if (!name)
+		return -EINVAL;
+	n.name = strdup(name);
+	if (!n.name) {
+		errf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	cidrs = json_object_get(spec, "podCIDRs");
+	if (cidrs && !json_is_array(cidrs) && !json_is_null(cidrs)) {
+		ret = errf(err, errlen, "node %s: spec.podCIDRs: not a list", name);
+		goto fail;
+	}
+	if (json_array_size(cidrs)) {
+		json_array_foreach(cidrs, i, v)
+		{
+			snprintf(field, sizeof(field), "spec.podCIDRs[%zu]", i);
+			ret = node_cidr(&n, v, field, err, errlen);
+			if (ret)
+				goto fail;
+		}
+	} else if (json_object_get(spec, "podCIDR") &&
+		   !json_is_null(json_object_get(spec, "podCIDR"))) {
+		ret = node_cidr(&n, json_object_get(spec, "podCIDR"), "spec.podCIDR", err, errlen);
+		if (ret)
+			goto fail;
+	}
+	addrs = json_object_get(json_object_get(obj, "status"), "addresses");
+	if (addrs && !json_is_array(addrs) && !json_is_null(addrs)) {
+		ret = errf(err, errlen, "node %s: status.addresses: not a list", name);
+		goto fail;
+	}
+	json_array_foreach(addrs, i, v)
+	{
+		const char *type = json_string_value(json_object_get(v, "type"));
+		const char *s = json_string_value(json_object_get(v, "address"));
+		struct pw_k8s_addr a = {0};
+		bool dup = false;
+
+		if (!type || (strcmp(type, "InternalIP") && strcmp(type, "ExternalIP")))
+			continue; /* Hostname, InternalDNS, ExternalDNS: not addresses */
+		if (!s || pw_ip_parse(s, &a.family, &a.ip)) {
+			ret = errf(err, errlen,
+				   "node %s: status.addresses[%zu].address: not an "
+				   "IP address",
+				   name, i);
+			goto fail;
+		}
+		for (size_t j = 0; j < n.n_addrs && !dup; j++)
+			dup = !pw_k8s_addr_cmp(&n.addrs[j], &a);
+		if (dup)
+			continue;
+		if (n.n_addrs == PW_K8S_MAX_NODE_ADDRS) {
+			ret = errf(err, errlen, "node %s: more than %d addresses", name,
+				   PW_K8S_MAX_NODE_ADDRS);
+			goto fail;
+		}
+		n.addrs[n.n_addrs++] = a;
+	}
+	*out = n;
+	return 0;
+fail:
+	pw_k8s_node_free(&n);
+	return ret;
+}
+
+/* ---- policies and resolvers ----------------------------------------------------------- */
+
+const char *pw_k8s_policy_source(const json_t *obj, bool cluster, char *buf, size_t len)
+{
+	const json_t *md = json_object_get(obj, "metadata");
+	const char *name = json_string_value(json_object_get(md, "name")) ?: "?";
+
+	if (cluster)
+		snprintf(buf, len, "k8s:@cluster/%s", name);
+	else
+		snprintf(buf, len, "k8s:%s/%s",
+			 json_string_value(json_object_get(md, "namespace")) ?: "?", name);
+	return buf;
+}
+
+static void add_resolver(struct pw_k8s_addr *v, size_t *n, const char *s)
+{
+	struct pw_k8s_addr a = {0};
+
+	if (!s || pw_ip_parse(s, &a.family, &a.ip))
+		return;
+	if (*n < PW_K8S_MAX_RESOLVERS)
+		v[(*n)++] = a;
+}
+
+size_t pw_k8s_resolvers_of(const json_t *services, const json_t *slices, struct pw_k8s_addr *out,
+			   size_t max)
+{
+	struct pw_k8s_addr v[PW_K8S_MAX_RESOLVERS];
+	const json_t *obj, *ips, *ip, *eps, *ep, *addrs, *a;
+	const char *key, *type;
+	size_t n = 0, m = 0, i, j, l;
+
+	json_object_foreach((json_t *)services, key, obj)
+	{
+		const json_t *spec = json_object_get(obj, "spec");
+
+		ips = json_object_get(spec, "clusterIPs");
+		if (json_is_array(ips)) {
+			json_array_foreach(ips, i, ip)
+			{
+				add_resolver(v, &n, json_string_value(ip));
+			}
+		} else {
+			add_resolver(v, &n, json_string_value(json_object_get(spec, "clusterIP")));
+		}
+	}
+	json_object_foreach((json_t *)slices, key, obj)
+	{
+		type = json_string_value(json_object_get(obj, "addressType"));
+		if (!type || (strcmp(type, "IPv4") && strcmp(type, "IPv6")))
+			continue;
+		eps = json_object_get(obj, "endpoints");
+		json_array_foreach(eps, j, ep)
+		{
+			const json_t *cond = json_object_get(ep, "conditions");
+
+			if (json_is_true(json_object_get(cond, "terminating")))
+				continue;
+			addrs = json_object_get(ep, "addresses");
+			json_array_foreach(addrs, l, a)
+			{
+				add_resolver(v, &n, json_string_value(a));
+			}
+		}
+	}
+	qsort(v, n, sizeof(v[0]), addr_qcmp);
+	for (i = 0; i < n; i++) {
+		if (i && !pw_k8s_addr_cmp(&v[i - 1], &v[i]))
+			continue;
+		if (m < max)
+			out[m] = v[i];
+		m++;
+	}
+	return m;
+}

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * libFuzzer target: arbitrary bytes as what the API server sends, a watch
+ * event line or a LIST page, through every Kubernetes object decoder
+ * (lib/core/k8sobj.c). Pods are tenant-controlled (labels, annotations).
+ *
+ * Besides the sanitizers, it checks the contract: a refusal leaves nothing
+ * behind and says why; a success returns only what the decoder promises
+ * (names set, counts within their bounds, no duplicate addresses).
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "k8sobj.h"
+
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			__builtin_trap();                                                          \
+	} while (0)
+
+static bool valid_family(uint8_t f)
+{
+	return f == PW_FAMILY_V4 || f == PW_FAMILY_V6;
+}
+
+static void check_unique(const struct pw_k8s_addr *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		CHECK(valid_family(v[i].family));
+		for (size_t j = 0; j < i; j++)
+			CHECK(pw_k8s_addr_cmp(&v[i], &v[j]));
+	}
+}
+
+static void decode_object(const json_t *obj)
+{
+	struct pw_k8s_pod pod = {0};
+	struct pw_k8s_namespace ns = {0};
+	struct pw_k8s_node node = {0};
+	struct pw_k8s_addr res[PW_K8S_MAX_RESOLVERS];
+	char err[256], key[PW_K8S_KEY_MAX], src[600];
+	json_t *wrap;
+	size_t n;
+	int ret;
+
+	ret = pw_k8s_pod_info(obj, &pod, err, sizeof(err));
+	if (ret) {
+		CHECK(ret == -EINVAL || ret == -ENOMEM);
+		CHECK(*err && !pod.namespace && !pod.labels.n);
+	} else {
+		CHECK(pod.namespace && *pod.namespace && pod.name && *pod.name);
+		CHECK(pod.uid && pod.node_name && pod.phase);
+		CHECK(pod.n_ips <= PW_K8S_MAX_POD_IPS);
+		check_unique(pod.ips, pod.n_ips);
+		for (size_t i = 0; i < pod.labels.n; i++)
+			CHECK(pod.labels.v[i].key && pod.labels.v[i].value);
+		pw_k8s_pod_free(&pod);
+	}
+
+	ret = pw_k8s_namespace_info(obj, &ns, err, sizeof(err));
+	if (ret)
+		CHECK((ret == -EINVAL || ret == -ENOMEM) && *err && !ns.name);
+	else {
+		CHECK(ns.name && *ns.name);
+		pw_k8s_namespace_free(&ns);
+	}
+
+	ret = pw_k8s_node_info(obj, &node, err, sizeof(err));
+	if (ret)
+		CHECK((ret == -EINVAL || ret == -ENOMEM) && *err && !node.name);
+	else {
+		CHECK(node.name && *node.name);
+		CHECK(node.n_cidrs <= PW_K8S_MAX_NODE_CIDRS &&
+		      node.n_addrs <= PW_K8S_MAX_NODE_ADDRS);
+		for (size_t i = 0; i < node.n_cidrs; i++)
+			CHECK(valid_family(node.cidrs[i].family) &&
+			      node.cidrs[i].prefix <=
+				      (node.cidrs[i].family == PW_FAMILY_V4 ? 32 : 128));
+		check_unique(node.addrs, node.n_addrs);
+		pw_k8s_node_free(&node);
+	}
+
+	for (int cluster = 0; cluster < 2; cluster++) {
+		ret = pw_k8s_object_key(obj, cluster, key, sizeof(key), err, sizeof(err));
+		CHECK(ret == 0 || (ret == -EINVAL && *err));
+		if (!ret) { /* "ns/name", or "/name" cluster-scoped: one '/', a name after it */
+			const char *slash = strchr(key, '/');
+
+			CHECK(slash && slash[1] && !strchr(slash + 1, '/') &&
+			      (cluster || slash != key));
+		}
+		pw_k8s_policy_source(obj, cluster, src, sizeof(src));
+		CHECK(!strncmp(src, "k8s:", 4));
+	}
+	pw_k8s_object_rv(obj);
+
+	/* As the DNS Service and as one of its EndpointSlices. */
+	wrap = json_pack("{s:O}", "x/y", obj);
+	if (wrap) {
+		n = pw_k8s_resolvers_of(wrap, wrap, res, PW_K8S_MAX_RESOLVERS);
+		CHECK(n <= PW_K8S_MAX_RESOLVERS);
+		check_unique(res, n);
+		for (size_t i = 1; i < n; i++)
+			CHECK(pw_k8s_addr_cmp(&res[i - 1], &res[i]) < 0);
+		json_decref(wrap);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct pw_k8s_event ev;
+	struct pw_k8s_list list;
+	char why[160] = "";
+	json_t *body, *item;
+	size_t i;
+	int ret;
+
+	ret = pw_k8s_event_decode((const char *)data, size, &ev, why, sizeof(why));
+	if (ret) {
+		CHECK((ret == -EINVAL || ret == -ENOMEM) && *why && !ev.doc && !ev.object);
+	} else {
+		CHECK(ev.doc && json_is_object(ev.object) && ev.type <= PW_K8S_EV_ERROR);
+		if (ev.type == PW_K8S_EV_ERROR)
+			CHECK(ev.reason && ev.message);
+		decode_object(ev.object);
+		pw_k8s_event_free(&ev);
+	}
+
+	/* The same bytes as a LIST page. */
+	body = json_loadb((const char *)data, size, 0, NULL);
+	if (body && !pw_k8s_list_decode(body, &list)) {
+		CHECK(!list.items || json_is_array(list.items));
+		json_array_foreach(list.items, i, item)
+		{
+			decode_object(item);
+		}
+	}
+	json_decref(body);
+	return 0;
+}

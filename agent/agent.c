@@ -324,7 +324,7 @@ static struct pw_policy *k8s_cache_load(struct pw_agent *a, const char *source, 
 }
 
 /* After a full LIST: forget the cached versions of objects the API no longer has. */
-void pw_agent_policy_cache_prune(struct pw_agent *a)
+static void pw_agent_policy_cache_prune(struct pw_agent *a)
 {
 	char dir[600], path[700], source[600];
 	struct dirent *de;
@@ -357,57 +357,31 @@ void pw_agent_policy_cache_prune(struct pw_agent *a)
 }
 
 /* ClusterEgressPolicies: which namespaces each selects, from the labels of the
- * Namespaces the API has (namespaces: "/NAME" -> Namespace object). */
-void pw_agent_resolve_cluster(struct pw_agent *a, const json_t *namespaces)
+ * Namespaces the API has. */
+static void pw_agent_resolve_cluster(struct pw_agent *a, const struct pw_k8s_namespace *ns,
+				     size_t n)
 {
-	size_t n = json_object_size(namespaces), k;
-	const char **names = calloc(n ? n : 1, sizeof(*names));
-	struct pw_labels *labels = calloc(n ? n : 1, sizeof(*labels));
-	const char *key;
-	json_t *ns;
-
-	if (!names || !labels)
-		goto out;
-	k = 0;
-	json_object_foreach((json_t *)namespaces, key, ns)
-	{
-		const json_t *md = json_object_get(ns, "metadata"), *v;
-		const char *lk;
-
-		names[k] = json_string_value(json_object_get(md, "name"));
-		if (!names[k])
-			continue;
-		json_object_foreach((json_t *)json_object_get(md, "labels"), lk,
-				    v) if (json_is_string(v))
-			pw_labels_set(&labels[k], lk, json_string_value(v));
-		k++;
-	}
 	for (size_t i = 0; i < a->n_files; i++)
 		for (size_t j = 0; j < a->files[i].n_pols; j++) {
 			struct pw_policy *p = &a->files[i].pols[j];
-			const char **sel = calloc(k ? k : 1, sizeof(*sel));
+			const char **sel = calloc(n ? n : 1, sizeof(*sel));
 			size_t m = 0;
 
 			if (!p->cluster || !sel) {
 				free(sel);
 				continue;
 			}
-			for (size_t x = 0; x < k; x++)
-				if (pw_selector_matches(&p->ns_selector, &labels[x]))
-					sel[m++] = names[x];
+			for (size_t x = 0; x < n; x++)
+				if (pw_selector_matches(&p->ns_selector, &ns[x].labels))
+					sel[m++] = ns[x].name;
 			if (pw_policy_set_namespaces(p, sel, m))
 				pw_warn("%s: out of memory selecting namespaces", p->source);
 			free(sel);
 		}
 	rebuild_policy_view(a); /* the view holds copies of the policies */
-	for (size_t x = 0; x < k; x++)
-		pw_labels_free(&labels[x]);
-out:
-	free(names);
-	free(labels);
 }
 
-void pw_agent_policy_object(struct pw_agent *a, const char *source, const json_t *obj)
+static void pw_agent_policy_object(struct pw_agent *a, const char *source, const json_t *obj)
 {
 	struct pw_policy_file *f = NULL;
 	char err[PW_ERR_LEN];
@@ -802,8 +776,8 @@ static void reconcile(struct pw_agent *a)
 		reconcile_hooks(a, ep);
 	}
 	pw_guard_sync(a); /* the node's addresses may have changed */
-	if (a->k8s && a->k8s_synced)
-		pw_kube_adopt(a);
+	if (a->kube.k8s && a->kube.synced)
+		pw_kube_adopt(&a->kube);
 	upgrade_finish(a);
 	if (a->ready)
 		pw_drift_check(a);
@@ -833,7 +807,7 @@ static json_t *cmd_cni_add(struct pw_agent *a, json_t *req)
 		/* The pod's labels are the API's, never the request's. */
 		struct pw_labels l;
 
-		if (pw_kube_pod_labels(a, ep->namespace, ep->name, &l)) {
+		if (pw_kube_pod_labels(&a->kube, ep->namespace, ep->name, &l)) {
 			pw_labels_free(&ep->labels);
 			ep->labels = l;
 		}
@@ -899,7 +873,7 @@ static json_t *cmd_cni_add(struct pw_agent *a, json_t *req)
 	return json_pack("{s:b,s:i,s:b}", "ok", 1, "ep_id", ep->ep_id, "enforced", ep->managed);
 }
 
-int pw_agent_register(struct pw_agent *a, json_t *req, char *err, size_t errlen)
+static int pw_agent_register(struct pw_agent *a, json_t *req, char *err, size_t errlen)
 {
 	json_t *rep = cmd_cni_add(a, req);
 	int ret = 0;
@@ -1366,23 +1340,25 @@ static json_t *cmd_status(struct pw_agent *a)
 				  (json_int_t)s->drift_repairs[PW_DRIFT_PORTS]));
 	if (st) /* the rebinding guard: every prefix and where it came from */
 		json_object_set_new(st, "guard", pw_guard_json(a));
-	if (st && a->k8s) {
+	if (st && a->kube.k8s) {
 		struct pw_k8s_health h;
 
 		/* Losing the API is shown, never made a readiness failure: the
 		 * node keeps enforcing what it has, and new pods wait. */
-		pw_k8s_health(a->k8s, &h);
+		pw_k8s_health(a->kube.k8s, &h);
 		json_object_set_new(st, "kubernetes",
 				    json_pack("{s:s,s:b,s:[{s:s,s:s,s:s,s:s,s:I}]}", "server",
-					      pw_k8s_server(a->k8s), "synced", a->k8s_synced,
+					      pw_k8s_server(a->kube.k8s), "synced", a->kube.synced,
 					      "conditions", "type", "APIConnected", "status",
 					      h.state == PW_K8S_API_OK ? "True" : "False", "reason",
 					      h.reason, "message", h.message, "since_unix_ms",
 					      (json_int_t)h.since_ms));
 		/* Pods of this node the API lists that podwall could not locate. */
 		json_object_set_new(st, "pods_unlocated",
-				    a->unlocated ? json_incref(a->unlocated) : json_array());
-		json_object_set_new(st, "pods_adopted", json_integer((json_int_t)a->pods_adopted));
+				    a->kube.unlocated ? json_incref(a->kube.unlocated)
+						      : json_array());
+		json_object_set_new(st, "pods_adopted",
+				    json_integer((json_int_t)a->kube.pods_adopted));
 	}
 	return st;
 }
@@ -1410,7 +1386,7 @@ static json_t *cmd_events(struct pw_agent *a, json_t *req, int fd, bool *keep)
 	return json_pack("{s:b,s:o}", "ok", 1, "events", list);
 }
 
-bool pw_agent_add_ready(struct pw_agent *a, json_t *req, const char **why)
+static bool pw_agent_add_ready(struct pw_agent *a, json_t *req, const char **why)
 {
 	const char *ns = json_string_value(json_object_get(req, "namespace"));
 	const char *name = json_string_value(json_object_get(req, "name"));
@@ -1420,11 +1396,11 @@ bool pw_agent_add_ready(struct pw_agent *a, json_t *req, const char **why)
 	 * request, so an ADD can always be answered at once. */
 	if (!a->o.k8s)
 		return true;
-	if (!a->k8s_synced) {
+	if (!a->kube.synced) {
 		*why = "waiting for the first full sync with the Kubernetes API";
 		return false;
 	}
-	if (!ns || !name || !pw_kube_pod_labels(a, ns, name, &l)) {
+	if (!ns || !name || !pw_kube_pod_labels(&a->kube, ns, name, &l)) {
 		*why = "the pod is not (yet) known to the Kubernetes API on this node";
 		return false;
 	}
@@ -1530,7 +1506,7 @@ static void client_request(struct pw_agent *a, struct pw_client *c, json_t *req)
 	client_close(a, c, true);
 }
 
-void pw_agent_retry_deferred(struct pw_agent *a)
+static void pw_agent_retry_deferred(struct pw_agent *a)
 {
 	for (struct pw_client *c = a->clients, *next; c; c = next) {
 		next = c->next;
@@ -1865,12 +1841,29 @@ static void on_inotify(struct pw_agent *a)
 		pw_sync_all(a);
 }
 
+/* Kubernetes mode, after each round of the loop: what the API changed is
+ * applied in one pass (every endpoint again, then the pods now missing). */
+static void kube_tick(struct pw_agent *a)
+{
+	if (!a->kube.k8s)
+		return;
+	pw_kube_tick(&a->kube);
+	if (a->dirty && a->kube.synced) {
+		a->dirty = false;
+		pw_sync_all(a);
+		pw_kube_adopt(&a->kube); /* pods, labels or policies changed: who is missing now */
+	}
+	pw_kstatus_tick(a);
+	if (a->kube.synced)
+		pw_agent_retry_deferred(a);
+}
+
 static int loop(struct pw_agent *a)
 {
 	struct epoll_event evs[16];
 
 	while (!a->stop) {
-		int n = epoll_wait(a->epfd, evs, 16, pw_kube_timeout_ms(a, 1000));
+		int n = epoll_wait(a->epfd, evs, 16, pw_kube_timeout_ms(&a->kube, 1000));
 
 		note_progress();
 		if (n < 0 && errno != EINTR)
@@ -1879,7 +1872,8 @@ static int loop(struct pw_agent *a)
 			uint64_t t0 = pw_now_ns();
 
 			if (evs[i].data.u64 & PW_TAG_K8S_FD) {
-				pw_kube_on_fd(a, (int)(uint32_t)evs[i].data.u64, evs[i].events);
+				pw_kube_on_fd(&a->kube, (int)(uint32_t)evs[i].data.u64,
+					      evs[i].events);
 				continue;
 			}
 			switch (evs[i].data.u64) {
@@ -1929,7 +1923,7 @@ static int loop(struct pw_agent *a)
 					(unsigned long long)(evs[i].data.u64 < 64 ? evs[i].data.u64
 										  : 0));
 		}
-		pw_kube_tick(a);
+		kube_tick(a);
 	}
 	return 0;
 }
@@ -1940,7 +1934,8 @@ static void agent_free(struct pw_agent *a)
 	pw_bpf_progress_hook = NULL;
 	progress_agent = NULL;
 	pw_metrics_stop(a);
-	pw_kube_stop(a);
+	pw_kube_stop(&a->kube);
+	pw_kstatus_stop(a);
 	while (a->clients)
 		client_close(a, a->clients, true);
 	pw_dnshold_close(a);
@@ -1966,6 +1961,123 @@ static void agent_free(struct pw_agent *a)
 		close(a->listen_fd);
 		unlink(a->o.socket_path);
 	}
+}
+
+static void pw_agent_start_enforcing(struct pw_agent *a);
+
+/* ---- what kube.c reports back (struct pw_kube_hooks) ---------------------------- */
+
+static void kube_policy(void *ctx, const char *source, const json_t *obj)
+{
+	struct pw_agent *a = ctx;
+
+	pw_agent_policy_object(a, source, obj);
+	a->dirty = true;
+}
+
+static void kube_namespaces(void *ctx, const struct pw_k8s_namespace *ns, size_t n)
+{
+	struct pw_agent *a = ctx;
+
+	/* a label change moves the namespace's pods in or out at once */
+	pw_agent_resolve_cluster(a, ns, n);
+	a->dirty = true;
+}
+
+static void kube_policies_listed(void *ctx)
+{
+	pw_agent_policy_cache_prune(ctx);
+}
+
+static void kube_pod_labels(void *ctx, const char *ns, const char *name, struct pw_labels *labels)
+{
+	struct pw_agent *a = ctx;
+
+	for (struct pw_ep *ep = a->eps; ep; ep = ep->next) {
+		if (strcmp(ep->namespace, ns) || strcmp(ep->name, name))
+			continue;
+		/* A label change re-evaluates which policies select the pod. */
+		pw_labels_free(&ep->labels);
+		ep->labels = *labels;
+		memset(labels, 0, sizeof(*labels));
+		a->dirty = true;
+		break;
+	}
+}
+
+static void kube_resolvers(void *ctx)
+{
+	if (pw_sync_resolvers(ctx))
+		pw_warn("could not update the trusted resolvers from the DNS service");
+}
+
+static void kube_synced(void *ctx)
+{
+	/* the cluster's ranges guard the first learned answer */
+	if (pw_guard_sync(ctx))
+		pw_warn("rebinding guard: the table from the API could not be written");
+	pw_sync_resolvers(ctx);
+	pw_agent_start_enforcing(ctx);
+}
+
+static void kube_guard(void *ctx)
+{
+	if (pw_guard_sync(ctx))
+		pw_warn("rebinding guard: could not update the table from the API");
+}
+
+static bool kube_has_endpoint(void *ctx, const char *ns, const char *name)
+{
+	const struct pw_agent *a = ctx;
+
+	for (const struct pw_ep *ep = a->eps; ep; ep = ep->next)
+		if (!strcmp(ep->namespace, ns) && !strcmp(ep->name, name))
+			return true;
+	return false;
+}
+
+static bool kube_selected(void *ctx, const char *ns, const struct pw_labels *labels)
+{
+	const struct pw_agent *a = ctx;
+
+	for (size_t i = 0; i < a->n_pols; i++)
+		if (pw_policy_selects(&a->pols[i], ns, labels))
+			return true;
+	return false;
+}
+
+static int kube_adopt(void *ctx, json_t *req, char *err, size_t errlen)
+{
+	return pw_agent_register(ctx, req, err, errlen);
+}
+
+static int kube_start(struct pw_agent *a)
+{
+	const struct pw_kube_config cfg = {
+		.kubeconfig = a->o.kubeconfig,
+		.context = a->o.kube_context,
+		.node_name = a->o.node_name,
+		.dns_service = a->o.dns_service,
+		.epfd = a->epfd,
+		.hooks =
+			{
+				.policy = kube_policy,
+				.namespaces = kube_namespaces,
+				.policies_listed = kube_policies_listed,
+				.pod_labels = kube_pod_labels,
+				.resolvers = kube_resolvers,
+				.synced = kube_synced,
+				.guard = kube_guard,
+				.has_endpoint = kube_has_endpoint,
+				.selected = kube_selected,
+				.adopt = kube_adopt,
+				.ctx = a,
+			},
+	};
+
+	if (pw_kube_start(&a->kube, &cfg))
+		return -EINVAL;
+	return pw_kstatus_start(a) ? -ENOMEM : 0;
 }
 
 static size_t count_eps(const struct pw_agent *a)
@@ -1998,7 +2110,7 @@ static void upgrade_timing(uint64_t *fill, uint64_t *swap, size_t n)
 		(double)swap[n - 1] / 1e6);
 }
 
-void pw_agent_start_enforcing(struct pw_agent *a)
+static void pw_agent_start_enforcing(struct pw_agent *a)
 {
 	size_t n = 0, cap = a->bpf.pins.upgrade ? count_eps(a) : 0;
 	uint64_t *fill = cap ? calloc(cap, sizeof(*fill)) : NULL;
@@ -2136,7 +2248,7 @@ int pw_agent_run(const struct pw_agent_opts *o)
 	a.listen_fd = listen_ctl(&a);
 	if (a.listen_fd < 0 || setup_loop(&a))
 		goto out;
-	if (o->k8s && pw_kube_start(&a))
+	if (o->k8s && kube_start(&a))
 		goto out;
 	conflist_chain(&a);
 	if (heartbeat_start(&a))

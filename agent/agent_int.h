@@ -17,6 +17,7 @@
 #include "metrics_fmt.h"
 #include "owner.h"
 #include "guard.h"
+#include "kube.h"
 #include "policy.h"
 
 struct ring_buffer;
@@ -122,20 +123,13 @@ struct pw_agent {
 	pthread_mutex_t cfg_lock;     /* pw_config writes, next_ep_id */
 	_Atomic uint64_t progress_ns; /* the loop's last sign of life */
 	bool dirty;		      /* policies or labels changed: sync every endpoint */
-	struct pw_k8s *k8s;
-	struct pw_kstatus *kstatus; /* kstatus.c: EgressPolicy status, Lease, Events */
-	bool k8s_synced;
-	int conflist_wd;       /* inotify watch on the conflist's directory, or -1 */
-	struct pw_guard guard; /* the rebinding guard, as written to pw_guard4/6 */
+	struct pw_kube kube;	      /* kube.c: the API client and what it found */
+	struct pw_kstatus *kstatus;   /* kstatus.c: EgressPolicy status, Lease, Events */
+	int conflist_wd;	      /* inotify watch on the conflist's directory, or -1 */
+	struct pw_guard guard;	      /* the rebinding guard, as written to pw_guard4/6 */
 	bool guard_written;
-	bool guard_dirty;     /* kube.c: a Node or guarded Service changed; rebuild */
 	size_t guard_skipped; /* API prefixes left out (malformed, or past PW_MAX_GUARD) */
 	size_t guard_kept;    /* pinned prefixes kept until the first API sync */
-	/* kube.c: pods of this node in the API that no endpoint covers and that
-	 * could not be located on the node: [{pod, reason, selected}] */
-	json_t *unlocated;
-	size_t n_unlocated_selected;
-	uint64_t pods_adopted; /* registered from the API (running before podwall) */
 };
 
 /* sync.c: the maps as the agent wants them. */
@@ -216,39 +210,6 @@ void pw_events_emit_dns(struct pw_agent *a, const struct pw_ep *ep, const char *
 json_t *pw_events_query(struct pw_agent *a, const char *pod, int reason, uint64_t since_wall_ns);
 int pw_events_follow(struct pw_agent *a, int fd, const char *pod, int reason);
 
-/* kube.c: Kubernetes mode glue between k8s.c and the agent. */
-#define PW_ADOPTED_PREFIX "k8s-pod-"   /* container id of a pod registered from the API */
-#define PW_TAG_K8S_FD	  (1ULL << 62) /* epoll data: this bit | fd */
-int pw_kube_start(struct pw_agent *a);
-void pw_kube_on_fd(struct pw_agent *a, int fd, uint32_t events);
-void pw_kube_tick(struct pw_agent *a);
-int pw_kube_timeout_ms(struct pw_agent *a, int max_ms);
-void pw_kube_stop(struct pw_agent *a);
-/* Labels of the pod from the API (k8s mode); false while unknown. */
-bool pw_kube_pod_labels(struct pw_agent *a, const char *ns, const char *name,
-			struct pw_labels *out);
-/* The pod's workload (owner.h) from the API's Pod object (k8s mode); false for
- * a bare pod, an unknown one, or in standalone mode. */
-bool pw_kube_pod_owner(struct pw_agent *a, const char *ns, const char *name, struct pw_owner *out);
-/* Register the pods of this node that the API lists and no endpoint covers
- * (running before podwall): located on the node, registered like a CNI ADD;
- * the ones that cannot be located are listed in a->unlocated and warned of. */
-void pw_kube_adopt(struct pw_agent *a);
-/* Trusted resolvers from the cluster DNS service; returns how many. */
-size_t pw_kube_resolvers(struct pw_agent *a, struct pw_addr_key *out, size_t max);
-/* The rebinding guard's prefixes from the API: every Node's podCIDRs and
- * InternalIP/ExternalIP addresses, the ClusterIPs of default/kubernetes and of
- * the cluster DNS Service (and, without --service-cidr, the distribution
- * default range holding them). Counts what it left out in *skipped; 0 or
- * -ENOMEM. */
-int pw_kube_guard(struct pw_agent *a, struct pw_guard *g, size_t *skipped);
-
-/* kstatus.c: write what the agent did with each EgressPolicy to its status. */
-int pw_kstatus_start(struct pw_agent *a);
-void pw_kstatus_tick(struct pw_agent *a);
-void pw_kstatus_stop(struct pw_agent *a);
-bool pw_kstatus_leader(const struct pw_agent *a);
-
 /* kstatus.c: write what the agent did with each EgressPolicy to its status. */
 int pw_kstatus_start(struct pw_agent *a);
 void pw_kstatus_tick(struct pw_agent *a);
@@ -269,18 +230,6 @@ void pw_metrics_stop(struct pw_agent *a);
 
 /* agent.c */
 json_t *pw_agent_counters_json(struct pw_agent *a);
-/* Replace the policies of one source ("k8s:ns/name") with those decoded from
- * obj, or remove them (obj NULL). A bad object keeps the previous version. */
-void pw_agent_policy_object(struct pw_agent *a, const char *source, const json_t *obj);
-/* ClusterEgressPolicies: resolve namespaceSelector against the Namespaces. */
-void pw_agent_resolve_cluster(struct pw_agent *a, const json_t *namespaces);
-/* After a full LIST of EgressPolicies: drop cached versions of deleted objects. */
-void pw_agent_policy_cache_prune(struct pw_agent *a);
-/* Register an endpoint from a cni_add request (as podwall-cni sends it).
- * 0, or -errno with err saying why. */
-int pw_agent_register(struct pw_agent *a, json_t *req, char *err, size_t errlen);
-/* First full sync (Kubernetes mode): apply everything, answer ADDs. */
-void pw_agent_start_enforcing(struct pw_agent *a);
 
 /* The maps whose fill level status and metrics report. */
 struct pw_map_ref {
@@ -292,10 +241,5 @@ struct pw_map_ref {
 #define PW_MAP_SHOWN(name, key, value, max, shown) +(shown)
 #define PW_AGENT_MAPS				   (0 PW_MAPS(PW_MAP_SHOWN))
 void pw_agent_maps(const struct pw_agent *a, struct pw_map_ref out[PW_AGENT_MAPS]);
-/* May a cni_add be answered now? (k8s mode: after the first sync, once the
- * pod is known.) false with *why while it must wait. */
-bool pw_agent_add_ready(struct pw_agent *a, json_t *req, const char **why);
-/* Answer the cni_add requests that were waiting, if they may go now. */
-void pw_agent_retry_deferred(struct pw_agent *a);
 
 #endif

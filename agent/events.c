@@ -138,7 +138,7 @@ static void ctx_names(struct pw_agent *a, const struct pw_ep *ep, struct pw_even
 		ec->pod = ep->name;
 		ec->policies = (const char *const *)ep->compiled.policies;
 		ec->n_policies = ep->compiled.n_policies;
-		if (pw_kube_pod_owner(a, ep->namespace, ep->name, ow))
+		if (pw_kube_pod_owner(&a->kube, ep->namespace, ep->name, ow))
 			ec->owner = ow;
 	}
 }
@@ -256,7 +256,7 @@ void pw_events_emit_private(struct pw_agent *a, const struct pw_ep *ep, const ch
 	struct pw_owner ow;
 	json_t *ev;
 
-	if (pw_kube_pod_owner(a, ep->namespace, ep->name, &ow))
+	if (pw_kube_pod_owner(&a->kube, ep->namespace, ep->name, &ow))
 		ec.owner = &ow;
 	e.ep_id = ep->ep_id;
 	e.ifindex = ep->ifindex;

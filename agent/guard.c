@@ -102,6 +102,15 @@ static int add_pinned(struct pw_agent *a, struct pw_guard *g)
 	return c4.err ? c4.err : c6.err;
 }
 
+/* The operator named the service CIDR: no guessing from the ClusterIP. */
+static bool service_cidr_given(const struct pw_agent *a)
+{
+	for (int i = 0; i < a->o.n_guard; i++)
+		if (a->o.guard[i].kind == PW_G_SERVICE)
+			return true;
+	return false;
+}
+
 /* Order matters only for what `podwall status` names as a prefix's source:
  * the first to add a prefix keeps it. */
 static int build(struct pw_agent *a, struct pw_guard *g, size_t *skipped)
@@ -117,11 +126,11 @@ static int build(struct pw_agent *a, struct pw_guard *g, size_t *skipped)
 			pw_err("rebinding guard: %s: %s", a->o.guard[i].prefix, why);
 	}
 	if (!err)
-		err = pw_kube_guard(a, g, skipped);
+		err = pw_kube_guard(&a->kube, g, !service_cidr_given(a), skipped);
 	if (!err)
 		err = add_node_interfaces(g);
 	a->guard_kept = 0;
-	if (!err && a->o.k8s && !a->k8s_synced)
+	if (!err && a->o.k8s && !a->kube.synced)
 		err = add_pinned(a, g);
 	return err;
 }

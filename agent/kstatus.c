@@ -74,7 +74,7 @@ static void lease_done(long status, const json_t *body, const char *err, void *c
 {
 	struct pw_agent *a = ctx;
 	struct pw_kstatus *ks = a->kstatus;
-	const char *me = pw_k8s_node(a->k8s);
+	const char *me = pw_k8s_node(a->kube.k8s);
 
 	ks->lease_busy = false;
 	if (status == 200 || status == 201) {
@@ -132,7 +132,7 @@ static void lease_got(long status, const json_t *body, const char *err, void *ct
 {
 	struct pw_agent *a = ctx;
 	struct pw_kstatus *ks = a->kstatus;
-	const char *me = pw_k8s_node(a->k8s);
+	const char *me = pw_k8s_node(a->kube.k8s);
 	char path[400];
 	json_t *obj;
 	int ret;
@@ -143,7 +143,8 @@ static void lease_got(long status, const json_t *body, const char *err, void *ct
 		obj = json_pack("{s:s,s:s,s:{s:s,s:s},s:o}", "apiVersion", "coordination.k8s.io/v1",
 				"kind", "Lease", "metadata", "name", LEASE_NAME, "namespace",
 				ks->ns, "spec", lease_spec(me, NULL));
-		ret = pw_k8s_request(a->k8s, "POST", path, "application/json", obj, lease_done, a);
+		ret = pw_k8s_request(a->kube.k8s, "POST", path, "application/json", obj, lease_done,
+				     a);
 		json_decref(obj);
 		ks->lease_busy = !ret;
 		return;
@@ -169,7 +170,7 @@ static void lease_got(long status, const json_t *body, const char *err, void *ct
 	json_object_set_new(obj, "spec", lease_spec(me, body));
 	json_object_del(json_object_get(obj, "metadata"), "managedFields");
 	snprintf(path + strlen(path), sizeof(path) - strlen(path), "/%s", LEASE_NAME);
-	ret = pw_k8s_request(a->k8s, "PUT", path, "application/json", obj, lease_done, a);
+	ret = pw_k8s_request(a->kube.k8s, "PUT", path, "application/json", obj, lease_done, a);
 	json_decref(obj);
 	ks->lease_busy = !ret;
 }
@@ -188,7 +189,7 @@ static void lease_step(struct pw_agent *a, uint64_t now)
 	ks->next_lease_ns = now + LEASE_RENEW_NS;
 	snprintf(path, sizeof(path), "/apis/coordination.k8s.io/v1/namespaces/%s/leases/%s", ks->ns,
 		 LEASE_NAME);
-	ks->lease_busy = !pw_k8s_request(a->k8s, "GET", path, NULL, NULL, lease_got, a);
+	ks->lease_busy = !pw_k8s_request(a->kube.k8s, "GET", path, NULL, NULL, lease_got, a);
 }
 
 /* ---------------------------------------------------------------- writes */
@@ -219,8 +220,8 @@ static void patch_status(struct pw_agent *a, const char *key, const json_t *obj,
 	snprintf(path, sizeof(path),
 		 "/apis/podwall.io/v1alpha1/namespaces/%s/egresspolicies/%s/status",
 		 md_str(obj, "namespace"), md_str(obj, "name"));
-	if (pw_k8s_request(a->k8s, "PATCH", path, "application/merge-patch+json", patch, patch_done,
-			   w))
+	if (pw_k8s_request(a->kube.k8s, "PATCH", path, "application/merge-patch+json", patch,
+			   patch_done, w))
 		free(w);
 	else
 		json_object_set_new(ks->inflight, key, json_true());
@@ -247,11 +248,11 @@ static void post_refused_event(struct pw_agent *a, const json_t *obj, const char
 		       md_str(obj, "namespace"), "name", md_str(obj, "name"), "uid",
 		       md_str(obj, "uid"), "resourceVersion", md_str(obj, "resourceVersion"),
 		       "reason", "PolicyRefused", "message", msg, "type", "Warning", "source",
-		       "component", "podwall", "host", pw_k8s_node(a->k8s), "firstTimestamp", now,
-		       "lastTimestamp", now, "count", 1, "reportingComponent", "podwall.io/agent",
-		       "reportingInstance", pw_k8s_node(a->k8s));
+		       "component", "podwall", "host", pw_k8s_node(a->kube.k8s), "firstTimestamp",
+		       now, "lastTimestamp", now, "count", 1, "reportingComponent",
+		       "podwall.io/agent", "reportingInstance", pw_k8s_node(a->kube.k8s));
 	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/events", md_str(obj, "namespace"));
-	if (ev && pw_k8s_request(a->k8s, "POST", path, "application/json", ev, NULL, NULL))
+	if (ev && pw_k8s_request(a->kube.k8s, "POST", path, "application/json", ev, NULL, NULL))
 		json_object_del(ks->evented, key); /* try again next time */
 	json_decref(ev);
 }
@@ -371,14 +372,14 @@ void pw_kstatus_tick(struct pw_agent *a)
 	const char *key, *me;
 	uint64_t now = pw_now_ns();
 
-	if (!ks || !a->k8s || !a->k8s_synced)
+	if (!ks || !a->kube.k8s || !a->kube.synced)
 		return;
 	lease_step(a, now);
 	if (now < ks->next_ns)
 		return;
 	ks->next_ns = now + STATUS_PERIOD_NS;
-	me = pw_k8s_node(a->k8s);
-	objs = pw_k8s_objects(a->k8s, PW_K8S_POLICIES);
+	me = pw_k8s_node(a->kube.k8s);
+	objs = pw_k8s_objects(a->kube.k8s, PW_K8S_POLICIES);
 	json_object_foreach((json_t *)objs, key, obj)
 	{
 		const json_t *st = json_object_get(obj, "status");

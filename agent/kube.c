@@ -13,20 +13,20 @@
 #include <string.h>
 #include <sys/epoll.h>
 
-#include "agent_int.h"
 #include "ipaddr.h"
 #include "k8s.h"
 #include "k8sguard.h"
+#include "kube.h"
 #include "log.h"
 #include "owner.h"
 #include "podlink.h"
 
 static int watch_fd(int fd, int op, uint32_t events, void *ctx)
 {
-	struct pw_agent *a = ctx;
+	struct pw_kube *kb = ctx;
 	struct epoll_event ev = {.events = events, .data.u64 = PW_TAG_K8S_FD | (uint32_t)fd};
 
-	if (epoll_ctl(a->epfd, op, fd, op == EPOLL_CTL_DEL ? NULL : &ev)) {
+	if (epoll_ctl(kb->epfd, op, fd, op == EPOLL_CTL_DEL ? NULL : &ev)) {
 		if (op == EPOLL_CTL_DEL && (errno == EBADF || errno == ENOENT))
 			return 0;
 		return -errno;
@@ -34,52 +34,69 @@ static int watch_fd(int fd, int op, uint32_t events, void *ctx)
 	return 0;
 }
 
-static void on_pod(struct pw_agent *a, const json_t *obj)
+static void on_pod(struct pw_kube *kb, const json_t *obj)
 {
 	struct pw_k8s_pod pod;
 	char err[256];
 
 	if (!obj || pw_k8s_pod_info(obj, &pod, err, sizeof(err)))
 		return;
-	for (struct pw_ep *ep = a->eps; ep; ep = ep->next) {
-		if (strcmp(ep->namespace, pod.namespace) || strcmp(ep->name, pod.name))
-			continue;
-		/* A label change re-evaluates which policies select the pod. */
-		pw_labels_free(&ep->labels);
-		ep->labels = pod.labels;
-		memset(&pod.labels, 0, sizeof(pod.labels));
-		a->dirty = true;
-		break;
-	}
+	kb->hooks.pod_labels(kb->hooks.ctx, pod.namespace, pod.name, &pod.labels);
 	pw_k8s_pod_free(&pod);
 }
 
 /* Cached last good versions go only once both policy kinds are listed. */
-static void prune_if_listed(struct pw_agent *a)
+static void prune_if_listed(struct pw_kube *kb)
 {
-	if (pw_k8s_kind_synced(a->k8s, PW_K8S_POLICIES) &&
-	    pw_k8s_kind_synced(a->k8s, PW_K8S_CLUSTER_POLICIES))
-		pw_agent_policy_cache_prune(a);
+	if (pw_k8s_kind_synced(kb->k8s, PW_K8S_POLICIES) &&
+	    pw_k8s_kind_synced(kb->k8s, PW_K8S_CLUSTER_POLICIES))
+		kb->hooks.policies_listed(kb->hooks.ctx);
+}
+
+/* The Namespaces the API has, decoded, to the agent (a bad one is left out). */
+static void namespaces_changed(struct pw_kube *kb)
+{
+	const json_t *objs = pw_k8s_objects(kb->k8s, PW_K8S_NAMESPACES), *obj;
+	size_t n = json_object_size(objs), k = 0;
+	struct pw_k8s_namespace *v = calloc(n ? n : 1, sizeof(*v));
+	char err[PW_ERR_LEN];
+	const char *key;
+
+	if (!v) {
+		pw_warn("out of memory selecting namespaces");
+		return;
+	}
+	json_object_foreach((json_t *)objs, key, obj)
+	{
+		if (pw_k8s_namespace_info(obj, &v[k], err, sizeof(err)))
+			pw_warn("%s", err);
+		else
+			k++;
+	}
+	kb->hooks.namespaces(kb->hooks.ctx, v, k);
+	for (size_t i = 0; i < k; i++)
+		pw_k8s_namespace_free(&v[i]);
+	free(v);
 }
 
 static void on_change(enum pw_k8s_kind kind, enum pw_k8s_change type, const json_t *old_obj,
 		      const json_t *new_obj, void *ctx)
 {
-	struct pw_agent *a = ctx;
+	struct pw_kube *kb = ctx;
+	void *hctx = kb->hooks.ctx;
 
 	switch (kind) {
 	case PW_K8S_PODS:
 		if (type == PW_K8S_ADDED || type == PW_K8S_MODIFIED)
-			on_pod(a, new_obj);
+			on_pod(kb, new_obj);
 		break;
 	case PW_K8S_POLICIES: {
 		const json_t *o = new_obj ? new_obj : old_obj;
-		const json_t *md = json_object_get(o, "metadata");
 		char source[600];
 
 		if (type == PW_K8S_SYNCED) {
 			/* A complete LIST: every object the API has was delivered. */
-			prune_if_listed(a);
+			prune_if_listed(kb);
 			break;
 		}
 		if (!o)
@@ -91,11 +108,8 @@ static void on_change(enum pw_k8s_kind kind, enum pw_k8s_change type, const json
 		    json_equal(json_object_get(json_object_get(old_obj, "metadata"), "generation"),
 			       json_object_get(json_object_get(new_obj, "metadata"), "generation")))
 			break;
-		snprintf(source, sizeof(source), "k8s:%s/%s",
-			 json_string_value(json_object_get(md, "namespace")) ?: "?",
-			 json_string_value(json_object_get(md, "name")) ?: "?");
-		pw_agent_policy_object(a, source, type == PW_K8S_DELETED ? NULL : new_obj);
-		a->dirty = true;
+		pw_k8s_policy_source(o, false, source, sizeof(source));
+		kb->hooks.policy(hctx, source, type == PW_K8S_DELETED ? NULL : new_obj);
 		break;
 	}
 	case PW_K8S_CLUSTER_POLICIES: {
@@ -103,74 +117,49 @@ static void on_change(enum pw_k8s_kind kind, enum pw_k8s_change type, const json
 		char source[600];
 
 		if (type == PW_K8S_SYNCED) {
-			prune_if_listed(a);
+			prune_if_listed(kb);
 			break;
 		}
 		if (!o)
 			break;
-		snprintf(source, sizeof(source), "k8s:@cluster/%s",
-			 json_string_value(json_object_get(json_object_get(o, "metadata"), "name"))
-				 ?: "?");
-		pw_agent_policy_object(a, source, type == PW_K8S_DELETED ? NULL : new_obj);
-		pw_agent_resolve_cluster(a, pw_k8s_objects(a->k8s, PW_K8S_NAMESPACES));
-		a->dirty = true;
+		pw_k8s_policy_source(o, true, source, sizeof(source));
+		kb->hooks.policy(hctx, source, type == PW_K8S_DELETED ? NULL : new_obj);
+		namespaces_changed(kb);
 		break;
 	}
 	case PW_K8S_NAMESPACES:
 		/* a label change moves the namespace's pods in or out at once */
-		if (type != PW_K8S_SYNCED) {
-			pw_agent_resolve_cluster(a, pw_k8s_objects(a->k8s, PW_K8S_NAMESPACES));
-			a->dirty = true;
-		}
+		if (type != PW_K8S_SYNCED)
+			namespaces_changed(kb);
 		break;
 	case PW_K8S_DNS_SERVICE:
 	case PW_K8S_DNS_SLICES:
 		if (kind == PW_K8S_DNS_SERVICE && type != PW_K8S_SYNCED)
-			a->guard_dirty = true;
-		if (a->k8s_synced && pw_sync_resolvers(a))
-			pw_warn("could not update the trusted resolvers from the DNS service");
+			kb->guard_dirty = true;
+		if (kb->synced)
+			kb->hooks.resolvers(hctx);
 		break;
 	case PW_K8S_NODES:
 	case PW_K8S_API_SERVICE:
-		/* The guard is rebuilt once per read from the API (guard_if_dirty),
-		 * so a relist of a thousand nodes writes the maps once. */
+		/* The guard is rebuilt once per loop turn (pw_kube_tick), so a
+		 * relist of a thousand nodes writes the maps once. */
 		if (type != PW_K8S_SYNCED &&
 		    !(type == PW_K8S_MODIFIED && pw_guard_k8s_same(old_obj, new_obj)))
-			a->guard_dirty = true;
+			kb->guard_dirty = true;
 		break;
 	default:
 		break;
 	}
-	if (type == PW_K8S_SYNCED && !a->k8s_synced && pw_k8s_synced(a->k8s)) {
-		a->k8s_synced = true;
-		pw_agent_resolve_cluster(a, pw_k8s_objects(a->k8s, PW_K8S_NAMESPACES));
+	if (type == PW_K8S_SYNCED && !kb->synced && pw_k8s_synced(kb->k8s)) {
+		kb->synced = true;
+		namespaces_changed(kb);
 		pw_info("Kubernetes API: first full sync done, enforcing");
-		/* the cluster's ranges guard the first learned answer */
-		a->guard_dirty = false;
-		if (pw_guard_sync(a))
-			pw_warn("rebinding guard: the table from the API could not be written");
-		pw_sync_resolvers(a);
-		pw_agent_start_enforcing(a);
+		kb->guard_dirty = false; /* hooks.synced writes the guard first */
+		kb->hooks.synced(hctx);
 	}
 }
 
 /* ---- pods that predate podwall ------------------------------------------------ */
-
-static bool pod_has_endpoint(struct pw_agent *a, const struct pw_k8s_pod *pod)
-{
-	for (struct pw_ep *ep = a->eps; ep; ep = ep->next)
-		if (!strcmp(ep->namespace, pod->namespace) && !strcmp(ep->name, pod->name))
-			return true;
-	return false;
-}
-
-static bool pod_selected(struct pw_agent *a, const struct pw_k8s_pod *pod)
-{
-	for (size_t i = 0; i < a->n_pols; i++)
-		if (pw_policy_selects(&a->pols[i], pod->namespace, &pod->labels))
-			return true;
-	return false;
-}
 
 /* A state-file-safe container id from the pod's uid (or its name). */
 static void adopted_id(const struct pw_k8s_pod *pod, char *buf, size_t len)
@@ -250,9 +239,10 @@ static bool was_unlocated(const json_t *list, const char *pod, bool selected)
 	return false;
 }
 
-void pw_kube_adopt(struct pw_agent *a)
+void pw_kube_adopt(struct pw_kube *kb)
 {
-	const json_t *pods = pw_k8s_objects(a->k8s, PW_K8S_PODS);
+	const struct pw_kube_hooks *h = &kb->hooks;
+	const json_t *pods = pw_k8s_objects(kb->k8s, PW_K8S_PODS);
 	struct pw_podlink *links = NULL;
 	json_t *unlocated = json_array(), *obj;
 	size_t n_links = 0, n_sel = 0;
@@ -272,8 +262,9 @@ void pw_kube_adopt(struct pw_agent *a)
 		if (pw_k8s_pod_info(obj, &pod, err, sizeof(err)))
 			continue;
 		if (pod.host_network || !pod.n_ips || pod.terminating ||
-		    strcmp(pod.node_name, a->o.node_name) || !strcmp(pod.phase, "Succeeded") ||
-		    !strcmp(pod.phase, "Failed") || pod_has_endpoint(a, &pod))
+		    strcmp(pod.node_name, kb->node_name) || !strcmp(pod.phase, "Succeeded") ||
+		    !strcmp(pod.phase, "Failed") ||
+		    h->has_endpoint(h->ctx, pod.namespace, pod.name))
 			goto next;
 		if (!scanned) {
 			int ret = pw_podlink_scan(&links, &n_links);
@@ -284,7 +275,7 @@ void pw_kube_adopt(struct pw_agent *a)
 					strerror(-ret));
 		}
 		snprintf(pod_name, sizeof(pod_name), "%s/%s", pod.namespace, pod.name);
-		sel = pod_selected(a, &pod);
+		sel = h->selected(h->ctx, pod.namespace, &pod.labels);
 		ips = json_array();
 		l = ips ? locate(links, n_links, &pod, ips, err, sizeof(err)) : NULL;
 		if (l && !if_indextoname(l->host_ifindex, host_ifname)) {
@@ -294,8 +285,8 @@ void pw_kube_adopt(struct pw_agent *a)
 		}
 		if (l) {
 			req = adopt_request(&pod, l, host_ifname, ips);
-			if (req && !pw_agent_register(a, req, err, sizeof(err))) {
-				a->pods_adopted++;
+			if (req && !h->adopt(h->ctx, req, err, sizeof(err))) {
+				kb->pods_adopted++;
 				pw_info("pod %s was running before podwall: registered from the "
 					"API, "
 					"host veth %s (pod side %s in %s)",
@@ -307,7 +298,7 @@ void pw_kube_adopt(struct pw_agent *a)
 			json_decref(req);
 		}
 		json_decref(ips);
-		if (!was_unlocated(a->unlocated, pod_name, sel))
+		if (!was_unlocated(kb->unlocated, pod_name, sel))
 			pw_warn("pod %s of this node %s: %s", pod_name,
 				sel ? "is selected by a policy but NOT ENFORCED"
 				    : "is not registered",
@@ -319,100 +310,93 @@ void pw_kube_adopt(struct pw_agent *a)
 		pw_k8s_pod_free(&pod);
 	}
 	free(links);
-	json_decref(a->unlocated);
-	a->unlocated = unlocated;
-	a->n_unlocated_selected = n_sel;
+	json_decref(kb->unlocated);
+	kb->unlocated = unlocated;
+	kb->n_unlocated_selected = n_sel;
 }
 
-int pw_kube_start(struct pw_agent *a)
+int pw_kube_start(struct pw_kube *kb, const struct pw_kube_config *c)
 {
 	struct pw_k8s_config cfg = {
-		.kubeconfig = a->o.kubeconfig,
-		.context = a->o.kube_context,
-		.node_name = a->o.node_name,
-		.dns_service = a->o.dns_service,
+		.kubeconfig = c->kubeconfig,
+		.context = c->context,
+		.node_name = c->node_name,
+		.dns_service = c->dns_service,
 		/* Retry soon while a CNI ADD may be waiting for the first sync. */
 		.backoff_max_ms = 5000,
 		.on_change = on_change,
 		.watch_fd = watch_fd,
-		.ctx = a,
+		.ctx = kb,
 	};
 	char err[512];
 
-	if (!a->o.node_name || !*a->o.node_name) {
+	memset(kb, 0, sizeof(*kb));
+	kb->epfd = c->epfd;
+	kb->node_name = c->node_name;
+	kb->hooks = c->hooks;
+	if (!c->node_name || !*c->node_name) {
 		pw_err("--k8s needs --node-name (the DaemonSet passes the downward API's "
 		       "spec.nodeName)");
 		return -EINVAL;
 	}
-	if (pw_k8s_new(&cfg, &a->k8s, err, sizeof(err))) {
+	if (pw_k8s_new(&cfg, &kb->k8s, err, sizeof(err))) {
 		pw_err("Kubernetes API client: %s", err);
 		return -EINVAL;
 	}
-	if (pw_kstatus_start(a))
-		return -ENOMEM;
 	pw_info("Kubernetes mode: node %s, API %s; nothing applied until the first full sync",
-		a->o.node_name, pw_k8s_server(a->k8s));
+		c->node_name, pw_k8s_server(kb->k8s));
 	return 0;
 }
 
 /* A Node or Service changed: the guard is rebuilt before the loop handles
  * anything else (a DNS answer next in the same epoll batch sees the new table),
  * once for however many events one read delivered. */
-static void guard_if_dirty(struct pw_agent *a)
+static void guard_if_dirty(struct pw_kube *kb)
 {
-	if (!a->guard_dirty)
+	if (!kb->guard_dirty)
 		return;
-	a->guard_dirty = false;
-	if (pw_guard_sync(a))
-		pw_warn("rebinding guard: could not update the table from the API");
+	kb->guard_dirty = false;
+	kb->hooks.guard(kb->hooks.ctx);
 }
 
-void pw_kube_on_fd(struct pw_agent *a, int fd, uint32_t events)
+void pw_kube_on_fd(struct pw_kube *kb, int fd, uint32_t events)
 {
-	if (!a->k8s)
+	if (!kb->k8s)
 		return;
-	pw_k8s_on_fd(a->k8s, fd, events);
-	guard_if_dirty(a);
+	pw_k8s_on_fd(kb->k8s, fd, events);
+	guard_if_dirty(kb);
 }
 
-void pw_kube_tick(struct pw_agent *a)
+void pw_kube_tick(struct pw_kube *kb)
 {
-	if (!a->k8s)
+	if (!kb->k8s)
 		return;
-	pw_k8s_on_timeout(a->k8s);
-	guard_if_dirty(a);
-	if (a->dirty && a->k8s_synced) {
-		a->dirty = false;
-		pw_sync_all(a);
-		pw_kube_adopt(a); /* pods, labels or policies changed: who is missing now */
-	}
-	pw_kstatus_tick(a);
-	if (a->k8s_synced)
-		pw_agent_retry_deferred(a);
+	pw_k8s_on_timeout(kb->k8s);
+	guard_if_dirty(kb);
 }
 
-int pw_kube_timeout_ms(struct pw_agent *a, int max_ms)
+int pw_kube_timeout_ms(const struct pw_kube *kb, int max_ms)
 {
 	int t;
 
-	if (!a->k8s)
+	if (!kb->k8s)
 		return max_ms;
-	t = pw_k8s_next_timeout_ms(a->k8s);
+	t = pw_k8s_next_timeout_ms(kb->k8s);
 	return t < 0 || t > max_ms ? max_ms : t;
 }
 
-void pw_kube_stop(struct pw_agent *a)
+void pw_kube_stop(struct pw_kube *kb)
 {
-	pw_k8s_free(a->k8s);
-	a->k8s = NULL;
-	pw_kstatus_stop(a);
-	json_decref(a->unlocated);
-	a->unlocated = NULL;
+	pw_k8s_free(kb->k8s);
+	kb->k8s = NULL;
+	json_decref(kb->unlocated);
+	kb->unlocated = NULL;
 }
 
-bool pw_kube_pod_labels(struct pw_agent *a, const char *ns, const char *name, struct pw_labels *out)
+bool pw_kube_pod_labels(const struct pw_kube *kb, const char *ns, const char *name,
+			struct pw_labels *out)
 {
-	const json_t *obj = a->k8s ? pw_k8s_get(a->k8s, PW_K8S_PODS, ns, name) : NULL;
+	const json_t *obj = kb->k8s ? pw_k8s_get(kb->k8s, PW_K8S_PODS, ns, name) : NULL;
 	struct pw_k8s_pod pod;
 	char err[256];
 
@@ -424,21 +408,23 @@ bool pw_kube_pod_labels(struct pw_agent *a, const char *ns, const char *name, st
 	return true;
 }
 
-bool pw_kube_pod_owner(struct pw_agent *a, const char *ns, const char *name, struct pw_owner *out)
+bool pw_kube_pod_owner(const struct pw_kube *kb, const char *ns, const char *name,
+		       struct pw_owner *out)
 {
-	const json_t *obj = a->k8s && ns && name ? pw_k8s_get(a->k8s, PW_K8S_PODS, ns, name) : NULL;
+	const json_t *obj =
+		kb->k8s && ns && name ? pw_k8s_get(kb->k8s, PW_K8S_PODS, ns, name) : NULL;
 
 	return obj && !pw_pod_owner(obj, out);
 }
 
-size_t pw_kube_resolvers(struct pw_agent *a, struct pw_addr_key *out, size_t max)
+size_t pw_kube_resolvers(const struct pw_kube *kb, struct pw_addr_key *out, size_t max)
 {
 	struct pw_k8s_addr addrs[PW_K8S_MAX_RESOLVERS];
 	size_t n;
 
-	if (!a->k8s || !a->k8s_synced)
+	if (!kb->k8s || !kb->synced)
 		return 0;
-	n = pw_k8s_resolvers(a->k8s, addrs, PW_K8S_MAX_RESOLVERS);
+	n = pw_k8s_resolvers(kb->k8s, addrs, PW_K8S_MAX_RESOLVERS);
 	if (n > max)
 		n = max;
 	for (size_t i = 0; i < n; i++) {
@@ -449,33 +435,23 @@ size_t pw_kube_resolvers(struct pw_agent *a, struct pw_addr_key *out, size_t max
 	return n;
 }
 
-/* The operator named the service CIDR: no guessing from the ClusterIP. */
-static bool service_cidr_given(const struct pw_agent *a)
-{
-	for (int i = 0; i < a->o.n_guard; i++)
-		if (a->o.guard[i].kind == PW_G_SERVICE)
-			return true;
-	return false;
-}
-
-int pw_kube_guard(struct pw_agent *a, struct pw_guard *g, size_t *skipped)
+int pw_kube_guard(const struct pw_kube *kb, struct pw_guard *g, bool guess, size_t *skipped)
 {
 	static const enum pw_k8s_kind services[] = {PW_K8S_API_SERVICE, PW_K8S_DNS_SERVICE};
-	bool guess = !service_cidr_given(a);
 	const char *key;
 	json_t *obj;
 	int err;
 
-	if (!a->k8s)
+	if (!kb->k8s)
 		return 0;
-	json_object_foreach((json_t *)pw_k8s_objects(a->k8s, PW_K8S_NODES), key, obj)
+	json_object_foreach((json_t *)pw_k8s_objects(kb->k8s, PW_K8S_NODES), key, obj)
 	{
 		err = pw_guard_add_k8s_node(g, obj, skipped);
 		if (err)
 			return err;
 	}
 	for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++) {
-		json_object_foreach((json_t *)pw_k8s_objects(a->k8s, services[i]), key, obj)
+		json_object_foreach((json_t *)pw_k8s_objects(kb->k8s, services[i]), key, obj)
 		{
 			err = pw_guard_add_k8s_service(g, obj, guess, skipped);
 			if (err)

@@ -349,10 +349,10 @@ static char *render_metrics(struct pw_agent *a, bool openmetrics)
 		    "Endpoints where podwall is not first on a hook and could not be made first.",
 		    "", not_first);
 	}
-	if (a->k8s) {
+	if (a->kube.k8s) {
 		struct pw_k8s_health h;
 
-		pw_k8s_health(a->k8s, &h);
+		pw_k8s_health(a->kube.k8s, &h);
 		pw_mb_help(&b, "podwall_kubernetes_api_up", "gauge",
 			   "1 while every list/watch of the Kubernetes API works; 0 after a "
 			   "failure (reason: Unreachable, Unauthorized, Forbidden).");
@@ -364,20 +364,20 @@ static char *render_metrics(struct pw_agent *a, bool openmetrics)
 		pw_mb_sample_f(&b, "podwall_kubernetes_api_down_since_seconds", "",
 			       (double)h.since_ms / 1e3);
 		{
-			size_t n = a->unlocated ? json_array_size(a->unlocated) : 0;
+			size_t n = a->kube.unlocated ? json_array_size(a->kube.unlocated) : 0;
 
 			pw_mb_help(&b, "podwall_pods_unlocated", "gauge",
 				   "Pods of this node in the API whose veth podwall cannot find "
 				   "(selected=\"true\": a policy selects them and they are NOT "
 				   "enforced).");
 			pw_mb_sample(&b, "podwall_pods_unlocated", "selected=\"true\"",
-				     a->n_unlocated_selected);
+				     a->kube.n_unlocated_selected);
 			pw_mb_sample(&b, "podwall_pods_unlocated", "selected=\"false\"",
-				     n - a->n_unlocated_selected);
+				     n - a->kube.n_unlocated_selected);
 			fam(&b, "podwall_pods_adopted_total", "counter",
 			    "Pods registered from the API (running before podwall), not by a CNI "
 			    "ADD.",
-			    "", a->pods_adopted);
+			    "", a->kube.pods_adopted);
 		}
 	}
 	if (a->o.metrics_pod_labels)

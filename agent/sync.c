@@ -707,10 +707,10 @@ int pw_sync_resolvers(struct pw_agent *a)
 			pw_err("--resolver %s: not an IPv4 or IPv6 address", a->o.resolvers[i]);
 			return -EINVAL;
 		}
-	rs.n += (int)pw_kube_resolvers(a, want + rs.n, PW_MAX_RESOLVERS - (size_t)rs.n);
+	rs.n += (int)pw_kube_resolvers(&a->kube, want + rs.n, PW_MAX_RESOLVERS - (size_t)rs.n);
 	/* Kubernetes mode before the first sync: add, never remove (the pinned
 	 * map still holds the cluster DNS the API will confirm). */
-	if (a->o.k8s && !a->k8s_synced)
+	if (a->o.k8s && !a->kube.synced)
 		rs.n = -1;
 	for (int i = 0; i < (rs.n < 0 ? a->o.n_resolvers : rs.n); i++) {
 		int err = pw_map_put_resolvers(a->maps, &want[i], &one, PW_MAP_ANY);

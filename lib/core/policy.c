@@ -631,6 +631,14 @@ static int check_fields(struct dec *d, const json_t *obj, const char *const *kno
 	return 0;
 }
 
+/* v must be a mapping with no key outside known. */
+static int want_fields(struct dec *d, const json_t *v, const char *const *known)
+{
+	int ret = want_object(d, v);
+
+	return ret ? ret : check_fields(d, v, known);
+}
+
 static int check_label_key(struct dec *d, const char *s)
 {
 	const char *why = pw_k8s_label_key_problem(s);
@@ -713,6 +721,43 @@ static int decode_list(struct dec *d, const json_t *obj, const char *key, size_t
 	return 0;
 }
 
+/* v, a string, must be one of names (NULL-terminated): *out its index. */
+static int want_choice(struct dec *d, const json_t *v, const char *const *names, int *out)
+{
+	char expected[160], sb[SHOWN_LEN];
+	const char *s;
+	int ret;
+
+	ret = want_string(d, v, &s);
+	if (ret)
+		return ret;
+	for (int i = 0; names[i]; i++)
+		if (!strcmp(s, names[i])) {
+			*out = i;
+			return 0;
+		}
+	join_fields(names, expected, sizeof(expected));
+	return fail(d, "must be %s, not \"%s\"", expected, shown(s, sb, sizeof(sb)));
+}
+
+/* obj[key], when present, decoded by want_choice; *out is left alone when absent. */
+static int decode_choice(struct dec *d, const json_t *obj, const char *key,
+			 const char *const *names, int *out)
+{
+	const json_t *v = field(obj, key);
+	size_t old;
+	int ret;
+
+	if (!v)
+		return 0;
+	old = path_key(d, key);
+	ret = want_choice(d, v, names, out);
+	if (ret)
+		return ret;
+	path_pop(d, old);
+	return 0;
+}
+
 static int decode_match_labels(struct dec *d, const json_t *obj, struct pw_labels *out)
 {
 	char sb[SHOWN_LEN];
@@ -751,20 +796,26 @@ static const char *const sel_op_names[] = {
 	[PW_SEL_NOT_IN] = "NotIn",
 	[PW_SEL_EXISTS] = "Exists",
 	[PW_SEL_DOES_NOT_EXIST] = "DoesNotExist",
+	[PW_SEL_DOES_NOT_EXIST + 1] = NULL, /* the end, for want_choice */
 };
+
+static int value_elem(struct dec *d, const json_t *v, void *elem, void *ctx)
+{
+	const char *s;
+	int ret = label_value(d, v, &s);
+
+	return ret ? ret : dup_str(d, s, elem);
+}
 
 static int decode_expr(struct dec *d, const json_t *obj, struct pw_sel_expr *e)
 {
 	static const char *const fields[] = {"key", "operator", "values", NULL};
-	const json_t *jkey, *jop, *jvals;
-	char sb[SHOWN_LEN];
+	const json_t *jkey, *jvals;
 	const char *s;
-	size_t old, n = 0;
+	size_t old, n;
 	int ret, op;
 
-	ret = want_object(d, obj);
-	if (!ret)
-		ret = check_fields(d, obj, fields);
+	ret = want_fields(d, obj, fields);
 	if (ret)
 		return ret;
 
@@ -781,50 +832,27 @@ static int decode_expr(struct dec *d, const json_t *obj, struct pw_sel_expr *e)
 		return ret;
 	path_pop(d, old);
 
-	jop = field(obj, "operator");
-	old = path_key(d, "operator");
-	if (!jop)
+	if (!field(obj, "operator")) {
+		path_key(d, "operator");
 		return fail(d, "required (In, NotIn, Exists or DoesNotExist)");
-	ret = want_string(d, jop, &s);
+	}
+	ret = decode_choice(d, obj, "operator", sel_op_names, &op);
 	if (ret)
 		return ret;
-	for (op = 0; op <= PW_SEL_DOES_NOT_EXIST; op++)
-		if (!strcmp(s, sel_op_names[op]))
-			break;
-	if (op > PW_SEL_DOES_NOT_EXIST)
-		return fail(d, "must be In, NotIn, Exists or DoesNotExist, not \"%s\"",
-			    shown(s, sb, sizeof(sb)));
 	e->op = (enum pw_sel_op)op;
-	path_pop(d, old);
 
 	jvals = field(obj, "values");
-	old = path_key(d, "values");
-	if (jvals) {
-		ret = want_array(d, jvals, SIZE_MAX);
-		if (ret)
-			return ret;
-		n = json_array_size(jvals);
+	n = json_array_size(jvals); /* 0 when absent or not a list (decode_list says which) */
+	if (!jvals || json_is_array(jvals)) {
+		old = path_key(d, "values");
+		if ((e->op == PW_SEL_IN || e->op == PW_SEL_NOT_IN) && !n)
+			return fail(d, "operator %s needs at least one value", sel_op_names[e->op]);
+		if ((e->op == PW_SEL_EXISTS || e->op == PW_SEL_DOES_NOT_EXIST) && n)
+			return fail(d, "must be empty for operator %s", sel_op_names[e->op]);
+		path_pop(d, old);
 	}
-	if ((e->op == PW_SEL_IN || e->op == PW_SEL_NOT_IN) && !n)
-		return fail(d, "operator %s needs at least one value", sel_op_names[e->op]);
-	if ((e->op == PW_SEL_EXISTS || e->op == PW_SEL_DOES_NOT_EXIST) && n)
-		return fail(d, "must be empty for operator %s", sel_op_names[e->op]);
-	ret = alloc_array(d, n, sizeof(*e->values), &e->values);
-	if (ret)
-		return ret;
-	e->n_values = n;
-	for (size_t i = 0; i < n; i++) {
-		size_t o2 = path_idx(d, i);
-
-		ret = label_value(d, json_array_get(jvals, i), &s);
-		if (!ret)
-			ret = dup_str(d, s, &e->values[i]);
-		if (ret)
-			return ret;
-		path_pop(d, o2);
-	}
-	path_pop(d, old);
-	return 0;
+	return decode_list(d, obj, "values", SIZE_MAX, sizeof(*e->values), &e->values, &e->n_values,
+			   value_elem, NULL);
 }
 
 static int expr_elem(struct dec *d, const json_t *v, void *elem, void *ctx)
@@ -839,9 +867,7 @@ static int decode_selector(struct dec *d, const json_t *obj, struct pw_selector 
 	size_t old;
 	int ret;
 
-	ret = want_object(d, obj);
-	if (!ret)
-		ret = check_fields(d, obj, fields);
+	ret = want_fields(d, obj, fields);
 	if (ret)
 		return ret;
 
@@ -872,9 +898,7 @@ static int decode_fqdn(struct dec *d, const json_t *obj, struct pw_fqdn_rule *f)
 	bool is_pattern;
 	int ret;
 
-	ret = want_object(d, obj);
-	if (!ret)
-		ret = check_fields(d, obj, fields);
+	ret = want_fields(d, obj, fields);
 	if (ret)
 		return ret;
 	name = field(obj, "matchName");
@@ -916,18 +940,43 @@ static int decode_cidr(struct dec *d, const json_t *v, struct pw_cidr *c, const 
 	return 0;
 }
 
+struct except_ctx {
+	const struct pw_cidr_rule *rule;
+	const char *ctext; /* the rule's cidr as written */
+};
+
+/* One entry of a cidr rule's except: of its family, strictly inside it. */
+static int except_elem(struct dec *d, const json_t *v, void *elem, void *arg)
+{
+	const struct except_ctx *ctx = arg;
+	const struct pw_cidr *c = &ctx->rule->cidr;
+	char sb[SHOWN_LEN], sb2[SHOWN_LEN];
+	struct pw_cidr *ex = elem;
+	const char *etext;
+	int ret;
+
+	ret = decode_cidr(d, v, ex, &etext);
+	if (ret)
+		return ret;
+	if (ex->family != c->family)
+		return fail(d, "\"%s\" is %s but cidr %s is %s", shown(etext, sb, sizeof(sb)),
+			    family_name(ex->family), shown(ctx->ctext, sb2, sizeof(sb2)),
+			    family_name(c->family));
+	if (ex->prefix <= c->prefix || !pw_ip_in_prefix(ex->family, &ex->addr, &c->addr, c->prefix))
+		return fail(d, "\"%s\" is not strictly inside cidr %s",
+			    shown(etext, sb, sizeof(sb)), shown(ctx->ctext, sb2, sizeof(sb2)));
+	return 0;
+}
+
 static int decode_cidr_rule(struct dec *d, const json_t *obj, struct pw_cidr_rule *r)
 {
 	static const char *const fields[] = {"cidr", "except", NULL};
-	char sb[SHOWN_LEN], sb2[SHOWN_LEN];
-	const char *ctext, *etext;
-	const json_t *jc, *jex;
+	struct except_ctx ctx;
+	const json_t *jc;
 	size_t old;
 	int ret;
 
-	ret = want_object(d, obj);
-	if (!ret)
-		ret = check_fields(d, obj, fields);
+	ret = want_fields(d, obj, fields);
 	if (ret)
 		return ret;
 
@@ -935,40 +984,14 @@ static int decode_cidr_rule(struct dec *d, const json_t *obj, struct pw_cidr_rul
 	old = path_key(d, "cidr");
 	if (!jc)
 		return fail(d, "required, e.g. cidr: 10.0.0.0/8");
-	ret = decode_cidr(d, jc, &r->cidr, &ctext);
+	ret = decode_cidr(d, jc, &r->cidr, &ctx.ctext);
 	if (ret)
 		return ret;
 	path_pop(d, old);
 
-	jex = field(obj, "except");
-	if (!jex)
-		return 0;
-	old = path_key(d, "except");
-	ret = want_array(d, jex, PW_POLICY_MAX_EXCEPT);
-	if (!ret)
-		ret = alloc_array(d, json_array_size(jex), sizeof(*r->except), &r->except);
-	if (ret)
-		return ret;
-	r->n_except = json_array_size(jex);
-	for (size_t i = 0; i < r->n_except; i++) {
-		struct pw_cidr *ex = &r->except[i];
-		size_t o2 = path_idx(d, i);
-
-		ret = decode_cidr(d, json_array_get(jex, i), ex, &etext);
-		if (ret)
-			return ret;
-		if (ex->family != r->cidr.family)
-			return fail(d, "\"%s\" is %s but cidr %s is %s",
-				    shown(etext, sb, sizeof(sb)), family_name(ex->family),
-				    shown(ctext, sb2, sizeof(sb2)), family_name(r->cidr.family));
-		if (ex->prefix <= r->cidr.prefix ||
-		    !pw_ip_in_prefix(ex->family, &ex->addr, &r->cidr.addr, r->cidr.prefix))
-			return fail(d, "\"%s\" is not strictly inside cidr %s",
-				    shown(etext, sb, sizeof(sb)), shown(ctext, sb2, sizeof(sb2)));
-		path_pop(d, o2);
-	}
-	path_pop(d, old);
-	return 0;
+	ctx.rule = r;
+	return decode_list(d, obj, "except", PW_POLICY_MAX_EXCEPT, sizeof(*r->except), &r->except,
+			   &r->n_except, except_elem, &ctx);
 }
 
 static int want_port(struct dec *d, const json_t *v, uint16_t *out)
@@ -999,36 +1022,19 @@ static int want_port(struct dec *d, const json_t *v, uint16_t *out)
 static int decode_port(struct dec *d, const json_t *obj, struct pw_port *p)
 {
 	static const char *const fields[] = {"port", "endPort", "protocol", NULL};
-	const json_t *jproto, *jport, *jend;
-	char sb[SHOWN_LEN];
-	const char *s;
+	static const char *const protos[] = {"TCP", "UDP", "SCTP", NULL};
+	const json_t *jport, *jend;
+	int ret, proto = 0;
 	size_t old;
-	int ret;
 
-	ret = want_object(d, obj);
-	if (!ret)
-		ret = check_fields(d, obj, fields);
+	ret = want_fields(d, obj, fields);
 	if (ret)
 		return ret;
 
-	p->proto = IPPROTO_TCP;
-	jproto = field(obj, "protocol");
-	if (jproto) {
-		old = path_key(d, "protocol");
-		ret = want_string(d, jproto, &s);
-		if (ret)
-			return ret;
-		if (!strcmp(s, "TCP"))
-			p->proto = IPPROTO_TCP;
-		else if (!strcmp(s, "UDP"))
-			p->proto = IPPROTO_UDP;
-		else if (!strcmp(s, "SCTP"))
-			p->proto = IPPROTO_SCTP;
-		else
-			return fail(d, "must be TCP, UDP or SCTP, not \"%s\"",
-				    shown(s, sb, sizeof(sb)));
-		path_pop(d, old);
-	}
+	ret = decode_choice(d, obj, "protocol", protos, &proto);
+	if (ret)
+		return ret;
+	p->proto = proto == 2 ? IPPROTO_SCTP : proto == 1 ? IPPROTO_UDP : IPPROTO_TCP;
 
 	jport = field(obj, "port");
 	if (jport) {
@@ -1076,9 +1082,7 @@ static int decode_rule(struct dec *d, const json_t *obj, struct pw_rule *r)
 	size_t old;
 	int ret;
 
-	ret = want_object(d, obj);
-	if (!ret)
-		ret = check_fields(d, obj, fields);
+	ret = want_fields(d, obj, fields);
 	if (ret)
 		return ret;
 
@@ -1162,15 +1166,12 @@ static int want_bool(struct dec *d, const json_t *v, bool *out)
 static int decode_dns(struct dec *d, const json_t *obj, struct pw_policy_dns *dns)
 {
 	static const char *const fields[] = {"resolveNames", "resolveAnyName", "refuseWith", NULL};
+	static const char *const refusals[] = {"REFUSED", "NXDOMAIN", NULL};
+	int ret, refuse = 0;
 	const json_t *v;
-	char sb[SHOWN_LEN];
-	const char *s;
 	size_t old;
-	int ret;
 
-	ret = want_object(d, obj);
-	if (!ret)
-		ret = check_fields(d, obj, fields);
+	ret = want_fields(d, obj, fields);
 	if (ret)
 		return ret;
 	ret = decode_list(d, obj, "resolveNames", PW_POLICY_MAX_RESOLVE, sizeof(*dns->names),
@@ -1185,20 +1186,9 @@ static int decode_dns(struct dec *d, const json_t *obj, struct pw_policy_dns *dn
 			return ret;
 		path_pop(d, old);
 	}
-	v = field(obj, "refuseWith");
-	if (v) {
-		old = path_key(d, "refuseWith");
-		ret = want_string(d, v, &s);
-		if (ret)
-			return ret;
-		if (!strcmp(s, "NXDOMAIN"))
-			dns->nxdomain = true;
-		else if (strcmp(s, "REFUSED"))
-			return fail(d, "must be REFUSED or NXDOMAIN, not \"%s\"",
-				    shown(s, sb, sizeof(sb)));
-		path_pop(d, old);
-	}
-	return 0;
+	ret = decode_choice(d, obj, "refuseWith", refusals, &refuse);
+	dns->nxdomain = refuse == 1;
+	return ret;
 }
 
 /* spec.visibility: a list of "allowed" (an event per new allowed flow) and
@@ -1236,11 +1226,11 @@ static int decode_spec(struct dec *d, const json_t *spec, struct pw_policy *p)
 	static const char *const cluster_fields[] = {
 		"namespaceSelector", "podSelector", "mode", "denyAction", "egress", "deny", "dns",
 		"visibility",	     NULL};
-	const json_t *jsel, *jmode, *jact;
-	char sb[SHOWN_LEN];
-	const char *s;
+	static const char *const modes[] = {"enforce", "audit", NULL};
+	static const char *const actions[] = {"drop", "reject", NULL};
+	int ret, mode = 0, action = 0;
+	const json_t *jsel;
 	size_t old;
-	int ret;
 
 	if (!spec)
 		return fail(d, "required");
@@ -1273,36 +1263,14 @@ static int decode_spec(struct dec *d, const json_t *spec, struct pw_policy *p)
 		return ret;
 	path_pop(d, old);
 
-	p->mode = PW_MODE_ENFORCE;
-	jmode = field(spec, "mode");
-	if (jmode) {
-		old = path_key(d, "mode");
-		ret = want_string(d, jmode, &s);
-		if (ret)
-			return ret;
-		if (!strcmp(s, "enforce"))
-			p->mode = PW_MODE_ENFORCE;
-		else if (!strcmp(s, "audit"))
-			p->mode = PW_MODE_AUDIT;
-		else
-			return fail(d, "must be enforce or audit, not \"%s\"",
-				    shown(s, sb, sizeof(sb)));
-		path_pop(d, old);
-	}
-	p->deny_action = PW_DENY_DROP;
-	jact = field(spec, "denyAction");
-	if (jact) {
-		old = path_key(d, "denyAction");
-		ret = want_string(d, jact, &s);
-		if (ret)
-			return ret;
-		if (!strcmp(s, "reject"))
-			p->deny_action = PW_DENY_REJECT;
-		else if (strcmp(s, "drop"))
-			return fail(d, "must be drop or reject, not \"%s\"",
-				    shown(s, sb, sizeof(sb)));
-		path_pop(d, old);
-	}
+	ret = decode_choice(d, spec, "mode", modes, &mode);
+	if (ret)
+		return ret;
+	p->mode = mode ? PW_MODE_AUDIT : PW_MODE_ENFORCE;
+	ret = decode_choice(d, spec, "denyAction", actions, &action);
+	if (ret)
+		return ret;
+	p->deny_action = action ? PW_DENY_REJECT : PW_DENY_DROP;
 
 	ret = decode_list(d, spec, "egress", PW_POLICY_MAX_RULES, sizeof(*p->rules), &p->rules,
 			  &p->n_rules, rule_elem, NULL);

@@ -46,10 +46,8 @@
 #include "kfeatures.h"
 #include "lock.h"
 #include "log.h"
+#include "policyset.h"
 #include "version.h"
-
-/* A policy file larger than this is refused (the previous version stays). */
-#define PW_POLICY_FILE_MAX (4 << 20)
 
 #ifndef PW_COMMIT
 #define PW_COMMIT "unknown"
@@ -58,77 +56,6 @@
 static void heartbeat(struct pw_agent *a, bool alive);
 
 enum { TAG_LISTEN = 1, TAG_INOTIFY, TAG_TIMER, TAG_SIGNAL, TAG_RING, TAG_PERF, TAG_METRICS };
-
-/* ---------------------------------------------------------------- policies */
-
-static void policy_file_free(struct pw_policy_file *f)
-{
-	pw_policies_free(f->pols, f->n_pols);
-	json_decref(f->good_json);
-	free(f->path);
-	free(f->error);
-	free(f->uid);
-}
-
-static void cache_path(const struct pw_agent *a, const char *path, char *buf, size_t len)
-{
-	const char *base = strrchr(path, '/');
-
-	snprintf(buf, len, "%s/policy-cache/%s.json", a->o.state_dir, base ? base + 1 : path);
-}
-
-/* Last good version of a file from before a restart, if the file is bad now. */
-static int policy_cache_load(struct pw_agent *a, struct pw_policy_file *f)
-{
-	char cpath[600], err[PW_ERR_LEN];
-	json_t *docs, *doc;
-	json_error_t jerr;
-	size_t i, n = 0;
-	struct pw_policy *v;
-
-	cache_path(a, f->path, cpath, sizeof(cpath));
-	docs = json_load_file(cpath, 0, &jerr);
-	if (!docs)
-		return -ENOENT;
-	v = calloc(json_array_size(docs) + 1, sizeof(*v));
-	if (!v) {
-		json_decref(docs);
-		return -ENOMEM;
-	}
-	json_array_foreach(docs, i, doc)
-	{
-		if (pw_policy_from_json(doc, f->path, &v[n], err, sizeof(err))) {
-			pw_policies_free(v, n);
-			json_decref(docs);
-			return -EINVAL;
-		}
-		n++;
-	}
-	f->pols = v;
-	f->n_pols = n;
-	f->good_json = docs;
-	pw_warn("%s: using its last good version from %s", f->path, cpath);
-	return 0;
-}
-
-static void policy_cache_save(struct pw_agent *a, const struct pw_policy_file *f)
-{
-	char cpath[600], dir[520];
-
-	snprintf(dir, sizeof(dir), "%s/policy-cache", a->o.state_dir);
-	mkdir(dir, 0700);
-	cache_path(a, f->path, cpath, sizeof(cpath));
-	if (json_dump_file(f->good_json, cpath, JSON_COMPACT))
-		pw_warn("cannot write policy cache %s", cpath);
-}
-
-static void policy_cache_remove(struct pw_agent *a, const char *path)
-{
-	char cpath[600];
-
-	cache_path(a, path, cpath, sizeof(cpath));
-	unlink(cpath);
-}
 
 /* mkdir -p with mode 0700 for what it creates. */
 static int mkdir_p(const char *path)
@@ -149,400 +76,6 @@ static int mkdir_p(const char *path)
 	if (mkdir(buf, 0700) && errno != EEXIST)
 		return -errno;
 	return 0;
-}
-
-static bool policy_name_ok(const char *name)
-{
-	size_t n = strlen(name);
-
-	if (name[0] == '.')
-		return false;
-	return (n > 5 && !strcmp(name + n - 5, ".yaml")) ||
-	       (n > 4 && !strcmp(name + n - 4, ".yml")) ||
-	       (n > 5 && !strcmp(name + n - 5, ".json"));
-}
-
-/* (Re)load one file. Returns 1 if its policies changed. */
-static int policy_file_load(struct pw_agent *a, struct pw_policy_file *f, const struct stat *st)
-{
-	char err[PW_ERR_LEN] = "", *buf = NULL;
-	struct pw_policy *pols = NULL;
-	size_t len = 0, n = 0;
-	json_t *docs = NULL;
-	int ret;
-
-	f->mtime = st->st_mtim;
-	ret = pw_read_file(f->path, PW_POLICY_FILE_MAX, &buf, &len);
-	if (ret) {
-		snprintf(err, sizeof(err), "%s: cannot read: %s", f->path, strerror(-ret));
-		goto bad;
-	}
-	ret = pw_policy_file_parse(buf, len, f->path, &pols, &n, err, sizeof(err));
-	if (!ret)
-		ret = pw_yaml_to_json(buf, len, &docs, err, sizeof(err));
-	free(buf);
-	if (ret)
-		goto bad;
-	pw_policies_free(f->pols, f->n_pols);
-	json_decref(f->good_json);
-	f->pols = pols;
-	f->n_pols = n;
-	f->good_json = docs;
-	free(f->error);
-	f->error = NULL;
-	policy_cache_save(a, f);
-	a->st.policy_loads++;
-	pw_info("%s: loaded %zu polic%s", f->path, n, n == 1 ? "y" : "ies");
-	for (size_t i = 0; i < n; i++)
-		if (pols[i].warning)
-			pw_warn("%s", pols[i].warning);
-	return 1;
-bad:
-	pw_policies_free(pols, n);
-	a->st.policy_errors++;
-	pw_err("policy refused, previous version stays in force: %s", err);
-	free(f->error);
-	f->error = strdup(err);
-	if (!f->pols && !f->good_json && policy_cache_load(a, f) == 0)
-		return 1;
-	return 0;
-}
-
-static void rebuild_policy_view(struct pw_agent *a)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < a->n_files; i++)
-		n += a->files[i].n_pols;
-	free(a->pols);
-	a->pols = calloc(n ? n : 1, sizeof(*a->pols));
-	a->n_pols = 0;
-	if (!a->pols)
-		return;
-	for (size_t i = 0; i < a->n_files; i++)
-		for (size_t j = 0; j < a->files[i].n_pols; j++)
-			a->pols[a->n_pols++] = a->files[i].pols[j]; /* borrowed */
-}
-
-/*
- * Kubernetes mode: the last good version of each EgressPolicy object, in
- * STATE/policy-cache/k8s/NAMESPACE_NAME.json, as file mode keeps the last good
- * version of each file. When the API holds a version the agent refuses, the
- * cached one stays in force, across agent restarts and until a valid version
- * arrives (fail-closed: a refused edit never unselects pods). The cache is
- * keyed by the object's uid: a deleted and re-created object never inherits
- * the rules of the old one.
- */
-static int k8s_cache_path(const struct pw_agent *a, const char *source, char *buf, size_t len)
-{
-	const char *p = source + 4, *slash; /* after "k8s:" */
-	int n;
-
-	if (strncmp(source, "k8s:", 4))
-		return -EINVAL;
-	slash = strchr(p, '/');
-	/* NAMESPACE/NAME as the API validates them; anything else is never cached. */
-	if (!strncmp(p, "@cluster/", 9)) /* ClusterEgressPolicy: no namespace has an '@' */
-		p++;
-	if (!slash || slash == p || strchr(slash + 1, '/') || p[0] == '.' || strstr(p, "..") ||
-	    strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789-./") != strlen(p))
-		return -EINVAL;
-	p = source + 4;
-	/* '_' for the '/': namespaces are DNS labels, they never hold one. */
-	n = snprintf(buf, len, "%s/policy-cache/k8s/%.*s_%s.json", a->o.state_dir, (int)(slash - p),
-		     p, slash + 1);
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
-
-static void k8s_cache_save(struct pw_agent *a, const char *source, const json_t *obj)
-{
-	char path[700], tmp[720], dir[600];
-
-	if (k8s_cache_path(a, source, path, sizeof(path)))
-		return;
-	snprintf(dir, sizeof(dir), "%s/policy-cache", a->o.state_dir);
-	mkdir(dir, 0700);
-	snprintf(dir, sizeof(dir), "%s/policy-cache/k8s", a->o.state_dir);
-	mkdir(dir, 0700);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if (json_dump_file(obj, tmp, JSON_COMPACT) || rename(tmp, path)) {
-		pw_warn("%s: cannot keep its last good version in %s: %s", source, path,
-			strerror(errno));
-		unlink(tmp);
-	}
-}
-
-static void k8s_cache_remove(struct pw_agent *a, const char *source)
-{
-	char path[700];
-
-	if (!k8s_cache_path(a, source, path, sizeof(path)))
-		unlink(path);
-}
-
-static const char *obj_uid(const json_t *obj)
-{
-	return json_string_value(json_object_get(json_object_get(obj, "metadata"), "uid")) ?: "";
-}
-
-static long long obj_generation(const json_t *obj)
-{
-	return json_integer_value(json_object_get(json_object_get(obj, "metadata"), "generation"));
-}
-
-/* The cached last good version of the object the API now holds (same uid). */
-static struct pw_policy *k8s_cache_load(struct pw_agent *a, const char *source, const json_t *now,
-					long long *gen)
-{
-	char path[700], err[PW_ERR_LEN];
-	struct pw_policy *pol;
-	json_error_t jerr;
-	json_t *obj;
-
-	if (k8s_cache_path(a, source, path, sizeof(path)))
-		return NULL;
-	obj = json_load_file(path, 0, &jerr);
-	if (!obj)
-		return NULL;
-	pol = calloc(1, sizeof(*pol));
-	if (pol && strcmp(obj_uid(obj), obj_uid(now))) {
-		pw_info("%s: the cached version belongs to an older object (uid %s), not used",
-			source, obj_uid(obj));
-		free(pol);
-		pol = NULL;
-	} else if (pol && pw_policy_from_json(obj, source, pol, err, sizeof(err))) {
-		pw_warn("%s: cached version in %s is not valid: %s", source, path, err);
-		free(pol);
-		pol = NULL;
-	}
-	if (pol)
-		*gen = obj_generation(obj);
-	json_decref(obj);
-	if (pol)
-		pw_warn("%s: using its last good version from %s", source, path);
-	return pol;
-}
-
-/* After a full LIST: forget the cached versions of objects the API no longer has. */
-static void pw_agent_policy_cache_prune(struct pw_agent *a)
-{
-	char dir[600], path[700], source[600];
-	struct dirent *de;
-	DIR *d;
-
-	snprintf(dir, sizeof(dir), "%s/policy-cache/k8s", a->o.state_dir);
-	d = opendir(dir);
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		size_t n = strlen(de->d_name);
-		char *us;
-		bool known = false;
-
-		if (de->d_name[0] == '.' || n < 6 || strcmp(de->d_name + n - 5, ".json"))
-			continue;
-		snprintf(source, sizeof(source), "k8s:%.*s", (int)(n - 5), de->d_name);
-		us = strchr(source, '_');
-		if (us)
-			*us = '/';
-		for (size_t i = 0; i < a->n_files && !known; i++)
-			known = !strcmp(a->files[i].path, source);
-		if (known)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		pw_info("%s: gone from the API, its cached version removed", source);
-		unlink(path);
-	}
-	closedir(d);
-}
-
-/* ClusterEgressPolicies: which namespaces each selects, from the labels of the
- * Namespaces the API has. */
-static void pw_agent_resolve_cluster(struct pw_agent *a, const struct pw_k8s_namespace *ns,
-				     size_t n)
-{
-	for (size_t i = 0; i < a->n_files; i++)
-		for (size_t j = 0; j < a->files[i].n_pols; j++) {
-			struct pw_policy *p = &a->files[i].pols[j];
-			const char **sel = calloc(n ? n : 1, sizeof(*sel));
-			size_t m = 0;
-
-			if (!p->cluster || !sel) {
-				free(sel);
-				continue;
-			}
-			for (size_t x = 0; x < n; x++)
-				if (pw_selector_matches(&p->ns_selector, &ns[x].labels))
-					sel[m++] = ns[x].name;
-			if (pw_policy_set_namespaces(p, sel, m))
-				pw_warn("%s: out of memory selecting namespaces", p->source);
-			free(sel);
-		}
-	rebuild_policy_view(a); /* the view holds copies of the policies */
-}
-
-static void pw_agent_policy_object(struct pw_agent *a, const char *source, const json_t *obj)
-{
-	struct pw_policy_file *f = NULL;
-	char err[PW_ERR_LEN];
-	struct pw_policy *pol;
-
-	for (size_t i = 0; i < a->n_files && !f; i++)
-		if (!strcmp(a->files[i].path, source))
-			f = &a->files[i];
-	if (!obj) {
-		k8s_cache_remove(a, source);
-		if (f) {
-			pw_info("%s: deleted, its rules no longer apply", source);
-			policy_file_free(f);
-			memmove(f, f + 1, (size_t)(a->files + a->n_files - f - 1) * sizeof(*f));
-			a->n_files--;
-			rebuild_policy_view(a);
-		}
-		return;
-	}
-	if (!f) {
-		/* Known from now on, even refused: `podwall policies` and status
-		 * show the error of a brand-new policy too. */
-		struct pw_policy_file *nf = realloc(a->files, (a->n_files + 1) * sizeof(*nf));
-
-		if (!nf)
-			return;
-		a->files = nf;
-		f = &nf[a->n_files++];
-		memset(f, 0, sizeof(*f));
-		f->path = strdup(source);
-		if (!f->path) {
-			a->n_files--;
-			return;
-		}
-	}
-	pol = calloc(1, sizeof(*pol));
-	if (!pol)
-		return;
-	if (pw_policy_from_json(obj, source, pol, err, sizeof(err))) {
-		free(pol);
-		a->st.policy_errors++;
-		free(f->error);
-		f->error = strdup(err);
-		if (f->pols && strcmp(obj_uid(obj), f->uid ?: "")) {
-			/* Re-created under the same name: the old rules are not its. */
-			pw_policies_free(f->pols, f->n_pols);
-			f->pols = NULL;
-			f->n_pols = 0;
-		}
-		if (!f->pols && (f->pols = k8s_cache_load(a, source, obj, &f->good_gen))) {
-			f->n_pols = 1;
-			free(f->uid);
-			f->uid = strdup(obj_uid(obj));
-		}
-		if (f->pols)
-			pw_err("policy refused, previous version stays in force: %s", err);
-		else
-			pw_err("policy refused (no earlier version to keep): %s", err);
-		rebuild_policy_view(a);
-		return;
-	}
-	pw_policies_free(f->pols, f->n_pols);
-	f->pols = pol;
-	f->n_pols = 1;
-	free(f->error);
-	f->error = NULL;
-	free(f->uid);
-	f->uid = strdup(obj_uid(obj));
-	f->good_gen = obj_generation(obj);
-	k8s_cache_save(a, source, obj);
-	a->st.policy_loads++;
-	rebuild_policy_view(a);
-}
-
-static int name_cmp(const void *x, const void *y)
-{
-	return strcmp(*(char *const *)x, *(char *const *)y);
-}
-
-/* Scan the policy directory. Returns 1 if anything changed. */
-static int policies_scan(struct pw_agent *a)
-{
-	char **names = NULL;
-	size_t n_names = 0;
-	struct dirent *de;
-	bool changed = false;
-	DIR *d;
-
-	if (!a->o.policy_dir)
-		return 0;
-	d = opendir(a->o.policy_dir);
-	if (!d) {
-		pw_err("cannot read policy directory %s: %s", a->o.policy_dir, strerror(errno));
-		return 0;
-	}
-	while ((de = readdir(d))) {
-		char **nn;
-
-		if (!policy_name_ok(de->d_name))
-			continue;
-		nn = realloc(names, (n_names + 1) * sizeof(*nn));
-		if (!nn)
-			break;
-		names = nn;
-		if (asprintf(&names[n_names], "%s/%s", a->o.policy_dir, de->d_name) < 0)
-			break;
-		n_names++;
-	}
-	closedir(d);
-	if (n_names)
-		qsort(names, n_names, sizeof(*names), name_cmp);
-
-	/* Files that are gone: their policies go. */
-	for (size_t i = 0; i < a->n_files;) {
-		bool present = !strncmp(a->files[i].path, "k8s:", 4); /* not a file */
-
-		for (size_t j = 0; j < n_names && !present; j++)
-			present = !strcmp(names[j], a->files[i].path);
-		if (present) {
-			i++;
-			continue;
-		}
-		pw_info("%s: removed, its policies no longer apply", a->files[i].path);
-		policy_cache_remove(a, a->files[i].path);
-		policy_file_free(&a->files[i]);
-		memmove(&a->files[i], &a->files[i + 1], (a->n_files - i - 1) * sizeof(*a->files));
-		a->n_files--;
-		changed = true;
-	}
-	for (size_t j = 0; j < n_names; j++) {
-		struct pw_policy_file *f = NULL;
-		struct stat st;
-
-		if (stat(names[j], &st) || !S_ISREG(st.st_mode))
-			continue;
-		for (size_t i = 0; i < a->n_files && !f; i++)
-			if (!strcmp(a->files[i].path, names[j]))
-				f = &a->files[i];
-		if (!f) {
-			struct pw_policy_file *nf =
-				realloc(a->files, (a->n_files + 1) * sizeof(*nf));
-
-			if (!nf)
-				continue;
-			a->files = nf;
-			f = &nf[a->n_files++];
-			memset(f, 0, sizeof(*f));
-			f->path = strdup(names[j]);
-		} else if (f->mtime.tv_sec == st.st_mtim.tv_sec &&
-			   f->mtime.tv_nsec == st.st_mtim.tv_nsec) {
-			continue;
-		}
-		if (policy_file_load(a, f, &st))
-			changed = true;
-	}
-	for (size_t j = 0; j < n_names; j++)
-		free(names[j]);
-	free(names);
-	if (changed)
-		rebuild_policy_view(a);
-	return changed;
 }
 
 /* --------------------------------------------------------------- endpoints */
@@ -975,8 +508,8 @@ static json_t *cmd_policies(struct pw_agent *a)
 {
 	json_t *arr = json_array(), *errs = json_array();
 
-	for (size_t i = 0; i < a->n_files; i++) {
-		const struct pw_policy_file *f = &a->files[i];
+	for (size_t i = 0; i < a->policies.n_files; i++) {
+		const struct pw_policy_file *f = &a->policies.files[i];
 
 		if (f->error)
 			json_array_append_new(
@@ -1061,8 +594,8 @@ static json_t *cmd_explain(struct pw_agent *a, json_t *req)
 	in.labels = &ep->labels;
 	in.managed = ep->managed && ep->compiled.selected;
 	in.compiled = &ep->compiled;
-	in.pols = a->pols;
-	in.n_pols = a->n_pols;
+	in.pols = a->policies.pols;
+	in.n_pols = a->policies.n_pols;
 	in.names = ep->names;
 	in.n_names = ep->n_names;
 	in.now_ns = pw_now_ns();
@@ -1281,9 +814,9 @@ static json_t *cmd_status(struct pw_agent *a)
 					  ep->hook_problem ? ep->hook_problem : "not first"));
 		}
 	}
-	for (size_t i = 0; i < a->n_files; i++)
-		if (a->files[i].error)
-			json_array_append_new(errs, json_string(a->files[i].error));
+	for (size_t i = 0; i < a->policies.n_files; i++)
+		if (a->policies.files[i].error)
+			json_array_append_new(errs, json_string(a->policies.files[i].error));
 	json_t *st = json_pack(
 		"{s:b,s:s,s:I,s:s,s:s?,s:{s:i,s:i,s:i,s:o},s:{s:i,s:i,s:o},s:o,s:o,s:{s:I,s:I,s:I,"
 		"s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
@@ -1291,15 +824,15 @@ static json_t *cmd_status(struct pw_agent *a)
 		(json_int_t)((pw_now_ns() - a->start_ns) / 1000000000ULL), "pin_dir", a->o.pin_dir,
 		"policy_dir", a->o.policy_dir, "endpoints", "total", (int)n_eps, "enforced",
 		(int)n_managed, "programs_attached", (int)attached, "programs_missing", missing,
-		"policies", "loaded", (int)a->n_pols, "files", (int)a->n_files, "errors", errs,
-		"maps", jm, "counters", pw_agent_counters_json(a), "agent", "dns_held_seen",
-		(json_int_t)s->dns_samples, "dns_learned", (json_int_t)s->dns_learned,
-		"dns_released", (json_int_t)s->dns_released, "dns_release_failed",
-		(json_int_t)s->dns_release_fail, "dns_dropped_invalid",
+		"policies", "loaded", (int)a->policies.n_pols, "files", (int)a->policies.n_files,
+		"errors", errs, "maps", jm, "counters", pw_agent_counters_json(a), "agent",
+		"dns_held_seen", (json_int_t)s->dns_samples, "dns_learned",
+		(json_int_t)s->dns_learned, "dns_released", (json_int_t)s->dns_released,
+		"dns_release_failed", (json_int_t)s->dns_release_fail, "dns_dropped_invalid",
 		(json_int_t)s->dns_dropped_invalid, "dns_dropped_learn",
 		(json_int_t)s->dns_dropped_learn, "dns_not_allowed", (json_int_t)s->dns_not_allowed,
 		"dns_private", (json_int_t)s->dns_private, "perf_lost", (json_int_t)s->perf_lost,
-		"policy_errors", (json_int_t)s->policy_errors, "events",
+		"policy_errors", (json_int_t)a->policies.errors, "events",
 		(json_int_t)s->events_total);
 	if (st) {
 		json_t *deg = json_array();
@@ -1773,7 +1306,7 @@ static void on_timer(struct pw_agent *a)
 	    now - a->last_reconcile_ns >= (uint64_t)a->o.reconcile_interval * 1000000000ULL) {
 		reconcile(a);
 		conflist_chain(a);
-		if (policies_scan(a))
+		if (pw_policyset_scan(&a->policies))
 			pw_sync_all(a);
 	}
 	pw_agent_retry_deferred(a);
@@ -1837,7 +1370,7 @@ static void on_inotify(struct pw_agent *a)
 		}
 	if (conflist)
 		conflist_chain(a);
-	if (policies && policies_scan(a) && a->ready)
+	if (policies && pw_policyset_scan(&a->policies) && a->ready)
 		pw_sync_all(a);
 }
 
@@ -1891,7 +1424,7 @@ static int loop(struct pw_agent *a)
 
 				if (read(a->signal_fd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo == SIGHUP) {
-						if (policies_scan(a) && a->ready)
+						if (pw_policyset_scan(&a->policies) && a->ready)
 							pw_sync_all(a);
 					} else {
 						pw_info("signal %u: stopping; programs and maps "
@@ -1946,10 +1479,7 @@ static void agent_free(struct pw_agent *a)
 			pw_ep_save(ep, a->o.state_dir);
 		pw_ep_free(ep);
 	}
-	for (size_t i = 0; i < a->n_files; i++)
-		policy_file_free(&a->files[i]);
-	free(a->files);
-	free(a->pols);
+	pw_policyset_free(&a->policies);
 	free(a->portsets);
 	pw_guard_free(&a->guard);
 	if (a->bpf.skel)
@@ -1971,7 +1501,7 @@ static void kube_policy(void *ctx, const char *source, const json_t *obj)
 {
 	struct pw_agent *a = ctx;
 
-	pw_agent_policy_object(a, source, obj);
+	pw_policyset_object(&a->policies, source, obj);
 	a->dirty = true;
 }
 
@@ -1980,13 +1510,15 @@ static void kube_namespaces(void *ctx, const struct pw_k8s_namespace *ns, size_t
 	struct pw_agent *a = ctx;
 
 	/* a label change moves the namespace's pods in or out at once */
-	pw_agent_resolve_cluster(a, ns, n);
+	pw_policyset_resolve_cluster(&a->policies, ns, n);
 	a->dirty = true;
 }
 
 static void kube_policies_listed(void *ctx)
 {
-	pw_agent_policy_cache_prune(ctx);
+	struct pw_agent *a = ctx;
+
+	pw_policyset_prune_cache(&a->policies);
 }
 
 static void kube_pod_labels(void *ctx, const char *ns, const char *name, struct pw_labels *labels)
@@ -2040,8 +1572,8 @@ static bool kube_selected(void *ctx, const char *ns, const struct pw_labels *lab
 {
 	const struct pw_agent *a = ctx;
 
-	for (size_t i = 0; i < a->n_pols; i++)
-		if (pw_policy_selects(&a->pols[i], ns, labels))
+	for (size_t i = 0; i < a->policies.n_pols; i++)
+		if (pw_policy_selects(&a->policies.pols[i], ns, labels))
 			return true;
 	return false;
 }
@@ -2198,6 +1730,7 @@ int pw_agent_run(const struct pw_agent_opts *o)
 	int ret = 1;
 
 	a.start_ns = pw_now_ns();
+	pw_policyset_init(&a.policies, a.o.policy_dir, a.o.state_dir);
 	if (geteuid() != 0) {
 		pw_err("the agent needs root (CAP_BPF, CAP_NET_ADMIN)");
 		return 1;
@@ -2237,8 +1770,8 @@ int pw_agent_run(const struct pw_agent_opts *o)
 	/* Read back what we enforced before, then the policies, then rewrite. */
 	endpoints_restore(&a);
 	endpoint_ids_from_kernel(&a);
-	policies_scan(&a);
-	rebuild_policy_view(&a);
+	pw_policyset_scan(&a.policies);
+	pw_policyset_rebuild(&a.policies);
 	/* Kubernetes mode waits for the first full sync (kube.c). */
 	if (!o->k8s)
 		pw_agent_start_enforcing(&a);
@@ -2260,7 +1793,7 @@ int pw_agent_run(const struct pw_agent_opts *o)
 			goto out;
 	}
 	pw_info("podwall %s agent ready: %zu endpoints, %zu policies, socket %s", PW_VERSION,
-		count_eps(&a), a.n_pols, o->socket_path);
+		count_eps(&a), a.policies.n_pols, o->socket_path);
 	ret = loop(&a) ? 1 : 0;
 	/* Answers pass unheld at once rather than after the heartbeat times out. */
 	heartbeat_stop(&a);

@@ -19,22 +19,11 @@
 #include "guard.h"
 #include "kube.h"
 #include "policy.h"
+#include "policyset.h"
 
 struct ring_buffer;
 struct pw_metrics;
 struct perf_buffer;
-
-/* One policy file and the last version of it that was valid. */
-struct pw_policy_file {
-	char *path;
-	struct pw_policy *pols;
-	size_t n_pols;
-	char *error; /* last load error; pols is the last good version */
-	struct timespec mtime;
-	json_t *good_json;  /* documents of the last good version (cached in state) */
-	char *uid;	    /* k8s: metadata.uid of the object pols came from */
-	long long good_gen; /* k8s: metadata.generation of that version */
-};
 
 struct pw_portset_ent {
 	uint32_t id;
@@ -72,8 +61,8 @@ enum pw_drift_kind { PW_DRIFT_ENDPOINT, PW_DRIFT_RULES, PW_DRIFT_PORTS, PW_DRIFT
 
 struct pw_agent_stats {
 	uint64_t dns_samples, dns_learned, dns_released, dns_release_fail, dns_dropped_invalid,
-		dns_dropped_learn, dns_not_allowed, dns_private, perf_lost, policy_loads,
-		policy_errors, compile_errors, events_total;
+		dns_dropped_learn, dns_not_allowed, dns_private, perf_lost, compile_errors,
+		events_total;
 	uint64_t dns_hold_hist[PW_HOLD_BUCKETS + 1]; /* released answers, by hold time */
 	uint64_t dns_hold_sum_ns;
 	uint64_t hook_repairs;		      /* hooks found wrong by a reconcile and put right */
@@ -83,11 +72,8 @@ struct pw_agent_stats {
 struct pw_agent {
 	struct pw_agent_opts o;
 	struct pw_bpf bpf;
-	struct pw_maps *maps; /* every map write: &bpf.maps, or a test's fake */
-	struct pw_policy_file *files;
-	size_t n_files;
-	struct pw_policy *pols; /* merged view of all files' good policies (borrowed) */
-	size_t n_pols;
+	struct pw_maps *maps;	      /* every map write: &bpf.maps, or a test's fake */
+	struct pw_policyset policies; /* every source's policies and the merged view */
 	struct pw_ep *eps;
 	uint32_t next_ep_id;
 	struct pw_portset_ent *portsets;

@@ -261,10 +261,7 @@ static void post_refused_event(struct pw_agent *a, const json_t *obj, const char
 
 static const struct pw_policy_file *file_of(struct pw_agent *a, const char *source)
 {
-	for (size_t i = 0; i < a->n_files; i++)
-		if (!strcmp(a->files[i].path, source))
-			return &a->files[i];
-	return NULL;
+	return pw_policyset_file(&a->policies, source);
 }
 
 /* This node's entry: the generation seen and applied, its pods, all enforced? */

@@ -318,9 +318,9 @@ static char *render_metrics(struct pw_agent *a, bool openmetrics)
 	}
 
 	fam(&b, "podwall_policy_loads_total", "counter", "Policy loads that were applied.", "",
-	    s->policy_loads);
+	    a->policies.loads);
 	fam(&b, "podwall_policy_load_errors_total", "counter",
-	    "Policies refused (the previous version stayed in force).", "", s->policy_errors);
+	    "Policies refused (the previous version stayed in force).", "", a->policies.errors);
 	fam(&b, "podwall_policy_compile_errors_total", "counter",
 	    "Endpoint compiles that failed (the previous rules stayed in force).", "",
 	    s->compile_errors);

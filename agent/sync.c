@@ -587,7 +587,8 @@ int pw_sync_ep(struct pw_agent *a, struct pw_ep *ep)
 	char err[PW_ERR_LEN] = "";
 	int ret;
 
-	ret = pw_compile(a->pols, a->n_pols, ep->namespace, &ep->labels, &c, err, sizeof(err));
+	ret = pw_compile(a->policies.pols, a->policies.n_pols, ep->namespace, &ep->labels, &c, err,
+			 sizeof(err));
 	if (!ret && c.selected && names_add_search(a, &c)) {
 		pw_compiled_free(&c);
 		snprintf(err, sizeof(err), "out of memory");

@@ -64,11 +64,11 @@ static void set_policy(struct fixture *x, const char *yaml)
 {
 	char err[PW_ERR_LEN] = "";
 
-	pw_policies_free(x->a.pols, x->a.n_pols);
-	x->a.pols = NULL;
-	x->a.n_pols = 0;
-	if (pw_policy_file_parse(yaml, strlen(yaml), "test.yaml", &x->a.pols, &x->a.n_pols, err,
-				 sizeof(err)))
+	pw_policies_free(x->a.policies.pols, x->a.policies.n_pols);
+	x->a.policies.pols = NULL;
+	x->a.policies.n_pols = 0;
+	if (pw_policy_file_parse(yaml, strlen(yaml), "test.yaml", &x->a.policies.pols,
+				 &x->a.policies.n_pols, err, sizeof(err)))
 		fail_msg("policy: %s", err);
 }
 
@@ -102,7 +102,7 @@ static int teardown(void **state)
 	struct fixture *x = *state;
 
 	pw_ep_free(x->ep);
-	pw_policies_free(x->a.pols, x->a.n_pols);
+	pw_policies_free(x->a.policies.pols, x->a.policies.n_pols);
 	free(x->a.portsets);
 	free(x->f);
 	free(x);

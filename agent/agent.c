@@ -1480,7 +1480,7 @@ static void agent_free(struct pw_agent *a)
 		pw_ep_free(ep);
 	}
 	pw_policyset_free(&a->policies);
-	free(a->portsets);
+	pw_portsets_free(&a->portsets);
 	pw_guard_free(&a->guard);
 	if (a->bpf.skel)
 		pw_bpf_close(&a->bpf);
@@ -1758,7 +1758,7 @@ int pw_agent_run(const struct pw_agent_opts *o)
 	if (pw_bpf_open(&a.bpf, o->pin_dir) || pw_bpf_set_hook(&a.bpf, o->hook))
 		goto out;
 	a.maps = &a.bpf.maps;
-	if (pw_portsets_load(&a) || pw_sync_resolvers(&a) || pw_guard_sync(&a))
+	if (pw_portsets_load(&a.portsets, a.maps) || pw_sync_resolvers(&a) || pw_guard_sync(&a))
 		goto out;
 	if (!o->n_resolvers && !o->k8s)
 		pw_warn("no --resolver given: pods' DNS is denied and no hostname can be learned");

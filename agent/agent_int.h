@@ -20,15 +20,11 @@
 #include "kube.h"
 #include "policy.h"
 #include "policyset.h"
+#include "portsets.h"
 
 struct ring_buffer;
 struct pw_metrics;
 struct perf_buffer;
-
-struct pw_portset_ent {
-	uint32_t id;
-	struct pw_range_set set;
-};
 
 /* A deny/audit record kept for the CLI. */
 struct pw_event_rec {
@@ -76,9 +72,7 @@ struct pw_agent {
 	struct pw_policyset policies; /* every source's policies and the merged view */
 	struct pw_ep *eps;
 	uint32_t next_ep_id;
-	struct pw_portset_ent *portsets;
-	size_t n_portsets;
-	uint32_t next_portset_id;
+	struct pw_portsets portsets; /* pw_ports as the agent knows it */
 
 	int epfd, listen_fd, inotify_fd, timer_fd, signal_fd, pkt_fd;
 	struct ring_buffer *rb;
@@ -130,8 +124,6 @@ int pw_sync_learned_addr(struct pw_agent *a, struct pw_ep *ep, uint8_t family,
 int pw_sync_resolvers(struct pw_agent *a);
 void pw_sync_node_macs(const char *host_ifname, uint8_t node_mac[6], uint8_t veth_mac[6]);
 void pw_sync_gc(struct pw_agent *a, uint64_t now, bool full); /* expiry, idle flows, portsets */
-int pw_portset_id(struct pw_agent *a, const struct pw_range_set *set, uint32_t *id);
-int pw_portsets_load(struct pw_agent *a);
 struct pw_ep *pw_agent_ep_by_id(struct pw_agent *a, uint32_t ep_id);
 struct pw_ep *pw_agent_ep_by_ifindex(struct pw_agent *a, uint32_t ifindex);
 

@@ -80,7 +80,7 @@ static bool rules_drifted(struct pw_agent *a, struct pw_ep *ep, char *why, size_
 		int err;
 
 		cidr_key(ep->ep_id, e, &k4, &k6);
-		if (pw_portset_id(a, &e->ports, &want))
+		if (pw_portsets_id(&a->portsets, a->maps, &e->ports, &want))
 			continue; /* cannot tell: pw_ports full, already reported */
 		err = e->family == PW_FAMILY_V4 ? pw_map_get_cidr4(a->maps, &k4, &v)
 						: pw_map_get_cidr6(a->maps, &k6, &v);
@@ -138,18 +138,17 @@ static bool endpoint_unknown(const void *key, const void *value, void *ctx)
 
 static void portsets_check(struct pw_agent *a)
 {
-	for (size_t i = 0; i < a->n_portsets; i++) {
-		struct pw_portset want = {}, got;
+	for (size_t i = 0; i < a->portsets.n; i++) {
+		const struct pw_portset_ent *e = &a->portsets.v[i];
+		struct pw_portset want, got;
 		char what[96];
 
-		want.count = a->portsets[i].set.n;
-		memcpy(want.r, a->portsets[i].set.r, sizeof(want.r));
-		if (!pw_map_get_ports(a->maps, &a->portsets[i].id, &got) &&
-		    !memcmp(&got, &want, sizeof(want)))
+		pw_portset_value(e, &want);
+		if (!pw_map_get_ports(a->maps, &e->id, &got) && !memcmp(&got, &want, sizeof(want)))
 			continue;
-		if (pw_map_put_ports(a->maps, &a->portsets[i].id, &want, PW_MAP_ANY))
+		if (pw_map_put_ports(a->maps, &e->id, &want, PW_MAP_ANY))
 			continue;
-		snprintf(what, sizeof(what), "pw_ports: port set %u rewritten", a->portsets[i].id);
+		snprintf(what, sizeof(what), "pw_ports: port set %u rewritten", e->id);
 		repaired(a, PW_DRIFT_PORTS, what);
 	}
 }

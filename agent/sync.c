@@ -40,74 +40,6 @@ struct pw_ep *pw_agent_ep_by_ifindex(struct pw_agent *a, uint32_t ifindex)
 	return NULL;
 }
 
-/* ---- port sets: content-addressed, immutable while referenced ---- */
-
-static bool portset_adopt(const void *key, const void *value, void *ctx)
-{
-	const struct pw_portset *ps = value;
-	struct pw_agent *a = ctx;
-	uint32_t id = *(const uint32_t *)key;
-	struct pw_portset_ent *n;
-
-	if (!ps)
-		return false;
-	n = realloc(a->portsets, (a->n_portsets + 1) * sizeof(*n));
-	if (!n)
-		return false;
-	a->portsets = n;
-	n += a->n_portsets++;
-	memset(n, 0, sizeof(*n));
-	n->id = id;
-	n->set.n = ps->count > PW_MAX_PORT_RANGES ? PW_MAX_PORT_RANGES : ps->count;
-	memcpy(n->set.r, ps->r, n->set.n * sizeof(ps->r[0]));
-	if (id >= a->next_portset_id)
-		a->next_portset_id = id + 1;
-	return false;
-}
-
-int pw_portsets_load(struct pw_agent *a)
-{
-	long n = pw_map_sweep_ports(a->maps, portset_adopt, a, NULL);
-
-	if (!a->next_portset_id)
-		a->next_portset_id = 1;
-	return n < 0 ? (int)n : 0;
-}
-
-int pw_portset_id(struct pw_agent *a, const struct pw_range_set *set, uint32_t *id)
-{
-	struct pw_portset_ent *n;
-	struct pw_portset ps = {};
-	int err;
-
-	if (!set->n) {
-		*id = 0;
-		return 0;
-	}
-	for (size_t i = 0; i < a->n_portsets; i++)
-		if (!memcmp(&a->portsets[i].set, set, sizeof(*set))) {
-			*id = a->portsets[i].id;
-			return 0;
-		}
-	n = realloc(a->portsets, (a->n_portsets + 1) * sizeof(*n));
-	if (!n)
-		return -ENOMEM;
-	a->portsets = n;
-	ps.count = set->n;
-	memcpy(ps.r, set->r, sizeof(ps.r));
-	err = pw_map_put_ports(a->maps, &a->next_portset_id, &ps, PW_MAP_NOEXIST);
-	if (err) {
-		pw_err("pw_ports: cannot add port set: %s (map holds %d)", strerror(-err),
-		       PW_MAX_PORTSETS);
-		return err;
-	}
-	n[a->n_portsets].id = a->next_portset_id;
-	n[a->n_portsets].set = *set;
-	a->n_portsets++;
-	*id = a->next_portset_id++;
-	return 0;
-}
-
 /* ---- CIDR entries ---- */
 
 struct cidr_key {
@@ -179,7 +111,7 @@ static int cidr_write(struct pw_agent *a, struct pw_ep *ep, const struct pw_comp
 		struct cidr_key k;
 		int err;
 
-		err = pw_portset_id(a, &c->cidrs[i].ports, &v.portset);
+		err = pw_portsets_id(&a->portsets, a->maps, &c->cidrs[i].ports, &v.portset);
 		if (err)
 			return err;
 		cidr_key_make(&k, ep->ep_id, &c->cidrs[i]);
@@ -354,7 +286,7 @@ static int learned_value(struct pw_agent *a, struct pw_ep *ep, const struct pw_c
 		return -ENOENT;
 	memset(out, 0, sizeof(*out));
 	out->expires_ns = expires;
-	return pw_portset_id(a, &ports, &out->portset);
+	return pw_portsets_id(&a->portsets, a->maps, &ports, &out->portset);
 }
 
 int pw_sync_learned_addr(struct pw_agent *a, struct pw_ep *ep, uint8_t family,
@@ -733,7 +665,6 @@ struct gc_ctx {
 	struct pw_agent *a;
 	uint64_t now;
 	uint64_t grace_ns;
-	uint8_t *used; /* gc_portsets: which a->portsets[] are referenced */
 };
 
 /* Expired (past the grace that lets established flows be re-checked), or of
@@ -851,50 +782,6 @@ static bool pending_stale(const void *key, const void *value, void *ctx)
 	return v && v->sent_ns + 30000000000ULL <= g->now;
 }
 
-static bool mark_portset(uint32_t id, struct gc_ctx *g)
-{
-	for (size_t i = 0; i < g->a->n_portsets; i++)
-		if (g->a->portsets[i].id == id)
-			g->used[i] = 1;
-	return false;
-}
-
-static bool mark_cidr(const void *key, const void *value, void *ctx)
-{
-	return value && mark_portset(((const struct pw_cidr_val *)value)->portset, ctx);
-}
-
-static bool mark_learned(const void *key, const void *value, void *ctx)
-{
-	return value && mark_portset(((const struct pw_learned_val *)value)->portset, ctx);
-}
-
-/* Mark and sweep: a port set no map entry references is deleted. */
-static void gc_portsets(struct gc_ctx *g)
-{
-	struct pw_agent *a = g->a;
-	size_t out = 0;
-
-	g->used = calloc(a->n_portsets ? a->n_portsets : 1, 1);
-	if (!g->used)
-		return;
-	if (pw_map_sweep_cidr4(a->maps, mark_cidr, g, NULL) < 0 ||
-	    pw_map_sweep_cidr6(a->maps, mark_cidr, g, NULL) < 0 ||
-	    pw_map_sweep_learned(a->maps, mark_learned, g, NULL) < 0)
-		goto out; /* an incomplete mark must not sweep */
-	for (size_t i = 0; i < a->n_portsets; i++) {
-		if (!g->used[i]) {
-			pw_map_del_ports(a->maps, &a->portsets[i].id);
-			continue;
-		}
-		a->portsets[out++] = a->portsets[i];
-	}
-	a->n_portsets = out;
-out:
-	free(g->used);
-	g->used = NULL;
-}
-
 #define SEC_NS(s) ((uint64_t)(s)*1000000000ULL)
 
 /*
@@ -938,7 +825,7 @@ void pw_sync_gc(struct pw_agent *a, uint64_t now, bool full)
 	}
 	if (full || now - a->gc_maps_ns >= SEC_NS(300)) {
 		GC_STEP("pw_learned", pw_map_sweep_learned(a->maps, learned_dead, &g, NULL));
-		GC_STEP("pw_ports", gc_portsets(&g));
+		GC_STEP("pw_ports", pw_portsets_gc(&a->portsets, a->maps));
 		GC_STEP("trim", malloc_trim(0)); /* give the walks' buffers back */
 		a->gc_maps_ns = now;
 	}

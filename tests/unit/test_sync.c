@@ -82,7 +82,7 @@ static int setup(void **state)
 	x->a.o.min_ttl = 5;
 	x->a.o.max_ttl = 3600;
 	x->a.o.max_addrs_per_name = 16;
-	x->a.next_portset_id = 1;
+	x->a.portsets.next_id = 1;
 	x->ep = pw_ep_new();
 	assert_non_null(x->ep);
 	x->ep->ifindex = IFINDEX;
@@ -103,7 +103,7 @@ static int teardown(void **state)
 
 	pw_ep_free(x->ep);
 	pw_policies_free(x->a.policies.pols, x->a.policies.n_pols);
-	free(x->a.portsets);
+	pw_portsets_free(&x->a.portsets);
 	free(x->f);
 	free(x);
 	return 0;
@@ -586,8 +586,8 @@ static void test_drift_portset_rewritten(void **state)
 	size_t from;
 
 	synced_v1(x);
-	assert_true(x->a.n_portsets > 0);
-	id = x->a.portsets[0].id;
+	assert_true(x->a.portsets.n > 0);
+	id = x->a.portsets.v[0].id;
 	ps = entry_of(x->f, PW_MAPID_ports, &id);
 	saved = *ps;
 	ps->r[0].lo = 1; /* widened to every port */

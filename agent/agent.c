@@ -97,15 +97,6 @@ static bool is_veth(const char *ifname)
 	return ret;
 }
 
-static void ep_unlink_list(struct pw_agent *a, struct pw_ep *ep)
-{
-	for (struct pw_ep **pp = &a->eps; *pp; pp = &(*pp)->next)
-		if (*pp == ep) {
-			*pp = ep->next;
-			return;
-		}
-}
-
 static void ep_remove(struct pw_agent *a, struct pw_ep *ep, bool detach)
 {
 	char pod[300];
@@ -116,16 +107,8 @@ static void ep_remove(struct pw_agent *a, struct pw_ep *ep, bool detach)
 	if (detach)
 		pw_bpf_detach(&a->bpf, (int)ep->ifindex);
 	pw_ep_unlink(ep, a->o.state_dir);
-	ep_unlink_list(a, ep);
+	pw_eps_unlink(&a->eps, ep);
 	pw_ep_free(ep);
-}
-
-static struct pw_ep *ep_by_container(struct pw_agent *a, const char *id)
-{
-	for (struct pw_ep *ep = a->eps; ep; ep = ep->next)
-		if (!strcmp(ep->container_id, id))
-			return ep;
-	return NULL;
 }
 
 /* Bring an endpoint under podwall: rules first, programs second. */
@@ -192,8 +175,7 @@ static void endpoints_restore(struct pw_agent *a)
 			pw_ep_free(ep);
 			continue;
 		}
-		if (ep->ep_id >= a->next_ep_id)
-			a->next_ep_id = ep->ep_id + 1;
+		pw_eps_id_seen(&a->eps, ep->ep_id);
 		ep->may_have_learned = true; /* the kernel may hold its learned entries */
 		{
 			/* Continue the kernel's generation: a restart must not make a
@@ -206,8 +188,7 @@ static void endpoints_restore(struct pw_agent *a)
 				ep->managed = kv.mode != PW_MODE_OPEN;
 			}
 		}
-		ep->next = a->eps;
-		a->eps = ep;
+		pw_eps_add(&a->eps, ep);
 	}
 	closedir(d);
 }
@@ -221,9 +202,9 @@ static bool endpoint_unknown(const void *key, const void *value, void *ctx)
 	struct pw_agent *a = ctx;
 	uint32_t ifindex = *(const uint32_t *)key;
 
-	if (v && v->ep_id >= a->next_ep_id)
-		a->next_ep_id = v->ep_id + 1;
-	if (pw_agent_ep_by_ifindex(a, ifindex))
+	if (v)
+		pw_eps_id_seen(&a->eps, v->ep_id);
+	if (pw_eps_by_ifindex(&a->eps, ifindex))
 		return false;
 	pw_warn("pw_endpoints: ifindex %u has no endpoint state, removing", ifindex);
 	return true;
@@ -235,11 +216,11 @@ static void endpoint_ids_from_kernel(struct pw_agent *a)
 
 	/* Ids of endpoints deleted before a restart are in no map any more: the
 	 * config map remembers the next one. */
-	if (!pw_bpf_config_get(&a->bpf, &cfg) && cfg.next_ep_id > a->next_ep_id)
-		a->next_ep_id = cfg.next_ep_id;
+	if (!pw_bpf_config_get(&a->bpf, &cfg) && cfg.next_ep_id > a->eps.next_id)
+		a->eps.next_id = cfg.next_ep_id;
 	pw_map_sweep_endpoints(a->maps, endpoint_unknown, a, NULL);
-	if (!a->next_ep_id)
-		a->next_ep_id = 1;
+	if (!a->eps.next_id)
+		a->eps.next_id = 1;
 }
 
 /* The real order and program ids on both hooks: podwall's current programs
@@ -270,7 +251,7 @@ static void reconcile_hooks(struct pw_agent *a, struct pw_ep *ep)
 
 static bool ifindex_known(int ifindex, void *ctx)
 {
-	return pw_agent_ep_by_ifindex(ctx, (uint32_t)ifindex) != NULL;
+	return pw_eps_by_ifindex(&((struct pw_agent *)ctx)->eps, (uint32_t)ifindex) != NULL;
 }
 
 /* An upgrade from maps of another layout ends once every endpoint's hooks run
@@ -300,7 +281,7 @@ static void upgrade_finish(struct pw_agent *a)
 
 static void reconcile(struct pw_agent *a)
 {
-	for (struct pw_ep *ep = a->eps, *next; ep; ep = next) {
+	for (struct pw_ep *ep = a->eps.head, *next; ep; ep = next) {
 		next = ep->next;
 		if (if_nametoindex(ep->host_ifname) != ep->ifindex) {
 			ep_remove(a, ep, false);
@@ -351,7 +332,7 @@ static json_t *cmd_cni_add(struct pw_agent *a, json_t *req)
 		pw_ep_free(ep);
 		return reply_err("%s", err);
 	}
-	old = ep_by_container(a, ep->container_id);
+	old = pw_eps_by_container(&a->eps, ep->container_id);
 	if (old && old->ifindex == ep->ifindex) {
 		/* ADD again for the same pod: make sure, and say yes. */
 		pw_ep_free(ep);
@@ -360,7 +341,7 @@ static json_t *cmd_cni_add(struct pw_agent *a, json_t *req)
 	}
 	if (old)
 		ep_remove(a, old, true);
-	old = pw_agent_ep_by_ifindex(a, ep->ifindex);
+	old = pw_eps_by_ifindex(&a->eps, ep->ifindex);
 	if (old && !strcmp(old->host_ifname, ep->host_ifname) &&
 	    !strncmp(old->container_id, PW_ADOPTED_PREFIX, strlen(PW_ADOPTED_PREFIX)) &&
 	    !strcmp(old->namespace, ep->namespace) && !strcmp(old->name, ep->name)) {
@@ -386,11 +367,10 @@ static json_t *cmd_cni_add(struct pw_agent *a, json_t *req)
 	if (old) /* its veth is gone and the ifindex was reused */
 		ep_remove(a, old, false);
 	pthread_mutex_lock(&a->cfg_lock);
-	ep->ep_id = a->next_ep_id++;
+	ep->ep_id = a->eps.next_id++;
 	pthread_mutex_unlock(&a->cfg_lock);
 	heartbeat(a, true); /* persists next_ep_id in the pinned config map */
-	ep->next = a->eps;
-	a->eps = ep;
+	pw_eps_add(&a->eps, ep);
 	ret = ep_activate(a, ep, err, sizeof(err));
 	if (!ret)
 		ret = pw_ep_save(ep, a->o.state_dir);
@@ -427,7 +407,7 @@ static int pw_agent_register(struct pw_agent *a, json_t *req, char *err, size_t 
 static json_t *cmd_cni_del(struct pw_agent *a, json_t *req)
 {
 	const char *id = json_string_value(json_object_get(req, "container_id"));
-	struct pw_ep *ep = id ? ep_by_container(a, id) : NULL;
+	struct pw_ep *ep = id ? pw_eps_by_container(&a->eps, id) : NULL;
 
 	if (ep)
 		ep_remove(a, ep, true);
@@ -437,7 +417,7 @@ static json_t *cmd_cni_del(struct pw_agent *a, json_t *req)
 static json_t *cmd_cni_check(struct pw_agent *a, json_t *req)
 {
 	const char *id = json_string_value(json_object_get(req, "container_id"));
-	struct pw_ep *ep = id ? ep_by_container(a, id) : NULL;
+	struct pw_ep *ep = id ? pw_eps_by_container(&a->eps, id) : NULL;
 	struct pw_endpoint v;
 
 	if (!ep)
@@ -469,7 +449,7 @@ static json_t *cmd_endpoints(struct pw_agent *a)
 {
 	json_t *arr = json_array();
 
-	for (struct pw_ep *ep = a->eps; ep; ep = ep->next) {
+	for (struct pw_ep *ep = a->eps.head; ep; ep = ep->next) {
 		json_t *o = pw_ep_to_json(ep);
 		struct pw_ep_stats st;
 		char pod[300];
@@ -519,7 +499,7 @@ static json_t *cmd_policies(struct pw_agent *a)
 			json_t *sel = json_array();
 			char pod[300];
 
-			for (struct pw_ep *ep = a->eps; ep; ep = ep->next)
+			for (struct pw_ep *ep = a->eps.head; ep; ep = ep->next)
 				if (pw_policy_selects(p, ep->namespace, &ep->labels))
 					json_array_append_new(
 						sel, json_string(pw_ep_pod(ep, pod, sizeof(pod))));
@@ -543,7 +523,7 @@ static json_t *cmd_fqdn(struct pw_agent *a, json_t *req)
 	uint64_t now = pw_now_ns();
 	json_t *arr = json_array();
 
-	for (struct pw_ep *ep = a->eps; ep; ep = ep->next) {
+	for (struct pw_ep *ep = a->eps.head; ep; ep = ep->next) {
 		char pod[300], ip[PW_IP_STRLEN];
 
 		pw_ep_pod(ep, pod, sizeof(pod));
@@ -583,7 +563,7 @@ static json_t *cmd_explain(struct pw_agent *a, json_t *req)
 
 	if (!want || !to)
 		return reply_err("explain needs %s", "pod and to");
-	for (ep = a->eps; ep; ep = ep->next)
+	for (ep = a->eps.head; ep; ep = ep->next)
 		if (!strcmp(pw_ep_pod(ep, pod, sizeof(pod)), want))
 			break;
 	if (!ep)
@@ -661,7 +641,7 @@ static json_t *cmd_suggest(struct pw_agent *a, json_t *req)
 	if (!want == !sel)
 		return reply_err("suggest needs %s", "--pod NS/NAME or --selector LABELS");
 	pw_suggest_init(&sg);
-	for (struct pw_ep *ep = a->eps; ep; ep = ep->next) {
+	for (struct pw_ep *ep = a->eps.head; ep; ep = ep->next) {
 		pw_ep_pod(ep, pod, sizeof(pod));
 		if (want ? strcmp(want, pod)
 			 : (!labels_match(ep, sel) || (ns && strcmp(ns, ep->namespace))))
@@ -798,7 +778,7 @@ static json_t *cmd_status(struct pw_agent *a)
 				    json_pack("{s:I,s:I}", "entries",
 					      (json_int_t)pw_bpf_map_count(maps[i].fd), "max",
 					      (json_int_t)maps[i].max));
-	for (struct pw_ep *ep = a->eps; ep; ep = ep->next) {
+	for (struct pw_ep *ep = a->eps.head; ep; ep = ep->next) {
 		n_eps++;
 		n_managed += ep->managed;
 		if (!ep->hook_problem && pw_bpf_attached(&a->bpf, (int)ep->ifindex)) {
@@ -1215,7 +1195,7 @@ static void heartbeat(struct pw_agent *a, bool alive)
 
 	pthread_mutex_lock(&a->cfg_lock);
 	cfg.heartbeat_ns = alive ? pw_now_ns() : 0;
-	cfg.next_ep_id = a->next_ep_id;
+	cfg.next_ep_id = a->eps.next_id;
 	if (pw_bpf_config_set(&a->bpf, &cfg))
 		pw_warn("cannot write pw_config heartbeat: %s", strerror(errno));
 	pthread_mutex_unlock(&a->cfg_lock);
@@ -1292,7 +1272,7 @@ static void on_timer(struct pw_agent *a)
 	/* Learned names are saved every 5 s: what a crash loses meanwhile stays
 	 * enforced until it expires (adopted on restart), it is only unnamed. */
 	if (now - a->last_flush_ns >= 5000000000ULL) {
-		for (struct pw_ep *ep = a->eps; ep; ep = ep->next)
+		for (struct pw_ep *ep = a->eps.head; ep; ep = ep->next)
 			if (ep->learned_dirty) {
 				pw_ep_save(ep, a->o.state_dir);
 				ep->learned_dirty = false;
@@ -1473,7 +1453,7 @@ static void agent_free(struct pw_agent *a)
 		client_close(a, a->clients, true);
 	pw_dnshold_close(a);
 	pw_events_close(a);
-	for (struct pw_ep *ep = a->eps, *next; ep; ep = next) {
+	for (struct pw_ep *ep = a->eps.head, *next; ep; ep = next) {
 		next = ep->next;
 		if (ep->learned_dirty)
 			pw_ep_save(ep, a->o.state_dir);
@@ -1525,7 +1505,7 @@ static void kube_pod_labels(void *ctx, const char *ns, const char *name, struct 
 {
 	struct pw_agent *a = ctx;
 
-	for (struct pw_ep *ep = a->eps; ep; ep = ep->next) {
+	for (struct pw_ep *ep = a->eps.head; ep; ep = ep->next) {
 		if (strcmp(ep->namespace, ns) || strcmp(ep->name, name))
 			continue;
 		/* A label change re-evaluates which policies select the pod. */
@@ -1562,10 +1542,7 @@ static bool kube_has_endpoint(void *ctx, const char *ns, const char *name)
 {
 	const struct pw_agent *a = ctx;
 
-	for (const struct pw_ep *ep = a->eps; ep; ep = ep->next)
-		if (!strcmp(ep->namespace, ns) && !strcmp(ep->name, name))
-			return true;
-	return false;
+	return pw_eps_by_pod(&a->eps, ns, name) != NULL;
 }
 
 static bool kube_selected(void *ctx, const char *ns, const struct pw_labels *labels)
@@ -1612,15 +1589,6 @@ static int kube_start(struct pw_agent *a)
 	return pw_kstatus_start(a) ? -ENOMEM : 0;
 }
 
-static size_t count_eps(const struct pw_agent *a)
-{
-	size_t n = 0;
-
-	for (const struct pw_ep *ep = a->eps; ep; ep = ep->next)
-		n++;
-	return n;
-}
-
 static int cmp_u64(const void *x, const void *y)
 {
 	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
@@ -1644,11 +1612,11 @@ static void upgrade_timing(uint64_t *fill, uint64_t *swap, size_t n)
 
 static void pw_agent_start_enforcing(struct pw_agent *a)
 {
-	size_t n = 0, cap = a->bpf.pins.upgrade ? count_eps(a) : 0;
+	size_t n = 0, cap = a->bpf.pins.upgrade ? pw_eps_count(&a->eps) : 0;
 	uint64_t *fill = cap ? calloc(cap, sizeof(*fill)) : NULL;
 	uint64_t *swap = cap ? calloc(cap, sizeof(*swap)) : NULL;
 
-	for (struct pw_ep *ep = a->eps; ep; ep = ep->next) {
+	for (struct pw_ep *ep = a->eps.head; ep; ep = ep->next) {
 		char err[PW_ERR_LEN];
 		uint64_t t0 = pw_now_ns();
 
@@ -1793,7 +1761,7 @@ int pw_agent_run(const struct pw_agent_opts *o)
 			goto out;
 	}
 	pw_info("podwall %s agent ready: %zu endpoints, %zu policies, socket %s", PW_VERSION,
-		count_eps(&a), a.policies.n_pols, o->socket_path);
+		pw_eps_count(&a.eps), a.policies.n_pols, o->socket_path);
 	ret = loop(&a) ? 1 : 0;
 	/* Answers pass unheld at once rather than after the heartbeat times out. */
 	heartbeat_stop(&a);

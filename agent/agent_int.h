@@ -70,9 +70,8 @@ struct pw_agent {
 	struct pw_bpf bpf;
 	struct pw_maps *maps;	      /* every map write: &bpf.maps, or a test's fake */
 	struct pw_policyset policies; /* every source's policies and the merged view */
-	struct pw_ep *eps;
-	uint32_t next_ep_id;
-	struct pw_portsets portsets; /* pw_ports as the agent knows it */
+	struct pw_eps eps;	      /* the endpoint registry (endpoint.h) */
+	struct pw_portsets portsets;  /* pw_ports as the agent knows it */
 
 	int epfd, listen_fd, inotify_fd, timer_fd, signal_fd, pkt_fd;
 	struct ring_buffer *rb;
@@ -124,8 +123,6 @@ int pw_sync_learned_addr(struct pw_agent *a, struct pw_ep *ep, uint8_t family,
 int pw_sync_resolvers(struct pw_agent *a);
 void pw_sync_node_macs(const char *host_ifname, uint8_t node_mac[6], uint8_t veth_mac[6]);
 void pw_sync_gc(struct pw_agent *a, uint64_t now, bool full); /* expiry, idle flows, portsets */
-struct pw_ep *pw_agent_ep_by_id(struct pw_agent *a, uint32_t ep_id);
-struct pw_ep *pw_agent_ep_by_ifindex(struct pw_agent *a, uint32_t ifindex);
 
 /* guard.c: the rebinding guard (podwall/guard.h). Rebuild the table (options,
  * node interfaces, the API) and write the maps if it changed. */

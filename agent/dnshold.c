@@ -152,7 +152,7 @@ void pw_dnshold_step(struct pw_agent *a, const void *data, size_t size, const st
 	memcpy(&m, data, sizeof(m));
 	if (m.pkt_len > size - sizeof(m) || m.pkt_len > PW_DNS_CAP_MAX)
 		return;
-	ep = pw_agent_ep_by_ifindex(a, m.ifindex);
+	ep = pw_eps_by_ifindex(&a->eps, m.ifindex);
 	if (!ep || ep->ep_id != m.ep_id) {
 		a->st.dns_dropped_invalid++;
 		pw_warn("held DNS answer for unknown endpoint (ifindex %u, id %u): dropped",

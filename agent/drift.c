@@ -112,7 +112,7 @@ static bool cidr_unwanted(const void *key, const void *value, void *ctx)
 {
 	const struct stale_ctx *c = ctx;
 	const struct pw_cidr4_key *k = key; /* ep_id at the same offset in both */
-	struct pw_ep *ep = pw_agent_ep_by_id(c->a, k->ep_id);
+	struct pw_ep *ep = pw_eps_by_id(&c->a->eps, k->ep_id);
 	size_t ksz = c->family == PW_FAMILY_V4 ? sizeof(struct pw_cidr4_key)
 					       : sizeof(struct pw_cidr6_key);
 
@@ -133,7 +133,7 @@ static bool cidr_unwanted(const void *key, const void *value, void *ctx)
 
 static bool endpoint_unknown(const void *key, const void *value, void *ctx)
 {
-	return !pw_agent_ep_by_ifindex(ctx, *(const uint32_t *)key);
+	return !pw_eps_by_ifindex(&((struct pw_agent *)ctx)->eps, *(const uint32_t *)key);
 }
 
 static void portsets_check(struct pw_agent *a)
@@ -159,7 +159,7 @@ void pw_drift_check(struct pw_agent *a)
 
 	/* Port sets first: the rules written next point to them. */
 	portsets_check(a);
-	for (struct pw_ep *ep = a->eps; ep; ep = ep->next) {
+	for (struct pw_ep *ep = a->eps.head; ep; ep = ep->next) {
 		char why[PW_ERR_LEN], pod[300], what[PW_ERR_LEN + 320];
 		enum pw_drift_kind kind;
 

@@ -165,7 +165,7 @@ static int on_event(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*e))
 		return 0;
-	ep = pw_agent_ep_by_id(a, e->ep_id);
+	ep = pw_eps_by_id(&a->eps, e->ep_id);
 	ctx_names(a, ep, &ec, id, sizeof(id), &ow);
 	if (ep) {
 		pw_ep_pod(ep, pod, sizeof(pod));

@@ -271,7 +271,7 @@ static json_t *node_entry(struct pw_agent *a, const struct pw_policy_file *f, co
 	bool enforced = true;
 
 	for (size_t j = 0; f && j < f->n_pols; j++)
-		for (struct pw_ep *ep = a->eps; ep; ep = ep->next) {
+		for (struct pw_ep *ep = a->eps.head; ep; ep = ep->next) {
 			if (!pw_policy_selects(&f->pols[j], ep->namespace, &ep->labels))
 				continue;
 			pods++;

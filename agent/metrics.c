@@ -222,7 +222,7 @@ static void render_pods(struct pw_agent *a, struct pw_metrics_buf *b)
 
 	for (int f = 0; f < 3; f++) {
 		pw_mb_help(b, names[f], "counter", helps[f]);
-		for (struct pw_ep *ep = a->eps; ep; ep = ep->next) {
+		for (struct pw_ep *ep = a->eps.head; ep; ep = ep->next) {
 			char ns[256], pod[256], lab[700];
 			struct pw_ep_stats st;
 
@@ -329,7 +329,7 @@ static char *render_metrics(struct pw_agent *a, bool openmetrics)
 	{
 		unsigned long long not_first = 0;
 
-		for (struct pw_ep *ep = a->eps; ep; ep = ep->next)
+		for (struct pw_ep *ep = a->eps.head; ep; ep = ep->next)
 			not_first += ep->hook_problem != NULL;
 		fam(&b, "podwall_hook_repairs_total", "counter",
 		    "Hooks a reconcile found podwall not first on (or not running the agent's "

@@ -24,22 +24,6 @@
 #include "ipaddr.h"
 #include "log.h"
 
-struct pw_ep *pw_agent_ep_by_id(struct pw_agent *a, uint32_t ep_id)
-{
-	for (struct pw_ep *ep = a->eps; ep; ep = ep->next)
-		if (ep->ep_id == ep_id)
-			return ep;
-	return NULL;
-}
-
-struct pw_ep *pw_agent_ep_by_ifindex(struct pw_agent *a, uint32_t ifindex)
-{
-	for (struct pw_ep *ep = a->eps; ep; ep = ep->next)
-		if (ep->ifindex == ifindex)
-			return ep;
-	return NULL;
-}
-
 /* ---- CIDR entries ---- */
 
 struct cidr_key {
@@ -601,7 +585,7 @@ int pw_sync_all(struct pw_agent *a)
 {
 	int ret = 0;
 
-	for (struct pw_ep *ep = a->eps; ep; ep = ep->next) {
+	for (struct pw_ep *ep = a->eps.head; ep; ep = ep->next) {
 		int err = pw_sync_ep(a, ep);
 
 		pw_bpf_progress();
@@ -674,7 +658,7 @@ static bool learned_dead(const void *key, const void *value, void *ctx)
 	const struct pw_learned_key *k = key;
 	const struct pw_learned_val *v = value;
 	struct gc_ctx *g = ctx;
-	struct pw_ep *ep = pw_agent_ep_by_id(g->a, k->ep_id);
+	struct pw_ep *ep = pw_eps_by_id(&g->a->eps, k->ep_id);
 
 	return v && !(ep && ep->managed && v->expires_ns + g->grace_ns > g->now);
 }
@@ -685,7 +669,7 @@ static bool flow_idle(const void *key, const void *value, void *ctx)
 	const struct pw_flow_val *v = value;
 	struct gc_ctx *g = ctx;
 	uint64_t idle = k->proto == 6 ? g->a->o.flow_idle_tcp : g->a->o.flow_idle_other;
-	struct pw_ep *ep = pw_agent_ep_by_id(g->a, k->ep_id);
+	struct pw_ep *ep = pw_eps_by_id(&g->a->eps, k->ep_id);
 
 	if (!v)
 		return false;
@@ -719,7 +703,7 @@ struct ep_flows_walk {
 static bool ep_flows_before(const void *key, const void *value, void *ctx)
 {
 	const struct pw_ep_flows *v = value;
-	struct pw_ep *ep = pw_agent_ep_by_id(((struct gc_ctx *)ctx)->a, *(const uint32_t *)key);
+	struct pw_ep *ep = pw_eps_by_id(&((struct gc_ctx *)ctx)->a->eps, *(const uint32_t *)key);
 
 	if (!v)
 		return false;
@@ -734,7 +718,7 @@ static bool ep_flows_after(const void *key, const void *value, void *ctx)
 {
 	struct ep_flows_walk *w = ctx;
 	const struct pw_ep_flows *v = value;
-	struct pw_ep *ep = pw_agent_ep_by_id(w->g->a, *(const uint32_t *)key);
+	struct pw_ep *ep = pw_eps_by_id(&w->g->a->eps, *(const uint32_t *)key);
 	struct ep_flows_out *o;
 
 	if (!v || !ep || !ep->flows_counted)
@@ -760,7 +744,7 @@ static void gc_flows(struct gc_ctx *g)
 	struct ep_flows_walk w = {.g = g};
 	struct pw_agent *a = g->a;
 
-	for (struct pw_ep *ep = a->eps; ep; ep = ep->next) {
+	for (struct pw_ep *ep = a->eps.head; ep; ep = ep->next) {
 		ep->flows_live = 0;
 		ep->flows_counted = false;
 	}
@@ -807,7 +791,8 @@ void pw_sync_gc(struct pw_agent *a, uint64_t now, bool full)
 	struct gc_ctx g = {.a = a, .now = now, .grace_ns = SEC_NS(a->o.learned_grace)};
 
 	GC_STEP(
-		"expiry", for (struct pw_ep *ep = a->eps; ep && now > g.grace_ns; ep = ep->next) {
+		"expiry",
+		for (struct pw_ep *ep = a->eps.head; ep && now > g.grace_ns; ep = ep->next) {
 			struct pw_learned_addr *gone = NULL;
 			size_t n = pw_ep_expire(ep, now - g.grace_ns, &gone);
 

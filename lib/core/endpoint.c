@@ -484,3 +484,68 @@ const char *pw_ep_name_for(const struct pw_ep *ep, uint8_t family, const union p
 	}
 	return best;
 }
+
+/* ---- the registry ---- */
+
+void pw_eps_add(struct pw_eps *s, struct pw_ep *ep)
+{
+	ep->next = s->head;
+	s->head = ep;
+}
+
+void pw_eps_unlink(struct pw_eps *s, struct pw_ep *ep)
+{
+	for (struct pw_ep **pp = &s->head; *pp; pp = &(*pp)->next)
+		if (*pp == ep) {
+			*pp = ep->next;
+			ep->next = NULL;
+			return;
+		}
+}
+
+struct pw_ep *pw_eps_by_id(const struct pw_eps *s, uint32_t ep_id)
+{
+	for (struct pw_ep *ep = s->head; ep; ep = ep->next)
+		if (ep->ep_id == ep_id)
+			return ep;
+	return NULL;
+}
+
+struct pw_ep *pw_eps_by_ifindex(const struct pw_eps *s, uint32_t ifindex)
+{
+	for (struct pw_ep *ep = s->head; ep; ep = ep->next)
+		if (ep->ifindex == ifindex)
+			return ep;
+	return NULL;
+}
+
+struct pw_ep *pw_eps_by_container(const struct pw_eps *s, const char *container_id)
+{
+	for (struct pw_ep *ep = s->head; ep; ep = ep->next)
+		if (!strcmp(ep->container_id, container_id))
+			return ep;
+	return NULL;
+}
+
+struct pw_ep *pw_eps_by_pod(const struct pw_eps *s, const char *ns, const char *name)
+{
+	for (struct pw_ep *ep = s->head; ep; ep = ep->next)
+		if (!strcmp(ep->namespace, ns) && !strcmp(ep->name, name))
+			return ep;
+	return NULL;
+}
+
+size_t pw_eps_count(const struct pw_eps *s)
+{
+	size_t n = 0;
+
+	for (const struct pw_ep *ep = s->head; ep; ep = ep->next)
+		n++;
+	return n;
+}
+
+void pw_eps_id_seen(struct pw_eps *s, uint32_t ep_id)
+{
+	if (ep_id >= s->next_id)
+		s->next_id = ep_id + 1;
+}

@@ -85,6 +85,22 @@ struct pw_ep {
 	struct pw_ep *next;
 };
 
+/* The endpoint registry: every endpoint the agent knows, and the next id to
+ * hand out (ids are never reused while the maps are pinned). */
+struct pw_eps {
+	struct pw_ep *head;
+	uint32_t next_id;
+};
+void pw_eps_add(struct pw_eps *s, struct pw_ep *ep);	/* first in the list */
+void pw_eps_unlink(struct pw_eps *s, struct pw_ep *ep); /* not freed */
+struct pw_ep *pw_eps_by_id(const struct pw_eps *s, uint32_t ep_id);
+struct pw_ep *pw_eps_by_ifindex(const struct pw_eps *s, uint32_t ifindex);
+struct pw_ep *pw_eps_by_container(const struct pw_eps *s, const char *container_id);
+struct pw_ep *pw_eps_by_pod(const struct pw_eps *s, const char *ns, const char *name);
+size_t pw_eps_count(const struct pw_eps *s);
+/* An id in use (restored, or found in the kernel): next_id goes beyond it. */
+void pw_eps_id_seen(struct pw_eps *s, uint32_t ep_id);
+
 struct pw_ep *pw_ep_new(void);
 void pw_ep_free(struct pw_ep *ep);
 

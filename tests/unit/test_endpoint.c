@@ -567,9 +567,51 @@ static void test_pod_name(void **state)
 	pw_ep_free(NULL);
 }
 
+/* The registry: lookups by id, ifindex, container and pod; ids never go back. */
+static void test_registry(void **state)
+{
+	struct pw_eps s = {.next_id = 1};
+	struct pw_ep *a = pw_ep_new(), *b = pw_ep_new();
+
+	assert_non_null(a);
+	assert_non_null(b);
+	a->ep_id = 3;
+	a->ifindex = 30;
+	a->namespace = strdup("ns");
+	a->name = strdup("a");
+	b->ep_id = 4;
+	b->ifindex = 40;
+	b->namespace = strdup("ns");
+	b->name = strdup("b");
+	strcpy(a->container_id, "ca");
+	strcpy(b->container_id, "cb");
+	pw_eps_add(&s, a);
+	pw_eps_add(&s, b);
+	assert_int_equal(pw_eps_count(&s), 2);
+	assert_ptr_equal(pw_eps_by_id(&s, 3), a);
+	assert_ptr_equal(pw_eps_by_ifindex(&s, 40), b);
+	assert_ptr_equal(pw_eps_by_container(&s, "ca"), a);
+	assert_ptr_equal(pw_eps_by_pod(&s, "ns", "b"), b);
+	assert_null(pw_eps_by_pod(&s, "other", "b"));
+	assert_null(pw_eps_by_id(&s, 5));
+	pw_eps_id_seen(&s, 4);
+	assert_int_equal(s.next_id, 5);
+	pw_eps_id_seen(&s, 2); /* an older id never moves it back */
+	assert_int_equal(s.next_id, 5);
+	pw_eps_unlink(&s, b);
+	assert_int_equal(pw_eps_count(&s), 1);
+	assert_null(pw_eps_by_ifindex(&s, 40));
+	assert_ptr_equal(s.head, a);
+	pw_eps_unlink(&s, a);
+	assert_null(s.head);
+	pw_ep_free(a);
+	pw_ep_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_registry),
 		cmocka_unit_test(test_json_round_trip),
 		cmocka_unit_test(test_state_round_trip_learned),
 		cmocka_unit_test(test_learned_junk_skipped),

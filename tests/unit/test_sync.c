@@ -92,7 +92,7 @@ static int setup(void **state)
 	x->ep->flags = PW_EP_HAS_V4;
 	inet_pton(AF_INET, DM_POD4, &x->ep->ip4);
 	assert_int_equal(pw_labels_set(&x->ep->labels, "app", "a"), 0);
-	x->a.eps = x->ep;
+	x->a.eps.head = x->ep;
 	*state = x;
 	return 0;
 }

@@ -83,9 +83,9 @@ static int reconcile_bench(struct pw_agent *a, const int *ifx, int n, const char
 	a->o.min_ttl = 5;
 	a->o.max_ttl = 3600;
 	a->o.max_addrs_per_name = 32;
-	a->next_portset_id = 1;
-	if (pw_policy_file_parse(bench_policy, strlen(bench_policy), "bench.yaml", &a->pols,
-				 &a->n_pols, err, sizeof(err))) {
+	a->portsets.next_id = 1;
+	if (pw_policy_file_parse(bench_policy, strlen(bench_policy), "bench.yaml", &a->policies.pols,
+				 &a->policies.n_pols, err, sizeof(err))) {
 		fprintf(stderr, "hookbench: policy: %s\n", err);
 		return 1;
 	}
@@ -103,8 +103,7 @@ static int reconcile_bench(struct pw_agent *a, const int *ifx, int n, const char
 		ep->name = strdup(name);
 		ep->flags = PW_EP_HAS_V4;
 		ep->ip4 = htonl(0x0a2a0000u | (uint32_t)(i + 2)); /* 10.42.x.y */
-		ep->next = a->eps;
-		a->eps = ep;
+		pw_eps_add(&a->eps, ep);
 		if (!ep->namespace || !ep->name || pw_labels_set(&ep->labels, "app", "bench") ||
 		    pw_sync_ep(a, ep)) {
 			fprintf(stderr, "hookbench: cannot sync endpoint %d\n", i);
@@ -118,10 +117,10 @@ static int reconcile_bench(struct pw_agent *a, const int *ifx, int n, const char
 		/* agent.c reconcile(): is each endpoint's veth still there, are its
 		 * hooks podwall's first, then the drift check */
 		t0 = now_ms();
-		for (struct pw_ep *ep = a->eps; ep; ep = ep->next)
+		for (struct pw_ep *ep = a->eps.head; ep; ep = ep->next)
 			gone |= if_nametoindex(ep->host_ifname) != ep->ifindex;
 		t1 = now_ms();
-		for (struct pw_ep *ep = a->eps; ep; ep = ep->next) {
+		for (struct pw_ep *ep = a->eps.head; ep; ep = ep->next) {
 			if (pw_bpf_verify(&a->bpf, (int)ep->ifindex, true, err, sizeof(err)) < 0) {
 				fprintf(stderr, "hookbench: reconcile %s: %s\n", ep->host_ifname, err);
 				return 1;
@@ -149,18 +148,18 @@ static int reconcile_bench(struct pw_agent *a, const int *ifx, int n, const char
 	       "rules each, %llu repairs)\n",
 	       mode, n, total[ROUNDS / 2], ROUNDS, total[0], total[ROUNDS - 1], look[ROUNDS / 2],
 	       hooks[ROUNDS / 2], drift[ROUNDS / 2], total[ROUNDS / 2] / n,
-	       a->eps->compiled.n_cidrs, (unsigned long long)repairs);
+	       a->eps.head->compiled.n_cidrs, (unsigned long long)repairs);
 	return repairs ? 1 : 0; /* nothing drifted: a repair is a bench bug */
 }
 
 static void agent_free(struct pw_agent *a)
 {
-	for (struct pw_ep *ep = a->eps, *next; ep; ep = next) {
+	for (struct pw_ep *ep = a->eps.head, *next; ep; ep = next) {
 		next = ep->next;
 		pw_ep_free(ep);
 	}
-	pw_policies_free(a->pols, a->n_pols);
-	free(a->portsets);
+	pw_policies_free(a->policies.pols, a->policies.n_pols);
+	pw_portsets_free(&a->portsets);
 	free(a);
 }
 

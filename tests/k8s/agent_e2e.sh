@@ -59,7 +59,7 @@ set -uo pipefail
 
 BUILD=${1:-${BUILD:-build/asan}}
 export BUILD
-export E2E_TIMEOUT=${E2E_TIMEOUT:-420}
+export E2E_TIMEOUT=${E2E_TIMEOUT:-1200}
 . "$(cd "$(dirname "$0")" && pwd)/../e2e/lib.sh"
 
 command -v curl >/dev/null || e2e_cannot_run "missing tool: curl"

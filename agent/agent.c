@@ -1191,6 +1191,9 @@ static void heartbeat(struct pw_agent *a, bool alive)
 		.dns_hold_burst = a->o.dns_hold_burst,
 		.reject_per_sec = a->o.reject_per_sec,
 		.reject_burst = a->o.reject_burst,
+		.min_ttl_s = a->o.min_ttl,
+		.max_ttl_s = a->o.max_ttl,
+		.max_addrs_per_name = a->o.max_addrs_per_name,
 	};
 
 	pthread_mutex_lock(&a->cfg_lock);

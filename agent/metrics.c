@@ -139,6 +139,16 @@ static const struct counter_row counter_rows[PW_C_DROP] = {
 	[PW_C_DNS_AGENT_AWAY] = {ANSWERS, "agent_away"},
 	[PW_C_DNS_TOO_BIG] = {ANSWERS, "too_big"},
 	[PW_C_DNS_FRAGMENT] = {ANSWERS, "fragmented"},
+	[PW_C_DNS_INLINE] = {ANSWERS, "learned_inline"},
+	[PW_C_DNS_NOT_SIMPLE] = {"podwall_dns_not_simple_total", NULL,
+				 "Answers the kernel learner left to the agent (held): not simple "
+				 "enough to learn inline."},
+	[PW_C_DNS_LEARN_QUOTA] = {"podwall_dns_learn_quota_total", NULL,
+				  "Answers not learned inline because their pod held its cap of "
+				  "learned addresses."},
+	[PW_C_LEARN_LOG_FULL] = {"podwall_learn_log_full_total", NULL,
+				 "Answers not learned inline because pw_learn_log was full (held "
+				 "instead)."},
 	[PW_C_FLOW_INSERT_FAIL] = {INSERT, PW_MAP_NAME(flows)},
 	[PW_C_PEND_INSERT_FAIL] = {INSERT, PW_MAP_NAME(dns_pend)},
 	[PW_C_EVENT_LOST] = {EVDROP, "ring_full"},

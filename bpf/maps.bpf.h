@@ -223,6 +223,24 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } pw_ep_reject SEC(".maps");
 
+/* Each endpoint's cap of learned addresses (see maps.h). No entry: no cap in
+ * the kernel; full: the endpoints that do not fit have none. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PW_MAX_ENDPOINTS);
+	__type(key, __u32);
+	__type(value, struct pw_ep_flows);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pw_ep_learn SEC(".maps");
+
+/* What pod_ingress learned inline, for the agent. Full: PW_C_LEARN_LOG_FULL
+ * (the answer is held instead). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, PW_LEARN_LOG_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pw_learn_log SEC(".maps");
+
 /* Pods' TCP connections to trusted resolvers, followed by sequence number.
  * Full: LRU eviction; the evicted connection's next data segment is dropped. */
 struct {

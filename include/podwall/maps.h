@@ -52,7 +52,9 @@
 	X(ep_budget, __u32, struct pw_ep_budget, PW_MAX_ENDPOINTS, 0)                              \
 	X(ep_flows, __u32, struct pw_ep_flows, PW_MAX_ENDPOINTS, 0)                                \
 	X(ep_rl_allow, __u32, struct pw_ep_rl, PW_MAX_ENDPOINTS, 0)                                \
-	X(ep_reject, __u32, struct pw_ep_budget, PW_MAX_ENDPOINTS, 0)
+	X(ep_reject, __u32, struct pw_ep_budget, PW_MAX_ENDPOINTS, 0)                              \
+	X(ep_learn, __u32, struct pw_ep_flows, PW_MAX_ENDPOINTS, 0)                                \
+	X(learn_log, __u32, __u32, PW_LEARN_LOG_BYTES, 0)
 
 /* The pinned name of map <name>: "pw_<name>", at most 15 characters. */
 #define PW_MAP_NAME(name) "pw_" #name
@@ -74,10 +76,11 @@ PW_MAPS(PW_MAP_NAME_FITS)
 #endif
 /* Flows one endpoint may hold in pw_flows unless the agent sets another share
  * (pw_ep_flows.quota): an eighth, so one pod's flood cannot evict the others'. */
-#define PW_FLOW_QUOTA	 (PW_MAX_FLOWS / 8)
-#define PW_MAX_DNS_PEND	 16384
-#define PW_MAX_RESOLVERS 64
-#define PW_EVENTS_BYTES	 (1 << 20)
+#define PW_FLOW_QUOTA	   (PW_MAX_FLOWS / 8)
+#define PW_MAX_DNS_PEND	   16384
+#define PW_MAX_RESOLVERS   64
+#define PW_EVENTS_BYTES	   (1 << 20)
+#define PW_LEARN_LOG_BYTES (1 << 20)
 /* Rebinding guard prefixes per family (podwall/guard.h). Full: the agent refuses to start. */
 #define PW_MAX_GUARD   4096
 #define PW_MAX_NAMES   65536
@@ -192,7 +195,12 @@ _Static_assert(PW_R_NONE == 0, "reason 0 means allowed");
 	X(FLOW_READMIT, "flow_readmit") /* mid-stream TCP without a flow, rules still grant it */  \
 	X(REJECT_SENT, "rejects_sent")	/* denyAction reject: RST / ICMP sent to the pod */        \
 	X(REJECT_LIMITED, "rejects_limited") /* over the pod's reject rate: dropped silently */    \
-	X(REJECT_FAILED, "rejects_failed")   /* the reply could not be built: dropped */
+	X(REJECT_FAILED, "rejects_failed")   /* the reply could not be built: dropped */           \
+	X(DNS_INLINE, "dns_learned_inline")  /* answer learned in the kernel and passed at once */ \
+	X(DNS_NOT_SIMPLE, "dns_not_simple")  /* not simple enough to learn inline: held */         \
+	X(DNS_LEARN_QUOTA,                                                                         \
+	  "dns_learn_quota") /* pod at its cap of learned addresses: not learned inline */         \
+	X(LEARN_LOG_FULL, "learn_log_full") /* pw_learn_log full: not learned inline (held) */
 
 #define PW_COUNTER_ENUM(id, name) PW_C_##id,
 enum pw_counter {
@@ -356,6 +364,9 @@ _Static_assert(sizeof(struct pw_addr_key) == 20, "pw_addr_key size");
 
 /* pw_config: ARRAY of one. */
 #define PW_CFG_HOLD_DNS (1u << 0) /* hold answers for learning (off: pass them) */
+/* Learn simple answers in pod_ingress (pw_learned written there, the answer
+ * passed at once, a struct pw_learn_rec to pw_learn_log); the rest are held. */
+#define PW_CFG_LEARN_INLINE (1u << 1)
 
 struct pw_config {
 	__u64 heartbeat_ns;	/* agent's last heartbeat, CLOCK_MONOTONIC */
@@ -376,8 +387,15 @@ struct pw_config {
 	 * 0 = no limit. */
 	__u32 dns_hold_per_sec;
 	__u32 dns_hold_burst;
+	/* The kernel learner's copy of the agent's --min-ttl, --max-ttl and
+	 * --max-addrs-per-name: expiry = now + clamp(TTL, min, max) seconds, and
+	 * the first max_addrs_per_name learnable addresses of an answer. */
+	__u32 min_ttl_s;
+	__u32 max_ttl_s;
+	__u32 max_addrs_per_name;
+	__u32 pad4;
 };
-_Static_assert(sizeof(struct pw_config) == 48, "pw_config size");
+_Static_assert(sizeof(struct pw_config) == 64, "pw_config size");
 
 /* pw_ep_stats: PERCPU_HASH, PW_MAX_ENDPOINTS, key ep_id: per-pod packet counts. */
 struct pw_ep_stats {
@@ -512,11 +530,20 @@ _Static_assert(sizeof(struct pw_name_key) == 16, "pw_name_key size");
 #define PW_NAME_F_SEARCH                                                                           \
 	(1u << 2) /* a search-list suffix: names under it that no rule                             \
 		   * grants get NXDOMAIN (so the client tries the next) */
+/* A toFQDNs rule with exactly this pattern opted in to in-cluster addresses
+ * (allowPrivate): the rebinding guard's ranges may be learned for it. */
+#define PW_NAME_F_PRIVATE (1u << 3)
 
+/* The kernel learner (pod_ingress) takes the ports of an answer's name from the
+ * entries that match it: it learns inline only when every matching entry with
+ * PW_NAME_F_CONNECT carries the same portset and the same PW_NAME_F_PRIVATE,
+ * else the answer is held and the agent takes the union. */
 struct pw_name_val {
 	__u8 flags; /* PW_NAME_F_* */
 	__u8 len;   /* of text, at most PW_NAME_TEXT_MAX */
-	__u8 pad[6];
+	__u8 pad[2];
+	__u32 portset;	/* id in pw_ports: the union of the ports of the pod's toFQDNs rules
+			 * with exactly this pattern; 0 = none (resolve-only, search suffix) */
 	char text[256]; /* normalized, zero padded */
 };
 _Static_assert(sizeof(struct pw_name_val) == 264, "pw_name_val size");
@@ -527,6 +554,10 @@ _Static_assert(sizeof(struct pw_name_val) == 264, "pw_name_val size");
 #define PW_EPDNS_NXDOMAIN (1u << 1) /* refused names get NXDOMAIN, not REFUSED */
 #define PW_EPDNS_HAS_ONE  (1u << 2) /* pw_names holds PW_NK_ONE entries for it */
 #define PW_EPDNS_HAS_MANY (1u << 3) /* ... PW_NK_MANY entries (incl. search suffixes) */
+/* Never learn inline for this endpoint: every answer is held for the agent
+ * (e.g. a ClusterEgressPolicy gives it deny ranges the kernel learner does not
+ * read). */
+#define PW_EPDNS_HOLD_ONLY (1u << 4)
 
 struct pw_ep_dns {
 	__u32 flags; /* PW_EPDNS_* */
@@ -553,5 +584,48 @@ struct pw_dns_tcp {
 	__u32 flags; /* PW_DNS_TCP_* */
 };
 _Static_assert(sizeof(struct pw_dns_tcp) == 16, "pw_dns_tcp size");
+
+/*
+ * pw_ep_learn: HASH, PW_MAX_ENDPOINTS, key ep_id: the endpoint's cap of
+ * learned addresses (pw_learned entries), kept like pw_ep_flows: the kernel
+ * adds one to `added` (atomic) for every pw_learned entry it creates inline;
+ * the agent sets `gone` so that added - gone is the endpoint's live entries
+ * (its own writes included) and quota to its cap (--max-learned-per-pod).
+ * At added - gone >= quota the kernel learns nothing inline for it
+ * (PW_C_DNS_LEARN_QUOTA; the answer is held, and the agent drops it with
+ * dns-budget). No entry: no cap in the kernel.
+ */
+
+/*
+ * pw_learn_log: RINGBUF of struct pw_learn_rec, PW_LEARN_LOG_BYTES: each
+ * answer pod_ingress learned inline, for the agent (the names of events,
+ * `fqdn`, the per-name cap and LRU, its saved state). Reserved before anything
+ * is written to pw_learned: full, the answer is not learned inline
+ * (PW_C_LEARN_LOG_FULL) and takes the hold path, so the agent knows every
+ * entry the kernel made. Pinned: what the kernel learned while the agent was
+ * away is read by the next agent.
+ */
+#define PW_LEARN_REC_ADDRS 16 /* an answer with more learnable addresses is held */
+
+struct pw_learn_addr {
+	__u64 expires_ns; /* as written to pw_learned: now + clamp(TTL) */
+	__u8 family;	  /* PW_FAMILY_V4 / PW_FAMILY_V6 */
+	__u8 pad[7];
+	union pw_ip addr; /* network order */
+};
+_Static_assert(sizeof(struct pw_learn_addr) == 32, "pw_learn_addr size");
+
+struct pw_learn_rec {
+	__u64 ts_ns; /* when learned, CLOCK_MONOTONIC */
+	__u32 ep_id;
+	__u32 ifindex;
+	__u32 portset;	/* the portset written with every address */
+	__u8 n_addrs;	/* entries of addrs[] used */
+	__u8 name_len;	/* of name */
+	__be16 dns_id;	/* the answer's message id */
+	char name[256]; /* the question name, normalized (lower case, no trailing dot) */
+	struct pw_learn_addr addrs[PW_LEARN_REC_ADDRS];
+};
+_Static_assert(sizeof(struct pw_learn_rec) == 792, "pw_learn_rec size");
 
 #endif /* PODWALL_MAPS_H */

@@ -340,6 +340,10 @@ static const char *const want_counters[PW_C_DROP] = {
 	[PW_C_REJECT_SENT] = "rejects_sent",
 	[PW_C_REJECT_LIMITED] = "rejects_limited",
 	[PW_C_REJECT_FAILED] = "rejects_failed",
+	[PW_C_DNS_INLINE] = "dns_learned_inline",
+	[PW_C_DNS_NOT_SIMPLE] = "dns_not_simple",
+	[PW_C_DNS_LEARN_QUOTA] = "dns_learn_quota",
+	[PW_C_LEARN_LOG_FULL] = "learn_log_full",
 };
 
 static void test_counter_names(void **state)

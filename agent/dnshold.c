@@ -99,8 +99,10 @@ static uint8_t learn(struct pw_agent *a, struct pw_ep *ep, const struct pw_dns_a
 		struct pw_range_set priv;
 		int err;
 
-		if (pw_compiled_denies(&ep->compiled, d->family, &d->addr)) {
-			/* A ClusterEgressPolicy denies it: nothing opts in to that. */
+		if (pw_compiled_denies(&ep->compiled, d->family, &d->addr, &ports)) {
+			/* A ClusterEgressPolicy denies every port the name grants on
+			 * it: nothing opts in to that. Some of them: the entry
+			 * (pw_sync_learned_addr) carries the others. */
 			a->st.dns_private++;
 			pw_events_emit_private(a, ep, ans->qname, d->family, &d->addr, PW_G_MAX);
 			pw_ep_note_seen(ep, ans->qname, d->family, &d->addr, now);

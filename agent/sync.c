@@ -241,8 +241,6 @@ static int learned_value(struct pw_agent *a, struct pw_ep *ep, const struct pw_c
 	uint64_t expires = 0;
 	bool any = false;
 
-	if (pw_compiled_denies(c, family, ip))
-		return -ENOENT; /* a cluster deny: no hostname rule re-opens it */
 	for (size_t i = 0; i < ep->n_names; i++) {
 		struct pw_learned_name *n = &ep->names[i];
 		struct pw_range_set np;
@@ -266,7 +264,10 @@ static int learned_value(struct pw_agent *a, struct pw_ep *ep, const struct pw_c
 			break;
 		}
 	}
-	if (!any)
+	/* a cluster deny: no hostname rule re-opens the ports it denies */
+	if (any && pw_compiled_deny_subtract(c, family, ip, &ports))
+		return -E2BIG;
+	if (!any || !ports.n)
 		return -ENOENT;
 	memset(out, 0, sizeof(*out));
 	out->expires_ns = expires;

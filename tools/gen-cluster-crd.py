@@ -17,8 +17,9 @@ HEADER = """# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # whose labels match namespaceSelector, and grants them the same kind of
 # egress rules; a selected pod is default-deny, and its grants add up with the
 # namespaced EgressPolicies that select it. Namespace label changes apply at
-# once. spec.deny: CIDRs (every protocol and port) that no policy's rule
-# grants the selected pods, hostname rules included; deny beats allow.
+# once. spec.deny: CIDRs (every protocol and port, or only the ports it names)
+# that no policy's rule grants the selected pods, hostname rules included;
+# deny beats allow.
 """
 
 
@@ -46,14 +47,17 @@ def main():
     props["podSelector"]["description"] = "Pods of those namespaces; absent or {} selects all."
     cidrs = copy.deepcopy(spec["properties"]["egress"]["items"]["properties"]["toCIDRs"])
     cidrs["minItems"] = 1
-    cidrs["description"] = ("Prefixes denied on every protocol and port; an except is a hole "
-                            "in the deny, not a grant.")
+    cidrs["description"] = ("Prefixes denied (on every protocol and port, or on ports); an "
+                            "except is a hole in the deny, not a grant.")
+    ports = copy.deepcopy(spec["properties"]["egress"]["items"]["properties"]["ports"])
+    ports["description"] = ("Ports denied on the prefixes (the other ports of a rule that grants "
+                            "them stay granted); none means every port and protocol.")
     props["deny"] = {
         "type": "array", "maxItems": 64,
         "description": ("Denied to the selected pods whatever any policy allows (deny beats "
                         "allow; a narrower allow inside a deny stays denied)."),
         "items": {"type": "object", "x-kubernetes-preserve-unknown-fields": True,
-                  "required": ["toCIDRs"], "properties": {"toCIDRs": cidrs}},
+                  "required": ["toCIDRs"], "properties": {"toCIDRs": cidrs, "ports": ports}},
     }
     spec["properties"] = props
     spec["required"] = ["namespaceSelector"]

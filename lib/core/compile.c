@@ -7,6 +7,7 @@
 #include "compile.h"
 #include "fqdn.h"
 #include "ipaddr.h"
+#include "portsets.h"
 
 static int range_cmp(const void *a, const void *b)
 {
@@ -119,23 +120,43 @@ struct rule_ref {
 	struct pw_range_set ports;
 };
 
-static int add_prefix(struct pw_compiled *c, const struct pw_cidr *p)
+/* Add prefix p (no ports yet) to the entries *v unless it is there. */
+static int add_prefix(struct pw_cidr_entry **v, size_t *n, const struct pw_cidr *p)
 {
-	struct pw_cidr_entry *n;
+	struct pw_cidr_entry *grown;
 
-	for (size_t i = 0; i < c->n_cidrs; i++)
-		if (c->cidrs[i].family == p->family && c->cidrs[i].prefix == p->prefix &&
-		    !memcmp(&c->cidrs[i].addr, &p->addr, sizeof(p->addr)))
+	for (size_t i = 0; i < *n; i++)
+		if ((*v)[i].family == p->family && (*v)[i].prefix == p->prefix &&
+		    !memcmp(&(*v)[i].addr, &p->addr, sizeof(p->addr)))
 			return 0;
-	n = realloc(c->cidrs, (c->n_cidrs + 1) * sizeof(*n));
-	if (!n)
+	grown = realloc(*v, (*n + 1) * sizeof(*grown));
+	if (!grown)
 		return -ENOMEM;
-	c->cidrs = n;
-	memset(&n[c->n_cidrs], 0, sizeof(*n));
-	n[c->n_cidrs].family = p->family;
-	n[c->n_cidrs].prefix = p->prefix;
-	n[c->n_cidrs].addr = p->addr;
-	c->n_cidrs++;
+	*v = grown;
+	memset(&grown[*n], 0, sizeof(*grown));
+	grown[*n].family = p->family;
+	grown[*n].prefix = p->prefix;
+	grown[*n].addr = p->addr;
+	(*n)++;
+	return 0;
+}
+
+/* The prefixes of rules (their cidrs and excepts) into *v. */
+static int add_rule_prefixes(struct pw_cidr_entry **v, size_t *n, const struct rule_ref *refs,
+			     size_t n_refs)
+{
+	for (size_t i = 0; i < n_refs; i++) {
+		const struct pw_rule *r = refs[i].rule;
+
+		for (size_t j = 0; j < r->n_cidrs; j++) {
+			int err = add_prefix(v, n, &r->cidrs[j].cidr);
+
+			for (size_t k = 0; !err && k < r->cidrs[j].n_except; k++)
+				err = add_prefix(v, n, &r->cidrs[j].except[k]);
+			if (err)
+				return err;
+		}
+	}
 	return 0;
 }
 
@@ -246,88 +267,56 @@ static int cidr_ports(struct pw_cidr_entry *e, const struct rule_ref *refs, size
 	return 0;
 }
 
-/* Is the prefix inside one of the deny cidrs and outside that cidr's excepts? */
-static bool prefix_denied(uint8_t family, const union pw_ip *addr, uint8_t prefix,
-			  const struct pw_cidr_rule *const *deny, size_t n_deny)
+/* The longest entry of v holding addr/prefix, or NULL. */
+static const struct pw_cidr_entry *longest(const struct pw_cidr_entry *v, size_t n, uint8_t family,
+					   const union pw_ip *addr, uint8_t prefix)
 {
-	for (size_t i = 0; i < n_deny; i++) {
-		bool excepted = false;
+	const struct pw_cidr_entry *best = NULL;
 
-		if (!cidr_contains(&deny[i]->cidr, family, addr, prefix))
-			continue;
-		for (size_t k = 0; k < deny[i]->n_except && !excepted; k++)
-			excepted = cidr_contains(&deny[i]->except[k], family, addr, prefix);
-		if (!excepted)
-			return true;
-	}
-	return false;
-}
-
-static int add_deny_entry(struct pw_compiled *c, const struct pw_cidr *p)
-{
-	struct pw_deny_entry *n;
-
-	for (size_t i = 0; i < c->n_deny; i++)
-		if (c->deny[i].family == p->family && c->deny[i].prefix == p->prefix &&
-		    !memcmp(&c->deny[i].addr, &p->addr, sizeof(p->addr)))
-			return 0;
-	n = realloc(c->deny, (c->n_deny + 1) * sizeof(*n));
-	if (!n)
-		return -ENOMEM;
-	c->deny = n;
-	memset(&n[c->n_deny], 0, sizeof(*n));
-	n[c->n_deny].family = p->family;
-	n[c->n_deny].prefix = p->prefix;
-	n[c->n_deny].addr = p->addr;
-	c->n_deny++;
-	return 0;
-}
-
-static int deny_cmp(const void *a, const void *b)
-{
-	const struct pw_deny_entry *x = a, *y = b;
-	int d;
-
-	if (x->family != y->family)
-		return x->family < y->family ? -1 : 1;
-	d = memcmp(&x->addr, &y->addr, sizeof(x->addr));
-	if (d)
-		return d;
-	return x->prefix < y->prefix ? -1 : x->prefix > y->prefix;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].family == family && v[i].prefix <= prefix &&
+		    (!best || v[i].prefix > best->prefix) &&
+		    pw_ip_in_prefix(family, addr, &v[i].addr, v[i].prefix))
+			best = &v[i];
+	return best;
 }
 
 /*
  * Apply the deny rules: every candidate prefix (allow cidrs and excepts, deny
- * cidrs and excepts are all in c->cidrs) inside a deny grants nothing. For any
- * address, every rule prefix holding it also holds its longest candidate, so
- * that candidate's verdict is the address's. An empty entry whose longest
- * holder is empty too (or absent) changes no verdict and is dropped.
+ * cidrs and excepts are all in c->cidrs) loses the ports denied on it (a deny
+ * without ports: all of them). For any address, every rule prefix holding it
+ * also holds its longest candidate, so that candidate's verdict is the
+ * address's. An empty entry whose longest holder is empty too (or absent)
+ * changes no verdict and is dropped. c->deny gets the deny prefixes with the
+ * ports denied on each, for the learner.
  */
-static int apply_deny(struct pw_compiled *c, const struct pw_cidr_rule *const *deny, size_t n_deny)
+static int apply_deny(struct pw_compiled *c, const struct rule_ref *deny, size_t n_deny)
 {
 	bool *drop;
 	size_t out = 0;
+	int err;
 
-	for (size_t i = 0; i < n_deny; i++) {
-		int err = add_deny_entry(c, &deny[i]->cidr);
-
-		for (size_t k = 0; !err && k < deny[i]->n_except; k++)
-			err = add_deny_entry(c, &deny[i]->except[k]);
+	err = add_rule_prefixes(&c->deny, &c->n_deny, deny, n_deny);
+	if (err)
+		return err;
+	if (c->n_deny > 1)
+		qsort(c->deny, c->n_deny, sizeof(*c->deny), entry_cmp);
+	for (size_t i = 0; i < c->n_deny; i++) {
+		err = cidr_ports(&c->deny[i], deny, n_deny);
 		if (err)
 			return err;
 	}
-	if (c->n_deny > 1)
-		qsort(c->deny, c->n_deny, sizeof(*c->deny), deny_cmp);
-	for (size_t i = 0; i < c->n_deny; i++) {
-		struct pw_deny_entry *e = &c->deny[i];
-
-		e->denied = prefix_denied(e->family, &e->addr, e->prefix, deny, n_deny);
-	}
 	for (size_t i = 0; i < c->n_cidrs; i++) {
 		struct pw_cidr_entry *e = &c->cidrs[i];
+		const struct pw_cidr_entry *d =
+			longest(c->deny, c->n_deny, e->family, &e->addr, e->prefix);
 
-		if (prefix_denied(e->family, &e->addr, e->prefix, deny, n_deny))
-			memset(&e->ports, 0, sizeof(e->ports));
+		/* no deny prefix lies strictly between d and e: d's ports are e's */
+		if (d) {
+			err = pw_rangeset_subtract(&e->ports, &d->ports);
+			if (err)
+				return err;
+		}
 	}
 	drop = calloc(c->n_cidrs ? c->n_cidrs : 1, sizeof(*drop));
 	if (!drop)
@@ -363,8 +352,7 @@ static int compile_some(const struct pw_policy *pols, size_t n_pols, const char 
 			char *err, size_t errlen)
 {
 	struct pw_compiled c = {.mode = PW_MODE_AUDIT};
-	const struct pw_cidr_rule **deny = NULL;
-	struct rule_ref *refs = NULL;
+	struct rule_ref *refs = NULL, *deny = NULL;
 	bool any_enforce = false, all_reject = true;
 	size_t n_refs = 0, n_deny = 0;
 	int ret = 0;
@@ -409,16 +397,23 @@ static int compile_some(const struct pw_policy *pols, size_t n_pols, const char 
 		}
 		refs = nr;
 		if (p->n_deny) {
-			const struct pw_cidr_rule **nd =
-				realloc(deny, (n_deny + p->n_deny) * sizeof(*nd));
+			struct rule_ref *nd = realloc(deny, (n_deny + p->n_deny) * sizeof(*nd));
 
 			if (!nd) {
 				ret = -ENOMEM;
 				goto cleanup;
 			}
 			deny = nd;
-			for (size_t j = 0; j < p->n_deny; j++)
-				deny[n_deny++] = &p->deny[j];
+			for (size_t j = 0; j < p->n_deny; j++) {
+				deny[n_deny].rule = &p->deny[j];
+				ret = pw_rangeset_from_rule(&deny[n_deny].ports, &p->deny[j]);
+				if (ret) {
+					snprintf(err, errlen, "%s: spec.deny[%zu]: too many port ranges",
+						 p->name, j);
+					goto cleanup;
+				}
+				n_deny++;
+			}
 		}
 		for (size_t j = 0; j < p->n_rules; j++) {
 			refs[n_refs].rule = &p->rules[j];
@@ -436,16 +431,14 @@ static int compile_some(const struct pw_policy *pols, size_t n_pols, const char 
 		c.mode = PW_MODE_ENFORCE;
 	c.deny_action = any_enforce && all_reject ? PW_DENY_REJECT : PW_DENY_DROP;
 
+	ret = add_rule_prefixes(&c.cidrs, &c.n_cidrs, refs, n_refs);
+	if (!ret)
+		ret = add_rule_prefixes(&c.cidrs, &c.n_cidrs, deny, n_deny);
+	if (ret)
+		goto cleanup;
 	for (size_t i = 0; i < n_refs; i++) {
 		const struct pw_rule *r = refs[i].rule;
 
-		for (size_t j = 0; j < r->n_cidrs; j++) {
-			ret = add_prefix(&c, &r->cidrs[j].cidr);
-			for (size_t k = 0; !ret && k < r->cidrs[j].n_except; k++)
-				ret = add_prefix(&c, &r->cidrs[j].except[k]);
-			if (ret)
-				goto cleanup;
-		}
 		for (size_t j = 0; j < r->n_fqdns; j++) {
 			ret = pw_compiled_add_name(&c, r->fqdns[j].pattern, PW_NAME_F_CONNECT);
 			if (ret)
@@ -458,13 +451,6 @@ static int compile_some(const struct pw_policy *pols, size_t n_pols, const char 
 			if (ret)
 				goto cleanup;
 		}
-	}
-	for (size_t i = 0; i < n_deny; i++) {
-		ret = add_prefix(&c, &deny[i]->cidr);
-		for (size_t k = 0; !ret && k < deny[i]->n_except; k++)
-			ret = add_prefix(&c, &deny[i]->except[k]);
-		if (ret)
-			goto cleanup;
 	}
 	if (c.n_cidrs > 1)
 		qsort(c.cidrs, c.n_cidrs, sizeof(*c.cidrs), entry_cmp);
@@ -481,6 +467,9 @@ static int compile_some(const struct pw_policy *pols, size_t n_pols, const char 
 	}
 	if (n_deny) {
 		ret = apply_deny(&c, deny, n_deny);
+		if (ret == -E2BIG)
+			snprintf(err, errlen, "spec.deny: more than %d port ranges in all",
+				 PW_MAX_PORT_RANGES);
 		if (ret)
 			goto cleanup;
 	}
@@ -612,18 +601,25 @@ void pw_compiled_free(struct pw_compiled *c)
 	memset(c, 0, sizeof(*c));
 }
 
-bool pw_compiled_denies(const struct pw_compiled *c, uint8_t family, const union pw_ip *addr)
+int pw_compiled_deny_subtract(const struct pw_compiled *c, uint8_t family, const union pw_ip *addr,
+			      struct pw_range_set *ports)
 {
-	const struct pw_deny_entry *best = NULL;
+	const struct pw_cidr_entry *d = longest(c->deny, c->n_deny, family, addr, 128);
 
-	for (size_t i = 0; i < c->n_deny; i++) {
-		const struct pw_deny_entry *e = &c->deny[i];
+	return d ? pw_rangeset_subtract(ports, &d->ports) : 0;
+}
 
-		if (e->family == family && (!best || e->prefix > best->prefix) &&
-		    pw_ip_in_prefix(family, addr, &e->addr, e->prefix))
-			best = e;
-	}
-	return best && best->denied;
+bool pw_compiled_denies(const struct pw_compiled *c, uint8_t family, const union pw_ip *addr,
+			const struct pw_range_set *grant)
+{
+	struct pw_range_set left = {0};
+
+	if (grant)
+		left = *grant;
+	else
+		pw_rangeset_add(&left, PW_PROTO_ANY, 0, 65535);
+	/* a difference too large to hold is not empty */
+	return !pw_compiled_deny_subtract(c, family, addr, &left) && !left.n;
 }
 
 int pw_compiled_fqdn_ports(const struct pw_compiled *c, const char *qname, struct pw_range_set *out)

@@ -9,10 +9,12 @@
  * prefix of the set that contains it carries exactly the ports the policies
  * grant it (an `except` is a longer prefix without that rule's ports).
  *
- * A ClusterEgressPolicy's deny prefixes join the same set and empty every
- * entry inside them: an allow prefix inside a deny is an empty entry (dropped
- * when the entry holding it is empty too), a deny inside an allow is an empty
- * longer prefix, so the longest match denies whatever the order of policies.
+ * A ClusterEgressPolicy's deny prefixes join the same set and take their
+ * ports (every port when the deny names none) off every entry inside them: an
+ * allow prefix inside a whole deny is an empty entry (dropped when the entry
+ * holding it is empty too), a deny inside an allow is a longer prefix with the
+ * allow's ports minus the denied ones, so the longest match denies whatever
+ * the order of policies.
  */
 #ifndef PODWALL_COMPILE_H
 #define PODWALL_COMPILE_H
@@ -35,16 +37,9 @@ struct pw_cidr_entry {
 	uint8_t family;
 	uint8_t prefix;
 	union pw_ip addr;
-	struct pw_range_set ports; /* may be empty: an except */
-};
-
-/* One prefix of the endpoint's cluster deny table: longest prefix wins, denied
- * false is an except of a deny (a hole in it, not a grant). */
-struct pw_deny_entry {
-	uint8_t family;
-	uint8_t prefix;
-	bool denied;
-	union pw_ip addr;
+	/* may be empty: an except. In pw_compiled.deny: the ports denied (empty:
+	 * a hole in the deny, not a grant) */
+	struct pw_range_set ports;
 };
 
 struct pw_fqdn_entry {
@@ -81,10 +76,11 @@ struct pw_compiled {
 	 * then the search suffixes the agent adds), sorted by (kind, text). */
 	struct pw_name_entry *names;
 	size_t n_names;
-	/* ClusterEgressPolicy spec.deny of the selecting policies: cidrs above
-	 * already grant nothing inside them; the learner asks pw_compiled_denies
-	 * before it learns an address, whatever the hostname rule says. */
-	struct pw_deny_entry *deny;
+	/* ClusterEgressPolicy spec.deny of the selecting policies, the longest
+	 * prefix holding an address carrying the ports denied to it: cidrs above
+	 * already grant none of them; the learner takes them off what a hostname
+	 * rule grants (pw_compiled_deny_subtract), whatever that rule says. */
+	struct pw_cidr_entry *deny;
 	size_t n_deny;
 	bool dns_any_name;  /* some selecting policy has resolveAnyName */
 	bool dns_nxdomain;  /* some selecting policy has refuseWith: NXDOMAIN */
@@ -105,9 +101,14 @@ bool pw_rangeset_allows(const struct pw_range_set *s, uint8_t proto, uint16_t po
 int pw_compile(const struct pw_policy *pols, size_t n_pols, const char *pod_namespace,
 	       const struct pw_labels *labels, struct pw_compiled *out, char *err, size_t errlen);
 void pw_compiled_free(struct pw_compiled *c);
-/* Is addr inside a deny prefix (and outside its excepts) of the selecting
- * ClusterEgressPolicies? Then nothing may grant it, a learned name neither. */
-bool pw_compiled_denies(const struct pw_compiled *c, uint8_t family, const union pw_ip *addr);
+/* Take off ports what the selecting ClusterEgressPolicies deny on addr (the
+ * deny prefixes holding it, outside their excepts). 0 or -E2BIG. */
+int pw_compiled_deny_subtract(const struct pw_compiled *c, uint8_t family, const union pw_ip *addr,
+			      struct pw_range_set *ports);
+/* Do the denies on addr take every port of grant (NULL: every protocol and
+ * port)? Then nothing may grant it, a learned name neither. */
+bool pw_compiled_denies(const struct pw_compiled *c, uint8_t family, const union pw_ip *addr,
+			const struct pw_range_set *grant);
 /* Would the audit policies of an enforced pod (c->audit) allow this packet?
  * hostname: the name the pod last resolved to addr, or NULL. */
 bool pw_compiled_audit_allows(const struct pw_compiled *c, uint8_t family, const union pw_ip *addr,

@@ -1122,37 +1122,26 @@ static int rule_elem(struct dec *d, const json_t *v, void *elem, void *ctx)
 	return decode_rule(d, v, elem);
 }
 
-/* One entry of spec.deny: {toCIDRs: [...]}; its prefixes are appended to p->deny. */
+/* One entry of spec.deny: {toCIDRs: [...], ports: [...]}; no ports: every
+ * protocol and port of its prefixes. */
 static int deny_elem(struct dec *d, const json_t *v, void *elem, void *ctx)
 {
-	static const char *const fields[] = {"toCIDRs", NULL};
-	struct pw_policy *p = ctx;
-	struct pw_cidr_rule *cidrs = NULL, *grown;
-	size_t n = 0;
+	static const char *const fields[] = {"toCIDRs", "ports", NULL};
+	struct pw_rule *r = elem;
 	int ret;
 
 	ret = want_object(d, v);
 	if (!ret)
 		ret = check_fields(d, v, fields);
 	if (!ret)
-		ret = decode_list(d, v, "toCIDRs", PW_POLICY_MAX_CIDRS, sizeof(*cidrs), &cidrs, &n,
-				  cidr_rule_elem, NULL);
-	if (!ret && !n)
+		ret = decode_list(d, v, "toCIDRs", PW_POLICY_MAX_CIDRS, sizeof(*r->cidrs),
+				  &r->cidrs, &r->n_cidrs, cidr_rule_elem, NULL);
+	if (!ret && !r->n_cidrs)
 		ret = fail(d, "needs at least one prefix in toCIDRs (a deny names CIDRs only)");
-	grown = ret ? NULL : realloc(p->deny, (p->n_deny + n) * sizeof(*grown));
-	if (!ret && !grown)
-		ret = oom(d);
-	if (ret) {
-		for (size_t i = 0; i < n; i++)
-			free(cidrs[i].except);
-		free(cidrs);
-		return ret;
-	}
-	memcpy(grown + p->n_deny, cidrs, n * sizeof(*cidrs));
-	p->deny = grown;
-	p->n_deny += n;
-	free(cidrs);
-	return 0;
+	if (!ret)
+		ret = decode_list(d, v, "ports", PW_POLICY_MAX_PORTS, sizeof(*r->ports), &r->ports,
+				  &r->n_ports, port_elem, NULL);
+	return ret;
 }
 
 static int want_bool(struct dec *d, const json_t *v, bool *out)
@@ -1277,13 +1266,8 @@ static int decode_spec(struct dec *d, const json_t *spec, struct pw_policy *p)
 	if (ret)
 		return ret;
 	if (p->cluster) {
-		size_t n_entries = 0;
-		void *entries = NULL;
-
-		/* decode_list wants an array to fill; deny_elem appends to p->deny */
-		ret = decode_list(d, spec, "deny", PW_POLICY_MAX_DENY, 1, &entries, &n_entries,
-				  deny_elem, p);
-		free(entries);
+		ret = decode_list(d, spec, "deny", PW_POLICY_MAX_DENY, sizeof(*p->deny), &p->deny,
+				  &p->n_deny, deny_elem, NULL);
 		if (ret)
 			return ret;
 	}
@@ -1554,6 +1538,17 @@ static void selector_free(struct pw_selector *sel)
 	free(sel->exprs);
 }
 
+static void rule_free(struct pw_rule *r)
+{
+	for (size_t j = 0; j < r->n_fqdns; j++)
+		free(r->fqdns[j].pattern);
+	free(r->fqdns);
+	for (size_t j = 0; j < r->n_cidrs; j++)
+		free(r->cidrs[j].except);
+	free(r->cidrs);
+	free(r->ports);
+}
+
 void pw_policy_free(struct pw_policy *p)
 {
 	if (!p)
@@ -1567,20 +1562,11 @@ void pw_policy_free(struct pw_policy *p)
 	for (size_t i = 0; i < p->n_cluster_ns; i++)
 		free(p->cluster_ns[i]);
 	free(p->cluster_ns);
-	for (size_t i = 0; i < p->n_rules; i++) {
-		struct pw_rule *r = &p->rules[i];
-
-		for (size_t j = 0; j < r->n_fqdns; j++)
-			free(r->fqdns[j].pattern);
-		free(r->fqdns);
-		for (size_t j = 0; j < r->n_cidrs; j++)
-			free(r->cidrs[j].except);
-		free(r->cidrs);
-		free(r->ports);
-	}
+	for (size_t i = 0; i < p->n_rules; i++)
+		rule_free(&p->rules[i]);
 	free(p->rules);
 	for (size_t i = 0; i < p->n_deny; i++)
-		free(p->deny[i].except);
+		rule_free(&p->deny[i]);
 	free(p->deny);
 	for (size_t j = 0; j < p->dns.n_names; j++)
 		free(p->dns.names[j].pattern);

@@ -152,10 +152,11 @@ struct pw_policy {
 	struct pw_selector ns_selector;
 	char **cluster_ns; /* sorted names of the selected namespaces */
 	size_t n_cluster_ns;
-	/* ClusterEgressPolicy spec.deny: prefixes (every protocol and port) that
-	 * no rule of any policy grants the selected pods, hostname rules included.
-	 * Only toCIDRs; an except is a hole in its deny (not a grant). */
-	struct pw_cidr_rule *deny;
+	/* ClusterEgressPolicy spec.deny, an entry each: prefixes (cidrs, an
+	 * except a hole in its deny, not a grant) and the ports denied on them
+	 * (none: every protocol and port) that no rule of any policy grants the
+	 * selected pods, hostname rules included. fqdns stay empty. */
+	struct pw_rule *deny;
 	size_t n_deny;
 };
 

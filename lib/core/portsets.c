@@ -1,11 +1,52 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* portsets: the registry of pw_ports (see portsets.h). */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
 #include "portsets.h"
+
+int pw_rangeset_subtract(struct pw_range_set *s, const struct pw_range_set *m)
+{
+	static const uint8_t every[] = {IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMPV6,
+					IPPROTO_SCTP};
+	struct pw_range_set in = *s, out = {0};
+
+	if (!m->n || !s->n)
+		return 0;
+	if (m->r[0].proto == PW_PROTO_ANY) {
+		memset(s, 0, sizeof(*s));
+		return 0;
+	}
+	if (in.r[0].proto == PW_PROTO_ANY) {
+		memset(&in, 0, sizeof(in));
+		for (size_t i = 0; i < sizeof(every); i++)
+			in.r[in.n++] = (struct pw_port_range){.lo = 0, .hi = 65535, .proto = every[i]};
+	}
+	for (uint32_t i = 0; i < in.n; i++) {
+		const struct pw_port_range *a = &in.r[i];
+		uint32_t lo = a->lo; /* the first port of a not yet taken or kept */
+		int err = 0;
+
+		for (uint32_t j = 0; j < m->n && lo <= a->hi; j++) {
+			const struct pw_port_range *b = &m->r[j];
+
+			if (b->proto != a->proto || b->hi < lo || b->lo > a->hi)
+				continue;
+			if (b->lo > lo)
+				err = pw_rangeset_add(&out, a->proto, (uint16_t)lo, b->lo - 1);
+			if (err)
+				return err;
+			lo = (uint32_t)b->hi + 1;
+		}
+		if (lo <= a->hi && pw_rangeset_add(&out, a->proto, (uint16_t)lo, a->hi))
+			return -E2BIG;
+	}
+	*s = out;
+	return 0;
+}
 
 void pw_portsets_free(struct pw_portsets *p)
 {

@@ -25,6 +25,12 @@ struct pw_portsets {
 	uint32_t next_id; /* 0 until loaded; ids start at 1 (0: any port) */
 };
 
+/* s minus m, canonical: 0, or -E2BIG (s unchanged) when the pieces do not
+ * fit. A set of every protocol (PW_PROTO_ANY) minus some ports becomes TCP,
+ * UDP, SCTP, ICMP and ICMPv6 without them: a port set cannot say "every
+ * protocol but", so the other IP protocols are denied with the ports. */
+int pw_rangeset_subtract(struct pw_range_set *s, const struct pw_range_set *m);
+
 void pw_portsets_free(struct pw_portsets *p);
 /* Adopt what pw_ports holds (after a restart): 0 or -errno. */
 int pw_portsets_load(struct pw_portsets *p, struct pw_maps *m);

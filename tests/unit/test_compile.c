@@ -25,6 +25,7 @@
 #include "unit/table.h"
 
 #include "compile.h"
+#include "portsets.h"
 #include "ipaddr.h"
 #include "policy.h"
 
@@ -44,7 +45,7 @@ static uint8_t proto_of(const char *s, size_t len)
 		uint8_t proto;
 	} protos[] = {
 		{"any", PW_PROTO_ANY}, {"icmp", IPPROTO_ICMP}, {"tcp", IPPROTO_TCP},
-		{"udp", IPPROTO_UDP},  {"sctp", IPPROTO_SCTP},
+		{"udp", IPPROTO_UDP},  {"sctp", IPPROTO_SCTP}, {"icmpv6", IPPROTO_ICMPV6},
 	};
 
 	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
@@ -67,6 +68,8 @@ static const char *proto_str(uint8_t proto)
 		return "udp";
 	case IPPROTO_SCTP:
 		return "sctp";
+	case IPPROTO_ICMPV6:
+		return "icmpv6";
 	}
 	return "?";
 }
@@ -184,6 +187,7 @@ struct pol_spec {
 	/* spec.deny of a ClusterEgressPolicy (id "*\/name", selecting namespace
 	 * "shop"): "192.0.2.0/24!192.0.2.8/29 2001:db8::/32" */
 	const char *deny;
+	const char *deny_ports; /* the ports of that deny entry; NULL: every port */
 };
 
 static void add_cidr(struct pw_rule *r, char *tok)
@@ -273,15 +277,12 @@ static void build_policy(struct pw_policy *p, const struct pol_spec *ps)
 		assert_int_equal(pw_policy_set_namespaces(p, &ns, 1), 0);
 	}
 	if (ps->deny) {
-		struct pw_rule tmp = {0};
-		char *copy = strdup(ps->deny), *save = NULL;
+		struct rule_spec rs = {ps->deny, ps->deny_ports};
 
-		assert_non_null(copy);
-		for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save))
-			add_cidr(&tmp, t);
-		free(copy);
-		p->deny = tmp.cidrs;
-		p->n_deny = tmp.n_cidrs;
+		p->deny = calloc(1, sizeof(*p->deny));
+		assert_non_null(p->deny);
+		build_rule(p->deny, &rs);
+		p->n_deny = 1;
 	}
 	while (p->n_rules < MAX_RULES && (ps->rules[p->n_rules].to || ps->rules[p->n_rules].ports))
 		p->n_rules++;
@@ -556,6 +557,115 @@ static void test_allows_row(void **state)
 		fail_msg("{%s} %s: want %s", r->set, r->probe, r->allow ? "allow" : "deny");
 }
 
+struct subtract_row {
+	const char *name;
+	const char *set, *minus, *want;
+};
+
+/* clang-format off */
+static const struct subtract_row subtract_rows[] = {
+	{"nothing from nothing", "", "tcp:22", "-"},
+	{"nothing taken", "tcp:80", "", "tcp:80"},
+	{"other protocol", "tcp:22", "udp:22", "tcp:22"},
+	{"all of it", "tcp:22", "tcp:0-65535", "-"},
+	{"any takes all", "tcp:22 udp:53", "any", "-"},
+	{"a hole in the middle", "tcp:0-65535", "tcp:22", "tcp:0-21,tcp:23-65535"},
+	{"the ends", "tcp:10-20", "tcp:5-10 tcp:20-30", "tcp:11-19"},
+	{"port 0 and 65535", "udp:0-65535", "udp:0 udp:65535", "udp:1-65534"},
+	{"several holes", "tcp:1-100", "tcp:10 tcp:20-30 tcp:99-200", "tcp:1-9,tcp:11-19,tcp:31-98"},
+	{"any minus a port: per protocol, ICMP kept", "any", "tcp:22",
+	 "icmp:0-65535,tcp:0-21,tcp:23-65535,udp:0-65535,icmpv6:0-65535,sctp:0-65535"},
+	{"several ranges, several protocols", "tcp:80 tcp:443 udp:53 sctp:9", "tcp:443 udp:0-65535",
+	 "tcp:80,sctp:9"},
+};
+/* clang-format on */
+
+static void test_subtract_row(void **state)
+{
+	const struct subtract_row *r = *state;
+	struct pw_range_set s = {0}, m = {0};
+	char buf[512];
+
+	assert_int_equal(set_add_all(&s, r->set), 0);
+	assert_int_equal(set_add_all(&m, r->minus), 0);
+	assert_int_equal(pw_rangeset_subtract(&s, &m), 0);
+	assert_string_equal(set_str(&s, buf, sizeof(buf)), r->want);
+}
+
+/* 17 holes in a range: 18 pieces fit, 33 do not, and the set is left as it was. */
+static void test_subtract_e2big(void **state)
+{
+	struct pw_range_set s = {0}, m = {0}, before;
+
+	assert_int_equal(set_add_all(&s, "tcp:0-65535"), 0);
+	for (uint16_t i = 1; i <= 17; i++)
+		assert_int_equal(pw_rangeset_add(&m, IPPROTO_TCP, 10 * i, 10 * i), 0);
+	assert_int_equal(pw_rangeset_subtract(&s, &m), 0);
+	assert_int_equal(s.n, 18);
+	memset(&s, 0, sizeof(s));
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(set_add_all(&s, "tcp:0-65535"), 0);
+	for (uint16_t i = 1; i <= 32; i++)
+		assert_int_equal(pw_rangeset_add(&m, IPPROTO_TCP, 10 * i, 10 * i), 0);
+	before = s;
+	assert_int_equal(pw_rangeset_subtract(&s, &m), -E2BIG);
+	assert_memory_equal(&s, &before, sizeof(s));
+}
+
+/* The learner's half: an address a hostname rule grants loses what a per-port
+ * deny holding it denies (pw_compiled_deny_subtract), and pw_compiled_denies
+ * says when nothing is left. */
+static void test_deny_learned(void **state)
+{
+	static const struct pol_spec pols[] = {
+		{"*/base", PW_MODE_ENFORCE, NULL, {{NULL}}, "192.0.2.0/24!192.0.2.0/28", "tcp:22"},
+		{"*/meta", PW_MODE_ENFORCE, NULL, {{NULL}}, "198.51.100.0/24"},
+		{"shop/app", PW_MODE_ENFORCE, NULL, {{"api.example.com", "tcp:22 tcp:443"}}},
+	};
+	struct pw_policy *v = build_policies(pols, 3, false);
+	struct pw_range_set grant, ssh = {0};
+	struct pw_compiled out = {0};
+	struct pw_labels labels = {0};
+	char err[PW_ERR_LEN] = "", buf[512];
+	union pw_ip ip;
+	uint8_t family;
+
+	assert_int_equal(pw_compile(v, 3, "shop", &labels, &out, err, sizeof(err)), 0);
+	assert_int_equal(pw_compiled_fqdn_ports(&out, "api.example.com", &grant), 1);
+	assert_int_equal(set_add_all(&ssh, "tcp:22"), 0);
+
+	/* inside the per-port deny: only tcp:22 goes */
+	assert_int_equal(pw_ip_parse("192.0.2.77", &family, &ip), 0);
+	assert_false(pw_compiled_denies(&out, family, &ip, &grant));
+	assert_true(pw_compiled_denies(&out, family, &ip, &ssh));
+	assert_false(pw_compiled_denies(&out, family, &ip, NULL));
+	assert_int_equal(pw_compiled_deny_subtract(&out, family, &ip, &grant), 0);
+	assert_string_equal(set_str(&grant, buf, sizeof(buf)), "tcp:443");
+
+	/* in its except: everything the rule grants */
+	assert_int_equal(pw_compiled_fqdn_ports(&out, "api.example.com", &grant), 1);
+	assert_int_equal(pw_ip_parse("192.0.2.3", &family, &ip), 0);
+	assert_int_equal(pw_compiled_deny_subtract(&out, family, &ip, &grant), 0);
+	assert_string_equal(set_str(&grant, buf, sizeof(buf)), "tcp:22,tcp:443");
+
+	/* inside a whole deny: nothing */
+	assert_int_equal(pw_ip_parse("198.51.100.5", &family, &ip), 0);
+	assert_true(pw_compiled_denies(&out, family, &ip, &grant));
+	assert_true(pw_compiled_denies(&out, family, &ip, NULL));
+	assert_int_equal(pw_compiled_deny_subtract(&out, family, &ip, &grant), 0);
+	assert_int_equal(grant.n, 0);
+
+	/* outside every deny */
+	assert_int_equal(pw_compiled_fqdn_ports(&out, "api.example.com", &grant), 1);
+	assert_int_equal(pw_ip_parse("203.0.113.5", &family, &ip), 0);
+	assert_false(pw_compiled_denies(&out, family, &ip, &ssh));
+	assert_int_equal(pw_compiled_deny_subtract(&out, family, &ip, &grant), 0);
+	assert_string_equal(set_str(&grant, buf, sizeof(buf)), "tcp:22,tcp:443");
+
+	pw_compiled_free(&out);
+	pw_policies_free(v, 3);
+}
+
 struct from_rule_row {
 	const char *name;
 	const char *ports; /* NULL: a rule with no ports */
@@ -710,6 +820,43 @@ static const struct compile_case compile_cases[] = {
 	  {"prod/app", E, NULL, {{"192.0.2.0/24", "tcp:443"}}}},
 	 "prod", NULL, true, E, "prod/app",
 	 {"192.0.2.0/24 tcp:443"}, {NULL}, {"192.0.2.1 tcp:443 allow"}},
+	/* Per-port denies: only those ports go, the others of every rule stay. */
+	{"per-port deny inside an allow: the deny prefix keeps the allow's other ports",
+	 {{"shop/app", E, NULL, {{"192.0.2.0/24", "tcp:22 tcp:443"}}},
+	  {"*/base", E, NULL, {{NULL}}, "192.0.2.128/25", "tcp:22"}},
+	 "shop", NULL, true, E, "shop/app */base",
+	 {"192.0.2.0/24 tcp:22,tcp:443", "192.0.2.128/25 tcp:443"}, {NULL},
+	 {"192.0.2.1 tcp:22 allow", "192.0.2.130 tcp:22 deny", "192.0.2.130 tcp:443 allow",
+	  "192.0.2.255 tcp:443 allow"}},
+	{"per-port deny contains allow (CVE-2024-47825 pattern): the allow loses those ports",
+	 {{"*/base", E, NULL, {{NULL}}, "192.0.2.0/24", "tcp:22"},
+	  {"shop/app", E, NULL, {{"192.0.2.10/32", "tcp:22 tcp:443"}, {"198.51.100.0/24", "tcp:22"}}}},
+	 "shop", NULL, true, E, "*/base shop/app",
+	 {"192.0.2.10/32 tcp:443", "198.51.100.0/24 tcp:22"}, {NULL},
+	 {"192.0.2.10 tcp:22 deny", "192.0.2.10 tcp:443 allow", "192.0.2.11 tcp:443 deny",
+	  "198.51.100.1 tcp:22 allow"}},
+	{"per-port deny on a grant of every protocol: the other ports and ICMP stay",
+	 {{"shop/app", E, NULL, {{"192.0.2.0/24", NULL}}},
+	  {"*/base", E, NULL, {{NULL}}, "192.0.2.0/24", "tcp:22 udp:53"}},
+	 "shop", NULL, true, E, "shop/app */base",
+	 {"192.0.2.0/24 icmp:0-65535,tcp:0-21,tcp:23-65535,udp:0-52,udp:54-65535,"
+	  "icmpv6:0-65535,sctp:0-65535"}, {NULL},
+	 {"192.0.2.1 tcp:22 deny", "192.0.2.1 tcp:21 allow", "192.0.2.1 tcp:23 allow",
+	  "192.0.2.1 udp:53 deny", "192.0.2.1 udp:54 allow", "192.0.2.1 icmp:0 allow",
+	  "192.0.2.1 sctp:22 allow"}},
+	{"per-port deny except: a hole for those ports, not a grant",
+	 {{"*/base", E, NULL, {{NULL}}, "192.0.2.0/24!192.0.2.0/28", "tcp:443"},
+	  {"shop/app", E, NULL, {{"192.0.2.0/24", "tcp:80 tcp:443"}}}},
+	 "shop", NULL, true, E, "*/base shop/app",
+	 {"192.0.2.0/24 tcp:80", "192.0.2.0/28 tcp:80,tcp:443"}, {NULL},
+	 {"192.0.2.1 tcp:443 allow", "192.0.2.20 tcp:443 deny", "192.0.2.20 tcp:80 allow",
+	  "192.0.3.1 tcp:80 deny"}},
+	{"per-port deny of every allowed port: denied as a whole",
+	 {{"shop/app", E, NULL, {{"192.0.2.0/24", "tcp:443"}}},
+	  {"*/base", E, NULL, {{NULL}}, "192.0.2.0/25", "tcp:400-500"}},
+	 "shop", NULL, true, E, "shop/app */base",
+	 {"192.0.2.0/24 tcp:443", "192.0.2.0/25 -"}, {NULL},
+	 {"192.0.2.1 tcp:443 deny", "192.0.2.129 tcp:443 allow"}},
 	{"rule with no ports: every protocol and port",
 	 {{"shop/p", E, NULL, {{"192.0.2.0/24", NULL}}}},
 	 "shop", "app=web", true, E, "shop/p",
@@ -885,9 +1032,10 @@ static void check_probe(const struct compile_case *c, const struct pw_compiled *
 		e = lpm(out, family, &ip);
 		allow = e && pw_rangeset_allows(&e->ports, proto, lo);
 		/* "denied": a cluster deny holds it, the learner must not learn it either */
-		if (pw_compiled_denies(out, family, &ip) != !strcmp(verdict, "denied"))
+		if (pw_compiled_denies(out, family, &ip, NULL) != !strcmp(verdict, "denied"))
 			fail_msg("%s: probe %s: pw_compiled_denies says %s", c->name, probe,
-				 pw_compiled_denies(out, family, &ip) ? "denied" : "not denied");
+				 pw_compiled_denies(out, family, &ip, NULL) ? "denied"
+									    : "not denied");
 	} else {
 		int m = pw_compiled_fqdn_ports(out, dst, &fq);
 
@@ -1395,6 +1543,8 @@ int main(void)
 		cmocka_unit_test(test_compile_nothing),
 		cmocka_unit_test(test_compile_names),
 		cmocka_unit_test(test_compile_visibility),
+		cmocka_unit_test(test_subtract_e2big),
+		cmocka_unit_test(test_deny_learned),
 	};
 	int failed = 0;
 
@@ -1402,6 +1552,7 @@ int main(void)
 	failed += RUN_TABLE("pw_rangeset_add", test_set_row, set_rows);
 	failed += RUN_TABLE("pw_rangeset_allows", test_allows_row, allows_rows);
 	failed += RUN_TABLE("pw_rangeset_from_rule", test_from_rule_row, from_rule_rows);
+	failed += RUN_TABLE("pw_rangeset_subtract", test_subtract_row, subtract_rows);
 	failed += RUN_TABLE("pw_compile", test_compile_case, compile_cases);
 	failed += RUN_TABLE("pw_compile limits", test_e2big_row, e2big_rows);
 	return failed ? 1 : 0;

@@ -546,7 +546,8 @@ static void test_labels_set_get(void **state)
 	assert_null(l.v);
 }
 
-/* ClusterEgressPolicy spec.deny: every entry's toCIDRs in one list, excepts kept. */
+/* ClusterEgressPolicy spec.deny: an entry each, its toCIDRs with their excepts and
+ * its ports (none: every port). */
 static void test_cluster_deny(void **state)
 {
 	static const char yaml[] =
@@ -557,7 +558,8 @@ static void test_cluster_deny(void **state)
 		"  namespaceSelector: {}\n"
 		"  deny:\n"
 		"  - toCIDRs: [{cidr: 169.254.0.0/16}, {cidr: 'fd00:ec2::/32'}]\n"
-		"  - toCIDRs: [{cidr: 10.0.0.0/8, except: [10.20.0.0/16]}]\n";
+		"  - toCIDRs: [{cidr: 10.0.0.0/8, except: [10.20.0.0/16]}]\n"
+		"    ports: [{port: 22}, {port: 5000, endPort: 5100, protocol: UDP}]\n";
 	static const char bad[] = "apiVersion: podwall.io/v1alpha1\n"
 				  "kind: ClusterEgressPolicy\n"
 				  "metadata: {name: base}\n"
@@ -573,12 +575,21 @@ static void test_cluster_deny(void **state)
 	v = parse_ok(yaml, sizeof(yaml) - 1, "d.yaml", &n);
 	assert_int_equal(n, 1);
 	assert_true(v[0].cluster);
-	assert_int_equal(v[0].n_deny, 3);
-	assert_cidr(&v[0].deny[0].cidr, "169.254.0.0/16");
-	assert_cidr(&v[0].deny[1].cidr, "fd00:ec2::/32");
-	assert_cidr(&v[0].deny[2].cidr, "10.0.0.0/8");
-	assert_int_equal(v[0].deny[2].n_except, 1);
-	assert_cidr(&v[0].deny[2].except[0], "10.20.0.0/16");
+	assert_int_equal(v[0].n_deny, 2);
+	assert_int_equal(v[0].deny[0].n_cidrs, 2);
+	assert_cidr(&v[0].deny[0].cidrs[0].cidr, "169.254.0.0/16");
+	assert_cidr(&v[0].deny[0].cidrs[1].cidr, "fd00:ec2::/32");
+	assert_int_equal(v[0].deny[0].n_ports, 0);
+	assert_int_equal(v[0].deny[1].n_cidrs, 1);
+	assert_cidr(&v[0].deny[1].cidrs[0].cidr, "10.0.0.0/8");
+	assert_int_equal(v[0].deny[1].cidrs[0].n_except, 1);
+	assert_cidr(&v[0].deny[1].cidrs[0].except[0], "10.20.0.0/16");
+	assert_int_equal(v[0].deny[1].n_ports, 2);
+	assert_int_equal(v[0].deny[1].ports[0].port, 22);
+	assert_int_equal(v[0].deny[1].ports[0].proto, IPPROTO_TCP);
+	assert_int_equal(v[0].deny[1].ports[1].port, 5000);
+	assert_int_equal(v[0].deny[1].ports[1].end_port, 5100);
+	assert_int_equal(v[0].deny[1].ports[1].proto, IPPROTO_UDP);
 	pw_policies_free(v, n);
 	v = NULL;
 	assert_int_equal(

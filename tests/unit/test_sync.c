@@ -9,6 +9,7 @@
  * each, and leaves correct entries alone.
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -54,22 +55,52 @@ static const char *const policy_other = "apiVersion: podwall.io/v1alpha1\nkind: 
 					"spec:\n  podSelector: {matchLabels: {app: b}}\n  egress:\n"
 					"    - toCIDRs: [{cidr: 192.0.2.0/24}]\n";
 
+/* A ClusterEgressPolicy selecting namespace t: 203.0.113.0/24 (the answers'
+ * address) denied on every port, or only on TCP 22. */
+#define CLUSTER_DENY_HEAD                                                                          \
+	"---\napiVersion: podwall.io/v1alpha1\nkind: ClusterEgressPolicy\n"                          \
+	"metadata: {name: base}\n"                                                                 \
+	"spec:\n  namespaceSelector: {}\n  deny:\n    - toCIDRs: [{cidr: 203.0.113.0/24}]\n"
+static const char *const deny_all = CLUSTER_DENY_HEAD;
+static const char *const deny_ssh = CLUSTER_DENY_HEAD "      ports: [{port: 22}]\n";
+
+/* api.example.com on TCP 22 and 443. */
+static const char *const policy_ssh =
+	"apiVersion: podwall.io/v1alpha1\nkind: EgressPolicy\n"
+	"metadata: {name: p, namespace: t}\n"
+	"spec:\n  podSelector: {matchLabels: {app: a}}\n  egress:\n"
+	"    - toFQDNs: [{matchName: api.example.com}]\n"
+	"      ports: [{port: 22}, {port: 443}]\n";
+
 struct fixture {
 	struct pw_agent a;
 	struct fake_maps *f;
 	struct pw_ep *ep;
 };
 
-static void set_policy(struct fixture *x, const char *yaml)
+/* The policies of yaml, then of more (NULL: none); cluster policies select
+ * namespace t. */
+static void set_policies(struct fixture *x, const char *yaml, const char *more)
 {
-	char err[PW_ERR_LEN] = "";
+	static const char *const ns = "t";
+	char err[PW_ERR_LEN] = "", *both;
 
 	pw_policies_free(x->a.policies.pols, x->a.policies.n_pols);
 	x->a.policies.pols = NULL;
 	x->a.policies.n_pols = 0;
-	if (pw_policy_file_parse(yaml, strlen(yaml), "test.yaml", &x->a.policies.pols,
+	assert_true(asprintf(&both, "%s%s", yaml, more ? more : "") > 0);
+	if (pw_policy_file_parse(both, strlen(both), "test.yaml", &x->a.policies.pols,
 				 &x->a.policies.n_pols, err, sizeof(err)))
 		fail_msg("policy: %s", err);
+	free(both);
+	for (size_t i = 0; i < x->a.policies.n_pols; i++)
+		if (x->a.policies.pols[i].cluster)
+			assert_int_equal(pw_policy_set_namespaces(&x->a.policies.pols[i], &ns, 1), 0);
+}
+
+static void set_policy(struct fixture *x, const char *yaml)
+{
+	set_policies(x, yaml, NULL);
 }
 
 static int setup(void **state)
@@ -457,6 +488,117 @@ static void test_hold_unallowed_name_released_unlearned(void **state)
 	assert_int_equal(x->a.st.dns_not_allowed, 1);
 }
 
+/* ---- the learner's half of a ClusterEgressPolicy deny ---- */
+
+static struct pw_learned_key answer_key(void)
+{
+	struct pw_learned_key k = {.ep_id = EP_ID, .family = PW_FAMILY_V4};
+
+	inet_pton(AF_INET, "203.0.113.10", &k.addr.v4);
+	return k;
+}
+
+/* The ports of the learned entry for the answer's address (it must exist). */
+static struct pw_portset learned_ports(struct fixture *x)
+{
+	struct pw_learned_key k = answer_key();
+	struct pw_learned_val v;
+	struct pw_portset ps;
+
+	assert_int_equal(fake_lookup(&x->f->m, PW_MAPID_learned, &k, &v), 0);
+	assert_int_equal(fake_lookup(&x->f->m, PW_MAPID_ports, &v.portset, &ps), 0);
+	return ps;
+}
+
+static void hold_answer(struct fixture *x, struct hold_rec *r)
+{
+	const struct pw_hold_io io = {.release = rec_release, .drop = rec_drop, .ctx = r};
+	static uint8_t sample[PW_DNS_CAP_MAX + 256];
+	size_t len = held_sample(sample, sizeof(sample), "api.example.com", 0x1234, 0x1234);
+
+	pw_dnshold_step(&x->a, sample, len, &io);
+}
+
+/* An answer into a deny range: released (names resolve), never learned, in
+ * the agent's state neither; the address is only seen. */
+static void test_hold_deny_range_not_learned(void **state)
+{
+	struct fixture *x = *state;
+	struct hold_rec r = {.f = x->f};
+	struct pw_learned_key k = answer_key();
+	struct pw_learned_name *n;
+	size_t from;
+
+	set_policies(x, policy_v1, deny_all);
+	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+	from = x->f->n_ops;
+	hold_answer(x, &r);
+	assert_int_equal(r.released, 1);
+	assert_int_equal(r.dropped, 0);
+	assert_int_equal(learned_put_index(x->f, from, "203.0.113.10"), -1);
+	assert_null(fake_find(x->f, PW_MAPID_learned, &k));
+	assert_int_equal(x->a.st.dns_learned, 0);
+	assert_int_equal(x->a.st.dns_private, 1);
+	n = pw_ep_find_name(x->ep, "api.example.com");
+	assert_true(!n || !n->n_addrs);
+}
+
+/* Learned before the deny came: the policy change deletes the entry. */
+static void test_deny_deletes_learned(void **state)
+{
+	struct fixture *x = *state;
+	struct hold_rec r = {.f = x->f};
+	struct pw_learned_key k = answer_key();
+	size_t from;
+
+	set_policy(x, policy_v1);
+	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+	hold_answer(x, &r);
+	assert_non_null(fake_find(x->f, PW_MAPID_learned, &k));
+	from = x->f->n_ops;
+	set_policies(x, policy_v1, deny_all);
+	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+	assert_null(fake_find(x->f, PW_MAPID_learned, &k));
+	assert_true(op_index(x->f, from, FAKE_DEL, PW_MAPID_learned, NULL) >= 0);
+	/* and the deny gone, the name's address is granted again */
+	set_policy(x, policy_v1);
+	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+	assert_non_null(fake_find(x->f, PW_MAPID_learned, &k));
+}
+
+/* A per-port deny: the address is learned with the other ports only, and an
+ * entry learned before loses the denied port on the policy change. */
+static void test_deny_ports_learned(void **state)
+{
+	struct fixture *x = *state;
+	struct hold_rec r = {.f = x->f};
+	struct pw_portset ps;
+
+	set_policies(x, policy_ssh, deny_ssh);
+	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+	hold_answer(x, &r);
+	assert_int_equal(r.released, 1);
+	assert_int_equal(x->a.st.dns_learned, 1);
+	ps = learned_ports(x);
+	assert_int_equal(ps.count, 1);
+	assert_int_equal(ps.r[0].proto, IPPROTO_TCP);
+	assert_int_equal(ps.r[0].lo, 443);
+	assert_int_equal(ps.r[0].hi, 443);
+
+	set_policy(x, policy_ssh); /* no deny: both ports */
+	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+	ps = learned_ports(x);
+	assert_int_equal(ps.count, 2);
+	assert_int_equal(ps.r[0].lo, 22);
+	assert_int_equal(ps.r[1].lo, 443);
+
+	set_policies(x, policy_ssh, deny_ssh); /* the deny back: 22 goes again */
+	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+	ps = learned_ports(x);
+	assert_int_equal(ps.count, 1);
+	assert_int_equal(ps.r[0].lo, 443);
+}
+
 /* ---- drift: the reconcile's check of the kernel's entries (drift.c) ---- */
 
 /* The fake's entry of map id under key, for changing it behind the agent's back. */
@@ -649,6 +791,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hold_mismatched_id_drops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_unallowed_name_released_unlearned, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_hold_deny_range_not_learned, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deny_deletes_learned, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deny_ports_learned, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drift_none_no_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drift_endpoint_rewritten, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drift_rule_rewritten, setup, teardown),

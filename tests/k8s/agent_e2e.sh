@@ -40,6 +40,9 @@
 #   api_lost               403, 401: status condition, metric, /readyz 200
 #   cluster_deny           ClusterEgressPolicy deny beats a namespaced allow
 #                          on the wire, narrower and broader (CVE-2024-47825)
+#   cluster_deny_ports     a per-port deny: the denied port refused, another
+#                          port of the same address connects, by CIDR and by
+#                          a learned hostname (dnsmasq); the deny gone, back
 #   cluster_policy         ClusterEgressPolicy by namespace labels: a label
 #                          change moves the pod in and out; grants add up
 #   policy_status          status subresource: node entry, Lease holder's
@@ -1139,6 +1142,41 @@ case_cluster_deny() {
 	api_delete egresspolicies c15 open
 }
 
+# A ClusterEgressPolicy deny with ports takes only those: SRV_B (192.0.2.20) is
+# granted 80 and 443 by CIDR, 8080 and 8443 by name (denied.example.test, learned
+# from dnsmasq's answer); the deny of 192.0.2.16/28 on 443 and 8443 leaves 80
+# and 8080.
+case_cluster_deny_ports() {
+	need_agent
+	api_namespace c16 tier=portdeny
+	api_pod c16 p16 app=x
+	api_policy_cidr c16 open app=x "192.0.2.0/24:80 192.0.2.0/24:443"
+	api_apply egresspolicies "$(jq -cn \
+		'{apiVersion:"podwall.io/v1alpha1",kind:"EgressPolicy",metadata:{namespace:"c16",name:"name"},
+		  spec:{podSelector:{matchLabels:{app:"x"}},
+		        egress:[{toFQDNs:[{matchName:"denied.example.test"}],ports:[{port:8080},{port:8443}]}]}}')"
+	api_apply clusteregresspolicies "$(jq -cn \
+		'{apiVersion:"podwall.io/v1alpha1",kind:"ClusterEgressPolicy",metadata:{name:"deny16"},
+		  spec:{namespaceSelector:{matchLabels:{tier:"portdeny"}},
+		        deny:[{toCIDRs:[{cidr:"192.0.2.16/28"}],ports:[{port:443},{port:8443}]}]}}')"
+	cni_add c16 c16 p16 || fail "CNI ADD c16 failed"
+	within 10 eval 'test "$(ep_policies c16 | tr , "\n" | sort | paste -sd,)" = "*/deny16,c16/name,c16/open"' ||
+		fail "c16 policies: '$(ep_policies c16)'"
+	expect_denied c16 "$SRV_B" 443  # the denied port
+	expect_allowed c16 "$SRV_B" 80  # another port of the same address
+	expect_allowed c16 "$SRV_A" 443 # 192.0.2.10: outside the deny
+	expect_denied c16 "$SRV_B" 8080 # nothing learned yet
+	dns_gets c16 "$SERVICE_IP" denied.example.test "$SRV_B" || fail "denied.example.test not answered"
+	expect_allowed c16 "$SRV_B" 8080 # learned, a port the deny leaves
+	expect_denied c16 "$SRV_B" 8443  # learned, but the deny takes that port
+	# the deny goes: every granted port is back, the learned one included
+	api_delete clusteregresspolicies "" deny16
+	become_allowed c16 "$SRV_B" 443
+	become_allowed c16 "$SRV_B" 8443
+	api_delete egresspolicies c16 open
+	api_delete egresspolicies c16 name
+}
+
 # ---- the rebinding guard from the API
 # Addresses that only the API can guard (public documentation ranges, so no
 # built-in private range covers them), and the names the cluster DNS answers.
@@ -1300,6 +1338,7 @@ k8s_case case_api_lost
 k8s_case case_policy_status
 k8s_case case_cluster_policy
 k8s_case case_cluster_deny
+k8s_case case_cluster_deny_ports
 k8s_case case_rebinding_guard_api
 k8s_case case_sanitizers_clean
 e2e_summary

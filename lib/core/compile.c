@@ -346,6 +346,32 @@ static int apply_deny(struct pw_compiled *c, const struct rule_ref *deny, size_t
 	return 0;
 }
 
+/* Rules of policy p (spec.<field>) with the ports each grants (or denies), after *v. */
+static int add_refs(struct rule_ref **v, size_t *n, const struct pw_policy *p,
+		    const struct pw_rule *rules, size_t n_rules, const char *field, char *err,
+		    size_t errlen)
+{
+	struct rule_ref *grown;
+
+	if (!n_rules)
+		return 0;
+	grown = realloc(*v, (*n + n_rules) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	*v = grown;
+	for (size_t j = 0; j < n_rules; j++) {
+		int ret = pw_rangeset_from_rule(&grown[*n].ports, &rules[j]);
+
+		if (ret) {
+			snprintf(err, errlen, "%s/%s: spec.%s[%zu]: too many port ranges",
+				 p->namespace, p->name, field, j);
+			return ret;
+		}
+		grown[(*n)++].rule = &rules[j];
+	}
+	return 0;
+}
+
 /* Compile the selecting policies of mode only_mode (-1: every mode). */
 static int compile_some(const struct pw_policy *pols, size_t n_pols, const char *pod_namespace,
 			const struct pw_labels *labels, int only_mode, struct pw_compiled *out,
@@ -359,7 +385,6 @@ static int compile_some(const struct pw_policy *pols, size_t n_pols, const char 
 
 	for (size_t i = 0; i < n_pols; i++) {
 		const struct pw_policy *p = &pols[i];
-		struct rule_ref *nr;
 		char **np;
 
 		if ((only_mode >= 0 && p->mode != only_mode) ||
@@ -390,42 +415,11 @@ static int compile_some(const struct pw_policy *pols, size_t n_pols, const char 
 			goto cleanup;
 		}
 		c.n_policies++;
-		nr = realloc(refs, (n_refs + p->n_rules) * sizeof(*nr));
-		if (!nr && p->n_rules) {
-			ret = -ENOMEM;
+		ret = add_refs(&refs, &n_refs, p, p->rules, p->n_rules, "egress", err, errlen);
+		if (!ret)
+			ret = add_refs(&deny, &n_deny, p, p->deny, p->n_deny, "deny", err, errlen);
+		if (ret)
 			goto cleanup;
-		}
-		refs = nr;
-		if (p->n_deny) {
-			struct rule_ref *nd = realloc(deny, (n_deny + p->n_deny) * sizeof(*nd));
-
-			if (!nd) {
-				ret = -ENOMEM;
-				goto cleanup;
-			}
-			deny = nd;
-			for (size_t j = 0; j < p->n_deny; j++) {
-				deny[n_deny].rule = &p->deny[j];
-				ret = pw_rangeset_from_rule(&deny[n_deny].ports, &p->deny[j]);
-				if (ret) {
-					snprintf(err, errlen, "%s: spec.deny[%zu]: too many port ranges",
-						 p->name, j);
-					goto cleanup;
-				}
-				n_deny++;
-			}
-		}
-		for (size_t j = 0; j < p->n_rules; j++) {
-			refs[n_refs].rule = &p->rules[j];
-			ret = pw_rangeset_from_rule(&refs[n_refs].ports, &p->rules[j]);
-			if (ret) {
-				snprintf(err, errlen,
-					 "%s/%s: spec.egress[%zu]: too many port ranges",
-					 p->namespace, p->name, j);
-				goto cleanup;
-			}
-			n_refs++;
-		}
 	}
 	if (!c.selected)
 		c.mode = PW_MODE_ENFORCE;

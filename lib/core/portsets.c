@@ -23,7 +23,8 @@ int pw_rangeset_subtract(struct pw_range_set *s, const struct pw_range_set *m)
 	if (in.r[0].proto == PW_PROTO_ANY) {
 		memset(&in, 0, sizeof(in));
 		for (size_t i = 0; i < sizeof(every); i++)
-			in.r[in.n++] = (struct pw_port_range){.lo = 0, .hi = 65535, .proto = every[i]};
+			in.r[in.n++] =
+				(struct pw_port_range){.lo = 0, .hi = 65535, .proto = every[i]};
 	}
 	for (uint32_t i = 0; i < in.n; i++) {
 		const struct pw_port_range *a = &in.r[i];

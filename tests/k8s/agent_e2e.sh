@@ -1113,6 +1113,14 @@ case_cluster_policy() {
 	become_allowed c12 "$SRV_B" 443
 }
 
+# api_cluster_deny NAME KEY=VALUE DENY: a ClusterEgressPolicy of the namespaces
+# labelled KEY=VALUE with spec.deny DENY (a jq expression) and no egress rules.
+api_cluster_deny() {
+	api_apply clusteregresspolicies "$(jq -cn --arg n "$1" --arg k "${2%%=*}" --arg v "${2#*=}" \
+		'{apiVersion:"podwall.io/v1alpha1",kind:"ClusterEgressPolicy",metadata:{name:$n},
+		  spec:{namespaceSelector:{matchLabels:{($k):$v}},deny:'"$3"'}}')"
+}
+
 # ClusterEgressPolicy deny beats every allow on the wire (CVE-2024-47825
 # pattern): a narrower deny inside a namespaced allow, then a broader deny
 # around a narrower allow.
@@ -1121,9 +1129,7 @@ case_cluster_deny() {
 	api_namespace c15 tier=deny
 	api_pod c15 p15 app=x
 	api_policy_cidr c15 open app=x "192.0.2.0/24:443"
-	api_apply clusteregresspolicies "$(jq -cn \
-		'{apiVersion:"podwall.io/v1alpha1",kind:"ClusterEgressPolicy",metadata:{name:"deny15"},
-		  spec:{namespaceSelector:{matchLabels:{tier:"deny"}},deny:[{toCIDRs:[{cidr:"192.0.2.16/28"}]}]}}')"
+	api_cluster_deny deny15 tier=deny '[{toCIDRs:[{cidr:"192.0.2.16/28"}]}]'
 	cni_add c15 c15 p15 || fail "CNI ADD c15 failed"
 	within 10 eval 'test "$(ep_policies c15 | tr , "\n" | sort | paste -sd,)" = "*/deny15,c15/open"' ||
 		fail "c15 policies: '$(ep_policies c15)'"
@@ -1131,9 +1137,7 @@ case_cluster_deny() {
 	expect_allowed c15 "$SRV_A" 443 # 192.0.2.10: outside it
 	# a broader deny around a narrower allow
 	api_policy_cidr c15 open app=x "$SRV_A/32:443"
-	api_apply clusteregresspolicies "$(jq -cn \
-		'{apiVersion:"podwall.io/v1alpha1",kind:"ClusterEgressPolicy",metadata:{name:"deny15"},
-		  spec:{namespaceSelector:{matchLabels:{tier:"deny"}},deny:[{toCIDRs:[{cidr:"192.0.2.0/24"}]}]}}')"
+	api_cluster_deny deny15 tier=deny '[{toCIDRs:[{cidr:"192.0.2.0/24"}]}]'
 	become_denied c15 "$SRV_A" 443
 	expect_denied c15 "$SRV_B" 443
 	# the deny goes: the allow is back
@@ -1155,10 +1159,8 @@ case_cluster_deny_ports() {
 		'{apiVersion:"podwall.io/v1alpha1",kind:"EgressPolicy",metadata:{namespace:"c16",name:"name"},
 		  spec:{podSelector:{matchLabels:{app:"x"}},
 		        egress:[{toFQDNs:[{matchName:"denied.example.test"}],ports:[{port:8080},{port:8443}]}]}}')"
-	api_apply clusteregresspolicies "$(jq -cn \
-		'{apiVersion:"podwall.io/v1alpha1",kind:"ClusterEgressPolicy",metadata:{name:"deny16"},
-		  spec:{namespaceSelector:{matchLabels:{tier:"portdeny"}},
-		        deny:[{toCIDRs:[{cidr:"192.0.2.16/28"}],ports:[{port:443},{port:8443}]}]}}')"
+	api_cluster_deny deny16 tier=portdeny \
+		'[{toCIDRs:[{cidr:"192.0.2.16/28"}],ports:[{port:443},{port:8443}]}]'
 	cni_add c16 c16 p16 || fail "CNI ADD c16 failed"
 	within 10 eval 'test "$(ep_policies c16 | tr , "\n" | sort | paste -sd,)" = "*/deny16,c16/name,c16/open"' ||
 		fail "c16 policies: '$(ep_policies c16)'"

@@ -58,19 +58,18 @@ static const char *const policy_other = "apiVersion: podwall.io/v1alpha1\nkind: 
 /* A ClusterEgressPolicy selecting namespace t: 203.0.113.0/24 (the answers'
  * address) denied on every port, or only on TCP 22. */
 #define CLUSTER_DENY_HEAD                                                                          \
-	"---\napiVersion: podwall.io/v1alpha1\nkind: ClusterEgressPolicy\n"                          \
+	"---\napiVersion: podwall.io/v1alpha1\nkind: ClusterEgressPolicy\n"                        \
 	"metadata: {name: base}\n"                                                                 \
 	"spec:\n  namespaceSelector: {}\n  deny:\n    - toCIDRs: [{cidr: 203.0.113.0/24}]\n"
 static const char *const deny_all = CLUSTER_DENY_HEAD;
 static const char *const deny_ssh = CLUSTER_DENY_HEAD "      ports: [{port: 22}]\n";
 
 /* api.example.com on TCP 22 and 443. */
-static const char *const policy_ssh =
-	"apiVersion: podwall.io/v1alpha1\nkind: EgressPolicy\n"
-	"metadata: {name: p, namespace: t}\n"
-	"spec:\n  podSelector: {matchLabels: {app: a}}\n  egress:\n"
-	"    - toFQDNs: [{matchName: api.example.com}]\n"
-	"      ports: [{port: 22}, {port: 443}]\n";
+static const char *const policy_ssh = "apiVersion: podwall.io/v1alpha1\nkind: EgressPolicy\n"
+				      "metadata: {name: p, namespace: t}\n"
+				      "spec:\n  podSelector: {matchLabels: {app: a}}\n  egress:\n"
+				      "    - toFQDNs: [{matchName: api.example.com}]\n"
+				      "      ports: [{port: 22}, {port: 443}]\n";
 
 struct fixture {
 	struct pw_agent a;
@@ -95,7 +94,8 @@ static void set_policies(struct fixture *x, const char *yaml, const char *more)
 	free(both);
 	for (size_t i = 0; i < x->a.policies.n_pols; i++)
 		if (x->a.policies.pols[i].cluster)
-			assert_int_equal(pw_policy_set_namespaces(&x->a.policies.pols[i], &ns, 1), 0);
+			assert_int_equal(pw_policy_set_namespaces(&x->a.policies.pols[i], &ns, 1),
+					 0);
 }
 
 static void set_policy(struct fixture *x, const char *yaml)

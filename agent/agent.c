@@ -1184,7 +1184,7 @@ static void heartbeat(struct pw_agent *a, bool alive)
 	struct pw_config cfg = {
 		.agent_timeout_ns = (uint64_t)a->o.agent_timeout_ms * 1000000ULL,
 		.release_mark = a->o.release_mark,
-		.flags = PW_CFG_HOLD_DNS,
+		.flags = PW_CFG_HOLD_DNS | (a->o.dns_learn_inline ? PW_CFG_LEARN_INLINE : 0),
 		.events_per_sec = a->o.events_per_sec,
 		.events_burst = a->o.events_burst,
 		.dns_hold_per_sec = a->o.dns_hold_per_sec,

@@ -39,6 +39,12 @@
 #include "k8s.h"
 #include "podwall/guard.h"
 
+/* --dns-learn-inline's default: off until the agent reads pw_learn_log (the
+ * names of what the kernel learned); its own expiry and LRU would otherwise
+ * delete entries the kernel extended, and a policy change would not rewrite
+ * the ports of entries it does not know. */
+#define PW_DNS_LEARN_INLINE_DEFAULT 0
+
 /* clang-format off */
 #define PW_AGENT_OPTIONS(X)                                                                        \
 X(policy_dir, "policy-dir", 0, STR, "DIR", 0, 0, "/etc/podwall/policies", NULL,                   \
@@ -56,6 +62,9 @@ X(dns_hold_per_sec, "dns-hold-per-sec", 0, U32, "N", 0, 1000000, 1000, NULL,    
   "the pod loses its own answers, event dns-budget; 0: no limit")                                \
 X(dns_hold_burst, "dns-hold-burst", 0, U32, "N", 1, 1000000, 2000, NULL,                          \
   "burst of --dns-hold-per-sec")                                                                   \
+X(dns_learn_inline, "dns-learn-inline", 0, U32, "0|1", 0, 1, PW_DNS_LEARN_INLINE_DEFAULT, NULL,   \
+  "1: the kernel learns simple DNS answers itself and passes them at once, the agent there or "  \
+  "not (README: DNS in the kernel); 0: every answer of a hostname rule is held for the agent")    \
 X(reject_per_sec, "reject-per-sec", 0, U32, "N", 0, 65535, 20, NULL,                               \
   "rejects (RST, ICMP) one pod of a denyAction: reject policy is sent per second; over it (and "  \
   "--reject-burst) its denied packets are dropped silently; 0: never reject")                     \

@@ -149,6 +149,30 @@ static void names_delete_stale(struct pw_agent *a, uint32_t ep_id, const struct 
 	pw_map_sweep_names(a->maps, name_stale, &ns, NULL);
 }
 
+/*
+ * What the kernel learner takes from a name entry with PW_NAME_F_CONNECT: the
+ * portset of the union of the ports of the toFQDNs rules with exactly this
+ * pattern (as learned entries' portsets are made), and PW_NAME_F_PRIVATE when
+ * every one of them has allowPrivate (their private ports are all their
+ * ports). Mixed rules: no PW_NAME_F_PRIVATE, so a guarded address is left to
+ * the agent, which takes only the private rules' ports for it.
+ */
+static int name_entry_ports(struct pw_agent *a, const struct pw_compiled *c,
+			    const struct pw_name_entry *n, struct pw_name_val *v)
+{
+	for (size_t i = 0; i < c->n_fqdns; i++) {
+		const struct pw_fqdn_entry *f = &c->fqdns[i];
+		const char *text;
+
+		if (pw_fqdn_table_kind(f->pattern, &text) != n->kind || strcmp(text, n->text))
+			continue;
+		if (f->ports_private.n && !memcmp(&f->ports_private, &f->ports, sizeof(f->ports)))
+			v->flags |= PW_NAME_F_PRIVATE;
+		return pw_portsets_id(&a->portsets, a->maps, &f->ports, &v->portset);
+	}
+	return 0;
+}
+
 /* The names the endpoint may resolve. Two entries with one key (a hash
  * collision) keep the first: the other name is refused, never granted. */
 static int names_write(struct pw_agent *a, struct pw_ep *ep, const struct pw_compiled *c)
@@ -162,6 +186,8 @@ static int names_write(struct pw_agent *a, struct pw_ep *ep, const struct pw_com
 
 		if (len > PW_NAME_TEXT_MAX)
 			continue; /* the policy decoder refuses these */
+		if ((n->flags & PW_NAME_F_CONNECT) && (err = name_entry_ports(a, c, n, &v)))
+			return err;
 		name_key_make(&k, ep->ep_id, n);
 		v.len = (uint8_t)len;
 		memcpy(v.text, n->text, len);
@@ -185,6 +211,10 @@ static int ep_dns_write(struct pw_agent *a, struct pw_ep *ep, const struct pw_co
 		v.flags |= PW_EPDNS_ANY_NAME;
 	if (c->dns_nxdomain)
 		v.flags |= PW_EPDNS_NXDOMAIN;
+	/* The kernel learner does not read ClusterEgressPolicy deny ranges: the
+	 * agent learns every answer of such a pod (pw_compiled_denies). */
+	if (c->n_deny)
+		v.flags |= PW_EPDNS_HOLD_ONLY;
 	for (size_t i = 0; i < c->n_names; i++)
 		v.flags |= c->names[i].kind == PW_NK_ONE    ? PW_EPDNS_HAS_ONE
 			   : c->names[i].kind == PW_NK_MANY ? PW_EPDNS_HAS_MANY

@@ -58,49 +58,33 @@ static __always_inline int name_char_ok(__u8 c)
 }
 
 /*
- * Check the DNS query of dns_len bytes at dns_off: one question (QDCOUNT 1, no
- * answer or authority records, opcode QUERY, QR clear), a name of labels of 1
- * to 63 bytes without compression, at most 255 bytes on the wire, then type
- * and class. Then look the name up in the endpoint's table: the exact name,
- * and for each dot from the right the suffix after it (PW_NK_MANY), and the
- * suffix after the first label (PW_NK_ONE). The first grant found is compared
- * byte for byte; a name with a byte a policy name cannot hold is granted by
- * nothing. Leaves the message in pw_scratch.msg for dns_refuse().
+ * The question name at DNS_HDR_LEN in pw_scratch.msg (n bytes of message
+ * there), shared by the query check and the answer learner: labels of 1 to 63
+ * bytes without compression, at most 255 bytes on the wire, copied lower case
+ * to norm with a '.' for each length byte; then, right to left, for each dot
+ * the hash of the text after it, its length and start (dot_h, dot_len,
+ * dot_start; the count of dots in opaque[5]). Returns the root label's offset
+ * in the name (0 for the root name), with PW_QN_BAD set when the name holds a
+ * byte no policy name can hold; or -1: malformed (truncated, compressed, too
+ * long).
  *
  * Verifier budget: a loop's bound and every index come from the loop counter
  * or are masked; values that decide a loop's exit pass through OPAQUE() first,
  * so that no comparison in a loop is decided by what the verifier knows (it
  * would then track each value apart, and the paths multiply).
  */
-__noinline int dns_query_check(struct __sk_buff *skb, __u32 ep_id, __u32 dns_off, __u32 dns_len)
+#define PW_QN_BAD (1 << 16)
+
+__noinline int dns_qname_scan(__u32 n)
 {
-	struct pw_name_key key = {.ep_id = ep_id};
 	struct pw_dns_scratch *s;
-	struct pw_name_val *v;
-	struct pw_ep_dns *ed;
-	__u32 zero = 0, n, end = DNS_NAME_WIRE, bad, nxt, len, start, ndots, hit;
-	__u8 hit_kind = 0, epf;
+	__u32 zero = 0, end = DNS_NAME_WIRE, nxt, bad;
 	__u64 h = PW_NAME_HASH_SEED;
-	int code;
 
 	s = bpf_map_lookup_elem(&pw_scratch, &zero);
 	if (!s)
-		return PW_DQ_INVALID;
-	if (dns_len < DNS_HDR_LEN + 1 + 4)
-		return PW_DQ_INVALID; /* truncated */
-	n = dns_len;
-	if (n > DNS_QMSG_MAX)
-		n = DNS_QMSG_MAX;
-	n = OPAQUE(s, 3, n); /* else the compiler may hand dns_len itself to the helper */
-	if (n < DNS_HDR_LEN + 1 + 4 || n > DNS_QMSG_MAX ||
-	    bpf_skb_load_bytes(skb, dns_off, s->msg, n))
-		return PW_DQ_INVALID;
+		return -1;
 	n = OPAQUE(s, 3, n);
-	/* QR, opcode; QDCOUNT 1; ANCOUNT and NSCOUNT 0. */
-	if ((s->msg[2] & 0xf8) || s->msg[4] || s->msg[5] != 1 || s->msg[6] || s->msg[7] ||
-	    s->msg[8] || s->msg[9])
-		return PW_DQ_INVALID;
-
 	/* Forward: labels checked, the name copied lower case to norm with a
 	 * '.' for each length byte. nxt: where the next length byte is. */
 	nxt = OPAQUE(s, 1, 0);
@@ -109,7 +93,7 @@ __noinline int dns_query_check(struct __sk_buff *skb, __u32 ep_id, __u32 dns_off
 		__u8 c;
 
 		if (DNS_HDR_LEN + i >= n)
-			return PW_DQ_INVALID; /* truncated inside the name */
+			return -1; /* truncated inside the name */
 		c = s->msg[DNS_HDR_LEN + i];
 		if (i == nxt) {
 			if (!c) {
@@ -117,7 +101,7 @@ __noinline int dns_query_check(struct __sk_buff *skb, __u32 ep_id, __u32 dns_off
 				break;
 			}
 			if (c > 63)
-				return PW_DQ_INVALID; /* compression, or an extended label type */
+				return -1; /* compression, or an extended label type */
 			nxt = OPAQUE(s, 1, i + 1 + c);
 			s->norm[i] = '.';
 			continue;
@@ -130,31 +114,15 @@ __noinline int dns_query_check(struct __sk_buff *skb, __u32 ep_id, __u32 dns_off
 	}
 	bad = OPAQUE_GET(s, 4);
 	/* end: the root label's offset in the name; none within 255 bytes: too
-	 * long. Then type and class. */
+	 * long. */
 	end = OPAQUE(s, 0, end);
-	n = OPAQUE(s, 3, n);
-	if (end >= DNS_NAME_WIRE || DNS_HDR_LEN + end + 5 > n)
-		return PW_DQ_INVALID;
-	code = PW_DQ_REFUSE | ((end + 5) << 8);
-
-	ed = bpf_map_lookup_elem(&pw_ep_dns, &ep_id);
-	if (!ed)
-		return code; /* nothing granted */
-	epf = ed->flags;
-	if (epf & PW_EPDNS_ANY_NAME)
-		return PW_DQ_PASS;
-	if (epf & PW_EPDNS_NXDOMAIN)
-		code = PW_DQ_NXDOMAIN | ((end + 5) << 8);
-	if (bad || !end)
-		return code;
+	if (end >= DNS_NAME_WIRE)
+		return -1;
 
 	/* Right to left: at each dot, h is the hash of the text after it, j its
-	 * length; each dot's are kept. Then the suffixes of "**." rules are
-	 * looked up from the shortest on, then the whole name and the "*."
-	 * suffix. The loops only hash and look up: a loop whose body branches
-	 * a lot costs the verifier each branch on each turn. */
+	 * length; each dot's are kept. The loop only hashes: a loop whose body
+	 * branches a lot costs the verifier each branch on each turn. */
 	OPAQUE_PUT(s, 5, 0); /* dots seen */
-	end = OPAQUE(s, 0, end);
 	for (__u32 j = 0; j < DNS_NAME_WIRE; j++) {
 		__u32 k, d;
 		__u8 c;
@@ -172,6 +140,106 @@ __noinline int dns_query_check(struct __sk_buff *skb, __u32 ep_id, __u32 dns_off
 		}
 		h = pw_name_hash_step(h, c);
 	}
+	end = OPAQUE(s, 0, end);
+	if (end >= DNS_NAME_WIRE)
+		return -1;
+	return end | (bad ? PW_QN_BAD : 0);
+}
+
+/*
+ * The endpoint's name table entry of kind for the suffix after dot d of the
+ * name dns_qname_scan() left in pw_scratch: looked up by hash, then its text
+ * compared byte for byte (a hash collision can refuse a name, never grant
+ * one). Returns the entry's PW_NAME_F_* flags, its portset in opaque[7]; or -1:
+ * no entry, or another name's.
+ */
+__noinline int dns_name_entry(__u32 ep_id, __u32 kind, __u32 d)
+{
+	struct pw_name_key key = {.ep_id = ep_id, .kind = kind};
+	struct pw_dns_scratch *s;
+	struct pw_name_val *v;
+	__u32 zero = 0, len, start;
+
+	s = bpf_map_lookup_elem(&pw_scratch, &zero);
+	if (!s)
+		return -1;
+	key.hash = s->dot_h[d & 127];
+	v = bpf_map_lookup_elem(&pw_names, &key);
+	if (!v)
+		return -1;
+	len = s->dot_len[d & 127];
+	start = s->dot_start[d & 127];
+	if (len != v->len)
+		return -1;
+	for (__u32 i = 0; i < PW_NAME_TEXT_MAX; i++) {
+		if (i >= len)
+			break;
+		if (s->norm[(start + i) & 0xff] != (__u8)v->text[i])
+			return -1;
+	}
+	OPAQUE_PUT(s, 7, v->portset);
+	return v->flags;
+}
+
+/*
+ * Check the DNS query of dns_len bytes at dns_off: one question (QDCOUNT 1, no
+ * answer or authority records, opcode QUERY, QR clear), a name as
+ * dns_qname_scan() takes it, then type and class. Then look the name up in the
+ * endpoint's table: for each dot from the right the suffix after it
+ * (PW_NK_MANY), then the exact name, and the suffix after the first label
+ * (PW_NK_ONE). The first grant found is compared byte for byte
+ * (dns_name_entry()); a name with a byte a policy name cannot hold is granted
+ * by nothing. Leaves the message in pw_scratch.msg for dns_refuse().
+ */
+__noinline int dns_query_check(struct __sk_buff *skb, __u32 ep_id, __u32 dns_off, __u32 dns_len)
+{
+	struct pw_name_key key = {.ep_id = ep_id};
+	struct pw_dns_scratch *s;
+	struct pw_name_val *v;
+	struct pw_ep_dns *ed;
+	__u32 zero = 0, n, end, bad, ndots, hit;
+	__u8 hit_kind = 0, epf;
+	int code, scan, f;
+
+	s = bpf_map_lookup_elem(&pw_scratch, &zero);
+	if (!s)
+		return PW_DQ_INVALID;
+	if (dns_len < DNS_HDR_LEN + 1 + 4)
+		return PW_DQ_INVALID; /* truncated */
+	n = dns_len;
+	if (n > DNS_QMSG_MAX)
+		n = DNS_QMSG_MAX;
+	n = OPAQUE(s, 3, n); /* else the compiler may hand dns_len itself to the helper */
+	if (n < DNS_HDR_LEN + 1 + 4 || n > DNS_QMSG_MAX ||
+	    bpf_skb_load_bytes(skb, dns_off, s->msg, n))
+		return PW_DQ_INVALID;
+	/* QR, opcode; QDCOUNT 1; ANCOUNT and NSCOUNT 0. */
+	if ((s->msg[2] & 0xf8) || s->msg[4] || s->msg[5] != 1 || s->msg[6] || s->msg[7] ||
+	    s->msg[8] || s->msg[9])
+		return PW_DQ_INVALID;
+	scan = dns_qname_scan(n);
+	if (scan < 0)
+		return PW_DQ_INVALID;
+	end = scan & 0xff;
+	bad = scan & PW_QN_BAD;
+	/* Then type and class. */
+	if (DNS_HDR_LEN + end + 5 > n)
+		return PW_DQ_INVALID;
+	code = PW_DQ_REFUSE | ((end + 5) << 8);
+
+	ed = bpf_map_lookup_elem(&pw_ep_dns, &ep_id);
+	if (!ed)
+		return code; /* nothing granted */
+	epf = ed->flags;
+	if (epf & PW_EPDNS_ANY_NAME)
+		return PW_DQ_PASS;
+	if (epf & PW_EPDNS_NXDOMAIN)
+		code = PW_DQ_NXDOMAIN | ((end + 5) << 8);
+	if (bad || !end)
+		return code;
+
+	/* The suffixes of "**." rules are looked up from the shortest on, then
+	 * the whole name and the "*." suffix. */
 	ndots = OPAQUE_GET(s, 5);
 	OPAQUE_PUT(s, 3, 0); /* a search suffix seen */
 	if (epf & PW_EPDNS_HAS_MANY) {
@@ -215,22 +283,9 @@ __noinline int dns_query_check(struct __sk_buff *skb, __u32 ep_id, __u32 dns_off
 	if (!hit_kind)
 		return code;
 	hit = OPAQUE_GET(s, 6) & 127;
-	key.kind = hit_kind;
-	key.hash = s->dot_h[hit];
-	v = bpf_map_lookup_elem(&pw_names, &key);
-	if (!v)
+	f = dns_name_entry(ep_id, hit_kind, hit);
+	if (f < 0 || !(f & (PW_NAME_F_CONNECT | PW_NAME_F_RESOLVE)))
 		return code;
-	/* The text from start on must be the entry's, byte for byte. */
-	len = s->dot_len[hit];
-	start = s->dot_start[hit];
-	if (len != v->len)
-		return code;
-	for (__u32 i = 0; i < PW_NAME_TEXT_MAX; i++) {
-		if (i >= len)
-			break;
-		if (s->norm[(start + i) & 0xff] != (__u8)v->text[i])
-			return code;
-	}
 	return PW_DQ_PASS;
 }
 

@@ -283,7 +283,9 @@ struct pw_dns_scratch {
 		struct pw_pseudo4 ph4;
 		struct pw_pseudo6 ph6;
 	};
-	__u8 msg[320];	/* the message as received: header, question, a bit more */
+	/* the message as received: a query's header and question, or an answer
+	 * the kernel learner reads whole (DNS_LMSG_MAX) */
+	__u8 msg[1024];
 	__u8 norm[256]; /* the question name: '.' + lower-case labels joined by '.' */
 	__u8 out[320];	/* a reply being built: UDP header + DNS message, zero padded */
 	/* A value passed through memory so that the verifier forgets it: a loop
@@ -295,6 +297,14 @@ struct pw_dns_scratch {
 	__u64 dot_h[128];
 	__u8 dot_len[128];
 	__u8 dot_start[128];
+	/* The kernel learner (learn.bpf.h): names of the answer expanded
+	 * (compression followed, lower case, wire form, zero padded): 0..4 the
+	 * CNAME chain from the question name, 7 the record being read. */
+	__u8 flat[8][256];
+	__u32 flen[8];	   /* their lengths */
+	__u32 lopaque[16]; /* OPAQUE() slots of the learner (opaque[] is the query check's) */
+	struct pw_learn_addr la[PW_LEARN_REC_ADDRS]; /* addresses found; expires_ns: the TTL */
+	__u8 la_new[PW_LEARN_REC_ADDRS];	     /* no pw_learned entry yet */
 };
 
 struct {

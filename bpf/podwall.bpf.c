@@ -16,6 +16,7 @@
 #include "parse.bpf.h"
 #include "guard.bpf.h"
 #include "dns.bpf.h"
+#include "learn.bpf.h"
 #include "l2.bpf.h"
 #include "reject.bpf.h"
 
@@ -836,7 +837,29 @@ static __always_inline int hold_budget_take(const struct pw_config *cfg, __u32 e
 	return 1;
 }
 
-/* Hold a DNS answer for the agent: copy the frame out, drop the original. */
+/* The kernel learner on the answer's DNS message (the UDP length says how
+ * long). Returns enum pw_ln. */
+static __always_inline int dns_learn_answer(struct __sk_buff *skb, const struct pw_endpoint *ep,
+					    const struct pw_pkt *p)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct udphdr *uh;
+	__u32 ulen;
+
+	if (p->l4_off > 512)
+		return PW_LN_NOT_SIMPLE;
+	uh = data + p->l4_off;
+	if ((void *)(uh + 1) > data_end)
+		return PW_LN_NOT_SIMPLE;
+	ulen = bpf_ntohs(uh->len);
+	if (ulen < sizeof(*uh) || p->l4_off + ulen > skb->len)
+		return PW_LN_NOT_SIMPLE;
+	return dns_learn(skb, ep->ep_id, p->l4_off + sizeof(*uh), ulen - sizeof(*uh));
+}
+
+/* Hold a DNS answer for the agent (or learn it here: dns_learn()): copy the
+ * frame out, drop the original. */
 static __always_inline int dns_answer(struct __sk_buff *skb, const struct pw_endpoint *ep,
 				      const struct pw_pkt *p)
 {
@@ -874,6 +897,23 @@ static __always_inline int dns_answer(struct __sk_buff *skb, const struct pw_end
 	}
 	/* One answer per query: a second one passes unlearned. */
 	bpf_map_delete_elem(&pw_dns_pend, &k);
+
+	/* A simple answer is learned here and passes at once, the agent there
+	 * or not; the rest go on as before. */
+	if (cfg->flags & PW_CFG_LEARN_INLINE) {
+		int ln = dns_learn_answer(skb, ep, p);
+
+		if (ln == PW_LN_INLINE) {
+			count(PW_C_DNS_INLINE);
+			return PW_PASS;
+		}
+		if (ln == PW_LN_QUOTA)
+			count(PW_C_DNS_LEARN_QUOTA);
+		else if (ln == PW_LN_LOG_FULL)
+			count(PW_C_LEARN_LOG_FULL);
+		else if (ln != PW_LN_OFF)
+			count(PW_C_DNS_NOT_SIMPLE);
+	}
 
 	now = bpf_ktime_get_ns();
 	if (now - cfg->heartbeat_ns > cfg->agent_timeout_ns) {

@@ -101,4 +101,28 @@ PW_GUARD_INLINE int pw_guard_embedded_v4(const __u8 *a, __u8 *v4)
 	return 1;
 }
 
+/*
+ * Addresses no hostname rule ever learns, whatever it opts in to: IPv4
+ * 0.0.0.0/8, loopback, link-local (cloud metadata), multicast, reserved and
+ * broadcast; IPv6 :: and ::1, IPv4-mapped ::ffff:0:0/96, IPv4-compatible ::/96,
+ * link-local fe80::/10, multicast. a: the address, network order (4 or 16
+ * bytes). One definition for both learners (lib/core's pw_ip_is_special and
+ * pod_ingress's). Returns 1 if never learned.
+ */
+PW_GUARD_INLINE int pw_never_learned(__u8 family, const __u8 *a)
+{
+	int zero12 = 1;
+
+	if (family == PW_FAMILY_V4)
+		return a[0] == 0 || a[0] == 127 || (a[0] == 169 && a[1] == 254) || a[0] >= 224;
+	for (int i = 0; i < 10; i++)
+		zero12 &= a[i] == 0;
+	if (zero12 && a[10] == 0xff && a[11] == 0xff)
+		return 1; /* IPv4-mapped */
+	zero12 &= a[10] == 0 && a[11] == 0;
+	if (zero12)
+		return 1; /* ::/96: ::, ::1 and IPv4-compatible */
+	return (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || a[0] == 0xff;
+}
+
 #endif /* PODWALL_GUARD_H */

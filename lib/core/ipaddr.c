@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ipaddr.h"
+#include "podwall/guard.h"
 
 int pw_ip_parse(const char *s, uint8_t *family, union pw_ip *ip)
 {
@@ -99,25 +100,5 @@ bool pw_ip_in_prefix(uint8_t family, const union pw_ip *addr, const union pw_ip 
 
 bool pw_ip_is_special(uint8_t family, const union pw_ip *ip)
 {
-	static const uint8_t zero[16];
-	const uint8_t *b = ip->v6;
-
-	if (family == PW_FAMILY_V4) {
-		return b[0] == 0 ||		       /* 0.0.0.0/8 unspecified/"this" */
-		       b[0] == 127 ||		       /* loopback */
-		       (b[0] == 169 && b[1] == 254) || /* link-local, cloud metadata */
-		       (b[0] >= 224) ||		       /* multicast, reserved, broadcast */
-		       false;
-	}
-	if (!memcmp(b, zero, 15) && (b[15] == 0 || b[15] == 1))
-		return true; /* :: and ::1 */
-	if (!memcmp(b, zero, 10) && b[10] == 0xff && b[11] == 0xff)
-		return true; /* ::ffff:0:0/96 IPv4-mapped */
-	if (!memcmp(b, zero, 12))
-		return true; /* ::/96 IPv4-compatible (deprecated) */
-	if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
-		return true; /* fe80::/10 link-local */
-	if (b[0] == 0xff)
-		return true; /* multicast */
-	return false;
+	return pw_never_learned(family, ip->v6); /* shared with pod_ingress's learner */
 }

@@ -152,6 +152,12 @@ static bool mark_learned(const void *key, const void *value, void *ctx)
 	return value && mark_id(((const struct pw_learned_val *)value)->portset, ctx);
 }
 
+/* The kernel learner writes a name's portset into pw_learned itself. */
+static bool mark_name(const void *key, const void *value, void *ctx)
+{
+	return value && mark_id(((const struct pw_name_val *)value)->portset, ctx);
+}
+
 void pw_portsets_gc(struct pw_portsets *p, struct pw_maps *m)
 {
 	struct mark mk = {.p = p, .used = calloc(p->n ? p->n : 1, 1)};
@@ -161,7 +167,8 @@ void pw_portsets_gc(struct pw_portsets *p, struct pw_maps *m)
 		return;
 	if (pw_map_sweep_cidr4(m, mark_cidr, &mk, NULL) < 0 ||
 	    pw_map_sweep_cidr6(m, mark_cidr, &mk, NULL) < 0 ||
-	    pw_map_sweep_learned(m, mark_learned, &mk, NULL) < 0)
+	    pw_map_sweep_learned(m, mark_learned, &mk, NULL) < 0 ||
+	    pw_map_sweep_names(m, mark_name, &mk, NULL) < 0)
 		goto out; /* an incomplete mark must not sweep */
 	for (size_t i = 0; i < p->n; i++) {
 		if (!mk.used[i]) {

@@ -38,8 +38,8 @@ int pw_portsets_load(struct pw_portsets *p, struct pw_maps *m);
  * when it is new: 0 or -errno (the map is full). */
 int pw_portsets_id(struct pw_portsets *p, struct pw_maps *m, const struct pw_range_set *set,
 		   uint32_t *id);
-/* Mark and sweep: a port set that no pw_cidr4/6 or pw_learned entry
- * references is deleted. An incomplete mark sweeps nothing. */
+/* Mark and sweep: a port set that no pw_cidr4/6, pw_learned or pw_names
+ * entry references is deleted. An incomplete mark sweeps nothing. */
 void pw_portsets_gc(struct pw_portsets *p, struct pw_maps *m);
 /* The map value an entry stands for. */
 void pw_portset_value(const struct pw_portset_ent *e, struct pw_portset *out);

@@ -56,6 +56,7 @@
 #include <bpf/libbpf.h>
 
 #include "podwall/maps.h"
+#include "podwall/guard.h"
 #include "podwall.skel.h"
 #include "fqdn.h"
 #include "bpf/loader.h"
@@ -296,6 +297,9 @@ static struct {
 	char pin_root[64];
 	struct podwall_bpf *skel;
 	struct ring_buffer *rb;
+	struct ring_buffer *lrb; /* pw_learn_log */
+	struct pw_learn_rec lrec[4];
+	int n_lrec;
 	struct pw_event ev[MAX_EVENTS];
 	int n_ev;
 	int ncpus;
@@ -307,6 +311,16 @@ static struct {
 	__u64 t_row;  /* CLOCK_MONOTONIC when the row was seeded */
 	__u64 t_step; /* CLOCK_MONOTONIC before the current step */
 } F;
+
+static int on_learn(void *ctx, void *data, size_t len)
+{
+	if (len < sizeof(struct pw_learn_rec))
+		return -EINVAL;
+	if (F.n_lrec < 4)
+		memcpy(&F.lrec[F.n_lrec], data, sizeof(struct pw_learn_rec));
+	F.n_lrec++;
+	return 0;
+}
 
 static int on_event(void *ctx, void *data, size_t len)
 {
@@ -364,6 +378,9 @@ static void fx_reset(void)
 	F.n_ev = 0;
 	assert_true(ring_buffer__consume(F.rb) >= 0);
 	F.n_ev = 0;
+	if (F.lrb)
+		assert_true(ring_buffer__consume(F.lrb) >= 0);
+	F.n_lrec = 0;
 }
 
 /* ---- address and map helpers --------------------------------------------- */
@@ -2592,6 +2609,811 @@ static const struct row reject_row = {"custom reject", &STD, .reject = 1};
 
 /* ---- main ---------------------------------------------------------------- */
 
+/* ---- the kernel learner (bpf/learn.bpf.h) ---------------------------------- */
+
+/* A DNS message, byte by byte. */
+struct dnsb {
+	__u8 b[1024];
+	size_t n;
+};
+
+static void db_u8(struct dnsb *d, __u8 v)
+{
+	assert_true(d->n < sizeof(d->b));
+	d->b[d->n++] = v;
+}
+
+static void db_u16(struct dnsb *d, __u16 v)
+{
+	db_u8(d, v >> 8);
+	db_u8(d, v & 0xff);
+}
+
+static void db_u32(struct dnsb *d, __u32 v)
+{
+	db_u16(d, v >> 16);
+	db_u16(d, v & 0xffff);
+}
+
+/* Dotted name to labels and the root; returns where it starts. With tail,
+ * the name ends in a pointer to tail instead of the root. */
+static __u16 db_name_to(struct dnsb *d, const char *name, int tail)
+{
+	__u16 at = d->n;
+
+	for (const char *l = name; *l;) {
+		const char *dot = strchr(l, '.');
+		size_t len = dot ? (size_t)(dot - l) : strlen(l);
+
+		db_u8(d, len);
+		for (size_t i = 0; i < len; i++)
+			db_u8(d, l[i]);
+		l += len + (dot ? 1 : 0);
+	}
+	if (tail >= 0)
+		db_u16(d, 0xc000 | tail);
+	else
+		db_u8(d, 0);
+	return at;
+}
+
+static __u16 db_name(struct dnsb *d, const char *name)
+{
+	return db_name_to(d, name, -1);
+}
+
+static void db_ptr(struct dnsb *d, __u16 off)
+{
+	db_u16(d, 0xc000 | off);
+}
+
+/* Header (id DNS_ID, QR RD RA, RCODE 0 unless flags), the question at 12. */
+static void db_start(struct dnsb *d, const char *q, __u16 qtype, __u16 an, __u16 ar, __u16 flags)
+{
+	d->n = 0;
+	db_u16(d, DNS_ID);
+	db_u16(d, flags ? flags : 0x8180);
+	db_u16(d, 1);
+	db_u16(d, an);
+	db_u16(d, 0);
+	db_u16(d, ar);
+	assert_int_equal(db_name(d, q), 12);
+	db_u16(d, qtype);
+	db_u16(d, 1);
+}
+
+/* Type, class IN, TTL, RDLENGTH after an owner name. */
+static void db_rr(struct dnsb *d, __u16 type, __u32 ttl, __u16 rdlen)
+{
+	db_u16(d, type);
+	db_u16(d, 1);
+	db_u32(d, ttl);
+	db_u16(d, rdlen);
+}
+
+static void db_addr(struct dnsb *d, __u32 ttl, const char *ip)
+{
+	union pw_ip a = ip_of(ip);
+	int n = fam_of(ip) == 4 ? 4 : 16;
+
+	db_rr(d, n == 4 ? 1 : 28, ttl, n);
+	for (int i = 0; i < n; i++)
+		db_u8(d, a.v6[i]);
+}
+
+/* An EDNS OPT record (extended RCODE bits ext). */
+static void db_opt(struct dnsb *d, __u8 ext)
+{
+	db_u8(d, 0);
+	db_u16(d, 41);
+	db_u16(d, 1232);
+	db_u32(d, (__u32)ext << 24);
+	db_u16(d, 0);
+}
+
+#define Q_A    1
+#define Q_AAAA 28
+
+/* The answer frame from the resolver of family fam to the pod's DNS_SPORT. */
+static size_t answer_frame(int fam, const struct dnsb *d, __u8 *frame)
+{
+	struct pkt p = {.fam = fam,
+			.src = fam == 4 ? RES4 : RES6,
+			.proto = IPPROTO_UDP,
+			.sport = 53,
+			.dport = DNS_SPORT,
+			.payload = d->n};
+	size_t len = build_frame(&p, frame);
+
+	memcpy(frame + len - d->n, d->b, d->n);
+	return len;
+}
+
+enum { L_INLINE = 1, L_HELD, L_QUOTA, L_FULL, L_OFF, L_AWAY };
+
+struct lcase {
+	const char *name;
+	const char *q; /* the question (and the query) */
+	__u16 qtype;   /* 0: A */
+	void (*build)(struct dnsb *d, const struct lcase *c);
+	int expect;	      /* L_* */
+	const char *addrs[4]; /* what is learned, in order (L_INLINE) */
+	__u32 ttl_s;	      /* the record's TTL; 0: 60 */
+	__u32 want_ttl_s;     /* the learned life; 0: ttl_s */
+	__u32 portset;	      /* the learned portset; 0: P_HTTPS */
+	void (*before)(void);
+	__u8 hb_stale;
+	__u8 v6; /* over IPv6 */
+};
+
+/* The name table of the learner's rows; the portsets as the agent writes
+ * them: one id per union of ports of the rules with that exact pattern. */
+#define P_HTTPS 1 /* TCP 443 */
+#define P_HTTP	2 /* TCP 80 */
+static const struct {
+	__u8 kind;
+	const char *text;
+	__u8 flags;
+	__u32 portset;
+} learn_names[] = {
+	{PW_NK_EXACT, "api.example.com", PW_NAME_F_CONNECT, P_HTTPS},
+	{PW_NK_ONE, "github.com", PW_NAME_F_CONNECT, P_HTTPS},
+	{PW_NK_EXACT, "api.github.com", PW_NAME_F_CONNECT, P_HTTP}, /* and *.github.com */
+	{PW_NK_MANY, "s3.amazonaws.com", PW_NAME_F_CONNECT, P_HTTPS},
+	{PW_NK_EXACT, "db.example.com", PW_NAME_F_CONNECT | PW_NAME_F_PRIVATE, P_HTTPS},
+	{PW_NK_EXACT, "resolve.example.com", PW_NAME_F_RESOLVE, 0},
+	{PW_NK_EXACT, "noports.example.com", PW_NAME_F_CONNECT, 0},
+};
+
+static const struct seed LEARN_SEED = {
+	.rules = {STD_RULES},
+	.resolvers = {RES4, RES6},
+	.names = {{PW_NK_EXACT, "unused.example"}},
+};
+static const struct row learn_row = {"learn", &LEARN_SEED};
+
+static void ep_dns_put(__u32 flags)
+{
+	struct pw_ep_dns ed = {.flags = flags};
+	__u32 id = EP_ID;
+
+	assert_int_equal(bpf_map_update_elem(mfd(F.skel->maps.pw_ep_dns), &id, &ed, BPF_ANY), 0);
+}
+
+static int learn_setup(void **state)
+{
+	static const struct range https[] = {R_TCP(443, 443), {0}}, http[] = {R_TCP(80, 80), {0}};
+	struct pw_config c;
+
+	(void)state;
+	fx_reset();
+	F.row = &learn_row;
+	F.t_row = bpft_now_ns();
+	seed(&learn_row);
+	next_portset = 1;
+	assert_int_equal(portset_put(https, 1), P_HTTPS);
+	assert_int_equal(portset_put(http, 1), P_HTTP);
+	for (size_t i = 0; i < sizeof(learn_names) / sizeof(learn_names[0]); i++) {
+		struct pw_name_key k;
+		struct pw_name_val v;
+
+		bpft_name_entry(EP_ID, learn_names[i].kind, learn_names[i].text, NULL,
+				learn_names[i].flags, &k, &v);
+		v.portset = learn_names[i].portset;
+		assert_int_equal(bpf_map_update_elem(mfd(F.skel->maps.pw_names), &k, &v, BPF_ANY),
+				 0);
+	}
+	ep_dns_put(PW_EPDNS_HAS_ONE | PW_EPDNS_HAS_MANY);
+	c = cfg_get();
+	c.flags |= PW_CFG_LEARN_INLINE;
+	c.min_ttl_s = 5;
+	c.max_ttl_s = 3600;
+	c.max_addrs_per_name = 32;
+	cfg_put(&c);
+	return 0;
+}
+
+/* Answers: A (or AAAA) records of the question owned by a pointer to it. */
+static void b_simple(struct dnsb *d, const struct lcase *c)
+{
+	int n = 0;
+
+	while (n < 4 && c->addrs[n])
+		n++;
+	db_start(d, c->q, c->qtype ? c->qtype : Q_A, n, 0, 0);
+	for (int i = 0; i < n; i++) {
+		db_ptr(d, 12);
+		db_addr(d, c->ttl_s ? c->ttl_s : 60, c->addrs[i]);
+	}
+}
+
+/* www.github.com CNAME edge.cdn.test, edge.cdn.test CNAME e1.edge.cdn.test
+ * (its tail a pointer back), A on e1, owners compressed, an EDNS record;
+ * owner case differs from the question's. */
+static void b_cname(struct dnsb *d, const struct lcase *c)
+{
+	__u16 edge, e1;
+
+	db_start(d, c->q, Q_A, 3, 1, 0);
+	db_ptr(d, 12);
+	db_rr(d, 5, 300, 15);
+	edge = db_name(d, "edge.cdn.test"); /* 15 bytes */
+	db_ptr(d, edge);
+	db_rr(d, 5, 300, 5);
+	e1 = d->n;
+	db_name_to(d, "e1", edge); /* 3 + 2 */
+	db_ptr(d, e1);
+	db_addr(d, 60, "203.0.113.20");
+	db_opt(d, 0);
+}
+
+/* The chain's first owner in upper case, spelled out (no pointer). */
+static void b_case(struct dnsb *d, const struct lcase *c)
+{
+	db_start(d, c->q, Q_A, 1, 0, 0);
+	db_name(d, "WWW.GitHub.COM");
+	db_addr(d, 60, "203.0.113.21");
+}
+
+/* The owner a pointer forward, to a copy of the name after the record. */
+static void b_fwd(struct dnsb *d, const struct lcase *c)
+{
+	__u16 at;
+
+	db_start(d, c->q, Q_A, 1, 0, 0);
+	at = d->n;
+	db_ptr(d, at + 16); /* past the record: 2 + 10 + 4 */
+	db_addr(d, 60, "203.0.113.22");
+	db_name(d, c->q);
+}
+
+/* The owner's pointer to itself: a loop. */
+static void b_loop(struct dnsb *d, const struct lcase *c)
+{
+	__u16 at;
+
+	db_start(d, c->q, Q_A, 1, 0, 0);
+	at = d->n;
+	db_u8(d, 1);
+	db_u8(d, 'x');
+	db_ptr(d, at);
+	db_addr(d, 60, "203.0.113.23");
+}
+
+/* Five CNAME links: one more than the kernel follows. */
+static void b_long(struct dnsb *d, const struct lcase *c)
+{
+	static const char *const t[] = {"c1.cdn.test", "c2.cdn.test", "c3.cdn.test", "c4.cdn.test",
+					"c5.cdn.test"};
+	__u16 owner = 12;
+
+	db_start(d, c->q, Q_A, 6, 0, 0);
+	for (int i = 0; i < 5; i++) {
+		db_ptr(d, owner);
+		db_rr(d, 5, 300, strlen(t[i]) + 2);
+		owner = db_name(d, t[i]);
+	}
+	db_ptr(d, owner);
+	db_addr(d, 60, "203.0.113.24");
+}
+
+/* A chain of four links is followed. */
+static void b_four(struct dnsb *d, const struct lcase *c)
+{
+	static const char *const t[] = {"c1.cdn.test", "c2.cdn.test", "c3.cdn.test", "c4.cdn.test"};
+	__u16 owner = 12;
+
+	db_start(d, c->q, Q_A, 5, 0, 0);
+	for (int i = 0; i < 4; i++) {
+		db_ptr(d, owner);
+		db_rr(d, 5, 300, strlen(t[i]) + 2);
+		owner = db_name(d, t[i]);
+	}
+	db_ptr(d, owner);
+	db_addr(d, 60, "203.0.113.25");
+}
+
+/* An A record owned by a name that is not on the chain. */
+static void b_offchain(struct dnsb *d, const struct lcase *c)
+{
+	db_start(d, c->q, Q_A, 2, 0, 0);
+	db_ptr(d, 12);
+	db_addr(d, 60, "203.0.113.26");
+	db_name(d, "evil.test");
+	db_addr(d, 60, "203.0.113.27");
+}
+
+/* A CNAME loop: a -> b -> a. */
+static void b_cname_loop(struct dnsb *d, const struct lcase *c)
+{
+	__u16 b;
+
+	db_start(d, c->q, Q_A, 3, 0, 0);
+	db_ptr(d, 12);
+	db_rr(d, 5, 300, 12);
+	b = db_name(d, "b.cdn.test");
+	db_ptr(d, b);
+	db_rr(d, 5, 300, 2);
+	db_ptr(d, 12);
+	db_ptr(d, 12);
+	db_addr(d, 60, "203.0.113.28");
+}
+
+/* An extended RCODE in the OPT record (BADVERS). */
+static void b_badvers(struct dnsb *d, const struct lcase *c)
+{
+	db_start(d, c->q, Q_A, 1, 1, 0);
+	db_ptr(d, 12);
+	db_addr(d, 60, "203.0.113.29");
+	db_opt(d, 1);
+}
+
+/* TC set. */
+static void b_tc(struct dnsb *d, const struct lcase *c)
+{
+	db_start(d, c->q, Q_A, 1, 0, 0x8380);
+	db_ptr(d, 12);
+	db_addr(d, 60, "203.0.113.30");
+}
+
+/* A loopback and a link-local address beside a public one, the public one twice. */
+static void b_special(struct dnsb *d, const struct lcase *c)
+{
+	db_start(d, c->q, Q_A, 4, 0, 0);
+	db_ptr(d, 12);
+	db_addr(d, 60, "127.0.0.1");
+	db_ptr(d, 12);
+	db_addr(d, 30, "203.0.113.31");
+	db_ptr(d, 12);
+	db_addr(d, 60, "169.254.169.254");
+	db_ptr(d, 12);
+	db_addr(d, 90, "203.0.113.31");
+}
+
+/* Seventeen addresses: one more than a record holds. */
+static void b_many(struct dnsb *d, const struct lcase *c)
+{
+	char ip[32];
+
+	db_start(d, c->q, Q_A, 17, 0, 0);
+	for (int i = 0; i < 17; i++) {
+		snprintf(ip, sizeof(ip), "203.0.113.%d", 100 + i);
+		db_ptr(d, 12);
+		db_addr(d, 60, ip);
+	}
+}
+
+static void guard_put(const char *net, int plen, __u32 kind)
+{
+	struct pw_guard4_key k = {.prefixlen = plen};
+	struct pw_guard_val v = {.kind = kind};
+
+	memcpy(k.addr, ip_of(net).v6, 4);
+	assert_int_equal(bpf_map_update_elem(mfd(F.skel->maps.pw_guard4), &k, &v, BPF_ANY), 0);
+}
+
+static void bf_guard(void)
+{
+	guard_put("10.0.0.0", 8, PW_G_PRIVATE);
+}
+
+static void bf_quota(void)
+{
+	struct pw_ep_flows q = {.added = 9, .gone = 4, .quota = 5};
+	__u32 id = EP_ID;
+
+	assert_int_equal(bpf_map_update_elem(mfd(F.skel->maps.pw_ep_learn), &id, &q, BPF_ANY), 0);
+}
+
+static void bf_other_ports(void)
+{
+	static const struct learned l = {"203.0.113.10", 600, {R_TCP(22, 22)}};
+
+	learned_put(&l);
+}
+
+static void bf_two_max(void)
+{
+	struct pw_config c = cfg_get();
+
+	c.max_addrs_per_name = 2;
+	cfg_put(&c);
+}
+
+static void bf_hold_only(void)
+{
+	ep_dns_put(PW_EPDNS_HAS_ONE | PW_EPDNS_HAS_MANY | PW_EPDNS_HOLD_ONLY);
+}
+
+static void bf_inline_off(void)
+{
+	struct pw_config c = cfg_get();
+
+	c.flags &= ~PW_CFG_LEARN_INLINE;
+	cfg_put(&c);
+}
+
+static const struct lcase lcases[] = {
+	{"learn: a simple A answer is learned inline and passed",
+	 "api.example.com",
+	 .build = b_simple,
+	 L_INLINE,
+	 {"203.0.113.10"}},
+	{"learn: a simple AAAA answer over IPv6 is learned inline",
+	 "api.example.com",
+	 Q_AAAA,
+	 b_simple,
+	 L_INLINE,
+	 {"2001:db8:400::10"},
+	 .v6 = 1},
+	{"learn: *.github.com, two addresses, TTL 1 -> --min-ttl",
+	 "www.github.com",
+	 .build = b_simple,
+	 L_INLINE,
+	 {"203.0.113.11", "203.0.113.12"},
+	 .ttl_s = 1,
+	 .want_ttl_s = 5},
+	{"learn: **.s3.amazonaws.com, TTL over --max-ttl is clamped",
+	 "x.y.s3.amazonaws.com",
+	 .build = b_simple,
+	 L_INLINE,
+	 {"203.0.113.13"},
+	 .ttl_s = 100000,
+	 .want_ttl_s = 3600},
+	{"learn: CNAME chain of two links, backward pointers, EDNS record",
+	 "www.github.com",
+	 .build = b_cname,
+	 L_INLINE,
+	 {"203.0.113.20"}},
+	{"learn: a chain of four links is followed",
+	 "www.github.com",
+	 .build = b_four,
+	 L_INLINE,
+	 {"203.0.113.25"}},
+	{"learn: owner names compared case-insensitively",
+	 "www.github.com",
+	 .build = b_case,
+	 L_INLINE,
+	 {"203.0.113.21"}},
+	{"learn: never-learned addresses left out, a repeat merged (largest TTL)",
+	 "api.example.com",
+	 .build = b_special,
+	 L_INLINE,
+	 {"203.0.113.31"},
+	 .want_ttl_s = 90},
+	{"learn: --max-addrs-per-name 2 keeps the first two",
+	 "api.example.com",
+	 .build = b_simple,
+	 L_INLINE,
+	 {"203.0.113.40", "203.0.113.41", "203.0.113.42"},
+	 .before = bf_two_max},
+	{"learn: a guarded address with allowPrivate (PW_NAME_F_PRIVATE)",
+	 "db.example.com",
+	 .build = b_simple,
+	 L_INLINE,
+	 {"10.1.2.3"},
+	 .before = bf_guard},
+	{"learn: agent away: a simple answer is still learned inline",
+	 "api.example.com",
+	 .build = b_simple,
+	 L_INLINE,
+	 {"203.0.113.10"},
+	 .hb_stale = 1},
+	{"held: a forward compression pointer", "api.example.com", .build = b_fwd, L_HELD},
+	{"held: a compression pointer loop", "api.example.com", .build = b_loop, L_HELD},
+	{"held: a CNAME chain of five links", "www.github.com", .build = b_long, L_HELD},
+	{"held: a CNAME loop", "www.github.com", .build = b_cname_loop, L_HELD},
+	{"held: an A record owned by a name off the chain", "api.example.com", .build = b_offchain,
+	 L_HELD},
+	{"held: an address in a rebinding guard range, no allowPrivate",
+	 "api.example.com",
+	 .build = b_simple,
+	 L_HELD,
+	 {"10.1.2.3"},
+	 .before = bf_guard},
+	{"held: two matching entries with different portsets (api.github.com, *.github.com)",
+	 "api.github.com",
+	 .build = b_simple,
+	 L_HELD,
+	 {"203.0.113.10"}},
+	{"held: the address exists with another portset",
+	 "api.example.com",
+	 .build = b_simple,
+	 L_HELD,
+	 {"203.0.113.10"},
+	 .before = bf_other_ports},
+	{"held: a resolve-only name",
+	 "resolve.example.com",
+	 .build = b_simple,
+	 L_HELD,
+	 {"203.0.113.10"}},
+	{"held: a name whose entry has no ports",
+	 "noports.example.com",
+	 .build = b_simple,
+	 L_HELD,
+	 {"203.0.113.10"}},
+	{"held: 17 addresses, more than a record holds", "api.example.com", .build = b_many,
+	 L_HELD},
+	{"held: an extended RCODE in the OPT record", "api.example.com", .build = b_badvers,
+	 L_HELD},
+	{"held: TC set", "api.example.com", .build = b_tc, L_HELD},
+	{"held: the pod at its cap of learned addresses (dns_learn_quota)",
+	 "api.example.com",
+	 .build = b_simple,
+	 L_QUOTA,
+	 {"203.0.113.10"},
+	 .before = bf_quota},
+	{"held: agent away, not simple: passes unheld as before", "api.example.com",
+	 .build = b_offchain, L_AWAY, .hb_stale = 1},
+	{"held: PW_EPDNS_HOLD_ONLY endpoint: held, not counted",
+	 "api.example.com",
+	 .build = b_simple,
+	 L_OFF,
+	 {"203.0.113.10"},
+	 .before = bf_hold_only},
+	{"held: learning inline switched off: held, not counted",
+	 "api.example.com",
+	 .build = b_simple,
+	 L_OFF,
+	 {"203.0.113.10"},
+	 .before = bf_inline_off},
+};
+#define N_LCASES (sizeof(lcases) / sizeof(lcases[0]))
+
+static void learn_query(const struct lcase *c, __u16 id)
+{
+	struct pkt q = c->v6 ? (struct pkt)DNSQ6(RES6, .qname = c->q, .qtype = c->qtype)
+			     : (struct pkt)DNSQ4(RES4, .qname = c->q, .qtype = c->qtype);
+
+	q.dns_id = id;
+	assert_int_equal(run_pkt(EGRESS, DEV_POD, 0, &q), TC_ACT_UNSPEC);
+}
+
+/* Run the answer; the counters that rose must be exactly want[] (0-ended). */
+static int learn_answer(const struct lcase *c, const struct dnsb *d, const int *want)
+{
+	__u64 before[PW_C_MAX], after[PW_C_MAX];
+	__u8 frame[2048];
+	size_t len = answer_frame(c->v6 ? 6 : 4, d, frame);
+	int verdict, w[PW_C_MAX] = {0};
+
+	for (int i = 0; want[i]; i++)
+		w[want[i] - 1]++;
+	counters_read(before);
+	F.t_step = bpft_now_ns();
+	verdict = run_frame(INGRESS, DEV_POD, 0, frame, len);
+	counters_read(after);
+	for (int i = 0; i < PW_C_MAX; i++)
+		if (after[i] - before[i] != (__u64)w[i])
+			fail_msg("counter %s rose by %llu, expected %d", ctr_name(i),
+				 (unsigned long long)(after[i] - before[i]), w[i]);
+	F.n_lrec = 0;
+	assert_true(ring_buffer__consume(F.lrb) >= 0);
+	events_drain();
+	return verdict;
+}
+
+static long learned_count(void)
+{
+	struct pw_learned_key k, next;
+	long n = 0;
+	int err = bpf_map_get_next_key(mfd(F.skel->maps.pw_learned), NULL, &next);
+
+	while (!err) {
+		n++;
+		k = next;
+		err = bpf_map_get_next_key(mfd(F.skel->maps.pw_learned), &k, &next);
+	}
+	return n;
+}
+
+static void test_learn_case(void **state)
+{
+	const struct lcase *c = *state;
+	__u32 ttl = c->want_ttl_s ? c->want_ttl_s : c->ttl_s ? c->ttl_s : 60;
+	__u32 ps = c->portset ? c->portset : P_HTTPS;
+	int want[4] = {0}, verdict, n = 0;
+	long seeded;
+	struct dnsb d;
+
+	if (c->hb_stale) {
+		struct pw_config cf = cfg_get();
+
+		cf.heartbeat_ns = bpft_now_ns() - 60 * 1000000000ull;
+		cfg_put(&cf);
+	}
+	if (c->before)
+		c->before();
+	seeded = learned_count();
+	learn_query(c, DNS_ID);
+	c->build(&d, c);
+	switch (c->expect) {
+	case L_INLINE:
+		want[0] = CT(PW_C_DNS_INLINE);
+		break;
+	case L_HELD:
+		want[0] = CT(PW_C_DNS_NOT_SIMPLE);
+		want[1] = DROPPED(PW_R_DNS_CAPTURE);
+		break;
+	case L_QUOTA:
+		want[0] = CT(PW_C_DNS_LEARN_QUOTA);
+		want[1] = DROPPED(PW_R_DNS_CAPTURE);
+		break;
+	case L_OFF:
+		want[0] = DROPPED(PW_R_DNS_CAPTURE);
+		break;
+	case L_AWAY:
+		want[0] = CT(PW_C_DNS_NOT_SIMPLE);
+		want[1] = CT(PW_C_DNS_AGENT_AWAY);
+		break;
+	}
+	verdict = learn_answer(c, &d, want);
+	if (c->expect != L_INLINE) {
+		/* today's path: held (no reader here: a capture drop), or passed */
+		assert_int_equal(verdict, c->expect == L_AWAY ? TC_ACT_UNSPEC : TC_ACT_SHOT);
+		assert_int_equal(F.n_lrec, 0);
+		assert_int_equal(learned_count(), seeded);
+		return;
+	}
+	assert_int_equal(verdict, TC_ACT_UNSPEC);
+	assert_int_equal(F.n_lrec, 1);
+	while (n < 4 && c->addrs[n])
+		n++;
+	if (c->before == bf_two_max)
+		n = 2;
+	{
+		const struct pw_learn_rec *r = &F.lrec[0];
+		size_t ql = strlen(c->q);
+
+		assert_int_equal(r->ep_id, EP_ID);
+		assert_int_equal(r->ifindex, F.ifindex[DEV_POD]);
+		assert_int_equal(r->portset, ps);
+		assert_int_equal(ntohs(r->dns_id), DNS_ID);
+		assert_int_equal(r->name_len, ql);
+		assert_memory_equal(r->name, c->q, ql);
+		assert_int_equal(r->name[ql], 0);
+		assert_true(r->ts_ns >= F.t_step && r->ts_ns <= bpft_now_ns());
+		assert_int_equal(r->n_addrs, n);
+		assert_int_equal(learned_count(), n);
+		for (int i = 0; i < n; i++) {
+			struct pw_learned_key k = learned_key(c->addrs[i]);
+			struct pw_learned_val v;
+			union pw_ip a = ip_of(c->addrs[i]);
+
+			assert_int_equal(bpf_map_lookup_elem(mfd(F.skel->maps.pw_learned), &k, &v),
+					 0);
+			assert_int_equal(v.portset, ps);
+			assert_true(v.expires_ns >= F.t_step + ttl * 1000000000ull);
+			assert_true(v.expires_ns <= bpft_now_ns() + ttl * 1000000000ull);
+			assert_int_equal(r->addrs[i].family, fam_of(c->addrs[i]));
+			assert_memory_equal(&r->addrs[i].addr, &a, sizeof(a));
+			assert_int_equal(r->addrs[i].expires_ns, v.expires_ns);
+		}
+	}
+	/* The pod can connect at once: the entry grants its ports. */
+	if (fam_of(c->addrs[0]) == 4) {
+		struct pkt syn = TCP4(c->addrs[0], 443);
+
+		assert_int_equal(run_pkt(EGRESS, DEV_POD, 0, &syn), TC_ACT_UNSPEC);
+	}
+}
+
+static void test_learn_extend(void **state)
+{
+	const struct lcase *c = *state; /* api.example.com -> 203.0.113.10 */
+	struct lcase c2 = *c;
+	struct pw_learned_key k = learned_key("203.0.113.10");
+	struct pw_learned_val v1, v2, v3;
+	int want[] = {CT(PW_C_DNS_INLINE), 0};
+	struct dnsb d;
+
+	c2.ttl_s = 600;
+	learn_query(c, DNS_ID);
+	b_simple(&d, &c2);
+	assert_int_equal(learn_answer(c, &d, want), TC_ACT_UNSPEC);
+	assert_int_equal(bpf_map_lookup_elem(mfd(F.skel->maps.pw_learned), &k, &v1), 0);
+	/* a shorter TTL later: the entry keeps its expiry, the record says so */
+	c2.ttl_s = 60;
+	learn_query(c, DNS_ID + 1);
+	b_simple(&d, &c2);
+	d.b[1] = (DNS_ID + 1) & 0xff;
+	assert_int_equal(learn_answer(c, &d, want), TC_ACT_UNSPEC);
+	assert_int_equal(bpf_map_lookup_elem(mfd(F.skel->maps.pw_learned), &k, &v2), 0);
+	assert_int_equal(v2.expires_ns, v1.expires_ns);
+	assert_int_equal(F.n_lrec, 1);
+	assert_int_equal(F.lrec[0].addrs[0].expires_ns, v1.expires_ns);
+	/* a longer one: it moves later */
+	c2.ttl_s = 1200;
+	learn_query(c, DNS_ID + 2);
+	b_simple(&d, &c2);
+	d.b[1] = (DNS_ID + 2) & 0xff;
+	assert_int_equal(learn_answer(c, &d, want), TC_ACT_UNSPEC);
+	assert_int_equal(bpf_map_lookup_elem(mfd(F.skel->maps.pw_learned), &k, &v3), 0);
+	assert_true(v3.expires_ns >= v1.expires_ns + 590 * 1000000000ull);
+	assert_int_equal(v3.portset, P_HTTPS);
+	assert_int_equal(learned_count(), 1);
+}
+
+/* Fill pw_learn_log (about 1,300 records of 800 bytes in 1 MiB), nobody
+ * reading it: the next simple answer is held, nothing new written. */
+static void test_learn_log_full(void **state)
+{
+	const struct lcase *c = *state;
+	int want_in[] = {CT(PW_C_DNS_INLINE), 0};
+	int want_full[] = {CT(PW_C_LEARN_LOG_FULL), DROPPED(PW_R_DNS_CAPTURE), 0};
+	struct lcase c2 = *c;
+	__u8 frame[2048];
+	struct dnsb d;
+	int i, verdict = TC_ACT_UNSPEC;
+
+	for (i = 0; i < 2000 && verdict == TC_ACT_UNSPEC; i++) {
+		size_t len;
+
+		learn_query(c, 0x4000 + i);
+		b_simple(&d, c);
+		d.b[0] = (0x4000 + i) >> 8;
+		d.b[1] = (0x4000 + i) & 0xff;
+		len = answer_frame(4, &d, frame);
+		verdict = run_frame(INGRESS, DEV_POD, 0, frame, len);
+	}
+	assert_int_equal(verdict, TC_ACT_SHOT); /* held: it was full */
+	assert_true(i > 1000);
+	/* Still full: a new address is not written. */
+	c2.addrs[0] = "203.0.113.99";
+	learn_query(&c2, DNS_ID);
+	b_simple(&d, &c2);
+	{
+		__u64 before[PW_C_MAX], after[PW_C_MAX];
+		size_t len = answer_frame(4, &d, frame);
+
+		counters_read(before);
+		assert_int_equal(run_frame(INGRESS, DEV_POD, 0, frame, len), TC_ACT_SHOT);
+		counters_read(after);
+		for (int j = 0; j < PW_C_MAX; j++) {
+			int w = 0;
+
+			for (int x = 0; want_full[x]; x++)
+				w += want_full[x] - 1 == j;
+			assert_int_equal(after[j] - before[j], w);
+		}
+	}
+	assert_int_equal(learned_count(), 1);
+	/* Read, the log takes records again. */
+	assert_true(ring_buffer__consume(F.lrb) > 1000);
+	learn_query(&c2, DNS_ID);
+	assert_int_equal(learn_answer(&c2, &d, want_in), TC_ACT_UNSPEC);
+	assert_int_equal(learned_count(), 2);
+}
+
+static void test_learn_quota_count(void **state)
+{
+	const struct lcase *c = *state;
+	struct pw_ep_flows q = {.added = 3, .gone = 1, .quota = 3}, got;
+	int want_in[] = {CT(PW_C_DNS_INLINE), 0};
+	int want_q[] = {CT(PW_C_DNS_LEARN_QUOTA), DROPPED(PW_R_DNS_CAPTURE), 0};
+	struct lcase c2 = *c;
+	__u32 id = EP_ID;
+	struct dnsb d;
+
+	assert_int_equal(bpf_map_update_elem(mfd(F.skel->maps.pw_ep_learn), &id, &q, BPF_ANY), 0);
+	learn_query(c, DNS_ID);
+	b_simple(&d, c);
+	assert_int_equal(learn_answer(c, &d, want_in), TC_ACT_UNSPEC);
+	assert_int_equal(bpf_map_lookup_elem(mfd(F.skel->maps.pw_ep_learn), &id, &got), 0);
+	assert_int_equal(got.added, 4);
+	/* the same address: extended, not counted, though at the cap */
+	learn_query(c, DNS_ID);
+	assert_int_equal(learn_answer(c, &d, want_in), TC_ACT_UNSPEC);
+	assert_int_equal(bpf_map_lookup_elem(mfd(F.skel->maps.pw_ep_learn), &id, &got), 0);
+	assert_int_equal(got.added, 4);
+	/* a new one: over the cap */
+	c2.addrs[0] = "203.0.113.98";
+	learn_query(&c2, DNS_ID);
+	b_simple(&d, &c2);
+	assert_int_equal(learn_answer(&c2, &d, want_q), TC_ACT_SHOT);
+	assert_int_equal(learned_count(), 1);
+}
+
 static int cannot_run(const char *fmt, ...)
 {
 	va_list ap;
@@ -2631,7 +3453,11 @@ int main(void)
 				  "BPF_PROG_TEST_RUN needed; PW_TEST_VERBOSE=1 for libbpf's log)",
 				  strerror(-err));
 
-	tests = calloc(nrows + 7, sizeof(*tests));
+	F.lrb = ring_buffer__new(mfd(F.skel->maps.pw_learn_log), on_learn, NULL, NULL);
+	if (!F.lrb)
+		return cannot_run("cannot open pw_learn_log: %s", strerror(errno));
+
+	tests = calloc(nrows + 7 + N_LCASES + 3, sizeof(*tests));
 	if (!tests)
 		return 1;
 	for (size_t i = 0; i < nrows; i++)
@@ -2661,7 +3487,24 @@ int main(void)
 	tests[n++] = (struct CMUnitTest){"test object pins nothing", test_no_pinning, row_setup,
 					 NULL, (void *)&custom_row};
 
+	for (size_t i = 0; i < N_LCASES; i++)
+		tests[n++] = (struct CMUnitTest){lcases[i].name, test_learn_case, learn_setup, NULL,
+						 (void *)&lcases[i]};
+	tests[n++] = (struct CMUnitTest){"learn: the same address learned again: its expiry moves "
+					 "later, never earlier; the record says what it holds",
+					 test_learn_extend, learn_setup, NULL, (void *)&lcases[0]};
+	tests[n++] =
+		(struct CMUnitTest){"learn: pw_learn_log full: the answer is held "
+				    "(learn_log_full), nothing written",
+				    test_learn_log_full, learn_setup, NULL, (void *)&lcases[0]};
+	tests[n++] =
+		(struct CMUnitTest){"learn: a new entry is counted in pw_ep_learn.added; "
+				    "an extended one is not",
+				    test_learn_quota_count, learn_setup, NULL, (void *)&lcases[0]};
+
 	ret = _cmocka_run_group_tests("podwall BPF data path", tests, n, NULL, NULL);
+	ring_buffer__free(F.lrb);
+	F.lrb = NULL;
 	free(tests);
 	bpft_unload(&F.skel, &F.rb);
 	if (rmdir(F.pin_root) && errno != ENOENT)

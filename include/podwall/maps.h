@@ -593,7 +593,9 @@ _Static_assert(sizeof(struct pw_dns_tcp) == 16, "pw_dns_tcp size");
  * (its own writes included) and quota to its cap (--max-learned-per-pod).
  * At added - gone >= quota the kernel learns nothing inline for it
  * (PW_C_DNS_LEARN_QUOTA; the answer is held, and the agent drops it with
- * dns-budget). No entry: no cap in the kernel.
+ * dns-budget): an answer is learned inline only if its new entries fit
+ * (added - gone + new <= quota; extending an entry the pod holds costs
+ * nothing). No entry, or quota 0: no cap in the kernel.
  */
 
 /*

@@ -128,6 +128,8 @@ pin_counter() {
 		jq --argjson k "$1" '[.[] | select(.formatted.key == $k) | .formatted.values[].value] | add // 0'
 }
 C_DNS_AGENT_AWAY=13 # enum pw_counter in include/podwall/maps.h
+C_DNS_HELD=10
+C_DNS_INLINE=24
 
 kpod() { echo "e2e/$(cat "$TMP/pods/$1/k8s_name")"; }
 ep_denied() {
@@ -161,7 +163,7 @@ pod_ensure() { [ -d "$TMP/pods/$1" ] || cni_add "$1" e2e "$2" "$3"; }
 agent_starts() {
 	assert_ok agent_start --min-ttl "$MIN_TTL"
 	local p
-	for p in fq fq-resolve wild deep mv race exp k9 rogue; do
+	for p in fq fq-resolve wild deep mv race exp k9 ki rogue; do
 		wait_until 5 policy_loaded "$p" || fail "policy $p not loaded"
 	done
 }
@@ -465,10 +467,41 @@ agent_kill9_dns_passes_unheld() {
 	assert_ok connect k9 "$SRV_A" 443
 }
 
+# --dns-learn-inline=1, kill -9: the kernel keeps learning. A pod that never
+# resolved a granted name resolves it with no agent and connects at once (the
+# answer was learned in pod_ingress, counted dns_learned_inline); a name no
+# policy grants is still refused by the node and its address denied.
+agent_kill9_inline_learns() {
+	assert_ok agent_restart --min-ttl $((30 * SLOW)) --dns-learn-inline=1
+	cni_add ki e2e ki-0 app=ki
+	local in0 in1 held0 held1
+	agent_kill9
+	# past the heartbeat timeout: the agent is away for pod_ingress too
+	sleep "$((3 * SLOW)).5"
+	in0=$(pin_counter $C_DNS_INLINE)
+	held0=$(pin_counter $C_DNS_HELD)
+	resolve ki "$DNS4" other.example.test "$SRV_C"
+	assert_ok connect ki "$SRV_C" 443
+	assert_ok server_seen "$SRV_C" 443 "$(pod_ip4 ki)"
+	in1=$(pin_counter $C_DNS_INLINE)
+	held1=$(pin_counter $C_DNS_HELD)
+	[ "$in1" -gt "$in0" ] || fail "dns_learned_inline did not move ($in0 -> $in1)"
+	[ "$held1" = "$held0" ] || fail "an answer was held with the agent away ($held0 -> $held1)"
+	e2e_log "agent killed: other.example.test learned inline (dns_learned_inline $in0 -> $in1)"
+	# not granted: refused by the node, its address denied
+	refused ki "$DNS4" denied.example.test
+	assert_fails connect ki "$SRV_B" 443 1
+	sleep 0.3
+	assert_fails server_saw "$SRV_B" 443 "$(pod_ip4 ki)"
+	# granted name, port not granted
+	assert_fails connect ki "$SRV_C" 8080 1
+	assert_ok agent_start
+}
+
 CASES="agent_starts allowed_name_connects unallowed_name_denied wildcard_one_label
 wildcard_multi_label aaaa_name_connects_v6 dns_untrusted_denied address_change
 race_resolve_connect_1000 expiry_new_denied_stream_survives agent_kill9_dns_passes_unheld
-sanitizers_clean"
+agent_kill9_inline_learns sanitizers_clean"
 
 # ============================================================ main
 
@@ -497,6 +530,7 @@ policy_fqdn mv app=mv "443/TCP" moving.example.test
 policy_fqdn race app=race "$RACE_PORT/TCP" "**.race.example.test"
 policy_fqdn exp app=exp "443/TCP 9000/TCP" allowed.example.test
 policy_fqdn k9 app=k9 "443/TCP" allowed.example.test other.example.test
+policy_fqdn ki app=ki "443/TCP" allowed.example.test other.example.test
 policy_cidr rogue e2e app=rogue enforce "203.0.113.0/24:any"
 
 for c in $CASES; do

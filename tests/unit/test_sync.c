@@ -24,6 +24,7 @@
 #include "unit/fake_maps.h"
 
 #include "agent_int.h"
+#include "fqdn.h"
 #include "policy.h"
 
 _Static_assert(sizeof(struct pw_flow_key) <= FAKE_KEY_MAX, "fake key size");
@@ -236,6 +237,94 @@ static void test_first_sync(void **state)
 	assert_int_equal(endpoint_written(f, ep)->policy_gen, 1);
 	assert_true(x->ep->managed);
 	assert_int_equal(fake_count(f, PW_MAPID_cidr4), 1);
+}
+
+/* The name table carries what the kernel learner needs: each toFQDNs
+ * pattern's port set (the union over its rules, the id learned entries use),
+ * PW_NAME_F_PRIVATE only when every rule of the pattern has allowPrivate;
+ * resolve-only names no port set. A pod with cluster deny ranges is held only. */
+static void name_val(struct fixture *x, uint8_t kind, const char *text, struct pw_name_val *v)
+{
+	struct pw_name_key k = {.ep_id = EP_ID, .kind = kind, .hash = pw_fqdn_hash(text)};
+
+	assert_int_equal(fake_lookup(&x->f->m, PW_MAPID_names, &k, v), 0);
+}
+
+static void test_names_portsets(void **state)
+{
+	static const char *const yaml =
+		"apiVersion: podwall.io/v1alpha1\nkind: EgressPolicy\n"
+		"metadata: {name: p, namespace: t}\n"
+		"spec:\n  podSelector: {matchLabels: {app: a}}\n"
+		"  dns:\n    resolveNames: [{matchName: resolve.example.com}]\n  egress:\n"
+		"    - toFQDNs: [{matchName: api.example.com}, {matchPattern: \"*.mixed.test\"}]\n"
+		"      ports: [{port: 443, protocol: TCP}]\n"
+		"    - toFQDNs: [{matchName: api.example.com}]\n"
+		"      ports: [{port: 8443, protocol: TCP}]\n"
+		"    - toFQDNs: [{matchName: db.example.com}, {matchPattern: \"*.mixed.test\"}]\n"
+		"      allowPrivate: true\n      ports: [{port: 5432, protocol: TCP}]\n";
+	static const char *const deny =
+		"apiVersion: podwall.io/v1alpha1\nkind: ClusterEgressPolicy\n"
+		"metadata: {name: base}\n"
+		"spec:\n  namespaceSelector: {}\n  deny:\n    - toCIDRs: [{cidr: 10.0.0.0/8}]\n";
+	struct fixture *x = *state;
+	struct pw_range_set want = {0};
+	struct pw_name_val v;
+	struct pw_ep_dns ed;
+	uint32_t id, ep = EP_ID;
+	char err[PW_ERR_LEN] = "";
+	struct pw_policy *more = NULL;
+	size_t n_more = 0;
+
+	set_policy(x, yaml);
+	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+	name_val(x, PW_NK_EXACT, "api.example.com", &v);
+	assert_int_equal(v.flags, PW_NAME_F_CONNECT);
+	assert_int_equal(pw_rangeset_add(&want, IPPROTO_TCP, 443, 443), 0);
+	assert_int_equal(pw_rangeset_add(&want, IPPROTO_TCP, 8443, 8443), 0);
+	assert_int_equal(pw_portsets_id(&x->a.portsets, x->a.maps, &want, &id), 0);
+	assert_int_equal(v.portset, id);
+	name_val(x, PW_NK_EXACT, "db.example.com", &v);
+	assert_int_equal(v.flags, PW_NAME_F_CONNECT | PW_NAME_F_PRIVATE);
+	memset(&want, 0, sizeof(want));
+	assert_int_equal(pw_rangeset_add(&want, IPPROTO_TCP, 5432, 5432), 0);
+	assert_int_equal(pw_portsets_id(&x->a.portsets, x->a.maps, &want, &id), 0);
+	assert_int_equal(v.portset, id);
+	/* one rule with allowPrivate, one without: not PRIVATE (the agent decides) */
+	name_val(x, PW_NK_ONE, "mixed.test", &v);
+	assert_int_equal(v.flags, PW_NAME_F_CONNECT);
+	assert_int_equal(pw_rangeset_add(&want, IPPROTO_TCP, 443, 443), 0);
+	assert_int_equal(pw_portsets_id(&x->a.portsets, x->a.maps, &want, &id), 0);
+	assert_int_equal(v.portset, id);
+	name_val(x, PW_NK_EXACT, "resolve.example.com", &v);
+	assert_int_equal(v.flags, PW_NAME_F_RESOLVE);
+	assert_int_equal(v.portset, 0);
+	assert_int_equal(fake_lookup(&x->f->m, PW_MAPID_ep_dns, &ep, &ed), 0);
+	assert_false(ed.flags & PW_EPDNS_HOLD_ONLY);
+	/* the port sets the names point to survive the port set GC */
+	pw_sync_gc(&x->a, 1000000000000ULL, true);
+	name_val(x, PW_NK_EXACT, "db.example.com", &v);
+	assert_int_equal(fake_lookup(&x->f->m, PW_MAPID_ports, &v.portset, &(struct pw_portset){0}),
+			 0);
+
+	/* a ClusterEgressPolicy with deny ranges: every answer held */
+	assert_int_equal(pw_policy_file_parse(deny, strlen(deny), "d.yaml", &more, &n_more, err,
+					      sizeof(err)),
+			 0);
+	{
+		const char *const ns[] = {"t"};
+
+		assert_int_equal(pw_policy_set_namespaces(&more[0], ns, 1), 0);
+	}
+	x->a.policies.pols =
+		realloc(x->a.policies.pols, (x->a.policies.n_pols + n_more) * sizeof(*more));
+	assert_non_null(x->a.policies.pols);
+	memcpy(x->a.policies.pols + x->a.policies.n_pols, more, n_more * sizeof(*more));
+	x->a.policies.n_pols += n_more;
+	free(more);
+	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+	assert_int_equal(fake_lookup(&x->f->m, PW_MAPID_ep_dns, &ep, &ed), 0);
+	assert_true(ed.flags & PW_EPDNS_HOLD_ONLY);
 }
 
 static void test_change_new_then_stale_then_endpoint(void **state)
@@ -779,6 +868,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_first_sync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_names_portsets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gc_flows_gives_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_change_new_then_stale_then_endpoint, setup,
 						teardown),

@@ -279,6 +279,47 @@ static void upgrade_finish(struct pw_agent *a)
 		       a->bpf.pins.layout, strerror(-ret));
 }
 
+/* Kubernetes mode: the pods of this node the agent cannot enforce, seen by
+ * this reconcile, for their Events (kstatus.c). */
+static void pod_problems(struct pw_agent *a)
+{
+	const char *node = pw_k8s_node(a->kube.k8s);
+	char msg[PW_ERR_LEN + 600];
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(a->kube.unlocated, i, v)
+	{
+		const char *pod = json_string_value(json_object_get(v, "pod"));
+		const char *why = json_string_value(json_object_get(v, "reason"));
+		const char *slash = pod ? strchr(pod, '/') : NULL;
+		char ns[64];
+
+		if (!slash || !json_is_true(json_object_get(v, "selected")) ||
+		    (size_t)(slash - pod) >= sizeof(ns))
+			continue;
+		snprintf(ns, sizeof(ns), "%.*s", (int)(slash - pod), pod);
+		snprintf(msg, sizeof(msg),
+			 "selected by a policy, but podwall found no network interface for it on "
+			 "%s (%s): its egress is NOT restricted. Check that podwall-cni is chained "
+			 "in the node's CNI config (podwall status), then delete the pod so that "
+			 "it starts again through the chain",
+			 node, why ? why : "?");
+		pw_kstatus_pod_problem(a, ns, slash + 1, "PodNotEnforced", msg, false);
+	}
+	for (struct pw_ep *ep = a->eps.head; ep; ep = ep->next) {
+		if (!ep->hook_problem || !ep->namespace || !ep->name)
+			continue;
+		snprintf(msg, sizeof(msg),
+			 "podwall is not first on the pod's host veth %s on %s and cannot be made "
+			 "first (%s): its traffic may pass another program or filter before the "
+			 "policy. Remove what holds the hook (tc filter show dev %s ingress; "
+			 "bpftool net show dev %s); podwall re-checks at every reconcile",
+			 ep->host_ifname, node, ep->hook_problem, ep->host_ifname, ep->host_ifname);
+		pw_kstatus_pod_problem(a, ep->namespace, ep->name, "HookConflict", msg, true);
+	}
+}
+
 static void reconcile(struct pw_agent *a)
 {
 	for (struct pw_ep *ep = a->eps.head, *next; ep; ep = next) {
@@ -290,8 +331,10 @@ static void reconcile(struct pw_agent *a)
 		reconcile_hooks(a, ep);
 	}
 	pw_guard_sync(a); /* the node's addresses may have changed */
-	if (a->kube.k8s && a->kube.synced)
+	if (a->kube.k8s && a->kube.synced) {
 		pw_kube_adopt(&a->kube);
+		pod_problems(a);
+	}
 	upgrade_finish(a);
 	if (a->ready)
 		pw_drift_check(a);

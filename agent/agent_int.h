@@ -190,6 +190,11 @@ int pw_kstatus_start(struct pw_agent *a);
 void pw_kstatus_tick(struct pw_agent *a);
 void pw_kstatus_stop(struct pw_agent *a);
 bool pw_kstatus_leader(const struct pw_agent *a);
+/* A pod of this node the agent cannot enforce, seen (again) now: reason
+ * "PodNotEnforced" or "HookConflict", msg what and what to do. A Warning Event
+ * on the pod after a grace (at_once: none), then its count raised. */
+void pw_kstatus_pod_problem(struct pw_agent *a, const char *ns, const char *name,
+			    const char *reason, const char *msg, bool at_once);
 
 /* metrics.c: Prometheus text and probes over HTTP (libmicrohttpd), run from
  * the agent's own loop so it reads agent state without locks. */

@@ -17,6 +17,9 @@
  *                         as a precondition (409 on a concurrent write: computed
  *                         again from the newer object). The holder also posts
  *                         the PolicyRefused Event, once per (uid, generation).
+ *   Pod Events            each agent for its own node's pods that it cannot
+ *                         enforce (PodNotEnforced, HookConflict): one Event a
+ *                         (pod, reason), its count raised (an Event series).
  * Writes happen only when what is there differs from what should be, so a
  * status change (which comes back through the watch) settles at once.
  */
@@ -35,13 +38,19 @@
 #define LEASE_RENEW_NS	 (5ULL * 1000000000ULL)
 #define STATUS_PERIOD_NS (1ULL * 1000000000ULL)
 
+struct pod_event;
+
 struct pw_kstatus {
 	char *ns; /* the agent's namespace: the Lease lives there */
 	bool leader;
 	uint64_t leader_until_ns, next_lease_ns, next_ns;
 	bool lease_busy;
-	json_t *inflight; /* "node:SRC" / "top:SRC" -> true while a PATCH is out */
-	json_t *evented;  /* "uid/generation" -> true: PolicyRefused posted */
+	json_t *inflight;	      /* "node:SRC" / "top:SRC" -> true while a PATCH is out */
+	json_t *evented;	      /* "uid/generation" -> true: PolicyRefused posted */
+	struct pod_event *pod_events; /* Pod Events, below */
+	size_t n_pod_events;
+	uint64_t tokens_ns; /* the write bucket: full when now - tokens_ns is a burst */
+	bool no_patch;	    /* RBAC without patch on events: no series, one Event each */
 };
 
 struct write_ctx {
@@ -257,6 +266,175 @@ static void post_refused_event(struct pw_agent *a, const json_t *obj, const char
 	json_decref(ev);
 }
 
+/* ---------------------------------------------------------------- Pod Events */
+
+/*
+ * A pod of this node that the agent cannot enforce gets one Warning Event per
+ * (pod, reason), like the kubelet's: the first sighting after a grace creates
+ * it, later sightings raise its count (an Event series: count and
+ * lastTimestamp patched, at most once per POD_EVENT_SERIES_NS), so a pod
+ * stuck for an hour is one Event "x360", not 360 Events. Every agent posts for
+ * its own node's pods. Writes are bounded by a token bucket over all pods.
+ */
+#define POD_EVENT_GRACE_NS  (10ULL * 1000000000ULL) /* a CNI ADD in flight is no problem */
+#define POD_EVENT_SERIES_NS (20ULL * 1000000000ULL) /* one write per Event at most this often */
+#define POD_EVENT_FORGET_NS (60ULL * 1000000000ULL) /* not seen that long: over */
+#define POD_EVENT_BURST	    20
+#define POD_EVENT_REFILL_NS (3ULL * 1000000000ULL) /* a write token every 3 s */
+#define POD_EVENT_MAX	    1024
+
+struct pod_event {
+	struct pod_event *next;
+	struct pw_agent *a;
+	char ns[64], name[254], reason[32];
+	char evname[254]; /* the Event object's name */
+	char *msg;
+	uint32_t count, written; /* sightings; the count the API has */
+	uint64_t first_ns, seen_ns, next_write_ns;
+	bool created, inflight;
+};
+
+static struct pod_event *pod_event_find(struct pw_kstatus *ks, const char *ns, const char *name,
+					const char *reason)
+{
+	for (struct pod_event *e = ks->pod_events; e; e = e->next)
+		if (!strcmp(e->ns, ns) && !strcmp(e->name, name) && !strcmp(e->reason, reason))
+			return e;
+	return NULL;
+}
+
+void pw_kstatus_pod_problem(struct pw_agent *a, const char *ns, const char *name,
+			    const char *reason, const char *msg, bool at_once)
+{
+	struct pw_kstatus *ks = a->kstatus;
+	uint64_t now = pw_now_ns();
+	struct pod_event *e;
+
+	if (!ks || !a->kube.k8s)
+		return;
+	e = pod_event_find(ks, ns, name, reason);
+	if (!e) {
+		if (ks->n_pod_events >= POD_EVENT_MAX || !(e = calloc(1, sizeof(*e))))
+			return;
+		e->a = a;
+		snprintf(e->ns, sizeof(e->ns), "%s", ns);
+		snprintf(e->name, sizeof(e->name), "%s", name);
+		snprintf(e->reason, sizeof(e->reason), "%s", reason);
+		/* the kubelet's form: the object's name and the time in hex */
+		snprintf(e->evname, sizeof(e->evname), "%.200s.%llx", name,
+			 (unsigned long long)time(NULL) * 1000000000ULL + now % 1000000000ULL);
+		e->first_ns = at_once ? now - POD_EVENT_GRACE_NS : now;
+		e->next = ks->pod_events;
+		ks->pod_events = e;
+		ks->n_pod_events++;
+	}
+	if (!e->msg || strcmp(e->msg, msg)) {
+		char *m = strdup(msg);
+
+		if (m) {
+			free(e->msg);
+			e->msg = m;
+		}
+	}
+	e->count++;
+	e->seen_ns = now;
+}
+
+static void pod_event_done(long status, const json_t *body, const char *err, void *ctx)
+{
+	struct pod_event *e = ctx;
+
+	e->inflight = false;
+	if (status >= 200 && status <= 299) {
+		e->created = true;
+		e->written = (uint32_t)json_integer_value(json_object_get(body, "count"));
+		return;
+	}
+	if (status == 403 && e->created && !e->a->kstatus->no_patch) {
+		pw_warn("Pod Events: no patch on events (RBAC of an older podwall?): their count "
+			"stays at the first sighting");
+		e->a->kstatus->no_patch = true;
+	}
+	if (status == 404)
+		e->created = false; /* deleted (Events expire after an hour): a new one */
+	else if (status == 409)
+		e->created = true; /* created, the answer lost: patch it next time */
+	pw_debug("pod %s/%s: Event %s: %s", e->ns, e->name, e->reason, err ?: "?");
+}
+
+static json_t *pod_event_object(struct pw_agent *a, const struct pod_event *e, const char *now)
+{
+	const json_t *pod = pw_k8s_get(a->kube.k8s, PW_K8S_PODS, e->ns, e->name);
+
+	return json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:s,s:s,s:s,s:s,s:s?},s:s,s:s,s:s,"
+			 "s:{s:s,s:s},s:s,s:s,s:i,s:s,s:s,s:s}",
+			 "apiVersion", "v1", "kind", "Event", "metadata", "name", e->evname,
+			 "namespace", e->ns, "involvedObject", "apiVersion", "v1", "kind", "Pod",
+			 "namespace", e->ns, "name", e->name, "uid", md_str(pod, "uid"), "reason",
+			 e->reason, "message", e->msg, "type", "Warning", "source", "component",
+			 "podwall", "host", pw_k8s_node(a->kube.k8s), "firstTimestamp", now,
+			 "lastTimestamp", now, "count", (int)e->count, "reportingComponent",
+			 "podwall.io/agent", "reportingInstance", pw_k8s_node(a->kube.k8s),
+			 "action", "Enforce");
+}
+
+/* Post what is due, forget what is over. */
+static void pod_events_step(struct pw_agent *a, uint64_t now)
+{
+	struct pw_kstatus *ks = a->kstatus;
+	char now_s[40], path[600];
+
+	if (!ks->tokens_ns)
+		ks->tokens_ns = now - POD_EVENT_BURST * POD_EVENT_REFILL_NS;
+	if (now - ks->tokens_ns > POD_EVENT_BURST * POD_EVENT_REFILL_NS)
+		ks->tokens_ns = now - POD_EVENT_BURST * POD_EVENT_REFILL_NS;
+	iso_now(now_s, sizeof(now_s));
+	for (struct pod_event **pp = &ks->pod_events, *e; (e = *pp);) {
+		json_t *body;
+		int ret;
+
+		if (!e->inflight && now - e->seen_ns > POD_EVENT_FORGET_NS) {
+			*pp = e->next;
+			ks->n_pod_events--;
+			free(e->msg);
+			free(e);
+			continue;
+		}
+		pp = &e->next;
+		/* seen again after the grace, before the first write */
+		if (e->inflight || now < e->next_write_ns || e->count == e->written ||
+		    e->seen_ns - e->first_ns < POD_EVENT_GRACE_NS || (e->created && ks->no_patch))
+			continue;
+		if (now - ks->tokens_ns < POD_EVENT_REFILL_NS)
+			break; /* no write token: the rest waits */
+		if (e->created) {
+			body = json_pack("{s:i,s:s,s:s}", "count", (int)e->count, "lastTimestamp",
+					 now_s, "message", e->msg);
+			snprintf(path, sizeof(path), "/api/v1/namespaces/%s/events/%s", e->ns,
+				 e->evname);
+			ret = body ? pw_k8s_request(a->kube.k8s, "PATCH", path,
+						    "application/merge-patch+json", body,
+						    pod_event_done, e)
+				   : -ENOMEM;
+		} else {
+			body = pod_event_object(a, e, now_s);
+			snprintf(path, sizeof(path), "/api/v1/namespaces/%s/events", e->ns);
+			ret = body ? pw_k8s_request(a->kube.k8s, "POST", path, "application/json",
+						    body, pod_event_done, e)
+				   : -ENOMEM;
+			if (!ret)
+				pw_warn("pod %s/%s: Event %s posted: %s", e->ns, e->name, e->reason,
+					e->msg);
+		}
+		json_decref(body);
+		if (ret)
+			break;
+		e->inflight = true;
+		e->next_write_ns = now + POD_EVENT_SERIES_NS;
+		ks->tokens_ns += POD_EVENT_REFILL_NS;
+	}
+}
+
 /* ---------------------------------------------------------------- what to write */
 
 static const struct pw_policy_file *file_of(struct pw_agent *a, const char *source)
@@ -375,6 +553,7 @@ void pw_kstatus_tick(struct pw_agent *a)
 	if (now < ks->next_ns)
 		return;
 	ks->next_ns = now + STATUS_PERIOD_NS;
+	pod_events_step(a, now);
 	me = pw_k8s_node(a->kube.k8s);
 	objs = pw_k8s_objects(a->kube.k8s, PW_K8S_POLICIES);
 	json_object_foreach((json_t *)objs, key, obj)
@@ -446,6 +625,13 @@ void pw_kstatus_stop(struct pw_agent *a)
 	free(ks->ns);
 	json_decref(ks->inflight);
 	json_decref(ks->evented);
+	while (ks->pod_events) {
+		struct pod_event *e = ks->pod_events;
+
+		ks->pod_events = e->next;
+		free(e->msg);
+		free(e);
+	}
 	free(ks);
 	a->kstatus = NULL;
 }

@@ -55,6 +55,12 @@
 #                          answer is; a Node added and one changed (watch
 #                          events) update the guard, a 410 relist keeps it in
 #                          step; `podwall status` names each prefix's source
+#   pod_events             Warning Events on pods the agent cannot enforce: a
+#                          selected pod with no veth on the node gets exactly
+#                          one PodNotEnforced Event, whose count then rises (a
+#                          series, not an Event per reconcile); a hook podwall
+#                          cannot take back (legacy tc: a u32 filter that
+#                          links to another table at pref 1) one HookConflict
 #   sanitizers_clean       the agents exited 0 on SIGTERM, no ASan/UBSan report
 #
 # K8S_CASES="a b" runs only those cases. E2E_KEEP=1 keeps the temp dir (logs: agent.log, agent.events, k8s/api*.err).
@@ -1302,6 +1308,61 @@ case_rebinding_guard_api() {
 	agent_cli status | grep -A6 '^rebinding guard' >&2
 }
 
+# pod_events_json POD REASON: the Events on that pod with that reason.
+pod_events_json() {
+	ctl_get "state?resource=events" | jq -c --arg p "$1" --arg r "$2" \
+		'[.items[] | select(.involvedObject.kind == "Pod" and .involvedObject.name == $p and .reason == $r)]'
+}
+pod_events_are() { pod_events_json "$1" "$2" | jq -e "$3" >/dev/null; }
+
+case_pod_events() {
+	need_agent
+	local v ev
+	api_policy_cidr c17 ev app=c17 "$SRV_A/32:443"
+	api_apply pods "$(pod_obj c17 ghost17 app=c17 | jq -c '.status += {podIP: "10.42.0.243", podIPs: [{ip: "10.42.0.243"}]}')"
+	# after the grace (10 s) and a reconcile (10 s): one Warning Event
+	within 40 pod_events_are ghost17 PodNotEnforced 'length == 1' ||
+		fail "no PodNotEnforced Event: $(ctl_get "state?resource=events" | head -c 600)"
+	ev=$(pod_events_json ghost17 PodNotEnforced)
+	e2e_log "event: $ev"
+	jq -e '.[0] | .type == "Warning" and .involvedObject.namespace == "c17" and .count >= 1 and
+		(.message | test("NOT restricted")) and (.message | test("podwall-cni")) and
+		.source.host == "node1"' <<<"$ev" >/dev/null || fail "the Event says the wrong thing: $ev"
+	# seen again at later reconciles: the count rises, still one Event
+	within 60 pod_events_are ghost17 PodNotEnforced "length == 1 and .[0].count > $(jq '.[0].count' <<<"$ev")" ||
+		fail "no series: $(pod_events_json ghost17 PodNotEnforced)"
+	pod_events_are ghost17 PodNotEnforced 'length == 1' || fail "more than one Event: $(pod_events_json ghost17 PodNotEnforced)"
+	e2e_log "series: $(pod_events_json ghost17 PodNotEnforced | jq -c '[.[0].count, .[0].lastTimestamp]')"
+	api_delete pods c17 ghost17
+	# a hook podwall cannot take back: the legacy tc path, podwall's filter
+	# replaced by a u32 filter at pref 1 that links to another table
+	agent_stop || fail "agent did not stop"
+	k8s_agent_start "$K/$API_NAME.kubeconfig" --cni-conflist "$CONFLIST" --hook legacy || fail "agent did not start"
+	within 20 k8s_synced || fail "no sync"
+	api_pod c17 p17 app=c17
+	cni_add c17 c17 p17 || fail "CNI ADD c17 failed"
+	expect_denied c17 "$SRV_B" 443
+	v=$(pod_veth c17)
+	in_node tc filter del dev "$v" ingress || fail "cannot delete podwall's filter"
+	in_node tc filter add dev "$v" ingress pref 1 handle 1: protocol all u32 divisor 1 &&
+		in_node tc filter add dev "$v" ingress pref 1 protocol all u32 link 1: match u32 0 0 ||
+		fail "cannot add the u32 filter"
+	within 30 pod_events_are p17 HookConflict 'length == 1' ||
+		fail "no HookConflict Event: $(ctl_get "state?resource=events" | jq -c '[.items[] | [.reason, .involvedObject.name]]')"
+	ev=$(pod_events_json p17 HookConflict)
+	e2e_log "event: $ev"
+	jq -e --arg v "$v" '.[0] | .type == "Warning" and (.message | test("not first")) and (.message | test($v))' \
+		<<<"$ev" >/dev/null || fail "the Event says the wrong thing: $ev"
+	sleep 12 # another reconcile: still one
+	pod_events_are p17 HookConflict 'length == 1' || fail "more than one Event: $(pod_events_json p17 HookConflict)"
+	in_node tc filter del dev "$v" ingress
+	cni_del c17
+	api_delete egresspolicies c17 ev
+	agent_stop || fail "agent did not stop"
+	k8s_agent_start "$K/$API_NAME.kubeconfig" --cni-conflist "$CONFLIST" || fail "agent did not restart"
+	within 20 k8s_synced || fail "no sync after the restart"
+}
+
 # ================================================================= main
 
 api_start a
@@ -1342,5 +1403,6 @@ k8s_case case_cluster_policy
 k8s_case case_cluster_deny
 k8s_case case_cluster_deny_ports
 k8s_case case_rebinding_guard_api
+k8s_case case_pod_events
 k8s_case case_sanitizers_clean
 e2e_summary

@@ -432,7 +432,8 @@ expiry_new_denied_stream_survives() {
 # learned still connects; an allowed name never resolved does not; a
 # restarted agent learns again.
 agent_kill9_dns_passes_unheld() {
-	assert_ok agent_restart --min-ttl $((30 * SLOW))
+	# the hold path's agent-away behaviour (agent_kill9_inline_learns: the kernel's)
+	assert_ok agent_restart --min-ttl $((30 * SLOW)) --dns-learn-inline=0
 	cni_add k9 e2e k9-0 app=k9
 	resolve k9 "$DNS4" allowed.example.test "$SRV_A"
 	assert_ok connect k9 "$SRV_A" 443

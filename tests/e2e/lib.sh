@@ -569,7 +569,11 @@ agent_start() {
 	if agent_running; then
 		fail "agent_start: agent already running"
 	fi
-	echo "== $(date +%T.%N) agent_start $*" >>"$TMP/agent.log"
+	# PW_E2E_AGENT_ARGS: options every agent of the run gets first (e.g.
+	# --dns-learn-inline=1 to run a suite on the kernel learner)
+	local extra=()
+	read -r -a extra <<<"${PW_E2E_AGENT_ARGS:-}"
+	echo "== $(date +%T.%N) agent_start ${extra[*]} $*" >>"$TMP/agent.log"
 	rm -f "$TMP/agent.rc" "$TMP/pids/agent"
 	# A small wrapper records the exit status; $TMP/pids/agent is the agent
 	# itself (nsenter execs it), so agent_kill9 hits the agent, not the wrapper.
@@ -582,7 +586,7 @@ agent_start() {
 		mv "$3/pids/agent.tmp" "$3/pids/agent"
 		wait $!
 		echo $? >"$3/agent.rc"' agent-wrap "$NODE" "$PODWALL" "$TMP" "$PIN" "$SOCK" \
-		--resolver "$DNS4" --resolver "$DNS6" -v "$@" >>"$TMP/agent.log"
+		--resolver "$DNS4" --resolver "$DNS6" -v "${extra[@]}" "$@" >>"$TMP/agent.log"
 	local i end=$((SECONDS + 30 * SLOW))
 	for ((i = 0; i < 150 * SLOW && SECONDS < end; i++)); do
 		# status exits 4 when degraded: the agent answers. (|| keeps set -e

@@ -8,12 +8,15 @@
 #
 # usage: tools/bench.sh [BUILD_DIR]      (BUILD_DIR holds podwall, podwall-cni, the
 #                                          skeleton; default build/bench)
-# env:   BENCH_ARMS="pkt hooks tput conn proxy dns react footprint" (a subset runs only those)
+# env:   BENCH_ARMS="pkt hooks tput conn proxy dns react footprint dnsflood" (a subset runs only those)
 #        BENCH_RUNS=5 (runs per cheap figure), BENCH_TPUT_RUNS=3 (5 s iperf3 runs per arm),
 #        BENCH_PAIR_RUNS=6 (extra no-filter/podwall connection-rate pairs)
 #        BENCH_PODS=110, BENCH_LEARNED_NAMES=23 (x 40 AAAA per name per pod)
 #        BENCH_PKT_REPEAT=1000000, BENCH_TIMEOUT=1500 (hard cap, seconds)
+#        BENCH_FLOOD_QUERIES=20000 (in 10 s), BENCH_FLOOD_NAMES=500 (x 32 AAAA)
 #        BENCH_RT=1 (load generators SCHED_FIFO), BENCH_PROFILE=1 (perf profiles)
+#        BENCH_RT_DNS=0 (1: the bench resolver and the agent SCHED_FIFO as well)
+#        BENCH_PKT_BEFORE=PKTBENCH (arm pktcmp: an earlier tree's pktbench, side by side)
 # Benchmarks never fail: exit 0 unless the harness itself broke.
 set -u
 
@@ -23,23 +26,29 @@ case "$BUILD" in /*) ;; *) BUILD="$REPO/$BUILD" ;; esac
 export BUILD
 OUT=$REPO/build/bench
 BT=$BUILD/benchtools
-BENCH_ARMS=${BENCH_ARMS:-"pkt hooks tput conn proxy dns react footprint"}
+BENCH_ARMS=${BENCH_ARMS:-"pkt hooks tput conn proxy dns react footprint dnsflood"}
 BENCH_RUNS=${BENCH_RUNS:-5}
 BENCH_TPUT_RUNS=${BENCH_TPUT_RUNS:-3}
 BENCH_PAIR_RUNS=${BENCH_PAIR_RUNS:-6}
 BENCH_PODS=${BENCH_PODS:-110}
 BENCH_LEARNED_NAMES=${BENCH_LEARNED_NAMES:-23}
 BENCH_PKT_REPEAT=${BENCH_PKT_REPEAT:-1000000}
+BENCH_FLOOD_QUERIES=${BENCH_FLOOD_QUERIES:-20000} # in 10 s, from one pod (arm dnsflood)
+BENCH_FLOOD_NAMES=${BENCH_FLOOD_NAMES:-500}       # x 32 AAAA each
 # Load generators and servers (iperf3, connbench, squid) run SCHED_FIFO so that
 # other work on a shared machine disturbs them less; the agent and the
 # resolvers keep their normal priority (they are what the DNS arm measures).
 BENCH_RT=${BENCH_RT:-1}
+# BENCH_RT_DNS=1: the resolver and the agent SCHED_FIFO too (the DNS arms then
+# measure their code, not how long a loaded machine makes them wait for a CPU).
+BENCH_RT_DNS=${BENCH_RT_DNS:-0}
 export E2E_TIMEOUT=${BENCH_TIMEOUT:-1500}
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 REPORT=$REPO/tools/bench/report.py
 CMDLINE="make BUILD=${BUILD#"$REPO"/} bench"
-[ "${BENCH_ARMS}" = "pkt hooks tput conn proxy dns react footprint" ] || CMDLINE="BENCH_ARMS=\"$BENCH_ARMS\" $CMDLINE"
+[ "${BENCH_ARMS}" = "pkt hooks tput conn proxy dns react footprint dnsflood" ] || CMDLINE="BENCH_ARMS=\"$BENCH_ARMS\" $CMDLINE"
+[ "$BENCH_RT_DNS" = 1 ] && CMDLINE="BENCH_RT_DNS=1 $CMDLINE"
 
 # Documentation addresses of the "internet" (lib.sh sets the same, after sourcing).
 BENCH_SRV=192.0.2.10   # connbench server (conn 8081, fetch 8082) and iperf3 (5201)
@@ -47,6 +56,7 @@ REACT_SRV=192.0.2.20   # netsrv banner on 8080: the CIDR the reaction arm adds
 CONN_PORT=8081
 FETCH_PORT=8082
 SQUID_PORT=3128
+CLOSED_PORT=9 # nothing listens there on the node (dns floor: ICMP port unreachable)
 DNS_TTL=600
 
 T_START=$SECONDS
@@ -56,6 +66,7 @@ SQDIR=""   # squid's own directory (owned by the proxy user, outside $TMP)
 RT=()
 [ "$BENCH_RT" = 1 ] && RT=(chrt -f 10)
 rt_pid() { [ "$BENCH_RT" = 1 ] && [ -n "$1" ] && chrt -a -f -p 10 "$1" >/dev/null 2>&1; return 0; }
+rt_dns() { [ "$BENCH_RT_DNS" = 1 ] && [ -n "$1" ] && chrt -a -f -p 10 "$1" >/dev/null 2>&1; return 0; }
 say() { printf '# [%4ds] %s\n' "$((SECONDS - T_START))" "$*" >&2; }
 want() { [[ " $BENCH_ARMS " == *" $1 "* ]]; }
 rec() { printf '%s\n' "$1" >>"$REC"; }
@@ -84,7 +95,7 @@ build_tools() {
 	gcc $cflags -I"$BUILD" -I"$BT" "$REPO/tools/bench/pktbench.c" -o "$BT/pktbench" \
 		-lbpf -lelf -lz 2>"$BT/pktbench.build.log" || rm -f "$BT/pktbench"
 	# shellcheck disable=SC2086
-	gcc $cflags "$REPO/tools/bench/connbench.c" -o "$BT/connbench" -lbpf ||
+	gcc $cflags "$REPO/tools/bench/connbench.c" -o "$BT/connbench" -lbpf -lpthread ||
 		harness_broke "cannot build connbench"
 	# hookbench links the agent's own code (the Makefile builds it with the tests)
 	make -s -C "$REPO" BUILD="${BUILD#"$REPO"/}" "${BUILD#"$REPO"/}/tools/hookbench" \
@@ -152,6 +163,28 @@ arm_pkt() {
 		grep -v '"floor"\|"unmanaged"\|"pktvary_overhead"' "$WORK/pktdiag.jsonl" >>"$REC"
 }
 
+# The same paths, this tree's pktbench against BENCH_PKT_BEFORE (a pktbench
+# built from an earlier tree: it carries that tree's programs in its
+# skeleton), alternating run by run so that the machine's drift falls on both.
+arm_pktcmp() {
+	local r tree bin paths=open,flow_hit,learned_1st_same,learned_1st,cidr_1st,deny
+	if [ ! -x "${BENCH_PKT_BEFORE:-}" ] || [ ! -x "$BT/pktbench" ]; then
+		na "per-packet, before/after" "set BENCH_PKT_BEFORE to a pktbench binary of the earlier tree"
+		return
+	fi
+	say "per-packet: this tree against $BENCH_PKT_BEFORE, 3 rounds of 3 runs, 10 learned"
+	for ((r = 1; r <= 3; r++)); do
+		for tree in before after; do
+			bin=$BT/pktbench
+			[ "$tree" = before ] && bin=$BENCH_PKT_BEFORE
+			timeout 300 "$bin" --repeat "$BENCH_PKT_REPEAT" --runs 3 --sizes 10 --paths "$paths" \
+				2>>"$WORK/pkt.err" | jq -c --arg t "$tree" --argjson r "$r" \
+				--arg load "$(cut -d' ' -f1 /proc/loadavg)" \
+				'select(.path) | {arm:"pktcmp",tree:$t,round:$r,loadavg:($load|tonumber)} + del(.arm)' >>"$REC"
+		done
+	done
+}
+
 # ------------------------------------------------------------------ topology
 
 bench_cleanup() {
@@ -188,6 +221,13 @@ bench_topology() {
 				printf '2001:db8:fb:%x::%x f%d.fp.bench.test\n' "$i" "$j" "$i"
 			done
 		done
+		if want dnsflood; then
+			for ((i = 1; i <= BENCH_FLOOD_NAMES; i++)); do
+				for ((j = 1; j <= 32; j++)); do
+					printf '2001:db8:f1:%x::%x n%d.flood.bench.test\n' "$i" "$j" "$i"
+				done
+			done
+		fi
 	} >"$WORK/bench.hosts"
 	cni_add_plain bdns bench bench-dns app=bench-dns || harness_broke "bench DNS pod"
 	BDNS4=$(pod_ip4 bdns)
@@ -220,13 +260,29 @@ spec:
   egress:
     - toFQDNs: [{matchPattern: \"*.fp.bench.test\"}]
       ports: [{port: 443, protocol: TCP}]"
+	# The flooding pod's policy: its answers (32 AAAA each) are learned.
+	policy_write bench-fl "apiVersion: podwall.io/v1alpha1
+kind: EgressPolicy
+metadata: {name: bench-fl, namespace: bench}
+spec:
+  podSelector: {matchLabels: {app: bench-fl}}
+  mode: enforce
+  egress:
+    - toFQDNs: [{matchPattern: \"*.flood.bench.test\"}]
+      ports: [{port: 443, protocol: TCP}]"
 	agent_start --resolver "$BDNS4" --max-addrs-per-name 64 || harness_broke "the agent did not start"
 	wait_until 5 policy_loaded bench-pw || harness_broke "policy bench-pw not loaded: $(tail -3 "$TMP/agent.log")"
 	wait_until 5 policy_loaded bench-fp || harness_broke "policy bench-fp not loaded"
+	wait_until 5 policy_loaded bench-fl || harness_broke "policy bench-fl not loaded"
 
 	cni_add_plain bfree bench bench-free app=bench-free || harness_broke "pod bench-free"
 	cni_add bpw bench bench-pw app=bench-pw || harness_broke "pod bench-pw (podwall-cni ADD failed)"
 	endpoint_in_map "$(pod_ifindex bpw)" || harness_broke "bench-pw is not in pw_endpoints"
+	if want dnsflood; then
+		cni_add bfl bench bench-fl app=bench-fl || harness_broke "pod bench-fl (podwall-cni ADD failed)"
+		local k
+		for ((k = 1; k <= BENCH_FLOOD_NAMES; k++)); do echo "n$k.flood.bench.test AAAA"; done >"$WORK/flood.txt"
+	fi
 	FREE4=$(pod_ip4 bfree)
 
 	bg_start bsrv ip netns exec "$INET" "$BT/connbench" serve --addr "$BENCH_SRV" \
@@ -241,6 +297,8 @@ spec:
 	# hundreds of thousands of connections do not fill the table.
 	ip netns exec "$NODE" sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_time_wait=1 2>/dev/null
 	AGENT_PID=$(cat "$TMP/pids/agent")
+	rt_dns "$AGENT_PID"
+	rt_dns "$(cat "$TMP/pids/bdnsmasq")"
 	CLK_TCK=$(getconf CLK_TCK)
 	IDLE_RSS=$(awk '/^VmRSS:/ {print $2}' "/proc/$AGENT_PID/status")
 	say "topology up: node $NODE, free pod $FREE4, podwall pod $(pod_ip4 bpw), resolver $BDNS4, agent pid $AGENT_PID"
@@ -461,48 +519,224 @@ arm_proxy() {
 agent_json() { agent_cli status -o json 2>/dev/null; }
 agent_cpu_ticks() { awk '{print $14 + $15}' "/proc/$AGENT_PID/stat" 2>/dev/null || echo 0; }
 
-# dns_round LABEL POD RUN [SECONDS]: one dnsperf run at 1,000 q/s (5 s by
-# default); the agent's counters and CPU time around it.
+# The counters that say which path the DNS answers of a run took: the agent's
+# own (held answers it saw, released) and the kernel's (learned inline, held,
+# refused by name, over the pod's budget).
+dns_counters() {
+	agent_json | jq -c '{held_seen: (.agent.dns_held_seen // 0), released: (.agent.dns_released // 0),
+		k_held: (.counters.dns_held // 0), inline: (.counters.dns_learned_inline // 0),
+		not_simple: (.counters.dns_not_simple // 0), refused: (.counters["drop_dns-name"] // 0),
+		budget: (.counters["drop_dns-budget"] // 0), queries: (.counters.pass_dns_query // 0)}' 2>/dev/null ||
+		echo '{}'
+}
+
+# dns_delta BEFORE AFTER: the counters' growth, and the path it shows: "inline"
+# only if dns_learned_inline moved and nothing was held, "held" only if answers
+# were held and none learned inline, "refused" if queries were answered by the
+# node, "none" when no counter moved (no podwall on the path), else "mixed".
+dns_delta() {
+	jq -cn --argjson a "${1:-{\}}" --argjson b "${2:-{\}}" '
+		($b | with_entries(.value -= ($a[.key] // 0))) as $d
+		| $d + {path: (if $d.refused > 0 and $d.inline == 0 and $d.k_held == 0 then "refused"
+			elif $d.inline > 0 and $d.k_held == 0 then "inline"
+			elif $d.k_held > 0 and $d.inline == 0 then "held"
+			elif $d.inline == 0 and $d.k_held == 0 then "none" else "mixed" end)}' 2>/dev/null ||
+		echo '{"path":"unknown"}'
+}
+
+# dns_round LABEL POD RUN [SECONDS [QUERY_FILE [SERVER]]]: one dnsperf run at 1,000 q/s
+# (5 s by default); the counters and the agent's CPU time around it.
 dns_round() {
-	local v=$1 pod=$2 r=$3 secs=${4:-5} qfile=${5:-$WORK/dnsperf.txt} s0 s1 c0 c1 held rel line prof=""
-	s0=$(agent_json)
+	local v=$1 pod=$2 r=$3 secs=${4:-5} qfile=${5:-$WORK/dnsperf.txt} srv=${6:-$BDNS4}
+	local s0 s1 c0 c1 d line prof=""
+	s0=$(dns_counters)
 	c0=$(agent_cpu_ticks)
-	if [ "${BENCH_PROFILE:-0}" = 1 ] && [ "$v" = podwall ] && [ "$r" = 1 ]; then
+	if [ "${BENCH_PROFILE:-0}" = 1 ] && [ "$v" = podwall_held ] && [ "$r" = 1 ]; then
 		prof=$WORK/agent-dns.perf
 		perf record -q -e cpu-clock -F 500 --call-graph dwarf,8192 -p "$AGENT_PID" -o "$prof" \
 			-- sleep 6 >/dev/null 2>&1 &
 		sleep 0.3
 	fi
-	in_pod "$pod" timeout 40 dnsperf -s "$BDNS4" -d "$qfile" -Q 1000 -l "$secs" \
+	in_pod "$pod" timeout 40 "${RT[@]}" dnsperf -s "$srv" -d "$qfile" -Q 1000 -l "$secs" \
 		-t 2 -v >"$WORK/dnsperf.$v.$r.out" 2>&1
 	sleep 0.3
 	[ -n "$prof" ] && wait
 	c1=$(agent_cpu_ticks)
-	s1=$(agent_json)
-	held=$(jq -n --argjson a "${s0:-null}" --argjson b "${s1:-null}" \
-		'($b.agent.dns_held_seen // 0) - ($a.agent.dns_held_seen // 0)' 2>/dev/null || echo null)
-	rel=$(jq -n --argjson a "${s0:-null}" --argjson b "${s1:-null}" \
-		'($b.agent.dns_released // 0) - ($a.agent.dns_released // 0)' 2>/dev/null || echo null)
+	s1=$(dns_counters)
+	d=$(dns_delta "$s0" "$s1")
 	line=$("$PY" "$REPORT" dnsperf "$WORK/dnsperf.$v.$r.out")
-	rec "$(echo "$line" | jq -c --arg v "$v" --argjson r "$r" --argjson h "${held:-null}" \
-		--argjson l "${rel:-null}" --argjson cpu "$(((c1 - c0) * 1000000 / CLK_TCK))" \
-		'{arm:"dns",variant:$v,run:$r,held:$h,released:$l,agent_cpu_us:$cpu} + .')"
-	say "dns   round $r $v: $(echo "$line" | jq -r '"p50 \(.p50_us) us, p99 \(.p99_us) us, sent \(.sent), lost \(.lost)"')${held:+, held $held, released $rel}, agent CPU $(((c1 - c0) * 1000 / CLK_TCK)) ms"
+	rec "$(echo "$line" | jq -c --arg v "$v" --argjson r "$r" --argjson d "$d" \
+		--argjson cpu "$(((c1 - c0) * 1000000 / CLK_TCK))" --arg load "$(cut -d' ' -f1 /proc/loadavg)" \
+		'{arm:"dns",variant:$v,run:$r,held:$d.held_seen,released:$d.released,agent_cpu_us:$cpu,
+		  counters:$d,path:$d.path,loadavg:($load|tonumber)} + .')"
+	say "dns   round $r $v: $(echo "$line" | jq -r '"p50 \(.p50_us) us, p99 \(.p99_us) us, sent \(.sent), lost \(.lost)"'), path $(echo "$d" | jq -r '"\(.path) (inline \(.inline), held \(.k_held), refused \(.refused))"'), agent CPU $(((c1 - c0) * 1000 / CLK_TCK)) ms, load $(cut -d' ' -f1 /proc/loadavg)"
 	if [ -n "$prof" ]; then
 		perf report -i "$prof" --children --sort sym --stdio -g none 2>/dev/null |
 			grep -E '^ +[0-9]' | head -45 >"$OUT/profile-agent-dns.txt"
 	fi
 }
 
+# ping_round LABEL POD RUN THREADS SERVER QUERY_FILE: 3 s of connbench
+# dnsping at 1,000 q/s (one query outstanding).
+ping_round() {
+	local v=$1 pod=$2 r=$3 th=$4 srv=$5 qfile=$6 s0 s1 d out
+	s0=$(dns_counters)
+	out=$(in_pod "$pod" timeout 20 "${RT[@]}" "$BT/connbench" dnsping --server "$srv" --names "$qfile" \
+		--qps 1000 --seconds 3 --threads "$th")
+	s1=$(dns_counters)
+	d=$(dns_delta "$s0" "$s1")
+	if [ -z "$out" ]; then
+		na "dns floor $v threads $th round $r" "connbench dnsping failed"
+		return
+	fi
+	rec "$(echo "$out" | jq -c --arg v "$v" --argjson r "$r" --argjson d "$d" \
+		--arg load "$(cut -d' ' -f1 /proc/loadavg)" \
+		'{arm:"dnsfloor",client:"dnsping",variant:$v,run:$r,counters:$d,path:$d.path,
+		  loadavg:($load|tonumber)} + .')"
+	say "dns floor round $r $v dnsping/$th: $(echo "$out" | jq -r '"p50 \(.p50_us) us, p99 \(.p99_us) us, \(.answers) answers \(.rcodes|tojson), \(.lost) lost"'), path $(echo "$d" | jq -r .path)"
+}
+
+# The agent's programs (those that use its pinned pw_endpoints; other
+# sessions' podwall programs on the machine use other maps): "ID NAME" lines.
+bpf_progs_of_agent() {
+	local mid
+	mid=$(bpftool -j map show pinned "$PIN/pw_endpoints" 2>/dev/null | jq '.id') || return 0
+	[ -n "$mid" ] || return 0
+	bpftool -j prog show 2>/dev/null | jq -r --argjson m "$mid" \
+		'.[] | select((.map_ids // []) | index($m)) | select(.name == "pod_egress" or .name == "pod_ingress") | "\(.id) \(.name)"'
+}
+bpf_runtime() { # ID...: {"<name>":{"run_time_ns":..,"run_cnt":..}}
+	local id o="{}"
+	for id in "$@"; do
+		o=$(bpftool -j prog show id "$id" 2>/dev/null |
+			jq -c --argjson o "$o" '$o + {(.name): {run_time_ns: (.run_time_ns // 0), run_cnt: (.run_cnt // 0)}}' 2>/dev/null || echo "$o")
+	done
+	echo "$o"
+}
+
+# Where the refused name's ~30 µs go: the same REFUSED answers timed by dnsperf
+# and by a client that waits for its answer itself (no wake-up of another
+# thread) or, like dnsperf, in a receiver thread; next to the same answer from
+# a responder on the pod's loopback (no veth, no podwall) and the resolver's
+# round trip, and the node kernel's own answer to a datagram for a closed port
+# (ICMP port unreachable). Then the BPF programs' time for a refusal (bpf_stats).
+dns_floor() {
+	local r th ids s0 s1 b0 b1
+	# The kernel's own answer for comparison: ICMP port unreachable from the
+	# node (a closed port on the pods' gateway), not rate limited in the node
+	# namespace for this.
+	ip netns exec "$NODE" sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv4.icmp_msgs_per_sec=100000 \
+		net.ipv4.icmp_msgs_burst=10000 2>/dev/null
+	bg_start bdnsecho ip netns exec "$(pod_ns bfree)" "$BT/connbench" dnsecho --addr 127.0.0.1 \
+		--seconds 600
+	wait_until 5 in_pod bfree "$BT/connbench" dnsping --server 127.0.0.1 --names "$WORK/dnsperf-refused.txt" \
+		--qps 100 --count 1 --seconds 1 >/dev/null || {
+		na "dns floor" "the loopback responder does not answer"
+		bg_kill bdnsecho
+		return
+	}
+	rt_pid "$(cat "$TMP/pids/bdnsecho")"
+	for ((r = 1; r <= BENCH_TPUT_RUNS; r++)); do
+		for th in 1 2; do
+			ping_round podwall_refused bpw "$r" "$th" "$BDNS4" "$WORK/dnsperf-refused.txt"
+			ping_round loopback_refused bfree "$r" "$th" 127.0.0.1 "$WORK/dnsperf-refused.txt"
+			ping_round nofilter bfree "$r" "$th" "$BDNS4" "$WORK/dnsperf.txt"
+			ping_round icmp_unreach bfree "$r" "$th" "$POD_GW4:$CLOSED_PORT" "$WORK/dnsperf.txt"
+		done
+		dns_round loopback_refused bfree "$r" 3 "$WORK/dnsperf-refused.txt" 127.0.0.1
+	done
+	bg_kill bdnsecho
+	# The kernel's share: pod_egress (the query, answered REFUSED in place)
+	# and pod_ingress (the answer on its way back through the host veth),
+	# bpf_stats on for one 3 s round only (they cost every program on the
+	# machine a clock read while on).
+	mapfile -t ids < <(bpf_progs_of_agent | awk '{print $1}')
+	if [ ${#ids[@]} -eq 0 ] || ! sysctl -qw kernel.bpf_stats_enabled=1 2>/dev/null; then
+		na "dns floor: kernel time" "the agent's programs not found, or no bpf_stats"
+		return
+	fi
+	b0=$(bpf_runtime "${ids[@]}")
+	s0=$(dns_counters)
+	in_pod bpw timeout 20 "$BT/connbench" dnsping --server "$BDNS4" --names "$WORK/dnsperf-refused.txt" \
+		--qps 1000 --seconds 3 --threads 1 >/dev/null
+	s1=$(dns_counters)
+	b1=$(bpf_runtime "${ids[@]}")
+	sysctl -qw kernel.bpf_stats_enabled=0
+	rec "$(jq -cn --argjson a "$b0" --argjson b "$b1" --argjson d "$(dns_delta "$s0" "$s1")" \
+		'{arm:"dnsfloor",kind:"bpf_stats",counters:$d,
+		  progs:($b | with_entries(.value = {runs: (.value.run_cnt - ($a[.key].run_cnt // 0)),
+		    ns: (.value.run_time_ns - ($a[.key].run_time_ns // 0))}))}')"
+	say "dns floor: bpf_stats $(jq -cn --argjson a "$b0" --argjson b "$b1" '$b | with_entries(.value = ((.value.run_time_ns - ($a[.key].run_time_ns // 0)) / ([1, .value.run_cnt - ($a[.key].run_cnt // 0)] | max) | floor))') ns a run"
+}
+
+# agent_restart [ARGS]: the agent again, with the bench's options and ARGS; the
+# pods' endpoints survive (pinned maps, state directory).
+agent_restart() {
+	agent_stop || return 1
+	agent_start --resolver "$BDNS4" --max-addrs-per-name 64 "$@" || return 1
+	wait_until 10 policy_loaded bench-pw || return 1
+	AGENT_PID=$(cat "$TMP/pids/agent")
+	rt_dns "$AGENT_PID"
+}
+
+agent_has_opt() { "$PODWALL" agent --help 2>&1 | grep -q -- "$1"; }
+
 arm_dns() {
 	local r i
 	for ((i = 1; i <= 200; i++)); do echo "d$i.dns.bench.test A"; done >"$WORK/dnsperf.txt"
 	# names no policy of bpw grants: answered REFUSED by the node itself
 	for ((i = 1; i <= 200; i++)); do echo "x$i.refused.bench.test A"; done >"$WORK/dnsperf-refused.txt"
+	# Simple answers learned in the kernel (an agent without the inline
+	# learner: its one path). The counters say which path each run took.
+	if agent_has_opt --dns-learn-inline && ! agent_restart --dns-learn-inline=1; then
+		na "dns, inline path" "the agent did not restart with --dns-learn-inline=1"
+		agent_restart || harness_broke "the agent did not restart with its default options"
+	fi
 	for ((r = 1; r <= BENCH_TPUT_RUNS; r++)); do
 		dns_round nofilter bfree $r
 		dns_round podwall bpw $r
 		dns_round podwall_refused bpw $r 5 "$WORK/dnsperf-refused.txt"
+	done
+	dns_floor
+	# Every answer held for the agent (the path of answers that are not
+	# simple, and of every answer before the inline learner).
+	if agent_has_opt --dns-learn-inline; then
+		if agent_restart --dns-learn-inline=0; then
+			for ((r = 1; r <= BENCH_TPUT_RUNS; r++)); do
+				dns_round nofilter_h bfree $r
+				dns_round podwall_held bpw $r
+			done
+		else
+			na "dns, held path" "the agent did not restart with --dns-learn-inline=0"
+		fi
+		agent_restart || harness_broke "the agent did not restart with its default options"
+	else
+		say "dns: this agent has no --dns-learn-inline: its default path is the held one"
+	fi
+}
+
+# During a bounded flood from one pod (BENCH_FLOOD_QUERIES in 10 s, answers of
+# 32 AAAA each: every one held for the agent), another pod's lookups; next to
+# the same lookups without the flood, run by run.
+arm_dnsflood() {
+	local r s0 s1 d out fl
+	for ((r = 1; r <= BENCH_TPUT_RUNS; r++)); do
+		dns_round victim_alone bpw "$r" 10
+		s0=$(dns_counters)
+		in_pod bfl timeout 40 dnsperf -s "$BDNS4" -d "$WORK/flood.txt" -e -Q "$((BENCH_FLOOD_QUERIES / 10))" \
+			-l 10 -t 1 -q 2000 >"$WORK/flood.$r.out" 2>&1 &
+		fl=$!
+		sleep 0.5
+		dns_round victim_flood bpw "$r" 9
+		wait "$fl"
+		sleep 2 # the agent's backlog of held answers drains before the next round
+		s1=$(dns_counters)
+		d=$(dns_delta "$s0" "$s1")
+		out=$(awk '/Queries sent:/ {s = $3} /Queries completed:/ {c = $3} /Queries lost:/ {l = $3}
+			END {printf "{\"sent\":%d,\"completed\":%d,\"lost\":%d}", s, c, l}' "$WORK/flood.$r.out")
+		rec "$(echo "$out" | jq -c --argjson r "$r" --argjson d "$d" \
+			'{arm:"dnsflood",kind:"flooder",run:$r,counters:$d} + .')"
+		say "dns flood round $r: flooder $(echo "$out" | jq -c .), counters $(echo "$d" | jq -c '{k_held,inline,budget}')"
 	done
 }
 
@@ -656,15 +890,16 @@ rec "$(jq -cn --arg k "$(uname -r)" --arg d "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --a
 	--arg cpu "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)" --arg n "$(nproc)" \
 	--arg commit "$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
 	--arg dirty "$(git -C "$REPO" status --porcelain 2>/dev/null | grep -c . || true)" \
-	--arg load "$(cut -d' ' -f1-3 /proc/loadavg)" \
+	--arg load "$(cut -d' ' -f1-3 /proc/loadavg)" --arg rtdns "$BENCH_RT_DNS" \
 	--arg mit "$(grep -H . /sys/devices/system/cpu/vulnerabilities/spec_rstack_overflow /sys/devices/system/cpu/vulnerabilities/spectre_v2 2>/dev/null | sed 's|.*/||' | tr '\n' ';')" \
 	'{arm:"meta",loadavg_start:$load,kernel:$k,date:$d,command:$c,cpu:$cpu,cpus:($n|tonumber),commit:$commit,
-	  dirty_files:($dirty|tonumber),mitigations:$mit}')"
+	  dirty_files:($dirty|tonumber),mitigations:$mit,rt_dns:($rtdns == "1")}')"
 
 want pkt && arm_pkt
+want pktcmp && arm_pktcmp
 want hooks && arm_hooks
 PKTWORK=$WORK
-if want tput || want conn || want proxy || want dns || want react || want footprint; then
+if want tput || want conn || want proxy || want dns || want dnsflood || want react || want footprint; then
 	rm -rf "$PKTWORK"
 	trap - EXIT
 	bench_topology
@@ -673,6 +908,12 @@ if want tput || want conn || want proxy || want dns || want react || want footpr
 	want dns && arm_dns
 	want react && arm_react
 	want footprint && arm_footprint
+	# After the footprint (whose RSS the flood's held answers would inflate).
+	if want dnsflood; then
+		[ -f "$WORK/dnsperf.txt" ] ||
+			for ((i = 1; i <= 200; i++)); do echo "d$i.dns.bench.test A"; done >"$WORK/dnsperf.txt"
+		arm_dnsflood
+	fi
 fi
 
 echo
@@ -681,7 +922,7 @@ echo "command: $CMDLINE   (took $((SECONDS - T_START)) s; load average at the st
 echo
 # A partial run (BENCH_ARMS) does not overwrite the full run's results.
 NAME=results
-[ "$BENCH_ARMS" = "pkt hooks tput conn proxy dns react footprint" ] || NAME=results.partial
+[ "$BENCH_ARMS" = "pkt hooks tput conn proxy dns react footprint dnsflood" ] || NAME=results.partial
 cp "$REC" "$OUT/$NAME.jsonl"
 "$PY" "$REPORT" table "$REC" "$OUT/$NAME.json" "$OUT/$NAME.md" ||
 	harness_broke "report failed"

@@ -22,6 +22,17 @@
  *            one A query per line of FILE ("name address"), from the given
  *            network namespace; query -> answer time, and with --pin the
  *            agent's learn time read back from pw_learned (expiry - TTL).
+ *   dnsping  --server IP[:PORT] --names FILE [--qps Q] [--count N] [--seconds S]
+ *            [--threads 1|2]
+ *            A queries at Q a second, one outstanding; query -> answer time by
+ *            rcode. --threads 1: the sender waits for the answer itself, so an
+ *            answer made inside send() (the kernel's REFUSED) costs no wake-up;
+ *            --threads 2: a receiver thread blocked in poll(), as dnsperf's. To
+ *            a closed port, the kernel's ICMP port unreachable is the answer.
+ *   dnsecho  --addr IP [--seconds S]
+ *            a UDP responder on IP:53 that answers every query REFUSED (header
+ *            and question only, as the kernel's answer): the client's floor
+ *            with a responder in userspace.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,6 +41,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -571,6 +583,205 @@ static int cmd_dnsreact(const char *server, const char *names, const char *netns
 	return 0;
 }
 
+/* ------------------------------------------------------------ dnsping */
+
+#define PING_MAX   200000
+#define RC_UNREACH 15 /* not an rcode: ICMP port unreachable (ECONNREFUSED) */
+
+struct ping {
+	int fd;
+	size_t n;	   /* queries sent */
+	uint64_t *t0;	   /* send time, by query index (the DNS id) */
+	double *lat;	   /* query -> answer, µs, by query index; < 0: none yet */
+	uint8_t *rcode;	   /* by query index */
+	volatile int done; /* the sender is finished (2 threads) */
+};
+
+/* One answer: its id is the query's index (mod 65536, one outstanding). */
+static int ping_recv(struct ping *p, int timeout_ms)
+{
+	struct pollfd pf = {.fd = p->fd, .events = POLLIN};
+	uint8_t r[1500];
+
+	while (poll(&pf, 1, timeout_ms) > 0) {
+		uint64_t t1 = now_ns();
+		ssize_t m = recv(p->fd, r, sizeof(r), MSG_DONTWAIT);
+		size_t i, n;
+
+		n = __atomic_load_n(&p->n, __ATOMIC_ACQUIRE);
+		if (m < 0 && errno == ECONNREFUSED && n && p->lat[n - 1] < 0) {
+			/* ICMP port unreachable: the kernel's own answer */
+			p->rcode[n - 1] = RC_UNREACH;
+			p->lat[n - 1] = (double)(t1 - p->t0[n - 1]) / 1e3;
+			return 1;
+		}
+		if (m < 12)
+			continue;
+		i = (size_t)(r[0] << 8 | r[1]);
+		if (!n || ((n - 1) & 0xffff) != i)
+			continue; /* a late answer to an earlier query: not timed */
+		i = n - 1;
+		if (p->lat[i] >= 0)
+			continue;
+		p->rcode[i] = r[3] & 0x0f;
+		p->lat[i] = (double)(t1 - p->t0[i]) / 1e3;
+		return 1;
+	}
+	return 0;
+}
+
+static void *ping_receiver(void *arg)
+{
+	struct ping *p = arg;
+
+	while (!p->done)
+		ping_recv(p, 100);
+	return NULL;
+}
+
+static int cmd_dnsping(const char *server, const char *names, long qps, long count, double seconds,
+		       int threads)
+{
+	static const char *rc_name[16] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",
+					  "REFUSED", [RC_UNREACH] = "port_unreachable"};
+	char (*name)[256] = calloc(4096, sizeof(*name)), line[512];
+	size_t nn = 0, ok = 0, lost = 0, by_rc[16] = {0};
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(53)};
+	struct ping p = {0};
+	pthread_t rx;
+	double *v, t_end;
+	uint64_t start, gap;
+	FILE *f = fopen(names, "re");
+
+	if (!f || !name)
+		die("cannot read %s", names);
+	while (nn < 4096 && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%255s", name[nn]) == 1)
+			nn++;
+	fclose(f);
+	if (!nn)
+		die("no names in %s", names);
+	if (qps < 1 || qps > 100000 || (threads != 1 && threads != 2))
+		die("%s", "--qps must be in [1, 100000], --threads 1 or 2");
+	if (count > PING_MAX)
+		count = PING_MAX;
+	if (strchr(server, ':') ? parse_addr(server, &sa) : inet_pton(AF_INET, server, &sa.sin_addr) != 1)
+		die("bad server %s (IP or IP:PORT)", server);
+	p.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (p.fd < 0 || connect(p.fd, (struct sockaddr *)&sa, sizeof(sa)))
+		die("cannot reach %s", server);
+	p.t0 = calloc((size_t)count, sizeof(*p.t0));
+	p.lat = malloc((size_t)count * sizeof(*p.lat));
+	p.rcode = calloc((size_t)count, 1);
+	v = malloc((size_t)count * sizeof(*v));
+	if (!p.t0 || !p.lat || !p.rcode || !v)
+		die("%s", "out of memory");
+	for (long i = 0; i < count; i++)
+		p.lat[i] = -1;
+	if (threads == 2 && pthread_create(&rx, NULL, ping_receiver, &p))
+		die("%s", "cannot start the receiver thread");
+	gap = 1000000000ULL / (uint64_t)qps;
+	start = now_ns();
+	t_end = now_s() + seconds;
+	for (long i = 0; i < count && now_s() < t_end; i++) {
+		uint8_t q[512];
+		size_t ql = dns_query(q, (uint16_t)i, name[(size_t)i % nn]);
+		uint64_t due = start + (uint64_t)i * gap, t;
+
+		while ((t = now_ns()) < due) {
+			struct timespec ts = {0, (long)(due - t)};
+
+			nanosleep(&ts, NULL);
+		}
+		p.t0[i] = now_ns();
+		__atomic_store_n(&p.n, (size_t)i + 1, __ATOMIC_RELEASE);
+		if (send(p.fd, q, ql, 0) != (ssize_t)ql)
+			continue;
+		if (threads == 1) {
+			ping_recv(&p, 1000);
+		} else {
+			/* one outstanding: wait (bounded) for the receiver */
+			uint64_t lim = now_ns() + 1000000000ULL;
+
+			while (p.lat[i] < 0 && now_ns() < lim) {
+				struct timespec ts = {0, 20000};
+
+				nanosleep(&ts, NULL);
+			}
+		}
+	}
+	p.done = 1;
+	if (threads == 2)
+		pthread_join(rx, NULL);
+	for (size_t i = 0; i < p.n; i++) {
+		if (p.lat[i] < 0) {
+			lost++;
+			continue;
+		}
+		v[ok++] = p.lat[i];
+		by_rc[p.rcode[i]]++;
+	}
+	printf("{\"threads\":%d,\"sent\":%zu,\"answers\":%zu,\"lost\":%zu,\"rcodes\":{", threads,
+	       p.n, ok, lost);
+	for (int r = 0, first = 1; r < 16; r++) {
+		if (!by_rc[r])
+			continue;
+		if (rc_name[r])
+			printf("%s\"%s\":%zu", first ? "" : ",", rc_name[r], by_rc[r]);
+		else
+			printf("%s\"rcode%d\":%zu", first ? "" : ",", r, by_rc[r]);
+		first = 0;
+	}
+	printf("},");
+	print_lat("", v, ok);
+	printf("}\n");
+	close(p.fd);
+	free(p.t0);
+	free(p.lat);
+	free(p.rcode);
+	free(v);
+	free(name);
+	return ok ? 0 : 1;
+}
+
+/* ------------------------------------------------------------ dnsecho */
+
+static int cmd_dnsecho(const char *addr, double seconds)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(53)};
+	double t_end = now_s() + seconds;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || inet_pton(AF_INET, addr, &sa.sin_addr) != 1 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		die("cannot bind %s:53", addr);
+	while (now_s() < t_end) {
+		struct pollfd pf = {.fd = fd, .events = POLLIN};
+		struct sockaddr_in from;
+		socklen_t fl = sizeof(from);
+		uint8_t m[1500];
+		ssize_t n;
+		size_t off = 12;
+
+		if (poll(&pf, 1, 200) <= 0)
+			continue;
+		n = recvfrom(fd, m, sizeof(m), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+		if (n < 12 + 5)
+			continue;
+		while (off < (size_t)n && m[off] && m[off] < 64)
+			off += 1 + m[off];
+		off += 1 + 4; /* root label, type, class */
+		if (off > (size_t)n)
+			continue;
+		m[2] = (uint8_t)(0x80 | (m[2] & 0x01));
+		m[3] = (uint8_t)(0x80 | 5); /* RA, REFUSED */
+		memset(m + 6, 0, 6);
+		sendto(fd, m, off, 0, (struct sockaddr *)&from, fl);
+	}
+	close(fd);
+	return 0;
+}
+
 /* ------------------------------------------------------------ main */
 
 static void usage(void)
@@ -583,7 +794,10 @@ static void usage(void)
 		"       connbench probe --dst IP:PORT [--rename SRC DST | --unlink PATH]\n"
 		"                       [--seconds S] [--until ok|denied]\n"
 		"       connbench dnsreact --server IP --names FILE [--netns PATH]\n"
-		"                       [--pin DIR --ifindex N --ttl S]\n");
+		"                       [--pin DIR --ifindex N --ttl S]\n"
+		"       connbench dnsping --server IP[:PORT] --names FILE [--qps Q] [--count N]\n"
+		"                       [--seconds S] [--threads 1|2]\n"
+		"       connbench dnsecho --addr IP [--seconds S]\n");
 	exit(2);
 }
 
@@ -607,13 +821,16 @@ int main(int argc, char **argv)
 	    {"pin", required_argument, NULL, 'P'},
 	    {"ifindex", required_argument, NULL, 'i'},
 	    {"ttl", required_argument, NULL, 't'},
+	    {"qps", required_argument, NULL, 'q'},
+	    {"threads", required_argument, NULL, 'T'},
 	    {},
 	};
 	const char *cmd, *addr = NULL, *rename_src = NULL, *rename_dst = NULL, *unl = NULL;
 	const char *server = NULL, *names = NULL, *netns = NULL, *pin = NULL;
 	struct sockaddr_in dst, proxy;
 	bool have_dst = false, have_proxy = false, until_denied = false;
-	int cport = 0, fport = 0, c;
+	int cport = 0, fport = 0, c, threads = 1;
+	long qps = 1000;
 	unsigned ifindex = 0, ttl = 0;
 	unsigned long long size = 0;
 	long count = 1000000;
@@ -684,6 +901,12 @@ int main(int argc, char **argv)
 		case 't':
 			ttl = (unsigned)atoi(optarg);
 			break;
+		case 'q':
+			qps = atol(optarg);
+			break;
+		case 'T':
+			threads = atoi(optarg);
+			break;
 		default:
 			usage();
 		}
@@ -700,6 +923,10 @@ int main(int argc, char **argv)
 		return cmd_probe(&dst, rename_src, rename_dst, unl, seconds, until_denied);
 	if (!strcmp(cmd, "dnsreact") && server && names && (!pin || (ifindex && ttl)))
 		return cmd_dnsreact(server, names, netns, pin, ifindex, ttl);
+	if (!strcmp(cmd, "dnsping") && server && names)
+		return cmd_dnsping(server, names, qps, count, seconds, threads);
+	if (!strcmp(cmd, "dnsecho") && addr)
+		return cmd_dnsecho(addr, seconds);
 	usage();
 	return 2;
 }

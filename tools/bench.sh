@@ -39,8 +39,9 @@ BENCH_FLOOD_NAMES=${BENCH_FLOOD_NAMES:-500}       # x 32 AAAA each
 # other work on a shared machine disturbs them less; the agent and the
 # resolvers keep their normal priority (they are what the DNS arm measures).
 BENCH_RT=${BENCH_RT:-1}
-# BENCH_RT_DNS=1: the resolver and the agent SCHED_FIFO too (the DNS arms then
-# measure their code, not how long a loaded machine makes them wait for a CPU).
+# BENCH_RT_DNS=1: the DNS clients, the resolver and the agent SCHED_FIFO (the
+# DNS arms then measure their code more than how long a loaded machine makes
+# them wait for a CPU); 0: all at normal priority, like the figures before.
 BENCH_RT_DNS=${BENCH_RT_DNS:-0}
 export E2E_TIMEOUT=${BENCH_TIMEOUT:-1500}
 PY=/usr/bin/python3
@@ -65,6 +66,10 @@ SQDIR=""   # squid's own directory (owned by the proxy user, outside $TMP)
 
 RT=()
 [ "$BENCH_RT" = 1 ] && RT=(chrt -f 10)
+# The DNS clients too only with BENCH_RT_DNS=1: a SCHED_FIFO receiver thread
+# woken on the other CPU costs an IPI, itself ~20 us on this VM.
+RT_DNS=()
+[ "$BENCH_RT_DNS" = 1 ] && RT_DNS=(chrt -f 10)
 rt_pid() { [ "$BENCH_RT" = 1 ] && [ -n "$1" ] && chrt -a -f -p 10 "$1" >/dev/null 2>&1; return 0; }
 rt_dns() { [ "$BENCH_RT_DNS" = 1 ] && [ -n "$1" ] && chrt -a -f -p 10 "$1" >/dev/null 2>&1; return 0; }
 say() { printf '# [%4ds] %s\n' "$((SECONDS - T_START))" "$*" >&2; }
@@ -557,7 +562,7 @@ dns_round() {
 			-- sleep 6 >/dev/null 2>&1 &
 		sleep 0.3
 	fi
-	in_pod "$pod" timeout 40 "${RT[@]}" dnsperf -s "$srv" -d "$qfile" -Q 1000 -l "$secs" \
+	in_pod "$pod" timeout 40 "${RT_DNS[@]}" dnsperf -s "$srv" -d "$qfile" -Q 1000 -l "$secs" \
 		-t 2 -v >"$WORK/dnsperf.$v.$r.out" 2>&1
 	sleep 0.3
 	[ -n "$prof" ] && wait
@@ -581,7 +586,7 @@ dns_round() {
 ping_round() {
 	local v=$1 pod=$2 r=$3 th=$4 srv=$5 qfile=$6 s0 s1 d out
 	s0=$(dns_counters)
-	out=$(in_pod "$pod" timeout 20 "${RT[@]}" "$BT/connbench" dnsping --server "$srv" --names "$qfile" \
+	out=$(in_pod "$pod" timeout 20 "${RT_DNS[@]}" "$BT/connbench" dnsping --server "$srv" --names "$qfile" \
 		--qps 1000 --seconds 3 --threads "$th")
 	s1=$(dns_counters)
 	d=$(dns_delta "$s0" "$s1")
@@ -635,7 +640,7 @@ dns_floor() {
 		bg_kill bdnsecho
 		return
 	}
-	rt_pid "$(cat "$TMP/pids/bdnsecho")"
+	rt_dns "$(cat "$TMP/pids/bdnsecho")"
 	for ((r = 1; r <= BENCH_TPUT_RUNS; r++)); do
 		for th in 1 2; do
 			ping_round podwall_refused bpw "$r" "$th" "$BDNS4" "$WORK/dnsperf-refused.txt"

@@ -55,7 +55,16 @@
 
 static void heartbeat(struct pw_agent *a, bool alive);
 
-enum { TAG_LISTEN = 1, TAG_INOTIFY, TAG_TIMER, TAG_SIGNAL, TAG_RING, TAG_PERF, TAG_METRICS };
+enum {
+	TAG_LISTEN = 1,
+	TAG_INOTIFY,
+	TAG_TIMER,
+	TAG_SIGNAL,
+	TAG_RING,
+	TAG_PERF,
+	TAG_METRICS,
+	TAG_LEARN
+};
 
 /* mkdir -p with mode 0700 for what it creates. */
 static int mkdir_p(const char *path)
@@ -1373,7 +1382,8 @@ static int setup_loop(struct pw_agent *a)
 	    epoll_add(a->epfd, a->timer_fd, TAG_TIMER) ||
 	    epoll_add(a->epfd, a->signal_fd, TAG_SIGNAL) ||
 	    epoll_add(a->epfd, ring_buffer__epoll_fd(a->rb), TAG_RING) ||
-	    epoll_add(a->epfd, perf_buffer__epoll_fd(a->pb), TAG_PERF))
+	    epoll_add(a->epfd, perf_buffer__epoll_fd(a->pb), TAG_PERF) ||
+	    (a->learn_ok && epoll_add(a->epfd, ring_buffer__epoll_fd(a->learn_rb), TAG_LEARN)))
 		return -errno;
 	return 0;
 }
@@ -1468,6 +1478,9 @@ static int loop(struct pw_agent *a)
 			case TAG_PERF:
 				perf_buffer__consume(a->pb);
 				break;
+			case TAG_LEARN:
+				pw_learnlog_drain(a);
+				break;
 			case TAG_METRICS:
 				pw_metrics_run(a);
 				break;
@@ -1483,6 +1496,7 @@ static int loop(struct pw_agent *a)
 										  : 0));
 		}
 		kube_tick(a);
+		pw_learnlog_counts(a);
 	}
 	return 0;
 }
@@ -1498,6 +1512,7 @@ static void agent_free(struct pw_agent *a)
 	while (a->clients)
 		client_close(a, a->clients, true);
 	pw_dnshold_close(a);
+	pw_learnlog_close(a);
 	pw_events_close(a);
 	for (struct pw_ep *ep = a->eps.head, *next; ep; ep = next) {
 		next = ep->next;
@@ -1677,6 +1692,14 @@ static void pw_agent_start_enforcing(struct pw_agent *a)
 	upgrade_timing(fill, swap, n);
 	free(fill);
 	free(swap);
+	/* Every endpoint has its rules: what the kernel learned meanwhile (the
+	 * agent away, or waiting for the API) can be checked against them. */
+	if (!a->learn_ok && a->epfd >= 0 &&
+	    epoll_add(a->epfd, ring_buffer__epoll_fd(a->learn_rb), TAG_LEARN))
+		pw_err("cannot poll pw_learn_log: %s; read at each garbage collection only",
+		       strerror(errno));
+	a->learn_ok = true;
+	pw_learnlog_drain(a);
 	pw_sync_gc(a, pw_now_ns(), true);
 	reconcile(a);
 	a->dirty = false;
@@ -1779,7 +1802,7 @@ int pw_agent_run(const struct pw_agent_opts *o)
 
 	/* The event ring first: enforcing emits events (a hook that cannot be
 	 * made first on a restored endpoint). */
-	if (pw_events_open(&a))
+	if (pw_events_open(&a) || pw_learnlog_open(&a))
 		goto out;
 	/* Read back what we enforced before, then the policies, then rewrite. */
 	endpoints_restore(&a);

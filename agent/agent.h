@@ -34,6 +34,8 @@ struct pw_agent_opts {
 	int n_search_domains;
 	uint32_t min_ttl, max_ttl; /* seconds */
 	uint32_t max_addrs_per_name;
+	uint32_t max_learned_per_pod; /* distinct addresses of one endpoint */
+	uint32_t max_names_per_pod;
 	uint32_t events_keep; /* events kept in memory for the CLI */
 	uint32_t events_per_sec, events_burst;
 	uint32_t dns_hold_per_sec, dns_hold_burst; /* per pod, 0 = no limit */

@@ -59,6 +59,12 @@ struct pw_agent_stats {
 	uint64_t dns_samples, dns_learned, dns_released, dns_release_fail, dns_dropped_invalid,
 		dns_dropped_learn, dns_not_allowed, dns_private, perf_lost, compile_errors,
 		events_total;
+	uint64_t dns_dropped_budget; /* held answers of a pod at its names/addresses cap */
+	/* pw_learn_log records read (learnlog.c), addresses learned from them,
+	 * addresses refused by the rules or the pod's budget, records of unknown
+	 * endpoints and malformed ones (their entries put back). */
+	uint64_t learnlog_records, learnlog_addrs, learnlog_refused, learnlog_budget,
+		learnlog_unknown_ep, learnlog_invalid;
 	uint64_t dns_hold_hist[PW_HOLD_BUCKETS + 1]; /* released answers, by hold time */
 	uint64_t dns_hold_sum_ns;
 	uint64_t hook_repairs;		      /* hooks found wrong by a reconcile and put right */
@@ -75,6 +81,8 @@ struct pw_agent {
 
 	int epfd, listen_fd, inotify_fd, timer_fd, signal_fd, pkt_fd;
 	struct ring_buffer *rb;
+	struct ring_buffer *learn_rb; /* pw_learn_log (learnlog.c) */
+	bool learn_ok;		      /* every endpoint has its rules: read pw_learn_log */
 	struct perf_buffer *pb;
 
 	struct pw_event_rec *events; /* ring of o.events_keep */
@@ -153,6 +161,18 @@ struct pw_hold_io {
  * step fails. */
 void pw_dnshold_step(struct pw_agent *a, const void *data, size_t size,
 		     const struct pw_hold_io *io);
+
+/* learnlog.c: what pod_ingress learned inline (pw_learn_log). */
+int pw_learnlog_open(struct pw_agent *a);
+void pw_learnlog_close(struct pw_agent *a);
+/* Read every record in the ring now (before a walk of pw_learned that deletes
+ * what the agent's state does not account for). */
+void pw_learnlog_drain(struct pw_agent *a);
+/* One record (struct pw_learn_rec): into the endpoint's state, or its
+ * entries put back (deleted) when the agent would not learn them. */
+void pw_learnlog_step(struct pw_agent *a, const void *data, size_t size);
+/* Rewrite pw_ep_learn (gone, quota) of the endpoints whose count changed. */
+void pw_learnlog_counts(struct pw_agent *a);
 
 /* events.c */
 int pw_events_open(struct pw_agent *a);

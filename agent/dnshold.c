@@ -97,6 +97,7 @@ static uint8_t learn(struct pw_agent *a, struct pw_ep *ep, const struct pw_dns_a
 		struct pw_learned_addr evicted = {0};
 		uint8_t kind = pw_guard_refuses(a, ans->qname, d->family, &d->addr);
 		struct pw_range_set priv;
+		enum pw_ep_room room;
 		int err;
 
 		if (pw_compiled_denies(&ep->compiled, d->family, &d->addr, &ports)) {
@@ -115,6 +116,19 @@ static uint8_t learn(struct pw_agent *a, struct pw_ep *ep, const struct pw_dns_a
 			pw_events_emit_private(a, ep, ans->qname, d->family, &d->addr, kind);
 			pw_ep_note_seen(ep, ans->qname, d->family, &d->addr, now);
 			continue;
+		}
+		room = pw_ep_learn_room(ep, ans->qname, d->family, &d->addr,
+					a->o.max_addrs_per_name, a->o.max_names_per_pod,
+					a->o.max_learned_per_pod);
+		if (room != PW_EP_ROOM) {
+			/* The pod's budget: it loses its own answer (the first
+			 * addresses learned, if any, are released with it). */
+			if (n)
+				break;
+			*why = room == PW_EP_FULL_NAMES
+				       ? "the pod holds --max-names-per-pod learned names"
+				       : "the pod holds --max-learned-per-pod learned addresses";
+			return PW_R_DNS_BUDGET;
 		}
 		a->st.dns_learned++;
 		n++;
@@ -192,6 +206,10 @@ void pw_dnshold_step(struct pw_agent *a, const void *data, size_t size, const st
 					   ? "held"
 					   : "passed",
 				   reason);
+	}
+	if (reason == PW_R_DNS_BUDGET) {
+		a->st.dns_dropped_budget++;
+		goto drop;
 	}
 	if (reason != PW_R_NONE) {
 		a->st.dns_dropped_learn++;

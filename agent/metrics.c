@@ -294,6 +294,7 @@ static char *render_metrics(struct pw_agent *a, bool openmetrics)
 		{"dropped_invalid", s->dns_dropped_invalid},
 		{"dropped_learn_failed", s->dns_dropped_learn},
 		{"release_failed", s->dns_release_fail},
+		{"dropped_budget", s->dns_dropped_budget},
 	};
 	fam_by(&b, "podwall_dns_held_answers_total",
 	       "Held DNS answers by what the agent did with them (each answer once).", "outcome",
@@ -306,6 +307,25 @@ static char *render_metrics(struct pw_agent *a, bool openmetrics)
 	fam(&b, "podwall_dns_private_refused_total", "counter",
 	    "Answer addresses in the cluster or private, not learned (rebinding guard).", "",
 	    s->dns_private);
+	const struct lv learnlog[] = {
+		{"learned", s->learnlog_addrs},
+		{"refused", s->learnlog_refused},
+		{"over_budget", s->learnlog_budget},
+	};
+	fam_by(&b, "podwall_learn_log_addresses_total",
+	       "Addresses of the kernel learner's records (pw_learn_log) by what the agent did: "
+	       "learned into its state, or refused by its rules or the pod's budget (the kernel's "
+	       "entry put back).",
+	       "outcome", learnlog, sizeof(learnlog) / sizeof(learnlog[0]));
+	const struct lv learnrec[] = {
+		{"read", s->learnlog_records},
+		{"unknown_endpoint", s->learnlog_unknown_ep},
+		{"invalid", s->learnlog_invalid},
+	};
+	fam_by(&b, "podwall_learn_log_records_total",
+	       "Records of the kernel learner read by the agent; of endpoints it does not have, "
+	       "or malformed (their entries deleted).",
+	       "outcome", learnrec, sizeof(learnrec) / sizeof(learnrec[0]));
 	pw_mb_histogram(&b, "podwall_dns_hold_seconds",
 			"Time from capture in the data path to release, of released DNS answers.",
 			pw_hold_bounds, PW_HOLD_BUCKETS, s->dns_hold_hist,

@@ -75,6 +75,12 @@ X(max_ttl, "max-ttl", 0, U32, "SECONDS", 1, 7 * 86400, 3600, NULL,              
   "longest life of a learned address")                                                             \
 X(max_addrs_per_name, "max-addrs-per-name", 0, U32, "N", 1, 4096, 32, NULL,                       \
   "addresses kept per (pod, name), LRU")                                                           \
+X(max_learned_per_pod, "max-learned-per-pod", 0, U32, "N", 1, PW_MAX_LEARNED, 4096, NULL,         \
+  "learned addresses one pod may hold (pw_learned entries, the kernel's and the agent's); at it " \
+  "the pod loses its own answers for new addresses, event dns-budget")                            \
+X(max_names_per_pod, "max-names-per-pod", 0, U32, "N", 1, 65536, 1024, NULL,                      \
+  "learned names one pod may hold; at it the pod loses its own answers for new names, event "    \
+  "dns-budget")                                                                                    \
 X(events_keep, "events-keep", 0, U32, "N", 0, 1000000, 4096, NULL,                                \
   "deny events kept for 'podwall events'")                                                         \
 X(events_per_sec, "events-per-sec", 0, U32, "N", 0, 1000000, 100, NULL,                           \

@@ -353,13 +353,19 @@ static int learned_resync(struct pw_agent *a, struct pw_ep *ep)
 		}
 		free(ep->names[i].addrs);
 	}
-	ep->n_names = out;
+	if (ep->n_names != out) {
+		ep->n_names = out;
+		pw_ep_count_addrs(ep);
+	}
 
 	/* Entries in the map this endpoint no longer wants. Entries the agent has
 	 * no name for (learned just before a crash, not yet saved) expire on their
 	 * own while the endpoint has hostname rules at all. A new endpoint has
 	 * none: no walk of the whole map for it. */
 	if (!ep->compiled.n_fqdns && ep->may_have_learned) {
+		/* What the kernel learned first: its record may name this
+		 * endpoint (and be put back or deleted with the new rules). */
+		pw_learnlog_drain(a);
 		if (pw_map_sweep_learned(a->maps, learned_unknown, ep, NULL) >= 0 && !ep->n_names)
 			ep->may_have_learned = false;
 	}
@@ -514,6 +520,7 @@ static void rules_remove(struct pw_agent *a, struct pw_ep *ep)
 	pw_map_del_ep_stats(a->maps, &ep->ep_id);
 	pw_map_del_ep_rl(a->maps, &ep->ep_id);
 	pw_map_del_ep_flows(a->maps, &ep->ep_id);
+	pw_map_del_ep_learn(a->maps, &ep->ep_id);
 	ep->managed = false;
 }
 
@@ -591,6 +598,7 @@ int pw_sync_ep(struct pw_agent *a, struct pw_ep *ep)
 	ret = endpoint_write(a, ep, ep->compiled.mode);
 	if (ret)
 		return ret;
+	ep->learn_count_dirty = true; /* its cap in pw_ep_learn */
 	free(ep->compile_error);
 	ep->compile_error = NULL;
 	return 0;
@@ -840,6 +848,9 @@ void pw_sync_gc(struct pw_agent *a, uint64_t now, bool full)
 		a->gc_pending_ns = now;
 	}
 	if (full || now - a->gc_maps_ns >= SEC_NS(300)) {
+		/* The kernel's records first: the walk then sees every entry
+		 * the agent's state accounts for. */
+		GC_STEP("pw_learn_log", pw_learnlog_drain(a));
 		GC_STEP("pw_learned", pw_map_sweep_learned(a->maps, learned_dead, &g, NULL));
 		GC_STEP("pw_ports", pw_portsets_gc(&a->portsets, a->maps));
 		GC_STEP("trim", malloc_trim(0)); /* give the walks' buffers back */

@@ -25,6 +25,9 @@ void pw_ep_forget_names(struct pw_ep *ep)
 	free(ep->names);
 	ep->names = NULL;
 	ep->n_names = 0;
+	ep->cap_names = 0;
+	ep->n_addrs = 0;
+	ep->learn_count_dirty = true;
 }
 
 void pw_ep_free(struct pw_ep *ep)
@@ -238,27 +241,19 @@ static void state_path(char *buf, size_t len, const char *dir, const struct pw_e
 }
 
 /* Learned names survive an agent restart (same boot: monotonic times hold). */
-static json_t *learned_to_json(const struct pw_ep *ep)
+static json_t *name_to_json(const struct pw_learned_name *n)
 {
-	json_t *arr = json_array();
+	json_t *addrs = json_array();
 	char buf[PW_IP_STRLEN];
 
-	for (size_t i = 0; i < ep->n_names; i++) {
-		const struct pw_learned_name *n = &ep->names[i];
-		json_t *addrs = json_array();
-
-		for (size_t j = 0; j < n->n_addrs; j++)
-			json_array_append_new(
-				addrs,
-				json_pack("{s:s,s:I,s:I}", "ip",
-					  pw_ip_str(n->addrs[j].family, &n->addrs[j].ip, buf),
-					  "expires_ns", (json_int_t)n->addrs[j].expires_ns,
-					  "seen_ns", (json_int_t)n->addrs[j].seen_ns));
-		json_array_append_new(arr,
-				      json_pack("{s:s,s:I,s:o}", "name", n->name, "resolved_ns",
-						(json_int_t)n->resolved_ns, "addrs", addrs));
-	}
-	return arr;
+	for (size_t j = 0; j < n->n_addrs; j++)
+		json_array_append_new(addrs,
+				      json_pack("{s:s,s:I,s:I}", "ip",
+						pw_ip_str(n->addrs[j].family, &n->addrs[j].ip, buf),
+						"expires_ns", (json_int_t)n->addrs[j].expires_ns,
+						"seen_ns", (json_int_t)n->addrs[j].seen_ns));
+	return json_pack("{s:s,s:I,s:o}", "name", n->name, "resolved_ns",
+			 (json_int_t)n->resolved_ns, "addrs", addrs);
 }
 
 static void learned_from_json(struct pw_ep *ep, const json_t *arr)
@@ -296,22 +291,62 @@ static void learned_from_json(struct pw_ep *ep, const json_t *arr)
 	}
 }
 
+/*
+ * The endpoint's JSON object with its learned names, written one name at a
+ * time: a JSON tree of every learned address would cost ~600 B an address
+ * while it is written (jansson's objects), ten times the state itself.
+ */
+static int save_to(FILE *f, const struct pw_ep *ep)
+{
+	json_t *o = pw_ep_to_json(ep);
+	char *head = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	size_t len = head ? strlen(head) : 0;
+	int ret = 0;
+
+	json_decref(o);
+	if (len < 2 || head[len - 1] != '}') {
+		free(head);
+		return -ENOMEM;
+	}
+	head[len - 1] = '\0'; /* the object stays open for "learned" */
+	if (fprintf(f, "%s,\"learned\":[", head) < 0)
+		ret = -EIO;
+	free(head);
+	for (size_t i = 0; i < ep->n_names && !ret; i++) {
+		json_t *n = name_to_json(&ep->names[i]);
+
+		if (!n || (i && fputc(',', f) == EOF) || json_dumpf(n, f, JSON_COMPACT))
+			ret = -EIO;
+		json_decref(n);
+	}
+	if (!ret && fputs("]}\n", f) == EOF)
+		ret = -EIO;
+	return ret;
+}
+
 int pw_ep_save(const struct pw_ep *ep, const char *state_dir)
 {
 	char path[512], tmp[520];
-	json_t *o = pw_ep_to_json(ep);
-	int ret = 0;
-
-	json_object_set_new(o, "learned", learned_to_json(ep));
+	FILE *f;
+	int ret;
 
 	state_path(path, sizeof(path), state_dir, ep);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if (json_dump_file(o, tmp, JSON_INDENT(2)) || rename(tmp, path)) {
+	f = fopen(tmp, "w");
+	if (!f) {
+		ret = -errno;
+		pw_err("cannot write endpoint state %s: %s", path, strerror(-ret));
+		return ret;
+	}
+	ret = save_to(f, ep);
+	if (fclose(f) && !ret)
 		ret = -errno ? -errno : -EIO;
+	if (!ret && rename(tmp, path))
+		ret = -errno;
+	if (ret) {
 		pw_err("cannot write endpoint state %s: %s", path, strerror(-ret));
 		unlink(tmp);
 	}
-	json_decref(o);
 	return ret;
 }
 
@@ -339,6 +374,7 @@ int pw_ep_learn(struct pw_ep *ep, const char *name, uint8_t family, const union 
 {
 	struct pw_learned_name *n = pw_ep_find_name(ep, name);
 	struct pw_learned_addr *a;
+	bool elsewhere;
 
 	if (evicted)
 		memset(evicted, 0, sizeof(*evicted)); /* family 0: nothing evicted */
@@ -367,16 +403,22 @@ int pw_ep_learn(struct pw_ep *ep, const char *name, uint8_t family, const union 
 			return 0;
 		}
 	}
+	elsewhere = pw_ep_has_addr(ep, family, ip); /* not in n: checked above */
 	if (n->n_addrs >= max_per_name) {
 		/* Evict the least recently seen address of this name. */
+		struct pw_learned_addr old;
 		size_t lru = 0;
 
 		for (size_t i = 1; i < n->n_addrs; i++)
 			if (n->addrs[i].seen_ns < n->addrs[lru].seen_ns)
 				lru = i;
 		a = &n->addrs[lru];
+		old = *a;
 		if (evicted)
-			*evicted = *a;
+			*evicted = old;
+		a->family = 0; /* out of the count below */
+		if (!pw_ep_has_addr(ep, old.family, &old.ip))
+			ep->n_addrs--;
 	} else {
 		if (n->n_addrs == n->cap_addrs) {
 			/* Small steps: most names have a handful of addresses,
@@ -399,7 +441,76 @@ int pw_ep_learn(struct pw_ep *ep, const char *name, uint8_t family, const union 
 	a->ip = *ip;
 	a->expires_ns = expires_ns;
 	a->seen_ns = now_ns;
+	if (!elsewhere)
+		ep->n_addrs++;
+	ep->learn_count_dirty = true;
 	return 0;
+}
+
+bool pw_ep_has_addr(const struct pw_ep *ep, uint8_t family, const union pw_ip *ip)
+{
+	for (size_t i = 0; i < ep->n_names; i++)
+		for (size_t j = 0; j < ep->names[i].n_addrs; j++)
+			if (ep->names[i].addrs[j].family == family &&
+			    !memcmp(&ep->names[i].addrs[j].ip, ip, sizeof(*ip)))
+				return true;
+	return false;
+}
+
+static int addr_cmp(const void *x, const void *y)
+{
+	const struct pw_learned_addr *a = x, *b = y;
+
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	return memcmp(&a->ip, &b->ip, sizeof(a->ip));
+}
+
+size_t pw_ep_count_addrs(struct pw_ep *ep)
+{
+	struct pw_learned_addr *v;
+	size_t total = 0, n = 0;
+
+	for (size_t i = 0; i < ep->n_names; i++)
+		total += ep->names[i].n_addrs;
+	v = total ? malloc(total * sizeof(*v)) : NULL;
+	if (!v) {
+		ep->n_addrs = total; /* an upper bound */
+		ep->learn_count_dirty = true;
+		return total;
+	}
+	for (size_t i = 0; i < ep->n_names; i++)
+		for (size_t j = 0; j < ep->names[i].n_addrs; j++) {
+			struct pw_learned_addr *a = &v[n++];
+
+			memset(a, 0, sizeof(*a));
+			a->family = ep->names[i].addrs[j].family;
+			a->ip = ep->names[i].addrs[j].ip;
+		}
+	qsort(v, n, sizeof(*v), addr_cmp);
+	total = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!i || addr_cmp(&v[i - 1], &v[i]))
+			total++;
+	free(v);
+	ep->n_addrs = total;
+	ep->learn_count_dirty = true;
+	return total;
+}
+
+enum pw_ep_room pw_ep_learn_room(struct pw_ep *ep, const char *name, uint8_t family,
+				 const union pw_ip *ip, size_t max_per_name, size_t max_names,
+				 size_t max_addrs)
+{
+	struct pw_learned_name *n = pw_ep_find_name(ep, name);
+
+	if (!n && ep->n_names >= max_names)
+		return PW_EP_FULL_NAMES;
+	if (ep->n_addrs < max_addrs || pw_ep_has_addr(ep, family, ip))
+		return PW_EP_ROOM;
+	if (n && n->n_addrs >= max_per_name)
+		return PW_EP_ROOM; /* replaces one of the name's */
+	return PW_EP_FULL_ADDRS;
 }
 
 size_t pw_ep_expire(struct pw_ep *ep, uint64_t now_ns, struct pw_learned_addr **out)
@@ -441,6 +552,8 @@ size_t pw_ep_expire(struct pw_ep *ep, uint64_t now_ns, struct pw_learned_addr **
 		ep->names[out_names++] = *n;
 	}
 	ep->n_names = out_names;
+	if (dropped)
+		pw_ep_count_addrs(ep);
 	return dropped;
 }
 

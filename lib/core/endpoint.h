@@ -71,6 +71,8 @@ struct pw_ep {
 
 	struct pw_learned_name *names;
 	size_t n_names, cap_names;
+	size_t n_addrs;			      /* distinct addresses over all names */
+	bool learn_count_dirty;		      /* pw_ep_learn (the kernel's count) to rewrite */
 	bool may_have_learned;		      /* pw_learned may hold entries of this endpoint */
 	bool learned_dirty;		      /* names changed since the state file was written */
 	struct pw_seen_name seen[PW_EP_SEEN]; /* ring */
@@ -125,6 +127,19 @@ int pw_ep_learn(struct pw_ep *ep, const char *name, uint8_t family, const union 
  * addresses were dropped; with out, also hands them over (caller frees *out). */
 size_t pw_ep_expire(struct pw_ep *ep, uint64_t now_ns, struct pw_learned_addr **out);
 struct pw_learned_name *pw_ep_find_name(struct pw_ep *ep, const char *name);
+/* Whether some name of the endpoint holds the address. */
+bool pw_ep_has_addr(const struct pw_ep *ep, uint8_t family, const union pw_ip *ip);
+/* Count the distinct addresses again (after names were dropped): ep->n_addrs. */
+size_t pw_ep_count_addrs(struct pw_ep *ep);
+/* The per-pod budgets (--max-names-per-pod, --max-learned-per-pod): whether
+ * learning (name, address) keeps the pod within max_names names and
+ * max_addrs distinct addresses. An address the pod already has always fits,
+ * and so does a new one of a name at max_per_name (it replaces the name's
+ * least recently seen). */
+enum pw_ep_room { PW_EP_ROOM, PW_EP_FULL_NAMES, PW_EP_FULL_ADDRS };
+enum pw_ep_room pw_ep_learn_room(struct pw_ep *ep, const char *name, uint8_t family,
+				 const union pw_ip *ip, size_t max_per_name, size_t max_names,
+				 size_t max_addrs);
 /* Remember that name resolved to ip for this pod (not learned). */
 void pw_ep_note_seen(struct pw_ep *ep, const char *name, uint8_t family, const union pw_ip *ip,
 		     uint64_t now_ns);

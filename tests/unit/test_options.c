@@ -79,6 +79,8 @@ static void test_defaults(void **state)
 	assert_int_equal(p->o.min_ttl, 5);
 	assert_int_equal(p->o.max_ttl, 3600);
 	assert_int_equal(p->o.max_addrs_per_name, 32);
+	assert_int_equal(p->o.max_learned_per_pod, 4096);
+	assert_int_equal(p->o.max_names_per_pod, 1024);
 	assert_int_equal(p->o.events_keep, 4096);
 	assert_int_equal(p->o.events_per_sec, 100);
 	assert_int_equal(p->o.events_burst, 200);

@@ -114,6 +114,8 @@ static int setup(void **state)
 	x->a.o.min_ttl = 5;
 	x->a.o.max_ttl = 3600;
 	x->a.o.max_addrs_per_name = 16;
+	x->a.o.max_learned_per_pod = 4096;
+	x->a.o.max_names_per_pod = 1024;
 	x->a.portsets.next_id = 1;
 	x->ep = pw_ep_new();
 	assert_non_null(x->ep);

@@ -83,6 +83,8 @@ static int reconcile_bench(struct pw_agent *a, const int *ifx, int n, const char
 	a->o.min_ttl = 5;
 	a->o.max_ttl = 3600;
 	a->o.max_addrs_per_name = 32;
+	a->o.max_learned_per_pod = 4096;
+	a->o.max_names_per_pod = 1024;
 	a->portsets.next_id = 1;
 	if (pw_policy_file_parse(bench_policy, strlen(bench_policy), "bench.yaml", &a->policies.pols,
 				 &a->policies.n_pols, err, sizeof(err))) {

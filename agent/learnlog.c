@@ -38,8 +38,8 @@ static const char *refused(struct pw_agent *a, struct pw_ep *ep, const char *nam
 
 	if (!ep->managed || pw_compiled_fqdn_ports(&ep->compiled, name, &ports) <= 0)
 		return "no rule of the pod grants the name";
-	if (pw_compiled_denies(&ep->compiled, family, addr))
-		return "a ClusterEgressPolicy denies the address";
+	if (pw_compiled_denies(&ep->compiled, family, addr, &ports))
+		return "a ClusterEgressPolicy denies the address on every port of the name";
 	if (pw_guard_refuses(a, name, family, addr) != PW_G_EXEMPT &&
 	    pw_compiled_fqdn_ports_private(&ep->compiled, name, &ports) <= 0)
 		return "rebinding guard: an in-cluster address and no rule with allowPrivate";

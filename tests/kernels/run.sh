@@ -55,7 +55,7 @@ BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "kernels: no build dir $BUILD"
 CACHE=${PW_KERNELS_CACHE:-$ROOT/build/kernels-cache}
 MIRROR=${PW_KERNELS_MIRROR:-http://deb.debian.org}
 SUITES=${PW_KERNELS_SUITES:-verifier bpf e2e}
-E2E=${PW_KERNELS_E2E:-run dns} # ops hooks: opt-in (see README "Kernels")
+E2E=${PW_KERNELS_E2E:-run dns ops hooks}
 [ "${PW_KERNELS_ATTACK:-0}" = 1 ] && SUITES="$SUITES attack"
 TIMEOUT=${PW_KERNELS_TIMEOUT:-3600}
 ACCEL=${PW_KERNELS_ACCEL:-tcg}

@@ -23,18 +23,10 @@
 #include "agent_int.h"
 #include "dns.h"
 #include "ipaddr.h"
+#include "learnrules.h"
 #include "log.h"
 
 #define PERF_PAGES 64 /* per CPU: 256 KiB, ~30 held answers of 8 KiB each */
-
-static uint64_t clamp_ttl_ns(const struct pw_agent *a, uint32_t ttl)
-{
-	if (ttl < a->o.min_ttl)
-		ttl = a->o.min_ttl;
-	if (ttl > a->o.max_ttl)
-		ttl = a->o.max_ttl;
-	return (uint64_t)ttl * 1000000000ULL;
-}
 
 /* The real release: the frame back out of the pod's host veth, with the release
  * mark (SO_MARK of pkt_fd), so pod_ingress lets it through. */
@@ -65,24 +57,38 @@ static void drop_event(void *ctx, const struct pw_ep *ep, uint8_t reason,
 			     why);
 }
 
-/* Learn what the answer grants. Returns 0 (release), or a pw_reason to drop. */
+/* The agent's options and tables as the learn rules read them. */
+static void learn_rules(const struct pw_agent *a, struct pw_learn_rules *r)
+{
+	*r = (struct pw_learn_rules){
+		.min_ttl_s = a->o.min_ttl,
+		.max_ttl_s = a->o.max_ttl,
+		.max_addrs = a->o.max_addrs_per_name,
+		.guard = &a->guard,
+		.cluster_domain = a->o.cluster_domain,
+	};
+}
+
+/* Learn what the answer grants (the decisions: pw_learn_plan). Returns 0
+ * (release), or a pw_reason to drop. */
 static uint8_t learn(struct pw_agent *a, struct pw_ep *ep, const struct pw_dns_answer *ans,
 		     const char **why)
 {
-	struct pw_range_set ports;
+	struct pw_learn_plan plan;
+	struct pw_learn_rules rules;
 	uint64_t now = pw_now_ns();
-	int matched;
 
-	matched = pw_compiled_fqdn_ports(&ep->compiled, ans->qname, &ports);
-	if (matched < 0) {
+	learn_rules(a, &rules);
+	pw_learn_plan(&rules, &ep->compiled, ans, &plan);
+	if (plan.matched < 0) {
 		*why = "too many port ranges for this name";
 		return PW_R_DNS_LEARN;
 	}
-	if (!matched || !ans->n_addrs) {
+	if (!plan.matched || !ans->n_addrs) {
 		/* Not a name this pod may reach: release unlearned; connections to it
 		 * are denied like any other destination, and the deny event can say
 		 * which name the pod was after. */
-		if (!matched)
+		if (!plan.matched)
 			a->st.dns_not_allowed++;
 		for (size_t i = 0; i < ans->n_addrs; i++)
 			pw_ep_note_seen(ep, ans->qname, ans->addrs[i].family, &ans->addrs[i].addr,
@@ -92,32 +98,28 @@ static uint8_t learn(struct pw_agent *a, struct pw_ep *ep, const struct pw_dns_a
 	/* An answer with more addresses than --max-addrs-per-name: its first
 	 * ones are learned (the ones clients try first); learning all of them
 	 * would have each evict the one before and keep the last ones. */
-	for (size_t i = 0, n = 0; i < ans->n_addrs && n < a->o.max_addrs_per_name; i++) {
-		const struct pw_dns_addr *d = &ans->addrs[i];
+	for (size_t i = 0, n = 0; i < plan.n_items; i++) {
+		const struct pw_learn_item *it = &plan.items[i];
 		struct pw_learned_addr evicted = {0};
-		uint8_t kind = pw_guard_refuses(a, ans->qname, d->family, &d->addr);
-		struct pw_range_set priv;
 		enum pw_ep_room room;
 		int err;
 
-		if (pw_compiled_denies(&ep->compiled, d->family, &d->addr, &ports)) {
-			/* A ClusterEgressPolicy denies every port the name grants on
-			 * it: nothing opts in to that. Some of them: the entry
-			 * (pw_sync_learned_addr) carries the others. */
+		switch (it->why) {
+		case PW_LW_OVER_CAP:
+			continue;
+		case PW_LW_DENIED:
+		case PW_LW_GUARDED:
+			/* A ClusterEgressPolicy denies every port the name grants
+			 * on it (nothing opts in to that; some of them: the entry,
+			 * pw_sync_learned_addr, carries the others), or the
+			 * rebinding guard: an in-cluster address, no rule opted in. */
 			a->st.dns_private++;
-			pw_events_emit_private(a, ep, ans->qname, d->family, &d->addr, PW_G_MAX);
-			pw_ep_note_seen(ep, ans->qname, d->family, &d->addr, now);
+			pw_events_emit_private(a, ep, ans->qname, it->family, &it->addr,
+					       it->why == PW_LW_DENIED ? PW_G_MAX : it->guard);
+			pw_ep_note_seen(ep, ans->qname, it->family, &it->addr, now);
 			continue;
 		}
-		if (kind != PW_G_EXEMPT &&
-		    pw_compiled_fqdn_ports_private(&ep->compiled, ans->qname, &priv) <= 0) {
-			/* The rebinding guard: an in-cluster address, no rule opted in. */
-			a->st.dns_private++;
-			pw_events_emit_private(a, ep, ans->qname, d->family, &d->addr, kind);
-			pw_ep_note_seen(ep, ans->qname, d->family, &d->addr, now);
-			continue;
-		}
-		room = pw_ep_learn_room(ep, ans->qname, d->family, &d->addr,
+		room = pw_ep_learn_room(ep, ans->qname, it->family, &it->addr,
 					a->o.max_addrs_per_name, a->o.max_names_per_pod,
 					a->o.max_learned_per_pod);
 		if (room != PW_EP_ROOM) {
@@ -132,11 +134,10 @@ static uint8_t learn(struct pw_agent *a, struct pw_ep *ep, const struct pw_dns_a
 		}
 		a->st.dns_learned++;
 		n++;
-		err = pw_ep_learn(ep, ans->qname, d->family, &d->addr,
-				  now + clamp_ttl_ns(a, d->ttl), now, a->o.max_addrs_per_name,
-				  &evicted);
+		err = pw_ep_learn(ep, ans->qname, it->family, &it->addr, now + it->expires_ns, now,
+				  a->o.max_addrs_per_name, &evicted);
 		if (!err)
-			err = pw_sync_learned_addr(a, ep, d->family, &d->addr);
+			err = pw_sync_learned_addr(a, ep, it->family, &it->addr);
 		if (!err && evicted.family)
 			err = pw_sync_learned_addr(a, ep, evicted.family, &evicted.ip);
 		if (err) {

@@ -69,9 +69,11 @@ UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 BPFT_SRCS  := $(wildcard tests/bpf/test_*.c)
 BPFT_BINS  := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(BPFT_SRCS))
-FUZZ_SRCS  := $(filter-out tests/fuzz/fuzz_bpf_dns.c,$(wildcard tests/fuzz/fuzz_*.c))
-# fuzz_bpf_dns runs the real BPF object: libbpf and the skeleton, a rule of its own.
-FUZZ_BPF   := $(BUILD)/fuzz/fuzz_bpf_dns
+FUZZ_SRCS  := $(filter-out tests/fuzz/fuzz_bpf_%.c,$(wildcard tests/fuzz/fuzz_*.c))
+# fuzz_bpf_dns and fuzz_bpf_answer run the real BPF object: libbpf and the
+# skeleton, rules of their own.
+FUZZ_BPF_ANSWER := $(BUILD)/fuzz/fuzz_bpf_answer
+FUZZ_BPF   := $(BUILD)/fuzz/fuzz_bpf_dns $(FUZZ_BPF_ANSWER)
 FUZZ_PURE  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_BINS  := $(FUZZ_PURE) $(FUZZ_BPF)
 
@@ -196,11 +198,22 @@ $(FUZZ_PURE): $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(FUZZ_HDRS)
 		$< $(FUZZ_LIB_SRCS) -o $@ -lldns -ljansson -lyaml
 
 # The kernel's DNS query parser, fuzzed through BPF_PROG_TEST_RUN (needs root to run).
-$(FUZZ_BPF): tests/fuzz/fuzz_bpf_dns.c lib/core/fqdn.c $(BUILD)/podwall.skel.h $(FUZZ_HDRS)
+$(BUILD)/fuzz/fuzz_bpf_dns: tests/fuzz/fuzz_bpf_dns.c lib/core/fqdn.c $(BUILD)/podwall.skel.h \
+		$(FUZZ_HDRS)
 	$(call msg,FUZZ,$@)
 	@mkdir -p $(dir $@)
 	$(Q)$(CLANG) -g -O1 -D_GNU_SOURCE $(SRC_INC) -I$(BUILD) -Itests \
 		-fsanitize=fuzzer,address,undefined $< lib/core/fqdn.c -o $@ -lbpf -lelf -lz -lldns
+
+# The kernel's DNS answer learner against the agent's (ldns, lib/core), fuzzed
+# through BPF_PROG_TEST_RUN (needs root to run).
+$(FUZZ_BPF_ANSWER): tests/fuzz/fuzz_bpf_answer.c $(FUZZ_LIB_SRCS) $(BUILD)/podwall.skel.h \
+		$(FUZZ_HDRS)
+	$(call msg,FUZZ,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CLANG) -g -O1 -D_GNU_SOURCE $(SRC_INC) -I$(BUILD) -Itests \
+		-fsanitize=fuzzer,address,undefined $< $(FUZZ_LIB_SRCS) -o $@ \
+		-lbpf -lelf -lz -lldns -ljansson -lyaml
 
 # The bench's hook and reconcile tool (tools/bench.sh runs it, as root): built
 # with the tests, so that a change of the agent's state that breaks it fails here.

@@ -79,8 +79,8 @@ for tier in "${TIERS[@]}"; do
 	fuzz)
 		for src in tests/fuzz/fuzz_*.c; do
 			t=$(basename "$src" .c)
-			# fuzz_bpf_dns runs the real BPF object: root, like the bpf tier
-			[ "$t" = fuzz_bpf_dns ] && ! need_root "fuzz/$t" && continue
+			# fuzz_bpf_* run the real BPF object: root, like the bpf tier
+			case "$t" in fuzz_bpf_*) need_root "fuzz/$t" || continue ;; esac
 			corpus_src="tests/fuzz/corpus/${t#fuzz_}"
 			work=$(mktemp -d)
 			[ -d "$corpus_src" ] && cp -r "$corpus_src"/. "$work"/

@@ -59,7 +59,9 @@
  * corpus (**.github.example, **.s3.example), db.example.org and
  * *.priv.example.test (allowPrivate), *.both.example (80) overlapped by
  * x.both.example (8443, so its answers need the union), **.cluster.local
- * (5432, in the cluster domain), a resolve-only resolve.example.net. */
+ * (5432, in the cluster domain), *.mixed.example.test (5432 allowPrivate and
+ * 443 not: guarded addresses get only 5432), a resolve-only
+ * resolve.example.net. */
 static const char LW_POLICY[] =
 	"apiVersion: podwall.io/v1alpha1\nkind: EgressPolicy\n"
 	"metadata: {name: diff, namespace: shop}\nspec:\n  podSelector: {}\n  egress:\n"
@@ -75,6 +77,11 @@ static const char LW_POLICY[] =
 	"    ports: [{port: 80, protocol: TCP}]\n"
 	"  - toFQDNs: [{matchName: x.both.example}]\n"
 	"    ports: [{port: 8443, protocol: TCP}]\n"
+	"  - toFQDNs: [{matchPattern: \"*.mixed.example.test\"}]\n"
+	"    allowPrivate: true\n"
+	"    ports: [{port: 5432, protocol: TCP}]\n"
+	"  - toFQDNs: [{matchPattern: \"*.mixed.example.test\"}]\n"
+	"    ports: [{port: 443, protocol: TCP}]\n"
 	"  - toFQDNs: [{matchPattern: \"**.cluster.local\"}]\n"
 	"    ports: [{port: 5432, protocol: TCP}]\n"
 	"  dns:\n    resolveNames: [{matchName: resolve.example.net}]\n";
@@ -194,19 +201,10 @@ static inline int lw_config(struct lw *w)
 	return lw_put(w->skel->maps.pw_config, &zero, &c, &why);
 }
 
-static inline void lw_pattern(const struct pw_name_entry *n, char *out, size_t cap)
-{
-	snprintf(out, cap, "%s%s",
-		 n->kind == PW_NK_ONE	 ? "*."
-		 : n->kind == PW_NK_MANY ? "**."
-					 : "",
-		 n->text);
-}
-
-/* pw_names as the agent writes them (agent/sync.c names_write), with the
- * kernel learner's fields (include/podwall/maps.h): the union of the ports of
- * the rules with exactly this pattern, in pw_ports under id i + 1, and
- * PW_NAME_F_PRIVATE if one of them has allowPrivate. */
+/* pw_names as the agent writes them (agent/sync.c names_write and
+ * name_entry_ports): for a PW_NAME_F_CONNECT entry, the ports of the toFQDNs
+ * entry with exactly this pattern, in pw_ports under id i + 1, and
+ * PW_NAME_F_PRIVATE when all of its ports are allowPrivate ones. */
 static inline int lw_write_names(struct lw *w, const char **why)
 {
 	struct pw_ep_dns ed = {.flags = w->epdns_flags};
@@ -215,35 +213,28 @@ static inline int lw_write_names(struct lw *w, const char **why)
 
 	for (size_t i = 0; i < w->c.n_names; i++) {
 		const struct pw_name_entry *n = &w->c.names[i];
-		struct pw_range_set rs = {0};
 		struct pw_name_key k;
 		struct pw_name_val v;
-		char pat[PW_FQDN_MAX + 8];
-		bool priv = false;
 
 		bpft_name_entry(LW_EP_ID, n->kind, n->text, NULL, n->flags, &k, &v);
-		lw_pattern(n, pat, sizeof(pat));
-		for (size_t j = 0; j < w->c.n_fqdns; j++) {
+		for (size_t j = 0; (n->flags & PW_NAME_F_CONNECT) && j < w->c.n_fqdns; j++) {
 			const struct pw_fqdn_entry *f = &w->c.fqdns[j];
-
-			if (strcmp(f->pattern, pat))
-				continue;
-			if (pw_rangeset_union(&rs, &f->ports))
-				return -E2BIG;
-			priv |= f->ports_private.n > 0;
-		}
-		if ((n->flags & PW_NAME_F_CONNECT) && rs.n) {
-			struct pw_portset ps = {.count = rs.n};
+			struct pw_portset ps = {.count = f->ports.n};
 			__u32 pid = (__u32)i + 1;
+			const char *text;
 
-			memcpy(ps.r, rs.r, sizeof(ps.r));
+			if (pw_fqdn_table_kind(f->pattern, &text) != n->kind || strcmp(text, n->text))
+				continue;
+			if (f->ports_private.n &&
+			    !memcmp(&f->ports_private, &f->ports, sizeof(f->ports)))
+				v.flags |= PW_NAME_F_PRIVATE;
+			memcpy(ps.r, f->ports.r, sizeof(ps.r));
 			err = lw_put(w->skel->maps.pw_ports, &pid, &ps, why);
 			if (err)
 				return err;
 			v.portset = pid;
+			break;
 		}
-		if (priv)
-			v.flags |= PW_NAME_F_PRIVATE;
 		err = lw_put(w->skel->maps.pw_names, &k, &v, why);
 		if (err)
 			return err;

@@ -223,7 +223,8 @@ static inline int lw_write_names(struct lw *w, const char **why)
 			__u32 pid = (__u32)i + 1;
 			const char *text;
 
-			if (pw_fqdn_table_kind(f->pattern, &text) != n->kind || strcmp(text, n->text))
+			if (pw_fqdn_table_kind(f->pattern, &text) != n->kind ||
+			    strcmp(text, n->text))
 				continue;
 			if (f->ports_private.n &&
 			    !memcmp(&f->ports_private, &f->ports, sizeof(f->ports)))

@@ -5,6 +5,7 @@
 
 #include "ipaddr.h"
 #include "k8sguard.h"
+#include "k8sobj.h"
 
 /* The service CIDRs distributions use when the operator sets none. */
 static const struct {
@@ -33,45 +34,32 @@ static int add(struct pw_guard *g, const char *s, uint8_t kind, const char *sour
 	return 0;
 }
 
+struct node_ctx {
+	struct pw_guard *g;
+	const char *source;
+	size_t *skipped;
+};
+
+/* Lenient: an entry that is no prefix or address is skipped (and counted). */
+static int node_item(void *ctx, enum pw_k8s_node_item kind, const json_t *v, const char *field)
+{
+	struct node_ctx *c = ctx;
+
+	if (kind == PW_K8S_NODE_NOT_LIST)
+		return 0; /* as absent */
+	return add(c->g, json_string_value(v), kind == PW_K8S_NODE_ADDR ? PW_G_NODE : PW_G_POD_CIDR,
+		   c->source, c->skipped);
+}
+
 int pw_guard_add_k8s_node(struct pw_guard *g, const json_t *node, size_t *skipped)
 {
-	const json_t *spec = json_object_get(node, "spec");
-	const json_t *cidrs = json_object_get(spec, "podCIDRs");
-	const json_t *addrs = json_object_get(json_object_get(node, "status"), "addresses");
 	const char *name =
 		json_string_value(json_object_get(json_object_get(node, "metadata"), "name"));
 	char source[300];
-	const json_t *v;
-	size_t i;
-	int err = 0;
+	struct node_ctx c = {.g = g, .source = source, .skipped = skipped};
 
 	snprintf(source, sizeof(source), "api:node/%s", name ? name : "?");
-	if (json_is_array(cidrs) && json_array_size(cidrs)) {
-		json_array_foreach(cidrs, i, v)
-		{
-			err = add(g, json_string_value(v), PW_G_POD_CIDR, source, skipped);
-			if (err)
-				return err;
-		}
-	} else if (json_object_get(spec, "podCIDR")) {
-		err = add(g, json_string_value(json_object_get(spec, "podCIDR")), PW_G_POD_CIDR,
-			  source, skipped);
-		if (err)
-			return err;
-	}
-	json_array_foreach(addrs, i, v)
-	{
-		const char *type = json_string_value(json_object_get(v, "type"));
-
-		/* Hostname, InternalDNS, ExternalDNS are names, not addresses */
-		if (!type || (strcmp(type, "InternalIP") && strcmp(type, "ExternalIP")))
-			continue;
-		err = add(g, json_string_value(json_object_get(v, "address")), PW_G_NODE, source,
-			  skipped);
-		if (err)
-			return err;
-	}
-	return 0;
+	return pw_k8s_node_walk(node, node_item, &c);
 }
 
 static int add_service_ip(struct pw_guard *g, const char *ip, bool default_ranges,

@@ -13,8 +13,7 @@
 #include "ipaddr.h"
 #include "k8sobj.h"
 
-static int __attribute__((format(printf, 3, 4)))
-errf(char *err, size_t errlen, const char *fmt, ...)
+int pw_k8s_errf(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -67,18 +66,18 @@ int pw_k8s_event_decode(const char *line, size_t len, struct pw_k8s_event *ev, c
 	memset(ev, 0, sizeof(*ev));
 	ev->doc = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!ev->doc)
-		return errf(why, whylen, "event is not JSON: %s", jerr.text);
+		return pw_k8s_errf(why, whylen, "event is not JSON: %s", jerr.text);
 	type = json_string_value(json_object_get(ev->doc, "type"));
 	ev->object = json_object_get(ev->doc, "object");
 	if (!type || !json_is_object(ev->object)) {
 		pw_k8s_event_free(ev);
-		return errf(why, whylen, "event without type or object");
+		return pw_k8s_errf(why, whylen, "event without type or object");
 	}
 	for (t = 0; t < sizeof(event_types) / sizeof(event_types[0]); t++)
 		if (!strcmp(type, event_types[t]))
 			break;
 	if (t == sizeof(event_types) / sizeof(event_types[0])) {
-		errf(why, whylen, "unknown event type \"%.32s\"", type);
+		pw_k8s_errf(why, whylen, "unknown event type \"%.32s\"", type);
 		pw_k8s_event_free(ev);
 		return -EINVAL;
 	}
@@ -121,17 +120,17 @@ int pw_k8s_object_key(const json_t *obj, bool cluster_scoped, char *key, size_t 
 	const char *ns, *name;
 
 	if (!json_is_object(obj) || !json_is_object(md))
-		return errf(why, whylen, "object without metadata");
+		return pw_k8s_errf(why, whylen, "object without metadata");
 	ns = json_string_value(json_object_get(md, "namespace"));
 	name = json_string_value(json_object_get(md, "name"));
 	if (cluster_scoped && !ns)
 		ns = ""; /* cluster-scoped: key "/NAME" */
 	if (!ns || (!*ns && !cluster_scoped) || !name || !*name)
-		return errf(why, whylen, "object without metadata.namespace/name");
+		return pw_k8s_errf(why, whylen, "object without metadata.namespace/name");
 	if (strchr(ns, '/') || strchr(name, '/')) /* the API never has one: keys stay unique */
-		return errf(why, whylen, "object with a '/' in metadata.namespace/name");
+		return pw_k8s_errf(why, whylen, "object with a '/' in metadata.namespace/name");
 	if ((size_t)snprintf(key, keylen, "%s/%s", ns, name) >= keylen)
-		return errf(why, whylen, "object name too long");
+		return pw_k8s_errf(why, whylen, "object name too long");
 	return 0;
 }
 
@@ -148,12 +147,13 @@ static int labels_decode(const json_t *md, struct pw_labels *out, const char *wh
 	if (!labels || json_is_null(labels))
 		return 0;
 	if (!json_is_object(labels))
-		return errf(err, errlen, "%s: metadata.labels: not a mapping", what);
+		return pw_k8s_errf(err, errlen, "%s: metadata.labels: not a mapping", what);
 	json_object_foreach((json_t *)labels, lk, v)
 	{
 		if (!json_is_string(v))
-			return errf(err, errlen, "%s: metadata.labels[\"%.63s\"]: not a string",
-				    what, lk);
+			return pw_k8s_errf(err, errlen,
+					   "%s: metadata.labels[\"%.63s\"]: not a string", what,
+					   lk);
 		ret = pw_labels_set(out, lk, json_string_value(v));
 		if (ret)
 			return ret;
@@ -179,14 +179,14 @@ static int pod_ip(struct pw_k8s_pod *p, const char *s, const char *field, char *
 	struct pw_k8s_addr a = {0};
 
 	if (!s || pw_ip_parse(s, &a.family, &a.ip))
-		return errf(err, errlen, "pod %s/%s: %s: not an IP address", p->namespace, p->name,
-			    field);
+		return pw_k8s_errf(err, errlen, "pod %s/%s: %s: not an IP address", p->namespace,
+				   p->name, field);
 	for (size_t i = 0; i < p->n_ips; i++)
 		if (!pw_k8s_addr_cmp(&p->ips[i], &a))
 			return 0;
 	if (p->n_ips == PW_K8S_MAX_POD_IPS)
-		return errf(err, errlen, "pod %s/%s: more than %d pod IPs", p->namespace, p->name,
-			    PW_K8S_MAX_POD_IPS);
+		return pw_k8s_errf(err, errlen, "pod %s/%s: more than %d pod IPs", p->namespace,
+				   p->name, PW_K8S_MAX_POD_IPS);
 	p->ips[p->n_ips++] = a;
 	return 0;
 }
@@ -210,11 +210,12 @@ int pw_k8s_pod_info(const json_t *pod, struct pw_k8s_pod *out, char *err, size_t
 	err[0] = '\0';
 	kind = json_string_value(json_object_get(pod, "kind"));
 	if (!json_is_object(pod) || (kind && strcmp(kind, "Pod")))
-		return errf(err, errlen, "not a Pod object");
+		return pw_k8s_errf(err, errlen, "not a Pod object");
 	ns = json_string_value(json_object_get(md, "namespace"));
 	name = json_string_value(json_object_get(md, "name"));
 	if (!ns || !*ns || !name || !*name)
-		return errf(err, errlen, "pod: metadata.namespace and metadata.name are required");
+		return pw_k8s_errf(err, errlen,
+				   "pod: metadata.namespace and metadata.name are required");
 	p.namespace = strdup(ns);
 	p.name = strdup(name);
 	p.uid = dup_or_empty(json_string_value(json_object_get(md, "uid")));
@@ -226,7 +227,8 @@ int pw_k8s_pod_info(const json_t *pod, struct pw_k8s_pod *out, char *err, size_t
 	}
 	hn = json_object_get(spec, "hostNetwork");
 	if (hn && !json_is_boolean(hn) && !json_is_null(hn)) {
-		ret = errf(err, errlen, "pod %s/%s: spec.hostNetwork: not a boolean", ns, name);
+		ret = pw_k8s_errf(err, errlen, "pod %s/%s: spec.hostNetwork: not a boolean", ns,
+				  name);
 		goto fail;
 	}
 	p.host_network = json_is_true(hn);
@@ -259,7 +261,7 @@ int pw_k8s_pod_info(const json_t *pod, struct pw_k8s_pod *out, char *err, size_t
 	return 0;
 fail:
 	if (ret == -ENOMEM)
-		errf(err, errlen, "out of memory");
+		pw_k8s_errf(err, errlen, "out of memory");
 	pw_k8s_pod_free(&p);
 	return ret;
 }
@@ -273,12 +275,12 @@ static const char *cluster_name(const json_t *obj, const char *kind, char *err, 
 	const char *name;
 
 	if (!json_is_object(obj) || (k && strcmp(k, kind))) {
-		errf(err, errlen, "not a %s object", kind);
+		pw_k8s_errf(err, errlen, "not a %s object", kind);
 		return NULL;
 	}
 	name = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
 	if (!name || !*name)
-		errf(err, errlen, "%s: metadata.name is required", kind);
+		pw_k8s_errf(err, errlen, "%s: metadata.name is required", kind);
 	return name && *name ? name : NULL;
 }
 
@@ -300,14 +302,14 @@ int pw_k8s_namespace_info(const json_t *obj, struct pw_k8s_namespace *out, char 
 		return -EINVAL;
 	ns.name = strdup(name);
 	if (!ns.name) {
-		errf(err, errlen, "out of memory");
+		pw_k8s_errf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	snprintf(what, sizeof(what), "namespace %s", name);
 	ret = labels_decode(json_object_get(obj, "metadata"), &ns.labels, what, err, errlen);
 	if (ret) {
 		if (ret == -ENOMEM)
-			errf(err, errlen, "out of memory");
+			pw_k8s_errf(err, errlen, "out of memory");
 		pw_k8s_namespace_free(&ns);
 		return ret;
 	}
@@ -328,92 +330,125 @@ static int node_cidr(struct pw_k8s_node *n, const json_t *v, const char *field, 
 	const char *s = json_string_value(v), *why = NULL;
 
 	if (!s || pw_cidr_parse(s, &c.family, &c.addr, &c.prefix, &why))
-		return errf(err, errlen, "node %s: %s: not a CIDR%s%s", n->name, field,
-			    why ? ": " : "", why ? why : "");
+		return pw_k8s_errf(err, errlen, "node %s: %s: not a CIDR%s%s", n->name, field,
+				   why ? ": " : "", why ? why : "");
 	for (size_t i = 0; i < n->n_cidrs; i++)
 		if (n->cidrs[i].family == c.family && n->cidrs[i].prefix == c.prefix &&
 		    !memcmp(&n->cidrs[i].addr, &c.addr, sizeof(c.addr)))
 			return 0;
 	if (n->n_cidrs == PW_K8S_MAX_NODE_CIDRS)
-		return errf(err, errlen, "node %s: more than %d pod CIDRs", n->name,
-			    PW_K8S_MAX_NODE_CIDRS);
+		return pw_k8s_errf(err, errlen, "node %s: more than %d pod CIDRs", n->name,
+				   PW_K8S_MAX_NODE_CIDRS);
 	n->cidrs[n->n_cidrs++] = c;
+	return 0;
+}
+
+int pw_k8s_node_walk(const json_t *node, pw_k8s_node_fn fn, void *ctx)
+{
+	const json_t *spec = json_object_get(node, "spec");
+	const json_t *cidrs = json_object_get(spec, "podCIDRs");
+	const json_t *addrs = json_object_get(json_object_get(node, "status"), "addresses");
+	char field[64];
+	const json_t *v;
+	size_t i;
+	int ret;
+
+	if (cidrs && !json_is_array(cidrs) && !json_is_null(cidrs)) {
+		ret = fn(ctx, PW_K8S_NODE_NOT_LIST, cidrs, "spec.podCIDRs");
+		if (ret)
+			return ret;
+	}
+	if (json_array_size(cidrs)) {
+		json_array_foreach(cidrs, i, v)
+		{
+			snprintf(field, sizeof(field), "spec.podCIDRs[%zu]", i);
+			ret = fn(ctx, PW_K8S_NODE_CIDR, v, field);
+			if (ret)
+				return ret;
+		}
+	} else if (json_object_get(spec, "podCIDR")) {
+		ret = fn(ctx, PW_K8S_NODE_CIDR1, json_object_get(spec, "podCIDR"), "spec.podCIDR");
+		if (ret)
+			return ret;
+	}
+	if (addrs && !json_is_array(addrs) && !json_is_null(addrs)) {
+		ret = fn(ctx, PW_K8S_NODE_NOT_LIST, addrs, "status.addresses");
+		if (ret)
+			return ret;
+	}
+	json_array_foreach(addrs, i, v)
+	{
+		const char *type = json_string_value(json_object_get(v, "type"));
+
+		if (!type || (strcmp(type, "InternalIP") && strcmp(type, "ExternalIP")))
+			continue; /* Hostname, InternalDNS, ExternalDNS: not addresses */
+		snprintf(field, sizeof(field), "status.addresses[%zu].address", i);
+		ret = fn(ctx, PW_K8S_NODE_ADDR, json_object_get(v, "address"), field);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+struct node_ctx {
+	struct pw_k8s_node *n;
+	char *err;
+	size_t errlen;
+};
+
+static int node_item(void *ctx, enum pw_k8s_node_item kind, const json_t *v, const char *field)
+{
+	struct node_ctx *c = ctx;
+	struct pw_k8s_node *n = c->n;
+	struct pw_k8s_addr a = {0};
+	const char *s = json_string_value(v);
+
+	switch (kind) {
+	case PW_K8S_NODE_NOT_LIST:
+		return pw_k8s_errf(c->err, c->errlen, "node %s: %s: not a list", n->name, field);
+	case PW_K8S_NODE_CIDR1:
+		if (json_is_null(v))
+			return 0;
+		/* fall through */
+	case PW_K8S_NODE_CIDR:
+		return node_cidr(n, v, field, c->err, c->errlen);
+	case PW_K8S_NODE_ADDR:
+		break;
+	}
+	if (!s || pw_ip_parse(s, &a.family, &a.ip))
+		return pw_k8s_errf(c->err, c->errlen, "node %s: %s: not an IP address", n->name,
+				   field);
+	for (size_t j = 0; j < n->n_addrs; j++)
+		if (!pw_k8s_addr_cmp(&n->addrs[j], &a))
+			return 0;
+	if (n->n_addrs == PW_K8S_MAX_NODE_ADDRS)
+		return pw_k8s_errf(c->err, c->errlen, "node %s: more than %d addresses", n->name,
+				   PW_K8S_MAX_NODE_ADDRS);
+	n->addrs[n->n_addrs++] = a;
 	return 0;
 }
 
 int pw_k8s_node_info(const json_t *obj, struct pw_k8s_node *out, char *err, size_t errlen)
 {
 	const char *name = cluster_name(obj, "Node", err, errlen);
-	const json_t *spec = json_object_get(obj, "spec");
-	const json_t *cidrs, *addrs, *v;
 	struct pw_k8s_node n = {0};
-	char field[64];
-	size_t i;
-	int ret = 0;
+	struct node_ctx c = {.n = &n, .err = err, .errlen = errlen};
+	int ret;
 
 	if (!name)
 		return -EINVAL;
 	n.name = strdup(name);
 	if (!n.name) {
-		errf(err, errlen, "out of memory");
+		pw_k8s_errf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	cidrs = json_object_get(spec, "podCIDRs");
-	if (cidrs && !json_is_array(cidrs) && !json_is_null(cidrs)) {
-		ret = errf(err, errlen, "node %s: spec.podCIDRs: not a list", name);
-		goto fail;
-	}
-	if (json_array_size(cidrs)) {
-		json_array_foreach(cidrs, i, v)
-		{
-			snprintf(field, sizeof(field), "spec.podCIDRs[%zu]", i);
-			ret = node_cidr(&n, v, field, err, errlen);
-			if (ret)
-				goto fail;
-		}
-	} else if (json_object_get(spec, "podCIDR") &&
-		   !json_is_null(json_object_get(spec, "podCIDR"))) {
-		ret = node_cidr(&n, json_object_get(spec, "podCIDR"), "spec.podCIDR", err, errlen);
-		if (ret)
-			goto fail;
-	}
-	addrs = json_object_get(json_object_get(obj, "status"), "addresses");
-	if (addrs && !json_is_array(addrs) && !json_is_null(addrs)) {
-		ret = errf(err, errlen, "node %s: status.addresses: not a list", name);
-		goto fail;
-	}
-	json_array_foreach(addrs, i, v)
-	{
-		const char *type = json_string_value(json_object_get(v, "type"));
-		const char *s = json_string_value(json_object_get(v, "address"));
-		struct pw_k8s_addr a = {0};
-		bool dup = false;
-
-		if (!type || (strcmp(type, "InternalIP") && strcmp(type, "ExternalIP")))
-			continue; /* Hostname, InternalDNS, ExternalDNS: not addresses */
-		if (!s || pw_ip_parse(s, &a.family, &a.ip)) {
-			ret = errf(err, errlen,
-				   "node %s: status.addresses[%zu].address: not an "
-				   "IP address",
-				   name, i);
-			goto fail;
-		}
-		for (size_t j = 0; j < n.n_addrs && !dup; j++)
-			dup = !pw_k8s_addr_cmp(&n.addrs[j], &a);
-		if (dup)
-			continue;
-		if (n.n_addrs == PW_K8S_MAX_NODE_ADDRS) {
-			ret = errf(err, errlen, "node %s: more than %d addresses", name,
-				   PW_K8S_MAX_NODE_ADDRS);
-			goto fail;
-		}
-		n.addrs[n.n_addrs++] = a;
+	ret = pw_k8s_node_walk(obj, node_item, &c);
+	if (ret) {
+		pw_k8s_node_free(&n);
+		return ret;
 	}
 	*out = n;
 	return 0;
-fail:
-	pw_k8s_node_free(&n);
-	return ret;
 }
 
 /* ---- policies and resolvers ----------------------------------------------------------- */

@@ -19,6 +19,10 @@
 #include "podwall/maps.h"
 #include "policy.h"
 
+/* The k8s decoders' error: fmt into err (when err and errlen), returns -EINVAL. */
+int pw_k8s_errf(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 #define PW_K8S_MAX_POD_IPS    8
 #define PW_K8S_MAX_RESOLVERS  64
 #define PW_K8S_MAX_NODE_CIDRS 8
@@ -120,6 +124,21 @@ struct pw_k8s_node {
 	struct pw_k8s_addr addrs[PW_K8S_MAX_NODE_ADDRS];
 };
 /* 0, or -EINVAL (err names the field), -ENOMEM. */
+/* The one walk of a Node's addresses: the pod CIDRs (spec.podCIDRs, else
+ * spec.podCIDR, present even as null) and the InternalIP/ExternalIP addresses
+ * (the value of each .address, any JSON type), and a podCIDRs or addresses that
+ * is there but no list. fn's field is the path ("spec.podCIDRs[1]"); a non-zero
+ * return from fn ends the walk with it. Strict or lenient is fn's choice:
+ * pw_k8s_node_info refuses the Node, the rebinding guard skips the entry. */
+enum pw_k8s_node_item {
+	PW_K8S_NODE_CIDR,     /* an entry of spec.podCIDRs */
+	PW_K8S_NODE_CIDR1,    /* spec.podCIDR (no podCIDRs) */
+	PW_K8S_NODE_ADDR,     /* status.addresses[i].address of an InternalIP/ExternalIP */
+	PW_K8S_NODE_NOT_LIST, /* spec.podCIDRs or status.addresses, not a list */
+};
+typedef int (*pw_k8s_node_fn)(void *ctx, enum pw_k8s_node_item kind, const json_t *v,
+			      const char *field);
+int pw_k8s_node_walk(const json_t *node, pw_k8s_node_fn fn, void *ctx);
 int pw_k8s_node_info(const json_t *obj, struct pw_k8s_node *out, char *err, size_t errlen);
 void pw_k8s_node_free(struct pw_k8s_node *n);
 

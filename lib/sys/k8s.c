@@ -68,19 +68,6 @@ static void api_ok(struct pw_k8s_stats *st)
 	st->last_http = 0;
 }
 
-static int __attribute__((format(printf, 3, 4)))
-errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
 /* Standard base64 (RFC 4648), whitespace ignored, padding optional. */
 static int b64_decode(const char *in, unsigned char **out, size_t *out_len)
 {
@@ -409,8 +396,8 @@ static int kc_string(struct kc *c, const json_t *obj, const char *where, const c
 		     const char **out)
 {
 	if (opt_string(obj, key, out))
-		return errf(c->err, c->errlen, "kubeconfig %s: %s: %s must be a string", c->path,
-			    where, key);
+		return pw_k8s_errf(c->err, c->errlen, "kubeconfig %s: %s: %s must be a string",
+				   c->path, where, key);
 	if (*out && !**out)
 		*out = NULL;
 	return 0;
@@ -435,8 +422,9 @@ static int kc_material(struct kc *c, const json_t *obj, const char *where, const
 		if (ret == -ENOMEM)
 			return ret;
 		if (ret)
-			return errf(c->err, c->errlen, "kubeconfig %s: %s: %s is not valid base64",
-				    c->path, where, data_key);
+			return pw_k8s_errf(c->err, c->errlen,
+					   "kubeconfig %s: %s: %s is not valid base64", c->path,
+					   where, data_key);
 		return 0;
 	}
 	if (f) {
@@ -444,8 +432,8 @@ static int kc_material(struct kc *c, const json_t *obj, const char *where, const
 		if (!*file)
 			return -ENOMEM;
 		if (access(*file, R_OK))
-			return errf(c->err, c->errlen, "kubeconfig %s: %s: %s %s: %s", c->path,
-				    where, key, *file, strerror(errno));
+			return pw_k8s_errf(c->err, c->errlen, "kubeconfig %s: %s: %s %s: %s",
+					   c->path, where, key, *file, strerror(errno));
 	}
 	return 0;
 }
@@ -460,7 +448,8 @@ static int kc_cluster(struct kc *c, const json_t *cl, const char *name, struct a
 
 	snprintf(where, sizeof(where), "cluster \"%s\"", name);
 	if (!json_is_object(cl))
-		return errf(c->err, c->errlen, "kubeconfig %s: no %s in clusters", c->path, where);
+		return pw_k8s_errf(c->err, c->errlen, "kubeconfig %s: no %s in clusters", c->path,
+				   where);
 	ret = kc_string(c, cl, where, "server", &server);
 	if (!ret)
 		ret = kc_string(c, cl, where, "proxy-url", &proxy);
@@ -469,12 +458,12 @@ static int kc_cluster(struct kc *c, const json_t *cl, const char *name, struct a
 	if (ret)
 		return ret;
 	if (!server)
-		return errf(c->err, c->errlen, "kubeconfig %s: %s: server is required", c->path,
-			    where);
+		return pw_k8s_errf(c->err, c->errlen, "kubeconfig %s: %s: server is required",
+				   c->path, where);
 	if (strncmp(server, "https://", 8) && strncmp(server, "http://", 7))
-		return errf(c->err, c->errlen,
-			    "kubeconfig %s: %s: server must be an https:// (or http://) URL",
-			    c->path, where);
+		return pw_k8s_errf(c->err, c->errlen,
+				   "kubeconfig %s: %s: server must be an https:// (or http://) URL",
+				   c->path, where);
 	if (sni)
 		pw_warn("k8s: kubeconfig %s: %s: tls-server-name is not supported; the "
 			"certificate must match the server's host",
@@ -488,9 +477,10 @@ static int kc_cluster(struct kc *c, const json_t *cl, const char *name, struct a
 		a->server[--n] = '\0';
 	ins = json_object_get(cl, "insecure-skip-tls-verify");
 	if (ins && !json_is_boolean(ins) && !json_is_null(ins))
-		return errf(c->err, c->errlen,
-			    "kubeconfig %s: %s: insecure-skip-tls-verify must be true or false",
-			    c->path, where);
+		return pw_k8s_errf(
+			c->err, c->errlen,
+			"kubeconfig %s: %s: insecure-skip-tls-verify must be true or false",
+			c->path, where);
 	a->insecure = json_is_true(ins);
 	if (a->insecure)
 		pw_warn("k8s: kubeconfig %s: %s: insecure-skip-tls-verify is set: the API "
@@ -507,17 +497,19 @@ static int kc_user(struct kc *c, const json_t *u, const char *name, struct auth 
 
 	snprintf(where, sizeof(where), "user \"%s\"", name);
 	if (!json_is_object(u))
-		return errf(c->err, c->errlen, "kubeconfig %s: no %s in users", c->path, where);
+		return pw_k8s_errf(c->err, c->errlen, "kubeconfig %s: no %s in users", c->path,
+				   where);
 	if (json_object_get(u, "exec") || json_object_get(u, "auth-provider"))
-		return errf(c->err, c->errlen,
-			    "kubeconfig %s: %s: exec and auth-provider credential plugins are "
-			    "not supported; use a token or a client certificate",
-			    c->path, where);
+		return pw_k8s_errf(
+			c->err, c->errlen,
+			"kubeconfig %s: %s: exec and auth-provider credential plugins are "
+			"not supported; use a token or a client certificate",
+			c->path, where);
 	if (opt_string(u, "username", &s) || s)
-		return errf(c->err, c->errlen,
-			    "kubeconfig %s: %s: basic authentication (username/password) is "
-			    "not supported; use a token or a client certificate",
-			    c->path, where);
+		return pw_k8s_errf(c->err, c->errlen,
+				   "kubeconfig %s: %s: basic authentication (username/password) is "
+				   "not supported; use a token or a client certificate",
+				   c->path, where);
 	ret = kc_string(c, u, where, "token", &tok);
 	if (!ret)
 		ret = kc_string(c, u, where, "tokenFile", &tokfile);
@@ -528,10 +520,11 @@ static int kc_user(struct kc *c, const json_t *u, const char *name, struct auth 
 	if (ret)
 		return ret;
 	if ((a->cert_file || a->cert.data) != (a->key_file || a->key.data))
-		return errf(c->err, c->errlen,
-			    "kubeconfig %s: %s: a client certificate needs its key, and a key "
-			    "its certificate",
-			    c->path, where);
+		return pw_k8s_errf(
+			c->err, c->errlen,
+			"kubeconfig %s: %s: a client certificate needs its key, and a key "
+			"its certificate",
+			c->path, where);
 	if (tok) {
 		a->token = strdup(tok);
 		if (!a->token)
@@ -558,17 +551,18 @@ static int kubeconfig_load(const char *path, const char *context, struct auth *a
 
 	ret = pw_read_file(path, KUBECONFIG_MAX, &buf, &len);
 	if (ret) {
-		errf(err, errlen, "kubeconfig %s: %s", path, strerror(-ret));
+		pw_k8s_errf(err, errlen, "kubeconfig %s: %s", path, strerror(-ret));
 		goto out;
 	}
 	ret = pw_yaml_to_json(buf, len, &docs, yerr, sizeof(yerr));
 	if (ret) {
-		errf(err, errlen, "kubeconfig %s: %s", path, yerr);
+		pw_k8s_errf(err, errlen, "kubeconfig %s: %s", path, yerr);
 		goto out;
 	}
 	root = json_array_get(docs, 0);
 	if (!json_is_object(root)) {
-		ret = errf(err, errlen, "kubeconfig %s: not a kubeconfig (no mapping)", path);
+		ret = pw_k8s_errf(err, errlen, "kubeconfig %s: not a kubeconfig (no mapping)",
+				  path);
 		goto out;
 	}
 	ctx_name = context;
@@ -577,16 +571,16 @@ static int kubeconfig_load(const char *path, const char *context, struct auth *a
 		if (ret)
 			goto out;
 		if (!ctx_name) {
-			ret = errf(err, errlen,
-				   "kubeconfig %s: no current-context; name one with --context",
-				   path);
+			ret = pw_k8s_errf(
+				err, errlen,
+				"kubeconfig %s: no current-context; name one with --context", path);
 			goto out;
 		}
 	}
 	ctx = named_entry(root, "contexts", ctx_name, "context");
 	if (!json_is_object(ctx)) {
-		ret = errf(err, errlen, "kubeconfig %s: no context \"%s\" in contexts", path,
-			   ctx_name);
+		ret = pw_k8s_errf(err, errlen, "kubeconfig %s: no context \"%s\" in contexts", path,
+				  ctx_name);
 		goto out;
 	}
 	ret = kc_string(&c, ctx, "context", "cluster", &cluster);
@@ -595,8 +589,8 @@ static int kubeconfig_load(const char *path, const char *context, struct auth *a
 	if (ret)
 		goto out;
 	if (!cluster) {
-		ret = errf(err, errlen, "kubeconfig %s: context \"%s\" names no cluster", path,
-			   ctx_name);
+		ret = pw_k8s_errf(err, errlen, "kubeconfig %s: context \"%s\" names no cluster",
+				  path, ctx_name);
 		goto out;
 	}
 	ret = kc_cluster(&c, named_entry(root, "clusters", cluster, "cluster"), cluster, a);
@@ -609,7 +603,7 @@ static int kubeconfig_load(const char *path, const char *context, struct auth *a
 			path, ctx_name);
 out:
 	if (ret == -ENOMEM)
-		errf(err, errlen, "kubeconfig %s: out of memory", path);
+		pw_k8s_errf(err, errlen, "kubeconfig %s: out of memory", path);
 	json_decref(docs);
 	free(buf);
 	return ret;
@@ -622,15 +616,15 @@ static int incluster_load(const char *sa_dir, struct auth *a, char *err, size_t 
 	bool v6;
 
 	if (!host || !*host || !port || !*port) {
-		errf(err, errlen,
-		     "KUBERNETES_SERVICE_HOST/PORT are not set: not running in a pod? Use "
-		     "--kubeconfig outside a cluster");
+		pw_k8s_errf(err, errlen,
+			    "KUBERNETES_SERVICE_HOST/PORT are not set: not running in a pod? Use "
+			    "--kubeconfig outside a cluster");
 		return -ENOENT;
 	}
 	if (strspn(port, "0123456789") != strlen(port) || strpbrk(host, "/@?#[] "))
-		return errf(err, errlen,
-			    "KUBERNETES_SERVICE_HOST/PORT (%.64s, %.16s) are malformed", host,
-			    port);
+		return pw_k8s_errf(err, errlen,
+				   "KUBERNETES_SERVICE_HOST/PORT (%.64s, %.16s) are malformed",
+				   host, port);
 	v6 = strchr(host, ':') != NULL;
 	if (asprintf(&a->server, "https://%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "", port) <
 	    0) {
@@ -649,10 +643,10 @@ static int incluster_load(const char *sa_dir, struct auth *a, char *err, size_t 
 	if (!a->proxy)
 		return -ENOMEM;
 	if (access(a->token_file, R_OK) || access(a->ca_file, R_OK)) {
-		errf(err, errlen,
-		     "cannot read the service account credentials in %s (%s): is "
-		     "automountServiceAccountToken disabled for the pod?",
-		     sa_dir, strerror(errno));
+		pw_k8s_errf(err, errlen,
+			    "cannot read the service account credentials in %s (%s): is "
+			    "automountServiceAccountToken disabled for the pod?",
+			    sa_dir, strerror(errno));
 		return -ENOENT;
 	}
 	return 0;
@@ -1716,7 +1710,7 @@ static int setup_reflectors(struct pw_k8s *k, const char *dns, char *err, size_t
 		snprintf(ns, sizeof(ns), "%.*s", (int)(slash - dns), dns);
 	if (!slash || (size_t)(slash - dns) >= sizeof(ns) || pw_k8s_dns1123_problem(ns, false) ||
 	    pw_k8s_dns1123_problem(slash + 1, false))
-		return errf(
+		return pw_k8s_errf(
 			err, errlen,
 			"DNS service \"%.80s\": expected namespace/name, e.g. kube-system/kube-dns",
 			dns);
@@ -1746,13 +1740,13 @@ int pw_k8s_new(const struct pw_k8s_config *cfg, struct pw_k8s **out, char *err, 
 	err[0] = '\0';
 	*out = NULL;
 	if (!cfg->node_name || !*cfg->node_name || strlen(cfg->node_name) > 253)
-		return errf(err, errlen,
-			    "the node name is required (set NODE_NAME from the "
-			    "downward API: spec.nodeName)");
+		return pw_k8s_errf(err, errlen,
+				   "the node name is required (set NODE_NAME from the "
+				   "downward API: spec.nodeName)");
 	if (!cfg->watch_fd)
-		return errf(err, errlen, "k8s: watch_fd callback is required");
+		return pw_k8s_errf(err, errlen, "k8s: watch_fd callback is required");
 	if (curl_global_init(CURL_GLOBAL_DEFAULT))
-		return errf(err, errlen, "libcurl initialisation failed");
+		return pw_k8s_errf(err, errlen, "libcurl initialisation failed");
 	k = calloc(1, sizeof(*k));
 	if (!k) {
 		curl_global_cleanup();
@@ -1796,8 +1790,8 @@ int pw_k8s_new(const struct pw_k8s_config *cfg, struct pw_k8s **out, char *err, 
 	if (k->auth.token_file) {
 		ret = token_refresh(k, true);
 		if (ret) {
-			errf(err, errlen, "cannot read the token file %s: %s", k->auth.token_file,
-			     strerror(-ret));
+			pw_k8s_errf(err, errlen, "cannot read the token file %s: %s",
+				    k->auth.token_file, strerror(-ret));
 			goto fail;
 		}
 		k->auth.token_reloads = 0;
@@ -1823,7 +1817,7 @@ int pw_k8s_new(const struct pw_k8s_config *cfg, struct pw_k8s **out, char *err, 
 	return 0;
 fail:
 	if (ret == -ENOMEM && !err[0])
-		errf(err, errlen, "out of memory");
+		pw_k8s_errf(err, errlen, "out of memory");
 	pw_k8s_free(k);
 	return ret;
 }

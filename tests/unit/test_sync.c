@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "unit/dnsmsg.h"
+#include "unit/table.h"
 #include "unit/fake_maps.h"
 
 #include "agent_int.h"
@@ -747,90 +748,117 @@ static void test_drift_none_no_write(void **state)
 	assert_int_equal(repairs(x), 0);
 }
 
-static void test_drift_endpoint_rewritten(void **state)
-{
-	struct fixture *x = *state;
-	uint32_t ifindex = IFINDEX;
-	struct pw_endpoint *v;
-	size_t from;
-	int ep;
+/* One entry the agent wrote, changed or deleted behind its back: the drift
+ * check puts it back as it was (the endpoint entry still last), counts one
+ * repair of its kind, and the next check finds nothing. mutate changes the
+ * entry of map id whose key it writes to key (FAKE_KEY_MAX bytes). */
+struct drift_row {
+	const char *name;
+	enum pw_map_id id;
+	enum pw_drift_kind kind;
+	void (*mutate)(struct fixture *x, void *key);
+	bool endpoint_after; /* the endpoint entry is rewritten after it */
+	/* the entry written back against the one the agent wrote; NULL: the same bytes */
+	void (*expect)(const void *got, const void *was);
+};
 
-	synced_v1(x);
-	v = entry_of(x->f, PW_MAPID_endpoints, &ifindex);
+static void endpoint_opened(struct fixture *x, void *key)
+{
+	uint32_t ifindex = IFINDEX;
+	struct pw_endpoint *v = entry_of(x->f, PW_MAPID_endpoints, &ifindex);
+
+	memcpy(key, &ifindex, sizeof(ifindex));
 	v->mode = PW_MODE_OPEN; /* someone with bpftool opened the pod */
+}
+
+/* Put back with a new generation: established flows are checked again. */
+static void endpoint_back(const void *got, const void *was)
+{
+	const struct pw_endpoint *g = got, *w = was;
+
+	assert_int_equal(g->mode, PW_MODE_ENFORCE);
+	assert_int_equal(g->mode, w->mode);
+	assert_int_equal(g->ep_id, w->ep_id);
+	assert_true(g->policy_gen > w->policy_gen);
+}
+
+static void rule_repointed(struct fixture *x, void *key)
+{
+	struct pw_cidr_val *v;
+
+	memcpy(key, the_cidr4_key(x->f), sizeof(struct pw_cidr4_key));
+	v = entry_of(x->f, PW_MAPID_cidr4, key);
+	v->portset += 100; /* points to another port set */
+}
+
+static void rule_deleted(struct fixture *x, void *key)
+{
+	memcpy(key, the_cidr4_key(x->f), sizeof(struct pw_cidr4_key));
+	fake_erase(x->f, fake_find(x->f, PW_MAPID_cidr4, key));
+}
+
+static void portset_widened(struct fixture *x, void *key)
+{
+	struct pw_portset *ps;
+
+	assert_true(x->a.portsets.n > 0);
+	memcpy(key, &x->a.portsets.v[0].id, sizeof(uint32_t));
+	ps = entry_of(x->f, PW_MAPID_ports, key);
+	ps->r[0].lo = 1; /* widened to every port */
+	ps->r[0].hi = 65535;
+}
+
+/* clang-format off */
+static const struct drift_row drift_rows[] = {
+	{"endpoint opened", PW_MAPID_endpoints, PW_DRIFT_ENDPOINT, endpoint_opened, true,
+	 endpoint_back},
+	{"rule pointed to another port set", PW_MAPID_cidr4, PW_DRIFT_RULES, rule_repointed, true},
+	{"rule deleted", PW_MAPID_cidr4, PW_DRIFT_RULES, rule_deleted, false},
+	{"port set widened", PW_MAPID_ports, PW_DRIFT_PORTS, portset_widened, false},
+};
+/* clang-format on */
+
+static void test_drift_row(void **state)
+{
+	const struct drift_row *r = *state;
+	_Alignas(8) uint8_t key[FAKE_KEY_MAX] = {0};
+	struct fake_maps *before;
+	struct fixture *x;
+	struct fake_entry *e, *was;
+	size_t from;
+	int put, ep;
+
+	assert_int_equal(setup((void **)&x), 0);
+	synced_v1(x);
+	before = malloc(sizeof(*before)); /* the maps as the agent wrote them */
+	assert_non_null(before);
+	memcpy(before, x->f, sizeof(*before));
+	r->mutate(x, key);
 	from = drift_check(x);
+	put = op_index(x->f, from, FAKE_PUT, r->id, NULL);
+	if (put < 0)
+		fail_msg("%s: not written back", r->name);
+	/* the endpoint entry, when written, comes after the rules it enforces */
 	ep = op_index(x->f, from, FAKE_PUT, PW_MAPID_endpoints, NULL);
-	assert_true(ep >= 0);
-	assert_int_equal(endpoint_written(x->f, ep)->mode, PW_MODE_ENFORCE);
-	v = entry_of(x->f, PW_MAPID_endpoints, &ifindex);
-	assert_int_equal(v->mode, PW_MODE_ENFORCE);
-	assert_int_equal(x->a.st.drift_repairs[PW_DRIFT_ENDPOINT], 1);
+	if (r->endpoint_after ? ep < put : ep >= 0 && ep < put)
+		fail_msg("%s: repair written at %d, endpoint at %d", r->name, put, ep);
+	e = fake_find(x->f, r->id, key);
+	was = fake_find(before, r->id, key);
+	assert_non_null(e);
+	assert_non_null(was);
+	if (r->expect)
+		r->expect(e->val, was->val);
+	else
+		assert_memory_equal(e->val, was->val, sizeof(e->val));
+	assert_int_equal(fake_count(x->f, r->id), fake_count(before, r->id));
+	assert_int_equal(x->a.st.drift_repairs[r->kind], 1);
 	assert_int_equal(repairs(x), 1);
 	/* repaired: the next check finds nothing */
 	from = drift_check(x);
 	assert_int_equal(x->f->n_ops, from);
 	assert_int_equal(repairs(x), 1);
-}
-
-static void test_drift_rule_rewritten(void **state)
-{
-	struct fixture *x = *state;
-	struct pw_cidr4_key k;
-	struct pw_cidr_val *v;
-	uint32_t want;
-	size_t from;
-
-	synced_v1(x);
-	k = *the_cidr4_key(x->f);
-	v = entry_of(x->f, PW_MAPID_cidr4, &k);
-	want = v->portset;
-	v->portset = want + 100; /* points to another port set */
-	from = drift_check(x);
-	assert_true(op_index(x->f, from, FAKE_PUT, PW_MAPID_cidr4, "192.0.2.0/24") >= 0);
-	/* the endpoint entry still comes after the rules it enforces */
-	assert_true(last_index(x->f, FAKE_PUT, PW_MAPID_endpoints) >
-		    op_index(x->f, from, FAKE_PUT, PW_MAPID_cidr4, "192.0.2.0/24"));
-	v = entry_of(x->f, PW_MAPID_cidr4, &k);
-	assert_int_equal(v->portset, want);
-	assert_int_equal(x->a.st.drift_repairs[PW_DRIFT_RULES], 1);
-	assert_int_equal(repairs(x), 1);
-}
-
-static void test_drift_missing_rule_rewritten(void **state)
-{
-	struct fixture *x = *state;
-	struct pw_cidr4_key k;
-	size_t from;
-
-	synced_v1(x);
-	k = *the_cidr4_key(x->f);
-	fake_erase(x->f, fake_find(x->f, PW_MAPID_cidr4, &k)); /* deleted behind our back */
-	from = drift_check(x);
-	assert_true(op_index(x->f, from, FAKE_PUT, PW_MAPID_cidr4, "192.0.2.0/24") >= 0);
-	assert_int_equal(fake_count(x->f, PW_MAPID_cidr4), 1);
-	assert_int_equal(x->a.st.drift_repairs[PW_DRIFT_RULES], 1);
-}
-
-static void test_drift_portset_rewritten(void **state)
-{
-	struct fixture *x = *state;
-	struct pw_portset *ps, saved;
-	uint32_t id;
-	size_t from;
-
-	synced_v1(x);
-	assert_true(x->a.portsets.n > 0);
-	id = x->a.portsets.v[0].id;
-	ps = entry_of(x->f, PW_MAPID_ports, &id);
-	saved = *ps;
-	ps->r[0].lo = 1; /* widened to every port */
-	ps->r[0].hi = 65535;
-	from = drift_check(x);
-	assert_true(op_index(x->f, from, FAKE_PUT, PW_MAPID_ports, NULL) >= 0);
-	ps = entry_of(x->f, PW_MAPID_ports, &id);
-	assert_memory_equal(ps, &saved, sizeof(saved));
-	assert_int_equal(x->a.st.drift_repairs[PW_DRIFT_PORTS], 1);
-	assert_int_equal(repairs(x), 1);
+	free(before);
+	teardown((void **)&x);
 }
 
 static void test_drift_strays_removed(void **state)
@@ -887,12 +915,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_deny_deletes_learned, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deny_ports_learned, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drift_none_no_write, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_drift_endpoint_rewritten, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_drift_rule_rewritten, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_drift_missing_rule_rewritten, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_drift_portset_rewritten, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drift_strays_removed, setup, teardown),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed = cmocka_run_group_tests(tests, NULL, NULL);
+
+	failed += RUN_TABLE("drift: put back", test_drift_row, drift_rows);
+	return failed ? 1 : 0;
 }

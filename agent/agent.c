@@ -851,7 +851,7 @@ static json_t *cmd_status(struct pw_agent *a)
 			json_array_append_new(errs, json_string(a->policies.files[i].error));
 	json_t *st = json_pack(
 		"{s:b,s:s,s:I,s:s,s:s?,s:{s:i,s:i,s:i,s:o},s:{s:i,s:i,s:o},s:o,s:o,s:{s:I,s:I,s:I,"
-		"s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
+		"s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
 		"ok", 1, "version", PW_VERSION, "uptime_s",
 		(json_int_t)((pw_now_ns() - a->start_ns) / 1000000000ULL), "pin_dir", a->o.pin_dir,
 		"policy_dir", a->o.policy_dir, "endpoints", "total", (int)n_eps, "enforced",
@@ -862,10 +862,11 @@ static json_t *cmd_status(struct pw_agent *a)
 		(json_int_t)s->dns_learned, "dns_released", (json_int_t)s->dns_released,
 		"dns_release_failed", (json_int_t)s->dns_release_fail, "dns_dropped_invalid",
 		(json_int_t)s->dns_dropped_invalid, "dns_dropped_learn",
-		(json_int_t)s->dns_dropped_learn, "dns_not_allowed", (json_int_t)s->dns_not_allowed,
-		"dns_private", (json_int_t)s->dns_private, "perf_lost", (json_int_t)s->perf_lost,
-		"policy_errors", (json_int_t)a->policies.errors, "events",
-		(json_int_t)s->events_total);
+		(json_int_t)s->dns_dropped_learn, "dns_dropped_budget",
+		(json_int_t)s->dns_dropped_budget, "learn_log_addrs", (json_int_t)s->learnlog_addrs,
+		"dns_not_allowed", (json_int_t)s->dns_not_allowed, "dns_private",
+		(json_int_t)s->dns_private, "perf_lost", (json_int_t)s->perf_lost, "policy_errors",
+		(json_int_t)a->policies.errors, "events", (json_int_t)s->events_total);
 	if (st) {
 		json_t *deg = json_array();
 		char obj[64];

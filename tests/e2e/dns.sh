@@ -42,7 +42,7 @@ dns_restart_dnsmasq() {
 		--conf-file=/dev/null --no-resolv --no-hosts --user=root --pid-file= \
 		--bind-interfaces --listen-address="$DNS4" --listen-address="$DNS6" \
 		--addn-hosts="$TMP/dns.hosts" --addn-hosts="$TMP/dns_moving.hosts" \
-		--addn-hosts="$TMP/dns_race.hosts" \
+		--addn-hosts="$TMP/dns_race.hosts" --addn-hosts="$TMP/dns_flood.hosts" \
 		--address=/wild.example.test/"$SRV_C" --address=/wild.example.test/"$SRV6_B" \
 		--local-ttl=1 --log-queries --log-facility="$TMP/dnsmasq.log"
 	wait_until 10 dns_answers_in_node ||
@@ -67,6 +67,20 @@ dns_race_hosts() {
 		else
 			printf '2001:db8:100:1::%x i%d.race.example.test\n' $((i + 1)) "$i"
 		fi
+	done
+}
+
+# f<i>.flood.example.test, i < N: each name 32 addresses, name i the 32 from
+# 32 * i on in a pool of 409 (198.51.100.0/24, 203.0.113.100-254): more than
+# the flood case's cap of the pod's addresses, all of them documentation ones.
+dns_flood_hosts() {
+	local n=$1 i j pool=() a
+	for a in $(seq 1 254); do pool+=("198.51.100.$a"); done
+	for a in $(seq 100 254); do pool+=("203.0.113.$a"); done
+	for ((i = 0; i < n; i++)); do
+		for ((j = 0; j < 32; j++)); do
+			echo "${pool[$(((32 * i + j) % ${#pool[@]}))]} f$i.flood.example.test"
+		done
 	done
 }
 
@@ -122,6 +136,13 @@ ev_match() {
 		"$TMP/agent.events" >/dev/null
 }
 
+# ev_match_reason POD REASON: an event of the pod with that reason.
+ev_match_reason() {
+	jq -n -R -e --arg pod "e2e/$1" --arg r "$2" \
+		'[inputs | fromjson? | objects] | any((.pod == $pod or ((.namespace // "") + "/" + (.pod // "")) == $pod)
+		  and .reason == $r)' "$TMP/agent.events" >/dev/null
+}
+
 # A pinned global counter (sum over CPUs), read with bpftool: works with no agent.
 pin_counter() {
 	bpftool -j map dump pinned "$PIN/pw_counters" |
@@ -132,6 +153,17 @@ C_DNS_HELD=10
 C_DNS_INLINE=24
 
 kpod() { echo "e2e/$(cat "$TMP/pods/$1/k8s_name")"; }
+# pod_ep_id POD: its endpoint id (pw_endpoints, by the veth's ifindex).
+pod_ep_id() {
+	bpftool -j map dump pinned "$PIN/pw_endpoints" |
+		jq -e --argjson k "$(pod_ifindex "$1")" '[.[] | select(.formatted.key == $k) | .formatted.value.ep_id][0]'
+}
+# learned_count EP_ID: its entries in pw_learned.
+learned_count() {
+	bpftool -j map dump pinned "$PIN/pw_learned" |
+		jq --argjson id "$1" '[.[] | select(.formatted.key.ep_id == $id)] | length'
+}
+agent_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$(cat "$TMP/pids/agent")/status"; }
 ep_denied() {
 	agent_cli endpoints -o json | jq -e --arg p "$(kpod "$1")" '.[] | select(.pod == $p) | .packets.denied'
 }
@@ -498,12 +530,61 @@ agent_kill9_inline_learns() {
 	# granted name, port not granted
 	assert_fails connect ki "$SRV_C" 8080 1
 	assert_ok agent_start
+	# the restarted agent read what the kernel learned while it was away
+	# (pw_learn_log): the name in `podwall fqdn` and in the pod's deny events
+	assert_ok wait_until 5 fqdn_has ki other.example.test "$SRV_C"
+	assert_fails connect ki "$SRV_C" 8080 1
+	assert_ok wait_until 3 ev_match ki-0 "$SRV_C" 8080 port other.example.test
+	e2e_log "restarted agent: other.example.test (learned in the kernel) in fqdn and events"
+}
+
+# One pod floods answers of 32 distinct addresses each (3,000 queries in 10 s,
+# f<i>.flood.example.test); another pod's lookups in the same run are all
+# answered and learned. The flooding pod keeps to its caps (--max-learned-per-pod
+# 256 entries in pw_learned, --max-names-per-pod 64), loses its own answers
+# over them (dns-budget), and the agent's memory stays bounded.
+flood_own_budget() {
+	# (a sanitizer build's quarantine of freed memory kept small: the RSS is
+	# then the agent's own)
+	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}:quarantine_size_mb=4 \
+		assert_ok agent_restart --min-ttl "$MIN_TTL" --dns-learn-inline=1 \
+		--max-learned-per-pod 256 --max-names-per-pod 64
+	cni_add fl e2e fl-0 app=fl
+	cni_add fv e2e fv-0 app=fv
+	local id rss0 rss1 n v pid
+	id=$(pod_ep_id fl) || fail "no endpoint id for fl"
+	rss0=$(agent_rss_kb)
+	in_pod fl timeout $((40 * SLOW)) "$PY" "$E2E_DIR/dns_flood.py" flood --server "$DNS4" \
+		--names "$TMP/dns_flood.hosts" --count 3000 --seconds 10 \
+		>"$TMP/flood.json" 2>&1 &
+	pid=$!
+	in_pod fv timeout $((60 * SLOW)) "$PY" "$E2E_DIR/dns_flood.py" lookups --server "$DNS4" \
+		--name allowed.example.test --want "$SRV_A" --count 100 --seconds $((30 * SLOW)) \
+		--timeout 2 >"$TMP/victim.json" 2>&1
+	wait "$pid" || fail "flood client: $(cat "$TMP/flood.json")"
+	e2e_log "flood: $(cat "$TMP/flood.json"); other pod: $(cat "$TMP/victim.json")"
+	v=$(jq -e .lost "$TMP/victim.json") || fail "lookups: $(cat "$TMP/victim.json")"
+	[ "$v" = 0 ] || fail "the other pod lost $v lookups during the flood: $(cat "$TMP/victim.json")"
+	[ "$(jq .ok "$TMP/victim.json")" -ge 50 ] || fail "the other pod's lookups: $(cat "$TMP/victim.json")"
+	assert_ok fqdn_has fv allowed.example.test "$SRV_A"
+	assert_ok connect fv "$SRV_A" 443
+	# the flooding pod: within its cap, over it it lost its own answers
+	n=$(learned_count "$id")
+	[ "$n" -le 256 ] || fail "the flooding pod holds $n pw_learned entries, over its cap of 256"
+	[ "$n" -ge 200 ] || fail "the flooding pod learned only $n addresses"
+	assert_ok wait_until 3 ev_match_reason fl-0 dns-budget
+	v=$(agent_cli status -o json | jq .agent.dns_dropped_budget)
+	[ "$v" -gt 0 ] || fail "no held answer dropped over the budget (dns_dropped_budget $v)"
+	rss1=$(agent_rss_kb)
+	e2e_log "flooding pod: $n pw_learned entries (cap 256); agent RSS ${rss0} -> ${rss1} KiB"
+	[ $((rss1 - rss0)) -le $((32 * 1024)) ] || fail "agent RSS grew by $((rss1 - rss0)) KiB in the flood"
+	assert_ok agent_restart --min-ttl "$MIN_TTL"
 }
 
 CASES="agent_starts allowed_name_connects unallowed_name_denied wildcard_one_label
 wildcard_multi_label aaaa_name_connects_v6 dns_untrusted_denied address_change
 race_resolve_connect_1000 expiry_new_denied_stream_survives agent_kill9_dns_passes_unheld
-agent_kill9_inline_learns sanitizers_clean"
+agent_kill9_inline_learns flood_own_budget sanitizers_clean"
 
 # ============================================================ main
 
@@ -514,6 +595,7 @@ echo "# e2e dns: prefix $PFX, node $NODE, dns $DNS4 / $DNS6, temp $TMP, build $B
 
 echo "$SRV_A moving.example.test" >"$TMP/dns_moving.hosts"
 dns_race_hosts "$RACE_N" >"$TMP/dns_race.hosts"
+dns_flood_hosts 200 >"$TMP/dns_flood.hosts"
 dns_restart_dnsmasq
 
 # Policies first: the agent starts with them in place.
@@ -533,6 +615,8 @@ policy_fqdn race app=race "$RACE_PORT/TCP" "**.race.example.test"
 policy_fqdn exp app=exp "443/TCP 9000/TCP" allowed.example.test
 policy_fqdn k9 app=k9 "443/TCP" allowed.example.test other.example.test
 policy_fqdn ki app=ki "443/TCP" allowed.example.test other.example.test
+policy_fqdn fl app=fl "443/TCP" "*.flood.example.test"
+policy_fqdn fv app=fv "443/TCP" allowed.example.test
 policy_cidr rogue e2e app=rogue enforce "203.0.113.0/24:any"
 
 for c in $CASES; do

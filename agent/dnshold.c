@@ -155,7 +155,7 @@ void pw_dnshold_step(struct pw_agent *a, const void *data, size_t size, const st
 	struct pw_dns_meta m;
 	struct pw_dns_answer *ans = NULL;
 	const uint8_t *payload;
-	size_t plen, udp_off;
+	size_t plen, l4_off;
 	const char *why = NULL;
 	uint8_t *frame = NULL;
 	struct pw_ep *ep;
@@ -185,7 +185,7 @@ void pw_dnshold_step(struct pw_agent *a, const void *data, size_t size, const st
 		goto drop;
 	}
 	memcpy(frame, (const uint8_t *)data + sizeof(m), m.pkt_len);
-	if (pw_dns_frame_payload(frame, m.pkt_len, &m, &payload, &plen, &udp_off, &why) ||
+	if (pw_dns_frame_payload(frame, m.pkt_len, &m, &payload, &plen, &l4_off, &why) ||
 	    pw_dns_parse_answer(payload, plen, m.dns_id, ans, &why)) {
 		reason = PW_R_DNS_INVALID;
 		a->st.dns_dropped_invalid++;
@@ -216,7 +216,7 @@ void pw_dnshold_step(struct pw_agent *a, const void *data, size_t size, const st
 		a->st.dns_dropped_learn++;
 		goto drop;
 	}
-	err = pw_dns_fix_udp_checksum(frame, m.pkt_len, udp_off)
+	err = pw_dns_fix_l4_checksum(frame, m.pkt_len, l4_off)
 		      ? -EINVAL
 		      : io->release(io->ctx, &m, frame, m.pkt_len);
 	if (err) {

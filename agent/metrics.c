@@ -149,6 +149,11 @@ static const struct counter_row counter_rows[PW_C_DROP] = {
 	[PW_C_LEARN_LOG_FULL] = {"podwall_learn_log_full_total", NULL,
 				 "Answers not learned inline because pw_learn_log was full (held "
 				 "instead)."},
+	[PW_C_DNS_TCP_SPLIT] =
+		{"podwall_dns_tcp_split_total", NULL,
+		 "DNS-over-TCP segments from a resolver whose data was not one whole "
+		 "message (an answer split over segments, or several in one): "
+		 "passed, nothing learned."},
 	[PW_C_FLOW_INSERT_FAIL] = {INSERT, PW_MAP_NAME(flows)},
 	[PW_C_PEND_INSERT_FAIL] = {INSERT, PW_MAP_NAME(dns_pend)},
 	[PW_C_EVENT_LOST] = {EVDROP, "ring_full"},

@@ -432,7 +432,10 @@ static __always_inline int is_v4mapped(const struct pw_pkt *p)
 	       p->daddr.w[2] == bpf_htonl(0xffff);
 }
 
-/* Record a DNS query so that only an answer to it is ever learned from. */
+/* Record a DNS query so that only an answer to it is ever learned from: a
+ * UDP datagram's, or the message of a TCP segment dns_verdict() checked (one
+ * whole message after its 2-byte length; a segment without data records
+ * nothing). */
 static __always_inline void dns_record_query(struct __sk_buff *skb, const struct pw_endpoint *ep,
 					     const struct pw_pkt *p)
 {
@@ -443,6 +446,16 @@ static __always_inline void dns_record_query(struct __sk_buff *skb, const struct
 	struct pw_dns_pend_val v = {};
 	__u8 *dns;
 
+	if (p->l4_off > 512)
+		return;
+	if (p->proto == IPPROTO_TCP) {
+		struct tcphdr *th = data + p->l4_off;
+
+		if ((void *)(th + 1) > data_end)
+			return;
+		off = p->l4_off + th->doff * 4 + 2;
+		k.tcp = 1;
+	}
 	if (off > 1024)
 		return;
 	dns = data + off;
@@ -702,8 +715,7 @@ static __always_inline __u8 dns_verdict(struct __sk_buff *skb, const struct pw_e
 static __always_inline void dns_query_passed(struct __sk_buff *skb, const struct pw_endpoint *ep,
 					     const struct pw_pkt *p)
 {
-	if (p->proto == IPPROTO_UDP)
-		dns_record_query(skb, ep, p);
+	dns_record_query(skb, ep, p);
 	count(PW_C_PASS_DNS_QUERY);
 }
 
@@ -858,6 +870,55 @@ static __always_inline int dns_learn_answer(struct __sk_buff *skb, const struct 
 	return dns_learn(skb, ep->ep_id, p->l4_off + sizeof(*uh), ulen - sizeof(*uh));
 }
 
+/*
+ * Hold the answer to the recorded query k (just consumed) for the agent: copy
+ * the frame out with its metadata and drop the original; or pass it unheld
+ * when the agent is away or it is too big, or drop it when the pod is over its
+ * budget. For a UDP answer and a TCP one alike.
+ */
+static __always_inline int dns_hold(struct __sk_buff *skb, const struct pw_endpoint *ep,
+				    const struct pw_pkt *p, const struct pw_config *cfg,
+				    const struct pw_dns_pend_key *k)
+{
+	struct pw_dns_meta meta = {};
+	__u64 now = bpf_ktime_get_ns();
+
+	if (now - cfg->heartbeat_ns > cfg->agent_timeout_ns) {
+		count(PW_C_DNS_AGENT_AWAY);
+		return PW_PASS;
+	}
+	if (skb->len > PW_DNS_CAP_MAX) {
+		count(PW_C_DNS_TOO_BIG);
+		return PW_PASS;
+	}
+	if (!hold_budget_take(cfg, ep->ep_id, now)) {
+		/* Over its budget the pod loses its own answers (the client
+		 * retries), not another pod's share of the agent. */
+		count(PW_C_DROP + PW_R_DNS_BUDGET);
+		ep_count(ep, PW_R_DNS_BUDGET, 0);
+		emit_event(skb, ep, p, PW_R_DNS_BUDGET, PW_VERDICT_DROP);
+		return TC_ACT_SHOT;
+	}
+	meta.ts_ns = now;
+	meta.ifindex = skb->ifindex;
+	meta.ep_id = ep->ep_id;
+	meta.pkt_len = skb->len;
+	meta.family = p->family;
+	meta.proto = p->proto;
+	meta.pod_port = p->dport;
+	meta.dns_id = k->dns_id;
+	meta.resolver = p->saddr;
+	if (bpf_perf_event_output(skb, &pw_dns_cap, ((__u64)skb->len << 32) | BPF_F_CURRENT_CPU,
+				  &meta, sizeof(meta))) {
+		/* Never released unlearned: the client retries. */
+		count(PW_C_DROP + PW_R_DNS_CAPTURE);
+		emit_event(skb, ep, p, PW_R_DNS_CAPTURE, PW_VERDICT_DROP);
+		return TC_ACT_SHOT;
+	}
+	count(PW_C_DNS_HELD);
+	return TC_ACT_SHOT;
+}
+
 /* Hold a DNS answer for the agent (or learn it here: dns_learn()): copy the
  * frame out, drop the original. */
 static __always_inline int dns_answer(struct __sk_buff *skb, const struct pw_endpoint *ep,
@@ -867,10 +928,8 @@ static __always_inline int dns_answer(struct __sk_buff *skb, const struct pw_end
 	void *data_end = (void *)(long)skb->data_end;
 	__u32 off = p->l4_off + sizeof(struct udphdr);
 	struct pw_dns_pend_key k = {};
-	struct pw_dns_meta meta = {};
 	struct pw_config *cfg;
 	__u32 zero = 0;
-	__u64 now;
 	__u8 *dns;
 
 	cfg = bpf_map_lookup_elem(&pw_config, &zero);
@@ -914,41 +973,75 @@ static __always_inline int dns_answer(struct __sk_buff *skb, const struct pw_end
 		else if (ln != PW_LN_OFF)
 			count(PW_C_DNS_NOT_SIMPLE);
 	}
+	return dns_hold(skb, ep, p, cfg, &k);
+}
 
-	now = bpf_ktime_get_ns();
-	if (now - cfg->heartbeat_ns > cfg->agent_timeout_ns) {
-		count(PW_C_DNS_AGENT_AWAY);
+/*
+ * A TCP segment from a trusted resolver's port 53 (not a SYN): the answers of
+ * a connection pod_egress follows (pw_dns_tcp). A segment whose data is
+ * exactly one DNS message (the 2-byte length equal to the rest) answering a
+ * query recorded on the connection is held like a UDP answer (never learned
+ * in the kernel): the agent strips the TCP header and the length, learns,
+ * fixes the TCP checksum and re-injects the segment. Nothing else can be
+ * learned from: data that is not one whole message (an answer split over
+ * segments, or several in one, or a GSO packet the agent could not re-inject
+ * as one frame) passes, counted, with an event saying why connections to its
+ * addresses will be denied. Segments without data (ACK, FIN) pass. Nothing
+ * here moves pod_egress's view of the stream: what the resolver sends cannot
+ * make a query pass unchecked.
+ */
+static __always_inline int dns_tcp_answer(struct __sk_buff *skb, const struct pw_endpoint *ep,
+					  const struct pw_pkt *p)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct pw_dns_pend_key k = {};
+	struct pw_config *cfg;
+	struct tcphdr *th;
+	__u32 zero = 0, off, pl;
+	__be16 hdr[2];
+
+	cfg = bpf_map_lookup_elem(&pw_config, &zero);
+	if (!cfg || !(cfg->flags & PW_CFG_HOLD_DNS))
+		return PW_PASS;
+	if (cfg->release_mark && skb->mark == cfg->release_mark) {
+		count(PW_C_DNS_RELEASED);
 		return PW_PASS;
 	}
-	if (skb->len > PW_DNS_CAP_MAX) {
-		count(PW_C_DNS_TOO_BIG);
+	if (p->l4_off > 512)
+		return PW_PASS;
+	th = data + p->l4_off;
+	if ((void *)(th + 1) > data_end)
+		return PW_PASS;
+	off = p->l4_off + th->doff * 4;
+	if (off >= skb->len)
+		return PW_PASS; /* no data */
+	pl = skb->len - off;
+
+	k.ep_id = ep->ep_id;
+	k.family = p->family;
+	k.pod_port = p->dport;
+	k.resolver = p->saddr;
+	if (pl < 2 + DNS_HDR_LEN || skb->gso_segs > 1 || bpf_skb_load_bytes(skb, off, hdr, 4) ||
+	    bpf_ntohs(hdr[0]) != pl - 2) {
+		/* Only on a connection we follow: other TCP from port 53 is
+		 * none of our business. */
+		if (!bpf_map_lookup_elem(&pw_dns_tcp, &k))
+			return PW_PASS;
+		count(PW_C_DNS_TCP_SPLIT);
+		emit_event(skb, ep, p, PW_R_DNS_TCP_SPLIT, PW_VERDICT_PASS);
 		return PW_PASS;
 	}
-	if (!hold_budget_take(cfg, ep->ep_id, now)) {
-		/* Over its budget the pod loses its own answers (the client
-		 * retries), not another pod's share of the agent. */
-		count(PW_C_DROP + PW_R_DNS_BUDGET);
-		ep_count(ep, PW_R_DNS_BUDGET, 0);
-		emit_event(skb, ep, p, PW_R_DNS_BUDGET, PW_VERDICT_DROP);
-		return TC_ACT_SHOT;
+	k.tcp = 1;
+	k.dns_id = hdr[1];
+	if (!bpf_map_lookup_elem(&pw_dns_pend, &k)) {
+		count(PW_C_DNS_UNMATCHED);
+		return PW_PASS;
 	}
-	meta.ts_ns = now;
-	meta.ifindex = skb->ifindex;
-	meta.ep_id = ep->ep_id;
-	meta.pkt_len = skb->len;
-	meta.family = p->family;
-	meta.pod_port = p->dport;
-	meta.dns_id = k.dns_id;
-	meta.resolver = p->saddr;
-	if (bpf_perf_event_output(skb, &pw_dns_cap, ((__u64)skb->len << 32) | BPF_F_CURRENT_CPU,
-				  &meta, sizeof(meta))) {
-		/* Never released unlearned: the client retries. */
-		count(PW_C_DROP + PW_R_DNS_CAPTURE);
-		emit_event(skb, ep, p, PW_R_DNS_CAPTURE, PW_VERDICT_DROP);
-		return TC_ACT_SHOT;
-	}
-	count(PW_C_DNS_HELD);
-	return TC_ACT_SHOT;
+	/* One answer per query: a second one (or the resolver's retransmission
+	 * of this one) passes unlearned. */
+	bpf_map_delete_elem(&pw_dns_pend, &k);
+	return dns_hold(skb, ep, p, cfg, &k);
 }
 
 /* Note a connection coming into the pod, so that its replies pass. */
@@ -996,6 +1089,9 @@ int pod_ingress(struct __sk_buff *skb)
 	if (pkt.proto == IPPROTO_UDP && pkt.ports_known && pkt.sport == bpf_htons(DNS_PORT) &&
 	    is_resolver(&pkt, &pkt.saddr))
 		return dns_answer(skb, ep, &pkt);
+	if (pkt.proto == IPPROTO_TCP && pkt.ports_known && !pkt.tcp_syn_only &&
+	    pkt.sport == bpf_htons(DNS_PORT) && is_resolver(&pkt, &pkt.saddr))
+		return dns_tcp_answer(skb, ep, &pkt);
 	/* An answer too big for one frame arrives in IP fragments: its ports and
 	 * message cannot be read here, so nothing is learned from it. It passes
 	 * (a resolve-only name still resolves), counted, with an event saying

@@ -617,6 +617,7 @@ static const char events_usage[] =
 	"  --reason R              one of: no-rule port spoof fragment ip-options ipv6-ext\n"
 	"                          malformed l2 expired dns-untrusted v4-mapped dns-capture\n"
 	"                          dns-learn dns-invalid dns-name dns-budget dns-fragment\n"
+	"                          dns-tcp-split\n"
 	"  --to-fqdn PATTERN       the hostname: a name, *.one.label or **.any.labels\n"
 	"  --to-ip ADDR|CIDR       the destination address\n"
 	"  --to-port N             the destination port\n"

@@ -151,8 +151,10 @@ enum pw_deny_action {
 	X(TUNNEL, "tunnel")	    /* encapsulation to a node address no rule names explicitly */ \
 	X(DNS_NAME, "dns-name")	    /* query for a name no policy of the pod lets it resolve */    \
 	X(DNS_BUDGET, "dns-budget") /* the pod is over its budget of held DNS answers */           \
-	X(DNS_FRAGMENT, "dns-fragment") /* a DNS answer in IP fragments: passed, nothing learned   \
-					 */
+	X(DNS_FRAGMENT, "dns-fragment")	  /* a DNS answer in IP fragments: passed, nothing learned \
+					   */                                                      \
+	X(DNS_TCP_SPLIT, "dns-tcp-split") /* a DNS answer over TCP not one segment of its own:     \
+					   * passed, nothing learned */
 
 #define PW_REASON_ENUM(id, name) PW_R_##id,
 enum pw_reason {
@@ -200,7 +202,9 @@ _Static_assert(PW_R_NONE == 0, "reason 0 means allowed");
 	X(DNS_NOT_SIMPLE, "dns_not_simple")  /* not simple enough to learn inline: held */         \
 	X(DNS_LEARN_QUOTA,                                                                         \
 	  "dns_learn_quota") /* pod at its cap of learned addresses: not learned inline */         \
-	X(LEARN_LOG_FULL, "learn_log_full") /* pw_learn_log full: not learned inline (held) */
+	X(LEARN_LOG_FULL, "learn_log_full") /* pw_learn_log full: not learned inline (held) */     \
+	X(DNS_TCP_SPLIT,                                                                           \
+	  "dns_tcp_split") /* TCP answer data not one whole message in one frame: passed */
 
 #define PW_COUNTER_ENUM(id, name) PW_C_##id,
 enum pw_counter {
@@ -337,13 +341,14 @@ struct pw_flow_val {
 _Static_assert(sizeof(struct pw_flow_val) == 16, "pw_flow_val size");
 
 /* pw_dns_pend: LRU_HASH, PW_MAX_DNS_PEND. A DNS query the pod sent to a
- * trusted resolver; only an answer matching one is held and learned from.
- * When full the oldest query is forgotten: its answer passes unlearned. */
+ * trusted resolver, over UDP or over a followed TCP connection (pw_dns_tcp);
+ * only an answer matching one is held and learned from. When full the oldest
+ * query is forgotten: its answer passes unlearned. */
 struct pw_dns_pend_key {
 	__u32 ep_id;
 	__u8 family;
-	__u8 pad;
-	__be16 pod_port; /* the query's UDP source port */
+	__u8 tcp;	 /* 1: the query went over TCP (0 in pw_dns_tcp's keys) */
+	__be16 pod_port; /* the query's UDP or TCP source port */
 	__be16 dns_id;	 /* the DNS message id, as on the wire */
 	__u8 pad2[2];
 	union pw_ip resolver;
@@ -471,14 +476,16 @@ struct pw_event {
 _Static_assert(sizeof(struct pw_event) == 64, "pw_event size");
 
 /* pw_dns_cap: PERF_EVENT_ARRAY. Each sample is this header followed by
- * cap_len bytes of the frame, starting at the Ethernet header. */
+ * pkt_len bytes of the frame, starting at the Ethernet header: a UDP answer, or
+ * a TCP segment (not a GSO one) whose data is exactly one DNS message after
+ * its 2-byte length. */
 struct pw_dns_meta {
 	__u64 ts_ns;
 	__u32 ifindex;
 	__u32 ep_id;
 	__u32 pkt_len; /* bytes of frame that follow */
 	__u8 family;
-	__u8 pad;
+	__u8 proto; /* IPPROTO_UDP, or IPPROTO_TCP: one whole message after the length */
 	__be16 pod_port;
 	__be16 dns_id;
 	__u8 pad2[2];

@@ -25,7 +25,11 @@
 #define IP4_HDR_LEN    20
 #define IP6_HDR_LEN    40
 #define UDP_HDR_LEN    8
+#define TCP_HDR_LEN    20
+#define PROTO_TCP      6
 #define PROTO_UDP      17
+#define TCP_FLAG_SYN   0x02
+#define TCP_FLAG_RST   0x04
 #define DNS_PORT       53
 #define IP4_FRAG_MASK  0x3fff /* MF flag and fragment offset */
 
@@ -37,16 +41,61 @@ static uint16_t rd16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
+/* The TCP segment at l4 (l4_len bytes): from port 53 to the query's port, its
+ * data exactly one DNS message after the 2-byte length. */
+static int tcp_payload(const uint8_t *frame, size_t l4, size_t l4_len,
+		       const struct pw_dns_meta *meta, const uint8_t **payload, size_t *plen,
+		       const char **why)
+{
+	const uint8_t *tcp = frame + l4;
+	size_t doff, dlen;
+
+	if (l4_len < TCP_HDR_LEN) {
+		*why = "truncated TCP header";
+		return -EINVAL;
+	}
+	if (rd16(tcp) != DNS_PORT) {
+		*why = "TCP source port is not 53";
+		return -EINVAL;
+	}
+	if (memcmp(tcp + 2, &meta->pod_port, 2)) {
+		*why = "TCP destination port is not the query's source port";
+		return -EINVAL;
+	}
+	doff = (size_t)(tcp[12] >> 4) * 4;
+	if (doff < TCP_HDR_LEN || doff > l4_len) {
+		*why = "TCP data offset inconsistent with the IP length";
+		return -EINVAL;
+	}
+	if (tcp[13] & (TCP_FLAG_SYN | TCP_FLAG_RST)) {
+		*why = "TCP segment with SYN or RST";
+		return -EINVAL;
+	}
+	dlen = l4_len - doff;
+	if (dlen < 2 || rd16(tcp + doff) != dlen - 2) {
+		*why = "TCP data is not one whole DNS message (length prefix)";
+		return -EINVAL;
+	}
+	*payload = tcp + doff + 2;
+	*plen = dlen - 2;
+	return 0;
+}
+
 int pw_dns_frame_payload(const uint8_t *frame, size_t len, const struct pw_dns_meta *meta,
-			 const uint8_t **payload, size_t *plen, size_t *udp_off, const char **why)
+			 const uint8_t **payload, size_t *plen, size_t *l4_off, const char **why)
 {
 	const uint8_t *ip, *udp;
 	size_t avail, ip_len, l4_len, l4;
 	uint16_t ethertype;
-	uint8_t family;
+	uint8_t family, proto;
 	int ret = -EINVAL;
 
 	*why = NULL;
+	proto = meta->proto;
+	if (proto != PROTO_UDP && proto != PROTO_TCP) {
+		*why = "held answer is neither UDP nor TCP";
+		goto out;
+	}
 	if (len < ETH_HDR_LEN) {
 		*why = "frame shorter than an Ethernet header";
 		goto out;
@@ -92,8 +141,9 @@ int pw_dns_frame_payload(const uint8_t *frame, size_t len, const struct pw_dns_m
 			*why = "IPv4 fragment";
 			goto out;
 		}
-		if (ip[9] != PROTO_UDP) {
-			*why = "IPv4 protocol is not UDP";
+		if (ip[9] != proto) {
+			*why = proto == PROTO_UDP ? "IPv4 protocol is not UDP"
+						  : "IPv4 protocol is not TCP";
 			goto out;
 		}
 		if (memcmp(ip + 12, &meta->resolver.v4, 4)) {
@@ -118,8 +168,11 @@ int pw_dns_frame_payload(const uint8_t *frame, size_t len, const struct pw_dns_m
 			*why = "IPv6 payload length inconsistent with the frame";
 			goto out;
 		}
-		if (ip[6] != PROTO_UDP) {
-			*why = "IPv6 next header is not UDP (extension headers are refused)";
+		if (ip[6] != proto) {
+			*why = proto == PROTO_UDP ? "IPv6 next header is not UDP (extension "
+						    "headers are refused)"
+						  : "IPv6 next header is not TCP (extension "
+						    "headers are refused)";
 			goto out;
 		}
 		if (memcmp(ip + 8, meta->resolver.v6, 16)) {
@@ -127,6 +180,12 @@ int pw_dns_frame_payload(const uint8_t *frame, size_t len, const struct pw_dns_m
 			goto out;
 		}
 		l4 = ETH_HDR_LEN + IP6_HDR_LEN;
+	}
+	if (proto == PROTO_TCP) {
+		ret = tcp_payload(frame, l4, l4_len, meta, payload, plen, why);
+		if (!ret)
+			*l4_off = l4;
+		goto out;
 	}
 	udp = frame + l4;
 	if (rd16(udp) != DNS_PORT) {
@@ -143,7 +202,7 @@ int pw_dns_frame_payload(const uint8_t *frame, size_t len, const struct pw_dns_m
 	}
 	*payload = udp + UDP_HDR_LEN;
 	*plen = l4_len - UDP_HDR_LEN;
-	*udp_off = l4;
+	*l4_off = l4;
 	ret = 0;
 out:
 	return ret;
@@ -158,49 +217,69 @@ static uint64_t csum_add(uint64_t sum, const uint8_t *p, size_t n)
 	return sum;
 }
 
-int pw_dns_fix_udp_checksum(uint8_t *frame, size_t len, size_t udp_off)
+int pw_dns_fix_l4_checksum(uint8_t *frame, size_t len, size_t l4_off)
 {
 	const uint8_t *ip;
 	uint64_t sum;
-	uint16_t ethertype, ulen, csum;
-	uint8_t *udp;
+	uint16_t ethertype, csum;
+	size_t l4_len, at;
+	uint8_t *l4, proto;
 	int ret = -EINVAL;
 
-	/* udp_off is one of two fixed offsets, so the IP header is in bounds too */
-	if (len < ETH_HDR_LEN || udp_off > len || len - udp_off < UDP_HDR_LEN)
+	/* l4_off is one of two fixed offsets, so the IP header is in bounds too */
+	if (len < ETH_HDR_LEN || l4_off > len || len - l4_off < UDP_HDR_LEN)
 		goto out;
 	ip = frame + ETH_HDR_LEN;
 	ethertype = rd16(frame + 12);
-	if (ethertype == ETHERTYPE_IP4 && udp_off == ETH_HDR_LEN + IP4_HDR_LEN) {
-		if (ip[0] != 0x45 || ip[9] != PROTO_UDP)
+	if (ethertype == ETHERTYPE_IP4 && l4_off == ETH_HDR_LEN + IP4_HDR_LEN) {
+		if (ip[0] != 0x45)
 			goto out;
+		proto = ip[9];
+		l4_len = rd16(ip + 2);
+		if (l4_len < IP4_HDR_LEN)
+			goto out;
+		l4_len -= IP4_HDR_LEN;
 		sum = csum_add(0, ip + 12, 8); /* source and destination address */
-	} else if (ethertype == ETHERTYPE_IP6 && udp_off == ETH_HDR_LEN + IP6_HDR_LEN) {
-		if (ip[0] >> 4 != 6 || ip[6] != PROTO_UDP)
+	} else if (ethertype == ETHERTYPE_IP6 && l4_off == ETH_HDR_LEN + IP6_HDR_LEN) {
+		if (ip[0] >> 4 != 6)
 			goto out;
+		proto = ip[6];
+		l4_len = rd16(ip + 4);
 		sum = csum_add(0, ip + 8, 32);
 	} else {
 		goto out;
 	}
-	udp = frame + udp_off;
-	ulen = rd16(udp + 4);
-	if (ulen < UDP_HDR_LEN || ulen > len - udp_off)
+	if (proto == PROTO_UDP) {
+		/* the UDP length, which pw_dns_frame_payload checked against the IP's */
+		l4_len = rd16(frame + l4_off + 4);
+		if (l4_len < UDP_HDR_LEN)
+			goto out;
+		at = 6;
+	} else if (proto == PROTO_TCP) {
+		if (l4_len < TCP_HDR_LEN)
+			goto out;
+		at = 16;
+	} else {
 		goto out;
+	}
+	if (l4_len > len - l4_off)
+		goto out;
+	l4 = frame + l4_off;
 	ret = 0;
-	/* IPv4 lets a sender go without a checksum (0); IPv6 does not. */
-	if (ethertype == ETHERTYPE_IP4 && !udp[6] && !udp[7])
+	/* IPv4 lets a UDP sender go without a checksum (0); IPv6 and TCP do not. */
+	if (proto == PROTO_UDP && ethertype == ETHERTYPE_IP4 && !l4[6] && !l4[7])
 		goto out;
-	sum += PROTO_UDP + ulen; /* rest of the pseudo-header */
-	udp[6] = 0;
-	udp[7] = 0;
-	sum = csum_add(sum, udp, ulen);
+	sum += proto + l4_len; /* rest of the pseudo-header */
+	l4[at] = 0;
+	l4[at + 1] = 0;
+	sum = csum_add(sum, l4, l4_len);
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	csum = (uint16_t)~sum;
-	if (!csum)
+	if (!csum && proto == PROTO_UDP)
 		csum = 0xffff; /* 0 would mean "no checksum" */
-	udp[6] = (uint8_t)(csum >> 8);
-	udp[7] = (uint8_t)csum;
+	l4[at] = (uint8_t)(csum >> 8);
+	l4[at + 1] = (uint8_t)csum;
 out:
 	return ret;
 }

@@ -42,13 +42,15 @@ struct pw_dns_answer {
 /*
  * Locate the DNS payload in a captured Ethernet frame and check the frame
  * against the recorded query: IPv4/IPv6 without options or extension headers,
- * UDP from meta->resolver port 53 to meta->pod_port, family as recorded, no
- * fragments, lengths consistent. On success *payload, *plen is the DNS message
- * and *udp_off the offset of the UDP header in the frame.
- * Returns 0 or -EINVAL with *why set.
+ * meta->proto (UDP, or TCP) from meta->resolver port 53 to meta->pod_port,
+ * family as recorded, no fragments, lengths consistent. Over TCP: no SYN or
+ * RST, and the segment's data is exactly one DNS message after its 2-byte
+ * length (RFC 7766), which is what *payload, *plen then are. On success
+ * *payload, *plen is the DNS message and *l4_off the offset of the UDP or TCP
+ * header in the frame. Returns 0 or -EINVAL with *why set.
  */
 int pw_dns_frame_payload(const uint8_t *frame, size_t len, const struct pw_dns_meta *meta,
-			 const uint8_t **payload, size_t *plen, size_t *udp_off, const char **why);
+			 const uint8_t **payload, size_t *plen, size_t *l4_off, const char **why);
 
 /*
  * Parse a DNS response with ldns and collect what may be learned: it must be a
@@ -77,9 +79,10 @@ int pw_dns_frame_payload(const uint8_t *frame, size_t len, const struct pw_dns_m
 int pw_dns_parse_answer(const uint8_t *msg, size_t len, uint16_t expect_id,
 			struct pw_dns_answer *out, const char **why);
 
-/* Recompute the UDP checksum of the frame in place (IPv4: may be left 0 only
- * if it was 0; IPv6: always computed). Frames captured at TC can carry a
- * partial, offloaded checksum. Returns 0 or -EINVAL for a frame it cannot fix. */
-int pw_dns_fix_udp_checksum(uint8_t *frame, size_t len, size_t udp_off);
+/* Recompute the UDP or TCP checksum of the frame in place (the protocol from
+ * the IP header; IPv4 UDP: may be left 0 only if it was 0; IPv6 UDP and TCP:
+ * always computed). Frames captured at TC can carry a partial, offloaded
+ * checksum. Returns 0 or -EINVAL for a frame it cannot fix. */
+int pw_dns_fix_l4_checksum(uint8_t *frame, size_t len, size_t l4_off);
 
 #endif

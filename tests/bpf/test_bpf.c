@@ -58,6 +58,7 @@
 #include "podwall/maps.h"
 #include "podwall/guard.h"
 #include "podwall.skel.h"
+#include "dns.h"
 #include "fqdn.h"
 #include "bpf/loader.h"
 
@@ -139,6 +140,7 @@ struct pkt {
 	__u32 tcp_seq;	   /* 0: 1000 */
 	__u16 payload;	   /* extra zero bytes after the L4 header */
 	__u16 cut;	   /* keep only this many bytes after the Ethernet header */
+	__u16 gso_segs;	   /* the context's gso_segs (a GSO packet of that many segments) */
 };
 
 struct range {
@@ -308,8 +310,9 @@ static struct {
 	__u32 out_len;
 	__u8 in[2048]; /* and as it went in */
 	__u32 in_len;
-	__u64 t_row;  /* CLOCK_MONOTONIC when the row was seeded */
-	__u64 t_step; /* CLOCK_MONOTONIC before the current step */
+	__u64 t_row;	/* CLOCK_MONOTONIC when the row was seeded */
+	__u64 t_step;	/* CLOCK_MONOTONIC before the current step */
+	__u32 gso_segs; /* for the next frame's context */
 } F;
 
 static int on_learn(void *ctx, void *data, size_t len)
@@ -930,6 +933,7 @@ static int run_frame(int prog, int dev, __u32 mark, const __u8 *frame, size_t le
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.ifindex = F.ifindex[dev];
 	ctx.mark = mark;
+	ctx.gso_segs = F.gso_segs;
 	err = bpf_prog_test_run_opts(bpf_program__fd(bp), &o);
 	if (err)
 		fail_msg("bpf_prog_test_run_opts: %s", strerror(-err));
@@ -941,8 +945,12 @@ static int run_pkt(int prog, int dev, __u32 mark, const struct pkt *p)
 {
 	__u8 frame[2048];
 	size_t len = build_frame(p, frame);
+	int v;
 
-	return run_frame(prog, dev, mark, frame, len);
+	F.gso_segs = p->gso_segs;
+	v = run_frame(prog, dev, mark, frame, len);
+	F.gso_segs = 0;
+	return v;
 }
 
 static void events_drain(void)
@@ -1219,9 +1227,43 @@ static void chk_pend6(void)
 	expect_pend(6, RES6);
 }
 
+/* A UDP query from the port TQ()'s TCP queries use: recorded as UDP. */
+static void chk_pend4_sport(void)
+{
+	struct pw_dns_pend_key k;
+	struct pw_dns_pend_val v;
+
+	memset(&k, 0, sizeof(k));
+	k.ep_id = EP_ID;
+	k.family = 4;
+	k.pod_port = htons(SPORT);
+	k.dns_id = htons(DNS_ID);
+	k.resolver = ip_of(RES4);
+	assert_int_equal(bpf_map_lookup_elem(mfd(F.skel->maps.pw_dns_pend), &k, &v), 0);
+}
+
 static void chk_no_pend(void)
 {
 	assert_true(map_empty(F.skel->maps.pw_dns_pend));
+}
+
+/* The query of TQ(): recorded as one over TCP, from the pod's port SPORT. */
+static void chk_tcp_pend(void)
+{
+	struct pw_dns_pend_key k;
+	struct pw_dns_pend_val v;
+
+	memset(&k, 0, sizeof(k));
+	k.ep_id = EP_ID;
+	k.family = 4;
+	k.tcp = 1;
+	k.pod_port = htons(SPORT);
+	k.dns_id = htons(DNS_ID);
+	k.resolver = ip_of(RES4);
+	assert_int_equal(bpf_map_lookup_elem(mfd(F.skel->maps.pw_dns_pend), &k, &v), 0);
+	assert_true(v.sent_ns >= F.t_row && v.sent_ns <= bpft_now_ns());
+	k.tcp = 0; /* not also as a UDP one */
+	assert_int_equal(bpf_map_lookup_elem(mfd(F.skel->maps.pw_dns_pend), &k, &v), -ENOENT);
 }
 
 /* F.out is the kernel's answer `rcode` to the query in F.in: MACs, addresses
@@ -2091,8 +2133,8 @@ static const struct row rows[] = {
 	{"names: DNS over TCP: SYN, a granted query, its retransmission, the next query", &NAMES,
 	 .steps = {
 		 {PKT(TSYN), DNSOK()},
-		 {PKT(TQ("api.example.com")), DNSOK(), .check = chk_no_pend},
-		 {PKT(TQ("api.example.com")), DNSOK()},
+		 {PKT(TQ("api.example.com")), DNSOK(), .check = chk_tcp_pend},
+		 {PKT(TQ("api.example.com")), DNSOK(), .check = chk_tcp_pend},
 		 {PKT(TQ("api.github.com", .tcp_seq = 1000 + 2 + 33)), DNSOK()},
 	 }},
 	{"names: DNS over TCP: an ungranted name is dropped, the stream does not move", &NAMES,
@@ -2285,6 +2327,71 @@ static const struct row rows[] = {
 	 }},
 	{"DNS 'answer' from a non-resolver is not held (inbound UDP flow)", &STD,
 	 ONE(.prog = INGRESS, PKT(DNSA4("198.51.100.53")), PASS(CT(PW_C_INGRESS_FLOW)))},
+
+	/* 12b. DNS answers over TCP (the client's retry after a truncated UDP
+	 * answer): a segment that is one whole message answering a recorded
+	 * query is held like a UDP answer; other data passes, counted. */
+#define TA(...) {.fam = 4, .src = RES4, .proto = IPPROTO_TCP, .sport = 53, .dport = SPORT,       \
+		 .tcp_flags = TF_ACK, .dns = 1, .dns_qr = 1, .dns_id = DNS_ID,                   \
+		 .qname = "api.example.com", __VA_ARGS__}
+#define TA_SPLIT .verdict = V_OK, .ctr = {CT(PW_C_DNS_TCP_SPLIT)},                              \
+		 .ev = {.reason = PW_R_DNS_TCP_SPLIT, .verdict = PW_VERDICT_PASS}
+	{"TCP answer to a recorded query, nobody listening: DNS_CAPTURE, query consumed; "
+	 "a second one: DNS_UNMATCHED, passes", &NAMES,
+	 .steps = {
+		 {PKT(TSYN), DNSOK()},
+		 {PKT(TQ("api.example.com")), DNSOK(), .check = chk_tcp_pend},
+		 {.prog = INGRESS, PKT(TA()), SHOT(PW_R_DNS_CAPTURE), .check = chk_no_pend},
+		 {.prog = INGRESS, PKT(TA()), PASS(CT(PW_C_DNS_UNMATCHED))},
+	 }},
+	{"TCP answer split over segments, or two in one: passes unlearned, "
+	 "DNS_TCP_SPLIT, event dns-tcp-split; the query stays recorded", &NAMES,
+	 .steps = {
+		 {PKT(TSYN), DNSOK()},
+		 {PKT(TQ("api.example.com")), DNSOK()},
+		 {.prog = INGRESS, PKT(TA(.tcp_len_adj = 40)), TA_SPLIT, .check = chk_tcp_pend},
+		 {.prog = INGRESS, PKT(TA(.tcp_len_adj = -2)), TA_SPLIT},
+	 }},
+	{"TCP answer in a GSO packet of 2 segments (one frame too big to re-inject): "
+	 "DNS_TCP_SPLIT", &NAMES,
+	 .steps = {
+		 {PKT(TSYN), DNSOK()},
+		 {PKT(TQ("api.example.com")), DNSOK()},
+		 {.prog = INGRESS, PKT(TA(.gso_segs = 2)), TA_SPLIT, .check = chk_tcp_pend},
+	 }},
+	{"TCP answer with no recorded query (a UDP one, another id): DNS_UNMATCHED, passes unheld",
+	 &NAMES,
+	 .steps = {
+		 {PKT(DNSQ4(RES4, .qname = "api.example.com", .sport = SPORT)), DNSOK(),
+		  .check = chk_pend4_sport},
+		 {PKT(TSYN), DNSOK()},
+		 {.prog = INGRESS, PKT(TA()), PASS(CT(PW_C_DNS_UNMATCHED))},
+		 {.prog = INGRESS, PKT(TA(.dns_id = DNS_ID + 1)), PASS(CT(PW_C_DNS_UNMATCHED))},
+	 }},
+	{"TCP from a resolver's port 53 on a connection not followed, or without data: passes, "
+	 "nothing counted", &NAMES,
+	 .steps = {
+		 {.prog = INGRESS, PKT(TA(.tcp_len_adj = 40)), PASS()},
+		 {PKT(TSYN), DNSOK()},
+		 {.prog = INGRESS, PKT(TCP4(NULL, SPORT, .src = RES4, .sport = 53,
+					    .tcp_flags = TF_ACK | TF_SYN)), PASS()},
+		 {.prog = INGRESS, PKT(TCP4(NULL, SPORT, .src = RES4, .sport = 53,
+					    .tcp_flags = TF_ACK | TF_FIN)), PASS()},
+	 }},
+	{"TCP answer with the release mark passes (DNS_RELEASED), query kept", &NAMES,
+	 .steps = {
+		 {PKT(TSYN), DNSOK()},
+		 {PKT(TQ("api.example.com")), DNSOK()},
+		 {.prog = INGRESS, .mark = REL_MARK, PKT(TA()), PASS(CT(PW_C_DNS_RELEASED)),
+		  .check = chk_tcp_pend},
+	 }},
+	{"TCP answer, stale heartbeat: DNS_AGENT_AWAY, passes, query consumed", &NAMES,
+	 .hb_stale = 1,
+	 .steps = {
+		 {PKT(TSYN), DNSOK()},
+		 {PKT(TQ("api.example.com")), DNSOK()},
+		 {.prog = INGRESS, PKT(TA()), PASS(CT(PW_C_DNS_AGENT_AWAY)), .check = chk_no_pend},
+	 }},
 };
 #pragma GCC diagnostic pop
 /* clang-format on */
@@ -2357,6 +2464,71 @@ static void test_dns_held(void **state)
 	assert_true(cap.meta.ts_ns >= F.t_step && cap.meta.ts_ns <= bpft_now_ns());
 	assert_memory_equal(cap.frame, frame, len);
 	chk_no_pend();
+}
+
+/*
+ * A TCP answer after the pod's query on a followed connection, with the agent
+ * listening: held (DNS_HELD, dropped, no event) with a meta saying TCP, and
+ * what the agent does with the sample (lib/core: frame, message, addresses,
+ * checksum) learns the answer's address.
+ */
+static void test_dns_tcp_held(void **state)
+{
+	static const struct step syn = {PKT(TSYN), DNSOK()};
+	static const struct step query = {PKT(TQ("api.example.com")), DNSOK()};
+	static const struct pkt answer = TA();
+	struct cap cap = {0};
+	struct perf_buffer *pb;
+	__u8 frame[1024];
+	size_t len = build_frame(&answer, frame), plen, l4_off;
+	__u64 before[PW_C_MAX], after[PW_C_MAX];
+	union pw_ip res = ip_of(RES4), want = ip_of("192.0.2.80");
+	struct pw_dns_answer ans;
+	const __u8 *payload;
+	const char *why = NULL;
+	int verdict;
+
+	pb = perf_buffer__new(mfd(F.skel->maps.pw_dns_cap), 8, on_sample, NULL, &cap, NULL);
+	assert_non_null(pb);
+	run_step(&syn, 0);
+	run_step(&query, 1);
+
+	events_drain();
+	counters_read(before);
+	F.t_step = bpft_now_ns();
+	verdict = run_frame(INGRESS, DEV_POD, 0, frame, len);
+	counters_read(after);
+	assert_int_equal(verdict, TC_ACT_SHOT);
+	for (int i = 0; i < PW_C_MAX; i++)
+		assert_int_equal(after[i] - before[i], i == PW_C_DNS_HELD ? 1 : 0);
+	assert_true(perf_buffer__consume(pb) >= 0);
+	perf_buffer__free(pb);
+	events_drain();
+	assert_int_equal(F.n_ev, 0);
+	chk_no_pend();
+
+	assert_int_equal(cap.n, 1);
+	assert_int_equal(cap.meta.pkt_len, len);
+	assert_int_equal(cap.meta.ifindex, F.ifindex[DEV_POD]);
+	assert_int_equal(cap.meta.ep_id, EP_ID);
+	assert_int_equal(cap.meta.family, PW_FAMILY_V4);
+	assert_int_equal(cap.meta.proto, IPPROTO_TCP);
+	assert_int_equal(ntohs(cap.meta.pod_port), SPORT);
+	assert_int_equal(ntohs(cap.meta.dns_id), DNS_ID);
+	assert_memory_equal(&cap.meta.resolver, &res, sizeof(res));
+	assert_memory_equal(cap.frame, frame, len);
+
+	/* the agent's half, on what it was handed */
+	if (pw_dns_frame_payload(cap.frame, cap.meta.pkt_len, &cap.meta, &payload, &plen, &l4_off,
+				 &why) ||
+	    pw_dns_parse_answer(payload, plen, cap.meta.dns_id, &ans, &why))
+		fail_msg("the agent refuses the held TCP answer: %s", why ? why : "?");
+	assert_int_equal(l4_off, ETH_HLEN + sizeof(struct iphdr));
+	assert_string_equal(ans.qname, "api.example.com");
+	assert_int_equal(ans.n_addrs, 1);
+	assert_int_equal(ans.addrs[0].family, PW_FAMILY_V4);
+	assert_memory_equal(&ans.addrs[0].addr, &want, sizeof(want));
+	assert_int_equal(pw_dns_fix_l4_checksum(cap.frame, cap.meta.pkt_len, l4_off), 0);
 }
 
 /* A burst of N+5 denies with events_burst = N produces N events and five
@@ -2605,6 +2777,7 @@ static void test_no_pinning(void **state)
 }
 
 static const struct row custom_row = {"custom", &STD};
+static const struct row names_row = {"custom names", &NAMES};
 static const struct row reject_row = {"custom reject", &STD, .reject = 1};
 
 /* ---- main ---------------------------------------------------------------- */
@@ -3457,7 +3630,7 @@ int main(void)
 	if (!F.lrb)
 		return cannot_run("cannot open pw_learn_log: %s", strerror(errno));
 
-	tests = calloc(nrows + 7 + N_LCASES + 3, sizeof(*tests));
+	tests = calloc(nrows + 8 + N_LCASES + 3, sizeof(*tests));
 	if (!tests)
 		return 1;
 	for (size_t i = 0; i < nrows; i++)
@@ -3466,6 +3639,9 @@ int main(void)
 	tests[n++] = (struct CMUnitTest){"DNS answer held with the agent listening: DNS_HELD, "
 					 "frame and metadata copied out",
 					 test_dns_held, row_setup, NULL, (void *)&custom_row};
+	tests[n++] = (struct CMUnitTest){"DNS answer over TCP held with the agent listening: "
+					 "DNS_HELD, meta says TCP, the agent's parser learns it",
+					 test_dns_tcp_held, row_setup, NULL, (void *)&names_row};
 	tests[n++] =
 		(struct CMUnitTest){"event rate limit: burst N=4, N+5 denies -> N events, "
 				    "5 suppressed, next event reports them",

@@ -43,6 +43,7 @@ dns_restart_dnsmasq() {
 		--bind-interfaces --listen-address="$DNS4" --listen-address="$DNS6" \
 		--addn-hosts="$TMP/dns.hosts" --addn-hosts="$TMP/dns_moving.hosts" \
 		--addn-hosts="$TMP/dns_race.hosts" --addn-hosts="$TMP/dns_flood.hosts" \
+		--addn-hosts="$TMP/dns_big.hosts" \
 		--address=/wild.example.test/"$SRV_C" --address=/wild.example.test/"$SRV6_B" \
 		--local-ttl=1 --log-queries --log-facility="$TMP/dnsmasq.log"
 	wait_until 10 dns_answers_in_node ||
@@ -195,7 +196,7 @@ pod_ensure() { [ -d "$TMP/pods/$1" ] || cni_add "$1" e2e "$2" "$3"; }
 agent_starts() {
 	assert_ok agent_start --min-ttl "$MIN_TTL"
 	local p
-	for p in fq fq-resolve wild deep mv race exp k9 ki rogue; do
+	for p in fq fq-resolve wild deep mv race exp k9 ki rogue tcp; do
 		wait_until 5 policy_loaded "$p" || fail "policy $p not loaded"
 	done
 }
@@ -581,8 +582,59 @@ flood_own_budget() {
 	assert_ok agent_restart --min-ttl "$MIN_TTL"
 }
 
+# big.example.test: BIG_N A records (203.0.113.101 on), over 512 bytes: a
+# client without EDNS gets a truncated UDP answer (TC, at most 29 of them) and
+# retries over TCP. All of them are learned only if the TCP answer is.
+BIG_N=32
+big_hosts() {
+	local i
+	for ((i = 1; i <= BIG_N; i++)); do echo "203.0.113.$((100 + i)) big.example.test"; done
+}
+big_learned() {
+	agent_cli fqdn -o json | jq -e --arg p "$(kpod "$1")" --argjson n "$BIG_N" \
+		'[.[] | select(.pod == $p and .name == "big.example.test") | .addrs[]] | length == $n' \
+		>/dev/null
+}
+
+# After a truncated UDP answer the client asks again over TCP (RFC 7766); the
+# TCP answer is held, learned and released like a UDP one, so an address that
+# only the TCP answer carries connects.
+tcp_answer_learned() {
+	need_agent
+	cni_add tcp e2e tcp-0 app=tcp
+	local udp tcp only=() a out held0 held1 split0 split1
+	# What each transport carries (asked from the node, which learns nothing).
+	udp=$(in_node dig +noedns +ignore +time=2 +tries=1 +short @"$DNS4" big.example.test A) ||
+		fail "no UDP answer for big.example.test"
+	tcp=$(in_node dig +tcp +time=2 +tries=1 +short @"$DNS4" big.example.test A) ||
+		fail "no TCP answer for big.example.test"
+	[ "$(wc -l <<<"$tcp")" = "$BIG_N" ] || fail "dnsmasq's TCP answer has $(wc -l <<<"$tcp") records, not $BIG_N"
+	[ "$(wc -l <<<"$udp")" -lt "$BIG_N" ] || fail "dnsmasq's UDP answer was not truncated"
+	for a in $tcp; do grep -qx "$a" <<<"$udp" || only+=("$a"); done
+	[ ${#only[@]} -gt 0 ] || fail "no address is in the TCP answer only"
+	e2e_log "big.example.test: $(wc -l <<<"$udp") records over UDP (TC), $BIG_N over TCP; TCP only: ${only[*]}"
+	race_env_up
+	assert_fails connect tcp "${only[0]}" "$RACE_PORT" 1
+	held0=$(agent_cli status -o json | jq .counters.dns_held)
+	split0=$(agent_cli status -o json | jq .counters.dns_tcp_split)
+	out=$(in_pod tcp timeout 15 dig +noedns +time=3 +tries=1 @"$DNS4" big.example.test A 2>&1) || true
+	held1=$(agent_cli status -o json | jq .counters.dns_held)
+	split1=$(agent_cli status -o json | jq .counters.dns_tcp_split)
+	grep -q "Truncated, retrying in TCP mode" <<<"$out" || { race_env_down; fail "dig did not retry over TCP: $out"; }
+	[ "$(grep -c 'IN[[:space:]]*A[[:space:]]*203\.0\.113\.' <<<"$out")" = "$BIG_N" ] ||
+		{ race_env_down; fail "the pod did not get the whole TCP answer: $out"; }
+	e2e_log "pod's lookup: dns_held +$((held1 - held0)) (the UDP answer and the TCP one), dns_tcp_split +$((split1 - split0))"
+	assert_ok big_learned tcp
+	for a in "${only[0]}" "${only[-1]}"; do
+		assert_ok connect tcp "$a" "$RACE_PORT"
+	done
+	race_env_down
+	[ "$((held1 - held0))" -ge 2 ] || fail "dns_held moved by $((held1 - held0)), want 2 (UDP and TCP)"
+	[ "$split1" = "$split0" ] || fail "dns_tcp_split moved ($split0 -> $split1)"
+}
+
 CASES="agent_starts allowed_name_connects unallowed_name_denied wildcard_one_label
-wildcard_multi_label aaaa_name_connects_v6 dns_untrusted_denied address_change
+wildcard_multi_label aaaa_name_connects_v6 dns_untrusted_denied address_change tcp_answer_learned
 race_resolve_connect_1000 expiry_new_denied_stream_survives agent_kill9_dns_passes_unheld
 agent_kill9_inline_learns flood_own_budget sanitizers_clean"
 
@@ -596,6 +648,7 @@ echo "# e2e dns: prefix $PFX, node $NODE, dns $DNS4 / $DNS6, temp $TMP, build $B
 echo "$SRV_A moving.example.test" >"$TMP/dns_moving.hosts"
 dns_race_hosts "$RACE_N" >"$TMP/dns_race.hosts"
 dns_flood_hosts 200 >"$TMP/dns_flood.hosts"
+big_hosts >"$TMP/dns_big.hosts"
 dns_restart_dnsmasq
 
 # Policies first: the agent starts with them in place.
@@ -617,6 +670,7 @@ policy_fqdn k9 app=k9 "443/TCP" allowed.example.test other.example.test
 policy_fqdn ki app=ki "443/TCP" allowed.example.test other.example.test
 policy_fqdn fl app=fl "443/TCP" "*.flood.example.test"
 policy_fqdn fv app=fv "443/TCP" allowed.example.test
+policy_fqdn tcp app=tcp "$RACE_PORT/TCP" big.example.test
 policy_cidr rogue e2e app=rogue enforce "203.0.113.0/24:any"
 
 for c in $CASES; do

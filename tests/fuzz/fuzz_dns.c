@@ -11,13 +11,19 @@
  *              0x04 also read the message bytes as a whole captured frame
  *              0x08 expect id 0x4242 instead of the message's own id
  *              0x10 also run the message bytes through the name/pattern validators
+ *              0x20 the frame of 0x01 is a TCP segment (the message after its
+ *                   2-byte length, as a held DNS-over-TCP answer)
+ *              0x40 with 0x20: the length prefix one off (two messages, or a
+ *                   split one): the frame must be refused
  *   rest     a DNS message
  *
  * Invariants checked (abort on violation): at most PW_DNS_MAX_ADDRS addresses,
  * never a special address, only the question's family, no duplicates, nothing
  * learned from an unusable answer, the qname is normalized, pw_fqdn_match
- * agrees with a label-by-label reference, the released frame's checksum is
- * right, outputs never pass their buffers.
+ * agrees with a label-by-label reference, the released frame's UDP or TCP
+ * checksum is right, a TCP segment is taken only when its data is exactly one
+ * message, outputs never pass their buffers. Raw frames are read as held UDP
+ * and held TCP answers both.
  *
  * Build: clang -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Iinclude -Ilib/core
  * -Ilib/sys \ tests/fuzz/fuzz_dns.c lib/core/dns.c lib/core/fqdn.c lib/core/ipaddr.c lib/core/log.c
@@ -180,59 +186,80 @@ static void fuzz_frame_variant(const uint8_t *msg, size_t len, uint8_t policy, u
 {
 	static uint8_t frame[PW_DNS_CAP_MAX + 128];
 	uint8_t family = mode & 0x02 ? PW_FAMILY_V6 : PW_FAMILY_V4;
+	bool tcp = mode & 0x20;
+	int adj = tcp && (mode & 0x40) ? (len & 1 ? 1 : -1) : 0;
+	const char *src = family == PW_FAMILY_V4 ? DM_RESOLVER4 : DM_RESOLVER6;
+	const char *dst = family == PW_FAMILY_V4 ? DM_POD4 : DM_POD6;
 	struct pw_dns_answer ans;
 	struct pw_dns_meta meta;
 	const uint8_t *payload;
 	const char *why = NULL;
-	size_t flen, plen, udp_off;
+	size_t flen, plen, l4_off;
 	uint16_t id = msg_id(msg, len, mode);
 	int ret;
 
-	flen = dm_frame(frame, sizeof(frame), family,
-			family == PW_FAMILY_V4 ? DM_RESOLVER4 : DM_RESOLVER6,
-			family == PW_FAMILY_V4 ? DM_POD4 : DM_POD6, 53, DM_POD_PORT, msg, len,
-			(uint16_t)(len * 31));
+	if (tcp)
+		flen = dm_frame_tcp(frame, sizeof(frame), family, src, dst, 53, DM_POD_PORT, msg,
+				    len, adj, (uint16_t)(len * 31));
+	else
+		flen = dm_frame(frame, sizeof(frame), family, src, dst, 53, DM_POD_PORT, msg, len,
+				(uint16_t)(len * 31));
 	if (!flen)
 		return;
 	dm_meta(&meta, family, ntohs(id));
-	ret = pw_dns_frame_payload(frame, flen, &meta, &payload, &plen, &udp_off, &why);
+	meta.proto = tcp ? 6 : 17;
+	ret = pw_dns_frame_payload(frame, flen, &meta, &payload, &plen, &l4_off, &why);
+	if (adj) {
+		check(ret == -EINVAL && why);
+		return;
+	}
 	check(ret == 0);
-	check(plen == len && payload == frame + udp_off + 8 && !memcmp(payload, msg, len));
+	check(plen == len && payload == frame + l4_off + (tcp ? 22 : 8) &&
+	      !memcmp(payload, msg, len));
 	ret = pw_dns_parse_answer(payload, plen, meta.dns_id, &ans, &why);
 	check_answer(&ans, ret, why, policy);
-	check(pw_dns_fix_udp_checksum(frame, flen, udp_off) == 0);
-	if (family == PW_FAMILY_V6 || frame[udp_off + 6] || frame[udp_off + 7])
-		check(dm_udp_verify(frame, udp_off) == 0xffff);
+	check(pw_dns_fix_l4_checksum(frame, flen, l4_off) == 0);
+	if (tcp)
+		check(dm_tcp_verify(frame, l4_off) == 0xffff);
+	else if (family == PW_FAMILY_V6 || frame[l4_off + 6] || frame[l4_off + 7])
+		check(dm_udp_verify(frame, l4_off) == 0xffff);
 }
 
-/* The bytes as a whole captured frame, for both families of recorded query. */
+/* The bytes as a whole captured frame, for both families of recorded query,
+ * held as a UDP answer and as a TCP one. */
 static void fuzz_raw_frame(const uint8_t *data, size_t len, uint8_t policy)
 {
-	for (uint8_t family = PW_FAMILY_V4; family <= PW_FAMILY_V6; family += 2) {
+	for (int i = 0; i < 4; i++) {
+		uint8_t family = i & 1 ? PW_FAMILY_V6 : PW_FAMILY_V4, proto = i & 2 ? 6 : 17;
 		struct pw_dns_answer ans;
 		struct pw_dns_meta meta;
 		const uint8_t *payload;
 		const char *why = NULL;
-		size_t plen, udp_off;
+		size_t plen, l4_off;
 		uint8_t *copy;
 		int ret;
 
 		dm_meta(&meta, family, 0x4242);
-		ret = pw_dns_frame_payload(data, len, &meta, &payload, &plen, &udp_off, &why);
+		meta.proto = proto;
+		ret = pw_dns_frame_payload(data, len, &meta, &payload, &plen, &l4_off, &why);
 		if (ret) {
 			check(ret == -EINVAL && why);
 			continue;
 		}
 		check(payload >= data && payload + plen <= data + len);
-		check(udp_off + 8 + plen <= len);
+		check(l4_off + (proto == 6 ? 22 : 8) + plen <= len);
+		if (proto == 6)
+			check((payload[-2] << 8 | payload[-1]) == (int)plen);
 		ret = pw_dns_parse_answer(payload, plen, meta.dns_id, &ans, &why);
 		check_answer(&ans, ret, why, policy);
 		copy = malloc(len);
 		check(copy);
 		memcpy(copy, data, len);
-		check(pw_dns_fix_udp_checksum(copy, len, udp_off) == 0);
-		if (family == PW_FAMILY_V6 || copy[udp_off + 6] || copy[udp_off + 7])
-			check(dm_udp_verify(copy, udp_off) == 0xffff);
+		check(pw_dns_fix_l4_checksum(copy, len, l4_off) == 0);
+		if (proto == 6)
+			check(dm_tcp_verify(copy, l4_off) == 0xffff);
+		else if (family == PW_FAMILY_V6 || copy[l4_off + 6] || copy[l4_off + 7])
+			check(dm_udp_verify(copy, l4_off) == 0xffff);
 		free(copy);
 	}
 }

@@ -260,6 +260,7 @@ static inline void dm_meta(struct pw_dns_meta *meta, uint8_t family, uint16_t dn
 {
 	memset(meta, 0, sizeof(*meta));
 	meta->family = family;
+	meta->proto = 17; /* UDP; dm_frame_tcp's frames: 6 */
 	meta->pod_port = htons(DM_POD_PORT);
 	meta->dns_id = htons(dns_id);
 	if (family == PW_FAMILY_V4)
@@ -268,11 +269,93 @@ static inline void dm_meta(struct pw_dns_meta *meta, uint8_t family, uint16_t dn
 		inet_pton(AF_INET6, DM_RESOLVER6, meta->resolver.v6);
 }
 
+/*
+ * Ethernet + IPv4/IPv6 + TCP (ACK|PSH, a 20-byte header) around a DNS message
+ * over TCP: the 2-byte length prefix (prefix_adj added to it), then msg. The
+ * TCP checksum field is left as csum. Returns the frame length, or 0 if it
+ * does not fit.
+ */
+static inline size_t dm_frame_tcp(uint8_t *out, size_t cap, uint8_t family, const char *src,
+				  const char *dst, uint16_t sport, uint16_t dport,
+				  const uint8_t *msg, size_t mlen, int prefix_adj, uint16_t csum)
+{
+	size_t iphl = family == PW_FAMILY_V4 ? 20 : 40, l4len = 20 + 2 + mlen;
+	size_t total = 14 + iphl + l4len;
+	uint8_t *ip = out + 14, *tcp = ip + iphl;
+	uint16_t prefix = (uint16_t)(mlen + prefix_adj);
+
+	if (total > cap || mlen > 65000)
+		return 0;
+	memset(out, 0, total);
+	memcpy(out, "\x02\x00\x00\x00\x00\x07\x02\x00\x00\x00\x00\x53", 12);
+	if (family == PW_FAMILY_V4) {
+		uint16_t tot = (uint16_t)(20 + l4len), hc;
+
+		out[12] = 0x08;
+		ip[0] = 0x45;
+		ip[2] = (uint8_t)(tot >> 8);
+		ip[3] = (uint8_t)tot;
+		ip[6] = 0x40; /* DF */
+		ip[8] = 64;
+		ip[9] = 6;
+		inet_pton(AF_INET, src, ip + 12);
+		inet_pton(AF_INET, dst, ip + 16);
+		hc = (uint16_t)~dm_fold(dm_sum(0, ip, 20));
+		ip[10] = (uint8_t)(hc >> 8);
+		ip[11] = (uint8_t)hc;
+	} else {
+		out[12] = 0x86;
+		out[13] = 0xdd;
+		ip[0] = 0x60;
+		ip[4] = (uint8_t)(l4len >> 8);
+		ip[5] = (uint8_t)l4len;
+		ip[6] = 6;
+		ip[7] = 64;
+		inet_pton(AF_INET6, src, ip + 8);
+		inet_pton(AF_INET6, dst, ip + 24);
+	}
+	memset(tcp, 0, 20);
+	tcp[0] = (uint8_t)(sport >> 8);
+	tcp[1] = (uint8_t)sport;
+	tcp[2] = (uint8_t)(dport >> 8);
+	tcp[3] = (uint8_t)dport;
+	tcp[4] = 0x11;	/* seq */
+	tcp[11] = 0x22; /* ack */
+	tcp[12] = 5 << 4;
+	tcp[13] = 0x18; /* ACK, PSH */
+	tcp[14] = 0xff;
+	tcp[15] = 0xff;
+	tcp[16] = (uint8_t)(csum >> 8);
+	tcp[17] = (uint8_t)csum;
+	tcp[20] = (uint8_t)(prefix >> 8);
+	tcp[21] = (uint8_t)prefix;
+	memcpy(tcp + 22, msg, mlen);
+	return total;
+}
+
+/* Sum of the TCP pseudo-header and segment, checksum included: 0xffff when
+ * the checksum is right. Independent of lib/core/dns.c on purpose. */
+static inline uint16_t dm_tcp_verify(const uint8_t *frame, size_t tcp_off)
+{
+	uint64_t sum;
+	size_t tlen;
+
+	if (frame[12] == 0x08) {
+		tlen = (size_t)(frame[14 + 2] << 8 | frame[14 + 3]) - 20;
+		sum = dm_sum(0, frame + 14 + 12, 8);
+	} else {
+		tlen = (size_t)(frame[14 + 4] << 8 | frame[14 + 5]);
+		sum = dm_sum(0, frame + 14 + 8, 32);
+	}
+	sum += 6 + tlen;
+	return dm_fold(dm_sum(sum, frame + tcp_off, tlen));
+}
+
 /* Sum of the UDP pseudo-header and datagram, checksum field included: a valid
  * checksum makes this 0xffff. Independent of lib/core/dns.c on purpose. */
-static inline uint16_t dm_udp_verify(const uint8_t *frame, size_t udp_off)
+static inline uint16_t dm_udp_verify(const uint8_t *frame, size_t l4_off)
 {
-	const uint8_t *udp = frame + udp_off;
+	const uint8_t *udp = frame + l4_off;
 	uint16_t ulen = (uint16_t)(udp[4] << 8 | udp[5]);
 	uint64_t sum;
 

@@ -687,7 +687,7 @@ static void test_frame_table(void **state)
 		struct pw_dns_meta meta;
 		const uint8_t *payload = NULL;
 		const char *why = NULL;
-		size_t len, plen = 0, udp_off = 0, wlen;
+		size_t len, plen = 0, l4_off = 0, wlen;
 		uint8_t buf[2048], *wire, *frame;
 		int ret;
 
@@ -701,7 +701,7 @@ static void test_frame_table(void **state)
 		frame = malloc(len); /* exact size: ASan catches any overread */
 		assert_non_null(frame);
 		memcpy(frame, buf, len);
-		ret = pw_dns_frame_payload(frame, len, &meta, &payload, &plen, &udp_off, &why);
+		ret = pw_dns_frame_payload(frame, len, &meta, &payload, &plen, &l4_off, &why);
 		if (ret != row->ret)
 			fail_msg("%s: returned %d (%s), want %d", row->desc, ret, why ? why : "-",
 				 row->ret);
@@ -710,9 +710,9 @@ static void test_frame_table(void **state)
 				fail_msg("%s: reason \"%s\" lacks \"%s\"", row->desc,
 					 why ? why : "", row->why);
 		} else {
-			assert_int_equal(udp_off, row->family == PW_FAMILY_V4 ? 34 : 54);
+			assert_int_equal(l4_off, row->family == PW_FAMILY_V4 ? 34 : 54);
 			assert_int_equal(plen, wlen);
-			assert_ptr_equal(payload, frame + udp_off + 8);
+			assert_ptr_equal(payload, frame + l4_off + 8);
 			assert_memory_equal(payload, wire, wlen);
 		}
 		free(frame);
@@ -727,17 +727,17 @@ static void test_frame_padding(void **state)
 	const uint8_t *payload;
 	const char *why;
 	uint8_t f[64], msg[12] = {0x42, 0x42, 0x81, 0x80};
-	size_t len, plen, udp_off;
+	size_t len, plen, l4_off;
 
 	len = dm_frame(f, sizeof(f), PW_FAMILY_V4, DM_RESOLVER4, DM_POD4, 53, DM_POD_PORT, msg,
 		       sizeof(msg), 0);
 	assert_int_equal(len, 54);
 	dm_meta(&meta, PW_FAMILY_V4, ID);
 	memset(f + len, 0, 60 - len);
-	assert_int_equal(pw_dns_frame_payload(f, 60, &meta, &payload, &plen, &udp_off, &why), 0);
+	assert_int_equal(pw_dns_frame_payload(f, 60, &meta, &payload, &plen, &l4_off, &why), 0);
 	assert_int_equal(plen, 12);
 	/* padding beyond the minimum frame size is not padding */
-	assert_int_equal(pw_dns_frame_payload(f, 61, &meta, &payload, &plen, &udp_off, &why),
+	assert_int_equal(pw_dns_frame_payload(f, 61, &meta, &payload, &plen, &l4_off, &why),
 			 -EINVAL);
 }
 
@@ -749,7 +749,7 @@ static void test_frame_then_parse(void **state)
 		struct pw_dns_meta meta;
 		const uint8_t *payload;
 		const char *why;
-		size_t len, plen, udp_off, wlen;
+		size_t len, plen, l4_off, wlen;
 		uint8_t buf[2048], *wire;
 
 		len = rich_frame(buf, sizeof(buf), family,
@@ -757,12 +757,12 @@ static void test_frame_then_parse(void **state)
 				 DM_POD_PORT, &wire, &wlen);
 		dm_meta(&meta, family, ID);
 		assert_int_equal(
-			pw_dns_frame_payload(buf, len, &meta, &payload, &plen, &udp_off, &why), 0);
+			pw_dns_frame_payload(buf, len, &meta, &payload, &plen, &l4_off, &why), 0);
 		assert_int_equal(pw_dns_parse_answer(payload, plen, meta.dns_id, &ans, &why), 0);
 		assert_string_equal(ans.qname, "api.example.com");
 		assert_int_equal(ans.n_addrs, 2);
-		assert_int_equal(pw_dns_fix_udp_checksum(buf, len, udp_off), 0);
-		assert_int_equal(dm_udp_verify(buf, udp_off), 0xffff);
+		assert_int_equal(pw_dns_fix_l4_checksum(buf, len, l4_off), 0);
+		assert_int_equal(dm_udp_verify(buf, l4_off), 0xffff);
 		free(wire);
 	}
 }
@@ -779,7 +779,7 @@ static void test_checksum(void **state)
 		for (size_t p = 0; p < sizeof(plens) / sizeof(plens[0]); p++) {
 			for (size_t g = 0; g < sizeof(garbage) / sizeof(garbage[0]); g++) {
 				uint8_t payload[1500], f[1600], *frame;
-				size_t len, udp_off = family == PW_FAMILY_V4 ? 34 : 54;
+				size_t len, l4_off = family == PW_FAMILY_V4 ? 34 : 54;
 
 				for (size_t i = 0; i < plens[p]; i++)
 					payload[i] = (uint8_t)(i * 37 + g);
@@ -790,11 +790,11 @@ static void test_checksum(void **state)
 				frame = malloc(len);
 				assert_non_null(frame);
 				memcpy(frame, f, len);
-				assert_int_equal(pw_dns_fix_udp_checksum(frame, len, udp_off), 0);
-				assert_int_equal(dm_udp_verify(frame, udp_off), 0xffff);
+				assert_int_equal(pw_dns_fix_l4_checksum(frame, len, l4_off), 0);
+				assert_int_equal(dm_udp_verify(frame, l4_off), 0xffff);
 				/* a second pass leaves a correct checksum as it is */
 				memcpy(f, frame, len);
-				assert_int_equal(pw_dns_fix_udp_checksum(frame, len, udp_off), 0);
+				assert_int_equal(pw_dns_fix_l4_checksum(frame, len, l4_off), 0);
 				assert_memory_equal(f, frame, len);
 				free(frame);
 			}
@@ -810,13 +810,13 @@ static void test_checksum_zero(void **state)
 
 	len = dm_frame(f, sizeof(f), PW_FAMILY_V4, DM_RESOLVER4, DM_POD4, 53, DM_POD_PORT, payload,
 		       sizeof(payload), 0);
-	assert_int_equal(pw_dns_fix_udp_checksum(f, len, 34), 0);
+	assert_int_equal(pw_dns_fix_l4_checksum(f, len, 34), 0);
 	assert_int_equal(f[34 + 6] | f[34 + 7], 0);
 
 	/* IPv6: 0 is not allowed, it is computed */
 	len = dm_frame(f, sizeof(f), PW_FAMILY_V6, DM_RESOLVER6, DM_POD6, 53, DM_POD_PORT, payload,
 		       sizeof(payload), 0);
-	assert_int_equal(pw_dns_fix_udp_checksum(f, len, 54), 0);
+	assert_int_equal(pw_dns_fix_l4_checksum(f, len, 54), 0);
 	assert_int_equal(dm_udp_verify(f, 54), 0xffff);
 
 	/* Choose two payload bytes so that the one's complement sum is 0xffff:
@@ -835,7 +835,7 @@ static void test_checksum_zero(void **state)
 		assert_int_equal(dm_udp_verify(f, 34), 0xffff);
 		f[34 + 7] = 1; /* non-zero: must be recomputed */
 	}
-	assert_int_equal(pw_dns_fix_udp_checksum(f, len, 34), 0);
+	assert_int_equal(pw_dns_fix_l4_checksum(f, len, 34), 0);
 	assert_int_equal(f[34 + 6], 0xff);
 	assert_int_equal(f[34 + 7], 0xff);
 	assert_int_equal(dm_udp_verify(f, 34), 0xffff);
@@ -849,28 +849,196 @@ static void test_checksum_bounds(void **state)
 	len = dm_frame(f, sizeof(f), PW_FAMILY_V4, DM_RESOLVER4, DM_POD4, 53, DM_POD_PORT, payload,
 		       sizeof(payload), 7);
 	/* UDP length says more than the frame holds */
-	assert_int_equal(pw_dns_fix_udp_checksum(f, len - 1, 34), -EINVAL);
-	/* udp_off not where the IP header says */
-	assert_int_equal(pw_dns_fix_udp_checksum(f, len, 38), -EINVAL);
-	assert_int_equal(pw_dns_fix_udp_checksum(f, len, 54), -EINVAL);
-	assert_int_equal(pw_dns_fix_udp_checksum(f, len, SIZE_MAX), -EINVAL);
-	assert_int_equal(pw_dns_fix_udp_checksum(f, 10, 34), -EINVAL);
+	assert_int_equal(pw_dns_fix_l4_checksum(f, len - 1, 34), -EINVAL);
+	/* l4_off not where the IP header says */
+	assert_int_equal(pw_dns_fix_l4_checksum(f, len, 38), -EINVAL);
+	assert_int_equal(pw_dns_fix_l4_checksum(f, len, 54), -EINVAL);
+	assert_int_equal(pw_dns_fix_l4_checksum(f, len, SIZE_MAX), -EINVAL);
+	assert_int_equal(pw_dns_fix_l4_checksum(f, 10, 34), -EINVAL);
 	/* UDP length below its header */
 	f[34 + 4] = 0;
 	f[34 + 5] = 7;
-	assert_int_equal(pw_dns_fix_udp_checksum(f, len, 34), -EINVAL);
-	/* not UDP */
+	assert_int_equal(pw_dns_fix_l4_checksum(f, len, 34), -EINVAL);
+	/* not UDP or TCP */
 	f[34 + 5] = 24;
-	f[14 + 9] = 6;
-	assert_int_equal(pw_dns_fix_udp_checksum(f, len, 34), -EINVAL);
+	f[14 + 9] = 1; /* neither UDP nor TCP */
+	assert_int_equal(pw_dns_fix_l4_checksum(f, len, 34), -EINVAL);
 	/* IPv4 options */
 	f[14 + 9] = 17;
 	f[14] = 0x46;
-	assert_int_equal(pw_dns_fix_udp_checksum(f, len, 34), -EINVAL);
+	assert_int_equal(pw_dns_fix_l4_checksum(f, len, 34), -EINVAL);
 	/* VLAN */
 	f[14] = 0x45;
 	f[12] = 0x81;
-	assert_int_equal(pw_dns_fix_udp_checksum(f, len, 34), -EINVAL);
+	assert_int_equal(pw_dns_fix_l4_checksum(f, len, 34), -EINVAL);
+}
+
+/* ---- DNS over TCP: one whole message after its length, in one segment ---- */
+
+struct tcp_row {
+	const char *desc;
+	int prefix_adj;			       /* added to the length prefix */
+	void (*mutate)(uint8_t *f, size_t l4); /* then this */
+	uint8_t meta_proto;		       /* 0: TCP */
+	int ret;
+	const char *why;
+};
+
+static void tmut_syn(uint8_t *f, size_t l4)
+{
+	f[l4 + 13] |= 0x02;
+}
+
+static void tmut_rst(uint8_t *f, size_t l4)
+{
+	f[l4 + 13] |= 0x04;
+}
+
+static void tmut_fin(uint8_t *f, size_t l4)
+{
+	f[l4 + 13] |= 0x01; /* an answer with the resolver's FIN: fine */
+}
+
+static void tmut_sport(uint8_t *f, size_t l4)
+{
+	f[l4 + 1] = 54;
+}
+
+static void tmut_dport(uint8_t *f, size_t l4)
+{
+	f[l4 + 3] ^= 1;
+}
+
+static void tmut_doff_big(uint8_t *f, size_t l4)
+{
+	f[l4 + 12] = 15 << 4; /* 60 bytes of header */
+}
+
+static void tmut_doff_small(uint8_t *f, size_t l4)
+{
+	f[l4 + 12] = 4 << 4;
+}
+
+static void tmut_doff_opts(uint8_t *f, size_t l4)
+{
+	f[l4 + 12] = 6 << 4; /* 4 bytes of options: the prefix is read as one */
+}
+
+/* clang-format off */
+static const struct tcp_row tcp_rows[] = {
+	{"one whole message", 0, NULL, 0, 0, NULL},
+	{"FIN with the answer", 0, tmut_fin, 0, 0, NULL},
+	{"length prefix one short: two messages, or trailing bytes", -1, NULL, 0, -EINVAL,
+	 "one whole DNS message"},
+	{"length prefix one long: the rest in a later segment", 1, NULL, 0, -EINVAL,
+	 "one whole DNS message"},
+	{"SYN", 0, tmut_syn, 0, -EINVAL, "SYN or RST"},
+	{"RST", 0, tmut_rst, 0, -EINVAL, "SYN or RST"},
+	{"source port not 53", 0, tmut_sport, 0, -EINVAL, "TCP source port"},
+	{"destination port not the query's", 0, tmut_dport, 0, -EINVAL, "TCP destination port"},
+	{"data offset 15 words: the prefix read inside the message", 0, tmut_doff_big, 0, -EINVAL,
+	 "one whole DNS message"},
+	{"data offset under 5 words", 0, tmut_doff_small, 0, -EINVAL, "data offset"},
+	{"options eat the prefix", 0, tmut_doff_opts, 0, -EINVAL, "one whole DNS message"},
+	{"a TCP frame for a UDP query", 0, NULL, 17, -EINVAL, "not UDP"},
+	{"meta with no protocol", 0, NULL, 255, -EINVAL, "neither UDP nor TCP"},
+};
+/* clang-format on */
+
+static void test_frame_tcp_table(void **state)
+{
+	for (size_t r = 0; r < sizeof(tcp_rows) / sizeof(tcp_rows[0]); r++) {
+		const struct tcp_row *row = &tcp_rows[r];
+
+		for (uint8_t family = PW_FAMILY_V4; family <= PW_FAMILY_V6; family += 2) {
+			size_t l4 = family == PW_FAMILY_V4 ? 34 : 54, len, plen = 0, l4_off = 0;
+			struct pw_dns_meta meta;
+			const uint8_t *payload = NULL;
+			const char *why = NULL;
+			uint8_t buf[2048], *wire, *frame;
+			size_t wlen;
+			int ret;
+
+			assert_int_equal(dm_build(&rich, &wire, &wlen), 0);
+			len = dm_frame_tcp(buf, sizeof(buf), family,
+					   family == PW_FAMILY_V4 ? DM_RESOLVER4 : DM_RESOLVER6,
+					   family == PW_FAMILY_V4 ? DM_POD4 : DM_POD6, 53,
+					   DM_POD_PORT, wire, wlen, row->prefix_adj, 0x1234);
+			assert_true(len > 0);
+			if (row->mutate)
+				row->mutate(buf, l4);
+			dm_meta(&meta, family, ID);
+			meta.proto = row->meta_proto == 255 ? 0
+				     : row->meta_proto	    ? row->meta_proto
+							    : 6;
+			frame = malloc(len); /* exact size: ASan catches any overread */
+			assert_non_null(frame);
+			memcpy(frame, buf, len);
+			ret = pw_dns_frame_payload(frame, len, &meta, &payload, &plen, &l4_off,
+						   &why);
+			if (ret != row->ret)
+				fail_msg("%s (IPv%u): returned %d (%s), want %d", row->desc, family,
+					 ret, why ? why : "-", row->ret);
+			if (ret) {
+				if (!why || !strstr(why, row->why))
+					fail_msg("%s: reason \"%s\" lacks \"%s\"", row->desc,
+						 why ? why : "", row->why);
+			} else {
+				struct pw_dns_answer ans;
+
+				assert_int_equal(l4_off, l4);
+				assert_int_equal(plen, wlen);
+				assert_ptr_equal(payload, frame + l4 + 20 + 2);
+				assert_memory_equal(payload, wire, wlen);
+				assert_int_equal(
+					pw_dns_parse_answer(payload, plen, meta.dns_id, &ans, &why),
+					0);
+				assert_string_equal(ans.qname, "api.example.com");
+				assert_int_equal(ans.n_addrs, 2);
+				assert_int_equal(pw_dns_fix_l4_checksum(frame, len, l4_off), 0);
+				assert_int_equal(dm_tcp_verify(frame, l4_off), 0xffff);
+			}
+			free(frame);
+			free(wire);
+		}
+	}
+}
+
+/* The TCP checksum is always computed (0 is a checksum like any other), over
+ * even and odd lengths, and a second pass changes nothing. */
+static void test_checksum_tcp(void **state)
+{
+	static const uint16_t garbage[] = {0x1234, 0, 0xffff};
+	static const size_t mlens[] = {12, 13, 511, 1400};
+
+	for (uint8_t family = PW_FAMILY_V4; family <= PW_FAMILY_V6; family += 2) {
+		for (size_t m = 0; m < sizeof(mlens) / sizeof(mlens[0]); m++) {
+			for (size_t g = 0; g < sizeof(garbage) / sizeof(garbage[0]); g++) {
+				uint8_t msg[1500], f[1600], *frame;
+				size_t len, l4 = family == PW_FAMILY_V4 ? 34 : 54;
+
+				for (size_t i = 0; i < mlens[m]; i++)
+					msg[i] = (uint8_t)(i * 41 + g);
+				len = dm_frame_tcp(f, sizeof(f), family,
+						   family == PW_FAMILY_V4 ? DM_RESOLVER4
+									  : DM_RESOLVER6,
+						   family == PW_FAMILY_V4 ? DM_POD4 : DM_POD6, 53,
+						   DM_POD_PORT, msg, mlens[m], 0, garbage[g]);
+				frame = malloc(len);
+				assert_non_null(frame);
+				memcpy(frame, f, len);
+				assert_int_equal(pw_dns_fix_l4_checksum(frame, len, l4), 0);
+				assert_int_equal(dm_tcp_verify(frame, l4), 0xffff);
+				memcpy(f, frame, len);
+				assert_int_equal(pw_dns_fix_l4_checksum(frame, len, l4), 0);
+				assert_memory_equal(f, frame, len);
+				/* the IP length says more than the frame holds */
+				assert_int_equal(pw_dns_fix_l4_checksum(frame, len - 1, l4),
+						 -EINVAL);
+				free(frame);
+			}
+		}
+	}
 }
 
 /* ---- seed corpus for tests/fuzz/fuzz_dns.c ---- */
@@ -927,8 +1095,9 @@ static void write_corpus(const char *dir)
 				  "api.example.net. 300 IN A 192.0.2.40"}}},
 	};
 	/* clang-format on */
-	/* plain, v4 frame, v6 frame, names + raw frame */
-	static const uint8_t modes[] = {0x00, 0x01, 0x03, 0x14};
+	/* plain, v4 frame, v6 frame, names + raw frame; TCP v4 and v6 segments,
+	 * and one with its length prefix off */
+	static const uint8_t modes[] = {0x00, 0x01, 0x03, 0x14, 0x21, 0x23, 0x61};
 	struct dm_buf m;
 
 	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
@@ -955,6 +1124,13 @@ static void write_corpus(const char *dir)
 					wire, len, 0);
 			assert_true(flen > 0);
 			snprintf(name, sizeof(name), "%s-frame%u", seeds[i].name, family);
+			write_seed(dir, name, (uint8_t)i, 0x04, frame, flen);
+			flen = dm_frame_tcp(frame, sizeof(frame), family,
+					    family == PW_FAMILY_V4 ? DM_RESOLVER4 : DM_RESOLVER6,
+					    family == PW_FAMILY_V4 ? DM_POD4 : DM_POD6, 53,
+					    DM_POD_PORT, wire, len, 0, 0);
+			assert_true(flen > 0);
+			snprintf(name, sizeof(name), "%s-tcpframe%u", seeds[i].name, family);
 			write_seed(dir, name, (uint8_t)i, 0x04, frame, flen);
 		}
 		free(wire);
@@ -988,6 +1164,8 @@ int main(void)
 		cmocka_unit_test(test_checksum),
 		cmocka_unit_test(test_checksum_zero),
 		cmocka_unit_test(test_checksum_bounds),
+		cmocka_unit_test(test_frame_tcp_table),
+		cmocka_unit_test(test_checksum_tcp),
 	};
 	/* clang-format on */
 	const char *corpus = getenv("PW_DNS_WRITE_CORPUS");

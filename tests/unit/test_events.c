@@ -289,6 +289,7 @@ static const char *const want_reasons[PW_R_MAX] = {
 	[PW_R_DNS_NAME] = "dns-name",
 	[PW_R_DNS_BUDGET] = "dns-budget",
 	[PW_R_DNS_FRAGMENT] = "dns-fragment",
+	[PW_R_DNS_TCP_SPLIT] = "dns-tcp-split",
 };
 
 static void test_reason_names(void **state)
@@ -343,6 +344,7 @@ static const char *const want_counters[PW_C_DROP] = {
 	[PW_C_DNS_INLINE] = "dns_learned_inline",
 	[PW_C_DNS_NOT_SIMPLE] = "dns_not_simple",
 	[PW_C_DNS_LEARN_QUOTA] = "dns_learn_quota",
+	[PW_C_DNS_TCP_SPLIT] = "dns_tcp_split",
 	[PW_C_LEARN_LOG_FULL] = "learn_log_full",
 };
 

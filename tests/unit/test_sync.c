@@ -430,6 +430,8 @@ struct hold_rec {
 	struct fake_maps *f;
 	int released, dropped, reason;
 	char why[128];
+	uint8_t frame[2048]; /* the last frame released */
+	size_t len;
 };
 
 static int rec_release(void *ctx, const struct pw_dns_meta *m, const uint8_t *frame, size_t len)
@@ -438,6 +440,8 @@ static int rec_release(void *ctx, const struct pw_dns_meta *m, const uint8_t *fr
 
 	fake_log(r->f, FAKE_RELEASE, PW_MAPID_endpoints, &m->ifindex, NULL);
 	r->released++;
+	r->len = len < sizeof(r->frame) ? len : sizeof(r->frame);
+	memcpy(r->frame, frame, r->len);
 	return 0;
 }
 
@@ -470,6 +474,31 @@ static size_t held_sample(uint8_t *out, size_t cap, const char *qname, uint16_t 
 	meta.ep_id = EP_ID;
 	flen = dm_frame(out + sizeof(meta), cap - sizeof(meta), PW_FAMILY_V4, DM_RESOLVER4, DM_POD4,
 			53, DM_POD_PORT, msg.b, msg.n, 0);
+	assert_true(flen > 0);
+	meta.pkt_len = (uint32_t)flen;
+	memcpy(out, &meta, sizeof(meta));
+	return sizeof(meta) + flen;
+}
+
+/* The same answer over TCP: one segment, the message after its length. */
+static size_t held_sample_tcp(uint8_t *out, size_t cap, const char *qname, uint16_t id,
+			      int prefix_adj)
+{
+	struct pw_dns_meta meta;
+	struct dm_buf msg;
+	uint8_t addr[4];
+	size_t flen;
+
+	inet_pton(AF_INET, "203.0.113.10", addr);
+	dm_header(&msg, id, DM_FLAGS_RESPONSE, 1, 1, 0, 0);
+	dm_question(&msg, qname, LDNS_RR_TYPE_A);
+	dm_rr(&msg, qname, LDNS_RR_TYPE_A, 60, addr, 4);
+	dm_meta(&meta, PW_FAMILY_V4, id);
+	meta.proto = 6;
+	meta.ifindex = IFINDEX;
+	meta.ep_id = EP_ID;
+	flen = dm_frame_tcp(out + sizeof(meta), cap - sizeof(meta), PW_FAMILY_V4, DM_RESOLVER4,
+			    DM_POD4, 53, DM_POD_PORT, msg.b, msg.n, prefix_adj, 0xdead);
 	assert_true(flen > 0);
 	meta.pkt_len = (uint32_t)flen;
 	memcpy(out, &meta, sizeof(meta));
@@ -514,6 +543,40 @@ static void test_hold_learns_then_releases(void **state)
 		fail_msg("learned write at %d, release at %d: want write first", put, rel);
 	assert_int_equal(x->a.st.dns_learned, 1);
 	assert_int_equal(x->a.st.dns_released, 1);
+}
+
+/* A TCP answer (after a truncated UDP one): learned before its release, and
+ * released with a right TCP checksum; one not framed as one message is not. */
+static void test_hold_tcp_learns_then_releases(void **state)
+{
+	struct fixture *x = *state;
+	struct hold_rec r = {.f = x->f};
+	const struct pw_hold_io io = {.release = rec_release, .drop = rec_drop, .ctx = &r};
+	static uint8_t sample[PW_DNS_CAP_MAX + 256];
+	size_t from, len;
+	int put, rel;
+
+	set_policy(x, policy_v1);
+	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+	from = x->f->n_ops;
+	len = held_sample_tcp(sample, sizeof(sample), "api.example.com", 0x1234, 0);
+	pw_dnshold_step(&x->a, sample, len, &io);
+	assert_int_equal(r.dropped, 0);
+	assert_int_equal(r.released, 1);
+	put = learned_put_index(x->f, from, "203.0.113.10");
+	rel = op_index(x->f, from, FAKE_RELEASE, PW_MAPID_endpoints, NULL);
+	if (put < 0 || rel < 0 || put > rel)
+		fail_msg("learned write at %d, release at %d: want write first", put, rel);
+	assert_int_equal(r.len, len - sizeof(struct pw_dns_meta));
+	assert_int_equal(dm_tcp_verify(r.frame, 34), 0xffff);
+
+	/* the length prefix promises more than the segment holds */
+	len = held_sample_tcp(sample, sizeof(sample), "api.example.com", 0x1234, 1);
+	pw_dnshold_step(&x->a, sample, len, &io);
+	assert_int_equal(r.released, 1);
+	assert_int_equal(r.dropped, 1);
+	assert_int_equal(r.reason, PW_R_DNS_INVALID);
+	assert_non_null(strstr(r.why, "one whole DNS message"));
 }
 
 static void test_hold_write_fails_drops(void **state)
@@ -907,6 +970,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_remove_endpoint_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_learns_then_releases, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hold_tcp_learns_then_releases, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_hold_write_fails_drops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_mismatched_id_drops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_unallowed_name_released_unlearned, setup,

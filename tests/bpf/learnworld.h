@@ -518,7 +518,7 @@ static inline void lw_ldns(struct lw *w, const struct lw_result *r, struct lw_ld
 {
 	struct pw_dns_meta m;
 	const uint8_t *payload;
-	size_t plen, udp_off;
+	size_t plen, l4_off;
 
 	memset(l, 0, sizeof(*l));
 	memset(&m, 0, sizeof(m));
@@ -526,10 +526,11 @@ static inline void lw_ldns(struct lw *w, const struct lw_result *r, struct lw_ld
 	m.ep_id = LW_EP_ID;
 	m.pkt_len = (__u32)r->flen;
 	m.family = r->family;
+	m.proto = 17; /* UDP: the learner differs only there */
 	m.pod_port = htons(DM_POD_PORT);
 	m.dns_id = r->dns_id;
 	lw_ip(r->family == PW_FAMILY_V4 ? DM_RESOLVER4 : DM_RESOLVER6, &m.family, &m.resolver);
-	l->err = pw_dns_frame_payload(r->frame, r->flen, &m, &payload, &plen, &udp_off, &l->why);
+	l->err = pw_dns_frame_payload(r->frame, r->flen, &m, &payload, &plen, &l4_off, &l->why);
 	if (!l->err)
 		l->err = pw_dns_parse_answer(payload, plen, m.dns_id, &l->ans, &l->why);
 	if (!l->err)

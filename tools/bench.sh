@@ -531,6 +531,7 @@ dns_counters() {
 	agent_json | jq -c '{held_seen: (.agent.dns_held_seen // 0), released: (.agent.dns_released // 0),
 		k_held: (.counters.dns_held // 0), inline: (.counters.dns_learned_inline // 0),
 		not_simple: (.counters.dns_not_simple // 0), refused: (.counters["drop_dns-name"] // 0),
+		log_full: (.counters.learn_log_full // 0), quota: (.counters.dns_learn_quota // 0),
 		budget: (.counters["drop_dns-budget"] // 0), queries: (.counters.pass_dns_query // 0)}' 2>/dev/null ||
 		echo '{}'
 }
@@ -682,6 +683,7 @@ agent_restart() {
 	wait_until 10 policy_loaded bench-pw || return 1
 	AGENT_PID=$(cat "$TMP/pids/agent")
 	rt_dns "$AGENT_PID"
+	sleep 3 # its start-up work (reconcile, state, learn log) done before a round
 }
 
 agent_has_opt() { "$PODWALL" agent --help 2>&1 | grep -q -- "$1"; }
@@ -725,6 +727,12 @@ arm_dns() {
 # the same lookups without the flood, run by run.
 arm_dnsflood() {
 	local r s0 s1 d out fl
+	# The victim's answers learned in the kernel (its simple answers then
+	# never queue behind the flooder's held ones), if the agent can.
+	if agent_has_opt --dns-learn-inline && ! agent_restart --dns-learn-inline=1; then
+		na "dns flood, inline" "the agent did not restart with --dns-learn-inline=1"
+		agent_restart || harness_broke "the agent did not restart with its default options"
+	fi
 	for ((r = 1; r <= BENCH_TPUT_RUNS; r++)); do
 		dns_round victim_alone bpw "$r" 10
 		s0=$(dns_counters)
@@ -742,6 +750,15 @@ arm_dnsflood() {
 		rec "$(echo "$out" | jq -c --argjson r "$r" --argjson d "$d" \
 			'{arm:"dnsflood",kind:"flooder",run:$r,counters:$d} + .')"
 		say "dns flood round $r: flooder $(echo "$out" | jq -c .), counters $(echo "$d" | jq -c '{k_held,inline,budget}')"
+		# The same flood, the victim a pod without podwall: what the shared
+		# resolver and the machine lose whatever podwall does.
+		in_pod bfl timeout 40 dnsperf -s "$BDNS4" -d "$WORK/flood.txt" -e -Q "$((BENCH_FLOOD_QUERIES / 10))" \
+			-l 10 -t 1 -q 2000 >"$WORK/flood.free.$r.out" 2>&1 &
+		fl=$!
+		sleep 0.5
+		dns_round free_flood bfree "$r" 9
+		wait "$fl"
+		sleep 2
 	done
 }
 

@@ -185,8 +185,14 @@ def dns_section(t, runs):
                   "p50 " + spread([r["p50_us"] for r in rs], f1) + f"; {loadstr(rs)}")
             t.add(sec, f"{lab}: answers lost", f"{lost} of {sent:,}",
                   f"inline {c.get('inline', 0):,}, held {c.get('k_held', 0):,}, "
-                  f"released {c.get('released', 0):,}", "", "0", yesno(lost == 0))
+                  f"released {c.get('released', 0):,}"
+                  + (f", learn log full {c['log_full']:,}" if c.get("log_full") else ""),
+                  "", "0", yesno(lost == 0))
             held = c.get("held_seen", 0)
+            if path == "inline" and c.get("inline"):
+                cpu = sum((r.get("agent_cpu_us") or 0) for r in rs)
+                t.add(sec, "agent CPU per inline answer (reading pw_learn_log)",
+                      f"{cpu / c['inline']:.0f} µs", "", "", "(10 ms tick resolution)")
             if held:
                 cpu = sum((r.get("agent_cpu_us") or 0) for r in rs)
                 t.add(sec, "agent CPU per held answer", f"{cpu / held:.0f} µs",
@@ -265,15 +271,21 @@ def dns_flood_section(t, fd, runs):
     if not alone and not flood:
         return
     sec = "5d another pod's lookups during one pod's flood (dnsperf 1,000 q/s)"
-    for lab, rs in (("alone", alone), ("during the flood", flood)):
+    # The counters are global: during the flood they move for the flooder too,
+    # so the victim's path is the one its rounds alone show.
+    vpath = run_path(alone) if alone else "?"
+    for lab, rs in ((f"victim ({vpath} path), alone", alone),
+                    (f"victim ({vpath} path), during the flood", flood),
+                    ("a pod without podwall, during the same flood", runs.get("free_flood", []))):
         if not rs:
             continue
         lost = sum((r.get("lost") or 0) for r in rs)
         sent = sum((r.get("sent") or 0) for r in rs)
-        t.add(sec, f"victim ({run_path(rs)} path), {lab}: p50 / p99",
+        t.add(sec, f"{lab}: p50 / p99",
               f"{f1(med([r['p50_us'] for r in rs]))} / {f1(med([r['p99_us'] for r in rs]))} µs",
               "p99 " + spread([r["p99_us"] for r in rs], f1) + f"; {loadstr(rs)}")
-        t.add(sec, f"victim, {lab}: lost", f"{lost} of {sent:,}", "", "", "0", yesno(lost == 0))
+        t.add(sec, f"{lab}: lost", f"{lost} of {sent:,}", "", "", "0" if "victim" in lab else "",
+              yesno(lost == 0) if "victim" in lab else "")
     ratios = [y["p99_us"] / x["p99_us"] for x, y in zip(alone, flood) if x.get("p99_us") and y.get("p99_us")]
     if ratios:
         m = med(ratios)

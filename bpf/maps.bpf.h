@@ -314,6 +314,48 @@ struct {
 	__type(value, struct pw_dns_scratch);
 } pw_scratch SEC(".maps");
 
+/*
+ * The per-endpoint token buckets: pw_ep_rl and pw_ep_rl_allow (events),
+ * pw_ep_budget (held DNS answers), pw_ep_reject (rejects). Each value starts
+ * with a struct pw_ep_budget (maps.h asserts it).
+ *
+ * bucket_get: the endpoint's bucket, made full (burst tokens) at its first
+ * use from fresh, zeroed room for one value that the caller owns (its stack,
+ * or pw_scratch for a frame that must stay small); NULL when the map is full.
+ * bucket_take: the bucket refilled at per_sec tokens a second for the time
+ * since it was last used (at most 100 s of it), up to burst; 1 if a token
+ * was there and is now taken, 0 if not.
+ */
+static __always_inline struct pw_ep_budget *bucket_get(void *map, const __u32 *key, void *fresh,
+						       __u64 now, __u32 burst)
+{
+	struct pw_ep_budget *b = bpf_map_lookup_elem(map, key);
+
+	if (b)
+		return b;
+	((struct pw_ep_budget *)fresh)->last_ns = now;
+	((struct pw_ep_budget *)fresh)->tokens_milli = (__u64)burst * 1000;
+	bpf_map_update_elem(map, key, fresh, BPF_NOEXIST);
+	return bpf_map_lookup_elem(map, key);
+}
+
+static __always_inline int bucket_take(struct pw_ep_budget *b, __u64 now, __u32 per_sec,
+				       __u32 burst)
+{
+	__u64 cap = (__u64)burst * 1000, elapsed = now - b->last_ns;
+
+	if (elapsed > 100000000000ULL)
+		elapsed = 100000000000ULL;
+	b->last_ns = now;
+	b->tokens_milli += elapsed / 1000 * per_sec / 1000;
+	if (b->tokens_milli > cap)
+		b->tokens_milli = cap;
+	if (b->tokens_milli < 1000)
+		return 0;
+	b->tokens_milli -= 1000;
+	return 1;
+}
+
 static __always_inline void count(__u32 idx)
 {
 	__u64 *c = bpf_map_lookup_elem(&pw_counters, &idx);

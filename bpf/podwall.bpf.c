@@ -54,32 +54,17 @@ static __always_inline int event_allowed(void *rl_map, int full_ok, __u32 ep_id,
 	__u32 zero = 0;
 	struct pw_config *cfg = bpf_map_lookup_elem(&pw_config, &zero);
 	struct pw_ep_rl *rl, fresh = {};
-	__u64 now = bpf_ktime_get_ns(), elapsed, cap;
+	__u64 now = bpf_ktime_get_ns();
 
 	if (!cfg || !cfg->events_per_sec)
 		return 0;
-	cap = (__u64)cfg->events_burst * 1000;
-	rl = bpf_map_lookup_elem(rl_map, &ep_id);
-	if (!rl) {
-		fresh.last_ns = now;
-		fresh.tokens_milli = cap;
-		bpf_map_update_elem(rl_map, &ep_id, &fresh, BPF_NOEXIST);
-		rl = bpf_map_lookup_elem(rl_map, &ep_id);
-		if (!rl)
-			return full_ok; /* map full: deny events not rate limited, still counted */
-	}
-	elapsed = now - rl->last_ns;
-	if (elapsed > 100000000000ULL)
-		elapsed = 100000000000ULL;
-	rl->last_ns = now;
-	rl->tokens_milli += elapsed / 1000 * cfg->events_per_sec / 1000;
-	if (rl->tokens_milli > cap)
-		rl->tokens_milli = cap;
-	if (rl->tokens_milli < 1000) {
+	rl = (struct pw_ep_rl *)bucket_get(rl_map, &ep_id, &fresh, now, cfg->events_burst);
+	if (!rl)
+		return full_ok; /* map full: deny events not rate limited, still counted */
+	if (!bucket_take((struct pw_ep_budget *)rl, now, cfg->events_per_sec, cfg->events_burst)) {
 		__sync_fetch_and_add(&rl->suppressed, 1);
 		return 0;
 	}
-	rl->tokens_milli -= 1000;
 	*suppressed = rl->suppressed;
 	rl->suppressed = 0;
 	return 1;
@@ -822,31 +807,13 @@ int pod_egress(struct __sk_buff *skb)
 static __always_inline int hold_budget_take(const struct pw_config *cfg, __u32 ep_id, __u64 now)
 {
 	struct pw_ep_budget *b, fresh = {};
-	__u64 cap, elapsed;
 
 	if (!cfg->dns_hold_per_sec)
 		return 1;
-	cap = (__u64)cfg->dns_hold_burst * 1000;
-	b = bpf_map_lookup_elem(&pw_ep_budget, &ep_id);
-	if (!b) {
-		fresh.last_ns = now;
-		fresh.tokens_milli = cap;
-		bpf_map_update_elem(&pw_ep_budget, &ep_id, &fresh, BPF_NOEXIST);
-		b = bpf_map_lookup_elem(&pw_ep_budget, &ep_id);
-		if (!b)
-			return 1;
-	}
-	elapsed = now - b->last_ns;
-	if (elapsed > 100000000000ULL)
-		elapsed = 100000000000ULL;
-	b->last_ns = now;
-	b->tokens_milli += elapsed / 1000 * cfg->dns_hold_per_sec / 1000;
-	if (b->tokens_milli > cap)
-		b->tokens_milli = cap;
-	if (b->tokens_milli < 1000)
-		return 0;
-	b->tokens_milli -= 1000;
-	return 1;
+	b = bucket_get(&pw_ep_budget, &ep_id, &fresh, now, cfg->dns_hold_burst);
+	if (!b)
+		return 1;
+	return bucket_take(b, now, cfg->dns_hold_per_sec, cfg->dns_hold_burst);
 }
 
 /* The kernel learner on the answer's DNS message (the UDP length says how

@@ -71,36 +71,19 @@ static __always_inline void count_s(struct pw_dns_scratch *s, __u32 idx)
  * the fresh entry live in the scratch area: pw_reject's frame stays small. */
 static __always_inline int reject_token(struct pw_dns_scratch *s, __u32 ep_id)
 {
-	struct pw_ep_budget *b, *fresh = (struct pw_ep_budget *)s->msg;
+	struct pw_ep_budget *b;
 	struct pw_config *cfg;
-	__u64 now = bpf_ktime_get_ns(), cap, elapsed;
+	__u64 now = bpf_ktime_get_ns();
 
 	s->opaque[RJ_KEY] = 0;
 	cfg = bpf_map_lookup_elem(&pw_config, &s->opaque[RJ_KEY]);
 	if (!cfg || !cfg->reject_per_sec)
 		return 0;
-	cap = (__u64)cfg->reject_burst * 1000;
 	s->opaque[RJ_KEY] = ep_id;
-	b = bpf_map_lookup_elem(&pw_ep_reject, &s->opaque[RJ_KEY]);
-	if (!b) {
-		fresh->last_ns = now;
-		fresh->tokens_milli = cap;
-		bpf_map_update_elem(&pw_ep_reject, &s->opaque[RJ_KEY], fresh, BPF_NOEXIST);
-		b = bpf_map_lookup_elem(&pw_ep_reject, &s->opaque[RJ_KEY]);
-		if (!b)
-			return 0; /* map full: no budget, no rejects */
-	}
-	elapsed = now - b->last_ns;
-	if (elapsed > 100000000000ULL)
-		elapsed = 100000000000ULL;
-	b->last_ns = now;
-	b->tokens_milli += elapsed / 1000 * cfg->reject_per_sec / 1000;
-	if (b->tokens_milli > cap)
-		b->tokens_milli = cap;
-	if (b->tokens_milli < 1000)
-		return 0;
-	b->tokens_milli -= 1000;
-	return 1;
+	b = bucket_get(&pw_ep_reject, &s->opaque[RJ_KEY], s->msg, now, cfg->reject_burst);
+	if (!b)
+		return 0; /* map full: no budget, no rejects */
+	return bucket_take(b, now, cfg->reject_per_sec, cfg->reject_burst);
 }
 
 /*

@@ -449,6 +449,12 @@ struct pw_ep_rl {
 	__u64 tokens_milli; /* tokens * 1000 */
 	__u64 suppressed;   /* events not emitted since the last one that was */
 };
+/* Every token bucket starts as a struct pw_ep_budget (bpf/maps.bpf.h bucket_take). */
+_Static_assert(__builtin_offsetof(struct pw_ep_rl, last_ns) ==
+			       __builtin_offsetof(struct pw_ep_budget, last_ns) &&
+		       __builtin_offsetof(struct pw_ep_rl, tokens_milli) ==
+			       __builtin_offsetof(struct pw_ep_budget, tokens_milli),
+	       "pw_ep_rl starts as a pw_ep_budget");
 
 /* pw_events: RINGBUF of struct pw_event, PW_EVENTS_BYTES. Full: PW_C_EVENT_LOST. */
 #define PW_VERDICT_DROP	 1

@@ -153,17 +153,35 @@ static uint64_t wall_from_mono(uint64_t mono_ns)
 	return mono_ns <= now_mono ? now_wall - (now_mono - mono_ns) : now_wall;
 }
 
+/* A DNS lookup record's share of the node's visibility budget
+ * (--events-dns, or PW_EVENTS_DNS_VISIBILITY a second). */
+static bool dns_ev_take(struct pw_agent *a)
+{
+	uint64_t sec = pw_now_ns() / 1000000000ULL;
+	uint32_t cap = a->o.events_dns ? a->o.events_dns : PW_EVENTS_DNS_VISIBILITY;
+
+	if (sec != a->dns_ev_sec) {
+		a->dns_ev_sec = sec;
+		a->dns_ev_used = 0;
+	}
+	if (a->dns_ev_used >= cap)
+		return false;
+	a->dns_ev_used++;
+	return true;
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct pw_agent *a = ctx;
-	const struct pw_event *e = data;
+	struct pw_event ev_buf, *e = &ev_buf;
 	struct pw_event_ctx ec = {0};
 	struct pw_owner ow;
 	struct pw_ep *ep;
-	char pod[300] = "?/?", id[64];
+	char pod[300] = "?/?", id[64], name[PW_EVENT_NAME_STRLEN];
+	int named = pw_event_decode(data, size, e, name, sizeof(name));
 	json_t *ev;
 
-	if (size < sizeof(*e))
+	if (named < 0)
 		return 0;
 	ep = pw_eps_by_id(&a->eps, e->ep_id);
 	ctx_names(a, ep, &ec, id, sizeof(id), &ow);
@@ -171,18 +189,30 @@ static int on_event(void *ctx, void *data, size_t size)
 		pw_ep_pod(ep, pod, sizeof(pod));
 		ec.hostname = pw_ep_name_for(ep, e->family, &e->daddr);
 	}
+	if (named) {
+		/* A query's name (dns-name, dns-invalid): the name it asked for.
+		 * Refused by the node, it is a DNS lookup record too for the pods
+		 * with DNS visibility (within its budget). */
+		ec.hostname = name;
+		ec.query = name;
+		if (e->reason == PW_R_DNS_NAME && e->verdict == PW_VERDICT_DROP &&
+		    pw_events_dns_wanted(a, ep) && dns_ev_take(a))
+			ec.dns_path = "refused";
+	}
 	ec.wall_ns = wall_from_mono(e->ts_ns);
 	ev = pw_event_to_json(e, &ec);
 	if (ev)
 		store(a, ev, pod, e->reason, ec.wall_ns);
 	/* Audit never grants, but what an audit policy would allow is shown. */
-	if (ep && e->verdict == PW_VERDICT_DROP && ep->compiled.audit &&
+	if (ep && (e->verdict == PW_VERDICT_DROP || e->verdict == PW_VERDICT_REJECT) &&
+	    ep->compiled.audit &&
 	    (e->reason == PW_R_NO_RULE || e->reason == PW_R_PORT || e->reason == PW_R_EXPIRED) &&
 	    pw_compiled_audit_allows(&ep->compiled, e->family, &e->daddr, e->proto, ntohs(e->dport),
 				     ec.hostname)) {
 		struct pw_event au = *e;
 
 		au.verdict = PW_VERDICT_AUDIT;
+		ec.dns_path = NULL;
 		ec.detail = "an audit policy allows this, but audit never grants: an enforce "
 			    "policy selects the pod, so it was dropped";
 		ev = pw_event_to_json(&au, &ec);
@@ -297,26 +327,14 @@ void pw_events_emit_dns(struct pw_agent *a, const struct pw_ep *ep, const char *
 	struct pw_event_ctx ec = {0};
 	struct timespec rt;
 	char pod[300] = "?/?", id[64], t[48];
-	uint64_t sec = pw_now_ns() / 1000000000ULL;
-	uint32_t cap = a->o.events_dns ? a->o.events_dns : PW_EVENTS_DNS_VISIBILITY;
 	struct pw_owner ow;
-	json_t *ev, *pols = json_array();
+	json_t *ev, *pols;
 
-	if (!pw_events_dns_wanted(a, ep) || !qname) {
+	if (!pw_events_dns_wanted(a, ep) || !qname || !dns_ev_take(a)) {
 		json_decref(answers);
-		json_decref(pols);
 		return;
 	}
-	if (sec != a->dns_ev_sec) {
-		a->dns_ev_sec = sec;
-		a->dns_ev_used = 0;
-	}
-	if (a->dns_ev_used >= cap) {
-		json_decref(answers);
-		json_decref(pols);
-		return;
-	}
-	a->dns_ev_used++;
+	pols = json_array();
 	ctx_names(a, ep, &ec, id, sizeof(id), &ow);
 	if (ep)
 		pw_ep_pod(ep, pod, sizeof(pod));

@@ -31,7 +31,8 @@
 #define DNS_RCODE_NXDOMAIN 3
 #define DNS_RCODE_REFUSED  5
 
-/* What dns_query_check() found; the question's length rides in bits 8..23. */
+/* What dns_query_check() found; the question's length rides in bits 8..23
+ * (also with PW_DQ_INVALID when the whole name was read: see pw_event_named). */
 enum pw_dq {
 	PW_DQ_PASS = 0,	    /* a granted name (or the pod may resolve any) */
 	PW_DQ_REFUSE = 1,   /* answer REFUSED */
@@ -222,9 +223,10 @@ __noinline int dns_query_check(struct __sk_buff *skb, __u32 ep_id, __u32 dns_off
 		return PW_DQ_INVALID;
 	end = scan & 0xff;
 	bad = scan & PW_QN_BAD;
-	/* Then type and class. */
+	/* Then type and class; without them, the name was read: its length for
+	 * the event (pw_event_named). */
 	if (DNS_HDR_LEN + end + 5 > n)
-		return PW_DQ_INVALID;
+		return PW_DQ_INVALID | ((end + 5) << 8);
 	code = PW_DQ_REFUSE | ((end + 5) << 8);
 
 	ed = bpf_map_lookup_elem(&pw_ep_dns, &ep_id);

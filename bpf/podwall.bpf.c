@@ -160,6 +160,82 @@ __noinline int pw_emit_allowed(struct __sk_buff *skb, __u32 ep_id, __u32 l3, __u
 	return 0;
 }
 
+/*
+ * The event of a DNS query whose name was read (struct pw_event_named in
+ * maps.h): the name dns_query_check() left in pw_scratch.norm, from the deny
+ * events' bucket. qlen: PW_DQ_QLEN() of its answer (the name's wire length +
+ * 4). A global function like pw_emit_allowed (scalars only): l3 = family |
+ * proto << 8 | reason << 16 | verdict << 24, ports = sport | dport << 16; the
+ * addresses are read from the IP header again.
+ */
+__noinline int pw_emit_named(struct __sk_buff *skb, __u32 ep_id, __u32 l3, __u32 ports, __u32 qlen)
+{
+	__u8 family = l3 & 0xff;
+	struct pw_event_named *ev;
+	struct pw_dns_scratch *s;
+	__u32 suppressed = 0, zero = 0, len;
+	int err;
+
+	s = bpf_map_lookup_elem(&pw_scratch, &zero);
+	if (!s)
+		return 0;
+	if (!event_allowed(&pw_ep_rl, 1, ep_id, &suppressed)) {
+		count(PW_C_EVENT_SUPPRESSED);
+		return 0;
+	}
+	ev = bpf_ringbuf_reserve(&pw_events, sizeof(*ev), 0);
+	if (!ev) {
+		count(PW_C_EVENT_LOST);
+		return 0;
+	}
+	__builtin_memset(&ev->ev.saddr, 0, sizeof(ev->ev.saddr) * 2);
+	if (family == PW_FAMILY_V4)
+		err = bpf_skb_load_bytes(skb, ETH_HLEN + offsetof(struct iphdr, saddr),
+					 &ev->ev.saddr, 4) ||
+		      bpf_skb_load_bytes(skb, ETH_HLEN + offsetof(struct iphdr, daddr),
+					 &ev->ev.daddr, 4);
+	else
+		err = bpf_skb_load_bytes(skb, ETH_HLEN + offsetof(struct ipv6hdr, saddr),
+					 &ev->ev.saddr, 32);
+	if (err) {
+		bpf_ringbuf_discard(ev, 0);
+		count(PW_C_EVENT_LOST);
+		return 0;
+	}
+	ev->ev.ts_ns = bpf_ktime_get_ns();
+	ev->ev.ep_id = ep_id;
+	ev->ev.ifindex = skb->ifindex;
+	ev->ev.reason = (l3 >> 16) & 0xff;
+	ev->ev.verdict = l3 >> 24;
+	ev->ev.family = family;
+	ev->ev.proto = (l3 >> 8) & 0xff;
+	ev->ev.sport = ports & 0xffff;
+	ev->ev.dport = ports >> 16;
+	ev->ev.suppressed = suppressed;
+	ev->ev.icmp_type = 0;
+	ev->ev.icmp_code = 0;
+	ev->ev.pad = 0;
+	/* norm holds '.' and the labels, end (qlen - 5) bytes: the name is
+	 * what follows the first '.' */
+	len = qlen - 5;
+	len = qlen > 5 && len <= PW_NAME_TEXT_MAX + 1 ? len - 1 : 0;
+	ev->name_len = len;
+	__builtin_memset(ev->pad, 0, sizeof(ev->pad));
+	/* The length read back on each turn: a compare with the same register
+	 * would narrow its range on one side, and the verifier would walk the
+	 * rest of the loop once per turn it can end on. */
+	OPAQUE_PUT(s, 0, len);
+	for (__u32 i = 0; i < sizeof(ev->name); i++) {
+		__u8 c = s->norm[(i + 1) & 0xff];
+
+		if (i >= OPAQUE_GET(s, 0))
+			c = 0;
+		ev->name[i] = c;
+	}
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
 static __always_inline void flow_key_egress(struct pw_flow_key *k, const struct pw_endpoint *ep,
 					    const struct pw_pkt *p)
 {
@@ -226,14 +302,26 @@ static __always_inline int flow_create(const struct pw_endpoint *ep, const struc
 	return 0;
 }
 
-static __always_inline int deny(struct __sk_buff *skb, const struct pw_endpoint *ep,
-				const struct pw_pkt *p, __u8 reason)
+/* Count a denial and report it (verdict: PW_VERDICT_DROP, or REJECT once
+ * the pod was answered; audit mode says AUDIT); qlen: a DNS query's name was
+ * read, the event carries it (pw_emit_named). The verdict: drop, or pass in
+ * audit mode. */
+static __always_inline int deny_as(struct __sk_buff *skb, const struct pw_endpoint *ep,
+				   const struct pw_pkt *p, __u8 reason, __u8 verdict, __u32 qlen)
 {
 	int audit = ep->mode == PW_MODE_AUDIT;
 
 	count((audit ? PW_C_AUDIT : PW_C_DROP) + reason);
 	ep_count(ep, reason, audit);
-	emit_event(skb, ep, p, reason, audit ? PW_VERDICT_AUDIT : PW_VERDICT_DROP);
+	if (audit)
+		verdict = PW_VERDICT_AUDIT;
+	if (qlen)
+		pw_emit_named(skb, ep->ep_id,
+			      p->family | p->proto << 8 | (__u32)reason << 16 |
+				      (__u32)verdict << 24,
+			      p->sport | (__u32)p->dport << 16, qlen);
+	else
+		emit_event(skb, ep, p, reason, verdict);
 	if (!audit)
 		return TC_ACT_SHOT;
 	/* Audit: remember the flow so one connection is one event, until the
@@ -241,6 +329,12 @@ static __always_inline int deny(struct __sk_buff *skb, const struct pw_endpoint 
 	if (reason == PW_R_NO_RULE || reason == PW_R_PORT || reason == PW_R_EXPIRED)
 		flow_create(ep, p, PW_FLOW_AUDIT);
 	return PW_PASS;
+}
+
+static __always_inline int deny(struct __sk_buff *skb, const struct pw_endpoint *ep,
+				const struct pw_pkt *p, __u8 reason)
+{
+	return deny_as(skb, ep, p, reason, PW_VERDICT_DROP, 0);
 }
 
 /*
@@ -776,10 +870,17 @@ int pod_egress(struct __sk_buff *skb)
 	dns = is_dns_query(&pkt);
 	reason = dns ? dns_verdict(skb, ep, &pkt, &res) : egress_verdict(skb, ep, &pkt);
 	if (reason != PW_R_NONE) {
-		act = deny(skb, ep, &pkt, reason);
-		if (act == TC_ACT_SHOT && rejects(ep, reason))
-			return pw_reject(skb, ep->ep_id, pkt.l4_off,
-					 PW_REJ_WHAT(pkt.family, pkt.proto, pkt.is_frag));
+		/* denyAction reject answers first, so that the event says whether
+		 * the pod was answered (it reads the packet as parsed, and no
+		 * rejected reason carries a name to read from the packet). */
+		if (ep->mode != PW_MODE_AUDIT && rejects(ep, reason)) {
+			act = pw_reject(skb, ep->ep_id, pkt.l4_off,
+					PW_REJ_WHAT(pkt.family, pkt.proto, pkt.is_frag));
+			deny_as(skb, ep, &pkt, reason,
+				act == TC_ACT_REDIRECT ? PW_VERDICT_REJECT : PW_VERDICT_DROP, 0);
+			return act;
+		}
+		act = deny_as(skb, ep, &pkt, reason, PW_VERDICT_DROP, PW_DQ_QLEN(res));
 		if (reason != PW_R_DNS_NAME)
 			return act;
 		/* A name no policy grants: the kernel answers for the resolver

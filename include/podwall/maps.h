@@ -456,11 +456,16 @@ _Static_assert(__builtin_offsetof(struct pw_ep_rl, last_ns) ==
 			       __builtin_offsetof(struct pw_ep_budget, tokens_milli),
 	       "pw_ep_rl starts as a pw_ep_budget");
 
-/* pw_events: RINGBUF of struct pw_event, PW_EVENTS_BYTES. Full: PW_C_EVENT_LOST. */
+/* pw_events: RINGBUF of struct pw_event and struct pw_event_named records,
+ * PW_EVENTS_BYTES, told apart by the record's length. Full: PW_C_EVENT_LOST. */
 #define PW_VERDICT_DROP	 1
 #define PW_VERDICT_AUDIT 2
 #define PW_VERDICT_PASS	 3 /* passed, with something to explain (dns-fragment) */
 #define PW_VERDICT_ALLOW 4 /* a new flow the rules allowed (PW_EP_VIS_ALLOWED), reason 0 */
+/* denyAction reject: dropped, and the pod was answered (TCP RST, ICMP
+ * administratively prohibited). A reject over the pod's budget, or one that
+ * could not be built, is a plain PW_VERDICT_DROP. */
+#define PW_VERDICT_REJECT 5
 
 struct pw_event {
 	__u64 ts_ns;
@@ -480,6 +485,26 @@ struct pw_event {
 	__u16 pad;
 };
 _Static_assert(sizeof(struct pw_event) == 64, "pw_event size");
+
+/*
+ * The event of a DNS query whose question name pod_egress read: reason
+ * dns-name (the node answered REFUSED or NXDOMAIN for the resolver), or
+ * dns-invalid when the whole name was read but the rest of the query was not
+ * (truncated after it). The same event as a struct pw_event, from the same
+ * per-endpoint bucket (pw_ep_rl), with the name after it. A record of
+ * sizeof(struct pw_event_named) bytes in pw_events is one of these; of
+ * sizeof(struct pw_event), a plain event.
+ */
+struct pw_event_named {
+	struct pw_event ev;
+	__u8 name_len; /* bytes of name used, at most PW_NAME_TEXT_MAX (0: the root) */
+	__u8 pad[7];
+	/* The question name as dns_query_check() compared it: ASCII letters
+	 * lower case, labels joined by '.', no trailing dot, zero padded. Raw
+	 * bytes: a label on the wire may hold any byte (a '.' too). */
+	char name[256];
+};
+_Static_assert(sizeof(struct pw_event_named) == 328, "pw_event_named size");
 
 /* pw_dns_cap: PERF_EVENT_ARRAY. Each sample is this header followed by
  * pkt_len bytes of the frame, starting at the Ethernet header: a UDP answer, or

@@ -136,8 +136,8 @@ int pw_ev_filter_set(struct pw_ev_filter *f, const char *opt, const char *arg, u
 		if (!strcmp(arg, "allowed"))
 			arg = "allow"; /* as the reason of an allowed flow says */
 		if (strcmp(arg, "drop") && strcmp(arg, "audit") && strcmp(arg, "allow") &&
-		    strcmp(arg, "pass")) {
-			*why = "expected drop, audit, allow (or allowed) or pass";
+		    strcmp(arg, "pass") && strcmp(arg, "reject")) {
+			*why = "expected drop, reject, audit, allow (or allowed) or pass";
 			return -EINVAL;
 		}
 		f->verdict = arg;

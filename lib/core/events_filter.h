@@ -18,7 +18,7 @@
 struct pw_ev_filter {
 	const char *namespace;	/* exact, or NULL */
 	const char *pod_prefix; /* prefix of the pod's name, or NULL */
-	const char *verdict;	/* "drop", "audit", "allow", "pass", or NULL */
+	const char *verdict;	/* "drop", "reject", "audit", "allow", "pass", or NULL */
 	int reason;		/* enum pw_reason, or -1 */
 	bool has_fqdn;
 	char fqdn[PW_FQDN_MAX + 1]; /* a matchName or matchPattern, normalized */

@@ -92,10 +92,11 @@ json_t *pw_event_to_json(const struct pw_event *e, const struct pw_event_ctx *c)
 	json_object_set_new(o, "pod", str_or_null(c->pod));
 	json_object_set_new(o, "owner", pw_owner_json(c->owner));
 	json_object_set_new(o, "verdict",
-			    json_string(e->verdict == PW_VERDICT_AUDIT	 ? "audit"
-					: e->verdict == PW_VERDICT_PASS	 ? "pass"
-					: e->verdict == PW_VERDICT_ALLOW ? "allow"
-									 : "drop"));
+			    json_string(e->verdict == PW_VERDICT_AUDIT	  ? "audit"
+					: e->verdict == PW_VERDICT_PASS	  ? "pass"
+					: e->verdict == PW_VERDICT_ALLOW  ? "allow"
+					: e->verdict == PW_VERDICT_REJECT ? "reject"
+									  : "drop"));
 	json_object_set_new(o, "reason", json_string(pw_reason_name(e->reason)));
 	json_object_set_new(o, "family",
 			    has_l3 ? json_string(e->family == PW_FAMILY_V4 ? "ipv4" : "ipv6")
@@ -116,10 +117,67 @@ json_t *pw_event_to_json(const struct pw_event *e, const struct pw_event_ctx *c)
 	else
 		json_object_set_new(o, "dport", json_integer(ntohs(e->dport)));
 	json_object_set_new(o, "hostname", str_or_null(c->hostname));
+	if (c->query)
+		json_object_set_new(o, "query", json_string(c->query));
 	json_object_set_new(o, "policies", pols);
 	json_object_set_new(o, "ifindex", json_integer(e->ifindex));
 	json_object_set_new(o, "suppressed", json_integer(e->suppressed));
 	if (c->detail)
 		json_object_set_new(o, "detail", json_string(c->detail));
+	if (c->dns_path) {
+		json_object_set_new(o, "type", json_string("dns"));
+		json_object_set_new(o, "answers", json_array());
+		json_object_set_new(o, "path", json_string(c->dns_path));
+	}
 	return o;
+}
+
+const char *pw_event_name_str(const uint8_t *raw, size_t len, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	if (!outlen)
+		return out;
+	out[0] = '\0';
+	if (!len) {
+		snprintf(out, outlen, ".");
+		return out;
+	}
+	for (size_t i = 0; i < len; i++) {
+		char t[8];
+		size_t n;
+
+		if (raw[i] == '\\')
+			n = (size_t)snprintf(t, sizeof(t), "\\\\");
+		else if (raw[i] > 0x20 && raw[i] < 0x7f)
+			n = (size_t)snprintf(t, sizeof(t), "%c", raw[i]);
+		else
+			n = (size_t)snprintf(t, sizeof(t), "\\%03u", raw[i]);
+		if (o + n >= outlen)
+			break; /* cut at a whole character */
+		memcpy(out + o, t, n);
+		o += n;
+		out[o] = '\0';
+	}
+	return out;
+}
+
+int pw_event_decode(const void *data, size_t size, struct pw_event *e, char *name, size_t namelen)
+{
+	struct pw_event_named n;
+
+	if (namelen)
+		name[0] = '\0';
+	if (size == sizeof(struct pw_event)) {
+		memcpy(e, data, sizeof(*e));
+		return 0;
+	}
+	if (size != sizeof(n))
+		return -1;
+	memcpy(&n, data, sizeof(n));
+	if (n.name_len > PW_NAME_TEXT_MAX)
+		return -1;
+	*e = n.ev;
+	pw_event_name_str((const uint8_t *)n.name, n.name_len, name, namelen);
+	return 1;
 }

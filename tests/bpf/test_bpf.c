@@ -232,6 +232,10 @@ struct row {
 	{                                                                                          \
 		.reason = (r), .verdict = PW_VERDICT_AUDIT                                         \
 	}
+#define EV_REJECT(r)                                                                               \
+	{                                                                                          \
+		.reason = (r), .verdict = PW_VERDICT_REJECT                                        \
+	}
 #define EV_ALLOW                                                                                   \
 	{                                                                                          \
 		.reason = PW_R_NONE, .verdict = PW_VERDICT_ALLOW                                   \
@@ -303,6 +307,9 @@ static struct {
 	struct pw_learn_rec lrec[4];
 	int n_lrec;
 	struct pw_event ev[MAX_EVENTS];
+	/* a struct pw_event_named record: its name part, as it came */
+	__u8 named[MAX_EVENTS];
+	struct pw_event_named ev_named[MAX_EVENTS];
 	int n_ev;
 	int ncpus;
 	const struct row *row;
@@ -327,10 +334,15 @@ static int on_learn(void *ctx, void *data, size_t len)
 
 static int on_event(void *ctx, void *data, size_t len)
 {
-	if (len < sizeof(struct pw_event))
+	if (len != sizeof(struct pw_event) && len != sizeof(struct pw_event_named))
 		return -EINVAL;
-	if (F.n_ev < MAX_EVENTS)
+	if (F.n_ev < MAX_EVENTS) {
 		memcpy(&F.ev[F.n_ev], data, sizeof(struct pw_event));
+		F.named[F.n_ev] = len == sizeof(struct pw_event_named);
+		memset(&F.ev_named[F.n_ev], 0, sizeof(F.ev_named[0]));
+		if (F.named[F.n_ev])
+			memcpy(&F.ev_named[F.n_ev], data, len);
+	}
 	F.n_ev++;
 	return 0;
 }
@@ -974,9 +986,44 @@ static const char *ctr_name(int i)
 	return buf;
 }
 
+/* The name a named event must carry for p's question: lower case, no
+ * trailing dot; -1: the event is a plain one. */
+static int want_name(const struct pkt *p, __u8 reason, char *out)
+{
+	const char *q = p->qname ? p->qname : "example.com";
+	size_t i;
+
+	if (reason != PW_R_DNS_NAME && !(reason == PW_R_DNS_INVALID && p->dns_bad == BAD_NO_TYPE))
+		return -1;
+	for (i = 0; q[i] && i < 255; i++)
+		out[i] = q[i] >= 'A' && q[i] <= 'Z' ? q[i] + 32 : q[i];
+	out[i] = '\0';
+	return (int)i;
+}
+
+/* A named event: the name, its length, zero after it, zero padding. */
+static void check_named(const struct pw_event_named *n, const char *name, int len)
+{
+	static const __u8 zero[256];
+
+	assert_int_equal(n->name_len, len);
+	assert_memory_equal(n->name, name, len);
+	assert_memory_equal(n->name + len, zero, sizeof(n->name) - len);
+	assert_memory_equal(n->pad, zero, sizeof(n->pad));
+	assert_int_equal(n->ev.pad, 0);
+}
+
 static void check_event(const struct step *s, const struct pw_event *e)
 {
 	const struct pkt *p = &s->pkt;
+	long idx = e - F.ev;
+	char name[256];
+	int nlen = want_name(p, e->reason, name);
+
+	assert_true(idx >= 0 && idx < MAX_EVENTS);
+	assert_int_equal(F.named[idx], nlen >= 0);
+	if (nlen >= 0)
+		check_named(&F.ev_named[idx], name, nlen);
 
 	assert_int_equal(e->reason, s->ev.reason);
 	assert_int_equal(e->verdict, s->ev.verdict);
@@ -1588,7 +1635,7 @@ static const struct seed NO_EP_DNS = {
 		      .ev = EV_DROP(PW_R_DNS_NAME), .check = chk
 #define SHOT(r, ...)  .verdict = V_SHOT, .ctr = {DROPPED(r), ##__VA_ARGS__}, .ev = EV_DROP(r)
 #define REJECTED(r, chk) .verdict = V_REDIRECT, .ctr = {DROPPED(r), CT(PW_C_REJECT_SENT)}, \
-			 .ev = EV_DROP(r), .check = chk
+			 .ev = EV_REJECT(r), .check = chk
 #define ONE(...)      .steps = {{__VA_ARGS__}}
 #define PKT(...)      .pkt = __VA_ARGS__
 
@@ -2734,6 +2781,14 @@ static void test_reject_rate_limit(void **state)
 	}
 	counters_read(after);
 	assert_int_equal(sent, N);
+	/* The event says which were answered: N rejects, then 4 plain drops. */
+	F.n_ev = 0;
+	assert_true(ring_buffer__consume(F.rb) >= 0);
+	assert_int_equal(F.n_ev, N + 4);
+	for (int i = 0; i < N + 4; i++) {
+		assert_int_equal(F.ev[i].reason, PW_R_NO_RULE);
+		assert_int_equal(F.ev[i].verdict, i < N ? PW_VERDICT_REJECT : PW_VERDICT_DROP);
+	}
 	assert_int_equal(after[PW_C_REJECT_SENT] - before[PW_C_REJECT_SENT], N);
 	assert_int_equal(after[PW_C_REJECT_LIMITED] - before[PW_C_REJECT_LIMITED], 4);
 	assert_int_equal(after[PW_C_DROP + PW_R_NO_RULE] - before[PW_C_DROP + PW_R_NO_RULE], N + 4);
@@ -2762,6 +2817,52 @@ static void test_reject_rate_limit(void **state)
 	assert_int_equal(after[PW_C_REJECT_LIMITED] - before[PW_C_REJECT_LIMITED], 1);
 	assert_int_equal(after[PW_C_REJECT_SENT] - before[PW_C_REJECT_SENT], 0);
 	events_drain();
+}
+
+/* A refused name's event carries the name (struct pw_event_named), from
+ * the deny events' bucket: a burst of N+3 refused queries with events_burst
+ * = N gives N named events and 3 suppressions, a plain deny after them is
+ * suppressed too (one bucket), and the next one after a refill reports the 4. */
+static void test_named_rate_limit(void **state)
+{
+	enum { N = 3 };
+	static const struct step refused = {PKT(DNSQ4(RES4, .qname = "Secret.Exfil.Test")),
+					    REFUSED(NULL)};
+	static const struct step deny = {PKT(TCP4("203.0.113.200", 443)), SHOT(PW_R_NO_RULE)};
+	struct pw_config c = cfg_get();
+	__u64 before[PW_C_MAX], after[PW_C_MAX];
+
+	c.events_per_sec = 1;
+	c.events_burst = N;
+	cfg_put(&c);
+	events_drain();
+	counters_read(before);
+	F.t_step = bpft_now_ns();
+	for (int i = 0; i < N + 3; i++)
+		assert_int_equal(run_pkt(EGRESS, DEV_POD, 0, &refused.pkt), TC_ACT_REDIRECT);
+	assert_int_equal(run_pkt(EGRESS, DEV_POD, 0, &deny.pkt), TC_ACT_SHOT);
+	counters_read(after);
+	F.n_ev = 0;
+	assert_true(ring_buffer__consume(F.rb) >= 0);
+	assert_int_equal(F.n_ev, N);
+	for (int i = 0; i < N; i++) {
+		check_event(&refused, &F.ev[i]);
+		assert_string_equal(F.ev_named[i].name, "secret.exfil.test");
+		assert_int_equal(F.ev[i].suppressed, 0);
+	}
+	assert_int_equal(after[PW_C_EVENT_SUPPRESSED] - before[PW_C_EVENT_SUPPRESSED], 4);
+	assert_int_equal(after[PW_C_DROP + PW_R_DNS_NAME] - before[PW_C_DROP + PW_R_DNS_NAME],
+			 N + 3);
+
+	c.events_per_sec = 1000000000;
+	cfg_put(&c);
+	F.t_step = bpft_now_ns();
+	assert_int_equal(run_pkt(EGRESS, DEV_POD, 0, &refused.pkt), TC_ACT_REDIRECT);
+	F.n_ev = 0;
+	assert_true(ring_buffer__consume(F.rb) >= 0);
+	assert_int_equal(F.n_ev, 1);
+	check_event(&refused, &F.ev[0]);
+	assert_int_equal(F.ev[0].suppressed, 4);
 }
 
 static void test_no_pinning(void **state)
@@ -3630,7 +3731,7 @@ int main(void)
 	if (!F.lrb)
 		return cannot_run("cannot open pw_learn_log: %s", strerror(errno));
 
-	tests = calloc(nrows + 8 + N_LCASES + 3, sizeof(*tests));
+	tests = calloc(nrows + 9 + N_LCASES + 3, sizeof(*tests));
 	if (!tests)
 		return 1;
 	for (size_t i = 0; i < nrows; i++)
@@ -3660,6 +3761,10 @@ int main(void)
 		(struct CMUnitTest){"reject rate limit: burst N=3, N+4 denied SYNs -> N RSTs, "
 				    "4 rejects_limited; per endpoint; refill; rate 0: none",
 				    test_reject_rate_limit, row_setup, NULL, (void *)&reject_row};
+	tests[n++] =
+		(struct CMUnitTest){"named events: a refused name's event carries it; burst N=3, "
+				    "N+3 refused -> N named events, the deny bucket's",
+				    test_named_rate_limit, row_setup, NULL, (void *)&names_row};
 	tests[n++] = (struct CMUnitTest){"test object pins nothing", test_no_pinning, row_setup,
 					 NULL, (void *)&custom_row};
 

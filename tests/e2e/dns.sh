@@ -234,6 +234,33 @@ unallowed_name_denied() {
 		fail "podwall fqdn lists denied.example.test as learned"
 }
 
+# A name the node refuses is in its event (the kernel's named record): in
+# the agent's stream, `podwall events -o json` (hostname and query, lower
+# case as the kernel compared it), the table, --to-fqdn, and after a restart
+# (the events file). A second pod of another policy is refused too.
+refused_name_in_events() {
+	need_agent
+	pod_ensure fq fq-0 app=fq
+	refused fq "$DNS4" Secret.Exfil.TEST TXT
+	assert_ok wait_until 3 ev_match fq-0 "$DNS4" 53 dns-name secret.exfil.test
+	local j t
+	j=$(agent_cli events --pod e2e/fq-0 --to-fqdn '*.exfil.test' -o json)
+	e2e_log "json: $(tail -1 <<<"$j")"
+	jq -s -e --arg d "$DNS4" 'length > 0 and all(.[]; .reason == "dns-name" and .verdict == "drop"
+		and .hostname == "secret.exfil.test" and .query == "secret.exfil.test"
+		and .dst == $d and .dport == 53)' <<<"$j" >/dev/null ||
+		fail "--to-fqdn '*.exfil.test' -o json: $j"
+	t=$(agent_cli events --pod e2e/fq-0 --reason dns-name)
+	e2e_log "table: $(grep -F secret.exfil.test <<<"$t" | tail -1)"
+	grep -Eq "drop +dns-name +udp +$DNS4 \(secret\.exfil\.test\) +53" <<<"$t" ||
+		fail "table has no refused name: $t"
+	assert_ok agent_restart --min-ttl "$MIN_TTL"
+	wait_until 5 policy_loaded fq || fail "policy fq not loaded after the restart"
+	agent_cli events --pod e2e/fq-0 --to-fqdn secret.exfil.test -o json |
+		jq -s -e 'any(.[]; .query == "secret.exfil.test")' >/dev/null ||
+		fail "the refused name did not survive the restart"
+}
+
 # *.wild.example.test: exactly one label. dnsmasq answers every name under
 # wild.example.test with $SRV_C; the refused names are asked first, while the
 # pod has learned nothing for $SRV_C (an address is shared by all its names).
@@ -644,7 +671,7 @@ tcp_answer_learned() {
 	[ "$split1" = "$split0" ] || fail "dns_tcp_split moved ($split0 -> $split1)"
 }
 
-CASES="agent_starts allowed_name_connects unallowed_name_denied wildcard_one_label
+CASES="agent_starts allowed_name_connects unallowed_name_denied refused_name_in_events wildcard_one_label
 wildcard_multi_label aaaa_name_connects_v6 dns_untrusted_denied address_change tcp_answer_learned
 race_resolve_connect_1000 expiry_new_denied_stream_survives agent_kill9_dns_passes_unheld
 agent_kill9_inline_learns flood_own_budget sanitizers_clean"

@@ -527,6 +527,15 @@ events_dns_visibility() {
 		fail "DNS record of a granted name: $j"
 	agent_cli events --pod e2e/ev-0 --verdict allow | grep -qE "dns +allowed\.example\.test -> $SRV_A \(held\) +53" ||
 		fail "table: $(agent_cli events --pod e2e/ev-0 --verdict allow | tail -2)"
+	# a name the node refuses: its deny event is the lookup record, path refused
+	dns_query ev "$DNS4" Refused.Example.TEST >/dev/null || true
+	wait_until 3 eval '[ "$(evj --pod e2e/ev-0 --reason dns-name | jq "[.[] | select(.type == \"dns\")] | length")" -ge 1 ]' ||
+		fail "no refused DNS record: $(evj --pod e2e/ev-0 --reason dns-name | jq -c 'last')"
+	j=$(evj --pod e2e/ev-0 --to-fqdn refused.example.test | jq -c '[.[] | select(.type == "dns")] | last')
+	jq -e '.query == "refused.example.test" and .answers == [] and .path == "refused" and .verdict == "drop" and .reason == "dns-name"' <<<"$j" >/dev/null ||
+		fail "DNS record of a refused name: $j"
+	agent_cli events --pod e2e/ev-0 --reason dns-name | grep -qE "drop +dns-name +dns +refused\.example\.test -> no address \(refused\) +53" ||
+		fail "table: $(agent_cli events --pod e2e/ev-0 --reason dns-name | tail -2)"
 	agent_stop >/dev/null
 	ops_agent_start || fail "agent did not start again"
 }

@@ -105,8 +105,18 @@ reject_tcp_refused_fast() {
 	sleep 0.3
 	assert_fails server_saw "$SRV_B" 443 "$(pod_ip4 rej)"
 	assert_fails server_saw "$SRV6_B" 443 "$(pod_ip6 rej)"
-	assert_ok wait_until 3 event_seen drop "$SRV_B" 443 no-rule rej
-	assert_ok wait_until 3 event_seen drop "$SRV_A" 8080 port rej
+	# the events say the pod was answered: verdict reject (table, json, --verdict)
+	assert_ok wait_until 3 event_seen reject "$SRV_B" 443 no-rule rej
+	assert_ok wait_until 3 event_seen reject "$SRV_A" 8080 port rej
+	assert_fails event_seen drop "$SRV_B" 443 no-rule rej
+	local j t
+	j=$(agent_cli events --pod e2e/rej- --verdict reject -o json)
+	jq -s -e --arg d "$SRV_B" 'length > 0 and all(.[]; .verdict == "reject")
+		and any(.[]; .dst == $d and .dport == 443 and .reason == "no-rule")' <<<"$j" >/dev/null ||
+		fail "--verdict reject -o json: $j"
+	t=$(agent_cli events --pod e2e/rej- --verdict reject)
+	e2e_log "table: $(grep -F "$SRV_B" <<<"$t" | head -1)"
+	grep -Eq "reject +no-rule +tcp +$SRV_B +443" <<<"$t" || fail "--verdict reject table: $t"
 }
 
 # A UDP send to a denied address: the socket gets the ICMP error (v4 type 3
@@ -125,7 +135,7 @@ reject_udp_icmp_error() {
 	fast "${out##* }" || fail "ICMPv6 error after ${out##* } ms"
 	sleep 0.3
 	assert_fails server_saw "$SRV_B" 9999 "$(pod_ip4 rej)"
-	assert_ok wait_until 3 event_seen drop "$SRV_B" 9999 no-rule rej
+	assert_ok wait_until 3 event_seen reject "$SRV_B" 9999 no-rule rej
 }
 
 # 300 denied SYNs as fast as a raw socket sends them: the pod receives at most

@@ -109,6 +109,13 @@ static const struct event_row event_rows[] = {
 	 "\"family\":\"ipv4\",\"proto\":\"tcp\",\"src\":\"10.42.0.7\",\"sport\":40000,"
 	 "\"dst\":\"198.51.100.7\",\"dport\":443,\"hostname\":null,"
 	 "\"policies\":[],\"ifindex\":42,\"suppressed\":0}", &OWNER_DEPLOY},
+	{"denyAction reject: verdict reject",
+	 PW_FAMILY_V4, "10.42.0.7", "203.0.113.200", 6, 40000, 443, PW_R_NO_RULE,
+	 PW_VERDICT_REJECT, 42, 0, "shop/web-0", {NULL}, NULL, NULL,
+	 "{\"id\":\"65a-7\",\"time\":" T0STR ",\"node\":\"node-1\",\"namespace\":\"shop\",\"pod\":\"web-0\",\"verdict\":\"reject\","
+	 "\"reason\":\"no-rule\",\"family\":\"ipv4\",\"proto\":\"tcp\",\"src\":\"10.42.0.7\",\"sport\":40000,"
+	 "\"dst\":\"203.0.113.200\",\"dport\":443,\"hostname\":null,"
+	 "\"policies\":[],\"ifindex\":42,\"suppressed\":0}"},
 	{"unnamed protocol, top ports, reason out of range",
 	 PW_FAMILY_V4, "192.0.2.10", "203.0.113.200", 47, 65535, 65535, 200,
 	 PW_VERDICT_DROP, 4294967295U, 4294967295U, "shop/web-0", {NULL}, NULL, NULL,
@@ -496,18 +503,112 @@ static void test_metrics_failed(void **state)
 	assert_int_equal(b.len, 0);
 }
 
+/* ---- pw_event_decode, pw_event_name_str ----------------------------------------------- */
+
+struct name_row {
+	const char *name;
+	const char *raw; /* name_len bytes of the record's name */
+	int len;
+	const char *want;
+};
+
+/* clang-format off */
+static const struct name_row name_rows[] = {
+	{"a plain name", "secret.exfil.test", 17, "secret.exfil.test"},
+	{"the root", "", 0, "."},
+	{"underscore and hyphen as they are", "_dmarc.my-host.test", 19, "_dmarc.my-host.test"},
+	{"a space, a backslash, control and high bytes as \\DDD",
+	 "a b\\c\x01\xff", 7, "a\\032b\\\\c\\001\\255"},
+	{"a NUL inside the name", "a\0b", 3, "a\\000b"},
+	{"quote and star as they are (JSON escapes the quote)", "\"*", 2, "\"*"},
+};
+/* clang-format on */
+
+static void test_name_row(void **state)
+{
+	const struct name_row *r = *state;
+	struct pw_event_named n = {0};
+	struct pw_event e;
+	char got[PW_EVENT_NAME_STRLEN];
+
+	n.ev.ep_id = 9;
+	n.ev.reason = PW_R_DNS_NAME;
+	n.ev.verdict = PW_VERDICT_DROP;
+	n.name_len = (uint8_t)r->len;
+	memcpy(n.name, r->raw, (size_t)r->len);
+	assert_int_equal(pw_event_decode(&n, sizeof(n), &e, got, sizeof(got)), 1);
+	assert_string_equal(got, r->want);
+	assert_int_equal(e.ep_id, 9);
+	assert_int_equal(e.reason, PW_R_DNS_NAME);
+}
+
+static void test_event_decode(void **state)
+{
+	struct pw_event_named n = {0};
+	struct pw_event e, plain = {.ep_id = 3, .reason = PW_R_PORT, .verdict = PW_VERDICT_REJECT};
+	char name[PW_EVENT_NAME_STRLEN] = "x", small[8];
+	uint8_t big[sizeof(n) + 1] = {0};
+
+	(void)state;
+	/* a plain event: by its size */
+	assert_int_equal(pw_event_decode(&plain, sizeof(plain), &e, name, sizeof(name)), 0);
+	assert_memory_equal(&e, &plain, sizeof(e));
+	assert_string_equal(name, "");
+	/* sizes of neither kind, a name_len past the name: not ours */
+	assert_int_equal(pw_event_decode(&plain, sizeof(plain) - 1, &e, name, sizeof(name)), -1);
+	assert_int_equal(pw_event_decode(big, sizeof(big), &e, name, sizeof(name)), -1);
+	n.name_len = PW_NAME_TEXT_MAX + 1;
+	assert_int_equal(pw_event_decode(&n, sizeof(n), &e, name, sizeof(name)), -1);
+	/* the longest name, all bytes escaped, fits the buffer */
+	n.name_len = PW_NAME_TEXT_MAX;
+	memset(n.name, 0x01, PW_NAME_TEXT_MAX);
+	assert_int_equal(pw_event_decode(&n, sizeof(n), &e, name, sizeof(name)), 1);
+	assert_int_equal(strlen(name), 4 * PW_NAME_TEXT_MAX);
+	/* a short buffer cuts at a whole character */
+	assert_int_equal(pw_event_decode(&n, sizeof(n), &e, small, sizeof(small)), 1);
+	assert_string_equal(small, "\\001");
+}
+
+/* A refused name in JSON: hostname and query; as a lookup record too. */
+static void test_named_json(void **state)
+{
+	struct pw_event e = {.reason = PW_R_DNS_NAME,
+			     .verdict = PW_VERDICT_DROP,
+			     .family = PW_FAMILY_V4,
+			     .proto = 17};
+	struct pw_event_ctx c = {
+		.wall_ns = T0, .hostname = "a\\032b.test", .query = "a\\032b.test"};
+	json_t *o = pw_event_to_json(&e, &c);
+
+	(void)state;
+	assert_non_null(o);
+	assert_string_equal(json_string_value(json_object_get(o, "hostname")), "a\\032b.test");
+	assert_string_equal(json_string_value(json_object_get(o, "query")), "a\\032b.test");
+	assert_null(json_object_get(o, "type"));
+	json_decref(o);
+	c.dns_path = "refused";
+	o = pw_event_to_json(&e, &c);
+	assert_string_equal(json_string_value(json_object_get(o, "type")), "dns");
+	assert_string_equal(json_string_value(json_object_get(o, "path")), "refused");
+	assert_int_equal(json_array_size(json_object_get(o, "answers")), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "verdict")), "drop");
+	json_decref(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reason_names),   cmocka_unit_test(test_counter_names),
 		cmocka_unit_test(test_proto_names),    cmocka_unit_test(test_time_str),
 		cmocka_unit_test(test_metrics_growth), cmocka_unit_test(test_metrics_big_and_edges),
-		cmocka_unit_test(test_metrics_failed),
+		cmocka_unit_test(test_metrics_failed), cmocka_unit_test(test_event_decode),
+		cmocka_unit_test(test_named_json),
 	};
 	int failed = 0;
 
 	failed += cmocka_run_group_tests_name("events", tests, NULL, NULL);
 	failed += RUN_TABLE("pw_event_to_json", test_event_row, event_rows);
 	failed += RUN_TABLE("pw_pod_owner", test_owner_row, owner_rows);
+	failed += RUN_TABLE("pw_event_decode names", test_name_row, name_rows);
 	return failed ? 1 : 0;
 }

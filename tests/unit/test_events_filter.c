@@ -98,6 +98,13 @@ static const char *const records[] = {
 	"\"tcp\","
 	"\"dst\":\"198.51.100.7\",\"dport\":8443,\"hostname\":null,"
 	"\"owner\":{\"kind\":\"Deployment\",\"name\":\"runner\"}}",
+	/* 4: denyAction reject (no time, address or port) */
+	"{\"id\":\"a-5\",\"namespace\":\"rj\",\"pod\":\"r-0\",\"verdict\":\"reject\","
+	"\"reason\":\"port\",\"proto\":\"tcp\"}",
+	/* 5: a name the node refused, the name from the kernel's event */
+	"{\"id\":\"a-6\",\"namespace\":\"rj\",\"pod\":\"q-0\",\"verdict\":\"drop\","
+	"\"reason\":\"dns-name\",\"proto\":\"udp\",\"hostname\":\"secret.exfil.test\","
+	"\"query\":\"secret.exfil.test\"}",
 };
 
 struct filt_row {
@@ -108,7 +115,7 @@ struct filt_row {
 
 /* clang-format off */
 static const struct filt_row filt_rows[] = {
-	{"no filter", {NULL}, {NULL}, 15},
+	{"no filter", {NULL}, {NULL}, 63},
 	{"namespace", {"namespace"}, {"shop"}, 5},
 	{"pod prefix in any namespace", {"pod"}, {"w"}, 5},
 	{"namespace/prefix", {"pod"}, {"shop/wor"}, 4},
@@ -117,7 +124,9 @@ static const struct filt_row filt_rows[] = {
 	{"verdict audit", {"verdict"}, {"audit"}, 2},
 	{"verdict allow: allowed flows", {"verdict"}, {"allow"}, 8},
 	{"verdict allowed, the reason's word", {"verdict"}, {"allowed"}, 8},
-	{"verdict drop", {"verdict"}, {"drop"}, 5},
+	{"verdict drop", {"verdict"}, {"drop"}, 37},
+	{"verdict reject: the pod was answered", {"verdict"}, {"reject"}, 16},
+	{"fqdn: the name a refused query asked for", {"to-fqdn"}, {"*.exfil.test"}, 32},
 	{"reason", {"reason"}, {"no-rule"}, 5},
 	{"fqdn exact, any case", {"to-fqdn"}, {"API.github.com."}, 1},
 	{"fqdn one label", {"to-fqdn"}, {"*.github.com"}, 1},

@@ -251,7 +251,7 @@ refused_name_in_events() {
 		and .dst == $d and .dport == 53)' <<<"$j" >/dev/null ||
 		fail "--to-fqdn '*.exfil.test' -o json: $j"
 	t=$(agent_cli events --pod e2e/fq-0 --reason dns-name)
-	e2e_log "table: $(grep -F secret.exfil.test <<<"$t" | tail -1)"
+	e2e_log "table:"$'\n'"$(head -1 <<<"$t")"$'\n'"$(grep -F secret.exfil.test <<<"$t" | tail -1)"
 	grep -Eq "drop +dns-name +udp +$DNS4 \(secret\.exfil\.test\) +53" <<<"$t" ||
 		fail "table has no refused name: $t"
 	assert_ok agent_restart --min-ttl "$MIN_TTL"

@@ -115,7 +115,8 @@ reject_tcp_refused_fast() {
 		and any(.[]; .dst == $d and .dport == 443 and .reason == "no-rule")' <<<"$j" >/dev/null ||
 		fail "--verdict reject -o json: $j"
 	t=$(agent_cli events --pod e2e/rej- --verdict reject)
-	e2e_log "table: $(grep -F "$SRV_B" <<<"$t" | head -1)"
+	e2e_log "table:"$'\n'"$t"
+	e2e_log "json: $(tail -1 <<<"$j")"
 	grep -Eq "reject +no-rule +tcp +$SRV_B +443" <<<"$t" || fail "--verdict reject table: $t"
 }
 

@@ -39,11 +39,9 @@
 #include "k8s.h"
 #include "podwall/guard.h"
 
-/* --dns-learn-inline's default: off until the agent reads pw_learn_log (the
- * names of what the kernel learned); its own expiry and LRU would otherwise
- * delete entries the kernel extended, and a policy change would not rewrite
- * the ports of entries it does not know. */
-#define PW_DNS_LEARN_INLINE_DEFAULT 0
+/* --dns-learn-inline's default: on. The agent reads pw_learn_log (agent/learnlog.c),
+ * so what the kernel learned is in its state like what it learned itself. */
+#define PW_DNS_LEARN_INLINE_DEFAULT 1
 
 /* clang-format off */
 #define PW_AGENT_OPTIONS(X)                                                                        \

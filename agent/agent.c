@@ -1539,12 +1539,34 @@ static void pw_agent_start_enforcing(struct pw_agent *a);
 
 /* ---- what kube.c reports back (struct pw_kube_hooks) ---------------------------- */
 
+static int kube_rule_peers(void *ctx, const struct pw_rule *r, struct pw_peers *out)
+{
+	struct pw_agent *a = ctx;
+
+	return pw_kube_rule_peers(&a->kube, r, a->o.cluster_domain, out);
+}
+
+/* toServices/toEntities from the API's Services and EndpointSlices now; the
+ * endpoints are compiled again only if some rule's addresses changed. */
+static void resolve_peers(struct pw_agent *a)
+{
+	if (pw_policyset_resolve_peers(&a->policies, kube_rule_peers, a))
+		a->dirty = true;
+}
+
 static void kube_policy(void *ctx, const char *source, const json_t *obj)
 {
 	struct pw_agent *a = ctx;
 
 	pw_policyset_object(&a->policies, source, obj);
+	if (a->kube.synced)
+		resolve_peers(a); /* the new version's rules, before anything compiles them */
 	a->dirty = true;
+}
+
+static void kube_peers(void *ctx)
+{
+	resolve_peers(ctx);
 }
 
 static void kube_namespaces(void *ctx, const struct pw_k8s_namespace *ns, size_t n)
@@ -1590,6 +1612,7 @@ static void kube_synced(void *ctx)
 	/* the cluster's ranges guard the first learned answer */
 	if (pw_guard_sync(ctx))
 		pw_warn("rebinding guard: the table from the API could not be written");
+	resolve_peers(ctx);
 	pw_sync_resolvers(ctx);
 	pw_agent_start_enforcing(ctx);
 }
@@ -1637,6 +1660,7 @@ static int kube_start(struct pw_agent *a)
 				.policies_listed = kube_policies_listed,
 				.pod_labels = kube_pod_labels,
 				.resolvers = kube_resolvers,
+				.peers = kube_peers,
 				.synced = kube_synced,
 				.guard = kube_guard,
 				.has_endpoint = kube_has_endpoint,

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 
+#include "fqdn.h"
 #include "ipaddr.h"
 #include "k8s.h"
 #include "k8sguard.h"
@@ -79,6 +80,43 @@ static void namespaces_changed(struct pw_kube *kb)
 	free(v);
 }
 
+/* Keep kb->slices_of in step with one EndpointSlice change. */
+static void slice_index(struct pw_kube *kb, const json_t *old_obj, const json_t *new_obj)
+{
+	const json_t *objs[2] = {old_obj, new_obj};
+	char key[PW_K8S_KEY_MAX], svc[PW_K8S_KEY_MAX];
+
+	if (!kb->slices_of)
+		return;
+	for (int i = 0; i < 2; i++) {
+		const json_t *o = objs[i], *md = json_object_get(o, "metadata");
+		const char *name = json_string_value(json_object_get(json_object_get(md, "labels"),
+								     "kubernetes.io/service-name"));
+		json_t *set;
+
+		if (!o || !name || pw_k8s_object_key(o, false, key, sizeof(key), NULL, 0))
+			continue;
+		snprintf(svc, sizeof(svc), "%s/%s",
+			 json_string_value(json_object_get(md, "namespace")), name);
+		set = json_object_get(kb->slices_of, svc);
+		if (i == 0) {
+			json_object_del(set, key);
+			if (set && !json_object_size(set))
+				json_object_del(kb->slices_of, svc);
+			continue;
+		}
+		if (!set) {
+			set = json_object();
+			if (!set || json_object_set_new(kb->slices_of, svc, set)) {
+				pw_warn("out of memory indexing EndpointSlice %s", key);
+				continue;
+			}
+		}
+		if (json_object_set_new(set, key, json_null()))
+			pw_warn("out of memory indexing EndpointSlice %s", key);
+	}
+}
+
 static void on_change(enum pw_k8s_kind kind, enum pw_k8s_change type, const json_t *old_obj,
 		      const json_t *new_obj, void *ctx)
 {
@@ -139,6 +177,15 @@ static void on_change(enum pw_k8s_kind kind, enum pw_k8s_change type, const json
 		if (kb->synced)
 			kb->hooks.resolvers(hctx);
 		break;
+	case PW_K8S_SLICES:
+		if (type != PW_K8S_SYNCED)
+			slice_index(kb, old_obj, new_obj);
+		/* fall through */
+	case PW_K8S_SERVICES:
+		/* toServices/toEntities resolved again once per loop turn */
+		if (type != PW_K8S_SYNCED)
+			kb->peers_dirty = true;
+		break;
 	case PW_K8S_NODES:
 	case PW_K8S_API_SERVICE:
 		/* The guard is rebuilt once per loop turn (pw_kube_tick), so a
@@ -155,6 +202,7 @@ static void on_change(enum pw_k8s_kind kind, enum pw_k8s_change type, const json
 		namespaces_changed(kb);
 		pw_info("Kubernetes API: first full sync done, enforcing");
 		kb->guard_dirty = false; /* hooks.synced writes the guard first */
+		kb->peers_dirty = false; /* and resolves the peers */
 		kb->hooks.synced(hctx);
 	}
 }
@@ -332,6 +380,10 @@ int pw_kube_start(struct pw_kube *kb, const struct pw_kube_config *c)
 
 	memset(kb, 0, sizeof(*kb));
 	kb->epfd = c->epfd;
+	kb->dns_service = c->dns_service ? c->dns_service : PW_K8S_DEFAULT_DNS;
+	kb->slices_of = json_object();
+	if (!kb->slices_of)
+		return -ENOMEM;
 	kb->node_name = c->node_name;
 	kb->hooks = c->hooks;
 	if (!c->node_name || !*c->node_name) {
@@ -353,6 +405,10 @@ int pw_kube_start(struct pw_kube *kb, const struct pw_kube_config *c)
  * once for however many events one read delivered. */
 static void guard_if_dirty(struct pw_kube *kb)
 {
+	if (kb->peers_dirty && kb->synced) {
+		kb->peers_dirty = false;
+		kb->hooks.peers(kb->hooks.ctx);
+	}
 	if (!kb->guard_dirty)
 		return;
 	kb->guard_dirty = false;
@@ -391,6 +447,8 @@ void pw_kube_stop(struct pw_kube *kb)
 	kb->k8s = NULL;
 	json_decref(kb->unlocated);
 	kb->unlocated = NULL;
+	json_decref(kb->slices_of);
+	kb->slices_of = NULL;
 }
 
 bool pw_kube_pod_labels(const struct pw_kube *kb, const char *ns, const char *name,
@@ -459,4 +517,99 @@ int pw_kube_guard(const struct pw_kube *kb, struct pw_guard *g, bool guess, size
 		}
 	}
 	return 0;
+}
+
+/* ---- toServices and toEntities ---------------------------------------------------- */
+
+/* One Service (ns/name): its addresses and ports, and its DNS name. */
+static int service_peers(const struct pw_kube *kb, const char *ns, const char *name,
+			 const struct pw_rule *r, const char *domain, struct pw_peers *out)
+{
+	const json_t *obj = pw_k8s_get(kb->k8s, PW_K8S_SERVICES, ns, name), *set, *v;
+	struct pw_k8s_service svc = {0};
+	struct pw_k8s_slice *slices = NULL;
+	char key[PW_K8S_KEY_MAX], err[PW_ERR_LEN], dns[PW_K8S_KEY_MAX], norm[PW_FQDN_MAX + 1];
+	const char *sk, *why;
+	size_t n = 0;
+	int ret = 0;
+
+	/* resolvable for the pod: NAME.NS.svc.DOMAIN (its search list gets there) */
+	snprintf(dns, sizeof(dns), "%s.%s.svc.%s", name, ns, domain ? domain : "");
+	if (domain && *domain && !pw_fqdn_normalize(dns, norm, &why)) {
+		ret = pw_k8s_peers_add_name(out, norm);
+		if (ret)
+			return ret;
+	}
+	if (!obj)
+		return 0; /* not (yet) in the API: nothing granted */
+	if (pw_k8s_service_info(obj, &svc, err, sizeof(err))) {
+		pw_warn("toServices: %s: grants nothing", err);
+		return 0;
+	}
+	snprintf(key, sizeof(key), "%s/%s", ns, name);
+	set = json_object_get(kb->slices_of, key);
+	slices = calloc(json_object_size(set) ? json_object_size(set) : 1, sizeof(*slices));
+	if (!slices) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	json_object_foreach((json_t *)set, sk, v)
+	{
+		const char *slash = strchr(sk, '/');
+		char sns[PW_K8S_KEY_MAX];
+		const json_t *so;
+
+		if (!slash)
+			continue;
+		snprintf(sns, sizeof(sns), "%.*s", (int)(slash - sk), sk);
+		so = pw_k8s_get(kb->k8s, PW_K8S_SLICES, sns, slash + 1);
+		if (!so)
+			continue;
+		if (pw_k8s_slice_info(so, &slices[n], err, sizeof(err)))
+			pw_warn("toServices %s: %s: left out", key, err);
+		else
+			n++;
+	}
+	ret = pw_k8s_service_peers(&svc, slices, n, r->ports, r->n_ports, out);
+out:
+	for (size_t i = 0; i < n; i++)
+		pw_k8s_slice_free(&slices[i]);
+	free(slices);
+	pw_k8s_service_free(&svc);
+	return ret;
+}
+
+int pw_kube_rule_peers(const struct pw_kube *kb, const struct pw_rule *r,
+		       const char *cluster_domain, struct pw_peers *out)
+{
+	char ns[64], name[64];
+	const char *slash;
+	int ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!kb->k8s)
+		return 0; /* standalone: nothing to resolve from */
+	for (size_t i = 0; !ret && i < r->n_services; i++)
+		ret = service_peers(kb, r->services[i].namespace, r->services[i].name, r,
+				    cluster_domain, out);
+	if (!ret && (r->entities & PW_ENTITY_KUBE_APISERVER))
+		ret = service_peers(kb, "default", "kubernetes", r, cluster_domain, out);
+	slash = strchr(kb->dns_service, '/');
+	if (!ret && (r->entities & PW_ENTITY_CLUSTER_DNS) && slash &&
+	    (size_t)(slash - kb->dns_service) < sizeof(ns) && strlen(slash + 1) < sizeof(name)) {
+		snprintf(ns, sizeof(ns), "%.*s", (int)(slash - kb->dns_service), kb->dns_service);
+		snprintf(name, sizeof(name), "%s", slash + 1);
+		ret = service_peers(kb, ns, name, r, cluster_domain, out);
+	}
+	if (!ret) {
+		ret = pw_k8s_peers_done(out);
+		if (ret > 0)
+			pw_warn("toServices/toEntities: more than %d addresses in one rule: the "
+				"first %d (in address order) are granted",
+				PW_K8S_MAX_PEERS, PW_K8S_MAX_PEERS);
+		ret = ret < 0 ? ret : 0;
+	}
+	if (ret)
+		pw_peers_free(out);
+	return ret;
 }

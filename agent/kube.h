@@ -44,6 +44,9 @@ struct pw_kube_hooks {
 	void (*pod_labels)(void *ctx, const char *ns, const char *name, struct pw_labels *labels);
 	/* The DNS Service or its EndpointSlices changed (after the first sync). */
 	void (*resolvers)(void *ctx);
+	/* A Service or EndpointSlice changed (after the first sync): resolve
+	 * toServices/toEntities again (pw_kube_rule_peers), once per loop turn. */
+	void (*peers)(void *ctx);
 	/* The first full sync is done: write the guard, apply everything,
 	 * answer waiting ADDs. */
 	void (*synced)(void *ctx);
@@ -78,6 +81,11 @@ struct pw_kube {
 	uint64_t pods_adopted; /* registered from the API (running before podwall) */
 	/* kube.c's own */
 	bool guard_dirty; /* a Node or guarded Service changed: hooks.guard */
+	bool peers_dirty; /* a Service or EndpointSlice changed: hooks.peers */
+	/* "ns/service" -> {"ns/slice": null, ...}: the EndpointSlices of each
+	 * Service (label kubernetes.io/service-name), kept from the watch */
+	json_t *slices_of;
+	const char *dns_service; /* "ns/name" of the cluster DNS ("" none) */
 	int epfd;
 	const char *node_name;
 	struct pw_kube_hooks hooks;
@@ -104,6 +112,12 @@ bool pw_kube_pod_owner(const struct pw_kube *kb, const char *ns, const char *nam
 void pw_kube_adopt(struct pw_kube *kb);
 /* Trusted resolvers from the cluster DNS service; returns how many. */
 size_t pw_kube_resolvers(const struct pw_kube *kb, struct pw_addr_key *out, size_t max);
+/* What a rule's toServices and toEntities stand for now, from the API's
+ * Services and EndpointSlices: addresses with their ports (pw_k8s_service_peers)
+ * and, with a cluster domain, each Service's name NAME.NS.svc.DOMAIN. 0 or
+ * -ENOMEM. */
+int pw_kube_rule_peers(const struct pw_kube *kb, const struct pw_rule *r,
+		       const char *cluster_domain, struct pw_peers *out);
 /* The rebinding guard's prefixes from the API: every Node's podCIDRs and
  * InternalIP/ExternalIP addresses, the ClusterIPs of default/kubernetes and of
  * the cluster DNS Service (and, when guess, the distribution default range

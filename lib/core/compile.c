@@ -77,13 +77,12 @@ int pw_rangeset_union(struct pw_range_set *dst, const struct pw_range_set *src)
 	return 0;
 }
 
-int pw_rangeset_from_rule(struct pw_range_set *s, const struct pw_rule *rule)
+/* The union of ports (none: an empty set). */
+static int rangeset_of_ports(struct pw_range_set *s, const struct pw_port *ports, size_t n)
 {
 	memset(s, 0, sizeof(*s));
-	if (!rule->n_ports)
-		return pw_rangeset_add(s, PW_PROTO_ANY, 0, 65535);
-	for (size_t i = 0; i < rule->n_ports; i++) {
-		const struct pw_port *p = &rule->ports[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct pw_port *p = &ports[i];
 		uint16_t lo = p->port, hi = p->end_port ? p->end_port : p->port;
 		int err;
 
@@ -94,6 +93,14 @@ int pw_rangeset_from_rule(struct pw_range_set *s, const struct pw_rule *rule)
 			return err;
 	}
 	return 0;
+}
+
+int pw_rangeset_from_rule(struct pw_range_set *s, const struct pw_rule *rule)
+{
+	memset(s, 0, sizeof(*s));
+	if (!rule->n_ports)
+		return pw_rangeset_add(s, PW_PROTO_ANY, 0, 65535);
+	return rangeset_of_ports(s, rule->ports, rule->n_ports);
 }
 
 bool pw_rangeset_allows(const struct pw_range_set *s, uint8_t proto, uint16_t port)
@@ -113,6 +120,12 @@ static bool cidr_contains(const struct pw_cidr *a, uint8_t family, const union p
 {
 	return a->family == family && a->prefix <= prefix &&
 	       pw_ip_in_prefix(family, addr, &a->addr, a->prefix);
+}
+
+/* The prefix length of one address. */
+static uint8_t host_bits(uint8_t family)
+{
+	return family == PW_FAMILY_V4 ? 32 : 128;
 }
 
 struct rule_ref {
@@ -153,6 +166,20 @@ static int add_rule_prefixes(struct pw_cidr_entry **v, size_t *n, const struct r
 
 			for (size_t k = 0; !err && k < r->cidrs[j].n_except; k++)
 				err = add_prefix(v, n, &r->cidrs[j].except[k]);
+			if (err)
+				return err;
+		}
+		/* toServices/toEntities: one host prefix per address */
+		for (size_t j = 0; j < r->peers.n; j++) {
+			const struct pw_peer *pe = &r->peers.v[j];
+			struct pw_cidr one = {.family = pe->family,
+					      .prefix = host_bits(pe->family),
+					      .addr = pe->addr};
+			int err;
+
+			if (!pe->n_ports)
+				continue; /* grants nothing */
+			err = add_prefix(v, n, &one);
 			if (err)
 				return err;
 		}
@@ -260,6 +287,21 @@ static int cidr_ports(struct pw_cidr_entry *e, const struct rule_ref *refs, size
 			if (excepted)
 				continue;
 			err = pw_rangeset_union(&e->ports, &refs[i].ports);
+			if (err)
+				return err;
+		}
+		/* toServices/toEntities: exactly this address, on the peer's ports */
+		for (size_t j = 0; j < r->peers.n; j++) {
+			const struct pw_peer *pe = &r->peers.v[j];
+			struct pw_range_set ps;
+			int err;
+
+			if (pe->family != e->family || e->prefix != host_bits(e->family) ||
+			    memcmp(&pe->addr, &e->addr, sizeof(e->addr)))
+				continue;
+			err = rangeset_of_ports(&ps, pe->ports, pe->n_ports);
+			if (!err)
+				err = pw_rangeset_union(&e->ports, &ps);
 			if (err)
 				return err;
 		}
@@ -433,6 +475,11 @@ static int compile_some(const struct pw_policy *pols, size_t n_pols, const char 
 	for (size_t i = 0; i < n_refs; i++) {
 		const struct pw_rule *r = refs[i].rule;
 
+		for (size_t j = 0; j < r->peers.n_names; j++) {
+			ret = pw_compiled_add_name(&c, r->peers.names[j], PW_NAME_F_RESOLVE);
+			if (ret)
+				goto cleanup;
+		}
 		for (size_t j = 0; j < r->n_fqdns; j++) {
 			ret = pw_compiled_add_name(&c, r->fqdns[j].pattern, PW_NAME_F_CONNECT);
 			if (ret)

@@ -5,6 +5,7 @@
  * tenants whose egress podwall restricts.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -526,4 +527,425 @@ size_t pw_k8s_resolvers_of(const json_t *services, const json_t *slices, struct 
 		m++;
 	}
 	return m;
+}
+
+/* ---- Services and EndpointSlices (toServices, toEntities) ------------------------------ */
+
+/* metadata.namespace and .name of a namespaced object of kind. */
+static int ns_name(const json_t *obj, const char *kind, char **ns, char **name, char *err,
+		   size_t errlen)
+{
+	const json_t *md = json_object_get(obj, "metadata");
+	const char *k = json_string_value(json_object_get(obj, "kind"));
+	const char *n = json_string_value(json_object_get(md, "namespace"));
+	const char *m = json_string_value(json_object_get(md, "name"));
+
+	if (!json_is_object(obj) || (k && strcmp(k, kind)))
+		return pw_k8s_errf(err, errlen, "not a %s object", kind);
+	if (!n || !*n || !m || !*m)
+		return pw_k8s_errf(err, errlen, "%s: metadata.namespace and metadata.name are required",
+			    kind);
+	*ns = strdup(n);
+	*name = strdup(m);
+	if (!*ns || !*name)
+		return pw_k8s_errf(err, errlen, "out of memory"), -ENOMEM;
+	return 0;
+}
+
+/* One entry of a Service's spec.ports or a slice's ports. */
+static int port_entry(const json_t *v, bool port_required, struct pw_port *out)
+{
+	const json_t *jp = json_object_get(v, "port");
+	const char *proto = json_string_value(json_object_get(v, "protocol"));
+	json_int_t n;
+
+	if (!json_is_object(v))
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	if (!proto || !strcmp(proto, "TCP"))
+		out->proto = IPPROTO_TCP; /* the API's default */
+	else if (!strcmp(proto, "UDP"))
+		out->proto = IPPROTO_UDP;
+	else if (!strcmp(proto, "SCTP"))
+		out->proto = IPPROTO_SCTP;
+	else
+		return -EINVAL;
+	if (!jp || json_is_null(jp))
+		return port_required ? -EINVAL : 0; /* a slice: every port */
+	if (!json_is_integer(jp))
+		return -EINVAL;
+	n = json_integer_value(jp);
+	if (n < 1 || n > 65535)
+		return -EINVAL;
+	out->port = (uint16_t)n;
+	return 0;
+}
+
+static int ports_decode(const json_t *arr, bool port_required, const char *what, const char *field,
+			struct pw_port **out, size_t *n_out, char *err, size_t errlen)
+{
+	const json_t *v;
+	size_t i;
+
+	if (!arr || json_is_null(arr))
+		return 0;
+	if (!json_is_array(arr))
+		return pw_k8s_errf(err, errlen, "%s: %s: not a list", what, field);
+	if (json_array_size(arr) > PW_K8S_MAX_SVC_PORTS)
+		return pw_k8s_errf(err, errlen, "%s: %s: more than %d ports", what, field,
+			    PW_K8S_MAX_SVC_PORTS);
+	if (!json_array_size(arr))
+		return 0;
+	*out = calloc(json_array_size(arr), sizeof(**out));
+	if (!*out)
+		return pw_k8s_errf(err, errlen, "out of memory"), -ENOMEM;
+	json_array_foreach(arr, i, v)
+	{
+		if (port_entry(v, port_required, &(*out)[i]))
+			return pw_k8s_errf(err, errlen,
+				    "%s: %s[%zu]: not a port (port 1-65535, protocol "
+				    "TCP, UDP or SCTP)",
+				    what, field, i);
+	}
+	*n_out = json_array_size(arr);
+	return 0;
+}
+
+void pw_k8s_service_free(struct pw_k8s_service *s)
+{
+	free(s->namespace);
+	free(s->name);
+	free(s->ports);
+	memset(s, 0, sizeof(*s));
+}
+
+static int svc_ip(struct pw_k8s_service *s, const json_t *v, const char *field, char *err,
+		  size_t errlen)
+{
+	const char *ip = json_string_value(v);
+	struct pw_k8s_addr a = {0};
+
+	if (!ip)
+		return pw_k8s_errf(err, errlen, "service %s/%s: %s: not a string", s->namespace, s->name,
+			    field);
+	if (!*ip || !strcmp(ip, "None"))
+		return 0; /* headless, or not allocated yet */
+	if (pw_ip_parse(ip, &a.family, &a.ip))
+		return pw_k8s_errf(err, errlen, "service %s/%s: %s: not an IP address", s->namespace,
+			    s->name, field);
+	for (size_t i = 0; i < s->n_ips; i++)
+		if (!pw_k8s_addr_cmp(&s->ips[i], &a))
+			return 0;
+	if (s->n_ips == PW_K8S_MAX_SVC_IPS)
+		return pw_k8s_errf(err, errlen, "service %s/%s: more than %d cluster IPs", s->namespace,
+			    s->name, PW_K8S_MAX_SVC_IPS);
+	s->ips[s->n_ips++] = a;
+	return 0;
+}
+
+int pw_k8s_service_info(const json_t *obj, struct pw_k8s_service *out, char *err, size_t errlen)
+{
+	const json_t *spec = json_object_get(obj, "spec"), *ips, *v;
+	struct pw_k8s_service s = {0};
+	char what[340], field[48], dummy[1];
+	size_t i;
+	int ret;
+
+	if (!err || !errlen) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	ret = ns_name(obj, "Service", &s.namespace, &s.name, err, errlen);
+	if (ret)
+		goto fail;
+	snprintf(what, sizeof(what), "service %s/%s", s.namespace, s.name);
+	if (spec && !json_is_object(spec)) {
+		ret = pw_k8s_errf(err, errlen, "%s: spec: not a mapping", what);
+		goto fail;
+	}
+	ips = json_object_get(spec, "clusterIPs");
+	if (ips && !json_is_array(ips) && !json_is_null(ips)) {
+		ret = pw_k8s_errf(err, errlen, "%s: spec.clusterIPs: not a list", what);
+		goto fail;
+	}
+	if (json_array_size(ips)) {
+		json_array_foreach(ips, i, v)
+		{
+			snprintf(field, sizeof(field), "spec.clusterIPs[%zu]", i);
+			ret = svc_ip(&s, v, field, err, errlen);
+			if (ret)
+				goto fail;
+		}
+	} else if (json_object_get(spec, "clusterIP") &&
+		   !json_is_null(json_object_get(spec, "clusterIP"))) {
+		ret = svc_ip(&s, json_object_get(spec, "clusterIP"), "spec.clusterIP", err, errlen);
+		if (ret)
+			goto fail;
+	}
+	ret = ports_decode(json_object_get(spec, "ports"), true, what, "spec.ports", &s.ports,
+			   &s.n_ports, err, errlen);
+	if (ret)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	pw_k8s_service_free(&s);
+	return ret;
+}
+
+void pw_k8s_slice_free(struct pw_k8s_slice *s)
+{
+	free(s->namespace);
+	free(s->name);
+	free(s->service);
+	free(s->addrs);
+	free(s->ports);
+	memset(s, 0, sizeof(*s));
+}
+
+int pw_k8s_slice_info(const json_t *obj, struct pw_k8s_slice *out, char *err, size_t errlen)
+{
+	const json_t *md = json_object_get(obj, "metadata"), *eps, *ep, *addrs, *a;
+	struct pw_k8s_slice s = {0};
+	const char *type, *svc;
+	char what[340], dummy[1];
+	size_t i, j, cap = 0;
+	int ret;
+
+	if (!err || !errlen) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	ret = ns_name(obj, "EndpointSlice", &s.namespace, &s.name, err, errlen);
+	if (ret)
+		goto fail;
+	snprintf(what, sizeof(what), "endpointslice %s/%s", s.namespace, s.name);
+	svc = json_string_value(
+		json_object_get(json_object_get(md, "labels"), "kubernetes.io/service-name"));
+	s.service = strdup(svc ? svc : "");
+	if (!s.service) {
+		pw_k8s_errf(err, errlen, "out of memory");
+		ret = -ENOMEM;
+		goto fail;
+	}
+	type = json_string_value(json_object_get(obj, "addressType"));
+	if (!type) {
+		ret = pw_k8s_errf(err, errlen, "%s: addressType: required", what);
+		goto fail;
+	}
+	if (strcmp(type, "IPv4") && strcmp(type, "IPv6")) {
+		*out = s; /* FQDN (deprecated): names, not addresses */
+		return 0;
+	}
+	s.family = !strcmp(type, "IPv4") ? PW_FAMILY_V4 : PW_FAMILY_V6;
+	eps = json_object_get(obj, "endpoints");
+	if (eps && !json_is_array(eps) && !json_is_null(eps)) {
+		ret = pw_k8s_errf(err, errlen, "%s: endpoints: not a list", what);
+		goto fail;
+	}
+	json_array_foreach(eps, i, ep)
+	{
+		addrs = json_object_get(ep, "addresses");
+		if (!json_is_array(addrs)) {
+			ret = pw_k8s_errf(err, errlen, "%s: endpoints[%zu].addresses: not a list", what,
+				   i);
+			goto fail;
+		}
+		json_array_foreach(addrs, j, a)
+		{
+			struct pw_k8s_addr x = {0};
+
+			if (!json_is_string(a) ||
+			    pw_ip_parse(json_string_value(a), &x.family, &x.ip) ||
+			    x.family != s.family) {
+				ret = pw_k8s_errf(err, errlen,
+					   "%s: endpoints[%zu].addresses[%zu]: not an %s address",
+					   what, i, j, type);
+				goto fail;
+			}
+			if (s.n_addrs == PW_K8S_MAX_SLICE_ADDRS) {
+				ret = pw_k8s_errf(err, errlen, "%s: more than %d addresses", what,
+					   PW_K8S_MAX_SLICE_ADDRS);
+				goto fail;
+			}
+			if (s.n_addrs == cap) {
+				struct pw_k8s_addr *n;
+
+				cap = cap ? cap * 2 : 8;
+				n = realloc(s.addrs, cap * sizeof(*n));
+				if (!n) {
+					pw_k8s_errf(err, errlen, "out of memory");
+					ret = -ENOMEM;
+					goto fail;
+				}
+				s.addrs = n;
+			}
+			s.addrs[s.n_addrs++] = x;
+		}
+	}
+	ret = ports_decode(json_object_get(obj, "ports"), false, what, "ports", &s.ports,
+			   &s.n_ports, err, errlen);
+	if (ret)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	pw_k8s_slice_free(&s);
+	return ret;
+}
+
+/* Append one (address, ports) to out; pw_k8s_peers_done merges duplicates. */
+static int peer_add(struct pw_peers *out, const struct pw_k8s_addr *a, const struct pw_port *ports,
+		    size_t n_ports)
+{
+	struct pw_peer *n, *p;
+
+	if (!n_ports || pw_ip_is_special(a->family, &a->ip))
+		return 0; /* grants nothing / never granted by name */
+	n = realloc(out->v, (out->n + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	out->v = n;
+	p = &n[out->n];
+	memset(p, 0, sizeof(*p));
+	p->family = a->family;
+	p->addr = a->ip;
+	p->ports = malloc(n_ports * sizeof(*p->ports));
+	if (!p->ports)
+		return -ENOMEM;
+	memcpy(p->ports, ports, n_ports * sizeof(*ports));
+	p->n_ports = n_ports;
+	out->n++;
+	return 0;
+}
+
+int pw_k8s_service_peers(const struct pw_k8s_service *svc, const struct pw_k8s_slice *slices,
+			 size_t n_slices, const struct pw_port *rule_ports, size_t n_rule_ports,
+			 struct pw_peers *out)
+{
+	int ret = 0;
+
+	if (!svc)
+		return 0;
+	for (size_t i = 0; !ret && i < svc->n_ips; i++)
+		ret = peer_add(out, &svc->ips[i], n_rule_ports ? rule_ports : svc->ports,
+			       n_rule_ports ? n_rule_ports : svc->n_ports);
+	for (size_t i = 0; !ret && i < n_slices; i++) {
+		const struct pw_k8s_slice *sl = &slices[i];
+
+		if (strcmp(sl->namespace, svc->namespace) || strcmp(sl->service, svc->name))
+			continue;
+		for (size_t j = 0; !ret && j < sl->n_addrs; j++)
+			ret = peer_add(out, &sl->addrs[j], n_rule_ports ? rule_ports : sl->ports,
+				       n_rule_ports ? n_rule_ports : sl->n_ports);
+	}
+	return ret;
+}
+
+int pw_k8s_peers_add_name(struct pw_peers *out, const char *name)
+{
+	char **n;
+
+	for (size_t i = 0; i < out->n_names; i++)
+		if (!strcmp(out->names[i], name))
+			return 0;
+	n = realloc(out->names, (out->n_names + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	out->names = n;
+	n[out->n_names] = strdup(name);
+	if (!n[out->n_names])
+		return -ENOMEM;
+	out->n_names++;
+	return 0;
+}
+
+static int port_cmp(const void *x, const void *y)
+{
+	const struct pw_port *a = x, *b = y;
+
+	if (a->proto != b->proto)
+		return a->proto < b->proto ? -1 : 1;
+	return a->port < b->port ? -1 : a->port > b->port;
+}
+
+static int peer_cmp(const void *x, const void *y)
+{
+	const struct pw_peer *a = x, *b = y;
+
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	return memcmp(&a->addr, &b->addr, sizeof(a->addr));
+}
+
+static int name_cmp(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* Sort ports and drop repeats: equal sets have equal arrays. */
+static void ports_canon(struct pw_peer *p)
+{
+	size_t m = 0;
+
+	qsort(p->ports, p->n_ports, sizeof(*p->ports), port_cmp);
+	for (size_t i = 0; i < p->n_ports; i++)
+		if (!m || port_cmp(&p->ports[m - 1], &p->ports[i]))
+			p->ports[m++] = p->ports[i];
+	p->n_ports = m;
+}
+
+int pw_k8s_peers_done(struct pw_peers *out)
+{
+	size_t m = 0;
+	int cut = 0;
+
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof(*out->v), peer_cmp);
+	for (size_t i = 0; i < out->n; i++) {
+		struct pw_peer *p = &out->v[i], *last = m ? &out->v[m - 1] : NULL;
+
+		if (last && !peer_cmp(last, p)) {
+			struct pw_port *n =
+				realloc(last->ports, (last->n_ports + p->n_ports) * sizeof(*n));
+
+			if (!n)
+				return -ENOMEM;
+			memcpy(n + last->n_ports, p->ports, p->n_ports * sizeof(*n));
+			last->ports = n;
+			last->n_ports += p->n_ports;
+			free(p->ports);
+			continue;
+		}
+		out->v[m++] = *p;
+	}
+	out->n = m;
+	if (out->n > PW_K8S_MAX_PEERS) {
+		for (size_t i = PW_K8S_MAX_PEERS; i < out->n; i++)
+			free(out->v[i].ports);
+		out->n = PW_K8S_MAX_PEERS;
+		cut = 1;
+	}
+	for (size_t i = 0; i < out->n; i++)
+		ports_canon(&out->v[i]);
+	if (out->n_names > 1)
+		qsort(out->names, out->n_names, sizeof(*out->names), name_cmp);
+	return cut;
+}
+
+bool pw_peers_equal(const struct pw_peers *a, const struct pw_peers *b)
+{
+	if (a->n != b->n || a->n_names != b->n_names)
+		return false;
+	for (size_t i = 0; i < a->n; i++) {
+		const struct pw_peer *x = &a->v[i], *y = &b->v[i];
+
+		if (peer_cmp(x, y) || x->n_ports != y->n_ports ||
+		    memcmp(x->ports, y->ports, x->n_ports * sizeof(*x->ports)))
+			return false;
+	}
+	for (size_t i = 0; i < a->n_names; i++)
+		if (strcmp(a->names[i], b->names[i]))
+			return false;
+	return true;
 }

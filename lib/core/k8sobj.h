@@ -23,11 +23,15 @@
 int pw_k8s_errf(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-#define PW_K8S_MAX_POD_IPS    8
-#define PW_K8S_MAX_RESOLVERS  64
-#define PW_K8S_MAX_NODE_CIDRS 8
-#define PW_K8S_MAX_NODE_ADDRS 16
-#define PW_K8S_KEY_MAX	      512 /* "namespace/name": 63 + 1 + 253, with room */
+#define PW_K8S_MAX_POD_IPS     8
+#define PW_K8S_MAX_RESOLVERS   64
+#define PW_K8S_MAX_NODE_CIDRS  8
+#define PW_K8S_MAX_NODE_ADDRS  16
+#define PW_K8S_KEY_MAX	       512  /* "namespace/name": 63 + 1 + 253, with room */
+#define PW_K8S_MAX_SVC_IPS     8    /* spec.clusterIPs (the API allows 2) */
+#define PW_K8S_MAX_SVC_PORTS   256  /* spec.ports of a Service, ports of a slice */
+#define PW_K8S_MAX_SLICE_ADDRS 2000 /* addresses of one EndpointSlice (the API: 1000 endpoints) */
+#define PW_K8S_MAX_PEERS       4096 /* addresses one toServices/toEntities rule stands for */
 
 struct pw_k8s_addr {
 	uint8_t family; /* PW_FAMILY_V4 / PW_FAMILY_V6 */
@@ -141,6 +145,53 @@ typedef int (*pw_k8s_node_fn)(void *ctx, enum pw_k8s_node_item kind, const json_
 int pw_k8s_node_walk(const json_t *node, pw_k8s_node_fn fn, void *ctx);
 int pw_k8s_node_info(const json_t *obj, struct pw_k8s_node *out, char *err, size_t errlen);
 void pw_k8s_node_free(struct pw_k8s_node *n);
+
+/* A Service: its ClusterIPs (spec.clusterIPs, else spec.clusterIP; "None" of
+ * a headless one and "" left out) and spec.ports (port, protocol). */
+struct pw_k8s_service {
+	char *namespace;
+	char *name;
+	size_t n_ips;
+	struct pw_k8s_addr ips[PW_K8S_MAX_SVC_IPS];
+	struct pw_port *ports; /* end_port 0 */
+	size_t n_ports;
+};
+/* 0, or -EINVAL (err names the field), -ENOMEM. */
+int pw_k8s_service_info(const json_t *obj, struct pw_k8s_service *out, char *err, size_t errlen);
+void pw_k8s_service_free(struct pw_k8s_service *s);
+
+/* An EndpointSlice: its Service (label kubernetes.io/service-name; "" when
+ * none), and, of addressType IPv4 or IPv6 (family 0 for FQDN: nothing
+ * decoded), every address of its endpoints and its ports (port 0 when absent:
+ * every port of that protocol, as the API defines it). */
+struct pw_k8s_slice {
+	char *namespace;
+	char *name;
+	char *service;
+	uint8_t family;
+	struct pw_k8s_addr *addrs;
+	size_t n_addrs;
+	struct pw_port *ports;
+	size_t n_ports;
+};
+int pw_k8s_slice_info(const json_t *obj, struct pw_k8s_slice *out, char *err, size_t errlen);
+void pw_k8s_slice_free(struct pw_k8s_slice *s);
+
+/*
+ * What a toServices entry grants, added to *out: the Service's ClusterIPs on
+ * its ports and its slices' addresses on theirs, or all of them on
+ * rule_ports when the rule names ports (n_rule_ports > 0). Addresses podwall
+ * never grants by name (pw_ip_is_special: loopback, link-local, ...) are
+ * left out. svc NULL (no such Service yet): nothing. Then pw_k8s_peers_done
+ * sorts, merges and caps *out (PW_K8S_MAX_PEERS; returns 1 if it cut). 0, or
+ * -ENOMEM.
+ */
+int pw_k8s_service_peers(const struct pw_k8s_service *svc, const struct pw_k8s_slice *slices,
+			 size_t n_slices, const struct pw_port *rule_ports, size_t n_rule_ports,
+			 struct pw_peers *out);
+int pw_k8s_peers_add_name(struct pw_peers *out, const char *name);
+int pw_k8s_peers_done(struct pw_peers *out);
+bool pw_peers_equal(const struct pw_peers *a, const struct pw_peers *b);
 
 /* The policy source of an EgressPolicy ("k8s:ns/name") or a ClusterEgressPolicy
  * ("k8s:@cluster/name"); "?" stands for a missing part. Returns buf. */

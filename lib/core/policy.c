@@ -1075,10 +1075,82 @@ static int port_elem(struct dec *d, const json_t *v, void *elem, void *ctx)
 	return decode_port(d, v, elem);
 }
 
-static int decode_rule(struct dec *d, const json_t *obj, struct pw_rule *r)
+/* One entry of toServices: {name, namespace}; namespace defaults to the
+ * policy's (a ClusterEgressPolicy has none: it must name one). */
+static int service_elem(struct dec *d, const json_t *v, void *elem, void *ctx)
 {
-	static const char *const fields[] = {"toFQDNs", "toCIDRs", "ports", "allowPrivate", NULL};
-	const json_t *jpriv;
+	static const char *const fields[] = {"name", "namespace", NULL};
+	const struct pw_policy *p = ctx;
+	struct pw_service_ref *ref = elem;
+	const json_t *jname, *jns;
+	const char *name, *ns, *why;
+	char sb[SHOWN_LEN];
+	size_t old;
+	int ret;
+
+	ret = want_fields(d, v, fields);
+	if (ret)
+		return ret;
+	jname = field(v, "name");
+	old = path_key(d, "name");
+	if (!jname)
+		return fail(d, "required (the Service's metadata.name)");
+	ret = want_string(d, jname, &name);
+	if (ret)
+		return ret;
+	why = pw_k8s_dns1123_problem(name, false);
+	if (!why && !(name[0] >= 'a' && name[0] <= 'z'))
+		why = "must start with a lower case letter (a DNS-1035 label)";
+	if (why)
+		return fail(d, "\"%s\" is not a valid Service name: %s",
+			    shown(name, sb, sizeof(sb)), why);
+	path_pop(d, old);
+	jns = field(v, "namespace");
+	if (jns) {
+		old = path_key(d, "namespace");
+		ret = want_string(d, jns, &ns);
+		if (ret)
+			return ret;
+		why = pw_k8s_dns1123_problem(ns, false);
+		if (why)
+			return fail(d, "\"%s\" is not a valid namespace (DNS label): %s",
+				    shown(ns, sb, sizeof(sb)), why);
+		path_pop(d, old);
+	} else if (p->cluster) {
+		return fail(d, "needs namespace (a ClusterEgressPolicy has none to default to)");
+	} else {
+		ns = p->namespace;
+	}
+	ret = dup_str(d, ns, &ref->namespace);
+	return ret ? ret : dup_str(d, name, &ref->name);
+}
+
+static int decode_entities(struct dec *d, const json_t *arr, uint8_t *out)
+{
+	static const char *const names[] = {"kube-apiserver", "cluster-dns", NULL};
+	int ret, which;
+
+	ret = want_array(d, arr, 8);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		size_t old = path_idx(d, i);
+
+		ret = want_choice(d, json_array_get(arr, i), names, &which);
+		if (ret)
+			return ret;
+		*out |= which ? PW_ENTITY_CLUSTER_DNS : PW_ENTITY_KUBE_APISERVER;
+		path_pop(d, old);
+	}
+	return 0;
+}
+
+static int decode_rule(struct dec *d, const json_t *obj, struct pw_rule *r,
+		       const struct pw_policy *p)
+{
+	static const char *const fields[] = {"toFQDNs", "toCIDRs",	"toServices", "toEntities",
+					     "ports",	"allowPrivate", NULL};
+	const json_t *jpriv, *jent;
 	size_t old;
 	int ret;
 
@@ -1096,13 +1168,28 @@ static int decode_rule(struct dec *d, const json_t *obj, struct pw_rule *r)
 	if (ret)
 		return ret;
 
+	ret = decode_list(d, obj, "toServices", PW_POLICY_MAX_SERVICES, sizeof(*r->services),
+			  &r->services, &r->n_services, service_elem, (void *)p);
+	if (ret)
+		return ret;
+
+	jent = field(obj, "toEntities");
+	if (jent) {
+		old = path_key(d, "toEntities");
+		ret = decode_entities(d, jent, &r->entities);
+		if (ret)
+			return ret;
+		path_pop(d, old);
+	}
+
 	ret = decode_list(d, obj, "ports", PW_POLICY_MAX_PORTS, sizeof(*r->ports), &r->ports,
 			  &r->n_ports, port_elem, NULL);
 	if (ret)
 		return ret;
 
-	if (!r->n_fqdns && !r->n_cidrs)
-		return fail(d, "needs at least one destination in toFQDNs or toCIDRs");
+	if (!r->n_fqdns && !r->n_cidrs && !r->n_services && !r->entities)
+		return fail(d, "needs at least one destination in toFQDNs, toCIDRs, toServices or "
+			       "toEntities");
 
 	jpriv = field(obj, "allowPrivate");
 	if (jpriv) {
@@ -1119,7 +1206,7 @@ static int decode_rule(struct dec *d, const json_t *obj, struct pw_rule *r)
 
 static int rule_elem(struct dec *d, const json_t *v, void *elem, void *ctx)
 {
-	return decode_rule(d, v, elem);
+	return decode_rule(d, v, elem, ctx);
 }
 
 /* One entry of spec.deny: {toCIDRs: [...], ports: [...]}; no ports: every
@@ -1262,7 +1349,7 @@ static int decode_spec(struct dec *d, const json_t *spec, struct pw_policy *p)
 	p->deny_action = action ? PW_DENY_REJECT : PW_DENY_DROP;
 
 	ret = decode_list(d, spec, "egress", PW_POLICY_MAX_RULES, sizeof(*p->rules), &p->rules,
-			  &p->n_rules, rule_elem, NULL);
+			  &p->n_rules, rule_elem, p);
 	if (ret)
 		return ret;
 	if (p->cluster) {
@@ -1547,6 +1634,12 @@ static void rule_free(struct pw_rule *r)
 		free(r->cidrs[j].except);
 	free(r->cidrs);
 	free(r->ports);
+	for (size_t j = 0; j < r->n_services; j++) {
+		free(r->services[j].namespace);
+		free(r->services[j].name);
+	}
+	free(r->services);
+	pw_peers_free(&r->peers);
 }
 
 void pw_policy_free(struct pw_policy *p)
@@ -1572,6 +1665,24 @@ void pw_policy_free(struct pw_policy *p)
 		free(p->dns.names[j].pattern);
 	free(p->dns.names);
 	memset(p, 0, sizeof(*p));
+}
+
+void pw_peers_free(struct pw_peers *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		free(p->v[i].ports);
+	free(p->v);
+	for (size_t i = 0; i < p->n_names; i++)
+		free(p->names[i]);
+	free(p->names);
+	memset(p, 0, sizeof(*p));
+}
+
+void pw_rule_set_peers(struct pw_rule *r, struct pw_peers *peers)
+{
+	pw_peers_free(&r->peers);
+	r->peers = *peers;
+	memset(peers, 0, sizeof(*peers));
 }
 
 void pw_policies_free(struct pw_policy *v, size_t n)

@@ -26,13 +26,14 @@
 #define PW_CLUSTER_POLICY_KIND "ClusterEgressPolicy" /* cluster-scoped */
 
 /* Limits on one EgressPolicy; a document over any of them is refused whole. */
-#define PW_POLICY_MAX_RULES   256 /* spec.egress */
-#define PW_POLICY_MAX_FQDNS   256 /* toFQDNs of one rule */
-#define PW_POLICY_MAX_CIDRS   256 /* toCIDRs of one rule */
-#define PW_POLICY_MAX_EXCEPT  64  /* except of one toCIDRs entry */
-#define PW_POLICY_MAX_PORTS   32  /* ports of one rule */
-#define PW_POLICY_MAX_RESOLVE 256 /* spec.dns.resolveNames */
-#define PW_POLICY_MAX_DENY    64  /* spec.deny of a ClusterEgressPolicy */
+#define PW_POLICY_MAX_RULES    256 /* spec.egress */
+#define PW_POLICY_MAX_FQDNS    256 /* toFQDNs of one rule */
+#define PW_POLICY_MAX_CIDRS    256 /* toCIDRs of one rule */
+#define PW_POLICY_MAX_EXCEPT   64  /* except of one toCIDRs entry */
+#define PW_POLICY_MAX_PORTS    32  /* ports of one rule */
+#define PW_POLICY_MAX_RESOLVE  256 /* spec.dns.resolveNames */
+#define PW_POLICY_MAX_DENY     64  /* spec.deny of a ClusterEgressPolicy */
+#define PW_POLICY_MAX_SERVICES 64  /* toServices of one rule */
 
 /* YAML nesting deeper than this is refused (EgressPolicy needs about 8). */
 #define PW_YAML_MAX_DEPTH 64
@@ -100,8 +101,43 @@ struct pw_fqdn_rule {
 	char *pattern; /* normalized: lower case, no trailing dot, at most PW_FQDN_MAX chars */
 };
 
+/* toEntities: in-cluster peers by role (the Service each stands for is the
+ * agent's to know: default/kubernetes, and its cluster DNS Service). */
+#define PW_ENTITY_KUBE_APISERVER (1u << 0) /* "kube-apiserver" */
+#define PW_ENTITY_CLUSTER_DNS	 (1u << 1) /* "cluster-dns" */
+
+/* One entry of toServices: a Service by name (namespace defaults to the
+ * policy's). */
+struct pw_service_ref {
+	char *namespace;
+	char *name;
+};
+
+/* One address a toServices/toEntities entry stands for now, with the ports it
+ * is granted on (the rule's, or the Service's: port on a ClusterIP, the
+ * EndpointSlice's on an endpoint; port 0 is every port of proto). */
+struct pw_peer {
+	uint8_t family;
+	union pw_ip addr;
+	struct pw_port *ports;
+	size_t n_ports;
+};
+
+/* What a rule's toServices and toEntities resolve to: Services live outside
+ * the core, so the caller fills this (pw_rule_set_peers) from the API's
+ * Services and EndpointSlices whenever they change. Empty until then, and in
+ * standalone mode: such a rule grants nothing. names: the Services' DNS
+ * names, resolvable for the selected pods (nothing is learned from them). */
+struct pw_peers {
+	struct pw_peer *v;
+	size_t n;
+	char **names; /* normalized */
+	size_t n_names;
+};
+
 /* One entry of spec.egress. A rule with no ports grants every protocol and
- * every port on its destinations. */
+ * every port on its destinations (on toServices/toEntities: the Services'
+ * ports). */
 struct pw_rule {
 	struct pw_fqdn_rule *fqdns;
 	size_t n_fqdns;
@@ -112,6 +148,10 @@ struct pw_rule {
 	/* allowPrivate: its hostnames may resolve to in-cluster and private
 	 * addresses (the rebinding guard, podwall/guard.h, lets them be learned). */
 	bool allow_private;
+	struct pw_service_ref *services; /* toServices */
+	size_t n_services;
+	uint8_t entities; /* toEntities: PW_ENTITY_* */
+	struct pw_peers peers;
 };
 
 /* spec.dns: what the selected pods may ask their resolvers. Every name a
@@ -163,6 +203,10 @@ struct pw_policy {
 /* The namespaces a ClusterEgressPolicy selects now (copied, sorted). 0 or -ENOMEM
  * (then the old list stays). */
 int pw_policy_set_namespaces(struct pw_policy *p, const char *const *names, size_t n);
+
+/* Replace the rule's resolved peers with *peers (taken: *peers is zeroed). */
+void pw_rule_set_peers(struct pw_rule *r, struct pw_peers *peers);
+void pw_peers_free(struct pw_peers *p);
 
 /* Decode one EgressPolicy object. On error returns -EINVAL, leaves *out
  * untouched and writes "<source>: <field path>: <problem>" into err. */

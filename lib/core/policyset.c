@@ -95,6 +95,30 @@ static bool policy_name_ok(const char *name)
 	       (n > 5 && !strcmp(name + n - 5, ".json"));
 }
 
+/* Standalone mode has no Services to resolve: say so (the rule grants nothing). */
+static void warn_no_api(struct pw_policy *p)
+{
+	char *w = NULL;
+
+	for (size_t k = 0; k < p->n_rules; k++) {
+		const struct pw_rule *r = &p->rules[k];
+
+		if (!r->n_services && !r->entities)
+			continue;
+		if (asprintf(&w,
+			     "%s%s%s: policy %s/%s: spec.egress[%zu].%s: standalone mode has no "
+			     "Kubernetes API to resolve it from: grants nothing (run the agent "
+			     "with --k8s, or name the addresses in toCIDRs)",
+			     p->warning ? p->warning : "", p->warning ? "; " : "", p->source,
+			     p->namespace, p->name, k,
+			     r->n_services ? "toServices" : "toEntities") < 0)
+			return;
+		free(p->warning);
+		p->warning = w;
+		return; /* once per policy */
+	}
+}
+
 /* (Re)load one file. Returns 1 if its policies changed. */
 static int policy_file_load(struct pw_policyset *ps, struct pw_policy_file *f,
 			    const struct stat *st)
@@ -127,6 +151,8 @@ static int policy_file_load(struct pw_policyset *ps, struct pw_policy_file *f,
 	policy_cache_save(ps, f);
 	ps->loads++;
 	pw_info("%s: loaded %zu polic%s", f->path, n, n == 1 ? "y" : "ies");
+	for (size_t i = 0; i < n; i++)
+		warn_no_api(&pols[i]);
 	for (size_t i = 0; i < n; i++)
 		if (pols[i].warning)
 			pw_warn("%s", pols[i].warning);
@@ -313,6 +339,35 @@ void pw_policyset_resolve_cluster(struct pw_policyset *ps, const struct pw_k8s_n
 			free(sel);
 		}
 	pw_policyset_rebuild(ps); /* the view holds copies of the policies */
+}
+
+bool pw_policyset_resolve_peers(struct pw_policyset *ps, pw_rule_peers_fn fn, void *ctx)
+{
+	bool changed = false;
+
+	for (size_t i = 0; i < ps->n_files; i++)
+		for (size_t j = 0; j < ps->files[i].n_pols; j++) {
+			struct pw_policy *p = &ps->files[i].pols[j];
+
+			for (size_t k = 0; k < p->n_rules; k++) {
+				struct pw_rule *r = &p->rules[k];
+				struct pw_peers now = {0};
+
+				if (!r->n_services && !r->entities)
+					continue;
+				if (fn(ctx, r, &now)) {
+					pw_peers_free(&now);
+					continue;
+				}
+				if (pw_peers_equal(&now, &r->peers)) {
+					pw_peers_free(&now);
+					continue;
+				}
+				pw_rule_set_peers(r, &now);
+				changed = true;
+			}
+		}
+	return changed;
 }
 
 void pw_policyset_object(struct pw_policyset *ps, const char *source, const json_t *obj)

@@ -59,6 +59,11 @@ void pw_policyset_object(struct pw_policyset *ps, const char *source, const json
  * the Namespaces the API has. */
 void pw_policyset_resolve_cluster(struct pw_policyset *ps, const struct pw_k8s_namespace *ns,
 				  size_t n);
+/* toServices and toEntities: fn fills what one rule stands for now (0, or a
+ * negative errno: that rule's previous peers stay). Every rule naming a
+ * Service or an entity is resolved again; returns true if any changed. */
+typedef int (*pw_rule_peers_fn)(void *ctx, const struct pw_rule *r, struct pw_peers *out);
+bool pw_policyset_resolve_peers(struct pw_policyset *ps, pw_rule_peers_fn fn, void *ctx);
 /* After a full LIST of both policy kinds: forget the cached versions of
  * objects the API no longer has. */
 void pw_policyset_prune_cache(struct pw_policyset *ps);

@@ -221,6 +221,8 @@ static const char *const kind_names[PW_K8S_NKINDS] = {
 	[PW_K8S_NAMESPACES] = "namespaces",
 	[PW_K8S_NODES] = "nodes",
 	[PW_K8S_API_SERVICE] = "kubernetes-service",
+	[PW_K8S_SERVICES] = "services",
+	[PW_K8S_SLICES] = "endpointslices",
 };
 
 const char *pw_k8s_kind_name(enum pw_k8s_kind kind)
@@ -699,6 +701,9 @@ static int normalize(struct reflector *r, json_t *obj, char *key, size_t keylen,
 	    json_object_set_new(obj, "kind", json_string(r->kind_name)))
 		return -ENOMEM;
 	json_object_del(json_object_get(obj, "metadata"), "managedFields");
+	/* every Service and slice of the cluster is cached: keep what matters */
+	if (r->kind == PW_K8S_SERVICES || r->kind == PW_K8S_SLICES)
+		json_object_del(json_object_get(obj, "metadata"), "annotations");
 	return 0;
 }
 
@@ -1694,6 +1699,13 @@ static int setup_reflectors(struct pw_k8s *k, const char *dns, char *err, size_t
 		ret = refl_init(k, PW_K8S_API_SERVICE, "v1", "Service",
 				"/api/v1/namespaces/default/services", "fieldSelector",
 				"metadata.name=kubernetes");
+	/* toServices and toEntities: every Service and EndpointSlice */
+	if (!ret)
+		ret = refl_init(k, PW_K8S_SERVICES, "v1", "Service", "/api/v1/services", NULL,
+				NULL);
+	if (!ret)
+		ret = refl_init(k, PW_K8S_SLICES, "discovery.k8s.io/v1", "EndpointSlice",
+				"/apis/discovery.k8s.io/v1/endpointslices", NULL, NULL);
 	if (ret)
 		return ret;
 	if (!*dns) {

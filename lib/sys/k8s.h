@@ -30,7 +30,8 @@
  * the slices' endpoint addresses are the trusted resolvers (pw_k8s_resolvers).
  * Every Node and the Service default/kubernetes (fieldSelector=metadata.name=
  * kubernetes): the rebinding guard's pod CIDRs, node addresses and service
- * addresses.
+ * addresses. Every Service and EndpointSlice (metadata.annotations dropped
+ * from the cache): what toServices and toEntities grant.
  *
  * Credentials: in-cluster (KUBERNETES_SERVICE_HOST/PORT, the service account
  * token and ca.crt) or a kubeconfig (server, certificate-authority[-data],
@@ -85,6 +86,8 @@ enum pw_k8s_kind {
 	PW_K8S_NAMESPACES,	 /* v1 Namespace (their labels select ClusterEgressPolicy pods) */
 	PW_K8S_NODES,		 /* v1 Node, all of them (podCIDRs and addresses: the guard) */
 	PW_K8S_API_SERVICE,	 /* v1 Service default/kubernetes (its ClusterIPs: the guard) */
+	PW_K8S_SERVICES,	 /* v1 Service, all namespaces (toServices, toEntities) */
+	PW_K8S_SLICES,		 /* discovery.k8s.io/v1 EndpointSlice, all namespaces (same) */
 	PW_K8S_NKINDS,
 };
 

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "ipaddr.h"
 #include "k8sobj.h"
 
 #define CHECK(cond)                                                                                \
@@ -33,6 +34,59 @@ static void check_unique(const struct pw_k8s_addr *v, size_t n)
 		for (size_t j = 0; j < i; j++)
 			CHECK(pw_k8s_addr_cmp(&v[i], &v[j]));
 	}
+}
+
+/* As a Service and as one of its EndpointSlices: what toServices grants is
+ * sorted, unique, never a special address, and names only ports it may. */
+static void check_service(const json_t *obj)
+{
+	struct pw_k8s_service svc = {0};
+	struct pw_k8s_slice sl = {0};
+	struct pw_port rule = {.proto = 6, .port = 443};
+	struct pw_peers peers = {0};
+	char err[PW_ERR_LEN] = "";
+	bool have_svc, have_sl;
+	int ret;
+
+	ret = pw_k8s_service_info(obj, &svc, err, sizeof(err));
+	CHECK(ret == 0 || ((ret == -EINVAL || ret == -ENOMEM) && *err && !svc.name));
+	have_svc = !ret;
+	if (have_svc) {
+		CHECK(svc.n_ips <= PW_K8S_MAX_SVC_IPS && svc.n_ports <= PW_K8S_MAX_SVC_PORTS);
+		check_unique(svc.ips, svc.n_ips);
+		for (size_t i = 0; i < svc.n_ports; i++)
+			CHECK(svc.ports[i].port >= 1);
+	}
+	err[0] = '\0';
+	ret = pw_k8s_slice_info(obj, &sl, err, sizeof(err));
+	CHECK(ret == 0 || ((ret == -EINVAL || ret == -ENOMEM) && *err && !sl.name));
+	have_sl = !ret;
+	if (have_sl) {
+		CHECK(sl.service && sl.n_addrs <= PW_K8S_MAX_SLICE_ADDRS);
+		for (size_t i = 0; i < sl.n_addrs; i++)
+			CHECK(sl.addrs[i].family == sl.family);
+	}
+	for (int with_rule = 0; have_svc && with_rule < 2; with_rule++) {
+		ret = pw_k8s_service_peers(&svc, have_sl ? &sl : NULL, have_sl, &rule,
+					   (size_t)with_rule, &peers);
+		if (!ret)
+			ret = pw_k8s_peers_done(&peers);
+		CHECK(ret >= 0 || ret == -ENOMEM);
+		CHECK(peers.n <= PW_K8S_MAX_PEERS);
+		for (size_t i = 0; i < peers.n; i++) {
+			CHECK(valid_family(peers.v[i].family) && peers.v[i].n_ports);
+			CHECK(!pw_ip_is_special(peers.v[i].family, &peers.v[i].addr));
+			CHECK(!i || memcmp(&peers.v[i - 1].addr, &peers.v[i].addr, 16) ||
+			      peers.v[i - 1].family != peers.v[i].family);
+			if (with_rule)
+				CHECK(peers.v[i].n_ports == 1 && peers.v[i].ports[0].port == 443);
+		}
+		pw_peers_free(&peers);
+	}
+	if (have_svc)
+		pw_k8s_service_free(&svc);
+	if (have_sl)
+		pw_k8s_slice_free(&sl);
 }
 
 static void decode_object(const json_t *obj)
@@ -96,6 +150,7 @@ static void decode_object(const json_t *obj)
 		CHECK(!strncmp(src, "k8s:", 4));
 	}
 	pw_k8s_object_rv(obj);
+	check_service(obj);
 
 	/* As the DNS Service and as one of its EndpointSlices. */
 	wrap = json_pack("{s:O}", "x/y", obj);

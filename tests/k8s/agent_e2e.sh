@@ -61,6 +61,20 @@
 #                          series, not an Event per reconcile); a hook podwall
 #                          cannot take back (legacy tc: a u32 filter that
 #                          links to another table at pref 1) one HookConflict
+#   services               toServices: a policy naming a Service that does not
+#                          exist yet grants nothing, then its ClusterIP (on the
+#                          Service's port) and endpoints (on the slice's) once
+#                          it appears, and its DNS name resolves; endpoints
+#                          replaced (in one slice, and moved to another slice)
+#                          and the grants follow with no window (sampled
+#                          maps: the ClusterIP and an endpoint always
+#                          granted); the old endpoint denied, the new one
+#                          connects; a port change; a rule's own ports; the
+#                          Service deleted: its grants go
+#   entities               toEntities: kube-apiserver (default/kubernetes and
+#                          its EndpointSlice, an endpoint change followed) and
+#                          cluster-dns (the kube-dns Service's ports, its
+#                          slices)
 #   sanitizers_clean       the agents exited 0 on SIGTERM, no ASan/UBSan report
 #
 # K8S_CASES="a b" runs only those cases. E2E_KEEP=1 keeps the temp dir (logs: agent.log, agent.events, k8s/api*.err).
@@ -1363,6 +1377,228 @@ case_pod_events() {
 	within 20 k8s_synced || fail "no sync after the restart"
 }
 
+# ---- in-cluster peers: toServices, toEntities
+# Service ClusterIPs and endpoints are documentation addresses served in the
+# inet namespace (a ClusterIP here is just an address the policy grants).
+SVC_IP=192.0.2.40   # s16/web's ClusterIP
+SVC_EP1=192.0.2.41  # its endpoints
+SVC_EP2=192.0.2.42
+SVC_EP3=192.0.2.43
+APISRV_EP=203.0.113.202  # the kubernetes Service's endpoint (the API server)
+APISRV_EP2=203.0.113.203
+DNS_EP=192.0.2.44        # a cluster DNS endpoint outside the pod network
+svc_servers() {
+	local a
+	for a in $SVC_IP $SVC_EP1 $SVC_EP2 $SVC_EP3 $APISRV_EP $APISRV_EP2 $DNS_EP $G_SVC_IP; do
+		ip -n "$INET" addr add "$a/32" dev "$UPL_INET" 2>/dev/null
+	done
+	bg_start svc-srv ip netns exec "$INET" "$PY" "$NETSRV" serve --log "$TMP/svc-srv.log" \
+		--iface "$UPL_INET" --addrs "$SVC_IP,$SVC_EP1,$SVC_EP2,$SVC_EP3,$APISRV_EP,$APISRV_EP2,$DNS_EP,$G_SVC_IP" \
+		--tcp 80,443,6443,8080,9153 --echo "" --udp "" --seconds "${E2E_TIMEOUT:-1200}"
+	# the DNS pod's metrics port (CoreDNS has 9153 in its Service)
+	bg_start dns-metrics ip netns exec "$(pod_ns "$DNS_POD")" "$PY" "$NETSRV" serve \
+		--log "$TMP/dns-metrics.log" --iface eth0 --addrs "$DNS4" --tcp 9153 --echo "" \
+		--udp "" --seconds "${E2E_TIMEOUT:-1200}"
+	wait_until 10 grep -q '^ready' "$TMP/svc-srv.log" || fail "service servers did not start: $(tail -3 "$TMP/svc-srv.err")"
+	wait_until 10 grep -q '^ready' "$TMP/dns-metrics.log" || fail "DNS metrics server did not start"
+}
+
+# api_service NS NAME CLUSTER_IP "PORT[:TARGET][/PROTO] ...": a Service.
+api_service() {
+	local ports='[]' p pt proto
+	for p in $4; do
+		proto=TCP
+		[[ $p == */* ]] && proto=${p#*/} && p=${p%/*}
+		pt=${p#*:}
+		ports=$(jq -c --argjson p "${p%%:*}" --argjson t "$pt" --arg pr "$proto" \
+			'. + [{port:$p,targetPort:$t,protocol:$pr}]' <<<"$ports")
+	done
+	api_apply services "$(jq -cn --arg ns "$1" --arg n "$2" --arg ip "$3" --argjson p "$ports" \
+		'{apiVersion:"v1",kind:"Service",metadata:{namespace:$ns,name:$n},
+		  spec:{clusterIP:$ip,clusterIPs:[$ip],type:"ClusterIP",ports:$p}}')"
+}
+# api_slice NS NAME SERVICE "ADDR ..." "PORT[/PROTO] ...": an IPv4 EndpointSlice.
+api_slice() {
+	local eps ports='[]' p proto
+	eps=$(printf '%s\n' $4 | jq -R . | jq -sc 'map(select(length > 0)) | map({addresses:[.],conditions:{ready:true}})')
+	for p in $5; do
+		proto=TCP
+		[[ $p == */* ]] && proto=${p#*/} && p=${p%/*}
+		ports=$(jq -c --argjson p "$p" --arg pr "$proto" '. + [{port:$p,protocol:$pr}]' <<<"$ports")
+	done
+	api_apply endpointslices "$(jq -cn --arg ns "$1" --arg n "$2" --arg s "$3" --argjson e "$eps" \
+		--argjson p "$ports" \
+		'{apiVersion:"discovery.k8s.io/v1",kind:"EndpointSlice",
+		  metadata:{namespace:$ns,name:$n,labels:{"kubernetes.io/service-name":$s}},
+		  addressType:"IPv4",endpoints:$e,ports:$p}')"
+}
+# api_policy_rule NS NAME KEY=VALUE RULE_JSON: a policy with that one rule.
+api_policy_rule() {
+	api_apply egresspolicies "$(jq -cn --arg ns "$1" --arg n "$2" --arg k "${3%%=*}" \
+		--arg v "${3#*=}" --argjson r "$4" \
+		'{apiVersion:"podwall.io/v1alpha1",kind:"EgressPolicy",metadata:{namespace:$ns,name:$n},
+		  spec:{podSelector:{matchLabels:{($k):$v}},egress:[$r]}}')"
+}
+
+# cidr4_of POD: the pod's pw_cidr4 entries, "ADDR/LEN" per line.
+cidr4_of() {
+	local id
+	id=$(bpftool -j map dump pinned "$PIN/pw_endpoints" 2>/dev/null |
+		jq -r --argjson k "$(pod_ifindex "$1")" '.[] | select(.formatted.key == $k) | .formatted.value.ep_id')
+	bpftool -j map dump pinned "$PIN/pw_cidr4" 2>/dev/null | jq -r --argjson id "${id:-0}" \
+		'.[] | select(.formatted.key.ep_id == $id) | .formatted.key |
+		 "\(.addr | map(tostring) | join("."))/\(.prefixlen - 32)"'
+}
+granted4() { cidr4_of "$1" | grep -qxF "$2/32"; }
+
+# sampler_start POD FILE: the pod's pw_cidr4 sampled back to back until
+# sampler_stop, one line per sample (its /32 entries, sorted, space-joined).
+sampler_start() {
+	rm -f "$2" "$TMP/sampler.stop"
+	(
+		local i
+		for ((i = 0; i < 3000; i++)); do
+			[ -e "$TMP/sampler.stop" ] && break
+			cidr4_of "$1" | grep '/32$' | sort | paste -sd' ' >>"$2"
+		done
+	) </dev/null 2>/dev/null &
+	echo $! >"$TMP/pids/sampler"
+}
+sampler_stop() {
+	touch "$TMP/sampler.stop"
+	wait "$(cat "$TMP/pids/sampler")" 2>/dev/null
+	rm -f "$TMP/pids/sampler"
+}
+# no_window FILE ALWAYS ANY_OF...: every sample holds ALWAYS and one of ANY_OF.
+no_window() {
+	local f=$1 always=$2 line a ok n=0
+	shift 2
+	while IFS= read -r line; do
+		n=$((n + 1))
+		[[ " $line " == *" $always/32 "* ]] || { echo "sample $n: $always missing: '$line'"; return 1; }
+		ok=
+		for a in "$@"; do [[ " $line " == *" $a/32 "* ]] && ok=1; done
+		[ -n "$ok" ] || { echo "sample $n: none of $* granted: '$line'"; return 1; }
+	done <"$f"
+	[ "$n" -ge 3 ] || { echo "only $n samples"; return 1; }
+	e2e_log "no window over $n samples of pw_cidr4"
+}
+
+case_services() {
+	need_agent
+	local f=$TMP/sampler.services out
+	cat >>"$TMP/dns.hosts" <<-EOF
+		$SVC_IP web.s16.svc.cluster.local
+		$SVC_EP3 other.s16.svc.cluster.local
+	EOF
+	kill -HUP "$(cat "$TMP/pids/dnsmasq")"
+	api_pod s16 p16 app=s16
+	cni_add s16 s16 p16 || fail "CNI ADD s16 failed"
+	# a policy naming a Service that does not exist yet: default-deny, nothing granted
+	api_policy_rule s16 peers app=s16 '{"toServices":[{"name":"web"}]}'
+	within 10 eval 'test "$(ep_policies s16)" = s16/peers' || fail "s16 policies: '$(ep_policies s16)'"
+	expect_denied s16 "$SVC_IP" 80
+	expect_denied s16 "$SVC_EP1" 8080
+	[ -z "$(cidr4_of s16)" ] || fail "grants before the Service exists: $(cidr4_of s16 | paste -sd' ')"
+	# its DNS name resolves (resolve-only), another Service's does not
+	within 10 dns_gets s16 "$DNS4" web.s16.svc.cluster.local "$SVC_IP" ||
+		fail "web.s16.svc.cluster.local does not resolve for s16"
+	dns_gets s16 "$DNS4" other.s16.svc.cluster.local "$SVC_EP3" && fail "other.s16.svc.cluster.local resolved"
+	# the Service and its endpoints appear: granted on their ports
+	api_service s16 web "$SVC_IP" "80:8080"
+	api_slice s16 web-a web "$SVC_EP1" "8080"
+	become_allowed s16 "$SVC_IP" 80
+	become_allowed s16 "$SVC_EP1" 8080
+	expect_denied s16 "$SVC_IP" 8080 # the ClusterIP: the Service's port only
+	expect_denied s16 "$SVC_EP1" 80  # an endpoint: the slice's port only
+	expect_denied s16 "$SVC_EP2" 8080
+	# endpoints replaced in one slice (one MODIFIED): no window
+	sampler_start s16 "$f"
+	sleep 0.5
+	api_slice s16 web-a web "$SVC_EP2" "8080"
+	within 10 granted4 s16 "$SVC_EP2" || fail "$SVC_EP2 not granted"
+	within 10 eval '! granted4 s16 "$SVC_EP1"' || fail "$SVC_EP1 still granted"
+	sleep 0.5
+	sampler_stop
+	out=$(no_window "$f" "$SVC_IP" "$SVC_EP1" "$SVC_EP2") || fail "grant window: $out"
+	become_denied s16 "$SVC_EP1" 8080
+	expect_allowed s16 "$SVC_EP2" 8080
+	expect_allowed s16 "$SVC_IP" 80
+	# moved to another slice: the new slice added, then the old one deleted
+	sampler_start s16 "$f"
+	sleep 0.5
+	api_slice s16 web-b web "$SVC_EP3" "8080"
+	api_delete endpointslices s16 web-a
+	within 10 eval 'granted4 s16 "$SVC_EP3" && ! granted4 s16 "$SVC_EP2"' ||
+		fail "grants did not follow the slices: $(cidr4_of s16 | paste -sd' ')"
+	sleep 0.5
+	sampler_stop
+	out=$(no_window "$f" "$SVC_IP" "$SVC_EP2" "$SVC_EP3") || fail "grant window (slice move): $out"
+	become_allowed s16 "$SVC_EP3" 8080
+	become_denied s16 "$SVC_EP2" 8080
+	# the Service's port changes: the ClusterIP follows
+	api_service s16 web "$SVC_IP" "8080:8080"
+	become_allowed s16 "$SVC_IP" 8080
+	become_denied s16 "$SVC_IP" 80
+	# the rule's own ports instead of the Service's
+	api_policy_rule s16 peers app=s16 '{"toServices":[{"name":"web","namespace":"s16"}],"ports":[{"port":443}]}'
+	become_allowed s16 "$SVC_EP3" 443
+	become_denied s16 "$SVC_IP" 8080
+	expect_allowed s16 "$SVC_IP" 443
+	api_policy_rule s16 peers app=s16 '{"toServices":[{"name":"web"}]}'
+	become_allowed s16 "$SVC_IP" 8080
+	# the Service deleted: its grants go (its slice is still in the API)
+	api_delete services s16 web
+	become_denied s16 "$SVC_IP" 8080
+	become_denied s16 "$SVC_EP3" 8080
+	[ -z "$(cidr4_of s16)" ] || fail "grants left after the Service went: $(cidr4_of s16 | paste -sd' ')"
+	api_delete endpointslices s16 web-b
+	api_delete egresspolicies s16 peers
+}
+
+case_entities() {
+	need_agent
+	api_pod s17 q17 app=s17
+	cni_add s17 s17 q17 || fail "CNI ADD s17 failed"
+	api_slice default kubernetes kubernetes "$APISRV_EP" "6443"
+	api_policy_rule s17 api app=s17 '{"toEntities":["kube-apiserver"]}'
+	within 10 eval 'test "$(ep_policies s17)" = s17/api' || fail "s17 policies: '$(ep_policies s17)'"
+	# the kubernetes Service's ClusterIP on 443, the API server's endpoint on 6443
+	become_allowed s17 "$G_SVC_IP" 443
+	become_allowed s17 "$APISRV_EP" 6443
+	expect_denied s17 "$APISRV_EP" 443
+	expect_denied s17 "$DNS4" 9153
+	# the API server moves: kept current
+	api_slice default kubernetes kubernetes "$APISRV_EP2" "6443"
+	become_allowed s17 "$APISRV_EP2" 6443
+	become_denied s17 "$APISRV_EP" 6443
+	expect_allowed s17 "$G_SVC_IP" 443
+	# cluster-dns: the kube-dns Service's ports (CoreDNS's metrics port too) and
+	# its endpoints'
+	api_apply services "$(jq -cn --arg ip "$SERVICE_IP" \
+		'{apiVersion:"v1",kind:"Service",metadata:{namespace:"kube-system",name:"kube-dns",
+		  labels:{"k8s-app":"kube-dns"}},
+		  spec:{clusterIP:$ip,clusterIPs:[$ip],type:"ClusterIP",
+		        ports:[{name:"dns",port:53,protocol:"UDP"},{name:"dns-tcp",port:53,protocol:"TCP"},
+		               {name:"metrics",port:9153,protocol:"TCP"}]}}')"
+	api_policy_rule s17 api app=s17 '{"toEntities":["cluster-dns"]}'
+	become_allowed s17 "$DNS4" 9153
+	become_denied s17 "$G_SVC_IP" 443
+	expect_denied s17 "$DNS_EP" 9153
+	api_slice kube-system kube-dns-ext kube-dns "$DNS_EP" "53/UDP 9153"
+	become_allowed s17 "$DNS_EP" 9153
+	api_delete endpointslices kube-system kube-dns-ext
+	become_denied s17 "$DNS_EP" 9153
+	# both
+	api_policy_rule s17 api app=s17 '{"toEntities":["kube-apiserver","cluster-dns"]}'
+	become_allowed s17 "$G_SVC_IP" 443
+	expect_allowed s17 "$DNS4" 9153
+	api_dns_service "$SERVICE_IP"
+	become_denied s17 "$DNS4" 9153
+	api_delete endpointslices default kubernetes
+	api_delete egresspolicies s17 api
+}
+
 # ================================================================= main
 
 api_start a
@@ -1371,6 +1607,7 @@ api_kubernetes_service "$G_SVC_IP"
 api_node "$NODE_NAME" "$POD_SUBNET4 $POD_SUBNET6" "InternalIP=$UP_NODE4 InternalIP=$UP_NODE6"
 api_node node2 "198.51.100.128/25" "InternalIP=$G_N2_IP"
 guard_hosts
+svc_servers
 cp "$CONFLIST_ORIG" "$CONFLIST"
 k8s_agent_start "$K/a.kubeconfig" --cni-conflist "$CONFLIST" || fail "the agent did not start"
 cp "$CONFLIST" "$K/conflist.at-start"
@@ -1404,5 +1641,7 @@ k8s_case case_cluster_deny
 k8s_case case_cluster_deny_ports
 k8s_case case_rebinding_guard_api
 k8s_case case_pod_events
+k8s_case case_services
+k8s_case case_entities
 k8s_case case_sanitizers_clean
 e2e_summary

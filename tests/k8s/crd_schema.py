@@ -331,11 +331,14 @@ def check_rendered(docs):
                       (("",), ("events",), ("create", "patch"), ()),
                       (("",), ("namespaces",), ("get", "list", "watch"), ()),
                       (("",), ("nodes",), ("get", "list", "watch"), ()),
+                      (("",), ("services",), ("list", "watch"), ()),
+                      (("discovery.k8s.io",), ("endpointslices",), ("list", "watch"), ()),
                       (("podwall.io",), ("egresspolicies", "clusteregresspolicies"),
                        ("get", "list", "watch"), ()),
                       (("podwall.io",), ("egresspolicies/status",), ("patch",), ())]):
         p.append("ClusterRole grants more (or other) than get/list/watch pods, namespaces, "
-                 "nodes, egresspolicies; patch egresspolicies/status; create, patch events: %s" % (got,))
+                 "nodes, egresspolicies; list/watch services, endpointslices; patch "
+                 "egresspolicies/status; create, patch events: %s" % (got,))
     role = by[("Role", "podwall-cluster-dns")]["rules"]
     got = sorted((tuple(r["apiGroups"]), tuple(r["resources"]), tuple(sorted(r["verbs"])),
                   tuple(r.get("resourceNames", []))) for r in role)

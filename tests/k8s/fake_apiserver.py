@@ -25,6 +25,12 @@ for the few resources podwall uses:
           an ERROR event {code 410, reason Expired}, or HTTP 410 with
           config gone_as_http. Event bytes are cut into chunks at random
           places, so the client must reassemble lines.
+  * Services and EndpointSlices are defaulted and validated on every write
+    as the real server does (type ClusterIP, ports' protocol TCP and
+    targetPort, a ClusterIP allocated from 10.43.0.0/16 when none is asked
+    for and immutable after, clusterIPs and ipFamilies; a slice's addressType
+    required and immutable, its addresses of that type, 1..100 per endpoint,
+    at most 1000 endpoints): 422 Invalid otherwise.
   * GET of one object: /.../PLURAL/NAME.
   * Writes: POST (create, generateName), PUT (replace; resourceVersion
     precondition, 409 Conflict), PATCH application/merge-patch+json (a
@@ -60,6 +66,7 @@ import argparse
 import base64
 import copy
 import http.server
+import ipaddress
 import json
 import os
 import random
@@ -101,6 +108,88 @@ def status(code, reason, message):
 
 class BadSelector(Exception):
     pass
+
+
+class Invalid(Exception):
+    """A write the real server refuses with 422 Invalid."""
+
+
+def _ip(s):
+    try:
+        return ipaddress.ip_address(s)
+    except ValueError:
+        return None
+
+
+def default_service(obj, old, alloc):
+    """What kube-apiserver does to a Service on write: type ClusterIP, ports'
+    protocol TCP and targetPort = port, a ClusterIP allocated from the
+    service range when none is asked for (kept across updates, immutable),
+    clusterIPs from clusterIP, ipFamilies from them; a headless Service
+    (clusterIP None) keeps None; ExternalName gets none."""
+    spec = obj.setdefault("spec", {})
+    name = obj["metadata"]["name"]
+    typ = spec.setdefault("type", "ClusterIP")
+    if typ not in ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName"):
+        raise Invalid('Service "%s" is invalid: spec.type: Unsupported value: "%s"' % (name, typ))
+    ports = spec.get("ports") or []
+    if not ports and typ != "ExternalName" and spec.get("clusterIP") != "None":
+        raise Invalid('Service "%s" is invalid: spec.ports: Required value' % name)
+    for i, p in enumerate(ports):
+        if not isinstance(p.get("port"), int) or not 1 <= p["port"] <= 65535:
+            raise Invalid('Service "%s" is invalid: spec.ports[%d].port: Invalid value' % (name, i))
+        p.setdefault("protocol", "TCP")
+        if p["protocol"] not in ("TCP", "UDP", "SCTP"):
+            raise Invalid('Service "%s" is invalid: spec.ports[%d].protocol: Unsupported value'
+                          % (name, i))
+        p.setdefault("targetPort", p["port"])
+    if typ == "ExternalName":
+        spec.pop("clusterIP", None)
+        spec.pop("clusterIPs", None)
+        return
+    old_ip = ((old or {}).get("spec") or {}).get("clusterIP")
+    want = spec.get("clusterIP") or (spec.get("clusterIPs") or [None])[0]
+    if old_ip and want and want != old_ip:
+        raise Invalid('Service "%s" is invalid: spec.clusterIPs[0]: Invalid value: []string{"%s"}:'
+                      ' may not change once set' % (name, want))
+    ip = want or old_ip or alloc()
+    if ip != "None" and _ip(ip) is None:
+        raise Invalid('Service "%s" is invalid: spec.clusterIP: Invalid value: "%s"' % (name, ip))
+    spec["clusterIP"] = ip
+    ips = spec.get("clusterIPs") or [ip]
+    if ips[0] != ip:
+        raise Invalid('Service "%s" is invalid: spec.clusterIPs[0]: must match clusterIP' % name)
+    spec["clusterIPs"] = ips
+    if ip != "None":
+        spec["ipFamilies"] = ["IPv4" if _ip(a).version == 4 else "IPv6" for a in ips]
+
+
+def default_slice(obj, old):
+    """An EndpointSlice as the real server checks it: addressType required
+    and immutable, at most 1000 endpoints of 1 to 100 addresses of that
+    type, ports' protocol TCP by default."""
+    name = obj["metadata"]["name"]
+    typ = obj.get("addressType")
+    if typ not in ("IPv4", "IPv6", "FQDN"):
+        raise Invalid('EndpointSlice "%s" is invalid: addressType: Required value' % name)
+    if old and old.get("addressType") != typ:
+        raise Invalid('EndpointSlice "%s" is invalid: addressType: field is immutable' % name)
+    eps = obj.get("endpoints") or []
+    if len(eps) > 1000:
+        raise Invalid('EndpointSlice "%s" is invalid: endpoints: Too many' % name)
+    for i, ep in enumerate(eps):
+        addrs = ep.get("addresses") or []
+        if not 1 <= len(addrs) <= 100:
+            raise Invalid('EndpointSlice "%s" is invalid: endpoints[%d].addresses: Invalid value'
+                          % (name, i))
+        for a in addrs:
+            ip = _ip(a) if typ != "FQDN" else None
+            if typ != "FQDN" and (ip is None or ip.version != (4 if typ == "IPv4" else 6)):
+                raise Invalid('EndpointSlice "%s" is invalid: endpoints[%d].addresses: Invalid '
+                              'value: "%s": must be a valid %s address' % (name, i, a, typ))
+    obj["endpoints"] = eps
+    for p in obj.get("ports") or []:
+        p.setdefault("protocol", "TCP")
 
 
 def parse_label_selector(s):
@@ -221,6 +310,15 @@ class Store:
                       "watches": {}, "watch_rvs": {}, "gone": 0, "open_watches": 0,
                       "auth_tokens": [], "client_certs": 0}
 
+    def alloc_cluster_ip(self):
+        """The next free address of the fake service range (10.43.0.0/16, as k3s)."""
+        used = {(o.get("spec") or {}).get("clusterIP") for o in self.objects["services"].values()}
+        for n in range(10, 65000):
+            ip = "10.43.%d.%d" % (n // 256, n % 256)
+            if ip not in used:
+                return ip
+        raise Invalid("the service range is full")
+
     def bump(self, key, plural):
         self.stats[key][plural] = self.stats[key].get(plural, 0) + 1
 
@@ -233,6 +331,10 @@ class Store:
                 md.setdefault("namespace", "default")
             key = (md.get("namespace", ""), md["name"])
             old = self.objects[plural].get(key)
+            if plural == "services":
+                default_service(obj, old, self.alloc_cluster_ip)
+            elif plural == "endpointslices":
+                default_slice(obj, old)
             self.rv += 1
             md["resourceVersion"] = str(self.rv)
             if old:
@@ -283,6 +385,13 @@ class Store:
                 new = copy.deepcopy(obj)
                 new["metadata"]["uid"] = old["metadata"]["uid"]
                 new["metadata"]["creationTimestamp"] = old["metadata"]["creationTimestamp"]
+                try:
+                    if plural == "services":
+                        default_service(new, old, self.alloc_cluster_ip)
+                    elif plural == "endpointslices":
+                        default_slice(new, old)
+                except Invalid as e:
+                    return 422, status(422, "Invalid", str(e))
             self.rv += 1
             new["metadata"]["resourceVersion"] = str(self.rv)
             new["apiVersion"], new["kind"] = old["apiVersion"], old["kind"]
@@ -477,7 +586,10 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
             if (md["namespace"], md.get("name")) in self.store.objects[plural]:
                 self.send_status(409, "AlreadyExists", '%s "%s" already exists' % (plural, md["name"]))
                 return
-        self.send_json(201, self.store.apply(plural, body))
+        try:
+            self.send_json(201, self.store.apply(plural, body))
+        except Invalid as e:
+            self.send_status(422, "Invalid", str(e))
 
     def do_PUT(self):
         t = self.write_target()
@@ -763,7 +875,10 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
         path = urllib.parse.urlsplit(self.path).path
         try:
             if path == "/_test/apply":
-                self.reply(200, st.apply(req["resource"], req["object"]))
+                try:
+                    self.reply(200, st.apply(req["resource"], req["object"]))
+                except Invalid as e:
+                    self.reply(422, status(422, "Invalid", str(e)))
             elif path == "/_test/delete":
                 gone = st.delete(req["resource"], req.get("namespace"), req["name"])
                 self.reply(200 if gone else 404, gone or {"error": "not found"})

@@ -1402,6 +1402,79 @@ static void test_compile_names(void **state)
 	pw_policies_free(v, n);
 }
 
+/* toServices/toEntities: each resolved address is a host prefix carrying the
+ * peer's ports (added to what a CIDR rule around it grants), the Services'
+ * names are resolve-only, a ClusterEgressPolicy deny still wins, and an
+ * unresolved rule grants nothing. */
+static void test_compile_peers(void **state)
+{
+	static const char yaml[] =
+		"apiVersion: podwall.io/v1alpha1\nkind: EgressPolicy\n"
+		"metadata: {name: a, namespace: shop}\n"
+		"spec:\n  podSelector: {}\n  egress:\n"
+		"  - toServices: [{name: gw}]\n"
+		"  - toCIDRs: [{cidr: 192.0.2.0/24}]\n    ports: [{port: 22}]\n"
+		"---\n"
+		"apiVersion: podwall.io/v1alpha1\nkind: ClusterEgressPolicy\n"
+		"metadata: {name: d}\n"
+		"spec:\n  namespaceSelector: {}\n  deny: [{toCIDRs: [{cidr: 198.51.100.0/24}]}]\n";
+	struct pw_port p80 = {.proto = IPPROTO_TCP, .port = 80},
+		       p53 = {.proto = IPPROTO_UDP, .port = 53};
+	struct pw_policy *v;
+	struct pw_compiled c = {0};
+	struct pw_labels labels = {0};
+	struct pw_peers peers = {0};
+	const struct pw_cidr_entry *e;
+	const char *shop = "shop";
+	char err[PW_ERR_LEN] = "";
+	struct pw_cidr a = cidr_of("192.0.2.7/32"), b = cidr_of("198.51.100.7/32");
+	size_t n;
+
+	(void)state;
+	assert_int_equal(
+		pw_policy_file_parse(yaml, sizeof(yaml) - 1, "t.yaml", &v, &n, err, sizeof(err)),
+		0);
+	assert_int_equal(pw_policy_set_namespaces(&v[1], &shop, 1), 0);
+	/* unresolved: only the CIDR rule */
+	assert_int_equal(pw_compile(v, n, "shop", &labels, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.n_cidrs, 1); /* the /24 (the deny around nothing is dropped) */
+	assert_int_equal(c.n_names, 0);
+	pw_compiled_free(&c);
+
+	peers.v = calloc(2, sizeof(*peers.v));
+	peers.names = calloc(1, sizeof(*peers.names));
+	assert_non_null(peers.v);
+	assert_non_null(peers.names);
+	peers.n = 2;
+	peers.v[0] = (struct pw_peer){.family = a.family, .addr = a.addr, .n_ports = 2};
+	peers.v[0].ports = calloc(2, sizeof(struct pw_port));
+	peers.v[0].ports[0] = p80;
+	peers.v[0].ports[1] = p53;
+	peers.v[1] = (struct pw_peer){.family = b.family, .addr = b.addr, .n_ports = 1};
+	peers.v[1].ports = calloc(1, sizeof(struct pw_port));
+	peers.v[1].ports[0] = p80;
+	peers.names[0] = strdup("gw.shop.svc.cluster.local");
+	peers.n_names = 1;
+	pw_rule_set_peers(&v[0].rules[0], &peers);
+	assert_int_equal(peers.n, 0);
+
+	assert_int_equal(pw_compile(v, n, "shop", &labels, &c, err, sizeof(err)), 0);
+	e = lpm(&c, a.family, &a.addr);
+	assert_non_null(e);
+	assert_int_equal(e->prefix, 32);
+	assert_true(pw_rangeset_allows(&e->ports, IPPROTO_TCP, 80));
+	assert_true(pw_rangeset_allows(&e->ports, IPPROTO_UDP, 53));
+	assert_true(pw_rangeset_allows(&e->ports, IPPROTO_TCP, 22)); /* the /24 around it */
+	assert_false(pw_rangeset_allows(&e->ports, IPPROTO_TCP, 443));
+	e = lpm(&c, b.family, &b.addr);
+	assert_true(!e || !pw_rangeset_allows(&e->ports, IPPROTO_TCP, 80)); /* deny beats it */
+	assert_int_equal(c.n_names, 1);
+	assert_string_equal(c.names[0].text, "gw.shop.svc.cluster.local");
+	assert_int_equal(c.names[0].flags, PW_NAME_F_RESOLVE);
+	pw_compiled_free(&c);
+	pw_policies_free(v, n);
+}
+
 /* spec.visibility: the union over every selecting policy, the audit ones of
  * an enforced pod too; nothing for a pod the policy does not select. */
 static void test_compile_visibility(void **state)
@@ -1541,6 +1614,7 @@ int main(void)
 		cmocka_unit_test(test_fqdn_ports_private),
 		cmocka_unit_test(test_audit_never_grants),
 		cmocka_unit_test(test_compile_nothing),
+		cmocka_unit_test(test_compile_peers),
 		cmocka_unit_test(test_compile_names),
 		cmocka_unit_test(test_compile_visibility),
 		cmocka_unit_test(test_subtract_e2big),

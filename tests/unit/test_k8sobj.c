@@ -4,6 +4,7 @@
  * Nodes, policy sources and the resolvers of the DNS Service, decoded without
  * an API server. (Pods: tests/unit/test_k8s.c test_pod_info.)
  */
+#include <netinet/in.h>
 #include <errno.h>
 #include <string.h>
 
@@ -394,6 +395,136 @@ static void test_resolvers(void **state)
 	json_decref(slices);
 }
 
+/* A peer as "ADDR proto/port,..." (port 0: every port). */
+static void peer_str(const struct pw_peer *p, char *buf, size_t len)
+{
+	char ip[PW_IP_STRLEN];
+	size_t n = (size_t)snprintf(buf, len, "%s", pw_ip_str(p->family, &p->addr, ip));
+
+	for (size_t i = 0; i < p->n_ports && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%u/%u", i ? "," : " ", p->ports[i].proto,
+				      p->ports[i].port);
+}
+
+/* Services and EndpointSlices: what toServices grants (ClusterIPs on the
+ * Service's ports, endpoints on the slice's, or all on the rule's), never a
+ * special address, sorted and merged; bad objects refused with the field. */
+static void test_service_peers(void **state)
+{
+	json_t *svc = json_loads(
+		J({
+			"kind" : "Service",
+			"metadata" : {"namespace" : "a", "name" : "gw"},
+			"spec" : {
+				"clusterIP" : "10.43.0.20",
+				"clusterIPs" : [ "10.43.0.20", "fd00:43::20" ],
+				"ports" : [ {"port" : 80}, {"port" : 53, "protocol" : "UDP"} ]
+			}
+		}),
+		0, NULL);
+	json_t *sl = json_loads(
+		J({
+			"kind" : "EndpointSlice",
+			"metadata" : {
+				"namespace" : "a",
+				"name" : "gw-x1",
+				"labels" : {"kubernetes.io/service-name" : "gw"}
+			},
+			"addressType" : "IPv4",
+			"endpoints" : [
+				{"addresses" : ["10.42.0.9"]}, {"addresses" : ["169.254.169.254"]},
+				{"addresses" : ["10.43.0.20"]}
+			],
+			"ports" : [ {"port" : 8080, "protocol" : "TCP"}, {"protocol" : "SCTP"} ]
+		}),
+		0, NULL);
+	json_t *other =
+		json_loads(J({
+				   "metadata" : {
+					   "namespace" : "b",
+					   "name" : "gw-y",
+					   "labels" : {"kubernetes.io/service-name" : "gw"}
+				   },
+				   "addressType" : "IPv4",
+				   "endpoints" : [ {"addresses" : ["10.42.0.99"]} ]
+			   }),
+			   0, NULL);
+	json_t *bad_svc = json_loads(J({
+					     "metadata" : {"namespace" : "a", "name" : "x"},
+					     "spec" : {"ports" : [ {"port" : 0} ]}
+				     }),
+				     0, NULL);
+	json_t *bad_sl = json_loads(J({
+					    "metadata" : {"namespace" : "a", "name" : "s"},
+					    "addressType" : "IPv4",
+					    "endpoints" : [ {"addresses" : ["fd00::1"]} ]
+				    }),
+				    0, NULL);
+	struct pw_k8s_service s = {0};
+	struct pw_k8s_slice v[2] = {0};
+	struct pw_port mine = {.proto = IPPROTO_TCP, .port = 443};
+	struct pw_peers out = {0}, again = {0};
+	char err[PW_ERR_LEN], buf[128];
+
+	(void)state;
+	assert_int_equal(pw_k8s_service_info(svc, &s, err, sizeof(err)), 0);
+	assert_int_equal(s.n_ips, 2);
+	assert_int_equal(s.n_ports, 2);
+	assert_int_equal(s.ports[0].proto, IPPROTO_TCP); /* the API's default */
+	assert_int_equal(pw_k8s_slice_info(sl, &v[0], err, sizeof(err)), 0);
+	assert_string_equal(v[0].service, "gw");
+	assert_int_equal(v[0].n_addrs, 3);
+	assert_int_equal(v[0].ports[1].port, 0); /* no port: every port of SCTP */
+	assert_int_equal(pw_k8s_slice_info(other, &v[1], err, sizeof(err)), 0);
+
+	assert_int_equal(pw_k8s_service_peers(&s, v, 2, NULL, 0, &out), 0);
+	assert_int_equal(pw_k8s_peers_add_name(&out, "gw.a.svc.cluster.local"), 0);
+	assert_int_equal(pw_k8s_peers_add_name(&out, "gw.a.svc.cluster.local"), 0);
+	assert_int_equal(pw_k8s_peers_done(&out), 0);
+	/* 169.254.169.254 never; the other namespace's slice not; the ClusterIP
+	 * that a slice lists too gets both port sets */
+	assert_int_equal(out.n, 3);
+	peer_str(&out.v[0], buf, sizeof(buf));
+	assert_string_equal(buf, "10.42.0.9 6/8080,132/0");
+	peer_str(&out.v[1], buf, sizeof(buf));
+	assert_string_equal(buf, "10.43.0.20 6/80,6/8080,17/53,132/0");
+	peer_str(&out.v[2], buf, sizeof(buf));
+	assert_string_equal(buf, "fd00:43::20 6/80,17/53");
+	assert_int_equal(out.n_names, 1);
+
+	/* the rule's ports instead, on every address */
+	assert_int_equal(pw_k8s_service_peers(&s, v, 2, &mine, 1, &again), 0);
+	assert_int_equal(pw_k8s_peers_done(&again), 0);
+	assert_false(pw_peers_equal(&out, &again));
+	peer_str(&again.v[1], buf, sizeof(buf));
+	assert_string_equal(buf, "10.43.0.20 6/443");
+	pw_peers_free(&again);
+	assert_int_equal(pw_k8s_service_peers(&s, v, 2, NULL, 0, &again), 0);
+	assert_int_equal(pw_k8s_peers_add_name(&again, "gw.a.svc.cluster.local"), 0);
+	assert_int_equal(pw_k8s_peers_done(&again), 0);
+	assert_true(pw_peers_equal(&out, &again));
+	pw_peers_free(&again);
+	assert_int_equal(pw_k8s_service_peers(NULL, v, 2, NULL, 0, &again), 0); /* no Service */
+	assert_int_equal(again.n, 0);
+
+	assert_int_equal(pw_k8s_service_info(bad_svc, &s, err, sizeof(err)) == 0, false);
+	assert_string_equal(err, "service a/x: spec.ports[0]: not a port (port 1-65535, protocol "
+				 "TCP, UDP or SCTP)");
+	assert_int_equal(pw_k8s_slice_info(bad_sl, &v[0], err, sizeof(err)) == 0, false);
+	assert_string_equal(err,
+			    "endpointslice a/s: endpoints[0].addresses[0]: not an IPv4 address");
+
+	pw_peers_free(&out);
+	pw_k8s_service_free(&s);
+	pw_k8s_slice_free(&v[0]);
+	pw_k8s_slice_free(&v[1]);
+	json_decref(svc);
+	json_decref(sl);
+	json_decref(other);
+	json_decref(bad_svc);
+	json_decref(bad_sl);
+}
+
 #define TABLE(group, fn, rows)                                                                     \
 	run_table(group, fn, rows, sizeof(rows[0]), sizeof(rows) / sizeof(rows[0]))
 
@@ -403,6 +534,7 @@ int main(void)
 		cmocka_unit_test(test_key_too_long),
 		cmocka_unit_test(test_policy_source),
 		cmocka_unit_test(test_resolvers),
+		cmocka_unit_test(test_service_peers),
 	};
 	int failed = 0;
 

@@ -600,6 +600,52 @@ static void test_cluster_deny(void **state)
 				 "deny names CIDRs only)");
 }
 
+/* toServices (namespace defaults to the policy's; a ClusterEgressPolicy must
+ * name one) and toEntities. */
+static void test_services_entities(void **state)
+{
+	static const char yaml[] =
+		"apiVersion: podwall.io/v1alpha1\n"
+		"kind: EgressPolicy\n"
+		"metadata: {name: p, namespace: agents}\n"
+		"spec:\n"
+		"  podSelector: {}\n"
+		"  egress:\n"
+		"  - toServices: [{name: gw}, {name: db, namespace: data}]\n"
+		"    ports: [{port: 5432}]\n"
+		"  - toEntities: [kube-apiserver, cluster-dns, kube-apiserver]\n";
+	static const char cluster[] = "apiVersion: podwall.io/v1alpha1\n"
+				      "kind: ClusterEgressPolicy\n"
+				      "metadata: {name: c}\n"
+				      "spec:\n"
+				      "  namespaceSelector: {}\n"
+				      "  egress:\n"
+				      "  - toServices: [{name: gw}]\n";
+	char err[PW_ERR_LEN] = "";
+	struct pw_policy *v = NULL;
+	size_t n = 0;
+
+	(void)state;
+	v = parse_ok(yaml, sizeof(yaml) - 1, "s.yaml", &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].rules[0].n_services, 2);
+	assert_string_equal(v[0].rules[0].services[0].namespace, "agents");
+	assert_string_equal(v[0].rules[0].services[0].name, "gw");
+	assert_string_equal(v[0].rules[0].services[1].namespace, "data");
+	assert_string_equal(v[0].rules[0].services[1].name, "db");
+	assert_int_equal(v[0].rules[0].n_ports, 1);
+	assert_int_equal(v[0].rules[0].entities, 0);
+	assert_int_equal(v[0].rules[1].entities, PW_ENTITY_KUBE_APISERVER | PW_ENTITY_CLUSTER_DNS);
+	assert_int_equal(v[0].rules[1].peers.n, 0); /* nothing until the caller resolves it */
+	pw_policies_free(v, n);
+	v = NULL;
+	assert_int_equal(pw_policy_file_parse(cluster, sizeof(cluster) - 1, "c.yaml", &v, &n, err,
+					      sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "c.yaml: spec.egress[0].toServices[0]: needs namespace (a "
+				 "ClusterEgressPolicy has none to default to)");
+}
+
 /* ---- validation errors ------------------------------------------------------- */
 
 #define HEAD	"apiVersion: podwall.io/v1alpha1\nkind: EgressPolicy\n"
@@ -789,11 +835,32 @@ static const struct err_case err_cases[] = {
 	{"rule not a mapping", EGRESS "  - example.com\n",
 	 "t.yaml: spec.egress[0]: must be a mapping, not a string"},
 	{"rule typo toCIDR", RULE "  - toCIDR: [{cidr: 10.0.0.0/8}]\n",
-	 "t.yaml: spec.egress[1].toCIDR: unknown field (expected toFQDNs, toCIDRs, ports or allowPrivate)"},
+	 "t.yaml: spec.egress[1].toCIDR: unknown field (expected toFQDNs, toCIDRs, toServices, "
+	 "toEntities, ports or allowPrivate)"},
 	{"rule without destination", EGRESS "  - ports: [{port: 443}]\n",
-	 "t.yaml: spec.egress[0]: needs at least one destination in toFQDNs or toCIDRs"},
+	 "t.yaml: spec.egress[0]: needs at least one destination in toFQDNs, toCIDRs, toServices "
+	 "or toEntities"},
 	{"rule with empty destinations", EGRESS "  - {toFQDNs: [], toCIDRs: []}\n",
-	 "t.yaml: spec.egress[0]: needs at least one destination in toFQDNs or toCIDRs"},
+	 "t.yaml: spec.egress[0]: needs at least one destination in toFQDNs, toCIDRs, toServices "
+	 "or toEntities"},
+	{"empty toServices", EGRESS "  - {toServices: [], toEntities: []}\n",
+	 "t.yaml: spec.egress[0]: needs at least one destination in toFQDNs, toCIDRs, toServices "
+	 "or toEntities"},
+	{"toServices without name", EGRESS "  - toServices: [{namespace: a}]\n",
+	 "t.yaml: spec.egress[0].toServices[0].name: required (the Service's metadata.name)"},
+	{"toServices bad name", EGRESS "  - toServices: [{name: 1gw}]\n",
+	 "t.yaml: spec.egress[0].toServices[0].name: \"1gw\" is not a valid Service name: must "
+	 "start with a lower case letter (a DNS-1035 label)"},
+	{"toServices bad namespace", EGRESS "  - toServices: [{name: gw, namespace: A.b}]\n",
+	 "t.yaml: spec.egress[0].toServices[0].namespace: \"A.b\" is not a valid namespace"},
+	{"toServices typo", EGRESS "  - toServices: [{name: gw, namepsace: x}]\n",
+	 "t.yaml: spec.egress[0].toServices[0].namepsace: unknown field (expected name or "
+	 "namespace)"},
+	{"toServices not a list", EGRESS "  - toServices: {name: gw}\n",
+	 "t.yaml: spec.egress[0].toServices: must be a list, not a mapping"},
+	{"toEntities unknown", EGRESS "  - toEntities: [kube-apiserver, world]\n",
+	 "t.yaml: spec.egress[0].toEntities[1]: must be kube-apiserver or cluster-dns, not "
+	 "\"world\""},
 	{"toFQDNs not a list", EGRESS "  - toFQDNs: example.com\n",
 	 "t.yaml: spec.egress[0].toFQDNs: must be a list, not a string"},
 	/* toFQDNs */
@@ -1150,6 +1217,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_design_example),
 		cmocka_unit_test(test_cluster_deny),
+		cmocka_unit_test(test_services_entities),
 		cmocka_unit_test(test_design_example_json),
 		cmocka_unit_test(test_multi_document),
 		cmocka_unit_test(test_ipv6_and_ports),

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#include "ipaddr.h"
 #include "log.h"
 #include "policyset.h"
 
@@ -341,6 +342,20 @@ void pw_policyset_resolve_cluster(struct pw_policyset *ps, const struct pw_k8s_n
 	pw_policyset_rebuild(ps); /* the view holds copies of the policies */
 }
 
+/* "ns/name: spec.egress[2]: 3 addresses: 10.43.0.20, 10.42.0.9, ..." */
+static void peers_log(const struct pw_policy *p, size_t k, const struct pw_peers *now)
+{
+	char list[256] = "", ip[PW_IP_STRLEN];
+	size_t len = 0;
+
+	for (size_t i = 0; i < now->n && i < 4 && len < sizeof(list); i++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : ": ",
+					pw_ip_str(now->v[i].family, &now->v[i].addr, ip));
+	pw_info("%s/%s: spec.egress[%zu]: toServices/toEntities now %zu address%s%s%s",
+		p->namespace, p->name, k, now->n, now->n == 1 ? "" : "es", list,
+		now->n > 4 ? ", ..." : "");
+}
+
 bool pw_policyset_resolve_peers(struct pw_policyset *ps, pw_rule_peers_fn fn, void *ctx)
 {
 	bool changed = false;
@@ -363,6 +378,7 @@ bool pw_policyset_resolve_peers(struct pw_policyset *ps, pw_rule_peers_fn fn, vo
 					pw_peers_free(&now);
 					continue;
 				}
+				peers_log(p, k, &now);
 				pw_rule_set_peers(r, &now);
 				changed = true;
 			}

@@ -194,8 +194,14 @@ api_policy_fqdn() {
 		        egress:[{toFQDNs:[{matchName:$h}],ports:[{port:$p,protocol:"TCP"}]}]}}')"
 }
 
-# api_dns_service IP: the kube-dns Service with that cluster IP.
+# api_dns_service IP: the kube-dns Service with that cluster IP. A ClusterIP is
+# immutable (the fake refuses a change, as kube-apiserver does): to move it,
+# the Service is deleted and created again, as a user has to.
 api_dns_service() {
+	local cur
+	cur=$(ctl_get "state?resource=services&namespace=kube-system" |
+		jq -r '.items["kube-system/kube-dns"].spec.clusterIP // ""')
+	[ -z "$cur" ] || [ "$cur" = "$1" ] || api_delete services kube-system kube-dns
 	api_apply services "$(jq -cn --arg ip "$1" \
 		'{apiVersion:"v1",kind:"Service",metadata:{namespace:"kube-system",name:"kube-dns",
 		  labels:{"k8s-app":"kube-dns"}},

@@ -50,6 +50,14 @@ static int teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+static void unlink_policy(const char *name)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "%s/%s", pdir, name);
+	unlink(path);
+}
+
 /* Write a policy file with a new mtime (a rescan compares mtimes). */
 static void put(const char *name, const char *text)
 {
@@ -120,6 +128,41 @@ static void test_files(void **state)
 	assert_int_equal(pw_policyset_scan(&ps), 0);
 	assert_int_equal(ps.n_pols, 0);
 	pw_policyset_free(&ps);
+}
+
+static int fixed_peers(void *ctx, const struct pw_rule *r, struct pw_peers *out)
+{
+	int *calls = ctx;
+
+	(*calls)++;
+	memset(out, 0, sizeof(*out));
+	return pw_k8s_peers_add_name(out, "gw.ns.svc.cluster.local");
+}
+
+/* Standalone mode: a toServices rule is accepted, grants nothing, and the
+ * policy says why; resolving peers touches only such rules and reports a
+ * change once. */
+static void test_services_standalone(void **state)
+{
+	struct pw_policyset ps;
+	int calls = 0;
+
+	pw_policyset_init(&ps, pdir, sdir);
+	put("s.yaml", "apiVersion: podwall.io/v1alpha1\nkind: EgressPolicy\nmetadata: {name: s, "
+		      "namespace: ns}\nspec:\n  podSelector: {}\n  egress:\n  - toFQDNs: "
+		      "[{matchName: a.example.org}]\n  - toServices: [{name: gw}]\n");
+	assert_int_equal(pw_policyset_scan(&ps), 1);
+	assert_int_equal(ps.n_pols, 1);
+	assert_non_null(ps.pols[0].warning);
+	assert_non_null(strstr(ps.pols[0].warning, "policy ns/s: spec.egress[1].toServices: "
+						   "standalone mode has no Kubernetes API"));
+	assert_int_equal(ps.pols[0].rules[1].peers.n, 0);
+	assert_true(pw_policyset_resolve_peers(&ps, fixed_peers, &calls));
+	assert_int_equal(calls, 1); /* the toFQDNs rule is not asked */
+	assert_int_equal(ps.pols[0].rules[1].peers.n_names, 1);
+	assert_false(pw_policyset_resolve_peers(&ps, fixed_peers, &calls)); /* unchanged */
+	pw_policyset_free(&ps);
+	unlink_policy("s.yaml");
 }
 
 static json_t *object(const char *uid, const char *mode, bool valid)
@@ -236,6 +279,7 @@ int main(void)
 		cmocka_unit_test(test_objects),
 		cmocka_unit_test(test_prune),
 		cmocka_unit_test(test_cluster),
+		cmocka_unit_test(test_services_standalone),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -543,8 +543,8 @@ static int ns_name(const json_t *obj, const char *kind, char **ns, char **name, 
 	if (!json_is_object(obj) || (k && strcmp(k, kind)))
 		return pw_k8s_errf(err, errlen, "not a %s object", kind);
 	if (!n || !*n || !m || !*m)
-		return pw_k8s_errf(err, errlen, "%s: metadata.namespace and metadata.name are required",
-			    kind);
+		return pw_k8s_errf(err, errlen,
+				   "%s: metadata.namespace and metadata.name are required", kind);
 	*ns = strdup(n);
 	*name = strdup(m);
 	if (!*ns || !*name)
@@ -593,7 +593,7 @@ static int ports_decode(const json_t *arr, bool port_required, const char *what,
 		return pw_k8s_errf(err, errlen, "%s: %s: not a list", what, field);
 	if (json_array_size(arr) > PW_K8S_MAX_SVC_PORTS)
 		return pw_k8s_errf(err, errlen, "%s: %s: more than %d ports", what, field,
-			    PW_K8S_MAX_SVC_PORTS);
+				   PW_K8S_MAX_SVC_PORTS);
 	if (!json_array_size(arr))
 		return 0;
 	*out = calloc(json_array_size(arr), sizeof(**out));
@@ -603,9 +603,9 @@ static int ports_decode(const json_t *arr, bool port_required, const char *what,
 	{
 		if (port_entry(v, port_required, &(*out)[i]))
 			return pw_k8s_errf(err, errlen,
-				    "%s: %s[%zu]: not a port (port 1-65535, protocol "
-				    "TCP, UDP or SCTP)",
-				    what, field, i);
+					   "%s: %s[%zu]: not a port (port 1-65535, protocol "
+					   "TCP, UDP or SCTP)",
+					   what, field, i);
 	}
 	*n_out = json_array_size(arr);
 	return 0;
@@ -626,19 +626,19 @@ static int svc_ip(struct pw_k8s_service *s, const json_t *v, const char *field, 
 	struct pw_k8s_addr a = {0};
 
 	if (!ip)
-		return pw_k8s_errf(err, errlen, "service %s/%s: %s: not a string", s->namespace, s->name,
-			    field);
+		return pw_k8s_errf(err, errlen, "service %s/%s: %s: not a string", s->namespace,
+				   s->name, field);
 	if (!*ip || !strcmp(ip, "None"))
 		return 0; /* headless, or not allocated yet */
 	if (pw_ip_parse(ip, &a.family, &a.ip))
-		return pw_k8s_errf(err, errlen, "service %s/%s: %s: not an IP address", s->namespace,
-			    s->name, field);
+		return pw_k8s_errf(err, errlen, "service %s/%s: %s: not an IP address",
+				   s->namespace, s->name, field);
 	for (size_t i = 0; i < s->n_ips; i++)
 		if (!pw_k8s_addr_cmp(&s->ips[i], &a))
 			return 0;
 	if (s->n_ips == PW_K8S_MAX_SVC_IPS)
-		return pw_k8s_errf(err, errlen, "service %s/%s: more than %d cluster IPs", s->namespace,
-			    s->name, PW_K8S_MAX_SVC_IPS);
+		return pw_k8s_errf(err, errlen, "service %s/%s: more than %d cluster IPs",
+				   s->namespace, s->name, PW_K8S_MAX_SVC_IPS);
 	s->ips[s->n_ips++] = a;
 	return 0;
 }
@@ -747,8 +747,8 @@ int pw_k8s_slice_info(const json_t *obj, struct pw_k8s_slice *out, char *err, si
 	{
 		addrs = json_object_get(ep, "addresses");
 		if (!json_is_array(addrs)) {
-			ret = pw_k8s_errf(err, errlen, "%s: endpoints[%zu].addresses: not a list", what,
-				   i);
+			ret = pw_k8s_errf(err, errlen, "%s: endpoints[%zu].addresses: not a list",
+					  what, i);
 			goto fail;
 		}
 		json_array_foreach(addrs, j, a)
@@ -758,14 +758,15 @@ int pw_k8s_slice_info(const json_t *obj, struct pw_k8s_slice *out, char *err, si
 			if (!json_is_string(a) ||
 			    pw_ip_parse(json_string_value(a), &x.family, &x.ip) ||
 			    x.family != s.family) {
-				ret = pw_k8s_errf(err, errlen,
-					   "%s: endpoints[%zu].addresses[%zu]: not an %s address",
-					   what, i, j, type);
+				ret = pw_k8s_errf(
+					err, errlen,
+					"%s: endpoints[%zu].addresses[%zu]: not an %s address",
+					what, i, j, type);
 				goto fail;
 			}
 			if (s.n_addrs == PW_K8S_MAX_SLICE_ADDRS) {
 				ret = pw_k8s_errf(err, errlen, "%s: more than %d addresses", what,
-					   PW_K8S_MAX_SLICE_ADDRS);
+						  PW_K8S_MAX_SLICE_ADDRS);
 				goto fail;
 			}
 			if (s.n_addrs == cap) {

@@ -689,6 +689,10 @@ pending_map_full() {
 # and every answer a pod did receive had been learned first.
 perf_ring_overflow() {
 	command -v dnsperf >/dev/null || { [ "${CI:-}" = true ] && fail "dnsperf missing"; e2e_log "SKIP: no dnsperf"; return 1; }
+	# The hold path's flood: with the kernel learner on, these simple answers
+	# are learned inline and never reach the perf ring this case is about.
+	agent_stop
+	agent_start "${AGENT_ARGS[@]}" --dns-learn-inline=0 || fail "agent (held path) did not start"
 	cni_add pp e2e pp-0 app=fl
 	cni_add pv2 e2e pv2-0 app=fl
 	local i
@@ -742,6 +746,8 @@ perf_ring_overflow() {
 	[ "$(qry pv2 "$DNS4" last.wild.example.test)" = "$SRV_C" ] || fail "no answer after the flood"
 	assert_ok connect pv2 "$SRV_C" 443
 	assert_ok agent_status
+	agent_stop
+	restart_agent || fail "agent did not start again"
 }
 
 malformed_policy_file() {

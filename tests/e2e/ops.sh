@@ -509,24 +509,38 @@ print("; ".join(crd_schema.validate_file(crd, sys.argv[2])))' "$REPO/deploy/base
 }
 
 # DNS lookups as records: off by default; with --events-dns, each lookup with
-# its answers and path (held: learned then released; passed: nothing learned).
+# its answers and path (kernel: learned inline; held: learned by the agent
+# then released; refused: answered by the node).
+dns_record_path() {
+	evj --pod e2e/ev-0 --to-fqdn allowed.example.test |
+		jq -e --arg p "$1" 'any(.[]; .type == "dns" and .path == $p)' >/dev/null
+}
+
 events_dns_visibility() {
 	need_agent
 	pod_ensure ev ev-0 app=ev
 	resolve ev "$DNS4" allowed.example.test "$SRV_A"
 	sleep 0.5
 	[ "$(evj | jq '[.[] | select(.type == "dns")] | length')" = 0 ] || fail "DNS records while off"
-	agent_stop >/dev/null || fail "agent did not stop"
-	ops_agent_start --events-dns 50 || fail "agent did not start with --events-dns"
-	resolve ev "$DNS4" allowed.example.test "$SRV_A"
-	local j
-	wait_until 3 eval '[ "$(evj --pod e2e/ev-0 --verdict allow | jq "[.[] | select(.type == \"dns\")] | length")" -ge 1 ]' ||
-		fail "no DNS records: $(evj --pod e2e/ev-0 | jq -c 'map(select(.type == "dns"))')"
-	j=$(evj --pod e2e/ev-0 --to-fqdn allowed.example.test | jq -c '[.[] | select(.type == "dns")] | last')
-	jq -e --arg a "$SRV_A" '.query == "allowed.example.test" and .answers == [$a] and .path == "held" and .verdict == "allow" and (.id | type == "string")' <<<"$j" >/dev/null ||
-		fail "DNS record of a granted name: $j"
-	agent_cli events --pod e2e/ev-0 --verdict allow | grep -qE "dns +allowed\.example\.test -> $SRV_A \(held\) +53" ||
-		fail "table: $(agent_cli events --pod e2e/ev-0 --verdict allow | tail -2)"
+	# learned in the kernel (the default), then held for the agent
+	local path
+	for path in kernel held; do
+		agent_stop >/dev/null
+		if [ "$path" = kernel ]; then
+			ops_agent_start --events-dns 50 || fail "agent did not start with --events-dns"
+		else
+			ops_agent_start --events-dns 50 --dns-learn-inline=0 || fail "agent did not start (held path)"
+		fi
+		resolve ev "$DNS4" allowed.example.test "$SRV_A"
+		wait_until 3 dns_record_path "$path" ||
+			fail "no DNS record with path $path: $(evj --pod e2e/ev-0 | jq -c 'map(select(.type == "dns"))')"
+		local j
+		j=$(evj --pod e2e/ev-0 --to-fqdn allowed.example.test | jq -c --arg p "$path" '[.[] | select(.type == "dns" and .path == $p)] | last')
+		jq -e --arg a "$SRV_A" '.query == "allowed.example.test" and .answers == [$a] and .verdict == "allow" and (.id | type == "string")' <<<"$j" >/dev/null ||
+			fail "DNS record of a granted name ($path): $j"
+		agent_cli events --pod e2e/ev-0 --verdict allow | grep -qE "dns +allowed\.example\.test -> $SRV_A \($path\) +53" ||
+			fail "table ($path): $(agent_cli events --pod e2e/ev-0 --verdict allow | tail -2)"
+	done
 	# a name the node refuses: its deny event is the lookup record, path refused
 	dns_query ev "$DNS4" Refused.Example.TEST >/dev/null || true
 	wait_until 3 eval '[ "$(evj --pod e2e/ev-0 --reason dns-name | jq "[.[] | select(.type == \"dns\")] | length")" -ge 1 ]' ||

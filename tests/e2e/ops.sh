@@ -622,20 +622,37 @@ metrics_dns_counters() {
 	pod_ensure ev2 ev-1 app=ev2
 	pod_ensure ev ev-0 app=ev
 	local k_h='podwall_dns_answers_total{path="held"}' k_r='podwall_dns_held_answers_total{outcome="released"}'
-	local k_l='podwall_dns_learned_addresses_total'
-	local h0 r0 l0 h1 r1 l1
-	h0=$(metric_value "$k_h")
-	r0=$(metric_value "$k_r")
-	l0=$(metric_value "$k_l")
-	resolve ev "$DNS4" allowed.example.test "$SRV_A"
-	sleep 0.5
-	h1=$(metric_value "$k_h")
-	r1=$(metric_value "$k_r")
-	l1=$(metric_value "$k_l")
-	e2e_log "held $h0 -> $h1, released $r0 -> $r1, learned $l0 -> $l1"
-	[ "$((h1 - h0))" = 1 ] || fail "held moved by $((h1 - h0)), want 1"
-	[ "$((r1 - r0))" = 1 ] || fail "released moved by $((r1 - r0)), want 1"
-	[ "$((l1 - l0))" = 1 ] || fail "learned addresses moved by $((l1 - l0)), want 1"
+	local k_l='podwall_dns_learned_addresses_total' k_i='podwall_dns_answers_total{path="learned_inline"}'
+	local h0 r0 l0 i0 h1 r1 l1 i1 path
+	# the kernel learner's path (the default), then the agent's hold path
+	for path in inline held; do
+		if [ "$path" = held ]; then
+			agent_stop >/dev/null
+			ops_agent_start --dns-learn-inline=0 || fail "agent did not start (held path)"
+		fi
+		h0=$(metric_value "$k_h")
+		r0=$(metric_value "$k_r")
+		l0=$(metric_value "$k_l")
+		i0=$(metric_value "$k_i")
+		resolve ev "$DNS4" allowed.example.test "$SRV_A"
+		# the counters are read when the metrics are served: poll until the answer shows
+		wait_until 3 eval '[ $(($(metric_value "$k_h") + $(metric_value "$k_i"))) -gt $((h0 + i0)) ]' || true
+		h1=$(metric_value "$k_h")
+		r1=$(metric_value "$k_r")
+		l1=$(metric_value "$k_l")
+		i1=$(metric_value "$k_i")
+		e2e_log "$path: held $h0 -> $h1, released $r0 -> $r1, learned $l0 -> $l1, learned inline $i0 -> $i1"
+		if [ "$path" = inline ]; then
+			[ "$((i1 - i0))" = 1 ] || fail "learned_inline moved by $((i1 - i0)), want 1"
+			[ "$((h1 - h0))" = 0 ] || fail "held moved by $((h1 - h0)) on the inline path, want 0"
+			[ "$((r1 - r0))" = 0 ] || fail "released moved by $((r1 - r0)) on the inline path, want 0"
+			continue
+		fi
+		[ "$((h1 - h0))" = 1 ] || fail "held moved by $((h1 - h0)), want 1"
+		[ "$((i1 - i0))" = 0 ] || fail "learned_inline moved by $((i1 - i0)) with --dns-learn-inline=0"
+		[ "$((r1 - r0))" = 1 ] || fail "released moved by $((r1 - r0)), want 1"
+		[ "$((l1 - l0))" = 1 ] || fail "learned addresses moved by $((l1 - l0)), want 1"
+	done
 	# the rest of what issue 4 lists is there
 	local m
 	m=$(metrics)
@@ -651,6 +668,8 @@ metrics_dns_counters() {
 	ne=$(agent_cli status -o json | jq .maps.pw_endpoints.entries)
 	[ "$(awk -v k='podwall_map_entries{map="pw_endpoints"}' '$1 == k {print $2}' <<<"$m")" = "$ne" ] ||
 		fail "map_entries pw_endpoints differs from status ($ne)"
+	agent_stop >/dev/null
+	ops_agent_start || fail "agent did not start again"
 }
 
 health_probes() {

@@ -697,7 +697,9 @@ health_probes() {
 # prometheus_client's text and OpenMetrics parsers (each family one group,
 # nothing typed unknown, no family twice). Then what the page says adds up.
 metrics_strict_parsers() {
-	need_agent
+	# on the hold path: the hold-time histogram must have an answer in it
+	agent_stop >/dev/null
+	ops_agent_start --dns-learn-inline=0 || fail "agent (held path) did not start"
 	pod_ensure ev ev-0 app=ev
 	pod_ensure mx mx-0 app=mx
 	resolve ev "$DNS4" allowed.example.test "$SRV_A"
@@ -738,7 +740,8 @@ metrics_strict_parsers() {
 	grep -q 'podwall_datapath_total' <<<"$m" && fail "podwall_datapath_total (mixed kinds) still there"
 	grep -qE '^podwall_dns_answers_total\{[^}]*result="' <<<"$m" &&
 		fail "dns_answers_total{result} (held counted with its outcomes) still there"
-	return 0
+	agent_stop >/dev/null
+	ops_agent_start || fail "agent did not start again"
 }
 
 # Metrics port taken by another process: the agent comes up, enforces, says so,

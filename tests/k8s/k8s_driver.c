@@ -470,6 +470,8 @@ static const char *const state_query[PW_K8S_NKINDS] = {
 	[PW_K8S_NODES] = "resource=nodes",
 	[PW_K8S_API_SERVICE] =
 		"resource=services&namespace=default&fieldSelector=metadata.name%3Dkubernetes",
+	[PW_K8S_SERVICES] = "resource=services",
+	[PW_K8S_SLICES] = "resource=endpointslices",
 };
 
 /* mirror == cache == server, for one kind. */
@@ -584,8 +586,9 @@ static void seed(struct t *t, int n_policies)
 			"namespaceSelector", "egress"));
 	apply(t, "services", dns_service("10.43.0.10", "fd00:43::a"));
 	apply(t, "services",
-	      json_pack("{s:{s:s,s:s},s:{s:s}}", "metadata", "name", "metrics", "namespace",
-			"kube-system", "spec", "clusterIP", "10.43.0.99"));
+	      json_pack("{s:{s:s,s:s},s:{s:s,s:[{s:i,s:s}]}}", "metadata", "name", "metrics",
+			"namespace", "kube-system", "spec", "clusterIP", "10.43.0.99", "ports",
+			"port", 9153, "protocol", "TCP"));
 	apply(t, "endpointslices",
 	      slice("kube-dns-v4", "kube-dns", "IPv4", 2, "10.42.0.5", "10.42.0.9!"));
 	apply(t, "endpointslices", slice("kube-dns-v6", "kube-dns", "IPv6", 1, "fd00:42::5"));
@@ -599,8 +602,9 @@ static void seed(struct t *t, int n_policies)
 	      json_pack("{s:{s:s},s:{s:s}}", "metadata", "name", "node-b", "spec", "podCIDR",
 			"10.42.1.0/24"));
 	apply(t, "services",
-	      json_pack("{s:{s:s,s:s},s:{s:s}}", "metadata", "name", "kubernetes", "namespace",
-			"default", "spec", "clusterIP", "10.43.0.1"));
+	      json_pack("{s:{s:s,s:s},s:{s:s,s:[{s:s,s:i,s:s}]}}", "metadata", "name", "kubernetes",
+			"namespace", "default", "spec", "clusterIP", "10.43.0.1", "ports", "name",
+			"https", "port", 443, "protocol", "TCP"));
 }
 
 static bool resolvers_are(struct t *t, const char *const *want, size_t n)
@@ -1056,7 +1060,10 @@ static void case_unreachable_start(struct t *t)
 		CHECK(t,
 		      t->errors_at_first[i] >= 1 &&
 			      t->before_sync[i] == json_object_size(pw_k8s_objects(t->k, i)),
-		      "%s: changes before the sync", pw_k8s_kind_name((enum pw_k8s_kind)i));
+		      "%s: changes before the sync (errors at the first %u, before the sync %u, "
+		      "objects %zu)",
+		      pw_k8s_kind_name((enum pw_k8s_kind)i), (unsigned)t->errors_at_first[i],
+		      (unsigned)t->before_sync[i], json_object_size(pw_k8s_objects(t->k, i)));
 }
 
 /* A LIST fails half way (at its second page): nothing from the first page is

@@ -595,7 +595,7 @@ flood_own_budget() {
 	pid=$!
 	in_pod fv timeout $((60 * SLOW)) "$PY" "$E2E_DIR/dns_flood.py" lookups --server "$DNS4" \
 		--name allowed.example.test --want "$SRV_A" --count 100 --seconds $((30 * SLOW)) \
-		--timeout 2 >"$TMP/victim.json" 2>&1
+		--timeout $((2 * SLOW)) >"$TMP/victim.json" 2>&1
 	wait "$pid" || fail "flood client: $(cat "$TMP/flood.json")"
 	e2e_log "flood: $(cat "$TMP/flood.json"); other pod: $(cat "$TMP/victim.json")"
 	v=$(jq -e .lost "$TMP/victim.json") || fail "lookups: $(cat "$TMP/victim.json")"

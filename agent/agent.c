@@ -63,7 +63,8 @@ enum {
 	TAG_RING,
 	TAG_PERF,
 	TAG_METRICS,
-	TAG_LEARN
+	TAG_LEARN,
+	TAG_DRAIN
 };
 
 /* mkdir -p with mode 0700 for what it creates. */
@@ -587,7 +588,8 @@ static json_t *cmd_fqdn(struct pw_agent *a, json_t *req)
 
 			for (size_t j = 0; j < n->n_addrs; j++) {
 				int64_t left =
-					(int64_t)(n->addrs[j].expires_ns - now) / 1000000000LL;
+					(int64_t)(pw_learned_expires_ns(&n->addrs[j]) - now) /
+					1000000000LL;
 
 				json_array_append_new(addrs,
 						      json_pack("{s:s,s:I}", "ip",
@@ -710,8 +712,8 @@ static json_t *cmd_suggest(struct pw_agent *a, json_t *req)
 		for (size_t i = 0; i < ep->n_names; i++) {
 			const struct pw_learned_name *n = &ep->names[i];
 
-			for (uint32_t r = 0; n->ports_valid && r < n->ports.n; r++) {
-				const struct pw_port_range *pr = &n->ports.r[r];
+			for (uint32_t r = 0; n->ports && r < n->ports->n; r++) {
+				const struct pw_port_range *pr = &n->ports->r[r];
 
 				if (pr->proto == PW_PROTO_ANY || pr->lo != pr->hi)
 					continue; /* ranges: the records below name the ports used
@@ -725,13 +727,14 @@ static json_t *cmd_suggest(struct pw_agent *a, json_t *req)
 		}
 		for (size_t i = 0; i < a->ev_count; i++) {
 			struct pw_event_rec *r = &a->events[(a->ev_head + i) % a->o.events_keep];
-			json_t *e = r->json;
+			json_t *e;
 
 			if (strcmp(r->pod, pod) || r->wall_ns < (uint64_t)since)
 				continue;
 			if (r->reason != PW_R_NO_RULE && r->reason != PW_R_PORT &&
 			    r->reason != PW_R_EXPIRED)
 				continue; /* spoofing, malformed, ...: nothing to allow */
+			e = pw_event_rec_json(a, r);
 			const char *dst = json_string_value(json_object_get(e, "dst"));
 			const char *proto = json_string_value(json_object_get(e, "proto"));
 			int dport = (int)json_integer_value(json_object_get(e, "dport"));
@@ -739,10 +742,10 @@ static json_t *cmd_suggest(struct pw_agent *a, json_t *req)
 
 			/* every name the pod resolved to this address: a rule for
 			 * each, so that each still resolves in enforce mode */
-			for (size_t k = 0; dst && k < PW_EP_SEEN; k++) {
+			for (size_t k = 0; dst && ep->seen && k < PW_EP_SEEN; k++) {
 				char ipb[PW_IP_STRLEN];
 
-				if (!ep->seen[k].name[0] ||
+				if (!ep->seen[k].name ||
 				    strcmp(pw_ip_str(ep->seen[k].family, &ep->seen[k].ip, ipb),
 					   dst))
 					continue;
@@ -751,6 +754,7 @@ static json_t *cmd_suggest(struct pw_agent *a, json_t *req)
 			}
 			pw_suggest_add(&sg, json_string_value(json_object_get(e, "hostname")),
 				       named ? NULL : dst, proto, dport);
+			json_decref(e);
 		}
 	}
 	if (!pol_ns) {
@@ -868,6 +872,13 @@ static json_t *cmd_status(struct pw_agent *a)
 		(json_int_t)s->dns_private, "perf_lost", (json_int_t)s->perf_lost, "policy_errors",
 		(json_int_t)a->policies.errors, "events", (json_int_t)s->events_total);
 	if (st) {
+		json_t *ag = json_object_get(st, "agent");
+
+		/* DNS-over-TCP answers over several segments (dnstcp.c) */
+		json_object_set_new(ag, "dns_tcp_reassembled",
+				    json_integer(s->dns_tcp_reassembled));
+		json_object_set_new(ag, "dns_tcp_lost", json_integer(s->dns_tcp_lost));
+		json_object_set_new(ag, "dns_tcp_expired", json_integer(s->dns_tcp_expired));
 		json_t *deg = json_array();
 		char obj[64];
 
@@ -1242,6 +1253,8 @@ static void heartbeat(struct pw_agent *a, bool alive)
 		.events_burst = a->o.events_burst,
 		.dns_hold_per_sec = a->o.dns_hold_per_sec,
 		.dns_hold_burst = a->o.dns_hold_burst,
+		.dns_query_per_sec = (uint16_t)a->o.dns_queries_per_sec,
+		.dns_query_burst = (uint16_t)a->o.dns_queries_burst,
 		.reject_per_sec = a->o.reject_per_sec,
 		.reject_burst = a->o.reject_burst,
 		.min_ttl_s = a->o.min_ttl,
@@ -1336,6 +1349,7 @@ static void on_timer(struct pw_agent *a)
 		a->last_flush_ns = now;
 	}
 	pw_metrics_run(a);
+	pw_dnstcp_tick(a);
 	if (a->ready && now - a->last_gc_ns >= 5000000000ULL)
 		pw_sync_gc(a, now, false);
 	if (a->ready &&
@@ -1348,6 +1362,18 @@ static void on_timer(struct pw_agent *a)
 	pw_agent_retry_deferred(a);
 }
 
+/* Every PW_AGENT_DRAIN_MS: the records no wake-up announced (the kernel wakes
+ * the agent only when a ring is filling), read in batches. */
+static void on_drain(struct pw_agent *a)
+{
+	uint64_t ticks;
+
+	if (read(a->drain_fd, &ticks, sizeof(ticks)) < 0)
+		return;
+	pw_learnlog_drain(a);
+	ring_buffer__consume(a->rb);
+}
+
 static int epoll_add(int epfd, int fd, uint64_t tag)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tag};
@@ -1358,6 +1384,8 @@ static int epoll_add(int epfd, int fd, uint64_t tag)
 static int setup_loop(struct pw_agent *a)
 {
 	struct itimerspec its = {.it_interval = {1, 0}, .it_value = {1, 0}};
+	struct itimerspec drain = {.it_interval = {0, PW_AGENT_DRAIN_MS * 1000000L},
+				   .it_value = {0, PW_AGENT_DRAIN_MS * 1000000L}};
 	sigset_t mask;
 
 	sigemptyset(&mask);
@@ -1368,9 +1396,11 @@ static int setup_loop(struct pw_agent *a)
 	signal(SIGPIPE, SIG_IGN);
 	a->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC);
 	a->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	a->drain_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 	a->inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 	a->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (a->signal_fd < 0 || a->timer_fd < 0 || a->inotify_fd < 0 || a->epfd < 0)
+	if (a->signal_fd < 0 || a->timer_fd < 0 || a->drain_fd < 0 || a->inotify_fd < 0 ||
+	    a->epfd < 0)
 		return -errno;
 	if (a->o.policy_dir && inotify_add_watch(a->inotify_fd, a->o.policy_dir,
 						 IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM |
@@ -1378,9 +1408,11 @@ static int setup_loop(struct pw_agent *a)
 		pw_warn("cannot watch %s (%s): changes are picked up every %u s", a->o.policy_dir,
 			strerror(errno), a->o.reconcile_interval);
 	timerfd_settime(a->timer_fd, 0, &its, NULL);
+	timerfd_settime(a->drain_fd, 0, &drain, NULL);
 	if (epoll_add(a->epfd, a->listen_fd, TAG_LISTEN) ||
 	    epoll_add(a->epfd, a->inotify_fd, TAG_INOTIFY) ||
 	    epoll_add(a->epfd, a->timer_fd, TAG_TIMER) ||
+	    epoll_add(a->epfd, a->drain_fd, TAG_DRAIN) ||
 	    epoll_add(a->epfd, a->signal_fd, TAG_SIGNAL) ||
 	    epoll_add(a->epfd, ring_buffer__epoll_fd(a->rb), TAG_RING) ||
 	    epoll_add(a->epfd, perf_buffer__epoll_fd(a->pb), TAG_PERF) ||
@@ -1446,6 +1478,17 @@ static int loop(struct pw_agent *a)
 					      evs[i].events);
 				continue;
 			}
+			/* What the kernel learned, before anything that reads
+			 * the agent's books: the names of events, the order of
+			 * held answers, a client's `fqdn` or `status`; and the
+			 * events before a client's request (`podwall events`).
+			 * Nothing to read costs two loads (the rings are mapped). */
+			if (evs[i].data.u64 != TAG_TIMER && evs[i].data.u64 != TAG_DRAIN &&
+			    evs[i].data.u64 != TAG_SIGNAL)
+				pw_learnlog_drain(a);
+			if (evs[i].data.u64 == TAG_LISTEN || evs[i].data.u64 == TAG_METRICS ||
+			    evs[i].data.u64 > TAG_DRAIN)
+				ring_buffer__consume(a->rb);
 			switch (evs[i].data.u64) {
 			case TAG_LISTEN:
 				client_accept(a);
@@ -1455,6 +1498,9 @@ static int loop(struct pw_agent *a)
 				break;
 			case TAG_TIMER:
 				on_timer(a);
+				break;
+			case TAG_DRAIN:
+				on_drain(a);
 				break;
 			case TAG_SIGNAL: {
 				struct signalfd_siginfo si;
@@ -1785,6 +1831,7 @@ int pw_agent_run(const struct pw_agent_opts *o)
 	int locks[2] = {-1, -1};
 	struct pw_agent a = {.o = *o,
 			     .pkt_fd = -1,
+			     .pkt_gso_fd = -1,
 			     .epfd = -1,
 			     .listen_fd = -1,
 			     .conflist_wd = -1,

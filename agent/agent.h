@@ -38,7 +38,8 @@ struct pw_agent_opts {
 	uint32_t max_names_per_pod;
 	uint32_t events_keep; /* events kept in memory for the CLI */
 	uint32_t events_per_sec, events_burst;
-	uint32_t dns_hold_per_sec, dns_hold_burst; /* per pod, 0 = no limit */
+	uint32_t dns_hold_per_sec, dns_hold_burst;	 /* per pod, 0 = no limit */
+	uint32_t dns_queries_per_sec, dns_queries_burst; /* per pod, 0 = no limit */
 	uint32_t dns_learn_inline; /* 1: pod_ingress learns simple answers (PW_CFG_LEARN_INLINE) */
 	uint32_t reject_per_sec, reject_burst; /* denyAction reject, per pod; 0 = none */
 	uint32_t events_dns; /* DNS lookup records a second on the node; 0 = none */

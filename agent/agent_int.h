@@ -26,12 +26,16 @@ struct ring_buffer;
 struct pw_metrics;
 struct perf_buffer;
 
-/* A deny/audit record kept for the CLI. */
+/* A deny/audit record kept for the CLI: its pod, then its line (compact
+ * JSON) deflated against a dictionary of the keys every record has (~150 B
+ * of ~380; as jansson trees a full ring of 4,096 was 14 MiB), in one
+ * allocation; inflated and parsed again when asked for. */
 struct pw_event_rec {
 	uint64_t wall_ns;
-	char pod[256];
+	char *pod;    /* "ns/name", NUL, then zlen bytes: the line deflated */
+	uint32_t len; /* the line's length */
+	uint32_t zlen;
 	uint8_t reason;
-	json_t *json;
 };
 
 /* A control-socket connection: one request line, one reply. */
@@ -60,11 +64,16 @@ struct pw_agent_stats {
 		dns_dropped_learn, dns_not_allowed, dns_private, perf_lost, compile_errors,
 		events_total;
 	uint64_t dns_dropped_budget; /* held answers of a pod at its names/addresses cap */
+	/* DNS-over-TCP answers over several segments (dnstcp.c): put together
+	 * and handed to the hold path; not learned (held segment dropped, or a
+	 * copy that fit nothing); dropped unfinished after their time. */
+	uint64_t dns_tcp_reassembled, dns_tcp_lost, dns_tcp_expired;
 	/* pw_learn_log records read (learnlog.c), addresses learned from them,
 	 * addresses refused by the rules or the pod's budget, records of unknown
 	 * endpoints and malformed ones (their entries put back). */
 	uint64_t learnlog_records, learnlog_addrs, learnlog_refused, learnlog_budget,
 		learnlog_unknown_ep, learnlog_invalid;
+	uint64_t learnlog_kept; /* of learnlog_addrs: the kernel's entry was right, not rewritten */
 	uint64_t dns_hold_hist[PW_HOLD_BUCKETS + 1]; /* released answers, by hold time */
 	uint64_t dns_hold_sum_ns;
 	uint64_t hook_repairs;		      /* hooks found wrong by a reconcile and put right */
@@ -79,13 +88,17 @@ struct pw_agent {
 	struct pw_eps eps;	      /* the endpoint registry (endpoint.h) */
 	struct pw_portsets portsets;  /* pw_ports as the agent knows it */
 
-	int epfd, listen_fd, inotify_fd, timer_fd, signal_fd, pkt_fd;
+	int epfd, listen_fd, inotify_fd, timer_fd, drain_fd, signal_fd, pkt_fd;
+	int pkt_gso_fd; /* the same with PACKET_VNET_HDR: GSO answers (dnshold.c) */
 	struct ring_buffer *rb;
 	struct ring_buffer *learn_rb; /* pw_learn_log (learnlog.c) */
 	bool learn_ok;		      /* every endpoint has its rules: read pw_learn_log */
+	uint64_t learned_wr_ns;	      /* the agent's last write or delete in pw_learned */
 	struct perf_buffer *pb;
+	struct pw_dnstcp *dnstcp; /* TCP answers being put together (dnstcp.c) */
 
-	struct pw_event_rec *events; /* ring of o.events_keep */
+	struct pw_event_rec *events;	  /* ring of o.events_keep */
+	struct z_stream_s *ev_zd, *ev_zi; /* its deflate and inflate streams */
 	size_t ev_head, ev_count;
 	uint64_t ev_seq;     /* records made since start: the id's second half */
 	char ev_prefix[24];  /* the id's first half: the agent's start time */
@@ -128,6 +141,12 @@ int pw_sync_all(struct pw_agent *a);			     /* every endpoint */
 int pw_sync_remove_ep(struct pw_agent *a, struct pw_ep *ep); /* unmanage + delete */
 int pw_sync_learned_addr(struct pw_agent *a, struct pw_ep *ep, uint8_t family,
 			 const union pw_ip *ip);
+/* The same, but no write when have, what the kernel wrote at have_ns (a
+ * pw_learn_rec), is the entry the agent's state gives and the agent wrote no
+ * entry of pw_learned since (learned_wr_ns): 1 then. */
+int pw_sync_learned_addr_if(struct pw_agent *a, struct pw_ep *ep, uint8_t family,
+			    const union pw_ip *ip, const struct pw_learned_val *have,
+			    uint64_t have_ns);
 int pw_sync_resolvers(struct pw_agent *a);
 void pw_sync_node_macs(const char *host_ifname, uint8_t node_mac[6], uint8_t veth_mac[6]);
 void pw_sync_gc(struct pw_agent *a, uint64_t now, bool full); /* expiry, idle flows, portsets */
@@ -162,7 +181,23 @@ struct pw_hold_io {
 void pw_dnshold_step(struct pw_agent *a, const void *data, size_t size,
 		     const struct pw_hold_io *io);
 
-/* learnlog.c: what pod_ingress learned inline (pw_learn_log). */
+/* dnstcp.c: a segment of a DNS-over-TCP answer over several (m->tcp_msg_len
+ * set; *frame its malloc'd frame). 0: the message is whole: *m, *frame and
+ * *l4_off are now the held segment's (the old frame freed), *msg (the caller
+ * frees) = *payload, *plen the message. 1: nothing to do (kept for the rest of
+ * its message, or not learnable: then dropped here with an event). */
+int pw_dnstcp_take(struct pw_agent *a, const struct pw_hold_io *io, struct pw_dns_meta *m,
+		   uint8_t **frame, uint8_t **msg, const uint8_t **payload, size_t *plen,
+		   size_t *l4_off);
+/* Drop what was not whole in time (the agent's timer). */
+void pw_dnstcp_tick(struct pw_agent *a);
+void pw_dnstcp_close(struct pw_agent *a);
+
+/* learnlog.c: what pod_ingress learned inline (pw_learn_log). The kernel
+ * wakes the agent for a record only when the log is filling (learn.bpf.h,
+ * LEARN_LOG_WAKE): the agent reads it every PW_AGENT_DRAIN_MS (drain_fd), and
+ * first thing before the other rings, a client's request and a sweep. */
+#define PW_AGENT_DRAIN_MS 100
 int pw_learnlog_open(struct pw_agent *a);
 void pw_learnlog_close(struct pw_agent *a);
 /* Read every record in the ring now (before a walk of pw_learned that deletes
@@ -200,8 +235,12 @@ void pw_events_emit_private(struct pw_agent *a, const struct pw_ep *ep, const ch
  * on the node (PW_EVENTS_DNS_VISIBILITY without --events-dns). */
 #define PW_EVENTS_DNS_VISIBILITY 100
 bool pw_events_dns_wanted(const struct pw_agent *a, const struct pw_ep *ep);
+/* Room in this second's budget of DNS lookup records (none is taken). */
+bool pw_events_dns_room(const struct pw_agent *a);
 void pw_events_emit_dns(struct pw_agent *a, const struct pw_ep *ep, const char *qname,
 			json_t *answers, const char *path, uint8_t reason);
+/* A kept record (a->events) as the object it was; NULL if it cannot be had. */
+json_t *pw_event_rec_json(struct pw_agent *a, const struct pw_event_rec *r);
 json_t *pw_events_query(struct pw_agent *a, const char *pod, int reason, uint64_t since_wall_ns);
 int pw_events_follow(struct pw_agent *a, int fd, const char *pod, int reason);
 

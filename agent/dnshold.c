@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/virtio_net.h>
 #include <net/ethernet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,27 @@
 
 #define PERF_PAGES 64 /* per CPU: 256 KiB, ~30 held answers of 8 KiB each */
 
+/* A GSO answer (m->gso_size: several TCP segments in one frame, over the
+ * MTU) goes back as what it was: a virtio_net_hdr asks the kernel to keep it
+ * one GSO packet of that segment size, its TCP checksum to be completed
+ * (pw_dns_partial_l4_checksum left the pseudo-header's sum in it). The frame
+ * passed pw_dns_frame_payload: an IPv4 header of 20 bytes or an IPv6 one of 40. */
+static void gso_hdr(const struct pw_dns_meta *m, const uint8_t *frame, size_t len,
+		    struct virtio_net_hdr *vh)
+{
+	uint16_t l4 = m->family == PW_FAMILY_V4 ? ETH_HLEN + 20 : ETH_HLEN + 40;
+
+	*vh = (struct virtio_net_hdr){
+		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+		.gso_type = m->family == PW_FAMILY_V4 ? VIRTIO_NET_HDR_GSO_TCPV4
+						      : VIRTIO_NET_HDR_GSO_TCPV6,
+		.hdr_len = (uint16_t)(l4 + (len > l4 + 12u ? (frame[l4 + 12] >> 4) * 4 : 20)),
+		.gso_size = m->gso_size,
+		.csum_start = l4,
+		.csum_offset = 16,
+	};
+}
+
 /* The real release: the frame back out of the pod's host veth, with the release
  * mark (SO_MARK of pkt_fd), so pod_ingress lets it through. */
 static int release_sendto(void *ctx, const struct pw_dns_meta *m, const uint8_t *frame, size_t len)
@@ -39,11 +61,23 @@ static int release_sendto(void *ctx, const struct pw_dns_meta *m, const uint8_t 
 		.sll_halen = ETH_ALEN,
 	};
 	const struct ethhdr *eth = (const struct ethhdr *)frame;
+	struct virtio_net_hdr vh;
+	struct iovec iov[2] = {{&vh, sizeof(vh)}, {(void *)frame, len}};
+	struct msghdr mh = {
+		.msg_name = &sll, .msg_namelen = sizeof(sll), .msg_iov = iov, .msg_iovlen = 2};
 	ssize_t n;
 
 	sll.sll_protocol = eth->h_proto;
 	memcpy(sll.sll_addr, eth->h_dest, ETH_ALEN);
-	n = sendto(a->pkt_fd, frame, len, 0, (struct sockaddr *)&sll, sizeof(sll));
+	if (m->gso_size) {
+		if (a->pkt_gso_fd < 0)
+			return -EOPNOTSUPP;
+		gso_hdr(m, frame, len, &vh);
+		n = sendmsg(a->pkt_gso_fd, &mh, 0);
+		len += sizeof(vh);
+	} else {
+		n = sendto(a->pkt_fd, frame, len, 0, (struct sockaddr *)&sll, sizeof(sll));
+	}
 	if (n < 0)
 		return -errno;
 	return n == (ssize_t)len ? 0 : -EIO;
@@ -150,6 +184,28 @@ static uint8_t learn(struct pw_agent *a, struct pw_ep *ep, const struct pw_dns_a
 	return PW_R_NONE;
 }
 
+/* The answer as a DNS event, for the pods (or the agent) that want them. */
+static void dns_event(struct pw_agent *a, const struct pw_ep *ep, const struct pw_dns_answer *ans,
+		      uint8_t reason)
+{
+	json_t *answers;
+	char ipb[PW_IP_STRLEN];
+	struct pw_range_set rs;
+
+	if (!pw_events_dns_wanted(a, ep))
+		return;
+	answers = json_array();
+	for (size_t i = 0; i < ans->n_addrs; i++)
+		json_array_append_new(answers, json_string(pw_ip_str(ans->addrs[i].family,
+								     &ans->addrs[i].addr, ipb)));
+	pw_events_emit_dns(a, ep, ans->qname, answers,
+			   pw_compiled_fqdn_ports(&ep->compiled, ans->qname, &rs) > 0 &&
+					   reason == PW_R_NONE
+				   ? "held"
+				   : "passed",
+			   reason);
+}
+
 void pw_dnshold_step(struct pw_agent *a, const void *data, size_t size, const struct pw_hold_io *io)
 {
 	struct pw_dns_meta m;
@@ -157,7 +213,7 @@ void pw_dnshold_step(struct pw_agent *a, const void *data, size_t size, const st
 	const uint8_t *payload;
 	size_t plen, l4_off;
 	const char *why = NULL;
-	uint8_t *frame = NULL;
+	uint8_t *frame = NULL, *msg = NULL;
 	struct pw_ep *ep;
 	uint8_t reason;
 	int err;
@@ -185,29 +241,35 @@ void pw_dnshold_step(struct pw_agent *a, const void *data, size_t size, const st
 		goto drop;
 	}
 	memcpy(frame, (const uint8_t *)data + sizeof(m), m.pkt_len);
-	if (pw_dns_frame_payload(frame, m.pkt_len, &m, &payload, &plen, &l4_off, &why) ||
+	/* A TCP answer over several segments: on once whole (dnstcp.c). */
+	if (m.tcp_msg_len && pw_dnstcp_take(a, io, &m, &frame, &msg, &payload, &plen, &l4_off))
+		goto out;
+	if ((!msg && pw_dns_frame_payload(frame, m.pkt_len, &m, &payload, &plen, &l4_off, &why)) ||
 	    pw_dns_parse_answer(payload, plen, m.dns_id, ans, &why)) {
 		reason = PW_R_DNS_INVALID;
 		a->st.dns_dropped_invalid++;
 		goto drop;
 	}
 	reason = learn(a, ep, ans, &why);
-	if (pw_events_dns_wanted(a, ep)) {
-		json_t *answers = json_array();
-		char ipb[PW_IP_STRLEN];
-		struct pw_range_set rs;
+	if (reason == PW_R_NONE) {
+		/* Released first: the event below is off the answer's path. */
+		err = (m.gso_size ? pw_dns_partial_l4_checksum(frame, m.pkt_len, l4_off)
+				  : pw_dns_fix_l4_checksum(frame, m.pkt_len, l4_off))
+			      ? -EINVAL
+			      : io->release(io->ctx, &m, frame, m.pkt_len);
+		if (err) {
+			a->st.dns_release_fail++;
+			pw_warn("cannot release DNS answer to ifindex %u: %s", m.ifindex,
+				strerror(-err));
+		} else {
+			uint64_t now = pw_now_ns(), held = now > m.ts_ns ? now - m.ts_ns : 0;
 
-		for (size_t i = 0; i < ans->n_addrs; i++)
-			json_array_append_new(answers,
-					      json_string(pw_ip_str(ans->addrs[i].family,
-								    &ans->addrs[i].addr, ipb)));
-		pw_events_emit_dns(a, ep, ans->qname, answers,
-				   pw_compiled_fqdn_ports(&ep->compiled, ans->qname, &rs) > 0 &&
-						   reason == PW_R_NONE
-					   ? "held"
-					   : "passed",
-				   reason);
+			a->st.dns_released++;
+			a->st.dns_hold_hist[pw_hold_bucket(held)]++;
+			a->st.dns_hold_sum_ns += held;
+		}
 	}
+	dns_event(a, ep, ans, reason);
 	if (reason == PW_R_DNS_BUDGET) {
 		a->st.dns_dropped_budget++;
 		goto drop;
@@ -216,23 +278,11 @@ void pw_dnshold_step(struct pw_agent *a, const void *data, size_t size, const st
 		a->st.dns_dropped_learn++;
 		goto drop;
 	}
-	err = pw_dns_fix_l4_checksum(frame, m.pkt_len, l4_off)
-		      ? -EINVAL
-		      : io->release(io->ctx, &m, frame, m.pkt_len);
-	if (err) {
-		a->st.dns_release_fail++;
-		pw_warn("cannot release DNS answer to ifindex %u: %s", m.ifindex, strerror(-err));
-	} else {
-		uint64_t now = pw_now_ns(), held = now > m.ts_ns ? now - m.ts_ns : 0;
-
-		a->st.dns_released++;
-		a->st.dns_hold_hist[pw_hold_bucket(held)]++;
-		a->st.dns_hold_sum_ns += held;
-	}
 	goto out;
 drop:
 	io->drop(io->ctx, ep, reason, &m, ans && ans->qname[0] ? ans->qname : NULL, why);
 out:
+	free(msg);
 	free(frame);
 	free(ans);
 }
@@ -268,6 +318,19 @@ int pw_dnshold_open(struct pw_agent *a)
 		       strerror(errno));
 		return -errno;
 	}
+	/* GSO answers: a socket of their own, as every send on it takes a
+	 * virtio_net_hdr. Without it they are dropped (and counted), not passed. */
+	a->pkt_gso_fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (a->pkt_gso_fd < 0 ||
+	    setsockopt(a->pkt_gso_fd, SOL_PACKET, PACKET_VNET_HDR, &(int){1}, sizeof(int)) ||
+	    setsockopt(a->pkt_gso_fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark))) {
+		pw_warn("cannot open the release socket for GSO answers (PACKET_VNET_HDR): %s; "
+			"DNS-over-TCP answers in GSO packets will be dropped",
+			strerror(errno));
+		if (a->pkt_gso_fd >= 0)
+			close(a->pkt_gso_fd);
+		a->pkt_gso_fd = -1;
+	}
 	a->pb = perf_buffer__new(a->bpf.dns_cap_fd, PERF_PAGES, on_sample, on_lost, a, NULL);
 	if (!a->pb) {
 		pw_err("cannot open the pw_dns_cap perf buffer: %s", strerror(errno));
@@ -278,9 +341,13 @@ int pw_dnshold_open(struct pw_agent *a)
 
 void pw_dnshold_close(struct pw_agent *a)
 {
+	pw_dnstcp_close(a);
 	perf_buffer__free(a->pb);
 	a->pb = NULL;
 	if (a->pkt_fd >= 0)
 		close(a->pkt_fd);
 	a->pkt_fd = -1;
+	if (a->pkt_gso_fd >= 0)
+		close(a->pkt_gso_fd);
+	a->pkt_gso_fd = -1;
 }

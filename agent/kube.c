@@ -117,6 +117,33 @@ static void slice_index(struct pw_kube *kb, const json_t *old_obj, const json_t 
 	}
 }
 
+/* An EgressPolicy or ClusterEgressPolicy added, changed or deleted, or the
+ * end of a complete LIST of them. */
+static void on_policy(struct pw_kube *kb, enum pw_k8s_change type, const json_t *old_obj,
+		      const json_t *new_obj, bool cluster)
+{
+	const json_t *o = new_obj ? new_obj : old_obj;
+	char source[600];
+
+	if (type == PW_K8S_SYNCED) {
+		/* A complete LIST: every object the API has was delivered. */
+		prune_if_listed(kb);
+		return;
+	}
+	if (!o)
+		return;
+	/* Only the status changed (our own writes come back this way). */
+	if (type == PW_K8S_MODIFIED && old_obj && new_obj &&
+	    json_equal(json_object_get(old_obj, "spec"), json_object_get(new_obj, "spec")) &&
+	    json_equal(json_object_get(json_object_get(old_obj, "metadata"), "generation"),
+		       json_object_get(json_object_get(new_obj, "metadata"), "generation")))
+		return;
+	pw_k8s_policy_source(o, cluster, source, sizeof(source));
+	kb->hooks.policy(kb->hooks.ctx, source, type == PW_K8S_DELETED ? NULL : new_obj);
+	if (cluster)
+		namespaces_changed(kb); /* its namespaceSelector may move pods in or out */
+}
+
 static void on_change(enum pw_k8s_kind kind, enum pw_k8s_change type, const json_t *old_obj,
 		      const json_t *new_obj, void *ctx)
 {
@@ -128,43 +155,10 @@ static void on_change(enum pw_k8s_kind kind, enum pw_k8s_change type, const json
 		if (type == PW_K8S_ADDED || type == PW_K8S_MODIFIED)
 			on_pod(kb, new_obj);
 		break;
-	case PW_K8S_POLICIES: {
-		const json_t *o = new_obj ? new_obj : old_obj;
-		char source[600];
-
-		if (type == PW_K8S_SYNCED) {
-			/* A complete LIST: every object the API has was delivered. */
-			prune_if_listed(kb);
-			break;
-		}
-		if (!o)
-			break;
-		/* Only the status changed (our own writes come back this way). */
-		if (type == PW_K8S_MODIFIED && old_obj && new_obj &&
-		    json_equal(json_object_get(old_obj, "spec"),
-			       json_object_get(new_obj, "spec")) &&
-		    json_equal(json_object_get(json_object_get(old_obj, "metadata"), "generation"),
-			       json_object_get(json_object_get(new_obj, "metadata"), "generation")))
-			break;
-		pw_k8s_policy_source(o, false, source, sizeof(source));
-		kb->hooks.policy(hctx, source, type == PW_K8S_DELETED ? NULL : new_obj);
+	case PW_K8S_POLICIES:
+	case PW_K8S_CLUSTER_POLICIES:
+		on_policy(kb, type, old_obj, new_obj, kind == PW_K8S_CLUSTER_POLICIES);
 		break;
-	}
-	case PW_K8S_CLUSTER_POLICIES: {
-		const json_t *o = new_obj ? new_obj : old_obj;
-		char source[600];
-
-		if (type == PW_K8S_SYNCED) {
-			prune_if_listed(kb);
-			break;
-		}
-		if (!o)
-			break;
-		pw_k8s_policy_source(o, true, source, sizeof(source));
-		kb->hooks.policy(hctx, source, type == PW_K8S_DELETED ? NULL : new_obj);
-		namespaces_changed(kb);
-		break;
-	}
 	case PW_K8S_NAMESPACES:
 		/* a label change moves the namespace's pods in or out at once */
 		if (type != PW_K8S_SYNCED)

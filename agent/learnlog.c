@@ -8,6 +8,16 @@
  * a DNS event (path "kernel"). The agent is never on the answer's path: the
  * answer was passed before the record is read.
  *
+ * The kernel wakes the agent for a record only when the log is filling
+ * (learn.bpf.h, LEARN_LOG_WAKE): the agent reads it in batches, every
+ * PW_AGENT_DRAIN_MS and before what needs its books whole (the other rings, a
+ * client's request, a sweep of pw_learned).
+ *
+ * The entry the kernel wrote is rewritten only when the agent's state gives
+ * another (the ports of several names, an expiry, an eviction) or the agent
+ * wrote to pw_learned since the kernel did (learned_wr_ns): the record's
+ * addresses, expiry and portset are what the kernel's entry held then.
+ *
  * The rules are checked again: a record of an endpoint the agent no longer
  * has, of an address it would not learn now (a policy changed meanwhile, the
  * pod's budget of names or addresses is used up), or that does not parse, has
@@ -30,18 +40,20 @@
 #include "ipaddr.h"
 #include "log.h"
 
-/* Why the agent would not learn addr for name now, or NULL. */
-static const char *refused(struct pw_agent *a, struct pw_ep *ep, const char *name, uint8_t family,
+/* Why the agent would not learn addr for name now, or NULL; ports: what the
+ * pod's rules grant the name (granted: some rule matched it), once a record. */
+static const char *refused(struct pw_agent *a, struct pw_ep *ep, const char *name, bool granted,
+			   const struct pw_range_set *ports, uint8_t family,
 			   const union pw_ip *addr)
 {
-	struct pw_range_set ports;
+	struct pw_range_set priv;
 
-	if (!ep->managed || pw_compiled_fqdn_ports(&ep->compiled, name, &ports) <= 0)
+	if (!granted)
 		return "no rule of the pod grants the name";
-	if (pw_compiled_denies(&ep->compiled, family, addr, &ports))
+	if (pw_compiled_denies(&ep->compiled, family, addr, ports))
 		return "a ClusterEgressPolicy denies the address on every port of the name";
 	if (pw_guard_refuses(a, name, family, addr) != PW_G_EXEMPT &&
-	    pw_compiled_fqdn_ports_private(&ep->compiled, name, &ports) <= 0)
+	    pw_compiled_fqdn_ports_private(&ep->compiled, name, &priv) <= 0)
 		return "rebinding guard: an in-cluster address and no rule with allowPrivate";
 	return NULL;
 }
@@ -52,10 +64,12 @@ static void put_back(struct pw_agent *a, struct pw_ep *ep, uint32_t ep_id, uint8
 {
 	struct pw_learned_key k = {.ep_id = ep_id, .family = family, .addr = *addr};
 
-	if (ep)
+	if (ep) {
 		pw_sync_learned_addr(a, ep, family, addr);
-	else
+	} else {
 		pw_map_del_learned(a->maps, &k);
+		a->learned_wr_ns = pw_now_ns();
+	}
 }
 
 void pw_learnlog_step(struct pw_agent *a, const void *data, size_t size)
@@ -63,10 +77,11 @@ void pw_learnlog_step(struct pw_agent *a, const void *data, size_t size)
 	const struct pw_learn_rec *r = data;
 	char name[PW_FQDN_MAX + 1], raw[sizeof(r->name) + 1];
 	const char *why = NULL, *bad = NULL;
+	struct pw_range_set ports;
 	struct pw_ep *ep;
 	size_t n_addrs;
 	json_t *answers = NULL;
-	bool wanted;
+	bool wanted, granted;
 
 	a->st.learnlog_records++;
 	pw_bpf_progress();
@@ -97,12 +112,16 @@ void pw_learnlog_step(struct pw_agent *a, const void *data, size_t size)
 			put_back(a, ep, r->ep_id, r->addrs[i].family, &r->addrs[i].addr);
 		return;
 	}
-	wanted = pw_events_dns_wanted(a, ep);
+	granted = ep->managed && pw_compiled_fqdn_ports(&ep->compiled, name, &ports) > 0;
+	/* No JSON for an event no one would see (no DNS visibility, or the
+	 * node's budget of DNS records spent this second). */
+	wanted = pw_events_dns_wanted(a, ep) && pw_events_dns_room(a);
 	if (wanted)
 		answers = json_array();
 	for (size_t i = 0; i < n_addrs; i++) {
 		const struct pw_learn_addr *d = &r->addrs[i];
 		struct pw_learned_addr evicted = {0};
+		struct pw_learned_val have = {0};
 		enum pw_ep_room room;
 		char ipb[PW_IP_STRLEN];
 
@@ -113,7 +132,7 @@ void pw_learnlog_step(struct pw_agent *a, const void *data, size_t size)
 		if (answers)
 			json_array_append_new(answers,
 					      json_string(pw_ip_str(d->family, &d->addr, ipb)));
-		why = refused(a, ep, name, d->family, &d->addr);
+		why = refused(a, ep, name, granted, &ports, d->family, &d->addr);
 		room = why ? PW_EP_ROOM
 			   : pw_ep_learn_room(ep, name, d->family, &d->addr,
 					      a->o.max_addrs_per_name, a->o.max_names_per_pod,
@@ -135,8 +154,12 @@ void pw_learnlog_step(struct pw_agent *a, const void *data, size_t size)
 		}
 		a->st.learnlog_addrs++;
 		/* The entry as the agent's state has it: the union of the ports of
-		 * every name that resolved to it, the latest expiry. */
-		pw_sync_learned_addr(a, ep, d->family, &d->addr);
+		 * every name that resolved to it, the latest expiry; no write
+		 * when that is what the kernel wrote (the common case). */
+		have.expires_ns = d->expires_ns;
+		have.portset = r->portset;
+		if (pw_sync_learned_addr_if(a, ep, d->family, &d->addr, &have, r->ts_ns) > 0)
+			a->st.learnlog_kept++;
 		if (evicted.family)
 			pw_sync_learned_addr(a, ep, evicted.family, &evicted.ip);
 		ep->learned_dirty = true;

@@ -154,6 +154,18 @@ static const struct counter_row counter_rows[PW_C_DROP] = {
 		 "DNS-over-TCP segments from a resolver whose data was not one whole "
 		 "message (an answer split over segments, or several in one): "
 		 "passed, nothing learned."},
+	[PW_C_DNS_QUERY_BUDGET] = {"podwall_dns_queries_over_budget_total", NULL,
+				   "DNS queries dropped because their pod was over its budget of "
+				   "queries to the resolvers (--dns-queries-per-sec; also in "
+				   "podwall_packets_denied_total{reason=\"dns-budget\"})."},
+	[PW_C_DNS_TCP_COPIED] =
+		{"podwall_dns_tcp_copied_total", NULL,
+		 "Segments of a DNS-over-TCP answer over several segments copied to "
+		 "the agent, which learns the message once the held last one is in."},
+	[PW_C_DNS_TCP_GSO] = {"podwall_dns_tcp_gso_total", NULL,
+			      "DNS-over-TCP answer data that came as one GSO packet (several "
+			      "segments in one frame), followed as one segment; a held one is "
+			      "released as a GSO packet again."},
 	[PW_C_FLOW_INSERT_FAIL] = {INSERT, PW_MAP_NAME(flows)},
 	[PW_C_PEND_INSERT_FAIL] = {INSERT, PW_MAP_NAME(dns_pend)},
 	[PW_C_EVENT_LOST] = {EVDROP, "ring_full"},

@@ -60,6 +60,12 @@ X(dns_hold_per_sec, "dns-hold-per-sec", 0, U32, "N", 0, 1000000, 1000, NULL,    
   "the pod loses its own answers, event dns-budget; 0: no limit")                                \
 X(dns_hold_burst, "dns-hold-burst", 0, U32, "N", 1, 1000000, 2000, NULL,                          \
   "burst of --dns-hold-per-sec")                                                                   \
+X(dns_queries_per_sec, "dns-queries-per-sec", 0, U32, "N", 0, 65535, 1000, NULL,                \
+  "DNS queries one pod may send on to the trusted resolvers per second (queries the node "       \
+  "refuses itself do not count); over it (and --dns-queries-burst) its queries are dropped, "     \
+  "event dns-budget; 0: no limit")                                                                 \
+X(dns_queries_burst, "dns-queries-burst", 0, U32, "N", 1, 65535, 2000, NULL,                      \
+  "burst of --dns-queries-per-sec")                                                                \
 X(dns_learn_inline, "dns-learn-inline", 0, U32, "0|1", 0, 1, PW_DNS_LEARN_INLINE_DEFAULT, NULL,   \
   "1: the kernel learns simple DNS answers itself and passes them at once, the agent there or "  \
   "not (README: DNS in the kernel); 0: every answer of a hostname rule is held for the agent")    \

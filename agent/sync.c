@@ -160,17 +160,14 @@ static void names_delete_stale(struct pw_agent *a, uint32_t ep_id, const struct 
 static int name_entry_ports(struct pw_agent *a, const struct pw_compiled *c,
 			    const struct pw_name_entry *n, struct pw_name_val *v)
 {
-	for (size_t i = 0; i < c->n_fqdns; i++) {
-		const struct pw_fqdn_entry *f = &c->fqdns[i];
-		const char *text;
+	bool private;
+	const struct pw_fqdn_entry *f = pw_compiled_name_fqdn(c, n, &private);
 
-		if (pw_fqdn_table_kind(f->pattern, &text) != n->kind || strcmp(text, n->text))
-			continue;
-		if (f->ports_private.n && !memcmp(&f->ports_private, &f->ports, sizeof(f->ports)))
-			v->flags |= PW_NAME_F_PRIVATE;
-		return pw_portsets_id(&a->portsets, a->maps, &f->ports, &v->portset);
-	}
-	return 0;
+	if (!f)
+		return 0;
+	if (private)
+		v->flags |= PW_NAME_F_PRIVATE;
+	return pw_portsets_id(&a->portsets, a->maps, &f->ports, &v->portset);
 }
 
 /* The names the endpoint may resolve. Two entries with one key (a hash
@@ -250,27 +247,44 @@ static int names_add_search(struct pw_agent *a, struct pw_compiled *c)
  * rules matching every name that resolved to addr, and the latest expiry. */
 /* The ports the rules grant a learned name: cached per name (the rules are
  * matched once per name, not once per address). <= 0: no rule matches. */
-static int name_ports(const struct pw_compiled *c, struct pw_learned_name *n,
+static int name_ports(struct pw_ep *ep, const struct pw_compiled *c, struct pw_learned_name *n,
 		      struct pw_range_set *out)
 {
-	if (!n->ports_valid) {
-		int m = pw_compiled_fqdn_ports(c, n->name, &n->ports);
+	if (!n->ports) {
+		int m = pw_compiled_fqdn_ports(c, n->name, out);
 
 		if (m <= 0)
 			return m;
-		n->ports_valid = true;
+		/* Shared by the endpoint's names with the same ports; without
+		 * memory, computed again next time. */
+		n->ports = pw_ep_ports_share(ep, out);
+		return 1;
 	}
-	*out = n->ports;
+	*out = *n->ports;
 	return 1;
+}
+
+static bool rangeset_same(const struct pw_range_set *x, const struct pw_range_set *y)
+{
+	if (x->n != y->n)
+		return false;
+	for (uint32_t i = 0; i < x->n; i++)
+		if (x->r[i].lo != y->r[i].lo || x->r[i].hi != y->r[i].hi ||
+		    x->r[i].proto != y->r[i].proto)
+			return false;
+	return true;
 }
 
 static int learned_value(struct pw_agent *a, struct pw_ep *ep, const struct pw_compiled *c,
 			 uint8_t family, const union pw_ip *ip, struct pw_learned_val *out)
 {
-	struct pw_range_set ports = {};
+	struct pw_range_set ports = {}, last = {};
 	uint64_t expires = 0;
-	bool any = false;
+	bool any = false, guarded;
 
+	/* The rebinding guard's verdict on the address, once: only its
+	 * cluster-domain exemption depends on the name (pw_guard_refuses). */
+	guarded = pw_guard_match(&a->guard, family, ip) != PW_G_EXEMPT;
 	for (size_t i = 0; i < ep->n_names; i++) {
 		struct pw_learned_name *n = &ep->names[i];
 		struct pw_range_set np;
@@ -279,17 +293,21 @@ static int learned_value(struct pw_agent *a, struct pw_ep *ep, const struct pw_c
 			if (n->addrs[j].family != family ||
 			    memcmp(&n->addrs[j].ip, ip, sizeof(*ip)))
 				continue;
-			if (pw_guard_refuses(a, n->name, family, ip) != PW_G_EXEMPT) {
+			if (guarded && !pw_guard_cluster_name(n->name, a->o.cluster_domain)) {
 				/* rebinding guard: only rules with allowPrivate count */
 				if (pw_compiled_fqdn_ports_private(c, n->name, &np) <= 0)
 					break;
-			} else if (name_ports(c, n, &np) <= 0) {
+			} else if (name_ports(ep, c, n, &np) <= 0) {
 				break;
 			}
-			if (pw_rangeset_union(&ports, &np))
-				return -E2BIG;
-			if (n->addrs[j].expires_ns > expires)
-				expires = n->addrs[j].expires_ns;
+			/* Names of one rule share its ports: one union for them. */
+			if (!any || !rangeset_same(&np, &last)) {
+				if (pw_rangeset_union(&ports, &np))
+					return -E2BIG;
+				last = np;
+			}
+			if (pw_learned_expires_ns(&n->addrs[j]) > expires)
+				expires = pw_learned_expires_ns(&n->addrs[j]);
 			any = true;
 			break;
 		}
@@ -304,8 +322,9 @@ static int learned_value(struct pw_agent *a, struct pw_ep *ep, const struct pw_c
 	return pw_portsets_id(&a->portsets, a->maps, &ports, &out->portset);
 }
 
-int pw_sync_learned_addr(struct pw_agent *a, struct pw_ep *ep, uint8_t family,
-			 const union pw_ip *ip)
+int pw_sync_learned_addr_if(struct pw_agent *a, struct pw_ep *ep, uint8_t family,
+			    const union pw_ip *ip, const struct pw_learned_val *have,
+			    uint64_t have_ns)
 {
 	struct pw_learned_key k = {.ep_id = ep->ep_id, .family = family, .addr = *ip};
 	struct pw_learned_val v;
@@ -314,11 +333,26 @@ int pw_sync_learned_addr(struct pw_agent *a, struct pw_ep *ep, uint8_t family,
 	err = learned_value(a, ep, &ep->compiled, family, ip, &v);
 	if (err == -ENOENT) {
 		err = pw_map_del_learned(a->maps, &k);
+		a->learned_wr_ns = pw_now_ns();
 		return err == -ENOENT ? 0 : err;
 	}
 	if (err)
 		return err;
-	return pw_map_put_learned(a->maps, &k, &v, PW_MAP_ANY);
+	/* The kernel wrote have after the agent's last write: it stands. */
+	if (have && have_ns > a->learned_wr_ns && have->expires_ns == v.expires_ns &&
+	    have->portset == v.portset)
+		return 1;
+	err = pw_map_put_learned(a->maps, &k, &v, PW_MAP_ANY);
+	a->learned_wr_ns = pw_now_ns();
+	return err;
+}
+
+int pw_sync_learned_addr(struct pw_agent *a, struct pw_ep *ep, uint8_t family,
+			 const union pw_ip *ip)
+{
+	int err = pw_sync_learned_addr_if(a, ep, family, ip, NULL, 0);
+
+	return err > 0 ? 0 : err;
 }
 
 /* Drop names no rule allows any more; rewrite the endpoint's learned entries. */
@@ -343,14 +377,15 @@ static int learned_resync(struct pw_agent *a, struct pw_ep *ep)
 	size_t out = 0;
 	int ret = 0;
 
+	pw_ep_ports_reset(ep); /* the rules changed */
 	for (size_t i = 0; i < ep->n_names; i++) {
 		struct pw_range_set ports;
 
-		ep->names[i].ports_valid = false; /* the rules changed */
-		if (name_ports(&ep->compiled, &ep->names[i], &ports) > 0) {
+		if (name_ports(ep, &ep->compiled, &ep->names[i], &ports) > 0) {
 			ep->names[out++] = ep->names[i];
 			continue;
 		}
+		free(ep->names[i].name);
 		free(ep->names[i].addrs);
 	}
 	if (ep->n_names != out) {
@@ -368,6 +403,7 @@ static int learned_resync(struct pw_agent *a, struct pw_ep *ep)
 		pw_learnlog_drain(a);
 		if (pw_map_sweep_learned(a->maps, learned_unknown, ep, NULL) >= 0 && !ep->n_names)
 			ep->may_have_learned = false;
+		a->learned_wr_ns = pw_now_ns();
 	}
 
 	for (size_t i = 0; i < ep->n_names && !ret; i++)
@@ -510,11 +546,13 @@ static void rules_remove(struct pw_agent *a, struct pw_ep *ep)
 	cidr_delete_stale(a->maps, PW_FAMILY_V4, ep->ep_id, NULL);
 	cidr_delete_stale(a->maps, PW_FAMILY_V6, ep->ep_id, NULL);
 	ep_entries_delete(a->maps, PW_MAPID_learned, ep->ep_id);
+	a->learned_wr_ns = pw_now_ns();
 	ep_entries_delete(a->maps, PW_MAPID_flows, ep->ep_id);
 	ep_entries_delete(a->maps, PW_MAPID_dns_pend, ep->ep_id);
 	ep_entries_delete(a->maps, PW_MAPID_dns_tcp, ep->ep_id);
 	pw_map_del_ep_dns(a->maps, &ep->ep_id);
 	pw_map_del_ep_budget(a->maps, &ep->ep_id);
+	pw_map_del_ep_query(a->maps, &ep->ep_id);
 	pw_map_del_ep_reject(a->maps, &ep->ep_id);
 	names_delete_stale(a, ep->ep_id, NULL);
 	pw_map_del_ep_stats(a->maps, &ep->ep_id);
@@ -852,6 +890,7 @@ void pw_sync_gc(struct pw_agent *a, uint64_t now, bool full)
 		 * the agent's state accounts for. */
 		GC_STEP("pw_learn_log", pw_learnlog_drain(a));
 		GC_STEP("pw_learned", pw_map_sweep_learned(a->maps, learned_dead, &g, NULL));
+		a->learned_wr_ns = pw_now_ns();
 		GC_STEP("pw_ports", pw_portsets_gc(&a->portsets, a->maps));
 		GC_STEP("trim", malloc_trim(0)); /* give the walks' buffers back */
 		a->gc_maps_ns = now;

@@ -32,7 +32,8 @@
 #define DNS_RCODE_REFUSED  5
 
 /* What dns_query_check() found; the question's length rides in bits 8..23
- * (also with PW_DQ_INVALID when the whole name was read: see pw_event_named). */
+ * (with PW_DQ_PASS too, for a granted query's dns-budget event; also with
+ * PW_DQ_INVALID when the whole name was read: see pw_event_named). */
 enum pw_dq {
 	PW_DQ_PASS = 0,	    /* a granted name (or the pod may resolve any) */
 	PW_DQ_REFUSE = 1,   /* answer REFUSED */
@@ -234,7 +235,7 @@ __noinline int dns_query_check(struct __sk_buff *skb, __u32 ep_id, __u32 dns_off
 		return code; /* nothing granted */
 	epf = ed->flags;
 	if (epf & PW_EPDNS_ANY_NAME)
-		return PW_DQ_PASS;
+		return PW_DQ_PASS | (code & ~0xff);
 	if (epf & PW_EPDNS_NXDOMAIN)
 		code = PW_DQ_NXDOMAIN | ((end + 5) << 8);
 	if (bad || !end)
@@ -288,7 +289,7 @@ __noinline int dns_query_check(struct __sk_buff *skb, __u32 ep_id, __u32 dns_off
 	f = dns_name_entry(ep_id, hit_kind, hit);
 	if (f < 0 || !(f & (PW_NAME_F_CONNECT | PW_NAME_F_RESOLVE)))
 		return code;
-	return PW_DQ_PASS;
+	return PW_DQ_PASS | (code & ~0xff);
 }
 
 /* One's complement sum of 32-bit words folded to 16 bits, inverted. */

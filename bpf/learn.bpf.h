@@ -22,7 +22,8 @@
  *
  * Everything is decided before anything is written: then the entries (a new
  * one BPF_NOEXIST, counted in pw_ep_learn; an existing one's expiry only ever
- * moved later) and the record for the agent, reserved first.
+ * moved later) and the record for the agent, reserved first; it wakes the
+ * agent only when the log is filling (LEARN_LOG_WAKE).
  *
  * Global functions taking the context and scalars only (5.10), working on the
  * per-CPU pw_scratch; every loop bounded by a constant.
@@ -45,6 +46,13 @@
 #define LEARN_MAX_RR	32 /* records of all three sections */
 #define LEARN_MAX_HOPS	8  /* compression pointers followed in one name */
 #define LEARN_TMP	7  /* the flat[] slot of the record being read */
+/* Unread bytes of pw_learn_log past which a record wakes the agent; below,
+ * none does (BPF_RB_NO_WAKEUP): the agent drains the log on its own timer
+ * (agent.c, every PW_AGENT_DRAIN_MS) and before anything that needs its books
+ * whole. A wake-up is an irq_work, on a VM an IPI to the agent's CPU, on
+ * the answer's path; a quarter of the log is ~300 records, a few tenths of a
+ * second of a flood, so the log never fills while the agent is up. */
+#define LEARN_LOG_WAKE (PW_LEARN_LOG_BYTES / 4)
 
 /* What dns_learn() did with the answer. */
 enum pw_ln {
@@ -495,7 +503,10 @@ __noinline int dns_learn_commit(struct __sk_buff *skb, __u32 ep_id, __u32 nl, __
 		return PW_LN_WRITE_FAIL;
 	}
 	rec->n_addrs = w;
-	bpf_ringbuf_submit(rec, 0);
+	bpf_ringbuf_submit(rec,
+			   bpf_ringbuf_query(&pw_learn_log, BPF_RB_AVAIL_DATA) >= LEARN_LOG_WAKE
+				   ? BPF_RB_FORCE_WAKEUP
+				   : BPF_RB_NO_WAKEUP);
 	return w < nl ? PW_LN_WRITE_FAIL : PW_LN_INLINE;
 }
 

@@ -213,6 +213,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } pw_ep_flows SEC(".maps");
 
+/* Per-endpoint budget of DNS queries sent on to the resolvers. Full: not
+ * limited for the endpoints that do not fit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PW_MAX_ENDPOINTS);
+	__type(key, __u32);
+	__type(value, struct pw_ep_budget);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pw_ep_query SEC(".maps");
+
 /* Per-endpoint budget of rejects (denyAction reject). Full: the endpoints
  * that do not fit get silent drops. */
 struct {
@@ -316,7 +326,8 @@ struct {
 
 /*
  * The per-endpoint token buckets: pw_ep_rl and pw_ep_rl_allow (events),
- * pw_ep_budget (held DNS answers), pw_ep_reject (rejects). Each value starts
+ * pw_ep_budget (held DNS answers), pw_ep_query (DNS queries), pw_ep_reject
+ * (rejects). Each value starts
  * with a struct pw_ep_budget (maps.h asserts it).
  *
  * bucket_get: the endpoint's bucket, made full (burst tokens) at its first

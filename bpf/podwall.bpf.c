@@ -46,6 +46,18 @@ static __always_inline void ep_count(const struct pw_endpoint *ep, __u8 reason, 
 		st->drop[reason]++;
 }
 
+/* The flags of an event's bpf_ringbuf_submit(): no wake-up of the agent
+ * unless pw_events is filling (EVENTS_WAKE unread bytes, ~1,000 events); the
+ * agent reads the ring every PW_AGENT_DRAIN_MS (agent.c) all the same. A
+ * wake-up is an irq_work, on a VM an IPI, paid by the packet that made the
+ * event (a refused query: most of its time in the kernel). */
+#define EVENTS_WAKE (PW_EVENTS_BYTES / 8)
+static __always_inline __u64 events_wake(void)
+{
+	return bpf_ringbuf_query(&pw_events, BPF_RB_AVAIL_DATA) >= EVENTS_WAKE ? BPF_RB_FORCE_WAKEUP
+									       : BPF_RB_NO_WAKEUP;
+}
+
 /* Token bucket per endpoint: a flood of denied packets costs a counter. rl:
  * pw_ep_rl (deny events) or pw_ep_rl_allow; full_ok: whether an endpoint
  * that finds the map full may emit anyway. */
@@ -100,7 +112,7 @@ static __always_inline void emit_event(struct __sk_buff *skb, const struct pw_en
 	ev->icmp_type = p->icmp_type;
 	ev->icmp_code = p->icmp_code;
 	ev->pad = 0;
-	bpf_ringbuf_submit(ev, 0);
+	bpf_ringbuf_submit(ev, events_wake());
 }
 
 /*
@@ -156,7 +168,7 @@ __noinline int pw_emit_allowed(struct __sk_buff *skb, __u32 ep_id, __u32 l3, __u
 	ev->icmp_type = (l3 >> 16) & 0xff;
 	ev->icmp_code = l3 >> 24;
 	ev->pad = 0;
-	bpf_ringbuf_submit(ev, 0);
+	bpf_ringbuf_submit(ev, events_wake());
 	return 0;
 }
 
@@ -232,7 +244,7 @@ __noinline int pw_emit_named(struct __sk_buff *skb, __u32 ep_id, __u32 l3, __u32
 			c = 0;
 		ev->name[i] = c;
 	}
-	bpf_ringbuf_submit(ev, 0);
+	bpf_ringbuf_submit(ev, events_wake());
 	return 0;
 }
 
@@ -760,16 +772,54 @@ static __always_inline void dns_tcp_advance(const struct pw_endpoint *ep, const 
 }
 
 /*
- * A DNS query from the pod: only to a trusted resolver, only well formed, and
- * only for a name its policies let it resolve. *res: dns_query_check()'s
- * answer, for dns_refuse(). The caller denies (one deny() for every verdict,
- * which keeps the verifier's work down).
+ * A token of the endpoint's budget of queries sent on to the resolvers
+ * (pw_config.dns_query_per_sec, pw_ep_query): 1 if there was one, or no
+ * budget is set, or the budget map is full; 0 (counted dns_query_budget) if
+ * the query is over it. In audit mode (audit 1) an over-budget query is
+ * counted audited here, for the pod too, and goes on (1): no event. A global
+ * function, verified once, that takes scalars only.
+ */
+__noinline int pw_query_budget_take(__u32 ep_id, __u32 audit)
+{
+	struct pw_ep_budget *b, fresh = {};
+	struct pw_ep_stats *st;
+	struct pw_config *cfg;
+	__u32 zero = 0;
+	__u64 now;
+
+	cfg = bpf_map_lookup_elem(&pw_config, &zero);
+	if (!cfg || !cfg->dns_query_per_sec)
+		return 1;
+	now = bpf_ktime_get_ns();
+	b = bucket_get(&pw_ep_query, &ep_id, &fresh, now, cfg->dns_query_burst);
+	if (!b)
+		return 1; /* map full: not limited */
+	if (bucket_take(b, now, cfg->dns_query_per_sec, cfg->dns_query_burst))
+		return 1;
+	count(PW_C_DNS_QUERY_BUDGET);
+	if (!audit)
+		return 0;
+	count(PW_C_AUDIT + PW_R_DNS_BUDGET);
+	st = bpf_map_lookup_elem(&pw_ep_stats, &ep_id);
+	if (st)
+		st->audit++;
+	return 1;
+}
+
+/*
+ * A DNS query from the pod: only to a trusted resolver, only well formed, only
+ * for a name its policies let it resolve, and only within the pod's budget of
+ * queries (one pod's flood must not take the resolver every pod shares; the
+ * queries the node answers itself take none of it). *res: dns_query_check()'s
+ * answer, for dns_refuse() and the event's name. The caller denies (one
+ * deny() for every verdict, which keeps the verifier's work down).
  */
 static __always_inline __u8 dns_verdict(struct __sk_buff *skb, const struct pw_endpoint *ep,
 					const struct pw_pkt *p, __u32 *res)
 {
 	__u32 off = 0, len = 0, seq = 0;
 	__u8 code, tflags = 0;
+	int over;
 
 	if (!is_resolver(p, &p->daddr))
 		return PW_R_DNS;
@@ -785,9 +835,12 @@ static __always_inline __u8 dns_verdict(struct __sk_buff *skb, const struct pw_e
 		return PW_R_DNS_INVALID;
 	if (code != PW_DQ_PASS)
 		return PW_R_DNS_NAME;
-	if (p->proto == IPPROTO_TCP)
+	/* Over budget, a TCP segment is dropped and the stream stays where it
+	 * was: the pod's retransmission is checked (and budgeted) again. */
+	over = !pw_query_budget_take(ep->ep_id, ep->mode == PW_MODE_AUDIT);
+	if (p->proto == IPPROTO_TCP && !over)
 		dns_tcp_advance(ep, p, seq, tflags, len);
-	return PW_R_NONE;
+	return over ? PW_R_DNS_BUDGET : PW_R_NONE;
 }
 
 /* A query passes (granted, or audited): remember it for its answer. */
@@ -881,6 +934,9 @@ int pod_egress(struct __sk_buff *skb)
 			return act;
 		}
 		act = deny_as(skb, ep, &pkt, reason, PW_VERDICT_DROP, PW_DQ_QLEN(res));
+		/* A query over the pod's budget (dns-budget) is dropped: the pod's
+		 * stub times out and retries, which slows a flood down, where an
+		 * answer would speed it up. */
 		if (reason != PW_R_DNS_NAME)
 			return act;
 		/* A name no policy grants: the kernel answers for the resolver
@@ -938,6 +994,29 @@ static __always_inline int dns_learn_answer(struct __sk_buff *skb, const struct 
 	return dns_learn(skb, ep->ep_id, p->l4_off + sizeof(*uh), ulen - sizeof(*uh));
 }
 
+/* The metadata of a frame copied to the agent: the answer to the recorded
+ * query k; msg_len, msg_seq: the message's over TCP when it spans several
+ * segments (0: the frame holds one whole message). */
+static __always_inline void dns_meta_fill(struct pw_dns_meta *meta, struct __sk_buff *skb,
+					  const struct pw_endpoint *ep, const struct pw_pkt *p,
+					  const struct pw_dns_pend_key *k, __u16 msg_len,
+					  __u32 msg_seq, __u64 now)
+{
+	meta->ts_ns = now;
+	meta->ifindex = skb->ifindex;
+	meta->ep_id = ep->ep_id;
+	meta->pkt_len = skb->len;
+	meta->family = p->family;
+	meta->proto = p->proto;
+	meta->pod_port = p->dport;
+	meta->dns_id = k->dns_id;
+	meta->tcp_msg_len = msg_len;
+	meta->tcp_msg_seq = msg_seq;
+	meta->resolver = p->saddr;
+	if (p->proto == IPPROTO_TCP && skb->gso_segs > 1)
+		meta->gso_size = (__u16)skb->gso_size;
+}
+
 /*
  * Hold the answer to the recorded query k (just consumed) for the agent: copy
  * the frame out with its metadata and drop the original; or pass it unheld
@@ -987,18 +1066,57 @@ static __always_inline int dns_hold(struct __sk_buff *skb, const struct pw_endpo
 	return TC_ACT_SHOT;
 }
 
+/*
+ * dns_hold() for a TCP answer (in dns_tcp_answer(), a function of its own, so
+ * that pod_ingress's own code stays as the old verifiers accept it); msg_len,
+ * msg_seq: the segment that completes a TCP answer over several (its budget
+ * was taken at its first segment), 0 for one whole message.
+ */
+static __always_inline int dns_hold_msg(struct __sk_buff *skb, const struct pw_endpoint *ep,
+					const struct pw_pkt *p, const struct pw_config *cfg,
+					const struct pw_dns_pend_key *k, __u16 msg_len,
+					__u32 msg_seq)
+{
+	struct pw_dns_meta meta = {};
+	__u64 now = bpf_ktime_get_ns();
+
+	if (now - cfg->heartbeat_ns > cfg->agent_timeout_ns) {
+		count(PW_C_DNS_AGENT_AWAY);
+		return PW_PASS;
+	}
+	if (skb->len > PW_DNS_CAP_MAX) {
+		count(PW_C_DNS_TOO_BIG);
+		return PW_PASS;
+	}
+	if (!msg_len && !hold_budget_take(cfg, ep->ep_id, now)) {
+		/* Over its budget the pod loses its own answers (the client
+		 * retries), not another pod's share of the agent. */
+		count(PW_C_DROP + PW_R_DNS_BUDGET);
+		ep_count(ep, PW_R_DNS_BUDGET, 0);
+		emit_event(skb, ep, p, PW_R_DNS_BUDGET, PW_VERDICT_DROP);
+		return TC_ACT_SHOT;
+	}
+	dns_meta_fill(&meta, skb, ep, p, k, msg_len, msg_seq, now);
+	if (bpf_perf_event_output(skb, &pw_dns_cap, ((__u64)skb->len << 32) | BPF_F_CURRENT_CPU,
+				  &meta, sizeof(meta))) {
+		/* Never released unlearned: the client retries. */
+		count(PW_C_DROP + PW_R_DNS_CAPTURE);
+		emit_event(skb, ep, p, PW_R_DNS_CAPTURE, PW_VERDICT_DROP);
+		return TC_ACT_SHOT;
+	}
+	count(PW_C_DNS_HELD);
+	return TC_ACT_SHOT;
+}
+
 /* Hold a DNS answer for the agent (or learn it here: dns_learn()): copy the
  * frame out, drop the original. */
 static __always_inline int dns_answer(struct __sk_buff *skb, const struct pw_endpoint *ep,
 				      const struct pw_pkt *p)
 {
-	void *data = (void *)(long)skb->data;
-	void *data_end = (void *)(long)skb->data_end;
 	__u32 off = p->l4_off + sizeof(struct udphdr);
 	struct pw_dns_pend_key k = {};
 	struct pw_config *cfg;
 	__u32 zero = 0;
-	__u8 *dns;
 
 	cfg = bpf_map_lookup_elem(&pw_config, &zero);
 	if (!cfg || !(cfg->flags & PW_CFG_HOLD_DNS))
@@ -1007,16 +1125,15 @@ static __always_inline int dns_answer(struct __sk_buff *skb, const struct pw_end
 		count(PW_C_DNS_RELEASED);
 		return PW_PASS;
 	}
-	if (off > 1024)
-		return PW_PASS;
-	dns = data + off;
-	if ((void *)(dns + DNS_HDR_LEN) > data_end)
+	/* (the id copied, not read through a packet pointer: the 5.10 and 6.1
+	 * verifiers lose the bound of an offset the compiler spills) */
+	if (off > 1024 || off + DNS_HDR_LEN > skb->len ||
+	    bpf_skb_load_bytes(skb, off, &k.dns_id, 2))
 		return PW_PASS;
 
 	k.ep_id = ep->ep_id;
 	k.family = p->family;
 	k.pod_port = p->dport;
-	__builtin_memcpy(&k.dns_id, dns, 2);
 	k.resolver = p->saddr;
 	if (!bpf_map_lookup_elem(&pw_dns_pend, &k)) {
 		count(PW_C_DNS_UNMATCHED);
@@ -1046,28 +1163,39 @@ static __always_inline int dns_answer(struct __sk_buff *skb, const struct pw_end
 
 /*
  * A TCP segment from a trusted resolver's port 53 (not a SYN): the answers of
- * a connection pod_egress follows (pw_dns_tcp). A segment whose data is
- * exactly one DNS message (the 2-byte length equal to the rest) answering a
+ * a connection pod_egress follows (pw_dns_tcp). The resolver's side is
+ * followed too, by sequence number from its SYN-ACK, message by message (the
+ * ans_* fields): a segment whose data is exactly one DNS message answering a
  * query recorded on the connection is held like a UDP answer (never learned
  * in the kernel): the agent strips the TCP header and the length, learns,
- * fixes the TCP checksum and re-injects the segment. Nothing else can be
- * learned from: data that is not one whole message (an answer split over
- * segments, or several in one, or a GSO packet the agent could not re-inject
- * as one frame) passes, counted, with an event saying why connections to its
- * addresses will be denied. Segments without data (ACK, FIN) pass. Nothing
- * here moves pod_egress's view of the stream: what the resolver sends cannot
- * make a query pass unchecked.
+ * fixes the TCP checksum and re-injects the segment. A message over several
+ * segments that answers a recorded query: each segment before the last passes
+ * with a copy to the agent, and the one that completes it is held; the agent
+ * puts the message together from the copies by sequence number, learns and
+ * releases the held one (agent/dnstcp.c). Only segments at the stream's next
+ * byte count: a retransmission of bytes already seen passes (one answer per
+ * query); a gap, an overlap, two messages in one segment, or a connection
+ * whose SYN-ACK was not seen loses the stream: its data passes,
+ * nothing more is learned from it, counted (dns_tcp_split) with an event
+ * saying why connections to its addresses will be denied. Segments without
+ * data (ACK, FIN) pass. Nothing here moves pod_egress's view of the stream:
+ * what the resolver sends cannot make a query pass unchecked. A GSO packet
+ * (the resolver's TSO on the path, or GRO on the node: several segments in
+ * one frame, over the MTU) is one segment of its whole length here; held, the
+ * agent releases it as a GSO packet again (counted dns_tcp_gso).
  */
-static __always_inline int dns_tcp_answer(struct __sk_buff *skb, const struct pw_endpoint *ep,
-					  const struct pw_pkt *p)
+static __noinline int dns_tcp_answer(struct __sk_buff *skb, const struct pw_endpoint *ep,
+				     const struct pw_pkt *p)
 {
-	void *data = (void *)(long)skb->data;
-	void *data_end = (void *)(long)skb->data_end;
 	struct pw_dns_pend_key k = {};
+	struct pw_dns_meta meta = {};
 	struct pw_config *cfg;
-	struct tcphdr *th;
-	__u32 zero = 0, off, pl;
+	struct pw_dns_tcp *t;
+	struct tcphdr th;
+	__u32 zero = 0, off, pl, seq, msg_seq;
+	__u16 mlen;
 	__be16 hdr[2];
+	int synced;
 
 	cfg = bpf_map_lookup_elem(&pw_config, &zero);
 	if (!cfg || !(cfg->flags & PW_CFG_HOLD_DNS))
@@ -1076,40 +1204,126 @@ static __always_inline int dns_tcp_answer(struct __sk_buff *skb, const struct pw
 		count(PW_C_DNS_RELEASED);
 		return PW_PASS;
 	}
-	if (p->l4_off > 512)
+	/* (a copy of the header, not packet pointers: this is a function of
+	 * its own, which the 5.10 and 6.1 verifiers check with less context) */
+	if (p->l4_off > 512 || bpf_skb_load_bytes(skb, p->l4_off, &th, sizeof(th)))
 		return PW_PASS;
-	th = data + p->l4_off;
-	if ((void *)(th + 1) > data_end)
-		return PW_PASS;
-	off = p->l4_off + th->doff * 4;
-	if (off >= skb->len)
-		return PW_PASS; /* no data */
-	pl = skb->len - off;
-
 	k.ep_id = ep->ep_id;
 	k.family = p->family;
 	k.pod_port = p->dport;
 	k.resolver = p->saddr;
-	if (pl < 2 + DNS_HDR_LEN || skb->gso_segs > 1 || bpf_skb_load_bytes(skb, off, hdr, 4) ||
-	    bpf_ntohs(hdr[0]) != pl - 2) {
-		/* Only on a connection we follow: other TCP from port 53 is
-		 * none of our business. */
-		if (!bpf_map_lookup_elem(&pw_dns_tcp, &k))
-			return PW_PASS;
-		count(PW_C_DNS_TCP_SPLIT);
-		emit_event(skb, ep, p, PW_R_DNS_TCP_SPLIT, PW_VERDICT_PASS);
+	/* Only on a connection we follow: other TCP from port 53 is none of
+	 * our business. */
+	t = bpf_map_lookup_elem(&pw_dns_tcp, &k);
+	if (!t)
+		return PW_PASS;
+	seq = bpf_ntohl(th.seq);
+	if (th.syn) {
+		/* The SYN-ACK: the resolver's stream starts after it (once a
+		 * connection: a repeat cannot move a stream followed since;
+		 * the pod's next SYN starts over, pod_egress) */
+		if (!(t->ans_flags & PW_DNS_TCPA_SYNC)) {
+			t->ans_seq = seq + 1;
+			t->ans_left = 0;
+			t->ans_flags = PW_DNS_TCPA_SYNC;
+		}
 		return PW_PASS;
 	}
+	off = p->l4_off + th.doff * 4;
+	if (off >= skb->len)
+		return PW_PASS; /* no data */
+	pl = skb->len - off;
+	synced = t->ans_flags & PW_DNS_TCPA_SYNC;
+	if (skb->gso_segs > 1)
+		count(PW_C_DNS_TCP_GSO);
+	if (synced && seq != t->ans_seq) {
+		/* (an overlap or a gap: the stream is lost) */
+		if ((__s32)(seq + pl - t->ans_seq) > 0)
+			goto lost;
+		count(PW_C_DNS_UNMATCHED); /* a retransmission of what was seen */
+		return PW_PASS;
+	}
+	if (synced && t->ans_left) { /* the next part of the message in flight */
+		if (pl > t->ans_left)
+			goto lost; /* another message starts in this segment */
+		mlen = t->ans_len;
+		msg_seq = t->ans_seq - (mlen + 2 - t->ans_left);
+		t->ans_seq += pl;
+		t->ans_left -= pl;
+		if (!(t->ans_flags & PW_DNS_TCPA_COPY))
+			return PW_PASS; /* answers no recorded query */
+		k.tcp = 1;
+		k.dns_id = t->ans_id;
+		if (!t->ans_left) {
+			t->ans_flags &= ~PW_DNS_TCPA_COPY;
+			return dns_hold_msg(skb, ep, p, cfg, &k, mlen, msg_seq);
+		}
+		goto copy;
+	}
+	/* A message starts here. On a stream not followed from its SYN-ACK
+	 * only one whole message in the segment is held. */
+	if (pl < 2 + DNS_HDR_LEN || bpf_skb_load_bytes(skb, off, hdr, 4))
+		goto lost;
+	mlen = bpf_ntohs(hdr[0]);
+	if (pl > mlen + 2 || (!synced && pl != mlen + 2))
+		goto lost; /* two messages in one segment, or a split one not followed */
 	k.tcp = 1;
 	k.dns_id = hdr[1];
 	if (!bpf_map_lookup_elem(&pw_dns_pend, &k)) {
 		count(PW_C_DNS_UNMATCHED);
-		return PW_PASS;
+		if (!synced)
+			return PW_PASS;
+		if (pl == mlen + 2) {
+			t->ans_seq += pl;
+			return PW_PASS;
+		}
+		t->ans_flags &= ~PW_DNS_TCPA_COPY; /* followed, not copied */
+		goto start;
 	}
-	/* One answer per query: a second one (or the resolver's retransmission
-	 * of this one) passes unlearned. */
+	if (pl == mlen + 2) {
+		/* One answer per query: a second one (or the resolver's
+		 * retransmission of this one) passes unlearned. */
+		bpf_map_delete_elem(&pw_dns_pend, &k);
+		if (synced)
+			t->ans_seq += pl;
+		return dns_hold_msg(skb, ep, p, cfg, &k, 0, 0);
+	}
+	if (!hold_budget_take(cfg, ep->ep_id, bpf_ktime_get_ns())) {
+		/* as dns_hold(); the stream does not move: the resolver
+		 * retransmits the segment */
+		count(PW_C_DROP + PW_R_DNS_BUDGET);
+		ep_count(ep, PW_R_DNS_BUDGET, 0);
+		emit_event(skb, ep, p, PW_R_DNS_BUDGET, PW_VERDICT_DROP);
+		return TC_ACT_SHOT;
+	}
 	bpf_map_delete_elem(&pw_dns_pend, &k);
-	return dns_hold(skb, ep, p, cfg, &k);
+	t->ans_flags |= PW_DNS_TCPA_COPY;
+start:
+	msg_seq = seq;
+	t->ans_len = mlen;
+	t->ans_id = hdr[1];
+	t->ans_left = mlen + 2 - pl;
+	t->ans_seq += pl;
+	if (!(t->ans_flags & PW_DNS_TCPA_COPY))
+		return PW_PASS;
+copy:
+	/* A copy; the segment passes (the pod's TCP cannot hand the message
+	 * to the client before the held last segment). */
+	if (skb->len > PW_DNS_CAP_MAX) {
+		count(PW_C_DNS_TOO_BIG);
+		goto lost;
+	}
+	dns_meta_fill(&meta, skb, ep, p, &k, mlen, msg_seq, bpf_ktime_get_ns());
+	if (bpf_perf_event_output(skb, &pw_dns_cap, ((__u64)skb->len << 32) | BPF_F_CURRENT_CPU,
+				  &meta, sizeof(meta)))
+		goto lost;
+	count(PW_C_DNS_TCP_COPIED);
+	return PW_PASS;
+lost:
+	t->ans_flags = 0;
+	count(PW_C_DNS_TCP_SPLIT);
+	emit_event(skb, ep, p, PW_R_DNS_TCP_SPLIT, PW_VERDICT_PASS);
+	return PW_PASS;
 }
 
 /* Note a connection coming into the pod, so that its replies pass. */

@@ -532,7 +532,8 @@ dns_counters() {
 		k_held: (.counters.dns_held // 0), inline: (.counters.dns_learned_inline // 0),
 		not_simple: (.counters.dns_not_simple // 0), refused: (.counters["drop_dns-name"] // 0),
 		log_full: (.counters.learn_log_full // 0), quota: (.counters.dns_learn_quota // 0),
-		budget: (.counters["drop_dns-budget"] // 0), queries: (.counters.pass_dns_query // 0)}' 2>/dev/null ||
+		budget: (.counters["drop_dns-budget"] // 0), queries: (.counters.pass_dns_query // 0),
+		qbudget: (.counters.dns_query_budget // 0)}' 2>/dev/null ||
 		echo '{}'
 }
 
@@ -557,9 +558,15 @@ dns_round() {
 	local s0 s1 c0 c1 d line prof=""
 	s0=$(dns_counters)
 	c0=$(agent_cpu_ticks)
-	if [ "${BENCH_PROFILE:-0}" = 1 ] && [ "$v" = podwall_held ] && [ "$r" = 1 ]; then
-		prof=$WORK/agent-dns.perf
+	# BENCH_PROFILE=1: the agent's profile in the first held and inline
+	# rounds, and the whole machine's (kernel included: wake-ups, IPIs) in
+	# the first inline one.
+	if [ "${BENCH_PROFILE:-0}" = 1 ] && { [ "$v" = podwall_held ] || [ "$v" = podwall ]; } &&
+		[ "$r" = 1 ]; then
+		prof=$WORK/agent-dns-$v.perf
 		perf record -q -e cpu-clock -F 500 --call-graph dwarf,8192 -p "$AGENT_PID" -o "$prof" \
+			-- sleep 6 >/dev/null 2>&1 &
+		[ "$v" = podwall ] && perf record -q -e cpu-clock -F 2000 -a -g -o "$WORK/sys-dns-$v.perf" \
 			-- sleep 6 >/dev/null 2>&1 &
 		sleep 0.3
 	fi
@@ -575,10 +582,20 @@ dns_round() {
 		--argjson cpu "$(((c1 - c0) * 1000000 / CLK_TCK))" --arg load "$(cut -d' ' -f1 /proc/loadavg)" \
 		'{arm:"dns",variant:$v,run:$r,held:$d.held_seen,released:$d.released,agent_cpu_us:$cpu,
 		  counters:$d,path:$d.path,loadavg:($load|tonumber)} + .')"
-	say "dns   round $r $v: $(echo "$line" | jq -r '"p50 \(.p50_us) us, p99 \(.p99_us) us, sent \(.sent), lost \(.lost)"'), path $(echo "$d" | jq -r '"\(.path) (inline \(.inline), held \(.k_held), refused \(.refused))"'), agent CPU $(((c1 - c0) * 1000 / CLK_TCK)) ms, load $(cut -d' ' -f1 /proc/loadavg)"
+	say "dns   round $r $v: $(echo "$line" | jq -r '"p50 \(.p50_us) us, p99 \(.p99_us) us, sent \(.sent), lost \(.lost)"'), path $(echo "$d" | jq -r '"\(.path) (inline \(.inline), held \(.k_held), refused \(.refused))"'), agent CPU $(((c1 - c0) * 1000 / CLK_TCK)) ms ($(echo "$d" | jq -r --argjson cpu "$(((c1 - c0) * 1000000 / CLK_TCK))" '[(.inline // 0) + (.held_seen // 0) + (.refused // 0), 1] | max | $cpu / . | floor') us an answer), load $(cut -d' ' -f1 /proc/loadavg)"
 	if [ -n "$prof" ]; then
 		perf report -i "$prof" --children --sort sym --stdio -g none 2>/dev/null |
-			grep -E '^ +[0-9]' | head -45 >"$OUT/profile-agent-dns.txt"
+			grep -E '^ +[0-9]' | head -45 >"$OUT/profile-agent-dns${v#podwall}.txt"
+		# the machine's: self time by task and symbol (other sessions'
+		# work included), then the resolver's task alone (pod_ingress
+		# and its helpers run there, on the answer's way to the pod)
+		[ -f "$WORK/sys-dns-$v.perf" ] && {
+			perf report -i "$WORK/sys-dns-$v.perf" --no-children --sort comm,sym --stdio \
+				-g none 2>/dev/null | grep -E '^ +[0-9]' | head -60
+			echo "# dnsmasq's samples"
+			perf report -i "$WORK/sys-dns-$v.perf" --comm dnsmasq --no-children --sort sym \
+				--stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | head -60
+		} >"$OUT/profile-sys-dns${v#podwall}.txt"
 	fi
 }
 
@@ -675,6 +692,36 @@ dns_floor() {
 	say "dns floor: bpf_stats $(jq -cn --argjson a "$b0" --argjson b "$b1" '$b | with_entries(.value = ((.value.run_time_ns - ($a[.key].run_time_ns // 0)) / ([1, .value.run_cnt - ($a[.key].run_cnt // 0)] | max) | floor))') ns a run"
 }
 
+# The kernel's time for an answer learned inline: pod_egress (the query) and
+# pod_ingress (the answer, parsed and learned there), bpf_stats on for one 3 s
+# dnsping round of the names the pod's policy grants, as dns_floor for
+# refusals. The agent's CPU time beside it (it reads pw_learn_log).
+dns_inline_kernel() {
+	local ids s0 s1 b0 b1 c0 c1 d
+	mapfile -t ids < <(bpf_progs_of_agent | awk '{print $1}')
+	if [ ${#ids[@]} -eq 0 ] || ! sysctl -qw kernel.bpf_stats_enabled=1 2>/dev/null; then
+		na "dns inline: kernel time" "the agent's programs not found, or no bpf_stats"
+		return
+	fi
+	b0=$(bpf_runtime "${ids[@]}")
+	s0=$(dns_counters)
+	c0=$(agent_cpu_ticks)
+	in_pod bpw timeout 20 "$BT/connbench" dnsping --server "$BDNS4" --names "$WORK/dnsperf.txt" \
+		--qps 1000 --seconds 3 --threads 1 >/dev/null
+	sleep 0.3
+	c1=$(agent_cpu_ticks)
+	s1=$(dns_counters)
+	b1=$(bpf_runtime "${ids[@]}")
+	sysctl -qw kernel.bpf_stats_enabled=0
+	d=$(dns_delta "$s0" "$s1")
+	rec "$(jq -cn --argjson a "$b0" --argjson b "$b1" --argjson d "$d" \
+		--argjson cpu "$(((c1 - c0) * 1000000 / CLK_TCK))" --arg load "$(cut -d' ' -f1 /proc/loadavg)" \
+		'{arm:"dnsinline",kind:"bpf_stats",counters:$d,agent_cpu_us:$cpu,loadavg:($load|tonumber),
+		  progs:($b | with_entries(.value = {runs: (.value.run_cnt - ($a[.key].run_cnt // 0)),
+		    ns: (.value.run_time_ns - ($a[.key].run_time_ns // 0))}))}')"
+	say "dns inline: bpf_stats $(jq -cn --argjson a "$b0" --argjson b "$b1" '$b | with_entries(.value = ((.value.run_time_ns - ($a[.key].run_time_ns // 0)) / ([1, .value.run_cnt - ($a[.key].run_cnt // 0)] | max) | floor))') ns a run, path $(echo "$d" | jq -r '"\(.path) (inline \(.inline), held \(.k_held))"'), agent CPU $(((c1 - c0) * 1000 / CLK_TCK)) ms, load $(cut -d' ' -f1 /proc/loadavg)"
+}
+
 # agent_restart [ARGS]: the agent again, with the bench's options and ARGS; the
 # pods' endpoints survive (pinned maps, state directory).
 agent_restart() {
@@ -704,6 +751,7 @@ arm_dns() {
 		dns_round podwall bpw $r
 		dns_round podwall_refused bpw $r 5 "$WORK/dnsperf-refused.txt"
 	done
+	dns_inline_kernel
 	dns_floor
 	# Every answer held for the agent (the path of answers that are not
 	# simple, and of every answer before the inline learner).
@@ -722,11 +770,29 @@ arm_dns() {
 	fi
 }
 
+# The bench resolver's own count of the queries it answered (SIGUSR1: it logs
+# "queries forwarded F, queries answered locally L"; F + L), or -1.
+bdns_queries() {
+	local n0 i
+	n0=$(grep -c 'queries answered locally' "$WORK/bdnsmasq.log" 2>/dev/null)
+	kill -USR1 "$(cat "$TMP/pids/bdnsmasq")" 2>/dev/null || { echo -1; return; }
+	for ((i = 0; i < 50; i++)); do
+		[ "$(grep -c 'queries answered locally' "$WORK/bdnsmasq.log")" -gt "$n0" ] && break
+		sleep 0.1
+	done
+	grep 'queries answered locally' "$WORK/bdnsmasq.log" | tail -1 |
+		sed -n 's/.*queries forwarded \([0-9]*\), queries answered locally \([0-9]*\).*/\1 \2/p' |
+		awk '{print $1 + $2; f = 1} END {if (!f) print -1}'
+}
+
 # During a bounded flood from one pod (BENCH_FLOOD_QUERIES in 10 s, answers of
 # 32 AAAA each: every one held for the agent), another pod's lookups; next to
-# the same lookups without the flood, run by run.
+# the same lookups without the flood, run by run. The flooder's queries: sent
+# (dnsperf), dropped in pod_egress over its budget (--dns-queries-per-sec,
+# dns_query_budget), forwarded (the rest), and what the resolver itself counted
+# in the round (its statistics, less the victim's queries).
 arm_dnsflood() {
-	local r s0 s1 d out fl
+	local r s0 s1 d out fl n0 n1 vsent
 	# The victim's answers learned in the kernel (its simple answers then
 	# never queue behind the flooder's held ones), if the agent can.
 	if agent_has_opt --dns-learn-inline && ! agent_restart --dns-learn-inline=1; then
@@ -736,6 +802,7 @@ arm_dnsflood() {
 	for ((r = 1; r <= BENCH_TPUT_RUNS; r++)); do
 		dns_round victim_alone bpw "$r" 10
 		s0=$(dns_counters)
+		n0=$(bdns_queries)
 		in_pod bfl timeout 40 dnsperf -s "$BDNS4" -d "$WORK/flood.txt" -e -Q "$((BENCH_FLOOD_QUERIES / 10))" \
 			-l 10 -t 1 -q 2000 >"$WORK/flood.$r.out" 2>&1 &
 		fl=$!
@@ -744,12 +811,19 @@ arm_dnsflood() {
 		wait "$fl"
 		sleep 2 # the agent's backlog of held answers drains before the next round
 		s1=$(dns_counters)
+		n1=$(bdns_queries)
 		d=$(dns_delta "$s0" "$s1")
+		vsent=$(awk '/Queries sent:/ {print $3}' "$WORK/dnsperf.victim_flood.$r.out")
 		out=$(awk '/Queries sent:/ {s = $3} /Queries completed:/ {c = $3} /Queries lost:/ {l = $3}
 			END {printf "{\"sent\":%d,\"completed\":%d,\"lost\":%d}", s, c, l}' "$WORK/flood.$r.out")
+		out=$(echo "$out" | jq -c --argjson d "$d" --argjson n0 "$n0" --argjson n1 "$n1" \
+			--argjson v "${vsent:-0}" --arg load "$(cut -d' ' -f1 /proc/loadavg)" \
+			'. + {dropped_budget: ($d.qbudget // 0), forwarded: (.sent - ($d.qbudget // 0)),
+			      resolver_counted: (if $n0 >= 0 and $n1 >= 0 then $n1 - $n0 - $v else null end),
+			      loadavg: ($load|tonumber)}')
 		rec "$(echo "$out" | jq -c --argjson r "$r" --argjson d "$d" \
 			'{arm:"dnsflood",kind:"flooder",run:$r,counters:$d} + .')"
-		say "dns flood round $r: flooder $(echo "$out" | jq -c .), counters $(echo "$d" | jq -c '{k_held,inline,budget}')"
+		say "dns flood round $r: flooder $(echo "$out" | jq -c .), counters $(echo "$d" | jq -c '{k_held,inline,budget,qbudget}')"
 		# The same flood, the victim a pod without podwall: what the shared
 		# resolver and the machine lose whatever podwall does.
 		in_pod bfl timeout 40 dnsperf -s "$BDNS4" -d "$WORK/flood.txt" -e -Q "$((BENCH_FLOOD_QUERIES / 10))" \
@@ -816,6 +890,11 @@ fp_pod() { # INDEX: one pod through the real CNI chain, then its queries
 	t1=$(date +%s%N)
 	in_pod "fp$i" timeout 20 dnsperf -s "$BDNS4" -d "$WORK/fp.txt" -n 1 -e -t 2 -q 8 \
 		>"$WORK/fp/$i.out" 2>&1
+	# 40 datagrams to addresses no rule grants (dropped in pod_egress): the
+	# pods fill the agent's event history (--events-keep, 4,096) as a node's
+	# denials would, so the RSS below is measured with it full
+	in_pod "fp$i" bash -c 'for ((k = 1; k <= 40; k++)); do echo x >/dev/udp/198.51.100.$k/9; done' \
+		>/dev/null 2>&1 || true
 	t2=$(date +%s%N)
 	echo "$i $(((t1 - t0) / 1000000)) $(((t2 - t1) / 1000000))" >"$WORK/fp/$i.time"
 }
@@ -841,7 +920,11 @@ arm_footprint() {
 		[ $((SECONDS - t0)) -lt 400 ] || break
 	done
 	for m in "${pids[@]}"; do wait "$m" && made=$((made + 1)) || failed=$((failed + 1)); done
-	local tpods=$((SECONDS - t0)) adds
+	local tpods=$((SECONDS - t0)) adds evs
+	local keep=4096 # the agent's --events-keep (its default: agent_start sets none)
+	wait_until 30 eval '[ "$(agent_json | jq ".agent.events // 0")" -ge $((made * 40 < keep ? made * 40 : keep)) ]' ||
+		say "footprint: fewer deny events than $((made * 40)) (or $keep) after 30 s"
+	evs=$(agent_json | jq '.agent.events // 0')
 	sleep 2 # a heartbeat tick: learned state flushed, caches settled
 	# CNI ADD latency (bridge + host-local + podwall-cni) of the first and the
 	# last ten pods, and of the DNS batch of each.
@@ -866,6 +949,14 @@ arm_footprint() {
 	st=$(agent_json)
 	rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$AGENT_PID/status" 2>/dev/null)
 	hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$AGENT_PID/status" 2>/dev/null)
+	# Where it is: heap (RssAnon), the shared libraries (RssFile), and the
+	# mapped ring and perf buffers (kernel pages, RssShmem or RssFile); the
+	# agent's own mappings kept for a look (smaps-agent-footprint.txt).
+	local split
+	split=$(awk '/^Rss(Anon|File|Shmem):/ {printf "%s\"%s\":%s", n++ ? "," : "{", tolower(substr($1, 4, length($1) - 4)) "_kib", $2} END {print n ? "}" : "{}"}' \
+		"/proc/$AGENT_PID/status" 2>/dev/null)
+	[ -n "$split" ] || split="{}"
+	cat "/proc/$AGENT_PID/smaps" >"$OUT/smaps-agent-footprint.txt" 2>/dev/null
 	maps="{}"
 	total=0
 	for f in "$PIN"/*; do
@@ -877,14 +968,15 @@ arm_footprint() {
 	rec "$(jq -cn --argjson made "$made" --argjson failed "$failed" --argjson st "${st:-null}" \
 		--argjson rss "${rss:-null}" --argjson hwm "${hwm:-null}" --argjson idle "${IDLE_RSS:-null}" \
 		--argjson maps "$maps" --argjson total "$total" --argjson secs "$tpods" --argjson lost "$lost" \
-		--argjson q "$((made * BENCH_LEARNED_NAMES))" --argjson adds "$adds" \
-		'$adds + {arm:"footprint",pods_made:$made,pods_failed:$failed,
+		--argjson q "$((made * BENCH_LEARNED_NAMES))" --argjson adds "$adds" --argjson split "$split" \
+		--argjson evs "${evs:-null}" \
+		'$adds + $split + {arm:"footprint",pods_made:$made,pods_failed:$failed,
 		  endpoints:($st.endpoints.total // null), enforced:($st.endpoints.enforced // null),
 		  learned:($st.maps.pw_learned.entries // null), rss_kib:$rss, hwm_kib:$hwm,
 		  idle_rss_kib:$idle, maps:$maps, memlock_total:$total, learn_seconds:$secs,
-		  queries:$q, dns_lost:$lost,
+		  queries:$q, dns_lost:$lost, deny_events:$evs,
 		  dns_learned_total:($st.agent.dns_learned // null)}')"
-	say "footprint: $made pods made ($failed failed) in ${tpods}s; RSS ${rss} KiB (peak ${hwm}); maps ${total} B; learned $(echo "$st" | jq '.maps.pw_learned.entries // "?"'); $adds"
+	say "footprint: $made pods made ($failed failed) in ${tpods}s; RSS ${rss} KiB (peak ${hwm}; $(echo "$split" | tr -d '{}"'); idle ${IDLE_RSS:-?}); maps ${total} B; learned $(echo "$st" | jq '.maps.pw_learned.entries // "?"'); deny events $evs ($keep kept); $adds"
 	# DNS again, now that the maps are big: the agent's sweeps of them run on
 	# the same event loop as held answers. 12 s: at least two of its 5 s
 	# garbage-collection passes fall inside the run.

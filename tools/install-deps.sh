@@ -9,7 +9,7 @@ PKGS=(
 	libldns-dev libjansson-dev libyaml-dev libmicrohttpd-dev libcurl4-openssl-dev libmnl-dev
 	libcmocka-dev libclang-rt-14-dev
 	iproute2 iptables ipset nftables containernetworking-plugins dnsmasq-base dnsutils
-	iperf3 squid dnsperf python3 python3-scapy python3-yaml jq curl socat
+	iperf3 squid dnsperf python3 python3-scapy python3-yaml jq curl socat ethtool
 	procps psmisc openssl
 	prometheus python3-prometheus-client
 	qemu-system-x86 debootstrap debian-archive-keyring e2fsprogs

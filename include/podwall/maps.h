@@ -54,7 +54,8 @@
 	X(ep_rl_allow, __u32, struct pw_ep_rl, PW_MAX_ENDPOINTS, 0)                                \
 	X(ep_reject, __u32, struct pw_ep_budget, PW_MAX_ENDPOINTS, 0)                              \
 	X(ep_learn, __u32, struct pw_ep_flows, PW_MAX_ENDPOINTS, 0)                                \
-	X(learn_log, __u32, __u32, PW_LEARN_LOG_BYTES, 0)
+	X(learn_log, __u32, __u32, PW_LEARN_LOG_BYTES, 0)                                          \
+	X(ep_query, __u32, struct pw_ep_budget, PW_MAX_ENDPOINTS, 0)
 
 /* The pinned name of map <name>: "pw_<name>", at most 15 characters. */
 #define PW_MAP_NAME(name) "pw_" #name
@@ -79,8 +80,8 @@ PW_MAPS(PW_MAP_NAME_FITS)
 #define PW_FLOW_QUOTA	   (PW_MAX_FLOWS / 8)
 #define PW_MAX_DNS_PEND	   16384
 #define PW_MAX_RESOLVERS   64
-#define PW_EVENTS_BYTES	   (1 << 20)
-#define PW_LEARN_LOG_BYTES (1 << 20)
+#define PW_EVENTS_BYTES	   (1 << 18)
+#define PW_LEARN_LOG_BYTES (1 << 19) /* ~650 records; the agent maps it twice (RSS) */
 /* Rebinding guard prefixes per family (podwall/guard.h). Full: the agent refuses to start. */
 #define PW_MAX_GUARD   4096
 #define PW_MAX_NAMES   65536
@@ -150,7 +151,7 @@ enum pw_deny_action {
 	X(DNS_PRIVATE, "dns-private") /* answer address in the cluster: not learned (released) */  \
 	X(TUNNEL, "tunnel")	    /* encapsulation to a node address no rule names explicitly */ \
 	X(DNS_NAME, "dns-name")	    /* query for a name no policy of the pod lets it resolve */    \
-	X(DNS_BUDGET, "dns-budget") /* the pod is over its budget of held DNS answers */           \
+	X(DNS_BUDGET, "dns-budget") /* the pod is over a DNS budget: queries or held answers */    \
 	X(DNS_FRAGMENT, "dns-fragment")	  /* a DNS answer in IP fragments: passed, nothing learned \
 					   */                                                      \
 	X(DNS_TCP_SPLIT, "dns-tcp-split") /* a DNS answer over TCP not one segment of its own:     \
@@ -204,7 +205,12 @@ _Static_assert(PW_R_NONE == 0, "reason 0 means allowed");
 	  "dns_learn_quota") /* pod at its cap of learned addresses: not learned inline */         \
 	X(LEARN_LOG_FULL, "learn_log_full") /* pw_learn_log full: not learned inline (held) */     \
 	X(DNS_TCP_SPLIT,                                                                           \
-	  "dns_tcp_split") /* TCP answer data not one whole message in one frame: passed */
+	  "dns_tcp_split") /* TCP answer data not one whole message in one frame: passed */        \
+	X(DNS_QUERY_BUDGET,                                                                        \
+	  "dns_query_budget") /* query over the pod's budget (dns-budget): not sent on */          \
+	X(DNS_TCP_COPIED,                                                                          \
+	  "dns_tcp_copied")	      /* segment of a TCP answer over several: copied, passed */   \
+	X(DNS_TCP_GSO, "dns_tcp_gso") /* TCP answer data in one GSO packet: followed as one */
 
 #define PW_COUNTER_ENUM(id, name) PW_C_##id,
 enum pw_counter {
@@ -398,7 +404,13 @@ struct pw_config {
 	__u32 min_ttl_s;
 	__u32 max_ttl_s;
 	__u32 max_addrs_per_name;
-	__u32 pad4;
+	/* DNS queries one endpoint may send on to the trusted resolvers, per
+	 * second and in a burst (a token bucket in pw_ep_query), taken in
+	 * pod_egress once a query's name is granted (queries the node answers
+	 * itself take none): over it the query is dropped (dns-budget), never
+	 * reaching the resolver that every pod shares. 0 = no limit. */
+	__u16 dns_query_per_sec;
+	__u16 dns_query_burst;
 };
 _Static_assert(sizeof(struct pw_config) == 64, "pw_config size");
 
@@ -436,6 +448,10 @@ struct pw_ep_flows {
 	__u32 pad;
 };
 _Static_assert(sizeof(struct pw_ep_flows) == 24, "pw_ep_flows size");
+/* pw_ep_query: HASH, PW_MAX_ENDPOINTS, key ep_id: the endpoint's budget of
+ * DNS queries sent on to the resolvers (struct pw_ep_budget, see
+ * pw_config.dns_query_per_sec). Full: the endpoints that do not fit are not
+ * limited. */
 /* pw_ep_reject: HASH, PW_MAX_ENDPOINTS, key ep_id: the endpoint's budget of
  * rejects (struct pw_ep_budget, see pw_config.reject_per_sec). Full: the
  * endpoints that do not fit get no rejects (silent drops, rejects_limited). */
@@ -457,7 +473,10 @@ _Static_assert(__builtin_offsetof(struct pw_ep_rl, last_ns) ==
 	       "pw_ep_rl starts as a pw_ep_budget");
 
 /* pw_events: RINGBUF of struct pw_event and struct pw_event_named records,
- * PW_EVENTS_BYTES, told apart by the record's length. Full: PW_C_EVENT_LOST. */
+ * PW_EVENTS_BYTES, told apart by the record's length. Full: PW_C_EVENT_LOST.
+ * 256 KiB: 3,640 plain or 780 named records, more than the per-pod rate limits
+ * let through between two reads; the agent maps it twice (libbpf's consumer),
+ * so each MiB of it was 2 MiB of the agent's RSS. */
 #define PW_VERDICT_DROP	 1
 #define PW_VERDICT_AUDIT 2
 #define PW_VERDICT_PASS	 3 /* passed, with something to explain (dns-fragment) */
@@ -519,11 +538,20 @@ struct pw_dns_meta {
 	__u8 proto; /* IPPROTO_UDP, or IPPROTO_TCP: one whole message after the length */
 	__be16 pod_port;
 	__be16 dns_id;
-	__u8 pad2[2];
-	__u32 pad3;
+	/* TCP, a message over several segments (0: the frame holds one whole
+	 * message): its length prefix and the sequence number of its first byte
+	 * (host order). The segment that completes it is held, the others are
+	 * copies of segments that passed (agent/dnstcp.c). */
+	__u16 tcp_msg_len;
+	__u32 tcp_msg_seq;
 	union pw_ip resolver;
+	/* TCP, a GSO packet (several segments in one frame, over the MTU: the
+	 * resolver's TSO, or GRO on the node): its segment size, which the
+	 * agent's release asks the kernel to keep (0: one segment). */
+	__u16 gso_size;
+	__u16 pad[3];
 };
-_Static_assert(sizeof(struct pw_dns_meta) == 48, "pw_dns_meta size");
+_Static_assert(sizeof(struct pw_dns_meta) == 56, "pw_dns_meta size");
 
 /*
  * The name table: which names a pod may ask its resolvers for.
@@ -612,16 +640,29 @@ _Static_assert(sizeof(struct pw_ep_dns) == 8, "pw_ep_dns size");
  * connection not seen from its SYN) is dropped. A SYN starts a connection only
  * when there is none, or after the pod's FIN or RST at next_seq closed it.
  * Full: the oldest connection is forgotten and its next data segment dropped.
+ * The ans_* fields follow the resolver's side from its SYN-ACK (pod_ingress),
+ * message by message, so that an answer over several segments is learned
+ * (README "Answers over TCP").
  */
 #define PW_DNS_TCP_CLOSED (1u << 0)
+/* ans_flags, the resolver's side (pod_ingress): followed by sequence number
+ * from its SYN-ACK, and whether the message in flight answers a recorded
+ * query (its segments are copied to the agent, the last one held). */
+#define PW_DNS_TCPA_SYNC (1u << 0)
+#define PW_DNS_TCPA_COPY (1u << 1)
 
 struct pw_dns_tcp {
 	__u32 next_seq; /* host order */
 	__u32 last_seq;
 	__u32 last_len;
-	__u32 flags; /* PW_DNS_TCP_* */
+	__u32 flags;	 /* PW_DNS_TCP_* (pod_egress) */
+	__u32 ans_seq;	 /* resolver's next byte, host order */
+	__u32 ans_left;	 /* bytes of the message in flight still to come (0: between) */
+	__u16 ans_len;	 /* its 2-byte length prefix, host order */
+	__be16 ans_id;	 /* its DNS id */
+	__u32 ans_flags; /* PW_DNS_TCPA_* (pod_ingress) */
 };
-_Static_assert(sizeof(struct pw_dns_tcp) == 16, "pw_dns_tcp size");
+_Static_assert(sizeof(struct pw_dns_tcp) == 32, "pw_dns_tcp size");
 
 /*
  * pw_ep_learn: HASH, PW_MAX_ENDPOINTS, key ep_id: the endpoint's cap of

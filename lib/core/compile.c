@@ -217,6 +217,23 @@ static int add_fqdn(struct pw_compiled *c, const struct pw_fqdn_rule *f,
 	return 0;
 }
 
+const struct pw_fqdn_entry *pw_compiled_name_fqdn(const struct pw_compiled *c,
+						  const struct pw_name_entry *n, bool *all_private)
+{
+	for (size_t i = 0; i < c->n_fqdns; i++) {
+		const struct pw_fqdn_entry *f = &c->fqdns[i];
+		const char *text;
+
+		if (pw_fqdn_table_kind(f->pattern, &text) != n->kind || strcmp(text, n->text))
+			continue;
+		if (all_private)
+			*all_private = f->ports_private.n &&
+				       !memcmp(&f->ports_private, &f->ports, sizeof(f->ports));
+		return f;
+	}
+	return NULL;
+}
+
 int pw_compiled_add_name(struct pw_compiled *c, const char *pattern, uint8_t flags)
 {
 	const char *text;

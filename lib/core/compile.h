@@ -90,6 +90,12 @@ struct pw_compiled {
 /* Add (or merge the flags of) a name table entry for a normalized pattern
  * ("x", "*.x", "**.x"), keeping names sorted. 0 or -ENOMEM. */
 int pw_compiled_add_name(struct pw_compiled *c, const char *pattern, uint8_t flags);
+/* The toFQDNs entry with exactly the pattern of name table entry n, or NULL:
+ * what the kernel learner takes for n (its ports). With all_private, whether
+ * every one of its rules has allowPrivate (its private ports are all its
+ * ports: the kernel may then learn a guarded address for it, PW_NAME_F_PRIVATE). */
+const struct pw_fqdn_entry *pw_compiled_name_fqdn(const struct pw_compiled *c,
+						  const struct pw_name_entry *n, bool *all_private);
 
 /* Add (proto, lo..hi) keeping the set canonical. -E2BIG past PW_MAX_PORT_RANGES. */
 int pw_rangeset_add(struct pw_range_set *s, uint8_t proto, uint16_t lo, uint16_t hi);

@@ -84,5 +84,10 @@ int pw_dns_parse_answer(const uint8_t *msg, size_t len, uint16_t expect_id,
  * always computed). Frames captured at TC can carry a partial, offloaded
  * checksum. Returns 0 or -EINVAL for a frame it cannot fix. */
 int pw_dns_fix_l4_checksum(uint8_t *frame, size_t len, size_t l4_off);
+/* The same for a TCP frame the kernel will cut into segments (a GSO packet,
+ * released with virtio_net_hdr's NEEDS_CSUM): its checksum field set to the
+ * pseudo-header's sum (the IP length's), which the kernel completes for each
+ * segment. -EINVAL for a frame it cannot fix or one not TCP. */
+int pw_dns_partial_l4_checksum(uint8_t *frame, size_t len, size_t l4_off);
 
 #endif

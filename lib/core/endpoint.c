@@ -18,16 +18,66 @@ struct pw_ep *pw_ep_new(void)
 	return calloc(1, sizeof(struct pw_ep));
 }
 
+static void name_free(struct pw_learned_name *n)
+{
+	free(n->name);
+	free(n->addrs);
+}
+
 void pw_ep_forget_names(struct pw_ep *ep)
 {
 	for (size_t i = 0; i < ep->n_names; i++)
-		free(ep->names[i].addrs);
+		name_free(&ep->names[i]);
 	free(ep->names);
 	ep->names = NULL;
 	ep->n_names = 0;
 	ep->cap_names = 0;
 	ep->n_addrs = 0;
 	ep->learn_count_dirty = true;
+	pw_ep_ports_reset(ep);
+}
+
+static bool same_ports(const struct pw_range_set *a, const struct pw_range_set *b)
+{
+	return a->n == b->n && !memcmp(a->r, b->r, a->n * sizeof(a->r[0]));
+}
+
+const struct pw_range_set *pw_ep_ports_share(struct pw_ep *ep, const struct pw_range_set *s)
+{
+	struct pw_range_set **nv, *copy;
+
+	for (size_t i = 0; i < ep->n_port_sets; i++)
+		if (same_ports(ep->port_sets[i], s))
+			return ep->port_sets[i];
+	nv = realloc(ep->port_sets, (ep->n_port_sets + 1) * sizeof(*nv));
+	if (!nv)
+		return NULL;
+	ep->port_sets = nv;
+	copy = malloc(sizeof(*copy));
+	if (!copy)
+		return NULL;
+	*copy = *s;
+	ep->port_sets[ep->n_port_sets++] = copy;
+	return copy;
+}
+
+void pw_ep_ports_reset(struct pw_ep *ep)
+{
+	for (size_t i = 0; i < ep->n_names; i++)
+		ep->names[i].ports = NULL;
+	for (size_t i = 0; i < ep->n_port_sets; i++)
+		free(ep->port_sets[i]);
+	free(ep->port_sets);
+	ep->port_sets = NULL;
+	ep->n_port_sets = 0;
+}
+
+static void seen_free(struct pw_ep *ep)
+{
+	for (size_t i = 0; ep->seen && i < PW_EP_SEEN; i++)
+		free(ep->seen[i].name);
+	free(ep->seen);
+	ep->seen = NULL;
 }
 
 void pw_ep_free(struct pw_ep *ep)
@@ -41,6 +91,7 @@ void pw_ep_free(struct pw_ep *ep)
 	pw_labels_free(&ep->labels);
 	pw_compiled_free(&ep->compiled);
 	pw_ep_forget_names(ep);
+	seen_free(ep);
 	free(ep);
 }
 
@@ -240,18 +291,21 @@ static void state_path(char *buf, size_t len, const char *dir, const struct pw_e
 	snprintf(buf, len, "%s/%s.json", dir, ep->container_id);
 }
 
-/* Learned names survive an agent restart (same boot: monotonic times hold). */
+/* Learned names survive an agent restart (same boot: monotonic times hold).
+ * The file keeps nanoseconds (an older agent's file loads, rounded to the
+ * second) and each name's addresses least recently seen first. */
 static json_t *name_to_json(const struct pw_learned_name *n)
 {
 	json_t *addrs = json_array();
 	char buf[PW_IP_STRLEN];
 
 	for (size_t j = 0; j < n->n_addrs; j++)
-		json_array_append_new(addrs,
-				      json_pack("{s:s,s:I,s:I}", "ip",
-						pw_ip_str(n->addrs[j].family, &n->addrs[j].ip, buf),
-						"expires_ns", (json_int_t)n->addrs[j].expires_ns,
-						"seen_ns", (json_int_t)n->addrs[j].seen_ns));
+		json_array_append_new(
+			addrs,
+			json_pack("{s:s,s:I,s:I}", "ip",
+				  pw_ip_str(n->addrs[j].family, &n->addrs[j].ip, buf), "expires_ns",
+				  (json_int_t)pw_learned_expires_ns(&n->addrs[j]), "seen_ns",
+				  (json_int_t)pw_learned_seen_ns(&n->addrs[j])));
 	return json_pack("{s:s,s:I,s:o}", "name", n->name, "resolved_ns",
 			 (json_int_t)n->resolved_ns, "addrs", addrs);
 }
@@ -379,68 +433,91 @@ int pw_ep_learn(struct pw_ep *ep, const char *name, uint8_t family, const union 
 	if (evicted)
 		memset(evicted, 0, sizeof(*evicted)); /* family 0: nothing evicted */
 	ep->may_have_learned = true;
+	if (family != PW_FAMILY_V4 && family != PW_FAMILY_V6)
+		return -EINVAL;
+	if (max_per_name > UINT32_MAX)
+		max_per_name = UINT32_MAX;
+	if (!max_per_name)
+		max_per_name = 1;
 	if (!n) {
+		char *text = strdup(name);
+
+		if (!text)
+			return -ENOMEM;
 		if (ep->n_names == ep->cap_names) {
 			size_t cap = ep->cap_names ? ep->cap_names * 2 : 4;
 			struct pw_learned_name *nv = realloc(ep->names, cap * sizeof(*nv));
 
-			if (!nv)
+			if (!nv) {
+				free(text);
 				return -ENOMEM;
+			}
 			ep->names = nv;
 			ep->cap_names = cap;
 		}
 		n = &ep->names[ep->n_names++];
 		memset(n, 0, sizeof(*n));
-		snprintf(n->name, sizeof(n->name), "%s", name);
+		n->name = text;
 	}
 	n->resolved_ns = now_ns;
 	for (size_t i = 0; i < n->n_addrs; i++) {
-		a = &n->addrs[i];
-		if (a->family == family && !memcmp(&a->ip, ip, sizeof(*ip))) {
-			if (expires_ns > a->expires_ns)
-				a->expires_ns = expires_ns;
-			a->seen_ns = now_ns;
-			return 0;
-		}
+		struct pw_learned_addr seen;
+
+		if (n->addrs[i].family != family || memcmp(&n->addrs[i].ip, ip, sizeof(*ip)))
+			continue;
+		/* Seen again: a longer TTL extends it, a shorter one does not
+		 * shorten it; it moves to the end (the most recently seen). */
+		seen = n->addrs[i];
+		if (pw_sec_up(expires_ns) > seen.expires_s)
+			seen.expires_s = pw_sec_up(expires_ns);
+		seen.seen_s = pw_sec_down(now_ns);
+		memmove(&n->addrs[i], &n->addrs[i + 1], (n->n_addrs - i - 1) * sizeof(seen));
+		n->addrs[n->n_addrs - 1] = seen;
+		return 0;
 	}
 	elsewhere = pw_ep_has_addr(ep, family, ip); /* not in n: checked above */
 	if (n->n_addrs >= max_per_name) {
-		/* Evict the least recently seen address of this name. */
+		/* Evict the least recently seen address of this name: the
+		 * earliest time seen, the first of those (kept in order). */
 		struct pw_learned_addr old;
 		size_t lru = 0;
 
 		for (size_t i = 1; i < n->n_addrs; i++)
-			if (n->addrs[i].seen_ns < n->addrs[lru].seen_ns)
+			if (n->addrs[i].seen_s < n->addrs[lru].seen_s)
 				lru = i;
-		a = &n->addrs[lru];
-		old = *a;
+		old = n->addrs[lru];
 		if (evicted)
 			*evicted = old;
-		a->family = 0; /* out of the count below */
+		memmove(&n->addrs[lru], &n->addrs[lru + 1], (n->n_addrs - lru - 1) * sizeof(old));
+		n->n_addrs--;
 		if (!pw_ep_has_addr(ep, old.family, &old.ip))
 			ep->n_addrs--;
-	} else {
-		if (n->n_addrs == n->cap_addrs) {
-			/* Small steps: most names have a handful of addresses,
-			 * and memory is per pod per name. */
-			size_t cap = n->cap_addrs + 8;
-			struct pw_learned_addr *av;
+	} else if (n->n_addrs == n->cap_addrs) {
+		/* Small steps: most names have a handful of addresses, and
+		 * memory is per pod per name: 1, 2, 4, 8, then 8 more each time. */
+		size_t cap = n->cap_addrs < 8 ? (n->cap_addrs ? (size_t)n->cap_addrs * 2 : 1)
+					      : (size_t)n->cap_addrs + 8;
+		struct pw_learned_addr *av;
 
-			if (cap > max_per_name)
-				cap = max_per_name;
-			av = realloc(n->addrs, cap * sizeof(*av));
-			if (!av)
-				return -ENOMEM;
-			n->addrs = av;
-			n->cap_addrs = cap;
+		if (cap > max_per_name)
+			cap = max_per_name;
+		av = realloc(n->addrs, cap * sizeof(*av));
+		if (!av) {
+			if (!n->n_addrs) { /* the name just added: not kept empty */
+				name_free(n);
+				ep->n_names--;
+			}
+			return -ENOMEM;
 		}
-		a = &n->addrs[n->n_addrs++];
+		n->addrs = av;
+		n->cap_addrs = (uint32_t)cap;
 	}
+	a = &n->addrs[n->n_addrs++];
 	memset(a, 0, sizeof(*a));
 	a->family = family;
 	a->ip = *ip;
-	a->expires_ns = expires_ns;
-	a->seen_ns = now_ns;
+	a->expires_s = pw_sec_up(expires_ns);
+	a->seen_s = pw_sec_down(now_ns);
 	if (!elsewhere)
 		ep->n_addrs++;
 	ep->learn_count_dirty = true;
@@ -524,7 +601,7 @@ size_t pw_ep_expire(struct pw_ep *ep, uint64_t now_ns, struct pw_learned_addr **
 		size_t kept = 0;
 
 		for (size_t j = 0; j < n->n_addrs; j++) {
-			if (n->addrs[j].expires_ns > now_ns) {
+			if (pw_learned_expires_ns(&n->addrs[j]) > now_ns) {
 				n->addrs[kept++] = n->addrs[j];
 				continue;
 			}
@@ -544,10 +621,18 @@ size_t pw_ep_expire(struct pw_ep *ep, uint64_t now_ns, struct pw_learned_addr **
 				(*out)[dropped] = n->addrs[j];
 			dropped++;
 		}
-		n->n_addrs = kept;
+		n->n_addrs = (uint32_t)kept;
 		if (!kept) {
-			free(n->addrs);
+			name_free(n);
 			continue;
+		}
+		if (kept <= n->cap_addrs / 2) { /* give the room back */
+			struct pw_learned_addr *av = realloc(n->addrs, kept * sizeof(*av));
+
+			if (av) {
+				n->addrs = av;
+				n->cap_addrs = (uint32_t)kept;
+			}
 		}
 		ep->names[out_names++] = *n;
 	}
@@ -560,12 +645,23 @@ size_t pw_ep_expire(struct pw_ep *ep, uint64_t now_ns, struct pw_learned_addr **
 void pw_ep_note_seen(struct pw_ep *ep, const char *name, uint8_t family, const union pw_ip *ip,
 		     uint64_t now_ns)
 {
-	struct pw_seen_name *s = &ep->seen[ep->seen_next++ % PW_EP_SEEN];
+	struct pw_seen_name *s;
+	char *text;
 
+	if (!ep->seen) {
+		ep->seen = calloc(PW_EP_SEEN, sizeof(*ep->seen));
+		if (!ep->seen)
+			return; /* only the deny events' hostname is lost */
+	}
+	text = strdup(name);
+	if (!text)
+		return;
+	s = &ep->seen[ep->seen_next++ % PW_EP_SEEN];
+	free(s->name);
+	s->name = text;
 	s->family = family;
 	s->ip = *ip;
 	s->seen_ns = now_ns;
-	snprintf(s->name, sizeof(s->name), "%s", name);
 }
 
 const char *pw_ep_name_for(const struct pw_ep *ep, uint8_t family, const union pw_ip *ip)
@@ -579,17 +675,17 @@ const char *pw_ep_name_for(const struct pw_ep *ep, uint8_t family, const union p
 		for (size_t j = 0; j < n->n_addrs; j++)
 			if (n->addrs[j].family == family &&
 			    !memcmp(&n->addrs[j].ip, ip, sizeof(*ip)) &&
-			    n->addrs[j].seen_ns >= best_ns) {
+			    pw_learned_seen_ns(&n->addrs[j]) >= best_ns) {
 				best = n->name;
-				best_ns = n->addrs[j].seen_ns;
+				best_ns = pw_learned_seen_ns(&n->addrs[j]);
 			}
 	}
 	if (best)
 		return best;
-	for (size_t i = 0; i < PW_EP_SEEN; i++) {
+	for (size_t i = 0; ep->seen && i < PW_EP_SEEN; i++) {
 		const struct pw_seen_name *s = &ep->seen[i];
 
-		if (s->name[0] && s->family == family && !memcmp(&s->ip, ip, sizeof(*ip)) &&
+		if (s->name && s->family == family && !memcmp(&s->ip, ip, sizeof(*ip)) &&
 		    s->seen_ns >= best_ns) {
 			best = s->name;
 			best_ns = s->seen_ns;

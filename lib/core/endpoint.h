@@ -17,34 +17,64 @@
 #include "fqdn.h"
 #include "policy.h"
 
-/* One address learned for one name, with its own expiry. */
+/*
+ * What the agent keeps of each learned address, compactly (100,000 of them on
+ * a busy node): 28 bytes. Times are CLOCK_MONOTONIC seconds; an expiry is
+ * rounded up (an address never leaves before its TTL), a time seen rounded
+ * down. A name's addresses are kept least recently seen first.
+ */
 struct pw_learned_addr {
-	uint8_t family;
 	union pw_ip ip;
-	uint64_t expires_ns; /* CLOCK_MONOTONIC */
-	uint64_t seen_ns;    /* last answer that carried it (LRU) */
+	uint32_t expires_s;
+	uint32_t seen_s; /* last answer that carried it (LRU) */
+	uint8_t family;
 };
+_Static_assert(sizeof(struct pw_learned_addr) == 28, "pw_learned_addr: 28 bytes");
 
-/* A name this pod resolved and a rule allowed. */
+#define PW_NS_PER_S 1000000000ULL
+static inline uint32_t pw_sec_up(uint64_t ns)
+{
+	uint64_t s = ns / PW_NS_PER_S + (ns % PW_NS_PER_S != 0);
+
+	return s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
+}
+static inline uint32_t pw_sec_down(uint64_t ns)
+{
+	uint64_t s = ns / PW_NS_PER_S;
+
+	return s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
+}
+static inline uint64_t pw_learned_expires_ns(const struct pw_learned_addr *a)
+{
+	return (uint64_t)a->expires_s * PW_NS_PER_S;
+}
+static inline uint64_t pw_learned_seen_ns(const struct pw_learned_addr *a)
+{
+	return (uint64_t)a->seen_s * PW_NS_PER_S;
+}
+
+/* A name this pod resolved and a rule allowed: 40 bytes, its text and its
+ * addresses. */
 struct pw_learned_name {
-	char name[PW_FQDN_MAX + 1];
+	char *name; /* allocated to its length */
 	uint64_t resolved_ns;
 	struct pw_learned_addr *addrs;
-	size_t n_addrs, cap_addrs;
-	/* The ports the endpoint's hostname rules grant this name, cached when the
-	 * rules are compiled or the name is learned (sync.c). */
-	bool ports_valid;
-	struct pw_range_set ports;
+	uint32_t n_addrs, cap_addrs;
+	/* The ports the endpoint's hostname rules grant this name, cached when
+	 * the rules are compiled or the name is learned (sync.c): one of the
+	 * endpoint's shared sets (pw_ep_ports_share), NULL until computed. */
+	const struct pw_range_set *ports;
 };
 
 /* A name the pod resolved but may not reach: kept only to say, in a deny
- * event, what the pod was trying to reach. Never grants anything. */
+ * event, what the pod was trying to reach. Never grants anything. A ring of
+ * PW_EP_SEEN, allocated when the pod first resolves such a name. */
 #define PW_EP_SEEN 32
 struct pw_seen_name {
-	uint8_t family;
 	union pw_ip ip;
 	uint64_t seen_ns;
-	char name[PW_FQDN_MAX + 1];
+	char *name; /* NULL: slot unused */
+	uint8_t family;
 };
 
 struct pw_ep {
@@ -71,12 +101,15 @@ struct pw_ep {
 
 	struct pw_learned_name *names;
 	size_t n_names, cap_names;
-	size_t n_addrs;			      /* distinct addresses over all names */
-	bool learn_count_dirty;		      /* pw_ep_learn (the kernel's count) to rewrite */
-	bool may_have_learned;		      /* pw_learned may hold entries of this endpoint */
-	bool learned_dirty;		      /* names changed since the state file was written */
-	struct pw_seen_name seen[PW_EP_SEEN]; /* ring */
+	size_t n_addrs;		   /* distinct addresses over all names */
+	bool learn_count_dirty;	   /* pw_ep_learn (the kernel's count) to rewrite */
+	bool may_have_learned;	   /* pw_learned may hold entries of this endpoint */
+	bool learned_dirty;	   /* names changed since the state file was written */
+	struct pw_seen_name *seen; /* ring of PW_EP_SEEN, or NULL */
 	unsigned int seen_next;
+	/* The distinct port sets of the names' rules (names point at them). */
+	struct pw_range_set **port_sets;
+	size_t n_port_sets;
 
 	/* Its share of pw_flows, during a walk of the table (agent/sync.c):
 	 * the kernel's count before the walk, and the live flows the walk saw. */
@@ -147,5 +180,10 @@ void pw_ep_note_seen(struct pw_ep *ep, const char *name, uint8_t family, const u
  * seen), or NULL. */
 const char *pw_ep_name_for(const struct pw_ep *ep, uint8_t family, const union pw_ip *ip);
 void pw_ep_forget_names(struct pw_ep *ep);
+/* The endpoint's copy of a port set, shared by every name whose rules grant
+ * the same ports (NULL: out of memory). Valid until pw_ep_ports_reset(),
+ * which also clears every name's cached ports (the rules changed). */
+const struct pw_range_set *pw_ep_ports_share(struct pw_ep *ep, const struct pw_range_set *s);
+void pw_ep_ports_reset(struct pw_ep *ep);
 
 #endif

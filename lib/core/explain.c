@@ -190,13 +190,13 @@ static json_t *explain_ip(const struct pw_explain_in *in, uint8_t fam, const uni
 
 			if (a->family != fam || memcmp(&a->ip, ip, sizeof(*ip)))
 				continue;
-			if (a->expires_ns <= in->now_ns) {
+			if (pw_learned_expires_ns(a) <= in->now_ns) {
 				snprintf(why, sizeof(why), "learned for %s, but its TTL ran out",
 					 n->name);
 				return answer("deny", "expired", why,
 					      "resolve the name again before connecting");
 			}
-			if (n->ports_valid && !allows(&n->ports, in->proto, in->port)) {
+			if (n->ports && !allows(n->ports, in->proto, in->port)) {
 				snprintf(why, sizeof(why),
 					 "learned for %s, whose rules grant other "
 					 "ports",
@@ -206,7 +206,8 @@ static json_t *explain_ip(const struct pw_explain_in *in, uint8_t fam, const uni
 					"add this port to the name's rule, or use a granted one");
 			}
 			snprintf(why, sizeof(why), "learned for %s (%llds left)", n->name,
-				 (long long)((a->expires_ns - in->now_ns) / 1000000000ULL));
+				 (long long)((pw_learned_expires_ns(a) - in->now_ns) /
+					     1000000000ULL));
 			return answer("allow", "learned", why, "nothing: it may connect");
 		}
 	}
@@ -243,10 +244,10 @@ static json_t *explain_name(const struct pw_explain_in *in)
 			ln = &in->names[i];
 	for (size_t j = 0; ln && j < ln->n_addrs; j++) {
 		const struct pw_learned_addr *a = &ln->addrs[j];
-		int64_t left = (int64_t)(a->expires_ns - in->now_ns) / 1000000000LL;
+		int64_t left = (int64_t)(pw_learned_expires_ns(a) - in->now_ns) / 1000000000LL;
 		json_t *others = json_array();
 
-		live += a->expires_ns > in->now_ns;
+		live += pw_learned_expires_ns(a) > in->now_ns;
 		pw_ip_str(a->family, &a->ip, ipb);
 		json_array_append_new(
 			learned, json_pack("{s:s,s:I}", "ip", ipb, "ttl_left", (json_int_t)left));

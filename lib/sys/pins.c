@@ -197,7 +197,7 @@ static const struct {
 	{"pw_ep_budget", "pw_config"},	 {"pw_cidr4", "pw_config"},
 	{"pw_cidr6", "pw_config"},	 {"pw_ep_flows", "pw_flows"},
 	{"pw_ep_flows", "pw_config"},	 {"pw_ep_reject", "pw_config"},
-	{"pw_ep_rl_allow", "pw_config"},
+	{"pw_ep_rl_allow", "pw_config"}, {"pw_ep_query", "pw_config"},
 };
 
 static bool is_referent(const char *name)

@@ -201,10 +201,10 @@ static inline int lw_config(struct lw *w)
 	return lw_put(w->skel->maps.pw_config, &zero, &c, &why);
 }
 
-/* pw_names as the agent writes them (agent/sync.c names_write and
- * name_entry_ports): for a PW_NAME_F_CONNECT entry, the ports of the toFQDNs
- * entry with exactly this pattern, in pw_ports under id i + 1, and
- * PW_NAME_F_PRIVATE when all of its ports are allowPrivate ones. */
+/* pw_names as the agent writes them (agent/sync.c names_write): for a
+ * PW_NAME_F_CONNECT entry, the ports of its toFQDNs entry
+ * (pw_compiled_name_fqdn, which the agent uses too) in pw_ports under id
+ * i + 1, and PW_NAME_F_PRIVATE when all of its ports are allowPrivate ones. */
 static inline int lw_write_names(struct lw *w, const char **why)
 {
 	struct pw_ep_dns ed = {.flags = w->epdns_flags};
@@ -213,28 +213,24 @@ static inline int lw_write_names(struct lw *w, const char **why)
 
 	for (size_t i = 0; i < w->c.n_names; i++) {
 		const struct pw_name_entry *n = &w->c.names[i];
+		const struct pw_fqdn_entry *f;
 		struct pw_name_key k;
 		struct pw_name_val v;
+		bool private;
 
 		bpft_name_entry(LW_EP_ID, n->kind, n->text, NULL, n->flags, &k, &v);
-		for (size_t j = 0; (n->flags & PW_NAME_F_CONNECT) && j < w->c.n_fqdns; j++) {
-			const struct pw_fqdn_entry *f = &w->c.fqdns[j];
+		f = n->flags & PW_NAME_F_CONNECT ? pw_compiled_name_fqdn(&w->c, n, &private) : NULL;
+		if (f) {
 			struct pw_portset ps = {.count = f->ports.n};
 			__u32 pid = (__u32)i + 1;
-			const char *text;
 
-			if (pw_fqdn_table_kind(f->pattern, &text) != n->kind ||
-			    strcmp(text, n->text))
-				continue;
-			if (f->ports_private.n &&
-			    !memcmp(&f->ports_private, &f->ports, sizeof(f->ports)))
+			if (private)
 				v.flags |= PW_NAME_F_PRIVATE;
 			memcpy(ps.r, f->ports.r, sizeof(ps.r));
 			err = lw_put(w->skel->maps.pw_ports, &pid, &ps, why);
 			if (err)
 				return err;
 			v.portset = pid;
-			break;
 		}
 		err = lw_put(w->skel->maps.pw_names, &k, &v, why);
 		if (err)

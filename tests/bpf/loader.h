@@ -4,8 +4,8 @@
  * BPF_PROG_TEST_RUN share (tests/bpf/test_bpf.c, tests/fuzz/fuzz_bpf_dns.c):
  * the object loaded with no pinning and its event ring buffer, a network
  * namespace with a veth pair for the ifindexes, the "cannot run" exit (77,
- * skipped; 1 under CI=true), libbpf's messages, the clock the programs read,
- * the Internet checksum, and a pw_names entry as the agent writes it.
+ * skipped; 1 under CI=true), a fuzz target's "invariant broken" abort, libbpf's messages, the clock
+ * the programs read, the Internet checksum, and a pw_names entry as the agent writes it.
  */
 #ifndef PODWALL_TESTS_BPF_LOADER_H
 #define PODWALL_TESTS_BPF_LOADER_H
@@ -50,6 +50,33 @@ static inline int bpft_vcannot_run(const char *who, const char *fmt, va_list ap)
 	}
 	fprintf(stderr, "*** SKIPPED (exit 77); with CI=true this fails ***\n");
 	return 77;
+}
+
+static inline int __attribute__((format(printf, 2, 3)))
+bpft_cannot_run(const char *who, const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = bpft_vcannot_run(who, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+/* A fuzz target's invariant broke: says which, and aborts (the fuzzer keeps
+ * the input). */
+static inline void __attribute__((noreturn, format(printf, 2, 3)))
+bpft_die(const char *who, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "\n*** %s: INVARIANT BROKEN: ", who);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " ***\n");
+	abort();
 }
 
 static inline __u64 bpft_now_ns(void)

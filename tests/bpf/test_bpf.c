@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
 #include <setjmp.h>
@@ -59,6 +60,7 @@
 #include "podwall/guard.h"
 #include "podwall.skel.h"
 #include "dns.h"
+#include "dnstcp.h"
 #include "fqdn.h"
 #include "bpf/loader.h"
 
@@ -242,30 +244,16 @@ struct row {
 	}
 
 /* Frames. Extra designators (.frag = ..., .dev = ...) go in the variadic part. */
-#define TCP4(d, dp, ...)                                                                           \
+#define FRAME(f, p, d, dp, ...)                                                                    \
 	{                                                                                          \
-		.fam = 4, .dst = d, .proto = IPPROTO_TCP, .dport = dp, __VA_ARGS__                 \
+		.fam = (f), .dst = d, .proto = (p), .dport = dp, __VA_ARGS__                       \
 	}
-#define TCP6(d, dp, ...)                                                                           \
-	{                                                                                          \
-		.fam = 6, .dst = d, .proto = IPPROTO_TCP, .dport = dp, __VA_ARGS__                 \
-	}
-#define UDP4(d, dp, ...)                                                                           \
-	{                                                                                          \
-		.fam = 4, .dst = d, .proto = IPPROTO_UDP, .dport = dp, __VA_ARGS__                 \
-	}
-#define UDP6(d, dp, ...)                                                                           \
-	{                                                                                          \
-		.fam = 6, .dst = d, .proto = IPPROTO_UDP, .dport = dp, __VA_ARGS__                 \
-	}
-#define SCTP4(d, dp, ...)                                                                          \
-	{                                                                                          \
-		.fam = 4, .dst = d, .proto = IPPROTO_SCTP, .dport = dp, __VA_ARGS__                \
-	}
-#define SCTP6(d, dp, ...)                                                                          \
-	{                                                                                          \
-		.fam = 6, .dst = d, .proto = IPPROTO_SCTP, .dport = dp, __VA_ARGS__                \
-	}
+#define TCP4(d, dp, ...)  FRAME(4, IPPROTO_TCP, d, dp, __VA_ARGS__)
+#define TCP6(d, dp, ...)  FRAME(6, IPPROTO_TCP, d, dp, __VA_ARGS__)
+#define UDP4(d, dp, ...)  FRAME(4, IPPROTO_UDP, d, dp, __VA_ARGS__)
+#define UDP6(d, dp, ...)  FRAME(6, IPPROTO_UDP, d, dp, __VA_ARGS__)
+#define SCTP4(d, dp, ...) FRAME(4, IPPROTO_SCTP, d, dp, __VA_ARGS__)
+#define SCTP6(d, dp, ...) FRAME(6, IPPROTO_SCTP, d, dp, __VA_ARGS__)
 #define PING4(d, ...)                                                                              \
 	{                                                                                          \
 		.fam = 4, .dst = d, .proto = IPPROTO_ICMP, .icmp_type = 8, .icmp_id = 77,          \
@@ -993,7 +981,8 @@ static int want_name(const struct pkt *p, __u8 reason, char *out)
 	const char *q = p->qname ? p->qname : "example.com";
 	size_t i;
 
-	if (reason != PW_R_DNS_NAME && !(reason == PW_R_DNS_INVALID && p->dns_bad == BAD_NO_TYPE))
+	if (reason != PW_R_DNS_NAME && !(reason == PW_R_DNS_INVALID && p->dns_bad == BAD_NO_TYPE) &&
+	    !(reason == PW_R_DNS_BUDGET && p->dns && !p->dns_qr)) /* a query over budget */
 		return -1;
 	for (i = 0; q[i] && i < 255; i++)
 		out[i] = q[i] >= 'A' && q[i] <= 'Z' ? q[i] + 32 : q[i];
@@ -2399,12 +2388,23 @@ static const struct row rows[] = {
 		 {.prog = INGRESS, PKT(TA(.tcp_len_adj = 40)), TA_SPLIT, .check = chk_tcp_pend},
 		 {.prog = INGRESS, PKT(TA(.tcp_len_adj = -2)), TA_SPLIT},
 	 }},
-	{"TCP answer in a GSO packet of 2 segments (one frame too big to re-inject): "
-	 "DNS_TCP_SPLIT", &NAMES,
+	{"TCP answer in a GSO packet of 2 segments: one segment of its whole length, held "
+	 "like the others (nobody listening: DNS_CAPTURE, query consumed), DNS_TCP_GSO",
+	 &NAMES,
 	 .steps = {
 		 {PKT(TSYN), DNSOK()},
 		 {PKT(TQ("api.example.com")), DNSOK()},
-		 {.prog = INGRESS, PKT(TA(.gso_segs = 2)), TA_SPLIT, .check = chk_tcp_pend},
+		 {.prog = INGRESS, PKT(TA(.gso_segs = 2)),
+		  SHOT(PW_R_DNS_CAPTURE, CT(PW_C_DNS_TCP_GSO)), .check = chk_no_pend},
+	 }},
+	{"A GSO packet that holds more than its message: DNS_TCP_GSO, DNS_TCP_SPLIT", &NAMES,
+	 .steps = {
+		 {PKT(TSYN), DNSOK()},
+		 {PKT(TQ("api.example.com")), DNSOK()},
+		 {.prog = INGRESS, PKT(TA(.gso_segs = 2, .tcp_len_adj = -2)), .verdict = V_OK,
+		  .ctr = {CT(PW_C_DNS_TCP_GSO), CT(PW_C_DNS_TCP_SPLIT)},
+		  .ev = {.reason = PW_R_DNS_TCP_SPLIT, .verdict = PW_VERDICT_PASS},
+		  .check = chk_tcp_pend},
 	 }},
 	{"TCP answer with no recorded query (a UDP one, another id): DNS_UNMATCHED, passes unheld",
 	 &NAMES,
@@ -2438,6 +2438,49 @@ static const struct row rows[] = {
 		 {PKT(TSYN), DNSOK()},
 		 {PKT(TQ("api.example.com")), DNSOK()},
 		 {.prog = INGRESS, PKT(TA()), PASS(CT(PW_C_DNS_AGENT_AWAY)), .check = chk_no_pend},
+	 }},
+	/* The resolver's side followed from its SYN-ACK (seq 4999: data from 5000). */
+#define TSYNACK TA(.tcp_flags = TF_SYN | TF_ACK, .dns = 0, .tcp_seq = 4999)
+	{"followed from the SYN-ACK: a whole answer at the stream's next byte is held "
+	 "(DNS_CAPTURE, nobody listening)", &NAMES,
+	 .steps = {
+		 {PKT(TSYN), DNSOK()},
+		 {.prog = INGRESS, PKT(TSYNACK), PASS()},
+		 {PKT(TQ("api.example.com")), DNSOK()},
+		 {.prog = INGRESS, PKT(TA(.tcp_seq = 5000)), SHOT(PW_R_DNS_CAPTURE),
+		  .check = chk_no_pend},
+	 }},
+	{"followed: a segment past the stream's next byte (a gap) loses the stream: "
+	 "DNS_TCP_SPLIT, the query stays recorded", &NAMES,
+	 .steps = {
+		 {PKT(TSYN), DNSOK()},
+		 {.prog = INGRESS, PKT(TSYNACK), PASS()},
+		 {PKT(TQ("api.example.com")), DNSOK()},
+		 {.prog = INGRESS, PKT(TA(.tcp_seq = 5100)), TA_SPLIT, .check = chk_tcp_pend},
+	 }},
+	{"followed: two messages in one segment: DNS_TCP_SPLIT", &NAMES,
+	 .steps = {
+		 {PKT(TSYN), DNSOK()},
+		 {.prog = INGRESS, PKT(TSYNACK), PASS()},
+		 {PKT(TQ("api.example.com")), DNSOK()},
+		 {.prog = INGRESS, PKT(TA(.tcp_seq = 5000, .tcp_len_adj = -2)), TA_SPLIT},
+	 }},
+	{"followed: the first segment of a longer answer whose copy the perf buffer cannot "
+	 "take (nobody listening): the stream is lost, DNS_TCP_SPLIT, query consumed", &NAMES,
+	 .steps = {
+		 {PKT(TSYN), DNSOK()},
+		 {.prog = INGRESS, PKT(TSYNACK), PASS()},
+		 {PKT(TQ("api.example.com")), DNSOK()},
+		 {.prog = INGRESS, PKT(TA(.tcp_seq = 5000, .tcp_len_adj = 40)), TA_SPLIT,
+		  .check = chk_no_pend},
+	 }},
+	{"followed: a longer answer to no recorded query passes, followed not copied; "
+	 "its rest passes, nothing counted", &NAMES,
+	 .steps = {
+		 {PKT(TSYN), DNSOK()},
+		 {.prog = INGRESS, PKT(TSYNACK), PASS()},
+		 {.prog = INGRESS, PKT(TA(.tcp_seq = 5000, .tcp_len_adj = 40)),
+		  PASS(CT(PW_C_DNS_UNMATCHED))},
 	 }},
 };
 #pragma GCC diagnostic pop
@@ -2578,6 +2621,129 @@ static void test_dns_tcp_held(void **state)
 	assert_int_equal(pw_dns_fix_l4_checksum(cap.frame, cap.meta.pkt_len, l4_off), 0);
 }
 
+struct caps {
+	int n;
+	struct {
+		struct pw_dns_meta meta;
+		__u8 frame[1024];
+	} s[4];
+};
+
+static void on_sample_n(void *ctx, int cpu, void *data, __u32 size)
+{
+	struct caps *c = ctx;
+
+	if (c->n < 4 && size >= sizeof(c->s[0].meta)) {
+		memcpy(&c->s[c->n].meta, data, sizeof(c->s[0].meta));
+		memcpy(c->s[c->n].frame, (__u8 *)data + sizeof(c->s[0].meta),
+		       size - sizeof(c->s[0].meta) < sizeof(c->s[0].frame)
+			       ? size - sizeof(c->s[0].meta)
+			       : sizeof(c->s[0].frame));
+	}
+	c->n++;
+}
+
+/* Run frame on pod_ingress; the verdict, and the counters it moved in d. */
+static int ingress_counted(const __u8 *frame, size_t len, __u64 d[PW_C_MAX])
+{
+	__u64 before[PW_C_MAX];
+	int verdict;
+
+	counters_read(before);
+	verdict = run_frame(INGRESS, DEV_POD, 0, frame, len);
+	counters_read(d);
+	for (int i = 0; i < PW_C_MAX; i++)
+		d[i] -= before[i];
+	return verdict;
+}
+
+static void only_counter(const __u64 d[PW_C_MAX], int want)
+{
+	for (int i = 0; i < PW_C_MAX; i++)
+		if (d[i] != (i == want ? 1u : 0u))
+			fail_msg("counter %s moved by %llu", ctr_name(i), (unsigned long long)d[i]);
+}
+
+/*
+ * An answer over two segments on a stream followed from its SYN-ACK, with the
+ * agent listening: the first passes with a copy (DNS_TCP_COPIED), the second,
+ * which completes the message, is held (DNS_HELD, dropped); both metas carry
+ * the message's length and first sequence number, and lib/core/dnstcp puts
+ * the message back together from the two samples, held one first. A
+ * retransmission of the first passes (DNS_UNMATCHED), nothing copied.
+ */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverride-init"
+static void test_dns_tcp_segments(void **state)
+{
+	static const struct step syn = {PKT(TSYN), DNSOK()};
+	static const struct step synack = {.prog = INGRESS, PKT(TSYNACK), PASS()};
+	static const struct step query = {PKT(TQ("api.example.com")), DNSOK()};
+	static const struct pkt first = TA(.tcp_seq = 5000, .tcp_len_adj = 40);
+	struct pkt rest =
+		TCP4(NULL, SPORT, .src = RES4, .sport = 53, .tcp_flags = TF_ACK, .payload = 40);
+	__u8 f1[1024], f2[1024], *msg = NULL;
+	size_t len1 = build_frame(&first, f1), len2, m, n;
+	struct caps cap = {0};
+	struct perf_buffer *pb;
+	struct pw_dnstcp *r;
+	struct pw_dnstcp_held held;
+	__u64 d[PW_C_MAX];
+	const char *why = NULL;
+
+	m = len1 - ETH_HLEN - sizeof(struct iphdr) - sizeof(struct tcphdr) - 2;
+	rest.tcp_seq = 5000 + 2 + m;
+	len2 = build_frame(&rest, f2);
+	pb = perf_buffer__new(mfd(F.skel->maps.pw_dns_cap), 8, on_sample_n, NULL, &cap, NULL);
+	assert_non_null(pb);
+	run_step(&syn, 0);
+	run_step(&synack, 1);
+	run_step(&query, 2);
+	events_drain();
+	assert_int_equal(ingress_counted(f1, len1, d), TC_ACT_UNSPEC);
+	only_counter(d, PW_C_DNS_TCP_COPIED);
+	chk_no_pend();
+	assert_int_equal(ingress_counted(f2, len2, d), TC_ACT_SHOT);
+	only_counter(d, PW_C_DNS_HELD);
+	assert_int_equal(ingress_counted(f1, len1, d), TC_ACT_UNSPEC);
+	only_counter(d, PW_C_DNS_UNMATCHED);
+	assert_true(perf_buffer__consume(pb) >= 0);
+	perf_buffer__free(pb);
+	events_drain();
+	assert_int_equal(F.n_ev, 0);
+
+	assert_int_equal(cap.n, 2);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(cap.s[i].meta.proto, IPPROTO_TCP);
+		assert_int_equal(cap.s[i].meta.tcp_msg_len, m + 40);
+		assert_int_equal(cap.s[i].meta.tcp_msg_seq, 5000);
+		assert_int_equal(ntohs(cap.s[i].meta.dns_id), DNS_ID);
+		assert_int_equal(ntohs(cap.s[i].meta.pod_port), SPORT);
+	}
+	assert_int_equal(cap.s[0].meta.pkt_len, len1);
+	assert_int_equal(cap.s[1].meta.pkt_len, len2);
+	assert_memory_equal(cap.s[0].frame, f1, len1);
+	assert_memory_equal(cap.s[1].frame, f2, len2);
+
+	/* the agent's half: the held one first, then the copy completes it */
+	r = pw_dnstcp_new(4, 1 << 20, 1000000000ULL);
+	assert_non_null(r);
+	assert_int_equal(
+		pw_dnstcp_add(r, &cap.s[1].meta, cap.s[1].frame, len2, 1, &msg, &n, &held, &why),
+		PW_DT_KEPT);
+	assert_int_equal(
+		pw_dnstcp_add(r, &cap.s[0].meta, cap.s[0].frame, len1, 1, &msg, &n, &held, &why),
+		PW_DT_DONE);
+	assert_int_equal(n, m + 40);
+	assert_memory_equal(msg, f1 + len1 - m, m);
+	assert_non_null(held.frame);
+	assert_memory_equal(held.frame, f2, len2);
+	free(msg);
+	pw_dnstcp_held_free(&held);
+	pw_dnstcp_free(r);
+}
+#pragma GCC diagnostic pop
+
 /* A burst of N+5 denies with events_burst = N produces N events and five
  * suppressions; the next event after a refill reports the five. */
 static void test_event_rate_limit(void **state)
@@ -2632,6 +2798,45 @@ static void test_event_rate_limit(void **state)
 	assert_int_equal(rl.suppressed, 0);
 }
 
+/* 1 if the ring's epoll fd is readable within ms: a wake-up was sent, or
+ * (level-triggered) one came before and the ring still holds data. */
+static int ring_woken(struct ring_buffer *rb, int ms)
+{
+	struct epoll_event ev;
+
+	return epoll_wait(ring_buffer__epoll_fd(rb), &ev, 1, ms) > 0;
+}
+
+/* Events wake the agent only once pw_events is filling (podwall.bpf.c
+ * EVENTS_WAKE, PW_EVENTS_BYTES / 8 unread bytes): the agent reads the ring
+ * on a timer; a wake-up is an irq_work (an IPI on a VM) on the packet's path. */
+static void test_events_wake(void **state)
+{
+	static const struct step deny = {PKT(TCP4("203.0.113.200", 443)), SHOT(PW_R_NO_RULE)};
+	const int wake_at = (PW_EVENTS_BYTES / 8) / (sizeof(struct pw_event) + 8);
+	struct pw_config c = cfg_get();
+	int i;
+
+	c.events_per_sec = 1000000000;
+	c.events_burst = 100000;
+	cfg_put(&c);
+	events_drain();
+	ring_woken(F.rb, 0); /* a readiness left from before, dropped on the empty ring */
+	F.t_step = bpft_now_ns();
+	assert_int_equal(run_pkt(EGRESS, DEV_POD, 0, &deny.pkt), TC_ACT_SHOT);
+	assert_false(ring_woken(F.rb, 100)); /* one event: no wake-up */
+	for (i = 1; i < 2 * wake_at && !ring_woken(F.rb, 0); i++)
+		assert_int_equal(run_pkt(EGRESS, DEV_POD, 0, &deny.pkt), TC_ACT_SHOT);
+	if (bpft_verbose)
+		print_message("    woken after %d events (%d expected)\n", i, wake_at);
+	assert_true(i >= wake_at - 1);
+	assert_true(ring_woken(F.rb, 200));
+	F.n_ev = 0;
+	assert_true(ring_buffer__consume(F.rb) >= 0);
+	assert_true(F.n_ev >= wake_at - 1);
+	assert_false(ring_woken(F.rb, 0)); /* read: nothing pending */
+}
+
 /* The budget of held answers is per endpoint: with 1 a second and a burst of
  * 1, the pod's second answer is dropped (dns-budget) before it reaches the
  * perf buffer, and another pod's answer is still handed on (here, with no
@@ -2677,6 +2882,144 @@ static void test_dns_hold_budget(void **state)
 			 1);
 	assert_int_equal(after[PW_C_DROP + PW_R_DNS_BUDGET] - before[PW_C_DROP + PW_R_DNS_BUDGET],
 			 0);
+	events_drain();
+}
+
+/* pod_egress: a UDP query of the pod recorded for its answer (DNS_SPORT, DNS_ID). */
+static int pend4_recorded(void)
+{
+	struct pw_dns_pend_key k;
+	struct pw_dns_pend_val v;
+
+	memset(&k, 0, sizeof(k));
+	k.ep_id = EP_ID;
+	k.family = 4;
+	k.pod_port = htons(DNS_SPORT);
+	k.dns_id = htons(DNS_ID);
+	k.resolver = ip_of(RES4);
+	return bpf_map_lookup_elem(mfd(F.skel->maps.pw_dns_pend), &k, &v) == 0;
+}
+
+static void pend4_forget(void)
+{
+	struct pw_dns_pend_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.ep_id = EP_ID;
+	k.family = 4;
+	k.pod_port = htons(DNS_SPORT);
+	k.dns_id = htons(DNS_ID);
+	k.resolver = ip_of(RES4);
+	bpf_map_delete_elem(mfd(F.skel->maps.pw_dns_pend), &k);
+}
+
+static void chk_not_recorded(void)
+{
+	assert_false(pend4_recorded());
+}
+
+static void chk_recorded(void)
+{
+	assert_true(pend4_recorded());
+}
+
+/* The budget of queries sent on to the resolvers, per endpoint: at 1 a second
+ * and a burst of 2, refused names take none of it; two granted queries pass,
+ * the third is dropped (dns-budget, an event with its name,
+ * dns_query_budget), not recorded; another pod's query still passes; a refill
+ * brings them back. Over TCP the dropped segment does not move the stream (the
+ * next one is a gap; its retransmission passes once refilled). Audit: an
+ * over-budget query passes, counted audited (no event), and is recorded.
+ * Rate 0: no limit. */
+static void test_dns_query_budget(void **state)
+{
+	static const struct step refused = {PKT(DNSQ4(RES4, .qname = "exfil.test")), REFUSED(NULL)};
+	static const struct step q = {PKT(DNSQ4(RES4, .qname = "api.example.com")), DNSOK(),
+				      .check = chk_recorded};
+	static const struct step over = {PKT(DNSQ4(RES4, .qname = "api.example.com")),
+					 SHOT(PW_R_DNS_BUDGET, CT(PW_C_DNS_QUERY_BUDGET)),
+					 .before = pend4_forget, .check = chk_not_recorded};
+	static const struct step over_audit = {
+		PKT(DNSQ4(RES4, .qname = "api.example.com")), .verdict = V_OK,
+		.ctr = {AUDITED(PW_R_DNS_BUDGET), CT(PW_C_DNS_QUERY_BUDGET),
+			CT(PW_C_PASS_DNS_QUERY)},
+		/* counted, no event */
+		.before = pend4_forget, .check = chk_recorded};
+	static const struct step tsyn = {PKT(TSYN), DNSOK()};
+	static const struct step tq = {PKT(TQ("api.example.com")), DNSOK()};
+	/* the next message (api.example.com: 33 bytes after its length) */
+	static const struct step tq2 = {PKT(TQ("api.github.com", .tcp_seq = 1000 + 2 + 33)),
+					DNSOK()};
+	static const struct step tq2_over = {PKT(TQ("api.github.com", .tcp_seq = 1000 + 2 + 33)),
+					     SHOT(PW_R_DNS_BUDGET, CT(PW_C_DNS_QUERY_BUDGET))};
+	/* the one after it (api.github.com: 32 bytes): a gap while tq2 is not through */
+	static const struct step tq3_gap = {
+		PKT(TQ("api.example.com", .tcp_seq = 1000 + 2 + 33 + 2 + 32)),
+		SHOT(PW_R_DNS_INVALID)};
+	struct pw_config c = cfg_get();
+	struct pw_endpoint ep = ep_get();
+	struct pw_ep_dns ed = {0};
+	__u32 k = F.ifindex[DEV_OTHER], id = EP_ID + 1, me = EP_ID;
+	struct pw_name_key nk = {.ep_id = id, .kind = PW_NK_EXACT};
+	struct pw_name_val nv = {.flags = PW_NAME_F_CONNECT, .len = 15};
+	struct pw_ep_budget b;
+
+	c.dns_query_per_sec = 1;
+	c.dns_query_burst = 2;
+	cfg_put(&c);
+	for (int i = 0; i < 3; i++)
+		run_step(&refused, i);
+	run_step(&q, 3);
+	run_step(&q, 4);
+	run_step(&over, 5);
+	assert_int_equal(bpf_map_lookup_elem(mfd(F.skel->maps.pw_ep_query), &me, &b), 0);
+	assert_true(b.tokens_milli < 1000);
+
+	/* Another pod, on the other veth: its own budget. */
+	ep.ep_id = id;
+	assert_int_equal(bpf_map_update_elem(mfd(F.skel->maps.pw_endpoints), &k, &ep, BPF_ANY), 0);
+	assert_int_equal(bpf_map_update_elem(mfd(F.skel->maps.pw_ep_dns), &id, &ed, BPF_ANY), 0);
+	nk.hash = pw_fqdn_hash("api.example.com");
+	memcpy(nv.text, "api.example.com", 15);
+	assert_int_equal(bpf_map_update_elem(mfd(F.skel->maps.pw_names), &nk, &nv, BPF_ANY), 0);
+	assert_int_equal(run_pkt(EGRESS, DEV_OTHER, 0, &q.pkt), TC_ACT_UNSPEC);
+	run_step(&over, 6);
+
+	/* A refill (65535 a second: tokens again within microseconds). */
+	c.dns_query_per_sec = 65535;
+	cfg_put(&c);
+	run_step(&q, 7);
+
+	/* TCP: one token for the first message, none for the second. */
+	c.dns_query_per_sec = 1;
+	c.dns_query_burst = 1;
+	cfg_put(&c);
+	bpf_map_delete_elem(mfd(F.skel->maps.pw_ep_query), &me);
+	run_step(&tsyn, 8);
+	run_step(&tq, 9);
+	run_step(&tq2_over, 10);
+	c.dns_query_per_sec = 65535;
+	cfg_put(&c);
+	run_step(&tq3_gap, 11);
+	run_step(&tq2, 12);
+
+	/* Audit mode: over budget, the query goes on and is recorded. */
+	c.dns_query_per_sec = 1;
+	cfg_put(&c);
+	bpf_map_delete_elem(mfd(F.skel->maps.pw_ep_query), &me);
+	ep = ep_get();
+	ep.mode = PW_MODE_AUDIT;
+	ep_put(&ep);
+	run_step(&q, 13);
+	run_step(&over_audit, 14);
+
+	/* Rate 0: no limit, no bucket taken. */
+	c.dns_query_per_sec = 0;
+	cfg_put(&c);
+	ep.mode = PW_MODE_ENFORCE;
+	ep_put(&ep);
+	for (int i = 0; i < 4; i++)
+		run_step(&q, 15 + i);
 	events_drain();
 }
 
@@ -3154,37 +3497,33 @@ static void b_loop(struct dnsb *d, const struct lcase *c)
 	db_addr(d, 60, "203.0.113.23");
 }
 
+/* A chain of `links` CNAMEs, c1.cdn.test .. cN.cdn.test, then the A record. */
+static void db_chain(struct dnsb *d, const struct lcase *c, int links, const char *addr)
+{
+	__u16 owner = 12;
+	char t[16];
+
+	db_start(d, c->q, Q_A, links + 1, 0, 0);
+	for (int i = 1; i <= links; i++) {
+		snprintf(t, sizeof(t), "c%d.cdn.test", i);
+		db_ptr(d, owner);
+		db_rr(d, 5, 300, strlen(t) + 2);
+		owner = db_name(d, t);
+	}
+	db_ptr(d, owner);
+	db_addr(d, 60, addr);
+}
+
 /* Five CNAME links: one more than the kernel follows. */
 static void b_long(struct dnsb *d, const struct lcase *c)
 {
-	static const char *const t[] = {"c1.cdn.test", "c2.cdn.test", "c3.cdn.test", "c4.cdn.test",
-					"c5.cdn.test"};
-	__u16 owner = 12;
-
-	db_start(d, c->q, Q_A, 6, 0, 0);
-	for (int i = 0; i < 5; i++) {
-		db_ptr(d, owner);
-		db_rr(d, 5, 300, strlen(t[i]) + 2);
-		owner = db_name(d, t[i]);
-	}
-	db_ptr(d, owner);
-	db_addr(d, 60, "203.0.113.24");
+	db_chain(d, c, 5, "203.0.113.24");
 }
 
 /* A chain of four links is followed. */
 static void b_four(struct dnsb *d, const struct lcase *c)
 {
-	static const char *const t[] = {"c1.cdn.test", "c2.cdn.test", "c3.cdn.test", "c4.cdn.test"};
-	__u16 owner = 12;
-
-	db_start(d, c->q, Q_A, 5, 0, 0);
-	for (int i = 0; i < 4; i++) {
-		db_ptr(d, owner);
-		db_rr(d, 5, 300, strlen(t[i]) + 2);
-		owner = db_name(d, t[i]);
-	}
-	db_ptr(d, owner);
-	db_addr(d, 60, "203.0.113.25");
+	db_chain(d, c, 4, "203.0.113.25");
 }
 
 /* An A record owned by a name that is not on the chain. */
@@ -3608,7 +3947,7 @@ static void test_learn_extend(void **state)
 	assert_int_equal(learned_count(), 1);
 }
 
-/* Fill pw_learn_log (about 1,300 records of 800 bytes in 1 MiB), nobody
+/* Fill pw_learn_log (PW_LEARN_LOG_BYTES / 800 records: ~650), nobody
  * reading it: the next simple answer is held, nothing new written. */
 static void test_learn_log_full(void **state)
 {
@@ -3618,8 +3957,12 @@ static void test_learn_log_full(void **state)
 	struct lcase c2 = *c;
 	__u8 frame[2048];
 	struct dnsb d;
-	int i, verdict = TC_ACT_UNSPEC;
+	/* learn.bpf.h LEARN_LOG_WAKE: records wake the reader from a quarter */
+	const int wake_at = (PW_LEARN_LOG_BYTES / 4) / (sizeof(struct pw_learn_rec) + 8);
+	const int fits = PW_LEARN_LOG_BYTES / (sizeof(struct pw_learn_rec) + 8);
+	int i, woke = 0, verdict = TC_ACT_UNSPEC;
 
+	ring_woken(F.lrb, 0); /* a readiness left from before, dropped on the empty ring */
 	for (i = 0; i < 2000 && verdict == TC_ACT_UNSPEC; i++) {
 		size_t len;
 
@@ -3629,9 +3972,17 @@ static void test_learn_log_full(void **state)
 		d.b[1] = (0x4000 + i) & 0xff;
 		len = answer_frame(4, &d, frame);
 		verdict = run_frame(INGRESS, DEV_POD, 0, frame, len);
+		/* No wake-up for the first records: the agent reads on a timer. */
+		if (!i)
+			assert_false(ring_woken(F.lrb, 100));
+		if (!woke && ring_woken(F.lrb, 0))
+			woke = i + 1;
 	}
 	assert_int_equal(verdict, TC_ACT_SHOT); /* held: it was full */
-	assert_true(i > 1000);
+	assert_true(i >= fits);			/* every record that fits was taken */
+	if (bpft_verbose)
+		print_message("    woken after %d records (%d expected)\n", woke, wake_at);
+	assert_true(woke >= wake_at - 1 && woke < i);
 	/* Still full: a new address is not written. */
 	c2.addrs[0] = "203.0.113.99";
 	learn_query(&c2, DNS_ID);
@@ -3653,7 +4004,7 @@ static void test_learn_log_full(void **state)
 	}
 	assert_int_equal(learned_count(), 1);
 	/* Read, the log takes records again. */
-	assert_true(ring_buffer__consume(F.lrb) > 1000);
+	assert_true(ring_buffer__consume(F.lrb) >= fits);
 	learn_query(&c2, DNS_ID);
 	assert_int_equal(learn_answer(&c2, &d, want_in), TC_ACT_UNSPEC);
 	assert_int_equal(learned_count(), 2);
@@ -3688,16 +4039,7 @@ static void test_learn_quota_count(void **state)
 	assert_int_equal(learned_count(), 1);
 }
 
-static int cannot_run(const char *fmt, ...)
-{
-	va_list ap;
-	int ret;
-
-	va_start(ap, fmt);
-	ret = bpft_vcannot_run("test_bpf", fmt, ap);
-	va_end(ap);
-	return ret;
-}
+#define cannot_run(...) bpft_cannot_run("test_bpf", __VA_ARGS__)
 
 int main(void)
 {
@@ -3731,7 +4073,7 @@ int main(void)
 	if (!F.lrb)
 		return cannot_run("cannot open pw_learn_log: %s", strerror(errno));
 
-	tests = calloc(nrows + 9 + N_LCASES + 3, sizeof(*tests));
+	tests = calloc(nrows + 12 + N_LCASES + 3, sizeof(*tests));
 	if (!tests)
 		return 1;
 	for (size_t i = 0; i < nrows; i++)
@@ -3744,6 +4086,11 @@ int main(void)
 					 "DNS_HELD, meta says TCP, the agent's parser learns it",
 					 test_dns_tcp_held, row_setup, NULL, (void *)&names_row};
 	tests[n++] =
+		(struct CMUnitTest){"DNS answer over two TCP segments with the agent "
+				    "listening: the first copied and passed, the last held; "
+				    "lib/core/dnstcp puts the message back together",
+				    test_dns_tcp_segments, row_setup, NULL, (void *)&names_row};
+	tests[n++] =
 		(struct CMUnitTest){"event rate limit: burst N=4, N+5 denies -> N events, "
 				    "5 suppressed, next event reports them",
 				    test_event_rate_limit, row_setup, NULL, (void *)&custom_row};
@@ -3751,10 +4098,17 @@ int main(void)
 		(struct CMUnitTest){"DNS hold budget: a pod over it loses its own answers "
 				    "(dns-budget), another pod's still pass to the agent",
 				    test_dns_hold_budget, row_setup, NULL, (void *)&custom_row};
+	tests[n++] = (struct CMUnitTest){
+		"DNS query budget: refused names take none; over it the pod's own queries are "
+		"dropped (dns-budget, named event), another pod's pass; TCP stream stays; audit",
+		test_dns_query_budget, row_setup, NULL, (void *)&names_row};
 	tests[n++] =
 		(struct CMUnitTest){"visibility rate limit: burst N=3, N+3 new flows -> N "
 				    "allow events, 3 suppressed; denials keep their bucket",
 				    test_allow_rate_limit, row_setup, NULL, (void *)&custom_row};
+	tests[n++] = (struct CMUnitTest){"events wake the reader only once pw_events is filling "
+					 "(the agent reads it on a timer)",
+					 test_events_wake, row_setup, NULL, (void *)&custom_row};
 	tests[n++] = (struct CMUnitTest){"events_per_sec 0: no events, EVENT_SUPPRESSED",
 					 test_events_off, row_setup, NULL, (void *)&custom_row};
 	tests[n++] =
@@ -3775,8 +4129,9 @@ int main(void)
 					 "later, never earlier; the record says what it holds",
 					 test_learn_extend, learn_setup, NULL, (void *)&lcases[0]};
 	tests[n++] =
-		(struct CMUnitTest){"learn: pw_learn_log full: the answer is held "
-				    "(learn_log_full), nothing written",
+		(struct CMUnitTest){"learn: pw_learn_log wakes its reader only from a quarter "
+				    "full; full: the answer is held (learn_log_full), nothing "
+				    "written",
 				    test_learn_log_full, learn_setup, NULL, (void *)&lcases[0]};
 	tests[n++] =
 		(struct CMUnitTest){"learn: a new entry is counted in pw_ep_learn.added; "

@@ -669,16 +669,7 @@ static void write_corpus(const char *dir, size_t n)
 	}
 }
 
-static int cannot_run(const char *fmt, ...)
-{
-	va_list ap;
-	int ret;
-
-	va_start(ap, fmt);
-	ret = bpft_vcannot_run("test_learn_diff", fmt, ap);
-	va_end(ap);
-	return ret;
-}
+#define cannot_run(...) bpft_cannot_run("test_learn_diff", __VA_ARGS__)
 
 int main(void)
 {

@@ -6,8 +6,9 @@ flood:   send --count A queries (EDNS0, 1232 bytes: answers of 32 addresses
          fit) for the names of --names in turn, evenly over --seconds, from
          one socket, reading whatever answers come; never waits for one.
 lookups: --count sequential A lookups of --name, each from a fresh socket,
-         each allowed --timeout seconds; an answer without --want, or none,
-         is lost. Bounded by --seconds in all.
+         each allowed --timeout seconds, then sent again up to --retries
+         times (as a stub resolver does: glibc's attempts); an answer without
+         --want, or none after the last try, is lost. Bounded by --seconds.
 
 Prints one JSON object (counts, and for lookups latency figures in ms).
 """
@@ -93,7 +94,7 @@ def flood(a):
 
 
 def lookups(a):
-    ok = lost = 0
+    ok = lost = retried = 0
     lat = []
     first = []
     end = time.monotonic() + a.seconds
@@ -105,17 +106,25 @@ def lookups(a):
         qid = random.randrange(65536)
         t = time.monotonic()
         got = None
-        try:
-            s.sendto(query(qid, a.name), (a.server, 53))
-            while True:
-                msg = s.recv(4096)
-                if len(msg) >= 12 and struct.unpack("!H", msg[:2])[0] == qid:
-                    got = a_records(msg)
-                    break
-        except (socket.timeout, OSError, ValueError, struct.error) as e:
-            got = None
-            if len(first) < 5:
-                first.append("%d: %s" % (i, e))
+        for attempt in range(a.retries + 1):
+            try:
+                s.sendto(query(qid, a.name), (a.server, 53))
+                while True:
+                    msg = s.recv(4096)
+                    if len(msg) >= 12 and struct.unpack("!H", msg[:2])[0] == qid:
+                        got = a_records(msg)
+                        break
+                break
+            except socket.timeout as e:
+                if attempt < a.retries:
+                    retried += 1
+                    continue
+                if len(first) < 5:
+                    first.append("%d: %s (after %d tries)" % (i, e, attempt + 1))
+            except (OSError, ValueError, struct.error) as e:
+                if len(first) < 5:
+                    first.append("%d: %s" % (i, e))
+                break
         s.close()
         if got is not None and a.want in got:
             ok += 1
@@ -127,8 +136,8 @@ def lookups(a):
         time.sleep(a.interval)
     lat.sort()
     pct = (lambda p: round(lat[min(len(lat) - 1, int(p * len(lat)))], 2)) if lat else (lambda p: None)
-    return {"sent": ok + lost, "ok": ok, "lost": lost, "p50_ms": pct(0.5), "p99_ms": pct(0.99),
-            "first_failures": first}
+    return {"sent": ok + lost, "ok": ok, "lost": lost, "retried": retried, "p50_ms": pct(0.5),
+            "p99_ms": pct(0.99), "first_failures": first}
 
 
 def main():
@@ -141,6 +150,7 @@ def main():
     p.add_argument("--count", type=int, default=100)
     p.add_argument("--seconds", type=float, default=10)
     p.add_argument("--timeout", type=float, default=2)
+    p.add_argument("--retries", type=int, default=0)
     p.add_argument("--interval", type=float, default=0.05)
     a = p.parse_args()
     print(json.dumps(flood(a) if a.mode == "flood" else lookups(a)))

@@ -39,28 +39,8 @@
 static struct lw W;
 static __u64 hb_at;
 
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "\n*** fuzz_bpf_answer: INVARIANT BROKEN: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " ***\n");
-	abort();
-}
-
-static void cannot_run(const char *fmt, ...)
-{
-	va_list ap;
-	int ret;
-
-	va_start(ap, fmt);
-	ret = bpft_vcannot_run("fuzz_bpf_answer", fmt, ap);
-	va_end(ap);
-	exit(ret);
-}
+#define cannot_run(...) exit(bpft_cannot_run("fuzz_bpf_answer", __VA_ARGS__))
+#define die(...)	bpft_die("fuzz_bpf_answer", __VA_ARGS__)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

@@ -85,28 +85,8 @@ static struct {
 static const __u8 POD_MAC[ETH_ALEN] = {0x02, 0, 0, 0, 0, 0x05};
 static const __u8 GW_MAC[ETH_ALEN] = {0x02, 0, 0, 0, 0, 0x01};
 
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "\n*** fuzz_bpf_dns: INVARIANT BROKEN: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " ***\n");
-	abort();
-}
-
-static void cannot_run(const char *fmt, ...)
-{
-	va_list ap;
-	int ret;
-
-	va_start(ap, fmt);
-	ret = bpft_vcannot_run("fuzz_bpf_dns", fmt, ap);
-	va_end(ap);
-	exit(ret);
-}
+#define cannot_run(...) exit(bpft_cannot_run("fuzz_bpf_dns", __VA_ARGS__))
+#define die(...)	bpft_die("fuzz_bpf_dns", __VA_ARGS__)
 
 static int on_event(void *ctx, void *data, size_t len)
 {

@@ -4,12 +4,13 @@
 # Kernel command line: pw.root (the repository, read-only), pw.build, pw.out
 # (results, shared with the host), pw.cal (the host's calibration, ms),
 # pw.suites (verifier,bpf,e2e,attack), pw.e2e (the e2e suites, default
-# run,dns,ops,hooks). Writes, per suite, NAME.log and one
+# run,dns,ops,hooks), pw.cases (the cases of those suites to run, default all).
+# Writes, per suite, NAME.log and one
 # line of $out/summary: "NAME ok|FAIL PASSED FAILED SECONDS"; then $out/done.
 # Lines starting with "## " are the progress the host shows.
 set -u
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-root= build= out= cal=0 suites=verifier,bpf,e2e e2e=run,dns,ops,hooks
+root= build= out= cal=0 suites=verifier,bpf,e2e e2e=run,dns,ops,hooks cases=
 for a in $(cat /proc/cmdline); do
 	case "$a" in
 	pw.root=*) root=${a#pw.root=} ;;
@@ -18,6 +19,7 @@ for a in $(cat /proc/cmdline); do
 	pw.cal=*) cal=${a#pw.cal=} ;;
 	pw.suites=*) suites=${a#pw.suites=} ;;
 	pw.e2e=*) e2e=${a#pw.e2e=} ;;
+	pw.cases=*) cases=${a#pw.cases=} ;;
 	esac
 done
 cd "$root" || exit 1
@@ -65,7 +67,7 @@ step() {
 	[ $rc = 124 ] && echo "!!! $name: timed out after $to s" >>"$out/$name.log"
 	echo "$name $res $p $f $((SECONDS - t0))" >>"$out/summary"
 	say "$name: $res ($p passed, $f failed, rc $rc) in $((SECONDS - t0)) s"
-	[ $res = ok ] || grep -E '^not ok|^\[  FAILED  \] [^0-9]|timed out' "$out/$name.log" | head -n 10 | sed 's/^/## /'
+	[ $res = ok ] || grep -E '^not ok|^#   FAIL:|^\[  FAILED  \] [^0-9]|timed out' "$out/$name.log" | head -n 10 | sed 's/^/## /'
 }
 
 : >"$out/summary"
@@ -80,7 +82,8 @@ has bpf && step bpf 900 tools/run-tests.sh "$build" bpf
 # the legacy tc attach path, the only one before 6.6 (no tcx).
 if has e2e; then
 	for t in ${e2e//,/ }; do
-		[ -f "tests/e2e/$t.sh" ] && step "e2e-$t" 2400 bash "tests/e2e/$t.sh" "$build"
+		# shellcheck disable=SC2086 # the cases, word by word
+		[ -f "tests/e2e/$t.sh" ] && step "e2e-$t" 2400 bash "tests/e2e/$t.sh" "$build" ${cases//,/ }
 	done
 fi
 has attack && [ -f tests/attack/run.sh ] && step attack 1500 bash tests/attack/run.sh "$build"

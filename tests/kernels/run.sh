@@ -32,7 +32,8 @@
 # checkouts sharing one cache do not overwrite each other's results).
 # Environment: PW_KERNELS (kernels, e.g. "5.10"), PW_KERNELS_SUITES (steps in
 # the guest, default "verifier bpf e2e"), PW_KERNELS_E2E (the e2e suites,
-# default "run dns ops hooks"), PW_KERNELS_TIMEOUT (seconds a boot may take,
+# default "run dns ops hooks"), PW_KERNELS_CASES (cases of those suites, e.g.
+# "flood_own_budget", default all), PW_KERNELS_TIMEOUT (seconds a boot may take,
 # default 3600), PW_KERNELS_MIRROR (default deb.debian.org).
 set -uo pipefail
 
@@ -43,7 +44,7 @@ KSEL=()
 for a in "$@"; do
 	case "$a" in
 	-h | --help)
-		sed -n '3,36p' "$0"
+		sed -n '3,38p' "$0"
 		exit 0
 		;;
 	[0-9]*.[0-9]*) KSEL+=("$a") ;;
@@ -56,6 +57,7 @@ CACHE=${PW_KERNELS_CACHE:-$ROOT/build/kernels-cache}
 MIRROR=${PW_KERNELS_MIRROR:-http://deb.debian.org}
 SUITES=${PW_KERNELS_SUITES:-verifier bpf e2e}
 E2E=${PW_KERNELS_E2E:-run dns ops hooks}
+CASES=${PW_KERNELS_CASES:-}
 [ "${PW_KERNELS_ATTACK:-0}" = 1 ] && SUITES="$SUITES attack"
 TIMEOUT=${PW_KERNELS_TIMEOUT:-3600}
 ACCEL=${PW_KERNELS_ACCEL:-tcg}
@@ -172,13 +174,14 @@ fetch_kernels() {
 # bookworm minbase + what podwall's build links against and its tests run:
 # ops.sh's metrics check needs promtool (prometheus) and prometheus_client,
 # its man page check groff;
+# dns.sh's TCP segments case ethtool (TSO and GSO off on the resolver's side);
 # hooks.sh the CNI plugins (bridge, host-local, portmap, bandwidth), tc, iperf3
 # and bpftool; its hostile test programs are built on the host (kernels-bin),
 # so the guest needs no compiler.
 GUEST_PKGS=kmod,initramfs-tools,zstd,e2fsprogs,libbpf1,libelf1,zlib1g,libldns3,libjansson4,libyaml-0-2,\
 libmicrohttpd12,libcurl4,libmnl0,libcmocka0,libasan8,libubsan1,iproute2,bpftool,containernetworking-plugins,\
 dnsmasq-base,bind9-dnsutils,python3,python3-yaml,python3-scapy,jq,socat,iperf3,procps,psmisc,iptables,\
-ipset,curl,openssl,util-linux,prometheus,python3-prometheus-client,groff-base
+ipset,curl,openssl,util-linux,prometheus,python3-prometheus-client,groff-base,ethtool
 
 # The rootfs (a directory, kept) gets every fetched kernel; the image is made
 # from it again whenever the kernels or the init change.
@@ -250,7 +253,7 @@ boot_kernel() { # SERIES
 		-m "${PW_KERNELS_MEM:-3072}" -smp "${PW_KERNELS_SMP:-2}" \
 		-nographic -no-reboot -nic none -monitor none -serial stdio \
 		-kernel "$CACHE/boot/vmlinuz-$v" -initrd "$CACHE/boot/initrd.img-$v" \
-		-append "root=/dev/vda rw console=ttyS0 init=/sbin/pw-init panic=-1 no_timer_check quiet loglevel=4 pw.root=$ROOT pw.build=$BUILD pw.out=$out pw.cal=$CAL_MS pw.suites=${SUITES// /,} pw.e2e=${E2E// /,}" \
+		-append "root=/dev/vda rw console=ttyS0 init=/sbin/pw-init panic=-1 no_timer_check quiet loglevel=4 pw.root=$ROOT pw.build=$BUILD pw.out=$out pw.cal=$CAL_MS pw.suites=${SUITES// /,} pw.e2e=${E2E// /,}${CASES:+ pw.cases=${CASES// /,}}" \
 		-drive "file=$CACHE/rootfs.img,if=virtio,format=raw,snapshot=on" \
 		-virtfs "local,path=$ROOT,mount_tag=pwsrc,security_model=none,readonly=on,id=pwsrc" \
 		-virtfs "local,path=$out,mount_tag=pwout,security_model=passthrough,id=pwout" \
@@ -305,7 +308,7 @@ for k in "${KSEL[@]}"; do
 		"$(awk '/^total/ {print $2}' "$out/verifier.log" 2>/dev/null)" \
 		"$(awk '{printf "%s %s %s/%s %ss; ", $1, $2, $3, $4, $5}' "$out/summary" 2>/dev/null)wall $(cat "$out/wall_s")s, slowdown x$(cat "$out/slowdown" 2>/dev/null)"
 	if [ "$res" != ok ]; then
-		grep -h -E '^not ok|FAILED|^\[  FAILED' "$out"/*.log 2>/dev/null | head -n 20 | sed 's/^/    /'
+		grep -h -E '^not ok|^#   FAIL:|FAILED|^\[  FAILED' "$out"/*.log 2>/dev/null | head -n 20 | sed 's/^/    /'
 		echo "    logs: $out/"
 	fi
 done

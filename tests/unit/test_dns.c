@@ -93,6 +93,94 @@ static int parse_buf(const struct dm_buf *m, struct pw_dns_answer *ans, const ch
 	return pw_dns_parse_answer(m->b, m->n, htons(ID), ans, why);
 }
 
+/* The question name's text, from its wire labels: plain names as they are
+ * (lowercased), any byte a hostname cannot hold (which ldns escapes or
+ * writes as is) makes it no hostname, and so do the root and an empty label. */
+static void test_qname_text(void **state)
+{
+	static const struct {
+		const char *wire; /* labels, each after its length; the final 0 implied */
+		size_t len;
+		const char *want;
+	} rows[] = {
+#define W(s) s, sizeof(s) - 1
+		{W("\x03"
+		   "API"
+		   "\x07"
+		   "Example"
+		   "\x03"
+		   "COM"),
+		 "api.example.com"},
+		{W("\x04"
+		   "_srv"
+		   "\x03"
+		   "x-y"
+		   "\x07"
+		   "example"),
+		 "_srv.x-y.example"},
+		{W("\x03"
+		   "a.b"
+		   "\x07"
+		   "example"),
+		 ""}, /* a dot in a label */
+		{W("\x03"
+		   "a\\b"
+		   "\x07"
+		   "example"),
+		 ""}, /* a backslash */
+		{W("\x03"
+		   "a b"
+		   "\x07"
+		   "example"),
+		 ""}, /* a space */
+		{W("\x01"
+		   "*"
+		   "\x07"
+		   "example"),
+		 ""},
+		{W("\x02"
+		   "a\x00"
+		   "\x07"
+		   "example"),
+		 ""},
+		{W("\x02"
+		   "\xc3\xa9"
+		   "\x07"
+		   "example"),
+		 ""},
+		{W(""), ""}, /* the root */
+#undef W
+	};
+	struct pw_dns_answer ans;
+	const char *why;
+	struct dm_buf m;
+	char lab63[64], want[256], name[256];
+
+	for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
+		dm_header(&m, ID, DM_FLAGS_RESPONSE, 1, 0, 0, 0);
+		dm_bytes(&m, rows[r].wire, rows[r].len);
+		dm_u8(&m, 0);
+		dm_u16(&m, LDNS_RR_TYPE_A);
+		dm_u16(&m, LDNS_RR_CLASS_IN);
+		assert_int_equal(parse_buf(&m, &ans, &why), 0);
+		if (strcmp(ans.qname, rows[r].want))
+			fail_msg("row %zu: qname \"%s\", want \"%s\"", r, ans.qname, rows[r].want);
+	}
+	/* the longest label, and the longest name (4 x 63 bytes: 255 on the
+	 * wire, 254 characters with its dot, 253 without: PW_FQDN_MAX) */
+	memset(lab63, 'X', 63);
+	lab63[63] = '\0';
+	snprintf(name, sizeof(name), "%s.%s.%s.%.61s", lab63, lab63, lab63, lab63);
+	dm_header(&m, ID, DM_FLAGS_RESPONSE, 1, 0, 0, 0);
+	dm_question(&m, name, LDNS_RR_TYPE_A);
+	assert_int_equal(parse_buf(&m, &ans, &why), 0);
+	for (size_t i = 0; name[i]; i++)
+		want[i] = name[i] == 'X' ? 'x' : name[i];
+	want[strlen(name)] = '\0';
+	assert_int_equal(strlen(want), PW_FQDN_MAX);
+	assert_string_equal(ans.qname, want);
+}
+
 /* 200 A records: capped at PW_DNS_MAX_ADDRS, the rest counted, nothing overflows. */
 static void test_cap(void **state)
 {
@@ -1041,6 +1129,44 @@ static void test_checksum_tcp(void **state)
 	}
 }
 
+/* A GSO answer's partial checksum: the pseudo-header's sum, which, completed
+ * as the kernel completes it (the one's complement sum from the TCP header to
+ * the end, complemented, in the field), gives the segment's right checksum.
+ * Not for UDP. */
+static void test_checksum_partial(void **state)
+{
+	static const size_t mlens[] = {13, 1400, 2900};
+
+	for (uint8_t family = PW_FAMILY_V4; family <= PW_FAMILY_V6; family += 2) {
+		for (size_t m = 0; m < sizeof(mlens) / sizeof(mlens[0]); m++) {
+			uint8_t msg[3000], f[3200];
+			size_t len, l4 = family == PW_FAMILY_V4 ? 34 : 54;
+			uint16_t c;
+
+			for (size_t i = 0; i < mlens[m]; i++)
+				msg[i] = (uint8_t)(i * 43 + m);
+			len = dm_frame_tcp(f, sizeof(f), family,
+					   family == PW_FAMILY_V4 ? DM_RESOLVER4 : DM_RESOLVER6,
+					   family == PW_FAMILY_V4 ? DM_POD4 : DM_POD6, 53,
+					   DM_POD_PORT, msg, mlens[m], 0, 0x4321);
+			assert_int_equal(pw_dns_partial_l4_checksum(f, len, l4), 0);
+			assert_int_not_equal(dm_tcp_verify(f, l4), 0xffff);
+			c = (uint16_t)~dm_fold(dm_sum(0, f + l4, len - l4));
+			f[l4 + 16] = (uint8_t)(c >> 8);
+			f[l4 + 17] = (uint8_t)c;
+			assert_int_equal(dm_tcp_verify(f, l4), 0xffff);
+			assert_int_equal(pw_dns_partial_l4_checksum(f, len - 1, l4), -EINVAL);
+		}
+	}
+	{
+		uint8_t f[128], payload[16] = {1};
+		size_t len = dm_frame(f, sizeof(f), PW_FAMILY_V4, DM_RESOLVER4, DM_POD4, 53,
+				      DM_POD_PORT, payload, sizeof(payload), 0x1234);
+
+		assert_int_equal(pw_dns_partial_l4_checksum(f, len, 34), -EINVAL);
+	}
+}
+
 /* ---- seed corpus for tests/fuzz/fuzz_dns.c ---- */
 
 static void write_seed(const char *dir, const char *name, uint8_t sel, uint8_t mode,
@@ -1151,6 +1277,7 @@ int main(void)
 	/* clang-format off */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_table),
+		cmocka_unit_test(test_qname_text),
 		cmocka_unit_test(test_cap),
 		cmocka_unit_test(test_cap_duplicates),
 		cmocka_unit_test(test_malformed),
@@ -1166,6 +1293,7 @@ int main(void)
 		cmocka_unit_test(test_checksum_bounds),
 		cmocka_unit_test(test_frame_tcp_table),
 		cmocka_unit_test(test_checksum_tcp),
+		cmocka_unit_test(test_checksum_partial),
 	};
 	/* clang-format on */
 	const char *corpus = getenv("PW_DNS_WRITE_CORPUS");

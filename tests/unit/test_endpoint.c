@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <netinet/in.h>
+
 #include <cmocka.h>
 
 #include "unit/table.h"
@@ -45,7 +47,10 @@ static json_t *json_of(const char *text)
 	return o;
 }
 
-/* Learn s for name; returns the evicted address (family 0 if none). */
+#define NS 1000000000ULL
+
+/* Learn s for name (times in seconds); returns the evicted address (family 0
+ * if none). */
 static struct pw_learned_addr learn(struct pw_ep *ep, const char *name, const char *s,
 				    uint64_t expires, uint64_t now, size_t cap)
 {
@@ -57,7 +62,7 @@ static struct pw_learned_addr learn(struct pw_ep *ep, const char *name, const ch
 	/* Stale contents from an earlier call must not read as an eviction. */
 	memset(&ev, 0x5a, sizeof(ev));
 	ev.family = PW_FAMILY_V4;
-	assert_int_equal(pw_ep_learn(ep, name, family, &ip, expires, now, cap, &ev), 0);
+	assert_int_equal(pw_ep_learn(ep, name, family, &ip, expires * NS, now * NS, cap, &ev), 0);
 	return ev;
 }
 
@@ -154,8 +159,8 @@ static void assert_same_names(const struct pw_ep *a, const struct pw_ep *b)
 			assert_int_equal(x->addrs[j].family, y->addrs[j].family);
 			assert_memory_equal(&x->addrs[j].ip, &y->addrs[j].ip,
 					    sizeof(x->addrs[j].ip));
-			assert_int_equal(x->addrs[j].expires_ns, y->addrs[j].expires_ns);
-			assert_int_equal(x->addrs[j].seen_ns, y->addrs[j].seen_ns);
+			assert_int_equal(x->addrs[j].expires_s, y->addrs[j].expires_s);
+			assert_int_equal(x->addrs[j].seen_s, y->addrs[j].seen_s);
 		}
 	}
 }
@@ -222,7 +227,7 @@ static void test_state_round_trip_learned(void **state)
 	learn(ep, "cdn.example.org", "198.51.100.7", 30000, 250, 8);
 	/* Refreshed last: resolved_ns is no longer the last address's seen_ns. */
 	learn(ep, "api.example.com", "192.0.2.1", 40000, 300, 8);
-	assert_int_equal(name_of(ep, "api.example.com")->resolved_ns, 300);
+	assert_int_equal(name_of(ep, "api.example.com")->resolved_ns, 300 * NS);
 
 	assert_int_equal(pw_ep_save(ep, dir), 0);
 	o = load_state(dir, ep);
@@ -427,14 +432,14 @@ static void test_learn_lru(void **state)
 	ev = learn(ep, "api.example.com", "2001:db8::3", 1000, 30, 3);
 	assert_int_equal(ev.family, 0);
 	assert_int_equal(name_of(ep, "api.example.com")->n_addrs, 3);
-	assert_int_equal(name_of(ep, "api.example.com")->resolved_ns, 30);
+	assert_int_equal(name_of(ep, "api.example.com")->resolved_ns, 30 * NS);
 
 	/* Full: the least recently seen (192.0.2.1) goes, and is handed back. */
 	ev = learn(ep, "api.example.com", "192.0.2.4", 1000, 40, 3);
 	assert_int_equal(ev.family, PW_FAMILY_V4);
 	assert_string_equal(pw_ip_str(ev.family, &ev.ip, buf), "192.0.2.1");
-	assert_int_equal(ev.seen_ns, 10);
-	assert_int_equal(ev.expires_ns, 1000);
+	assert_int_equal(ev.seen_s, 10);
+	assert_int_equal(ev.expires_s, 1000);
 	assert_int_equal(name_of(ep, "api.example.com")->n_addrs, 3);
 	assert_null(addr_of(ep, "api.example.com", "192.0.2.1"));
 	assert_null(name_for(ep, "192.0.2.1"));
@@ -444,10 +449,10 @@ static void test_learn_lru(void **state)
 	assert_int_equal(ev.family, 0);
 	a = addr_of(ep, "api.example.com", "192.0.2.2");
 	assert_non_null(a);
-	assert_int_equal(a->seen_ns, 50);
-	assert_int_equal(a->expires_ns, 1000);
+	assert_int_equal(a->seen_s, 50);
+	assert_int_equal(a->expires_s, 1000);
 	learn(ep, "api.example.com", "192.0.2.2", 5000, 55, 3);
-	assert_int_equal(addr_of(ep, "api.example.com", "192.0.2.2")->expires_ns, 5000);
+	assert_int_equal(addr_of(ep, "api.example.com", "192.0.2.2")->expires_s, 5000);
 
 	/* So the next eviction takes 2001:db8::3 (seen 30), not 192.0.2.2. */
 	ev = learn(ep, "api.example.com", "192.0.2.5", 1000, 60, 3);
@@ -481,7 +486,8 @@ static void test_learn_lru(void **state)
 
 		learn(ep, "one.example.net", "203.0.113.1", 1000, 90, 1);
 		ip = ip_of("203.0.113.2", &family);
-		assert_int_equal(pw_ep_learn(ep, "one.example.net", family, &ip, 1000, 91, 1, NULL),
+		assert_int_equal(pw_ep_learn(ep, "one.example.net", family, &ip, 1000 * NS, 91 * NS,
+					     1, NULL),
 				 0);
 		assert_int_equal(name_of(ep, "one.example.net")->n_addrs, 1);
 		assert_non_null(addr_of(ep, "one.example.net", "203.0.113.2"));
@@ -499,28 +505,28 @@ static void test_expire(void **state)
 	struct pw_ep *ep = pw_ep_new();
 
 	assert_non_null(ep);
-	assert_int_equal(pw_ep_expire(ep, 1000, NULL), 0);
+	assert_int_equal(pw_ep_expire(ep, 1000 * NS, NULL), 0);
 	learn(ep, "a.example.com", "192.0.2.1", 100, 1, 8);
 	learn(ep, "a.example.com", "192.0.2.2", 200, 1, 8);
 	learn(ep, "b.example.com", "198.51.100.1", 150, 1, 8);
 	learn(ep, "c.example.com", "2001:db8::1", 300, 1, 8);
 	learn(ep, "c.example.com", "2001:db8::2", 300, 1, 8);
 
-	assert_int_equal(pw_ep_expire(ep, 99, NULL), 0);
+	assert_int_equal(pw_ep_expire(ep, 99 * NS, NULL), 0);
 	assert_int_equal(ep->n_names, 3);
 	/* Expiring exactly now counts as expired. */
-	assert_int_equal(pw_ep_expire(ep, 100, NULL), 1);
+	assert_int_equal(pw_ep_expire(ep, 100 * NS, NULL), 1);
 	assert_null(addr_of(ep, "a.example.com", "192.0.2.1"));
 	assert_non_null(addr_of(ep, "a.example.com", "192.0.2.2"));
 	/* A name left with no address goes; the others keep their order. */
-	assert_int_equal(pw_ep_expire(ep, 150, NULL), 1);
+	assert_int_equal(pw_ep_expire(ep, 150 * NS, NULL), 1);
 	assert_int_equal(ep->n_names, 2);
 	assert_string_equal(ep->names[0].name, "a.example.com");
 	assert_string_equal(ep->names[1].name, "c.example.com");
 	assert_null(name_for(ep, "198.51.100.1"));
-	assert_int_equal(pw_ep_expire(ep, 150, NULL), 0);
+	assert_int_equal(pw_ep_expire(ep, 150 * NS, NULL), 0);
 	/* Several at once, across names. */
-	assert_int_equal(pw_ep_expire(ep, 1000, NULL), 3);
+	assert_int_equal(pw_ep_expire(ep, 1000 * NS, NULL), 3);
 	assert_int_equal(ep->n_names, 0);
 
 	/* Learning works again after everything expired. */
@@ -550,6 +556,191 @@ static void test_name_for(void **state)
 	learn(ep, "six.example.com", "2001:db8::1", 1000, 400, 8);
 	assert_string_equal(name_for(ep, "2001:db8::1"), "six.example.com");
 	assert_string_equal(name_for(ep, "192.0.2.1"), "a.example.com");
+	pw_ep_free(ep);
+}
+
+/* ---- the compact layout ------------------------------------------------------------- */
+
+/* Times are kept to the second: an expiry rounds up (an address never leaves
+ * before its TTL), a time seen rounds down; a state file of an older agent (in
+ * nanoseconds) loads the same way, and the file says nanoseconds again. */
+static void test_learn_seconds(void **state)
+{
+	char err[256] = "";
+	struct pw_ep *ep = pw_ep_new(), *back;
+	const struct pw_learned_addr *a;
+	union pw_ip ip;
+	uint8_t family;
+	json_t *o, *addr;
+
+	assert_non_null(ep);
+	assert_int_equal(sizeof(struct pw_learned_addr), 28);
+	assert_true(sizeof(struct pw_learned_name) <= 40);
+	ip = ip_of("192.0.2.1", &family);
+	assert_int_equal(pw_ep_learn(ep, "a.example.com", family, &ip, 1500000000ULL, 1900000000ULL,
+				     8, NULL),
+			 0);
+	a = addr_of(ep, "a.example.com", "192.0.2.1");
+	assert_non_null(a);
+	assert_int_equal(a->expires_s, 2);
+	assert_int_equal(a->seen_s, 1);
+	assert_int_equal(pw_learned_expires_ns(a), 2 * NS);
+	/* Still there past its TTL's nanosecond, gone at the rounded second. */
+	assert_int_equal(pw_ep_expire(ep, 1500000001ULL, NULL), 0);
+	assert_int_equal(pw_ep_expire(ep, 1999999999ULL, NULL), 0);
+	assert_int_equal(pw_ep_expire(ep, 2 * NS, NULL), 1);
+	/* A whole second stays what it is; a longer TTL by a fraction extends. */
+	assert_int_equal(pw_ep_learn(ep, "a.example.com", family, &ip, 60 * NS, 10 * NS, 8, NULL),
+			 0);
+	assert_int_equal(addr_of(ep, "a.example.com", "192.0.2.1")->expires_s, 60);
+	assert_int_equal(
+		pw_ep_learn(ep, "a.example.com", family, &ip, 60 * NS + 1, 11 * NS, 8, NULL), 0);
+	assert_int_equal(addr_of(ep, "a.example.com", "192.0.2.1")->expires_s, 61);
+	/* Only the two families: anything else is refused, nothing added. */
+	assert_int_equal(pw_ep_learn(ep, "b.example.com", 0, &ip, 60 * NS, 10 * NS, 8, NULL),
+			 -EINVAL);
+	assert_null(name_of(ep, "b.example.com"));
+	pw_ep_free(ep);
+
+	o = json_of("{\"container_id\":\"c1\",\"host_ifname\":\"veth0\",\"namespace\":\"shop\","
+		    "\"name\":\"web\",\"ips\":[\"192.0.2.10\"],\"learned\":["
+		    "{\"name\":\"a.example.com\",\"resolved_ns\":1900000000,\"addrs\":["
+		    "{\"ip\":\"192.0.2.1\",\"expires_ns\":1500000000,\"seen_ns\":1900000000},"
+		    "{\"ip\":\"2001:db8::1\",\"expires_ns\":7000000000,\"seen_ns\":100}]}]}");
+	ep = pw_ep_from_json(o, err, sizeof(err));
+	json_decref(o);
+	if (!ep)
+		fail_msg("pw_ep_from_json: %s", err);
+	assert_int_equal(addr_of(ep, "a.example.com", "192.0.2.1")->expires_s, 2);
+	assert_int_equal(addr_of(ep, "a.example.com", "192.0.2.1")->seen_s, 1);
+	assert_int_equal(addr_of(ep, "a.example.com", "2001:db8::1")->expires_s, 7);
+	assert_int_equal(addr_of(ep, "a.example.com", "2001:db8::1")->seen_s, 0);
+	assert_int_equal(name_of(ep, "a.example.com")->resolved_ns, 1900000000ULL);
+	assert_int_equal(ep->n_addrs, 2);
+	/* Written back in nanoseconds, in the order kept. */
+	{
+		char dir[] = "/tmp/pw-test-endpoint.XXXXXX";
+
+		assert_non_null(mkdtemp(dir));
+		assert_int_equal(pw_ep_save(ep, dir), 0);
+		o = load_state(dir, ep);
+		addr = json_array_get(
+			json_object_get(json_array_get(json_object_get(o, "learned"), 0), "addrs"),
+			0);
+		assert_string_equal(json_string_value(json_object_get(addr, "ip")), "192.0.2.1");
+		assert_int_equal(json_integer_value(json_object_get(addr, "expires_ns")), 2 * NS);
+		assert_int_equal(json_integer_value(json_object_get(addr, "seen_ns")), NS);
+		back = pw_ep_from_json(o, err, sizeof(err));
+		assert_non_null(back);
+		assert_same_names(ep, back);
+		pw_ep_free(back);
+		json_decref(o);
+		assert_int_equal(pw_ep_unlink(ep, dir), 0);
+		assert_int_equal(rmdir(dir), 0);
+	}
+	pw_ep_free(ep);
+}
+
+/* Seen to the second, an LRU still knows the order within one: a name's
+ * addresses are kept least recently seen first, so of three seen in the same
+ * second the one refreshed last is not the one evicted. */
+static void test_lru_within_a_second(void **state)
+{
+	struct pw_ep *ep = pw_ep_new();
+	struct pw_learned_addr ev;
+	char buf[PW_IP_STRLEN];
+	const struct pw_learned_name *n;
+
+	assert_non_null(ep);
+	learn(ep, "a.example.com", "192.0.2.1", 100, 5, 3);
+	learn(ep, "a.example.com", "192.0.2.2", 100, 5, 3);
+	learn(ep, "a.example.com", "192.0.2.3", 100, 5, 3);
+	learn(ep, "a.example.com", "192.0.2.1", 100, 5, 3); /* refreshed: now the latest */
+	n = name_of(ep, "a.example.com");
+	assert_string_equal(pw_ip_str(n->addrs[0].family, &n->addrs[0].ip, buf), "192.0.2.2");
+	assert_string_equal(pw_ip_str(n->addrs[2].family, &n->addrs[2].ip, buf), "192.0.2.1");
+	ev = learn(ep, "a.example.com", "192.0.2.4", 100, 5, 3);
+	assert_string_equal(pw_ip_str(ev.family, &ev.ip, buf), "192.0.2.2");
+	ev = learn(ep, "a.example.com", "192.0.2.5", 100, 5, 3);
+	assert_string_equal(pw_ip_str(ev.family, &ev.ip, buf), "192.0.2.3");
+	ev = learn(ep, "a.example.com", "192.0.2.6", 100, 5, 3);
+	assert_string_equal(pw_ip_str(ev.family, &ev.ip, buf), "192.0.2.1");
+	/* An older time seen still goes first, wherever it is. */
+	learn(ep, "a.example.com", "192.0.2.4", 100, 9, 3);
+	learn(ep, "a.example.com", "192.0.2.6", 100, 2, 3); /* a late record, an earlier time */
+	ev = learn(ep, "a.example.com", "192.0.2.7", 100, 9, 3);
+	assert_string_equal(pw_ip_str(ev.family, &ev.ip, buf), "192.0.2.6");
+	assert_int_equal(name_of(ep, "a.example.com")->n_addrs, 3);
+	assert_int_equal(ep->n_addrs, 3);
+	pw_ep_free(ep);
+}
+
+/* The names of a pod whose rules grant the same ports share one copy of the
+ * set; a change of rules drops every cached set. */
+static void test_ports_shared(void **state)
+{
+	struct pw_ep *ep = pw_ep_new();
+	struct pw_range_set p443 = {0}, p80 = {0};
+	const struct pw_range_set *x, *y, *z;
+
+	assert_non_null(ep);
+	assert_int_equal(pw_rangeset_add(&p443, IPPROTO_TCP, 443, 443), 0);
+	assert_int_equal(pw_rangeset_add(&p80, IPPROTO_TCP, 80, 80), 0);
+	learn(ep, "a.example.com", "192.0.2.1", 100, 5, 8);
+	learn(ep, "b.example.com", "192.0.2.2", 100, 5, 8);
+	learn(ep, "c.example.com", "192.0.2.3", 100, 5, 8);
+	x = pw_ep_ports_share(ep, &p443);
+	y = pw_ep_ports_share(ep, &p443);
+	z = pw_ep_ports_share(ep, &p80);
+	assert_non_null(x);
+	assert_non_null(z);
+	assert_ptr_equal(x, y);
+	assert_ptr_not_equal(x, z);
+	assert_int_equal(ep->n_port_sets, 2);
+	assert_true(pw_rangeset_allows(x, IPPROTO_TCP, 443));
+	assert_false(pw_rangeset_allows(x, IPPROTO_TCP, 80));
+	ep->names[0].ports = x;
+	ep->names[1].ports = y;
+	ep->names[2].ports = z;
+	pw_ep_ports_reset(ep);
+	for (size_t i = 0; i < ep->n_names; i++)
+		assert_null(ep->names[i].ports);
+	assert_int_equal(ep->n_port_sets, 0);
+	z = pw_ep_ports_share(ep, &p80);
+	assert_int_equal(ep->n_port_sets, 1);
+	assert_ptr_equal(z, ep->port_sets[0]);
+	pw_ep_free(ep); /* frees the sets: the sanitizer says if not */
+}
+
+/* The ring of names seen but not learned costs nothing until used, and keeps
+ * the last PW_EP_SEEN. */
+static void test_seen_ring(void **state)
+{
+	struct pw_ep *ep = pw_ep_new();
+	union pw_ip ip;
+	uint8_t family;
+	char name[64];
+
+	assert_non_null(ep);
+	assert_null(ep->seen);
+	assert_null(name_for(ep, "198.51.100.1"));
+	ip = ip_of("198.51.100.1", &family);
+	pw_ep_note_seen(ep, "first.example.com", family, &ip, 10);
+	assert_non_null(ep->seen);
+	assert_string_equal(name_for(ep, "198.51.100.1"), "first.example.com");
+	for (int i = 0; i < PW_EP_SEEN; i++) {
+		union pw_ip other = ip_of("203.0.113.9", NULL);
+
+		snprintf(name, sizeof(name), "n%d.example.com", i);
+		pw_ep_note_seen(ep, name, family, &other, 20 + (uint64_t)i);
+	}
+	/* The first slot was reused: 198.51.100.1 is forgotten. */
+	assert_null(name_for(ep, "198.51.100.1"));
+	snprintf(name, sizeof(name), "n%d.example.com", PW_EP_SEEN - 1);
+	assert_string_equal(name_for(ep, "203.0.113.9"), name);
+	/* A learned name wins over one only seen. */
+	learn(ep, "learned.example.com", "203.0.113.9", 100, 1, 8);
+	assert_string_equal(name_for(ep, "203.0.113.9"), "learned.example.com");
 	pw_ep_free(ep);
 }
 
@@ -618,6 +809,10 @@ int main(void)
 		cmocka_unit_test(test_learn_lru),
 		cmocka_unit_test(test_expire),
 		cmocka_unit_test(test_name_for),
+		cmocka_unit_test(test_learn_seconds),
+		cmocka_unit_test(test_lru_within_a_second),
+		cmocka_unit_test(test_ports_shared),
+		cmocka_unit_test(test_seen_ring),
 		cmocka_unit_test(test_pod_name),
 	};
 	int failed = 0;

@@ -352,7 +352,10 @@ static const char *const want_counters[PW_C_DROP] = {
 	[PW_C_DNS_NOT_SIMPLE] = "dns_not_simple",
 	[PW_C_DNS_LEARN_QUOTA] = "dns_learn_quota",
 	[PW_C_DNS_TCP_SPLIT] = "dns_tcp_split",
+	[PW_C_DNS_TCP_COPIED] = "dns_tcp_copied",
+	[PW_C_DNS_TCP_GSO] = "dns_tcp_gso",
 	[PW_C_LEARN_LOG_FULL] = "learn_log_full",
+	[PW_C_DNS_QUERY_BUDGET] = "dns_query_budget",
 };
 
 static void test_counter_names(void **state)

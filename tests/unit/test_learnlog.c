@@ -7,7 +7,8 @@
  * agent does not have, or of an address its rules refuse now, has its entry
  * deleted (or put back to what the agent's own state says), counted; a pod at
  * its cap of names or addresses keeps no more, in the records and in the hold
- * path (dns-budget, its own answer only); pw_ep_learn gets gone and quota.
+ * path (dns-budget, its own answer only); pw_ep_learn gets gone and quota;
+ * a record that says what the agent's state gives costs no map write.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -148,13 +149,42 @@ static void rec(struct pw_learn_rec *r, uint32_t ep_id, uint32_t ifindex, const 
 	r->n_addrs = (uint8_t)n;
 }
 
-/* What pod_ingress writes before the record: the kernel's entry. */
-static void kernel_put(struct fixture *x, uint32_t ep_id, const char *addr)
+/* What pod_ingress writes before the record: the kernel's entry (by default
+ * what a record of rec() with exp_s 60 says: 60 s, portset 1). */
+static void kernel_put_val(struct fixture *x, uint32_t ep_id, const char *addr, uint64_t exp_s,
+			   uint32_t portset)
 {
 	struct pw_learned_key k = {.ep_id = ep_id, .family = PW_FAMILY_V4, .addr = ip4(addr)};
-	struct pw_learned_val v = {.expires_ns = 100 * NS, .portset = 1};
+	struct pw_learned_val v = {.expires_ns = exp_s * NS, .portset = portset};
 
 	assert_int_equal(pw_map_put_learned(x->a.maps, &k, &v, PW_MAP_ANY), 0);
+}
+
+static void kernel_put(struct fixture *x, uint32_t ep_id, const char *addr)
+{
+	kernel_put_val(x, ep_id, addr, 60, 1);
+}
+
+/* The portset the agent gives the addresses of name (the pod's rules). */
+static uint32_t agent_portset(struct fixture *x, const char *name)
+{
+	struct pw_range_set ports;
+	uint32_t id = 0;
+
+	assert_true(pw_compiled_fqdn_ports(&x->ep->compiled, name, &ports) > 0);
+	assert_int_equal(pw_portsets_id(&x->a.portsets, x->a.maps, &ports, &id), 0);
+	assert_true(id != 0);
+	return id;
+}
+
+/* Writes to pw_learned in the fake's log since op n. */
+static size_t learned_writes(struct fixture *x, size_t n)
+{
+	size_t w = 0;
+
+	for (size_t i = n; i < x->f->n_ops; i++)
+		w += x->f->ops[i].id == PW_MAPID_learned;
+	return w;
 }
 
 static bool kernel_has(struct fixture *x, uint32_t ep_id, const char *addr,
@@ -201,7 +231,7 @@ static void test_record_becomes_state(void **state)
 	n = pw_ep_find_name(x->ep, "api.example.com");
 	assert_non_null(n);
 	assert_int_equal(n->n_addrs, 2);
-	assert_int_equal(n->addrs[0].expires_ns, 60 * NS);
+	assert_int_equal(pw_learned_expires_ns(&n->addrs[0]), 60 * NS);
 	assert_int_equal(x->ep->n_addrs, 2);
 	assert_true(x->ep->learned_dirty);
 	/* the name of a deny event, `podwall fqdn` */
@@ -213,6 +243,75 @@ static void test_record_becomes_state(void **state)
 	assert_int_equal(x->a.st.learnlog_records, 1);
 	assert_int_equal(x->a.st.learnlog_addrs, 2);
 	assert_int_equal(x->a.st.learnlog_refused + x->a.st.learnlog_unknown_ep, 0);
+}
+
+/* The common case costs no map write: the record says what the kernel's
+ * entry holds, and that is the entry the agent's state gives. */
+static void test_record_as_kernel_wrote_no_write(void **state)
+{
+	struct fixture *x = *state;
+	uint32_t ps = agent_portset(x, "api.example.com");
+	struct pw_learn_rec r;
+	struct pw_learned_val v;
+	size_t n;
+
+	x->a.learned_wr_ns = 0; /* no write of the agent's since the kernel's */
+	kernel_put_val(x, EP_ID, "203.0.113.10", 60, ps);
+	kernel_put_val(x, EP_ID, "203.0.113.11", 60, ps);
+	rec(&r, EP_ID, IFINDEX, "api.example.com", 60, 2, "203.0.113.10", "203.0.113.11");
+	r.portset = ps;
+	n = x->f->n_ops;
+	step(x, &r);
+	assert_int_equal(learned_writes(x, n), 0);
+	assert_int_equal(x->a.st.learnlog_kept, 2);
+	assert_int_equal(pw_ep_find_name(x->ep, "api.example.com")->n_addrs, 2);
+	/* learned again, later expiry: still none */
+	kernel_put_val(x, EP_ID, "203.0.113.10", 120, ps);
+	rec(&r, EP_ID, IFINDEX, "api.example.com", 120, 1, "203.0.113.10");
+	r.ts_ns = 2 * NS;
+	r.portset = ps;
+	n = x->f->n_ops;
+	step(x, &r);
+	assert_int_equal(learned_writes(x, n), 0);
+	assert_int_equal(x->a.st.learnlog_kept, 3);
+
+	/* another name holds the address until later: the agent's entry differs
+	 * from the record's, it is written */
+	kernel_put_val(x, EP_ID, "203.0.113.10", 300, ps);
+	rec(&r, EP_ID, IFINDEX, "b.flood.test", 300, 1, "203.0.113.10");
+	r.ts_ns = 3 * NS;
+	r.portset = ps;
+	step(x, &r);
+	rec(&r, EP_ID, IFINDEX, "api.example.com", 130, 1, "203.0.113.10");
+	r.ts_ns = 4 * NS;
+	r.portset = ps;
+	n = x->f->n_ops;
+	step(x, &r);
+	assert_int_equal(learned_writes(x, n), 1);
+	assert_true(kernel_has(x, EP_ID, "203.0.113.10", &v));
+	assert_int_equal(v.expires_ns, 300 * NS);
+	assert_int_equal(v.portset, ps);
+
+	/* the agent wrote to pw_learned after the kernel did: the record may
+	 * no longer be what the entry holds, it is written */
+	assert_int_equal(pw_sync_learned_addr(&x->a, x->ep, PW_FAMILY_V4, &r.addrs[0].addr), 0);
+	kernel_put_val(x, EP_ID, "203.0.113.11", 60, 999); /* what the record cannot know */
+	rec(&r, EP_ID, IFINDEX, "api.example.com", 60, 1, "203.0.113.11");
+	r.ts_ns = 5 * NS; /* before learned_wr_ns (now) */
+	r.portset = ps;
+	n = x->f->n_ops;
+	step(x, &r);
+	assert_int_equal(learned_writes(x, n), 1);
+	assert_true(kernel_has(x, EP_ID, "203.0.113.11", &v));
+	assert_int_equal(v.portset, ps);
+	/* and a record the agent refuses is put back all the same */
+	x->a.learned_wr_ns = 0;
+	kernel_put_val(x, EP_ID, "203.0.113.12", 60, ps);
+	rec(&r, EP_ID, IFINDEX, "not.granted.test", 60, 1, "203.0.113.12");
+	r.ts_ns = 6 * NS;
+	r.portset = ps;
+	step(x, &r);
+	assert_false(kernel_has(x, EP_ID, "203.0.113.12", NULL));
 }
 
 /* The per-name cap: the least recently seen address goes, in pw_learned too. */
@@ -505,6 +604,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_record_becomes_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_record_as_kernel_wrote_no_write, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_record_evicts_lru, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_record_unknown_endpoint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_record_rule_now_refuses, setup, teardown),

@@ -86,6 +86,8 @@ static void test_defaults(void **state)
 	assert_int_equal(p->o.events_burst, 200);
 	assert_int_equal(p->o.dns_hold_per_sec, 1000);
 	assert_int_equal(p->o.dns_hold_burst, 2000);
+	assert_int_equal(p->o.dns_queries_per_sec, 1000);
+	assert_int_equal(p->o.dns_queries_burst, 2000);
 	assert_int_equal(p->o.events_dns, 0);
 	assert_int_equal(p->o.release_mark, 0x70770001);
 	assert_int_equal(p->o.agent_timeout_ms, 3000);

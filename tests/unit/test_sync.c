@@ -754,6 +754,115 @@ static void test_deny_ports_learned(void **state)
 	assert_int_equal(ps.r[0].lo, 443);
 }
 
+/* ---- many names on one address (a CDN's) ---- */
+
+/* Two rules for one pattern (one with allowPrivate), a name of its own, and
+ * an in-cluster name: every one of them resolves to 203.0.113.10 below. */
+static const char *const policy_cdn =
+	"apiVersion: podwall.io/v1alpha1\nkind: EgressPolicy\n"
+	"metadata: {name: p, namespace: t}\n"
+	"spec:\n  podSelector: {matchLabels: {app: a}}\n  egress:\n"
+	"    - toFQDNs: [{matchPattern: \"*.cdn.example\"}]\n"
+	"      ports: [{port: 443, protocol: TCP}]\n"
+	"    - toFQDNs: [{matchPattern: \"*.cdn.example\"}]\n      allowPrivate: true\n"
+	"      ports: [{port: 8443, protocol: TCP}]\n"
+	"    - toFQDNs: [{matchName: api.other.example}]\n"
+	"      ports: [{port: 80, protocol: TCP}]\n"
+	"    - toFQDNs: [{matchName: db.t.svc.cluster.local}]\n"
+	"      ports: [{port: 5432, protocol: TCP}]\n";
+
+static void hold_name(struct fixture *x, struct hold_rec *r, const char *qname, uint16_t id)
+{
+	const struct pw_hold_io io = {.release = rec_release, .drop = rec_drop, .ctx = r};
+	static uint8_t sample[PW_DNS_CAP_MAX + 256];
+	size_t len = held_sample(sample, sizeof(sample), qname, id, id);
+
+	pw_dnshold_step(&x->a, sample, len, &io);
+}
+
+static void assert_ports(const struct pw_portset *ps, const uint16_t *want, uint32_t n)
+{
+	assert_int_equal(ps->count, n);
+	for (uint32_t i = 0; i < n; i++) {
+		assert_int_equal(ps->r[i].proto, IPPROTO_TCP);
+		assert_int_equal(ps->r[i].lo, want[i]);
+		assert_int_equal(ps->r[i].hi, want[i]);
+	}
+}
+
+/* The entry of an address many names resolved to: the union of the ports of
+ * every name's rules, each name counted (the first ones' ports do not stand
+ * for a later name's). */
+static void test_many_names_one_address(void **state)
+{
+	static const uint16_t cdn[] = {443, 8443}, all[] = {80, 443, 5432, 8443};
+	struct fixture *x = *state;
+	struct hold_rec r = {.f = x->f};
+	char name[64];
+
+	x->a.o.cluster_domain = "cluster.local";
+	set_policy(x, policy_cdn);
+	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+	for (int i = 1; i <= 40; i++) {
+		snprintf(name, sizeof(name), "n%d.cdn.example", i);
+		hold_name(x, &r, name, (uint16_t)i);
+	}
+	assert_int_equal(r.released, 40);
+	assert_int_equal(x->a.st.dns_learned, 40);
+	{
+		struct pw_portset ps = learned_ports(x);
+
+		assert_ports(&ps, cdn, 2);
+	}
+	hold_name(x, &r, "api.other.example", 41);
+	hold_name(x, &r, "db.t.svc.cluster.local", 42);
+	hold_name(x, &r, "n7.cdn.example", 43); /* again: nothing new */
+	assert_int_equal(r.released, 43);
+	{
+		struct pw_portset ps = learned_ports(x);
+
+		assert_ports(&ps, all, 4);
+	}
+}
+
+/* The same address behind the rebinding guard: a name counts only its rules
+ * with allowPrivate, a name the guard refuses (api.other.example) nothing,
+ * and an in-cluster name (exempt) all its rules' ports. The guard prefix is
+ * the address's, the exemption each name's. */
+static void test_many_names_one_guarded_address(void **state)
+{
+	static const uint16_t priv[] = {8443}, with_db[] = {5432, 8443};
+	struct fixture *x = *state;
+	struct hold_rec r = {.f = x->f};
+	const char *why;
+	char name[64];
+
+	x->a.o.cluster_domain = "cluster.local";
+	assert_int_equal(pw_guard_add_str(&x->a.guard, "203.0.113.0/24", PW_G_EXTRA, &why), 0);
+	set_policy(x, policy_cdn);
+	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+	for (int i = 1; i <= 10; i++) {
+		snprintf(name, sizeof(name), "n%d.cdn.example", i);
+		hold_name(x, &r, name, (uint16_t)(i + 1));
+	}
+	{
+		struct pw_portset ps = learned_ports(x);
+
+		assert_ports(&ps, priv, 1);
+	}
+	hold_name(x, &r, "api.other.example", 20);
+	hold_name(x, &r, "db.t.svc.cluster.local", 21);
+	hold_name(x, &r, "n3.cdn.example", 22);
+	assert_int_equal(r.released, 13);
+	{
+		struct pw_portset ps = learned_ports(x);
+
+		assert_ports(&ps, with_db, 2);
+	}
+	assert_int_equal(x->a.st.dns_private, 1); /* api.other.example */
+	pw_guard_free(&x->a.guard);
+}
+
 /* ---- drift: the reconcile's check of the kernel's entries (drift.c) ---- */
 
 /* The fake's entry of map id under key, for changing it behind the agent's back. */
@@ -979,6 +1088,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hold_deny_range_not_learned, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deny_deletes_learned, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deny_ports_learned, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_names_one_address, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_names_one_guarded_address, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_drift_none_no_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drift_strays_removed, setup, teardown),
 	};

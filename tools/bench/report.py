@@ -256,6 +256,14 @@ def dns_floor_section(t, fl, runs):
     if k.get(2) is not None and k.get(1) is not None:
         t.add(sec, "  of which a receiver thread's wake-up (dnsping/2 − dnsping/1)",
               f"{f1(k[2] - k[1])} µs")
+    if k.get(1) is not None:
+        # The target's own measure: the answer's time from send() to recv()
+        # in the pod, without a client's hand-off to another thread.
+        rs = pings.get(("podwall_refused", 1), [])
+        path_ok = all((r.get("path") or "refused") == "refused" for r in rs)
+        t.add(sec, "refused name answered by the node, send() to recv() (dnsping/1): p50",
+              f"{f1(k[1])} µs", spread([r["p50_us"] for r in rs], f1), "", "≤ 20 µs",
+              yesno(k[1] <= 20 and path_ok))
     for r in fl:
         if r.get("kind") != "bpf_stats":
             continue
@@ -264,6 +272,24 @@ def dns_floor_section(t, fl, runs):
             if x.get("runs"):
                 t.add(sec, f"kernel: {name} (bpf_stats, {x['runs']:,} runs, {n:,} refused)",
                       f"{x['ns'] / x['runs'] / 1000:.2f} µs a run")
+
+
+def dns_inline_section(t, recs):
+    """The kernel's time for an answer learned inline (bpf_stats)."""
+    sec = "5 DNS at 1,000 q/s (dnsperf, 5 s runs)"
+    for r in recs:
+        if r.get("kind") != "bpf_stats":
+            continue
+        c = r.get("counters") or {}
+        n = c.get("inline", 0)
+        for name, x in sorted((r.get("progs") or {}).items()):
+            if x.get("runs"):
+                t.add(sec, f"kernel: {name} (bpf_stats, dnsping 3 s, {x['runs']:,} runs, "
+                      f"{n:,} learned inline)", f"{x['ns'] / x['runs'] / 1000:.2f} µs a run",
+                      f"load {r.get('loadavg', '?')}")
+        if n:
+            t.add(sec, "  agent CPU per inline answer (same 3 s)",
+                  f"{(r.get('agent_cpu_us') or 0) / n:.0f} µs", "", "", "(10 ms tick resolution)")
 
 
 def dns_flood_section(t, fd, runs):
@@ -302,6 +328,14 @@ def dns_flood_section(t, fd, runs):
               f"{sum(r['sent'] for r in fl):,} / {sum(r['completed'] for r in fl):,}",
               f"held {c.get('k_held', 0):,}, over budget {c.get('budget', 0):,}, "
               f"inline {c.get('inline', 0):,}")
+        if any("forwarded" in r for r in fl):
+            rc = [r.get("resolver_counted") for r in fl]
+            t.add(sec, "flooder: queries forwarded to the resolver / dropped over its query budget",
+                  f"{sum(r.get('forwarded', 0) for r in fl):,} / "
+                  f"{sum(r.get('dropped_budget', 0) for r in fl):,}",
+                  "the resolver's own count " +
+                  (f"{sum(rc):,}" if all(isinstance(x, int) for x in rc) else "n/a") +
+                  f"; {loadstr(fl)}")
 
 
 def build(recs):
@@ -526,6 +560,7 @@ def build(recs):
         for r in dn:
             runs.setdefault(r["variant"], []).append(r)
         dns_section(t, runs)
+    dns_inline_section(t, by.get("dnsinline", []))
     dns_floor_section(t, by.get("dnsfloor", []), runs if dn else {})
     dns_flood_section(t, by.get("dnsflood", []), runs if dn else {})
 

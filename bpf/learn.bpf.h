@@ -14,7 +14,8 @@
  * LEARN_MAX_CHAIN links, no loop) and records of the question's type owned by
  * a name of that chain; owner names compared byte for byte, case folded, after
  * compression pointers are followed (only backwards, at most LEARN_MAX_HOPS a
- * name); at most PW_LEARN_REC_ADDRS distinct learnable addresses (the never-
+ * name); authority and additional records of the types dns_learn_other()
+ * reads; at most PW_LEARN_REC_ADDRS distinct learnable addresses (the never-
  * learned ones, pw_never_learned(), are left out as the agent leaves them);
  * none of the first max_addrs_per_name in the rebinding guard unless the name
  * is PW_NAME_F_PRIVATE; none already in pw_learned with another portset; the
@@ -38,7 +39,9 @@
 
 #define DNS_LMSG_MAX	1024 /* largest answer read whole (pw_scratch.msg); larger: held */
 #define DNS_T_A		1
+#define DNS_T_NS	2
 #define DNS_T_CNAME	5
+#define DNS_T_SOA	6
 #define DNS_T_AAAA	28
 #define DNS_T_OPT	41
 #define DNS_C_IN	1
@@ -221,10 +224,40 @@ __noinline int dns_learn_addr(__u32 rd, __u32 alen, __u32 ttl)
 }
 
 /*
+ * A record of the authority or additional section (its rdata rdlen bytes at
+ * rd): only a type whose rdata is read here the way ldns reads it, so that the
+ * agent's parser never refuses an answer passed inline: A (4 bytes), AAAA
+ * (16), NS (one name), SOA (two names and 20 bytes); OPT, opaque, is
+ * dns_learn_rr()'s. Any other type (MX, MR, SRV, ... whose names ldns
+ * decompresses) is not simple: held. 0, or -1.
+ */
+__noinline int dns_learn_other(__u32 type, __u32 rd, __u32 rdlen, __u32 n)
+{
+	int r;
+
+	switch (type) {
+	case DNS_T_A:
+		return rdlen == 4 ? 0 : -1;
+	case DNS_T_AAAA:
+		return rdlen == 16 ? 0 : -1;
+	case DNS_T_NS:
+		r = dns_name_flat(rd, LEARN_TMP, n);
+		return r >= 0 && (__u32)(r & 0xffff) == rd + rdlen ? 0 : -1;
+	case DNS_T_SOA:
+		r = dns_name_flat(rd, LEARN_TMP, n);
+		if (r < 0)
+			return -1;
+		r = dns_name_flat(r & 0xffff, LEARN_TMP, n);
+		return r >= 0 && (__u32)(r & 0xffff) + 20 == rd + rdlen ? 0 : -1;
+	}
+	return -1;
+}
+
+/*
  * Record i of the answer (at lopaque[8]; 9: names on the chain, flat[0..]):
  * in the answer section (i < an) as the top of this file says; in authority
- * and additional (the first ns, then the rest) only well formed, and no
- * extended RCODE. 0, or -1: not simple. A function of its own: the loop that
+ * and additional (the first ns, then the rest) only well formed and of a
+ * type dns_learn_other() reads. 0, or -1: not simple. A function of its own: the loop that
  * calls it is then cheap for the verifier.
  */
 __noinline int dns_learn_rr(__u32 i, __u32 an, __u32 ns, __u32 n, __u32 qtype)
@@ -249,8 +282,10 @@ __noinline int dns_learn_rr(__u32 i, __u32 an, __u32 ns, __u32 n, __u32 qtype)
 	if (rd + rdlen > n)
 		return -1;
 	LPUT(s, 8, rd + rdlen);
-	if (i >= an) /* EDNS: the upper bits of a 12-bit RCODE */
-		return i >= an + ns && type == DNS_T_OPT && (ttl >> 24) ? -1 : 0;
+	if (i >= an && type == DNS_T_OPT) /* EDNS: the upper bits of a 12-bit RCODE */
+		return i >= an + ns && (ttl >> 24) ? -1 : 0;
+	if (i >= an)
+		return dns_learn_other(type, rd, rdlen, n);
 	if (msg16(s, off + 2) != DNS_C_IN)
 		return -1;
 	cn = LGET(s, 9);

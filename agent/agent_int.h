@@ -143,7 +143,8 @@ int pw_sync_learned_addr(struct pw_agent *a, struct pw_ep *ep, uint8_t family,
 			 const union pw_ip *ip);
 /* The same, but no write when have, what the kernel wrote at have_ns (a
  * pw_learn_rec), is the entry the agent's state gives and the agent wrote no
- * entry of pw_learned since (learned_wr_ns): 1 then. */
+ * entry of pw_learned since (learned_wr_ns), or, have NULL, when the map's
+ * entry already holds exactly the value the agent would write: 1 then. */
 int pw_sync_learned_addr_if(struct pw_agent *a, struct pw_ep *ep, uint8_t family,
 			    const union pw_ip *ip, const struct pw_learned_val *have,
 			    uint64_t have_ns);

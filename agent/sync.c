@@ -342,6 +342,16 @@ int pw_sync_learned_addr_if(struct pw_agent *a, struct pw_ep *ep, uint8_t family
 	if (have && have_ns > a->learned_wr_ns && have->expires_ns == v.expires_ns &&
 	    have->portset == v.portset)
 		return 1;
+	/* The same answer again (a repeat within the second expiry counts in, a
+	 * caching resolver's countdown): the entry already says it. A lookup is
+	 * cheaper than an update, and it does not reset the LRU order of the
+	 * others. */
+	if (!have) {
+		struct pw_learned_val cur;
+
+		if (!pw_map_get_learned(a->maps, &k, &cur) && !memcmp(&cur, &v, sizeof(v)))
+			return 1;
+	}
 	err = pw_map_put_learned(a->maps, &k, &v, PW_MAP_ANY);
 	a->learned_wr_ns = pw_now_ns();
 	return err;

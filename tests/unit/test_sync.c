@@ -674,6 +674,57 @@ static void hold_answer(struct fixture *x, struct hold_rec *r)
 	pw_dnshold_step(&x->a, sample, len, &io);
 }
 
+/* The same answer again, or the same entry synced again: the entry already
+ * says what the agent would write, so it is not written again (the held
+ * path's cost of a repeat lookup). One deleted behind the agent's back is. */
+static void test_hold_same_answer_no_rewrite(void **state)
+{
+	struct fixture *x = *state;
+	struct hold_rec r = {.f = x->f};
+	const struct pw_hold_io io = {.release = rec_release, .drop = rec_drop, .ctx = &r};
+	static uint8_t sample[PW_DNS_CAP_MAX + 256];
+	struct pw_learned_key k;
+	struct pw_learned_val first, now;
+	size_t from, len;
+	int put, rel;
+
+	set_policy(x, policy_v1);
+	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
+	len = held_sample(sample, sizeof(sample), "api.example.com", 0x1234, 0x1234);
+	pw_dnshold_step(&x->a, sample, len, &io);
+	assert_int_equal(r.released, 1);
+	k = answer_key();
+	assert_int_equal(fake_lookup(&x->f->m, PW_MAPID_learned, &k, &first), 0);
+
+	/* the agent's state unchanged: a sync of the address reads, never writes */
+	from = x->f->n_ops;
+	assert_int_equal(pw_sync_learned_addr(&x->a, x->ep, PW_FAMILY_V4, &k.addr), 0);
+	assert_int_equal(learned_put_index(x->f, from, "203.0.113.10"), -1);
+
+	/* the answer again: written only if its expiry moved (a second boundary
+	 * crossed between the two), and released either way */
+	from = x->f->n_ops;
+	pw_dnshold_step(&x->a, sample, len, &io);
+	assert_int_equal(r.released, 2);
+	assert_int_equal(r.dropped, 0);
+	assert_int_equal(fake_lookup(&x->f->m, PW_MAPID_learned, &k, &now), 0);
+	if (now.expires_ns == first.expires_ns)
+		assert_int_equal(learned_put_index(x->f, from, "203.0.113.10"), -1);
+	else
+		assert_true(learned_put_index(x->f, from, "203.0.113.10") >= 0);
+
+	/* deleted behind the agent: the next answer writes it before its release */
+	assert_int_equal(fake_remove(&x->f->m, PW_MAPID_learned, &k), 0);
+	from = x->f->n_ops;
+	pw_dnshold_step(&x->a, sample, len, &io);
+	assert_int_equal(r.released, 3);
+	put = learned_put_index(x->f, from, "203.0.113.10");
+	rel = op_index(x->f, from, FAKE_RELEASE, PW_MAPID_endpoints, NULL);
+	if (put < 0 || rel < 0 || put > rel)
+		fail_msg("learned write at %d, release at %d: want write first", put, rel);
+	assert_int_equal(fake_lookup(&x->f->m, PW_MAPID_learned, &k, &now), 0);
+}
+
 /* An answer into a deny range: released (names resolve), never learned, in
  * the agent's state neither; the address is only seen. */
 static void test_hold_deny_range_not_learned(void **state)
@@ -1081,6 +1132,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hold_learns_then_releases, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_tcp_learns_then_releases, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_hold_same_answer_no_rewrite, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_write_fails_drops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_mismatched_id_drops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_unallowed_name_released_unlearned, setup,

@@ -3596,6 +3596,51 @@ static void b_many(struct dnsb *d, const struct lcase *c)
 	}
 }
 
+/* An authority section of one record: NSCOUNT 1 in the header. */
+static void db_ns_count(struct dnsb *d, __u16 ns)
+{
+	d->b[8] = ns >> 8;
+	d->b[9] = ns & 0xff;
+}
+
+/* The answer, then in authority: example.com NS ns1.example.com, both
+ * names compressed (the zone at 16, in the question). */
+static void b_auth_ns(struct dnsb *d, const struct lcase *c)
+{
+	db_start(d, c->q, Q_A, 1, 0, 0);
+	db_ns_count(d, 1);
+	db_ptr(d, 12);
+	db_addr(d, 60, "203.0.113.32");
+	db_ptr(d, 16);
+	db_rr(d, 2, 300, 6);
+	db_name_to(d, "ns1", 16);
+}
+
+/* In additional: an MR record whose rdata is a pointer out of the message.
+ * Its owner and rdlen are well formed; ldns decompresses the rdata name. */
+static void b_ar_mr(struct dnsb *d, const struct lcase *c)
+{
+	db_start(d, c->q, Q_A, 1, 1, 0);
+	db_ptr(d, 12);
+	db_addr(d, 60, "203.0.113.33");
+	db_ptr(d, 12);
+	db_rr(d, 9, 300, 2);
+	db_ptr(d, 0x3fff);
+}
+
+/* In additional: an NS record whose rdata name runs past its rdlen, to the
+ * end of the message. */
+static void b_ar_ns_short(struct dnsb *d, const struct lcase *c)
+{
+	db_start(d, c->q, Q_A, 1, 1, 0);
+	db_ptr(d, 12);
+	db_addr(d, 60, "203.0.113.34");
+	db_ptr(d, 12);
+	db_rr(d, 2, 300, 2);
+	db_u8(d, 3);
+	db_u8(d, 'n');
+}
+
 static void guard_put(const char *net, int plen, __u32 kind)
 {
 	struct pw_guard4_key k = {.prefixlen = plen};
@@ -3712,7 +3757,16 @@ static const struct lcase lcases[] = {
 	 L_INLINE,
 	 {"203.0.113.10"},
 	 .hb_stale = 1},
+	{"learn: an NS record in authority, names compressed",
+	 "api.example.com",
+	 .build = b_auth_ns,
+	 L_INLINE,
+	 {"203.0.113.32"}},
 	{"held: a forward compression pointer", "api.example.com", .build = b_fwd, L_HELD},
+	{"held: an MR record in additional, its rdata a pointer out of the message",
+	 "api.example.com", .build = b_ar_mr, L_HELD},
+	{"held: an NS record in additional, its name past its rdlen", "api.example.com",
+	 .build = b_ar_ns_short, L_HELD},
 	{"held: a compression pointer loop", "api.example.com", .build = b_loop, L_HELD},
 	{"held: a CNAME chain of five links", "www.github.com", .build = b_long, L_HELD},
 	{"held: a CNAME loop", "www.github.com", .build = b_cname_loop, L_HELD},

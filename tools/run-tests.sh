@@ -112,7 +112,9 @@ for tier in "${TIERS[@]}"; do
 		;;
 	kernels)
 		# root is checked by the tier itself (it also skips/fails without qemu)
-		suite "kernels" tests/kernels/run.sh "${KERNELS_BUILD:-build}"
+		# (its short set: the kernel-dependent e2e cases; `make test-kernels`: all)
+		suite "kernels" env PW_KERNELS_SET="${PW_KERNELS_SET:-short}" \
+			tests/kernels/run.sh "${KERNELS_BUILD:-build}"
 		;;
 	*)
 		echo "unknown tier $tier" >&2

@@ -489,7 +489,8 @@ for a in "$@"; do
 		exit 0
 		;;
 	*)
-		if declare -F "$a" >/dev/null; then
+		# a case (this file's, or lib.sh's sanitizers_clean: not yet sourced)
+		if declare -F "$a" >/dev/null || [ "$a" = sanitizers_clean ]; then
 			ONLY+=("$a")
 		else
 			BUILD=$a

@@ -4,7 +4,8 @@
 # Kernel command line: pw.root (the repository, read-only), pw.build, pw.out
 # (results, shared with the host), pw.cal (the host's calibration, ms),
 # pw.suites (verifier,bpf,e2e,attack), pw.e2e (the e2e suites, default
-# run,dns,ops,hooks), pw.cases (the cases of those suites to run, default all).
+# run,dns,ops,hooks; "SUITE:CASE+CASE" runs just those cases of SUITE),
+# pw.cases (the cases of the suites named without cases, default all).
 # Writes, per suite, NAME.log and one
 # line of $out/summary: "NAME ok|FAIL PASSED FAILED SECONDS"; then $out/done.
 # Lines starting with "## " are the progress the host shows.
@@ -81,9 +82,12 @@ has bpf && step bpf 900 tools/run-tests.sh "$build" bpf
 # bpftool; hooks: the k3s chain (bridge, portmap, bandwidth, podwall-cni) on
 # the legacy tc attach path, the only one before 6.6 (no tcx).
 if has e2e; then
-	for t in ${e2e//,/ }; do
+	for item in ${e2e//,/ }; do
+		# "SUITE" (its cases: pw.cases, default all) or "SUITE:CASE+CASE"
+		t=${item%%:*} c=${cases//,/ }
+		[ "$t" = "$item" ] || c=${item#*:} c=${c//+/ }
 		# shellcheck disable=SC2086 # the cases, word by word
-		[ -f "tests/e2e/$t.sh" ] && step "e2e-$t" 2400 bash "tests/e2e/$t.sh" "$build" ${cases//,/ }
+		[ -f "tests/e2e/$t.sh" ] && step "e2e-$t" 2400 bash "tests/e2e/$t.sh" "$build" $c
 	done
 fi
 has attack && [ -f tests/attack/run.sh ] && step attack 1500 bash tests/attack/run.sh "$build"

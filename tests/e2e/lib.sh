@@ -122,6 +122,10 @@ e2e_require() {
 
 e2e_init() {
 	local i
+	# a case named that the suite does not define would run nothing and pass
+	for i in ${ONLY[@]+"${ONLY[@]}"}; do
+		declare -F "$i" >/dev/null || fail "$(basename "$0") has no case $i"
+	done
 	for i in 1 2 3 4 5 6 7 8; do
 		RAND=$(od -An -N2 -tx1 /dev/urandom | tr -d ' \n')
 		PFX=pw$RAND

@@ -488,14 +488,7 @@ for a in "$@"; do
 		sed -n '3,12p' "$0"
 		exit 0
 		;;
-	*)
-		# a case (this file's, or lib.sh's sanitizers_clean: not yet sourced)
-		if declare -F "$a" >/dev/null || [ "$a" = sanitizers_clean ]; then
-			ONLY+=("$a")
-		else
-			BUILD=$a
-		fi
-		;;
+	*) if [[ $a == *_* ]] && [[ $a != */* ]]; then ONLY+=("$a"); else BUILD=$a; fi ;;
 	esac
 done
 

@@ -87,7 +87,8 @@ if has e2e; then
 		t=${item%%:*} c=${cases//,/ }
 		[ "$t" = "$item" ] || c=${item#*:} c=${c//+/ }
 		# shellcheck disable=SC2086 # the cases, word by word
-		[ -f "tests/e2e/$t.sh" ] && step "e2e-$t" 2400 bash "tests/e2e/$t.sh" "$build" $c
+		# (a suite that is not there fails its step; a case it lacks, e2e_init)
+		step "e2e-$t" 2400 bash "tests/e2e/$t.sh" "$build" $c
 	done
 fi
 has attack && [ -f tests/attack/run.sh ] && step attack 1500 bash tests/attack/run.sh "$build"

@@ -246,22 +246,21 @@ static int names_add_search(struct pw_agent *a, struct pw_compiled *c)
 /* What the kernel entry for (ep, addr) must be: the union of the ports of the
  * rules matching every name that resolved to addr, and the latest expiry. */
 /* The ports the rules grant a learned name: cached per name (the rules are
- * matched once per name, not once per address). <= 0: no rule matches. */
-static int name_ports(struct pw_ep *ep, const struct pw_compiled *c, struct pw_learned_name *n,
-		      struct pw_range_set *out)
+ * matched once per name, not once per address), one of the endpoint's shared
+ * sets, so names of one rule have the same pointer. Computed into scratch
+ * (and returned there) only when no memory is left to share it. NULL: no
+ * rule matches. */
+static const struct pw_range_set *name_ports(struct pw_ep *ep, const struct pw_compiled *c,
+					     struct pw_learned_name *n,
+					     struct pw_range_set *scratch)
 {
 	if (!n->ports) {
-		int m = pw_compiled_fqdn_ports(c, n->name, out);
-
-		if (m <= 0)
-			return m;
-		/* Shared by the endpoint's names with the same ports; without
-		 * memory, computed again next time. */
-		n->ports = pw_ep_ports_share(ep, out);
-		return 1;
+		if (pw_compiled_fqdn_ports(c, n->name, scratch) <= 0)
+			return NULL;
+		n->ports = pw_ep_ports_share(ep, scratch);
+		return n->ports ? n->ports : scratch;
 	}
-	*out = *n->ports;
-	return 1;
+	return n->ports;
 }
 
 static bool rangeset_same(const struct pw_range_set *x, const struct pw_range_set *y)
@@ -278,7 +277,8 @@ static bool rangeset_same(const struct pw_range_set *x, const struct pw_range_se
 static int learned_value(struct pw_agent *a, struct pw_ep *ep, const struct pw_compiled *c,
 			 uint8_t family, const union pw_ip *ip, struct pw_learned_val *out)
 {
-	struct pw_range_set ports = {}, last = {};
+	struct pw_range_set ports = {}, last = {}, scratch;
+	const struct pw_range_set *lastp = NULL; /* a shared set last added */
 	uint64_t expires = 0;
 	bool any = false, guarded;
 
@@ -287,7 +287,7 @@ static int learned_value(struct pw_agent *a, struct pw_ep *ep, const struct pw_c
 	guarded = pw_guard_match(&a->guard, family, ip) != PW_G_EXEMPT;
 	for (size_t i = 0; i < ep->n_names; i++) {
 		struct pw_learned_name *n = &ep->names[i];
-		struct pw_range_set np;
+		const struct pw_range_set *np;
 
 		for (size_t j = 0; j < n->n_addrs; j++) {
 			if (n->addrs[j].family != family ||
@@ -295,17 +295,21 @@ static int learned_value(struct pw_agent *a, struct pw_ep *ep, const struct pw_c
 				continue;
 			if (guarded && !pw_guard_cluster_name(n->name, a->o.cluster_domain)) {
 				/* rebinding guard: only rules with allowPrivate count */
-				if (pw_compiled_fqdn_ports_private(c, n->name, &np) <= 0)
+				if (pw_compiled_fqdn_ports_private(c, n->name, &scratch) <= 0)
 					break;
-			} else if (name_ports(ep, c, n, &np) <= 0) {
+				np = &scratch;
+			} else if (!(np = name_ports(ep, c, n, &scratch))) {
 				break;
 			}
-			/* Names of one rule share its ports: one union for them. */
-			if (!any || !rangeset_same(&np, &last)) {
-				if (pw_rangeset_union(&ports, &np))
+			/* Names of one rule share its ports (one pointer, a
+			 * compare for each of many names of one address): one
+			 * union for them. */
+			if (!any || (np != lastp && !rangeset_same(np, &last))) {
+				if (pw_rangeset_union(&ports, np))
 					return -E2BIG;
-				last = np;
+				last = *np;
 			}
+			lastp = np == &scratch ? NULL : np;
 			if (pw_learned_expires_ns(&n->addrs[j]) > expires)
 				expires = pw_learned_expires_ns(&n->addrs[j]);
 			any = true;
@@ -389,9 +393,9 @@ static int learned_resync(struct pw_agent *a, struct pw_ep *ep)
 
 	pw_ep_ports_reset(ep); /* the rules changed */
 	for (size_t i = 0; i < ep->n_names; i++) {
-		struct pw_range_set ports;
+		struct pw_range_set scratch;
 
-		if (name_ports(ep, &ep->compiled, &ep->names[i], &ports) > 0) {
+		if (name_ports(ep, &ep->compiled, &ep->names[i], &scratch)) {
 			ep->names[out++] = ep->names[i];
 			continue;
 		}

@@ -76,6 +76,10 @@ struct pw_agent_stats {
 	uint64_t learnlog_kept; /* of learnlog_addrs: the kernel's entry was right, not rewritten */
 	uint64_t dns_hold_hist[PW_HOLD_BUCKETS + 1]; /* released answers, by hold time */
 	uint64_t dns_hold_sum_ns;
+	/* Of dns_hold_sum_ns, by stage: from the kernel's copy to the agent's
+	 * first look (the wake-up and the queue), the parse, the learning
+	 * (pw_learned written), the release's sendto. */
+	uint64_t dns_hold_stage_ns[4];
 	uint64_t hook_repairs;		      /* hooks found wrong by a reconcile and put right */
 	uint64_t drift_repairs[PW_DRIFT_MAX]; /* map entries put back by a reconcile */
 };

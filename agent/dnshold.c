@@ -216,6 +216,7 @@ void pw_dnshold_step(struct pw_agent *a, const void *data, size_t size, const st
 	uint8_t *frame = NULL, *msg = NULL;
 	struct pw_ep *ep;
 	uint8_t reason;
+	uint64_t t[4] = {pw_now_ns()};
 	int err;
 
 	a->st.dns_samples++;
@@ -250,7 +251,9 @@ void pw_dnshold_step(struct pw_agent *a, const void *data, size_t size, const st
 		a->st.dns_dropped_invalid++;
 		goto drop;
 	}
+	t[1] = pw_now_ns();
 	reason = learn(a, ep, ans, &why);
+	t[2] = pw_now_ns();
 	if (reason == PW_R_NONE) {
 		/* Released first: the event below is off the answer's path. */
 		err = (m.gso_size ? pw_dns_partial_l4_checksum(frame, m.pkt_len, l4_off)
@@ -264,6 +267,10 @@ void pw_dnshold_step(struct pw_agent *a, const void *data, size_t size, const st
 		} else {
 			uint64_t now = pw_now_ns(), held = now > m.ts_ns ? now - m.ts_ns : 0;
 
+			t[3] = now;
+			a->st.dns_hold_stage_ns[0] += t[0] > m.ts_ns ? t[0] - m.ts_ns : 0;
+			for (int i = 1; i < 4; i++)
+				a->st.dns_hold_stage_ns[i] += t[i] - t[i - 1];
 			a->st.dns_released++;
 			a->st.dns_hold_hist[pw_hold_bucket(held)]++;
 			a->st.dns_hold_sum_ns += held;

@@ -533,7 +533,10 @@ dns_counters() {
 		not_simple: (.counters.dns_not_simple // 0), refused: (.counters["drop_dns-name"] // 0),
 		log_full: (.counters.learn_log_full // 0), quota: (.counters.dns_learn_quota // 0),
 		budget: (.counters["drop_dns-budget"] // 0), queries: (.counters.pass_dns_query // 0),
-		qbudget: (.counters.dns_query_budget // 0)}' 2>/dev/null ||
+		qbudget: (.counters.dns_query_budget // 0),
+		hold_ns: (.agent.dns_hold_ns.total // 0), hold_wake_ns: (.agent.dns_hold_ns.wake // 0),
+		hold_parse_ns: (.agent.dns_hold_ns.parse // 0), hold_learn_ns: (.agent.dns_hold_ns.learn // 0),
+		hold_release_ns: (.agent.dns_hold_ns.release // 0)}' 2>/dev/null ||
 		echo '{}'
 }
 
@@ -583,6 +586,9 @@ dns_round() {
 		'{arm:"dns",variant:$v,run:$r,held:$d.held_seen,released:$d.released,agent_cpu_us:$cpu,
 		  counters:$d,path:$d.path,loadavg:($load|tonumber)} + .')"
 	say "dns   round $r $v: $(echo "$line" | jq -r '"p50 \(.p50_us) us, p99 \(.p99_us) us, sent \(.sent), lost \(.lost)"'), path $(echo "$d" | jq -r '"\(.path) (inline \(.inline), held \(.k_held), refused \(.refused))"'), agent CPU $(((c1 - c0) * 1000 / CLK_TCK)) ms ($(echo "$d" | jq -r --argjson cpu "$(((c1 - c0) * 1000000 / CLK_TCK))" '[(.inline // 0) + (.held_seen // 0) + (.refused // 0), 1] | max | $cpu / . | floor') us an answer), load $(cut -d' ' -f1 /proc/loadavg)"
+	# the agent's own account of a held answer's time, mean by stage
+	echo "$d" | jq -e '.released > 0' >/dev/null 2>&1 &&
+		say "dns   round $r $v: hold $(echo "$d" | jq -r '(.released) as $n | [.hold_ns, .hold_wake_ns, .hold_parse_ns, .hold_learn_ns, .hold_release_ns] | map(. / $n / 1000 * 10 | floor / 10) | "\(.[0]) us a released answer: wake-up \(.[1]), parse \(.[2]), learn \(.[3]), release \(.[4])"')"
 	if [ -n "$prof" ]; then
 		perf report -i "$prof" --children --sort sym --stdio -g none 2>/dev/null |
 			grep -E '^ +[0-9]' | head -45 >"$OUT/profile-agent-dns${v#podwall}.txt"

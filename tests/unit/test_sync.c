@@ -533,9 +533,25 @@ static void test_hold_learns_then_releases(void **state)
 	assert_int_equal(pw_sync_ep(&x->a, x->ep), 0);
 	from = x->f->n_ops;
 	len = held_sample(sample, sizeof(sample), "api.example.com", 0x1234, 0x1234);
+	{
+		struct pw_dns_meta m;
+
+		memcpy(&m, sample, sizeof(m));
+		m.ts_ns = pw_now_ns(); /* the kernel's copy, just now */
+		memcpy(sample, &m, sizeof(m));
+	}
 	pw_dnshold_step(&x->a, sample, len, &io);
 	assert_int_equal(r.dropped, 0);
 	assert_int_equal(r.released, 1);
+	/* the hold time, by stage (status: agent.dns_hold_ns): they add up to
+	 * the whole, which is this call's, not the clock's since boot */
+	{
+		const uint64_t *st = x->a.st.dns_hold_stage_ns;
+
+		assert_int_equal(st[0] + st[1] + st[2] + st[3], x->a.st.dns_hold_sum_ns);
+		assert_true(x->a.st.dns_hold_sum_ns > 0);
+		assert_true(x->a.st.dns_hold_sum_ns < 10000000000ULL);
+	}
 	put = learned_put_index(x->f, from, "203.0.113.10");
 	rel = op_index(x->f, from, FAKE_RELEASE, PW_MAPID_endpoints, NULL);
 	/* the allow entry exists before the pod sees the answer */

@@ -880,13 +880,13 @@ static json_t *cmd_status(struct pw_agent *a)
 		json_object_set_new(ag, "dns_tcp_lost", json_integer(s->dns_tcp_lost));
 		json_object_set_new(ag, "dns_tcp_expired", json_integer(s->dns_tcp_expired));
 		/* where a released answer's hold time went, summed (ns) */
-		json_object_set_new(
-			ag, "dns_hold_ns",
-			json_pack("{s:I,s:I,s:I,s:I,s:I}", "total", (json_int_t)s->dns_hold_sum_ns,
-				  "wake", (json_int_t)s->dns_hold_stage_ns[0], "parse",
-				  (json_int_t)s->dns_hold_stage_ns[1], "learn",
-				  (json_int_t)s->dns_hold_stage_ns[2], "release",
-				  (json_int_t)s->dns_hold_stage_ns[3]));
+		json_object_set_new(ag, "dns_hold_ns",
+				    json_pack("{s:I,s:I,s:I,s:I,s:I}", "total",
+					      (json_int_t)s->dns_hold_sum_ns, "wake",
+					      (json_int_t)s->dns_hold_stage_ns[0], "parse",
+					      (json_int_t)s->dns_hold_stage_ns[1], "learn",
+					      (json_int_t)s->dns_hold_stage_ns[2], "release",
+					      (json_int_t)s->dns_hold_stage_ns[3]));
 		json_t *deg = json_array();
 		char obj[64];
 

@@ -103,13 +103,10 @@ policy_yaml() {
 $body"
 }
 
-# ev_seen VERDICT DST DPORT [REASON]: like lib.sh's event_seen, but true when
-# any line matches (jq -e there looks at the last line only).
-ev_seen() {
-	jq -R -c --arg v "$1" --arg d "$2" --argjson p "$3" --arg r "${4:-}" \
-		'fromjson? | select(.verdict == $v and .dst == $d and .dport == $p
-		  and ($r == "" or .reason == $r))' "$TMP/agent.events" 2>/dev/null | grep -q .
-}
+# ev_seen VERDICT DST DPORT [REASON]: an event line from any pod (lib.sh's
+# event_seen). Not `jq | grep -q`: with many matching lines grep exits first
+# and jq's SIGPIPE fails the pipeline under pipefail, whatever was found.
+ev_seen() { event_seen "$1" "$2" "$3" "${4:-}"; }
 
 # ------------------------------------------------------------ runner (attack, fault)
 

@@ -393,7 +393,7 @@ forged_dns_answers() {
 		forge "$pod" "$@" || true
 		wait $qp || true
 		e2e_log "$desc: the pod saw: $(tr '\n' ';' <"$out")"
-		fqdn_addrs fqf | grep -qFx "$SRV_B" && bad+=" podwall-fqdn-lists-$SRV_B"
+		fqdn_addrs fqf | out_has -Fx "$SRV_B" && bad+=" podwall-fqdn-lists-$SRV_B"
 		learned_in_map "$ep" "$SRV_B" && bad+=" pw_learned-has-$SRV_B"
 		connect fqf "$SRV_B" 443 1 >/dev/null 2>&1 && bad+=" connect-$SRV_B:443-succeeded"
 		sleep 0.3
@@ -446,9 +446,9 @@ dns_cname_unallowed_to_allowed() {
 	local ip
 	ip=$(pod_ip4 fqc)
 	# dnsmasq: cn-evil.example.test CNAME allowed.example.test (A $SRV_A)
-	qry fqc "$RDNS4" cn-evil.example.test | grep -qx "$SRV_A" || fail "cn-evil.example.test did not resolve"
+	qry fqc "$RDNS4" cn-evil.example.test | out_has -x "$SRV_A" || fail "cn-evil.example.test did not resolve"
 	# crafted: cnx.example.test CNAME allowed.example.test, which is A $SRV_B
-	qry fqc "$XDNS4" cnx.example.test | grep -qx "$SRV_B" || fail "cnx.example.test did not resolve"
+	qry fqc "$XDNS4" cnx.example.test | out_has -x "$SRV_B" || fail "cnx.example.test did not resolve"
 	[ -z "$(fqdn_addrs fqc)" ] || fail "BYPASS: learned from a name the policy does not allow: $(fqdn_addrs fqc | tr '\n' ' ')"
 	assert_fails connect fqc "$SRV_A" 443 1
 	assert_fails connect fqc "$SRV_B" 443 1
@@ -515,7 +515,7 @@ reuse_check() { # DELETE_WITH_AGENT_DOWN(0|1)
 	assert_ok in_pod ra timeout 10 "$PY" "$NETSRV" udp "$SRV_B" 9999 --src "$ipa" --timeout 2
 	assert_ok xmit ra udp "$(next_id)" --dst "$SRV_B" --dport 9999 --sport 40999 --count 1
 	assert_ok connect ra "$SRV_B" 443
-	qry ra "$XDNS4" long.example.test | grep -qx "$SRV_C" || fail "long.example.test"
+	qry ra "$XDNS4" long.example.test | out_has -x "$SRV_C" || fail "long.example.test"
 	assert_ok connect ra "$SRV_C" 8080
 	EP_A=$(pod_ep_id ra)
 	sleep 1.2 # the agent saves learned names once a second

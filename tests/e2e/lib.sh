@@ -675,6 +675,15 @@ policy_write() {
 	mv -f "$TMP/policy.tmp" "$TMP/policies/$1.yaml"
 }
 policy_remove() { rm -f "$TMP/policies/$1.yaml"; }
+# CMD | out_has GREP-ARGS: CMD's output has a matching line. The whole output is
+# read first: a bare `| grep -q` exits at the first match, and a CMD still
+# writing (a long event list, metrics) dies of SIGPIPE, which pipefail turns
+# into a failure.
+out_has() {
+	local in
+	in=$(cat)
+	grep -q "$@" <<<"$in"
+}
 # policy_loaded NAME: the agent lists a policy of that name.
 policy_loaded() {
 	local out # (no `| grep -q`: an early exit would SIGPIPE the CLI under pipefail)

@@ -371,8 +371,8 @@ events_table_same_in_follow() {
 	bg_kill follow-table
 	[ "$(head -n "$(grep -c . <<<"$a")" "$f")" = "$a" ] ||
 		fail "the table differs with --follow: $(diff <(echo "$a") "$f" | head -5)"
-	agent_cli events --pod e2e/ev-0 --no-headers | grep -q '^TIME' && fail "--no-headers printed the header"
-	agent_cli events -o compact --last 1 | grep -qE '^[0-9T:.Z-]+ \[[^]]+\] e2e/[^ ]+ -> ' ||
+	agent_cli events --pod e2e/ev-0 --no-headers | out_has '^TIME' && fail "--no-headers printed the header"
+	agent_cli events -o compact --last 1 | out_has -E '^[0-9T:.Z-]+ \[[^]]+\] e2e/[^ ]+ -> ' ||
 		fail "-o compact: $(agent_cli events -o compact --last 1)"
 }
 
@@ -538,7 +538,7 @@ events_dns_visibility() {
 		j=$(evj --pod e2e/ev-0 --to-fqdn allowed.example.test | jq -c --arg p "$path" '[.[] | select(.type == "dns" and .path == $p)] | last')
 		jq -e --arg a "$SRV_A" '.query == "allowed.example.test" and .answers == [$a] and .verdict == "allow" and (.id | type == "string")' <<<"$j" >/dev/null ||
 			fail "DNS record of a granted name ($path): $j"
-		agent_cli events --pod e2e/ev-0 --verdict allow | grep -qE "dns +allowed\.example\.test -> $SRV_A \($path\) +53" ||
+		agent_cli events --pod e2e/ev-0 --verdict allow | out_has -E "dns +allowed\.example\.test -> $SRV_A \($path\) +53" ||
 			fail "table ($path): $(agent_cli events --pod e2e/ev-0 --verdict allow | tail -2)"
 	done
 	# a name the node refuses: its deny event is the lookup record, path refused
@@ -548,7 +548,7 @@ events_dns_visibility() {
 	j=$(evj --pod e2e/ev-0 --to-fqdn refused.example.test | jq -c '[.[] | select(.type == "dns")] | last')
 	jq -e '.query == "refused.example.test" and .answers == [] and .path == "refused" and .verdict == "drop" and .reason == "dns-name"' <<<"$j" >/dev/null ||
 		fail "DNS record of a refused name: $j"
-	agent_cli events --pod e2e/ev-0 --reason dns-name | grep -qE "drop +dns-name +dns +refused\.example\.test -> no address \(refused\) +53" ||
+	agent_cli events --pod e2e/ev-0 --reason dns-name | out_has -E "drop +dns-name +dns +refused\.example\.test -> no address \(refused\) +53" ||
 		fail "table: $(agent_cli events --pod e2e/ev-0 --reason dns-name | tail -2)"
 	agent_stop >/dev/null
 	ops_agent_start || fail "agent did not start again"
@@ -754,7 +754,7 @@ import socket, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("'"$UP_NODE4"'", '"$METRICS_PORT"')); s.listen(1)
 time.sleep(60)'
-	wait_until 5 eval 'in_node ss -ltnH "sport = :$METRICS_PORT" | grep -q LISTEN' || fail "squatter did not listen"
+	wait_until 5 eval 'in_node ss -ltnH "sport = :$METRICS_PORT" | out_has LISTEN' || fail "squatter did not listen"
 	agent_start --metrics-addr "$UP_NODE4:$METRICS_PORT" --probe-addr "127.0.0.1:$PROBE_PORT" ||
 		fail "agent did not start with its metrics port taken"
 	wait_until 5 grep -q "cannot serve metrics on $UP_NODE4:$METRICS_PORT" "$TMP/agent.log" ||
@@ -764,7 +764,7 @@ time.sleep(60)'
 	bg_kill squatter
 	wait_until 10 eval '[ "$(http_code /metrics)" = 200 ]' || fail "/metrics never came up once the port was free"
 	agent_running || fail "agent exited"
-	metrics | grep -q '^podwall_pod_' && fail "per-pod families without --metrics-pod-labels"
+	metrics | out_has '^podwall_pod_' && fail "per-pod families without --metrics-pod-labels"
 	agent_stop >/dev/null
 	ops_agent_start || fail "agent did not start again"
 }
@@ -878,7 +878,7 @@ cli_version_json() {
 		and (.bpf_object | test("^sha256:[0-9a-f]{16}$")) and .agent.version == .version
 		and .agent.commit == .commit and .agent.bpf_object == .bpf_object' <<<"$j" >/dev/null ||
 		fail "version -o json: $j"
-	"$PODWALL" version --socket /nonexistent.sock | grep -q 'agent   not running' || fail "version without an agent"
+	"$PODWALL" version --socket /nonexistent.sock | out_has 'agent   not running' || fail "version without an agent"
 }
 
 # status exits 4 while degraded (programs gone from a pod's veth), says why,

@@ -349,9 +349,9 @@ spec:
 	# the CLI selects them in every format
 	got=$(agent_cli events --verdict allowed --pod e2e/vis- -o json | wc -l)
 	[ "$got" = 2 ] || fail "events --verdict allowed -o json: $got lines, want 2"
-	agent_cli events --verdict allowed --pod e2e/vis- | grep -qE "e2e/vis-0 +allow +allowed +tcp +$SRV_A +443" ||
+	agent_cli events --verdict allowed --pod e2e/vis- | out_has -E "e2e/vis-0 +allow +allowed +tcp +$SRV_A +443" ||
 		fail "events table: $(agent_cli events --verdict allowed --pod e2e/vis-)"
-	agent_cli events --verdict allowed --pod e2e/vis- -o compact | grep -qF "e2e/vis-0 -> $SRV_A:443 allow allowed" ||
+	agent_cli events --verdict allowed --pod e2e/vis- -o compact | out_has -F "e2e/vis-0 -> $SRV_A:443 allow allowed" ||
 		fail "events compact: $(agent_cli events --verdict allowed -o compact)"
 	e2e_log "$(agent_cli events --verdict allowed --pod e2e/vis-)"
 	e2e_log "$(agent_cli events --verdict allowed --pod e2e/vis- -o compact)"

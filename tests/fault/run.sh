@@ -108,7 +108,7 @@ agent_kill9_under_load() {
 		fail "$unanswered answers lost, only $((dc + dh - dr)) counted (capture drops + held-not-released)"
 	# names answered after the restart were learned: connect to them works
 	[ "$(qry k "$DNS4" after.wild.example.test)" = "$SRV_C" ] || fail "no answer after the restart"
-	fqdn_addrs k | grep -qx "$SRV_C" || fail "$SRV_C not listed by podwall fqdn after the restart"
+	fqdn_addrs k | out_has -x "$SRV_C" || fail "$SRV_C not listed by podwall fqdn after the restart"
 	assert_ok connect k "$SRV_C" 443
 	assert_fails connect k "$SRV_B" 443 1
 	sleep 0.3
@@ -219,7 +219,7 @@ stale_pins_refused() {
 		grep -q '22 22' <<<"$dump" || fail "$kind: the foreign map's contents changed: $dump"
 		old1=$(bpftool -j map show pinned "$dir/pw_ports" | jq -c '{id, bytes_value}')
 		[ "$old0" = "$old1" ] || fail "$kind: the old layout's pw_ports changed: $old0 -> $old1"
-		bpftool map lookup pinned "$dir/pw_ports" key hex 01 00 00 00 | grep -qi '11 22 33 44' ||
+		bpftool map lookup pinned "$dir/pw_ports" key hex 01 00 00 00 | out_has -i '11 22 33 44' ||
 			fail "$kind: the old layout's pw_ports lost its entry"
 		[ "$(ls "$dir" | grep -c '^pw_')" = "$([ "$kind" = foreign-name ] && echo 2 || echo 1)" ] ||
 			fail "$kind: pins were added or removed: $(ls "$dir")"
@@ -903,7 +903,7 @@ spec:
 	wait_until 5 policy_loaded nons || fail "policy nons"
 	local want='nons.yaml (document 2): metadata.namespace: missing, policy nons applies to namespace "default"'
 	wait_until 5 grep -qF "$want" "$TMP/agent.log" || fail "no warning naming the file in agent.log"
-	agent_cli policies | grep '^WARNING /' | grep -qF "$want" || fail "podwall policies does not show the warning"
+	agent_cli policies | grep '^WARNING /' | out_has -F "$want" || fail "podwall policies does not show the warning"
 	agent_cli policies -o json | jq -e --arg w "$want" \
 		'.policies | any(.[]; .name == "nons" and .namespace == "default" and (.warning | endswith($w)))' >/dev/null ||
 		fail "policies -o json: no warning on nons"

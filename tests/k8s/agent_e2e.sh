@@ -291,10 +291,10 @@ become_denied() {
 }
 
 # dns_gets POD SERVER NAME ADDR: the answer holds ADDR.
-dns_gets() { dns_query "$1" "$2" "$3" 2>/dev/null | grep -qxF "$4"; }
+dns_gets() { dns_query "$1" "$2" "$3" 2>/dev/null | out_has -xF "$4"; }
 # dns_blocked POD SERVER NAME: no answer (1 s, one try: a denial costs a timeout).
 dns_blocked() {
-	! in_pod "$1" timeout 5 dig +time=1 +tries=1 +short @"$2" "$3" A 2>/dev/null | grep -qE '^[0-9a-f.:]+$'
+	! in_pod "$1" timeout 5 dig +time=1 +tries=1 +short @"$2" "$3" A 2>/dev/null | out_has -E '^[0-9a-f.:]+$'
 }
 
 # ep_policies POD: the policies the agent says select the pod (comma list).
@@ -406,9 +406,9 @@ case_event_owner() {
 		all(.pod == "web-7d4b9c8f5-x2x9q" and .owner.kind == "Deployment")' >/dev/null ||
 		fail "events --owner Deployment/web: $(agent_cli events --owner Deployment/web -o json | tail -2)"
 	[ -z "$(agent_cli events --owner statefulset/web -o json)" ] || fail "--owner matched another kind"
-	agent_cli events --owner db | grep -qE "ow/db-0 +drop +no-rule +tcp +$SRV_B +443 +StatefulSet/db" ||
+	agent_cli events --owner db | out_has -E "ow/db-0 +drop +no-rule +tcp +$SRV_B +443 +StatefulSet/db" ||
 		fail "events table OWNER column: $(agent_cli events --owner db | tail -2)"
-	agent_cli events --namespace ow -o compact | grep -qF "ow/web-7d4b9c8f5-x2x9q (Deployment/web) -> $SRV_B:443 drop no-rule" ||
+	agent_cli events --namespace ow -o compact | out_has -F "ow/web-7d4b9c8f5-x2x9q (Deployment/web) -> $SRV_B:443 drop no-rule" ||
 		fail "events compact: $(agent_cli events --namespace ow -o compact | tail -3)"
 	agent_cli events --namespace ow --reason no-rule --last 3 >&2
 	agent_cli events --namespace ow --reason no-rule --last 3 -o compact >&2
@@ -543,7 +543,7 @@ case_dns_resolvers() {
 		fail "DNS to the kube-dns Service IP $SERVICE_IP failed"
 	e2e_log "ok: DNS via the Service IP $SERVICE_IP answered"
 	expect_allowed c7 "$SRV_A" 443
-	agent_cli fqdn --pod c7/p7 | grep -q allowed.example.test || fail "nothing learned: $(agent_cli fqdn --pod c7/p7)"
+	agent_cli fqdn --pod c7/p7 | out_has allowed.example.test || fail "nothing learned: $(agent_cli fqdn --pod c7/p7)"
 	expect_denied c7 "$SRV_B" 443
 	# another DNS server: denied
 	dns_blocked c7 "$ROGUE_DNS" allowed.example.test || fail "DNS to $ROGUE_DNS answered"
@@ -683,7 +683,7 @@ case_pods_before_podwall() {
 	jq -e 'any(.[]; .pod == "c10/ghost" and .selected == true and (.reason | test("10.42.0.241")))' <<<"$u" >/dev/null ||
 		fail "c10/ghost not reported by podwall status: $u"
 	jq -e 'any(.[]; .pod == "c10/hostnet") | not' <<<"$u" >/dev/null || fail "a hostNetwork pod was reported: $u"
-	agent_cli status | grep -q "NOT ENFORCED pod c10/ghost" || fail "podwall status (table) does not show c10/ghost"
+	agent_cli status | out_has "NOT ENFORCED pod c10/ghost" || fail "podwall status (table) does not show c10/ghost"
 	[ "$(metric_value 'podwall_pods_unlocated{selected="true"}')" = 1 ] ||
 		fail "metric podwall_pods_unlocated{selected=\"true\"} = '$(metric_value 'podwall_pods_unlocated{selected="true"}')'"
 	grep -q "pod c10/ghost of this node is selected by a policy but NOT ENFORCED" "$TMP/agent.log" ||
@@ -953,7 +953,7 @@ case_refused_kept() {
 	api_policy_cidr c10 base app=c10 "$SRV_A/32:443 $SRV_B/24:443"
 	within 10 eval 'test -n "$(pol_error c10/base)"' || fail "no error shown for the refused c10/base"
 	e2e_log "refused: $(pol_error c10/base)"
-	pol_error c10/base | grep -q 'toCIDRs' || fail "the error names no field: $(pol_error c10/base)"
+	pol_error c10/base | out_has 'toCIDRs' || fail "the error names no field: $(pol_error c10/base)"
 	expect_denied c10 "$SRV_B" 443
 	expect_allowed c10 "$SRV_A" 443
 	# brand-new and refused: a misspelt field the API server kept
@@ -962,9 +962,9 @@ case_refused_kept() {
 		spec:{podSelector:{matchLabel:{app:"c10"}},egress:[]}}')
 	api_apply egresspolicies "$bad"
 	within 10 eval 'test -n "$(pol_error c10/typo)"' || fail "no error shown for the brand-new refused c10/typo"
-	pol_error c10/typo | grep -q 'matchLabel' || fail "c10/typo error: $(pol_error c10/typo)"
+	pol_error c10/typo | out_has 'matchLabel' || fail "c10/typo error: $(pol_error c10/typo)"
 	e2e_log "brand-new refused: $(pol_error c10/typo)"
-	agent_cli policies | grep -q '^ERROR .*c10/typo' || fail "podwall policies shows no ERROR line for c10/typo"
+	agent_cli policies | out_has '^ERROR .*c10/typo' || fail "podwall policies shows no ERROR line for c10/typo"
 	# restart: the refused version is what the API has; the last good one stays
 	agent_stop || fail "agent did not stop"
 	api_current
@@ -1001,14 +1001,14 @@ case_api_lost() {
 	need_agent
 	api_current
 	within 10 cond_is True Connected || fail "condition before: $(api_cond)"
-	metric podwall_kubernetes_api_up | grep -q ' 1$' || fail "metric before: $(metric podwall_kubernetes_api_up)"
+	metric podwall_kubernetes_api_up | out_has ' 1$' || fail "metric before: $(metric podwall_kubernetes_api_up)"
 	# 403 on egresspolicies (a Role that lost the permission)
 	ctl config '{"forbid": ["egresspolicies"]}'
 	ctl drop-watches
 	within 15 cond_is False Forbidden || fail "403: condition $(api_cond)"
 	e2e_log "403: $(agent_cli status | grep 'kubernetes API')"
-	agent_cli status | grep -q 'kubernetes API: Forbidden since' || fail "403 not in podwall status"
-	metric podwall_kubernetes_api_up | grep -q 'reason="Forbidden"} 0$' ||
+	agent_cli status | out_has 'kubernetes API: Forbidden since' || fail "403 not in podwall status"
+	metric podwall_kubernetes_api_up | out_has 'reason="Forbidden"} 0$' ||
 		fail "403: metric $(metric podwall_kubernetes_api_up)"
 	[ "$(readyz_code)" = 200 ] || fail "403: /readyz $(readyz_code)"
 	ctl config '{"forbid": []}'
@@ -1016,13 +1016,13 @@ case_api_lost() {
 	ctl rotate-token '{"token": "tok-nobody"}'
 	ctl drop-watches
 	within 15 cond_is False Unauthorized || fail "401: condition $(api_cond)"
-	metric podwall_kubernetes_api_up | grep -q 'reason="Unauthorized"} 0$' ||
+	metric podwall_kubernetes_api_up | out_has 'reason="Unauthorized"} 0$' ||
 		fail "401: metric $(metric podwall_kubernetes_api_up)"
 	[ "$(readyz_code)" = 200 ] || fail "401: /readyz $(readyz_code)"
 	e2e_log "401: $(agent_cli status | grep 'kubernetes API')"
 	ctl rotate-token "$(jq -cn --arg t "$(cat "$K/$API_NAME.client-token")" '{token:$t}')"
 	within 20 cond_is True Connected || fail "not connected again: $(api_cond)"
-	metric podwall_kubernetes_api_up | grep -q 'reason="Connected"} 1$' || fail "metric after: $(metric podwall_kubernetes_api_up)"
+	metric podwall_kubernetes_api_up | out_has 'reason="Connected"} 1$' || fail "metric after: $(metric podwall_kubernetes_api_up)"
 }
 
 # egp_status NS NAME: the policy's status as the fake API server holds it.
@@ -1267,7 +1267,7 @@ print(",".join(str(x) for x in b.ljust(16, b"\0")))' "$1")
 refused() {
 	dns_gets c13 "$SERVICE_IP" "$1" "$2" || fail "$1: the answer $2 did not reach the pod"
 	in_learned "$2" && fail "BYPASS: $1 -> $2 learned (the API's guard is missing it)"
-	agent_cli fqdn --pod c13/p13 | grep -qF "$2" && fail "BYPASS: $1 -> $2 in the agent's learned set"
+	agent_cli fqdn --pod c13/p13 | out_has -F "$2" && fail "BYPASS: $1 -> $2 in the agent's learned set"
 	within 5 event_seen drop "$2" 0 dns-private c13 || fail "$1 -> $2: no dns-private event"
 	e2e_log "ok: $1 -> $2 answered, not learned (dns-private)"
 }
@@ -1455,7 +1455,7 @@ cidr4_of() {
 		'.[] | select(.formatted.key.ep_id == $id) | .formatted.key |
 		 "\(.addr | map(tostring) | join("."))/\(.prefixlen - 32)"'
 }
-granted4() { cidr4_of "$1" | grep -qxF "$2/32"; }
+granted4() { cidr4_of "$1" | out_has -xF "$2/32"; }
 
 # sampler_start POD FILE: the pod's pw_cidr4 sampled back to back until
 # sampler_stop, one line per sample (its /32 entries, sorted, space-joined).
